@@ -1,0 +1,1 @@
+"""Planner, channels, delivery ledger, KPIs and statistics. Imports only sop_models."""

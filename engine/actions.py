@@ -1,0 +1,43 @@
+"""What the planner produces and channels consume: one timed action for one group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ActionKind = Literal[
+    "welcome",  # on-join welcome for one member
+    "cold_start",  # cold-start day-N action
+    "column",  # fixed daily/weekly column
+    "flash_sale",  # weekly flash sale
+    "rfm",  # month-end RFM segmentation task
+    "calendar",  # calendar column (Gregorian or lunar date)
+    "campaign",  # campaign action
+]
+MsgType = Literal["text", "markdown", "image", "news"]
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One message (or operator task) due for one group at one local time.
+
+    `key` is stable: the same SOP version, group, slot and date always give the same key,
+    so planning twice yields the same actions and the ledger can deduplicate sends.
+    """
+
+    key: str
+    sop_id: str
+    version: str
+    group_id: str
+    at: datetime  # timezone-aware, Asia/Shanghai
+    kind: ActionKind
+    slot: str  # e.g. "columns.morning", "cold_start.day3", "on_join.welcome"
+    text: str
+    msgtype: MsgType = "text"
+    content_tag: str | None = None
+    member_id: str | None = None  # set for per-member actions (welcome)
+    channel: str = "console"  # channel name from the group registry
+    target: str = ""  # channel target id (chat id, robot name, ...)
+    sender: str = ""  # staff user id that owns the group (WeCom mass send)
+    extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)

@@ -1,0 +1,1 @@
+"""Prefect flows wiring the engine and the version store together."""

@@ -1,0 +1,1 @@
+"""Wiring layer: settings, workspace bootstrap, database, CLI."""

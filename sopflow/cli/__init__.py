@@ -1,0 +1,1 @@
+"""The `sop` command line."""

@@ -1,0 +1,71 @@
+"""`sop audit`: list and filter the audit trail; `sop audit verify`: prove it is intact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from sop_models.errors import AuditError
+from sopflow.cli.common import echo_json, workspace
+from versions import audit, services
+
+audit_app = typer.Typer(help="The audit trail: who changed what, when, and proof it is intact.")
+
+
+def _parse_time(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise AuditError(f"{flag}: not a date/time: {text!r} (e.g. 2026-11-01 or 2026-11-01T09:00+08:00)") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+@audit_app.callback(invoke_without_command=True)
+def audit_list(
+    ctx: typer.Context,
+    sop: str = typer.Option(None, "--sop", help="Only this SOP."),
+    actor: str = typer.Option(None, "--actor", help="Only this person."),
+    action: str = typer.Option(None, "--action", help="save, candidate, promote, reject, ..."),
+    since: str = typer.Option(None, "--since", help="From this date/time (ISO-8601)."),
+    until: str = typer.Option(None, "--until", help="Up to this date/time (ISO-8601)."),
+    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+) -> None:
+    """List audit records, oldest first, filtered by SOP, actor, action or time range.
+
+    Example: sop audit --sop mombaby-refined --action promote --since 2026-11-01
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    ws = workspace(ctx)
+    with ws.session() as session:
+        records = audit.query(session, sop_id=sop, actor=actor, action=action,
+                              since=_parse_time(since, "--since"),
+                              until=_parse_time(until, "--until"))
+    if as_json:
+        echo_json([record.as_dict() for record in records])
+        return
+    for r in records:
+        stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        version = f"v{r.version}" if r.version else "-"
+        typer.echo(f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the hash chain and that every git tag and alias move has an audit record.
+
+    Example: sop audit verify
+    """
+    ws = workspace(ctx)
+    findings = services.verify(ws.uow())
+    if findings:
+        raise AuditError("\n".join(findings))
+    typer.echo("audit trail intact: hash chain verified, git tags and aliases match")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `audit` to the root app."""
+    app.add_typer(audit_app, name="audit")

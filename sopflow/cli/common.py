@@ -1,0 +1,50 @@
+"""Helpers shared by command modules: the workspace from the context, output, the clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sopflow.workspace import Workspace, open_workspace
+
+WorkspaceOption = typer.Option(
+    None, "--workspace", "-w", help="Workspace folder (default: $SOPFLOW_WORKSPACE or the current folder).",
+)
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace chosen by the root `--workspace` option (opened once per command)."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    ws = obj.get("workspace")
+    if ws is None:
+        ws = open_workspace(obj.get("workspace_path"))
+        obj["workspace"] = ws
+        root.obj = obj
+        root.call_on_close(ws.close)
+    return ws
+
+
+def set_workspace_path(ctx: typer.Context, path: Path | None) -> None:
+    """Remember the root option for `workspace()`."""
+    ctx.obj = {"workspace_path": path}
+
+
+def now() -> datetime:
+    """The one place commands read the clock."""
+    return datetime.now(UTC)
+
+
+def echo_json(data: Any) -> None:
+    """Print JSON with Chinese intact."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def split_ref(spec: str) -> tuple[str, str]:
+    """`welcome-flow@2.0` -> ("welcome-flow", "2.0"); no `@` means `latest`."""
+    sop_id, _, ref = spec.partition("@")
+    return sop_id, ref or "latest"

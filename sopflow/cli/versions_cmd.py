@@ -1,0 +1,202 @@
+"""Commands on saved versions: save, log, show, diff, candidate, promote, reject, rollback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from sop_models import parse_document
+from sop_models.errors import DataFileError
+from sopflow.cli.common import echo_json, now, split_ref, workspace
+from versions import services
+from versions.diff import diff_documents, format_changes
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path}: cannot read: {err.__class__.__name__}") from None
+
+
+def save(
+    file: Path = typer.Argument(..., help="SOP YAML file to save."),
+    author: str = typer.Option(..., "--author", help="Who is saving (the operator)."),
+    message: str = typer.Option(..., "-m", "--message", help="Changelog line: what changed."),
+    major: bool = typer.Option(False, "--major", help="Bump the major number (2.0, not 1.1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the saved version as JSON."),
+) -> None:
+    """Save a document as the next numbered version (commit + tag + audit record).
+
+    Example: sop save examples/mombaby-refined.yaml --author 小王 -m "新欢迎语"
+    """
+    ws = workspace(typer.get_current_context())
+    info = services.save_version(
+        ws.uow(), text=_read(file), source=str(file), author=author, message=message,
+        major=major, now=now(),
+    )
+    if as_json:
+        echo_json(info.as_dict())
+    else:
+        typer.echo(f"saved {info.tag}  {info.message}")
+
+
+def log(
+    sop: str = typer.Argument(..., help="SOP id."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List every version of an SOP, newest first, with its aliases.
+
+    Example: sop log mombaby-refined
+    """
+    ws = workspace(typer.get_current_context())
+    versions = list(ws.store.iter_history(sop))
+    if not versions:
+        from sop_models.errors import VersionNotFound
+
+        raise VersionNotFound(f"no SOP {sop!r} in the store")
+    aliases = ws.store.aliases(sop)
+    by_version: dict[str, list[str]] = {}
+    for name, version in aliases.items():
+        by_version.setdefault(str(version), []).append(name)
+    if as_json:
+        echo_json([{**i.as_dict(), "aliases": sorted(by_version.get(str(i.version), []))}
+                   for i in versions])
+        return
+    for info in versions:
+        tags = by_version.get(str(info.version), [])
+        mark = f" [{', '.join(sorted(tags))}]" if tags else ""
+        stamp = info.at.astimezone().strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{info.version.label:<7}{stamp}  {info.author:<10} {info.message}{mark}")
+
+
+def show(
+    spec: str = typer.Argument(..., help="SOP[@VERSION|@ALIAS], e.g. welcome-flow@production."),
+    as_json: bool = typer.Option(False, "--json", help="Print metadata and document as JSON."),
+) -> None:
+    """Print one version of an SOP (latest unless a version or alias is given).
+
+    Example: sop show mombaby-refined@production
+    """
+    ws = workspace(typer.get_current_context())
+    sop_id, ref = split_ref(spec)
+    info = services.resolve(ws.store, sop_id, ref)
+    text = ws.store.content(info)
+    if as_json:
+        doc = parse_document(text, info.tag)
+        evidence = [json.loads(line) for line in ws.store.evidence(info)]
+        echo_json({**info.as_dict(), "evidence": evidence,
+                   "document": doc.model_dump(mode="json")})
+    else:
+        typer.echo(f"# {info.tag}  {info.author}  {info.message}")
+        typer.echo(text, nl=False)
+
+
+def diff(
+    sop: str = typer.Argument(..., help="SOP id."),
+    a: str = typer.Argument(..., help="From: version or alias."),
+    b: str = typer.Argument(..., help="To: version or alias."),
+    as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """Semantic diff between two versions: field paths added, removed, changed.
+
+    Example: sop diff mombaby-refined 1.0 production
+    """
+    ws = workspace(typer.get_current_context())
+    docs = []
+    for ref in (a, b):
+        info = services.resolve(ws.store, sop, ref)
+        docs.append(parse_document(ws.store.content(info), info.tag).model_dump(mode="json"))
+    changes = diff_documents(docs[0], docs[1])
+    if as_json:
+        echo_json([change.as_dict() for change in changes])
+    else:
+        typer.echo(format_changes(changes))
+
+
+def candidate(
+    sop: str = typer.Argument(..., help="SOP id."),
+    version: str = typer.Argument(..., help="Version to put under test, e.g. 2.0."),
+    author: str = typer.Option("operator", "--author", help="Who sets the candidate."),
+) -> None:
+    """Mark a version as the candidate (tested against production in the check step).
+
+    Example: sop candidate mombaby-refined 2.0 --author 小王
+    """
+    ws = workspace(typer.get_current_context())
+    info = services.set_candidate(ws.uow(), sop_id=sop, version=version, actor=author, now=now())
+    typer.echo(f"candidate of {sop} is now {info.version.label}")
+
+
+def promote(
+    sop: str = typer.Argument(..., help="SOP id."),
+    version: str = typer.Argument(..., help="Version to make production."),
+    approver: str = typer.Option(..., "--approver", help="Ops lead approving (not the author)."),
+    changelog: str = typer.Option(None, "--changelog", help="Changelog line with measured effect."),
+) -> None:
+    """Make a version production; needs an approver other than its author.
+
+    Example: sop promote mombaby-refined 2.0 --approver 李经理
+    """
+    ws = workspace(typer.get_current_context())
+    info = services.promote(ws.uow(), sop_id=sop, version=version, approver=approver,
+                            policy=ws.policy, now=now(), changelog=changelog)
+    typer.echo(f"production of {sop} is now {info.version.label} (approved by {approver})")
+
+
+def reject(
+    sop: str = typer.Argument(..., help="SOP id."),
+    author: str = typer.Option("operator", "--author", help="Who rejects."),
+    reason: str = typer.Option("", "-m", "--reason", help="Why the candidate is rejected."),
+) -> None:
+    """Clear the candidate alias; the version and its evidence stay in history.
+
+    Example: sop reject mombaby-refined --author 李经理 -m "打开率下降"
+    """
+    ws = workspace(typer.get_current_context())
+    info = services.reject(ws.uow(), sop_id=sop, actor=author, reason=reason, now=now())
+    typer.echo(f"candidate {info.version.label} of {sop} rejected")
+
+
+def rollback(
+    sop: str = typer.Argument(..., help="SOP id."),
+    author: str = typer.Option(..., "--author", help="Who rolls back."),
+    message: str = typer.Option(..., "-m", "--message", help="Why."),
+) -> None:
+    """Make the previous production version current again (history is kept).
+
+    Example: sop rollback mombaby-refined --author 李经理 -m "投诉增加"
+    """
+    ws = workspace(typer.get_current_context())
+    info = services.rollback(ws.uow(), sop_id=sop, author=author, reason=message, now=now())
+    typer.echo(f"production of {sop} rolled back to {info.version.label}")
+
+
+def evidence(
+    spec: str = typer.Argument(..., help="SOP@VERSION to attach evidence to."),
+    file: Path = typer.Argument(..., help="JSON file with the evidence (e.g. a KPI result)."),
+    author: str = typer.Option("operator", "--author", help="Who attaches it."),
+) -> None:
+    """Attach evidence (KPI results) to a version after the fact.
+
+    Example: sop evidence mombaby-refined@2.0 check-result.json --author 数据组
+    """
+    ws = workspace(typer.get_current_context())
+    sop_id, ref = split_ref(spec)
+    try:
+        data = json.loads(_read(file))
+    except json.JSONDecodeError as err:
+        raise DataFileError(f"{file}: not JSON: line {err.lineno}: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise DataFileError(f"{file}: evidence must be a JSON object")
+    info = services.attach_evidence(ws.uow(), sop_id=sop_id, version=ref, actor=author,
+                                    evidence=data, now=now())
+    typer.echo(f"evidence attached to {info.tag}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    for command in (save, log, show, diff, candidate, promote, reject, rollback, evidence):
+        app.command()(command)

@@ -1,0 +1,1 @@
+"""Version store (git) and audit trail (database) for SOP documents."""

@@ -1,0 +1,234 @@
+"""Version services: save, candidate, promote, reject, rollback, evidence, verify.
+
+Each is a short function over a `UnitOfWork`, taking plain keyword values (and `now`), and
+each state change appends one audit record in the same unit of work as its git change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sop_models import dump_document, parse_document
+from sop_models.errors import AliasError, ApprovalError, NothingToSave, StoreError
+from versions import audit
+from versions.git_store import BRANCH
+from versions.numbering import Version, next_version
+from versions.store import VersionInfo, VersionStore
+from versions.unit_of_work import UnitOfWork
+
+EVIDENCE_REF = "refs/notes/evidence"
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Workspace rule for four-eyes promotion."""
+
+    allow_self_approval: bool = False
+
+
+def _require(value: str, what: str) -> str:
+    if not value or not value.strip():
+        raise StoreError(f"{what} must not be empty")
+    return value.strip()
+
+
+def save_version(
+    uow: UnitOfWork, *, text: str, source: str, author: str, message: str, major: bool,
+    now: datetime,
+) -> VersionInfo:
+    """Validate and save a document as the next version; refuse invalid or unchanged ones."""
+    author, message = _require(author, "--author"), _require(message, "-m/--message")
+    doc = parse_document(text, source)
+    canonical = dump_document(doc)
+    with uow:
+        store = uow.store
+        existing = store.versions(doc.id)
+        if existing and store.content(existing[-1]) == canonical:
+            raise NothingToSave(
+                f"{source}: unchanged since {doc.id} {existing[-1].version.label}; nothing saved"
+            )
+        version = next_version(existing[-1].version if existing else None, major=major)
+        tag_ref = store.tag_ref(doc.id, version)
+        uow.track(BRANCH, tag_ref)
+        info = store.write_version(
+            sop_id=doc.id, version=version, content=canonical, author=author,
+            message=f"{version.label}: {message}", at=now,
+        )
+        audit.append(
+            uow.session, actor=author, action="save", sop_id=doc.id, version=str(version),
+            before={"latest": str(existing[-1].version)} if existing else None,
+            after={"commit": info.commit, "refs": {tag_ref: info.commit}},
+            note=info.message, now=now,
+        )
+        uow.commit()
+    return info
+
+
+def resolve(store: VersionStore, sop_id: str, ref: str) -> VersionInfo:
+    """A version by number, alias or `latest`."""
+    resolver = getattr(store, "resolve", None)
+    if resolver is None:  # pragma: no cover - every store we ship has resolve()
+        raise StoreError("store cannot resolve versions")
+    return resolver(sop_id, ref)
+
+
+def _move_alias(
+    uow: UnitOfWork, *, sop_id: str, alias: str, target: VersionInfo | None,
+) -> dict[str, Any]:
+    store = uow.store
+    ref = store.alias_ref(sop_id, alias)
+    uow.track(ref)
+    store.set_alias(sop_id, alias, target)  # type: ignore[arg-type]
+    return {ref: target.commit if target else None}
+
+
+def _aliases(store: VersionStore, sop_id: str) -> dict[str, str]:
+    return {name: str(version) for name, version in store.aliases(sop_id).items()}
+
+
+def set_candidate(
+    uow: UnitOfWork, *, sop_id: str, version: str, actor: str, now: datetime
+) -> VersionInfo:
+    """Mark a version as the candidate under test."""
+    actor = _require(actor, "--author")
+    with uow:
+        info = resolve(uow.store, sop_id, version)
+        before = _aliases(uow.store, sop_id)
+        if before.get("production") == str(info.version):
+            raise AliasError(f"{sop_id} {info.version.label} is already production")
+        refs = _move_alias(uow, sop_id=sop_id, alias="candidate", target=info)
+        audit.append(
+            uow.session, actor=actor, action="candidate", sop_id=sop_id,
+            version=str(info.version), before=before, after={"refs": refs},
+            note=f"candidate -> {info.version.label}", now=now,
+        )
+        uow.commit()
+    return info
+
+
+def promote(
+    uow: UnitOfWork, *, sop_id: str, version: str, approver: str, policy: ApprovalPolicy,
+    now: datetime, changelog: str | None = None,
+) -> VersionInfo:
+    """Make a version production; the approver must not be its author unless allowed."""
+    approver = _require(approver, "--approver")
+    with uow:
+        store = uow.store
+        info = resolve(store, sop_id, version)
+        if approver == info.author and not policy.allow_self_approval:
+            raise ApprovalError(
+                f"{sop_id} {info.version.label} was saved by {info.author}; another person must"
+                " approve it (or set allow_self_approval = true in sopflow.toml)"
+            )
+        before = _aliases(store, sop_id)
+        if before.get("production") == str(info.version):
+            raise AliasError(f"{sop_id} {info.version.label} is already production")
+        refs = _move_alias(uow, sop_id=sop_id, alias="production", target=info)
+        if before.get("candidate") == str(info.version):
+            refs.update(_move_alias(uow, sop_id=sop_id, alias="candidate", target=None))
+        if changelog:
+            uow.track(store.tag_ref(sop_id, info.version))
+            info = store.retag(info, message=changelog, author=approver, at=now)
+        audit.append(
+            uow.session, actor=approver, action="promote", sop_id=sop_id,
+            version=str(info.version), before=before,
+            after={"refs": refs, "author": info.author, "approver": approver},
+            note=changelog or f"production -> {info.version.label}", now=now,
+        )
+        uow.commit()
+    return info
+
+
+def reject(
+    uow: UnitOfWork, *, sop_id: str, actor: str, reason: str, now: datetime
+) -> VersionInfo:
+    """Clear the candidate alias; the version and its evidence stay in history."""
+    actor = _require(actor, "--author")
+    with uow:
+        info = resolve(uow.store, sop_id, "candidate")
+        before = _aliases(uow.store, sop_id)
+        refs = _move_alias(uow, sop_id=sop_id, alias="candidate", target=None)
+        audit.append(
+            uow.session, actor=actor, action="reject", sop_id=sop_id,
+            version=str(info.version), before=before, after={"refs": refs},
+            note=reason or f"candidate {info.version.label} rejected", now=now,
+        )
+        uow.commit()
+    return info
+
+
+def production_history(uow_session: Any, sop_id: str) -> list[str]:
+    """Production versions as a stack, replayed from promote/rollback audit records."""
+    stack: list[str] = []
+    for record in audit.query(uow_session, sop_id=sop_id):
+        if record.action == "promote" and record.version:
+            stack.append(record.version)
+        elif record.action == "rollback" and stack:
+            stack.pop()
+    return stack
+
+
+def rollback(
+    uow: UnitOfWork, *, sop_id: str, author: str, reason: str, now: datetime
+) -> VersionInfo:
+    """Make the previous production version current again; history is not rewritten."""
+    author, reason = _require(author, "--author"), _require(reason, "-m/--message")
+    with uow:
+        store = uow.store
+        stack = production_history(uow.session, sop_id)
+        if len(stack) < 2:
+            raise AliasError(f"{sop_id} has no earlier production version to roll back to")
+        target = resolve(store, sop_id, stack[-2])
+        before = _aliases(store, sop_id)
+        refs = _move_alias(uow, sop_id=sop_id, alias="production", target=target)
+        audit.append(
+            uow.session, actor=author, action="rollback", sop_id=sop_id,
+            version=str(target.version), before=before,
+            after={"refs": refs, "from": stack[-1]}, note=reason, now=now,
+        )
+        uow.commit()
+    return target
+
+
+def attach_evidence(
+    uow: UnitOfWork, *, sop_id: str, version: str, actor: str, evidence: dict[str, Any],
+    now: datetime,
+) -> VersionInfo:
+    """Attach KPI evidence to a version after the fact (git note + audit record)."""
+    actor = _require(actor, "--author")
+    with uow:
+        info = resolve(uow.store, sop_id, version)
+        uow.track(EVIDENCE_REF)
+        line = json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        uow.store.add_evidence(info, line)
+        audit.append(
+            uow.session, actor=actor, action="evidence", sop_id=sop_id,
+            version=str(info.version), before=None, after={"evidence": evidence},
+            note=str(evidence.get("summary", "evidence attached")), now=now,
+        )
+        uow.commit()
+    return info
+
+
+def verify(uow: UnitOfWork) -> list[str]:
+    """Audit chain findings plus git refs that moved without an audit record."""
+    with uow:
+        return audit.verify(uow.session, git_refs=uow.store.refs())
+
+
+__all__ = [
+    "ApprovalPolicy",
+    "Version",
+    "attach_evidence",
+    "production_history",
+    "promote",
+    "reject",
+    "resolve",
+    "rollback",
+    "save_version",
+    "set_candidate",
+    "verify",
+]

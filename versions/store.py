@@ -1,0 +1,110 @@
+"""The version store interface: what services need from wherever versions live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from versions.numbering import Version
+
+Alias = Literal["production", "candidate"]
+ALIASES: tuple[Alias, ...] = ("production", "candidate")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One saved version of one SOP."""
+
+    sop_id: str
+    version: Version
+    commit: str
+    tag: str
+    author: str
+    at: datetime
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Plain JSON-ready form."""
+        return {
+            "sop": self.sop_id,
+            "version": str(self.version),
+            "commit": self.commit,
+            "tag": self.tag,
+            "author": self.author,
+            "at": self.at.isoformat(),
+            "message": self.message,
+        }
+
+
+class VersionStore(Protocol):
+    """Where SOP versions, aliases and evidence live (git in production, a twin in tests)."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Exclusive cross-process lock for a read-modify-write of the store."""
+        ...
+
+    def sop_ids(self) -> list[str]:
+        """Every SOP with at least one saved version."""
+        ...
+
+    def versions(self, sop_id: str) -> list[VersionInfo]:
+        """All versions of one SOP, oldest first."""
+        ...
+
+    def content(self, info: VersionInfo) -> str:
+        """The stored document text of a version."""
+        ...
+
+    def write_version(
+        self, *, sop_id: str, version: Version, content: str, author: str, message: str,
+        at: datetime,
+    ) -> VersionInfo:
+        """Record a new version (commit + tag). Caller holds the lock."""
+        ...
+
+    def retag(self, info: VersionInfo, *, message: str, author: str, at: datetime) -> VersionInfo:
+        """Rewrite a version tag's message (same commit), e.g. to add the measured effect."""
+        ...
+
+    def aliases(self, sop_id: str) -> dict[str, Version]:
+        """Current alias -> version for one SOP."""
+        ...
+
+    def set_alias(self, sop_id: str, alias: Alias, info: VersionInfo | None) -> None:
+        """Point an alias at a version, or delete it (None). Caller holds the lock."""
+        ...
+
+    def add_evidence(self, info: VersionInfo, evidence_json: str) -> None:
+        """Attach one evidence record (JSON) to a version after the fact."""
+        ...
+
+    def evidence(self, info: VersionInfo) -> list[str]:
+        """Evidence records attached to a version, oldest first."""
+        ...
+
+    def refs(self) -> dict[str, str]:
+        """Every managed ref (tags and aliases) -> the commit it points at."""
+        ...
+
+    def snapshot_refs(self, names: list[str]) -> Mapping[str, str | None]:
+        """Current targets (raw object ids) of the given refs, for rolling back."""
+        ...
+
+    def restore_refs(self, snapshot: Mapping[str, str | None]) -> None:
+        """Put refs back where a snapshot found them (delete those that did not exist)."""
+        ...
+
+    def tag_ref(self, sop_id: str, version: Version) -> str:
+        """Full ref name of a version tag."""
+        ...
+
+    def alias_ref(self, sop_id: str, alias: str) -> str:
+        """Full ref name of an alias."""
+        ...
+
+    def iter_history(self, sop_id: str) -> Iterator[VersionInfo]:
+        """Versions newest first."""
+        ...

@@ -1,0 +1,62 @@
+"""A unit of work over the version store and the database: all of it happens, or none.
+
+Inside `with uow:` the store is locked across processes; every ref the work will touch is
+tracked first. Leaving the block without `commit()` (or on any exception) rolls the database
+session back and puts the tracked git refs back where they were, so a failed save leaves no
+tag, no branch move and no audit row behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from types import TracebackType
+
+from sqlmodel import Session
+
+from versions.store import VersionStore
+
+
+class UnitOfWork:
+    """Store lock + database session, committed together or rolled back together."""
+
+    def __init__(self, store: VersionStore, session_factory: Callable[[], Session]) -> None:
+        self.store = store
+        self._session_factory = session_factory
+        self._stack: ExitStack | None = None
+        self._snapshot: dict[str, str | None] = {}
+        self._committed = False
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self._stack = ExitStack()
+        self._stack.enter_context(self.store.lock())
+        self.session = self._stack.enter_context(self._session_factory())
+        self._snapshot = {}
+        self._committed = False
+        return self
+
+    def track(self, *refs: str) -> None:
+        """Remember the current targets of refs about to change (first call wins)."""
+        fresh = [ref for ref in refs if ref not in self._snapshot]
+        self._snapshot.update(self.store.snapshot_refs(fresh))
+
+    def commit(self) -> None:
+        """Make the database work durable; git refs are already written."""
+        self.session.commit()
+        self._committed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._stack is not None
+        try:
+            if not self._committed:
+                self.session.rollback()
+                self.store.restore_refs(self._snapshot)
+        finally:
+            self._stack.close()
+            self._stack = None
