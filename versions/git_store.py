@@ -108,6 +108,22 @@ class GitVersionStore:
         infos = [self._parse_tag_record(rec) for rec in out.split(_RECORD) if rec.strip()]
         return sorted(infos, key=lambda info: info.version)
 
+    def latest(self, sop_id: str) -> VersionInfo | None:
+        """The highest-numbered version (git sorts tag names by version), or None."""
+        # Sorting by name reads no tag objects; only the winner is then read in full.
+        name = self.repo.git.for_each_ref(
+            f"refs/tags/{sop_id}/", "--sort=-v:refname", "--count=1", format="%(refname)"
+        ).strip()
+        if not name:
+            return None
+        return self.version_info(sop_id, Version.parse(name.rsplit("/", 1)[1]))
+
+    def version_info(self, sop_id: str, version: Version) -> VersionInfo | None:
+        """One version by number without listing the others."""
+        out = self.repo.git.for_each_ref(self.tag_ref(sop_id, version), format=_TAG_FORMAT)
+        records = [rec for rec in out.split(_RECORD) if rec.strip()]
+        return self._parse_tag_record(records[0]) if records else None
+
     def iter_history(self, sop_id: str) -> Iterator[VersionInfo]:
         """Versions newest first."""
         yield from reversed(self.versions(sop_id))
@@ -135,12 +151,13 @@ class GitVersionStore:
         out = self.repo.git.for_each_ref(
             f"refs/aliases/{sop_id}/", format="%(refname)%1f%(objectname)"
         )
-        by_commit = {info.commit: info.version for info in self.versions(sop_id)} if out else {}
         result: dict[str, Version] = {}
         for line in out.splitlines():
             ref, commit = line.split(_FIELD)
-            if commit in by_commit:
-                result[ref.rsplit("/", 1)[1]] = by_commit[commit]
+            tags = self.repo.git.tag("--points-at", commit, "--list", f"{sop_id}/v*")
+            labels = [Version.parse(t.split("/", 1)[1]) for t in tags.split()]
+            if labels:
+                result[ref.rsplit("/", 1)[1]] = max(labels)
         return result
 
     def evidence(self, info: VersionInfo) -> list[str]:
@@ -243,21 +260,27 @@ class GitVersionStore:
 
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
         """A version by number (`2.0`, `v2.0`), alias (`production`, `candidate`) or `latest`."""
-        versions = self.versions(sop_id)
-        if not versions:
+        if Version.is_version(ref):
+            found = self.version_info(sop_id, Version.parse(ref))
+            if found is not None:
+                return found
+        elif ref not in ("latest", ""):
+            alias_version = self.aliases(sop_id).get(ref)
+            if alias_version is not None:
+                found = self.version_info(sop_id, alias_version)
+                assert found is not None
+                return found
+        latest = self.latest(sop_id)
+        if latest is None:
             raise VersionNotFound(f"no SOP {sop_id!r} in the store")
         if ref in ("latest", ""):
-            return versions[-1]
+            return latest
         if Version.is_version(ref):
-            wanted = Version.parse(ref)
-            for info in versions:
-                if info.version == wanted:
-                    return info
-            raise VersionNotFound(f"{sop_id} has no version {wanted} (latest is {versions[-1].version})")
-        alias_version = self.aliases(sop_id).get(ref)
-        if alias_version is None:
-            raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
-        return next(info for info in versions if info.version == alias_version)
+            raise VersionNotFound(
+                f"{sop_id} has no version {Version.parse(ref)} (latest is {latest.version})"
+            )
+        raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
+        return found
 
 
 def git_available() -> bool:

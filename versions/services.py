@@ -45,12 +45,12 @@ def save_version(
     canonical = dump_document(doc)
     with uow:
         store = uow.store
-        existing = store.versions(doc.id)
-        if existing and store.content(existing[-1]) == canonical:
+        latest = store.latest(doc.id)
+        if latest and store.content(latest) == canonical:
             raise NothingToSave(
-                f"{source}: unchanged since {doc.id} {existing[-1].version.label}; nothing saved"
+                f"{source}: unchanged since {doc.id} {latest.version.label}; nothing saved"
             )
-        version = next_version(existing[-1].version if existing else None, major=major)
+        version = next_version(latest.version if latest else None, major=major)
         tag_ref = store.tag_ref(doc.id, version)
         uow.track(BRANCH, tag_ref)
         info = store.write_version(
@@ -59,7 +59,7 @@ def save_version(
         )
         audit.append(
             uow.session, actor=author, action="save", sop_id=doc.id, version=str(version),
-            before={"latest": str(existing[-1].version)} if existing else None,
+            before={"latest": str(latest.version)} if latest else None,
             after={"commit": info.commit, "refs": {tag_ref: info.commit}},
             note=info.message, now=now,
         )

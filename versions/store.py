@@ -54,6 +54,14 @@ class VersionStore(Protocol):
         """All versions of one SOP, oldest first."""
         ...
 
+    def latest(self, sop_id: str) -> VersionInfo | None:
+        """The highest-numbered version, or None."""
+        ...
+
+    def resolve(self, sop_id: str, ref: str) -> VersionInfo:
+        """A version by number, alias or `latest`."""
+        ...
+
     def content(self, info: VersionInfo) -> str:
         """The stored document text of a version."""
         ...

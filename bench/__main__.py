@@ -1,0 +1,41 @@
+"""Run every benchmark and print one table (Markdown) of figures, baselines and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import os
+import time
+
+from bench.table import Row, render
+
+SUITES = ["store_bench"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", nargs="*", help="run only these suites")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    started = time.perf_counter()
+    for name in args.only or SUITES:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"running {name} ...", flush=True)
+        rows.extend(module.run(**({"quick": True} if args.quick and _takes_quick(module) else {})))
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    print(render(rows))
+    print(f"\ntotal bench time: {time.perf_counter() - started:.0f} s")
+
+
+def _takes_quick(module: object) -> bool:
+    import inspect
+
+    return "quick" in inspect.signature(module.run).parameters  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()

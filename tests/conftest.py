@@ -1,0 +1,11 @@
+"""Shared fixtures: real workspaces, a throwaway PostgreSQL cluster, a real Prefect server."""
+
+from __future__ import annotations
+
+import importlib.util
+
+pytest_plugins = [
+    name
+    for name in ("tests.pg_cluster", "tests.prefect_server", "tests.workspaces")
+    if importlib.util.find_spec(name) is not None
+]
