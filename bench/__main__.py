@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import platform
 import os
+import platform
 import time
 
 from bench.table import Row, render

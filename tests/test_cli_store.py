@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-import click
 import git
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -20,9 +20,9 @@ MOMBABY = EXAMPLES / "mombaby-refined.yaml"
 def _all_commands() -> list[list[str]]:
     found: list[list[str]] = []
 
-    def walk(cmd: click.Command, path: list[str]) -> None:
+    def walk(cmd: Any, path: list[str]) -> None:
         found.append(path)
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):
             for name, sub in cmd.commands.items():
                 walk(sub, [*path, name])
 

@@ -14,13 +14,13 @@ from sopflow.workspace import find_root, init_workspace, iter_files
 
 
 def init(
+    ctx: typer.Context,
     directory: Path = typer.Argument(None, help="Folder to create (default: the workspace folder)."),
 ) -> None:
     """Create a workspace: settings file, git version store, database.
 
     Example: sop init ./ops-workspace
     """
-    ctx = typer.get_current_context()
     explicit = (ctx.find_root().obj or {}).get("workspace_path")
     root = directory if directory is not None else find_root(explicit)
     with init_workspace(root) as ws:

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from sop_models.errors import SopflowError
 from sopflow.cli.common import set_workspace_path
 
+USER_ERROR_EXIT = 2
 
-class UserError(click.ClickException):
-    """A user-facing failure: one line on stderr, exit code 2, no traceback."""
 
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        stream = file or sys.stderr
-        for line in self.format_message().splitlines() or [""]:
-            click.echo(f"sop: error: {line}", file=stream)
+def report_user_error(err: SopflowError) -> None:
+    """Print a user error as `sop: error: ...` lines on stderr."""
+    for line in str(err).splitlines() or [""]:
+        typer.echo(f"sop: error: {line}", err=True)
 
 
 class SopflowGroup(TyperGroup):
-    """Typer group that converts domain errors into `UserError`."""
+    """Typer group that turns domain errors into one line each and exit code 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except SopflowError as err:
-            raise UserError(str(err)) from None
+            report_user_error(err)
+            raise typer.Exit(USER_ERROR_EXIT) from None
 
 
 app = typer.Typer(
@@ -67,7 +63,7 @@ def root(
     set_workspace_path(ctx, workspace)
 
 
-COMMAND_MODULES: list[str] = ["documents", "versions_cmd", "audit_cmd"]
+COMMAND_MODULES: list[str] = ["documents", "versions_cmd", "audit_cmd", "check_data"]
 
 _register_all()
 

@@ -22,6 +22,7 @@ def _read(path: Path) -> str:
 
 
 def save(
+    ctx: typer.Context,
     file: Path = typer.Argument(..., help="SOP YAML file to save."),
     author: str = typer.Option(..., "--author", help="Who is saving (the operator)."),
     message: str = typer.Option(..., "-m", "--message", help="Changelog line: what changed."),
@@ -32,7 +33,7 @@ def save(
 
     Example: sop save examples/mombaby-refined.yaml --author 小王 -m "新欢迎语"
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     info = services.save_version(
         ws.uow(), text=_read(file), source=str(file), author=author, message=message,
         major=major, now=now(),
@@ -44,6 +45,7 @@ def save(
 
 
 def log(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
@@ -51,7 +53,7 @@ def log(
 
     Example: sop log mombaby-refined
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     versions = list(ws.store.iter_history(sop))
     if not versions:
         from sop_models.errors import VersionNotFound
@@ -73,6 +75,7 @@ def log(
 
 
 def show(
+    ctx: typer.Context,
     spec: str = typer.Argument(..., help="SOP[@VERSION|@ALIAS], e.g. welcome-flow@production."),
     as_json: bool = typer.Option(False, "--json", help="Print metadata and document as JSON."),
 ) -> None:
@@ -80,7 +83,7 @@ def show(
 
     Example: sop show mombaby-refined@production
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     sop_id, ref = split_ref(spec)
     info = services.resolve(ws.store, sop_id, ref)
     text = ws.store.content(info)
@@ -95,6 +98,7 @@ def show(
 
 
 def diff(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     a: str = typer.Argument(..., help="From: version or alias."),
     b: str = typer.Argument(..., help="To: version or alias."),
@@ -104,7 +108,7 @@ def diff(
 
     Example: sop diff mombaby-refined 1.0 production
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     docs = []
     for ref in (a, b):
         info = services.resolve(ws.store, sop, ref)
@@ -117,6 +121,7 @@ def diff(
 
 
 def candidate(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     version: str = typer.Argument(..., help="Version to put under test, e.g. 2.0."),
     author: str = typer.Option("operator", "--author", help="Who sets the candidate."),
@@ -125,12 +130,13 @@ def candidate(
 
     Example: sop candidate mombaby-refined 2.0 --author 小王
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     info = services.set_candidate(ws.uow(), sop_id=sop, version=version, actor=author, now=now())
     typer.echo(f"candidate of {sop} is now {info.version.label}")
 
 
 def promote(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     version: str = typer.Argument(..., help="Version to make production."),
     approver: str = typer.Option(..., "--approver", help="Ops lead approving (not the author)."),
@@ -140,13 +146,14 @@ def promote(
 
     Example: sop promote mombaby-refined 2.0 --approver 李经理
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     info = services.promote(ws.uow(), sop_id=sop, version=version, approver=approver,
                             policy=ws.policy, now=now(), changelog=changelog)
     typer.echo(f"production of {sop} is now {info.version.label} (approved by {approver})")
 
 
 def reject(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     author: str = typer.Option("operator", "--author", help="Who rejects."),
     reason: str = typer.Option("", "-m", "--reason", help="Why the candidate is rejected."),
@@ -155,12 +162,13 @@ def reject(
 
     Example: sop reject mombaby-refined --author 李经理 -m "打开率下降"
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     info = services.reject(ws.uow(), sop_id=sop, actor=author, reason=reason, now=now())
     typer.echo(f"candidate {info.version.label} of {sop} rejected")
 
 
 def rollback(
+    ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     author: str = typer.Option(..., "--author", help="Who rolls back."),
     message: str = typer.Option(..., "-m", "--message", help="Why."),
@@ -169,12 +177,13 @@ def rollback(
 
     Example: sop rollback mombaby-refined --author 李经理 -m "投诉增加"
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     info = services.rollback(ws.uow(), sop_id=sop, author=author, reason=message, now=now())
     typer.echo(f"production of {sop} rolled back to {info.version.label}")
 
 
 def evidence(
+    ctx: typer.Context,
     spec: str = typer.Argument(..., help="SOP@VERSION to attach evidence to."),
     file: Path = typer.Argument(..., help="JSON file with the evidence (e.g. a KPI result)."),
     author: str = typer.Option("operator", "--author", help="Who attaches it."),
@@ -183,7 +192,7 @@ def evidence(
 
     Example: sop evidence mombaby-refined@2.0 check-result.json --author 数据组
     """
-    ws = workspace(typer.get_current_context())
+    ws = workspace(ctx)
     sop_id, ref = split_ref(spec)
     try:
         data = json.loads(_read(file))

@@ -1,0 +1,159 @@
+"""Group robot channel: posts actions through WeCom group robot webhooks.
+
+Each robot takes at most 20 messages a minute. Sends to one robot are paced by a sliding
+window that waits (messages queue, none is dropped); a 45009 answer (another process used
+the robot) backs off and retries. `action.target` names the robot; the keys, which are
+secrets, come in a name -> key mapping and never appear in results or errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from engine.actions import PlannedAction
+from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
+from engine.channels.content import ContentError, image_payload, news_article, split_list
+from engine.channels.ratelimit import SlidingWindowLimiter
+from engine.wecom.errors import WeComApiError, WeComUnreachable, redact
+from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE, WEBHOOK_SEND, RobotWebhook
+from engine.wecom.transport import BUSY_CODES, DEFAULT_BASE_URL, RetryPolicy, raise_for_errcode
+from sop_models.errors import ChannelRateLimited, DeliveryOutcomeUnknown
+
+TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # bytes, as documented for robot messages
+ROBOT_RETRY = RetryPolicy(max_attempts=4, base_delay=15.0, max_delay=120.0)
+
+
+def robot_message(action: PlannedAction) -> dict[str, Any]:
+    """The webhook body for an action, by msgtype (see engine.channels.content for extra)."""
+    if action.msgtype in ("text", "markdown"):
+        limit = TEXT_LIMIT if action.msgtype == "text" else MARKDOWN_LIMIT
+        size = len(action.text.encode("utf-8"))
+        if not action.text.strip():
+            raise ContentError(f"{action.key}: empty {action.msgtype} message")
+        if size > limit:
+            raise ContentError(f"{action.key}: {action.msgtype} is {size} bytes, robot max {limit}")
+        if action.msgtype == "markdown":
+            return {"msgtype": "markdown", "markdown": {"content": action.text}}
+        text: dict[str, Any] = {"content": action.text}
+        for name in ("mentioned_list", "mentioned_mobile_list"):
+            if split_list(action.extra.get(name)):
+                text[name] = split_list(action.extra.get(name))
+        return {"msgtype": "text", "text": text}
+    if action.msgtype == "image":
+        return {"msgtype": "image", "image": image_payload(action)}
+    if action.msgtype == "news":
+        return {"msgtype": "news", "news": {"articles": [news_article(action)]}}
+    raise ContentError(f"{action.key}: robot cannot send msgtype {action.msgtype!r}")
+
+
+class RobotWebhookChannel:
+    """Sends actions to group robots; `robots` maps robot name (action.target) to its key.
+
+    With one robot, an action without a target goes to it. `clock`/`sleep` drive both the
+    pacing and the 45009 backoff, so tests can run on a fake clock. The pacing lives in the
+    channel (or the `limiter` given): keep one per process, not one per batch.
+    """
+
+    def __init__(
+        self,
+        robots: Mapping[str, str],
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Now = shanghai_now,
+        per_minute: int = ROBOT_LIMIT_PER_MINUTE,
+        margin: float = 1.0,
+        retry: RetryPolicy = ROBOT_RETRY,
+        webhook: RobotWebhook | None = None,
+        limiter: SlidingWindowLimiter | None = None,
+        name: str = "robot",
+    ) -> None:
+        self.name = name
+        self._robots = dict(robots)
+        self._webhook = webhook or RobotWebhook(base_url, timeout=timeout)
+        self._limiter = limiter or SlidingWindowLimiter(
+            per_minute, 60.0, clock=clock, sleep=sleep, margin=margin
+        )
+        self._sleep = sleep
+        self._now = now
+        self._retry = retry
+
+    def __repr__(self) -> str:
+        return f"RobotWebhookChannel(name={self.name!r}, robots={sorted(self._robots)!r})"
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._webhook.close()
+
+    def send_batch(self, actions: Sequence[PlannedAction]) -> list[DeliveryResult]:
+        """Send in order, pacing per robot; one result per action.
+
+        After an unknown outcome or an unreachable server the rest of the batch is not sent
+        (`failed`, attempts 0); after a robot stays rate limited, the rest for that robot.
+        """
+        results: list[DeliveryResult] = []
+        stopped: str | None = None
+        limited: dict[str, str] = {}
+        for action in actions:
+            robot = action.target or (next(iter(self._robots)) if len(self._robots) == 1 else "")
+            if stopped or robot in limited:
+                reason = stopped or limited[robot]
+                results.append(DeliveryResult(action.key, FAILED, error=reason, attempts=0))
+                continue
+            result, scope = self._send_one(action, robot)
+            results.append(result)
+            if scope == "batch":
+                stopped = f"not sent: an earlier request failed ({result.error})"
+            elif scope == "robot":
+                limited[robot] = f"not sent: robot {robot!r} is rate limited"
+        return results
+
+    def _send_one(self, action: PlannedAction, robot: str) -> tuple[DeliveryResult, str]:
+        """The result, and what it blocks: "" nothing, "robot" this robot, "batch" the rest."""
+        key = self._robots.get(robot)
+        if not key:
+            error = f"no webhook key configured for robot {robot!r} (group {action.group_id})"
+            return DeliveryResult(action.key, FAILED, error=error, attempts=0), ""
+        try:
+            message = robot_message(action)
+        except ContentError as exc:
+            return DeliveryResult(action.key, FAILED, error=str(exc), attempts=0), ""
+        attempts = 0
+        try:
+            while True:
+                attempts += 1
+                self._limiter.acquire(key)
+                try:
+                    answer = self._webhook.send_once(key, message)
+                except WeComUnreachable:
+                    if attempts >= self._retry.max_attempts:
+                        raise
+                    self._sleep(self._retry.delay(attempts))
+                    continue
+                code = int(answer.get("errcode", 0))
+                if code in BUSY_CODES and attempts < self._retry.max_attempts:
+                    self._sleep(self._retry.delay(attempts))
+                    continue
+                raise_for_errcode(WEBHOOK_SEND, answer, attempts)
+                return DeliveryResult(action.key, SENT, attempts=attempts, sent_at=self._now()), ""
+        except DeliveryOutcomeUnknown as exc:
+            error = _clean(exc, key)
+            return DeliveryResult(action.key, UNKNOWN, error=error, attempts=attempts), "batch"
+        except WeComUnreachable as exc:
+            return self._failed(action, exc, key, attempts), "batch"
+        except ChannelRateLimited as exc:
+            return self._failed(action, exc, key, attempts), "robot"
+        except WeComApiError as exc:
+            return self._failed(action, exc, key, attempts), ""
+
+    @staticmethod
+    def _failed(action: PlannedAction, exc: Exception, key: str, attempts: int) -> DeliveryResult:
+        return DeliveryResult(action.key, FAILED, error=_clean(exc, key), attempts=attempts)
+
+
+def _clean(exc: Exception, key: str) -> str:
+    return f"robot: {redact(str(exc), (key,))}"

@@ -1,0 +1,90 @@
+"""The event schema: what a community-group event file holds (see SCHEMA.md beside this file).
+
+One row is one thing that happened in one customer group:
+
+| column      | type                  | rule                                                      |
+|-------------|-----------------------|-----------------------------------------------------------|
+| group       | text, required        | group id or name (Chinese names welcome)                  |
+| member      | text, nullable        | required for member events, empty for group-level events  |
+| time        | ISO-8601 with offset  | `2026-08-19T10:00:00+08:00`; `Z`, `+08`, `+0800` also ok  |
+| event       | text, required        | one of EVENT_TYPES                                        |
+| value       | number, nullable      | meaning depends on the event (VALUE_MEANING); never < 0   |
+| sop_version | text, nullable        | `1.0` or `v1.0` (stored as `1.0`)                         |
+| sop         | text, optional column | SOP id                                                    |
+
+A time without an offset is a row error unless the caller names the zone it was written in
+(`naive_tz="Asia/Shanghai"`): a bare `10:00` is ambiguous and guessing would shift whole days.
+The store keeps `time` in UTC and adds `day`, the local calendar date in the store's zone
+(Asia/Shanghai by default) that all per-day KPIs use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sop_models.errors import DataFileError
+
+#: Member-level events: `member` is required.
+MEMBER_EVENTS: tuple[str, ...] = (
+    "join",
+    "leave",
+    "message",
+    "open",
+    "click",
+    "participate",
+    "order",
+    "coupon_use",
+    "referral",
+    "ugc",
+    "profile_complete",
+)
+#: Group-level events: `member` must be empty.
+GROUP_EVENTS: tuple[str, ...] = ("exposure", "delivered", "cost")
+#: Events that may be either (a coupon handed to one member or pushed to the group).
+EITHER_EVENTS: tuple[str, ...] = ("coupon_issued",)
+EVENT_TYPES: tuple[str, ...] = MEMBER_EVENTS + GROUP_EVENTS + EITHER_EVENTS
+#: Events whose `value` is required.
+VALUE_REQUIRED: tuple[str, ...] = ("order", "delivered", "cost")
+
+VALUE_MEANING: dict[str, str] = {
+    "order": "order amount (required)",
+    "delivered": "members the push reached (required)",
+    "cost": "money spent (required)",
+    "exposure": "number of channel exposures (empty = 1)",
+    "coupon_issued": "number of coupons issued (empty = 1)",
+}
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("group", "time", "event")
+COLUMNS: tuple[str, ...] = ("group", "member", "time", "event", "value", "sop_version", "sop")
+#: Columns of the stored Parquet files, in order.
+STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "day")
+
+DEFAULT_TZ = "Asia/Shanghai"
+MESSAGE_CAP = 20  # bad rows shown in an error message
+KEEP_CAP = 1000  # bad rows kept on the exception
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row: where it is (`line 3` or `row 2`) and every reason it was refused."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+class EventRowsError(DataFileError):
+    """An event file has bad rows; nothing of it was imported. `problems` holds the first ones."""
+
+    def __init__(self, file: str, problems: list[RowProblem], total: int) -> None:
+        self.file = file
+        self.problems = list(problems)
+        self.total = total
+        shown = [f"  {p}" for p in self.problems[:MESSAGE_CAP]]
+        more = total - len(shown)
+        tail = [f"  ... and {more} more"] if more > 0 else []
+        noun = "row" if total == 1 else "rows"
+        head = f"{file}: {total} bad {noun}, nothing imported"
+        super().__init__("\n".join([head, *shown, *tail]))

@@ -1,0 +1,234 @@
+"""The event store: a directory of Parquet files, one per import, plus `manifest.json`.
+
+    <root>/manifest.json            {"timezone": ..., "imports": [{sha256, file, source, rows}]}
+    <root>/events-<sha256>.parquet  one import, columns STORED_COLUMNS
+
+An import is all or nothing: rows are checked first, the Parquet file and the new manifest are
+written to temp files in the store directory and moved into place with `os.replace`, under an
+exclusive lock on `<root>/.lock`. Files are named by the SHA-256 of what was imported, so
+importing the same content again is a no-op that returns the earlier import (`new=False`):
+retried flows and re-run fetchers never double-count. Overlapping but different files are not
+deduplicated against each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pyarrow as pa
+
+from engine.events.readers import file_format, load_raw, load_table
+from engine.events.schema import DEFAULT_TZ, EventRowsError
+from engine.events.validate import check_raw, normalised_sql
+from sop_models.errors import DataFileError
+
+MANIFEST = "manifest.json"
+
+_EMPTY = """SELECT NULL::VARCHAR AS "group", NULL::VARCHAR AS member, NULL::TIMESTAMPTZ AS time,
+    NULL::VARCHAR AS event, NULL::DOUBLE AS value, NULL::VARCHAR AS sop_version,
+    NULL::VARCHAR AS sop, NULL::DATE AS day WHERE false"""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import stored: rows, Parquet file, content hash, and whether it is new."""
+
+    rows: int
+    file: Path
+    sha256: str
+    source: str = ""
+    new: bool = True
+
+
+class EventStore:
+    """All imported events of one workspace; query them with `relation(con)` or `source_sql()`."""
+
+    def __init__(self, root: Path, *, tz: str | None = None) -> None:
+        self.root = Path(root)
+        stored = self._manifest().get("timezone")
+        if tz is not None and stored is not None and tz != stored:
+            raise DataFileError(f"{self.root}: event store days are in {stored}, not {tz}")
+        self.tz: str = stored or tz or DEFAULT_TZ
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DataFileError(f"{self.root}: unknown time zone {self.tz!r}") from None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def imports(self) -> list[ImportResult]:
+        """Every import so far, oldest first."""
+        return [
+            ImportResult(e["rows"], self.root / e["file"], e["sha256"], e["source"], new=False)
+            for e in self._manifest().get("imports", [])
+        ]
+
+    @property
+    def paths(self) -> list[Path]:
+        """The Parquet files of all imports (the manifest's list, never a directory listing)."""
+        return [entry.file for entry in self.imports()]
+
+    @property
+    def glob(self) -> str:
+        """A glob over the store's Parquet files, for hand-written queries and benchmarks."""
+        return str(self.root / "events-*.parquet")
+
+    def source_sql(self) -> str:
+        """A FROM-clause item reading all events (an empty, typed table when nothing is stored)."""
+        if not self.paths:
+            return f"({_EMPTY})"
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.paths)
+        return f"read_parquet([{files}], union_by_name=true)"
+
+    def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        """All events as a DuckDB relation on `con`."""
+        return con.sql(f"SELECT * FROM {self.source_sql()}")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def import_file(self, path: Path, *, naive_tz: str | None = None) -> ImportResult:
+        """Check and store one CSV, JSONL or Parquet file; all rows or none.
+
+        Raises EventRowsError (listing bad rows by line) or DataFileError. `naive_tz` names the
+        zone of times written without an offset; by default such times are refused.
+        """
+        path = Path(path)
+        file_format(path)
+        if not path.is_file():
+            raise DataFileError(f"{path}: no such event file")
+        sha = _file_sha256(path)
+        return self._store(sha, str(path), naive_tz, lambda con: load_raw(con, path))
+
+    def import_rows(
+        self, table: pa.Table, source: str, *, naive_tz: str | None = None
+    ) -> ImportResult:
+        """Check and store rows handed over in memory (a fetcher, a simulator); all or none.
+
+        Columns as in the event schema; `time` may be text or a timestamp. Bad rows are named
+        by their 0-based row index.
+        """
+        sha = _table_sha256(table)
+
+        def load(con: duckdb.DuckDBPyConnection) -> str:
+            load_table(con, table, source)
+            return "row"
+
+        return self._store(sha, source, naive_tz, load)
+
+    def _store(
+        self,
+        sha: str,
+        source: str,
+        naive_tz: str | None,
+        load: Callable[[duckdb.DuckDBPyConnection], str],
+    ) -> ImportResult:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            for entry in self.imports():
+                if entry.sha256 == sha:
+                    return entry
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                where = load(con)
+                problems, total = check_raw(con, where=where, naive_tz=naive_tz)
+                if total:
+                    raise EventRowsError(source, problems, total)
+                name = f"events-{sha}.parquet"
+                rows = self._write_parquet(con, name)
+            finally:
+                con.close()
+            entry = {"sha256": sha, "file": name, "source": source, "rows": rows}
+            manifest = self._manifest()
+            manifest["timezone"] = self.tz
+            manifest.setdefault("imports", []).append(entry)
+            _atomic_write(self.root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+            return ImportResult(rows, self.root / name, sha, source, new=True)
+
+    def _write_parquet(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".parquet")
+        os.close(fd)
+        try:
+            quoted = tmp.replace("'", "''")
+            sql = normalised_sql(self.tz)
+            con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)")
+            rows = con.execute(f"SELECT count(*) FROM read_parquet('{quoted}')").fetchall()[0]
+            Path(tmp).replace(self.root / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return int(rows[0])
+
+    def _manifest(self) -> dict:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise DataFileError(f"{path}: unreadable event store manifest ({err})") from None
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        with (self.root / ".lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _table_sha256(table: pa.Table) -> str:
+    """Hash of the table's content: same columns and values give the same hash."""
+    digest = _HashSink()
+    table = table.replace_schema_metadata(None).combine_chunks()
+    with pa.ipc.new_stream(pa.PythonFile(digest, mode="w"), table.schema) as writer:
+        writer.write_table(table)
+    return digest.sha.hexdigest()
+
+
+class _HashSink:
+    """A write-only file that hashes what it is given instead of keeping it."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        self.closed = True

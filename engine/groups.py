@@ -1,0 +1,304 @@
+"""The group registry: which customer groups exist, who runs them and which SOP they follow.
+
+    SopflowError
+    ├── DataFileError
+    │   └── BadRowsError            a data file has bad rows (every problem, one line each)
+    └── GroupRegistryError          a registry operation was refused
+        ├── DuplicateGroupError     the group id is already registered
+        └── UnknownGroupError       no group with that id
+
+Service functions take a Session and plain values; the caller commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, TypeDecorator
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from sop_models.errors import DataFileError, Problem, SopflowError
+
+CHANNELS = ("console", "outbox", "robot", "wecom_mass", "tasklist")
+ALIASES = ("production", "candidate")
+CSV_COLUMNS = (
+    *("id", "name", "owner", "sender", "channel", "target", "sop", "alias"),
+    *("start_date", "member_count", "tags"),
+)
+REQUIRED_COLUMNS = ("id", "name", "sop")
+
+
+class BadRowsError(DataFileError):
+    """A data file has bad rows; `problems` lists every one with its line number."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class GroupRegistryError(SopflowError):
+    """The group registry refused an operation."""
+
+
+class DuplicateGroupError(GroupRegistryError):
+    """A group with this id is already registered."""
+
+
+class UnknownGroupError(GroupRegistryError):
+    """No group is registered under these ids."""
+
+    def __init__(self, group_ids: Sequence[str]) -> None:
+        self.group_ids = list(group_ids)
+        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}")
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on every backend: stored as UTC, returned as aware UTC.
+
+    SQLite has no time zone type, so it gets naive UTC; PostgreSQL gets timestamptz.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} (needs a UTC offset)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Group(SQLModel, table=True):
+    """One customer group (WeCom/WeChat) and how its SOP actions reach it."""
+
+    __tablename__ = "groups"
+
+    id: str = Field(primary_key=True)
+    name: str
+    owner: str = ""
+    sender: str = ""  # staff userid that owns the group (WeCom customer-group mass send)
+    channel: str = "console"
+    target: str = ""  # chat id, robot name, ...: never a webhook URL or a secret
+    sop_id: str = Field(index=True)
+    alias: str = "production"
+    start_date: date | None = None  # cold-start day 1
+    member_count: int = 0
+    tags: str = "[]"  # JSON list, e.g. ["city:上海"]
+    created_at: datetime = Field(sa_type=AwareDateTime)
+
+    @property
+    def tag_list(self) -> list[str]:
+        """The tags as a list."""
+        return list(json.loads(self.tags or "[]"))
+
+
+def _check_values(values: dict[str, Any]) -> list[str]:
+    """Every problem with one group's values, as 'field: message' strings."""
+    problems: list[str] = []
+    for name in ("id", "name", "sop_id"):
+        if not str(values.get(name) or "").strip():
+            problems.append(f"{'sop' if name == 'sop_id' else name}: required")
+    if values["channel"] not in CHANNELS:
+        problems.append(f"channel: {values['channel']!r} is not one of {', '.join(CHANNELS)}")
+    if values["alias"] not in ALIASES:
+        problems.append(f"alias: {values['alias']!r} is not one of {', '.join(ALIASES)}")
+    if values["channel"] in ("robot", "wecom_mass") and not values["target"]:
+        problems.append(f"target: required for channel {values['channel']}")
+    if values["channel"] == "wecom_mass" and not values["sender"]:
+        problems.append("sender: required for channel wecom_mass (staff userid)")
+    if values["member_count"] < 0:
+        problems.append("member_count: must not be negative")
+    target = values["target"].lower()
+    if target.startswith(("http://", "https://")) or "key=" in target:
+        problems.append("target: give the robot's name, not its webhook URL or key")
+    return problems
+
+
+def _new_group(values: dict[str, Any], now: datetime) -> Group:
+    tags = [t.strip() for t in values.pop("tags") if t.strip()]
+    return Group(**values, tags=json.dumps(tags, ensure_ascii=False), created_at=now)
+
+
+def add_group(
+    session: Session,
+    *,
+    id: str,
+    name: str,
+    sop_id: str,
+    now: datetime,
+    owner: str = "",
+    sender: str = "",
+    channel: str = "console",
+    target: str = "",
+    alias: str = "production",
+    start_date: date | None = None,
+    member_count: int = 0,
+    tags: Iterable[str] = (),
+) -> Group:
+    """Register one group; refuses an id that is already registered or bad values."""
+    values: dict[str, Any] = {
+        "id": id.strip(),
+        "name": name.strip(),
+        "owner": owner,
+        "sender": sender,
+        "channel": channel,
+        "target": target,
+        "sop_id": sop_id.strip(),
+        "alias": alias,
+        "start_date": start_date,
+        "member_count": member_count,
+        "tags": list(tags),
+    }
+    problems = _check_values(values)
+    if problems:
+        raise GroupRegistryError(f"group {id!r}: {'; '.join(problems)}")
+    if session.get(Group, values["id"]) is not None:
+        raise DuplicateGroupError(f"group {values['id']!r} is already registered")
+    group = _new_group(values, now)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def read_text_file(path: Path) -> str:
+    """A data file's text: UTF-8 with or without BOM, or a one-line DataFileError."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{path}: not UTF-8 (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _parse_csv_row(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    problems: list[str] = []
+    get = lambda name: (row.get(name) or "").strip()  # noqa: E731
+    start: date | None = None
+    if get("start_date"):
+        try:
+            start = date.fromisoformat(get("start_date"))
+        except ValueError:
+            problems.append(f"start_date: {get('start_date')!r} is not a date (YYYY-MM-DD)")
+    count = 0
+    if get("member_count"):
+        try:
+            count = int(get("member_count"))
+        except ValueError:
+            problems.append(f"member_count: {get('member_count')!r} is not a whole number")
+    values: dict[str, Any] = {
+        "id": get("id"),
+        "name": get("name"),
+        "owner": get("owner"),
+        "sender": get("sender"),
+        "channel": get("channel") or "console",
+        "target": get("target"),
+        "sop_id": get("sop"),
+        "alias": get("alias") or "production",
+        "start_date": start,
+        "member_count": count,
+        "tags": get("tags").split(";"),
+    }
+    return values, problems + _check_values(values)
+
+
+def import_groups_csv(session: Session, path: Path, *, now: datetime | None = None) -> int:
+    """Import groups from a CSV file, all or nothing; returns how many were added.
+
+    Header: id,name,owner,sender,channel,target,sop,alias,start_date,member_count,tags
+    (only id, name and sop are required; tags are separated by `;`).
+    """
+    now = now or datetime.now(UTC)
+    reader = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if missing or unknown:
+        parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
+        parts += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+        raise DataFileError(f"{path}: {'; '.join(parts)} (header: {','.join(CSV_COLUMNS)})")
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    first_line: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        values, row_problems = _parse_csv_row(row)
+        gid = values["id"]
+        if gid and gid in first_line:
+            row_problems.append(f"id: {gid!r} repeats line {first_line[gid]}")
+        elif gid:
+            first_line[gid] = line
+        problems += [Problem(str(path), f"line {line}", msg) for msg in row_problems]
+        rows.append(values)
+    existing = _existing_ids(session, list(first_line))
+    for gid in existing:
+        problems.append(
+            Problem(str(path), f"line {first_line[gid]}", f"id: {gid!r} is already registered")
+        )
+    if problems:
+        problems.sort(key=lambda p: int(p.path.split()[1]))
+        raise BadRowsError(problems)
+    for values in rows:
+        session.add(_new_group(values, now))
+    session.flush()
+    return len(rows)
+
+
+def _existing_ids(session: Session, ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        found += session.exec(select(Group.id).where(col(Group.id).in_(part))).all()
+    return sorted(found)
+
+
+def get_group(session: Session, group_id: str) -> Group:
+    """The group with this id, or UnknownGroupError."""
+    group = session.get(Group, group_id)
+    if group is None:
+        raise UnknownGroupError([group_id])
+    return group
+
+
+def list_groups(session: Session, sop_id: str | None = None, tag: str | None = None) -> list[Group]:
+    """Registered groups ordered by id, optionally only one SOP's and/or those with a tag."""
+    query = select(Group).order_by(col(Group.id))
+    if sop_id is not None:
+        query = query.where(Group.sop_id == sop_id)
+    groups = list(session.exec(query).all())
+    if tag is not None:
+        groups = [g for g in groups if tag in g.tag_list]
+    return groups
+
+
+def set_alias(session: Session, group_ids: Sequence[str], alias: str) -> list[Group]:
+    """Point groups at the SOP's production or candidate version; refuses unknown ids."""
+    if alias not in ALIASES:
+        raise GroupRegistryError(f"alias {alias!r} is not one of {', '.join(ALIASES)}")
+    ids = list(dict.fromkeys(group_ids))
+    found = {g.id: g for g in session.exec(select(Group).where(col(Group.id).in_(ids))).all()}
+    missing = [gid for gid in ids if gid not in found]
+    if missing:
+        raise UnknownGroupError(missing)
+    for group in found.values():
+        group.alias = alias
+        session.add(group)
+    session.flush()
+    return [found[gid] for gid in ids]

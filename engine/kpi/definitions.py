@@ -1,0 +1,233 @@
+"""Every KPI sopflow knows, in one registry: stage, label, kind, direction and formula.
+
+A metric is `numerator / denominator`, two SQL expressions over *measures* of one cell:
+
+- grain "day": the cell is one group on one local day. A unit (a version, a group, a day, ...)
+  sums numerator and denominator over its group-days, so e.g. interaction_rate over a week is
+  speaking member-days / member-days.
+- grain "period": the cell is one group over the unit's days (first to last); distinct members
+  are counted once per group, then numerator and denominator are summed over groups. With `day`
+  in `by` the period is that day.
+
+Members of a group on a day are those who joined on or before that day and had not left before
+it (a member leaving that day still counts, so leave_rate <= 1). Membership comes from join/leave
+events: a leave with no earlier join means a member from before the data began; a leave and a
+rejoin on the same day are one continuous stay. Members who were in a group before its first
+event need a join event, or they are not counted.
+
+Versions: an event counts for its own `sop_version` (and `sop`). An event without one, and every
+member-day, counts for the group-day's version: that of the group's latest event with a version
+that day, carried forward over days without one. For count metrics `value` is the numerator and
+the denominator is the number of group-days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sop_models.errors import CheckError
+
+Stage = Literal["building", "activation", "retention", "monetisation", "spread"]
+Kind = Literal["proportion", "ratio", "count", "mean"]
+Direction = Literal["higher_is_better", "lower_is_better"]
+Grain = Literal["day", "period"]
+
+STAGES: dict[str, str] = {
+    "building": "初建期",
+    "activation": "激活期",
+    "retention": "留存期",
+    "monetisation": "变现期",
+    "spread": "传播期",
+}
+
+#: Member events that show a member is active (everything but joining and leaving).
+ACTIVE_EVENTS: tuple[str, ...] = (
+    "message", "open", "click", "participate", "order", "coupon_use", "referral", "ugc",
+    "profile_complete",
+)  # fmt: skip
+_ACTIVE_SQL = ", ".join(f"'{e}'" for e in ACTIVE_EVENTS)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A named quantity of one cell. `sql` aggregates events (columns g m t e v day) or members."""
+
+    name: str
+    source: Literal["event", "event_distinct", "grid", "member_day", "period_member", "period_stay"]
+    sql: str
+    description: str
+
+
+def _m(name: str, source: str, sql: str, description: str) -> Measure:
+    return Measure(name, source, sql, description)  # type: ignore[arg-type]
+
+
+# source "event": SQL aggregate over one group-day's events (also valid over any set of them).
+# source "event_distinct": distinct members with an event of type `sql` on the group-day.
+# source "grid": `sql` is the value per group-day in the window (from the group's first event).
+# source "member_day": built from membership stays (see stays.py); `sql` names the construction.
+# source "period_member": SQL aggregate over per-member rows of one period cell, whose columns
+#     are n_orders, active, koc (see MEMBER_PERIOD_COLUMNS).
+# source "period_stay": SQL aggregate over the stays i(d0, d1) overlapping the period p(p0, p1),
+#     each joined to that member's row a (active) in the period.
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in [
+        _m("exposures", "event", "sum(coalesce(v, 1)) FILTER (WHERE e = 'exposure')",
+           "channel exposures (value of exposure events, empty = 1)"),
+        _m("joins", "event", "count(*) FILTER (WHERE e = 'join')", "join events"),
+        _m("leaves", "event", "count(*) FILTER (WHERE e = 'leave')", "leave events"),
+        _m("messages", "event", "count(*) FILTER (WHERE e = 'message')", "member messages"),
+        _m("speakers", "event_distinct", "message", "distinct members with a message that day"),
+        _m("delivered", "event", "sum(v) FILTER (WHERE e = 'delivered')",
+           "members reached by pushes (value of delivered events)"),
+        _m("opens", "event", "count(*) FILTER (WHERE e = 'open')", "open events"),
+        _m("participants", "event_distinct", "participate",
+           "distinct members taking part in an activity that day"),
+        _m("order_amount", "event", "sum(v) FILTER (WHERE e = 'order')", "sum of order amounts"),
+        _m("cost", "event", "sum(v) FILTER (WHERE e = 'cost')", "money spent (cost events)"),
+        _m("coupons_issued", "event", "sum(coalesce(v, 1)) FILTER (WHERE e = 'coupon_issued')",
+           "coupons issued (value of coupon_issued events, empty = 1)"),
+        _m("coupons_used", "event", "count(*) FILTER (WHERE e = 'coupon_use')", "coupons used"),
+        _m("referrals", "event", "count(*) FILTER (WHERE e = 'referral')", "referral events"),
+        _m("ugc", "event", "count(*) FILTER (WHERE e = 'ugc')", "user-generated content items"),
+        _m("group_days", "grid", "1", "days the group existed (from its first event)"),
+        _m("members", "member_day", "stays", "members in the group that day"),
+        _m("profiled_members", "member_day", "profiled",
+           "members that day who had completed their profile on or before it"),
+        _m("weekly_active_members", "member_day", "weekly",
+           "members that day with an active event in the 7 days ending that day"),
+        _m("week1_joins", "member_day", "first_week",
+           "joins that day that are at least 7 days before the end of the data window"),
+        _m("week1_retained", "member_day", "first_week",
+           "of week1_joins, those who had not left 7 days after joining"),
+        _m("orderers", "period_member", "count(*) FILTER (WHERE n_orders >= 1)",
+           "distinct members with at least one order in the period"),
+        _m("repurchasers", "period_member", "count(*) FILTER (WHERE n_orders >= 2)",
+           "distinct members with two or more orders in the period"),
+        _m("koc_members", "period_member", "count(*) FILTER (WHERE koc)",
+           "distinct members who posted UGC or referred someone in the period"),
+        _m("unit_members", "period_stay", "count(DISTINCT i.m)",
+           "distinct members in the group on any day of the period"),
+        _m("start_members", "period_stay", "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0)",
+           "members already in the group when the period began"),
+        _m("retained_members", "period_stay",
+           "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0 AND (i.d1 IS NULL OR i.d1 > p.p1))",
+           "start members still in the group after the period's last day"),
+        _m("churned_members", "period_stay",
+           "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0 AND (i.d1 <= p.p1 "
+           "OR NOT coalesce(a.active, false)))",
+           "start members who left during the period or stayed silent through all of it"),
+    ]
+}  # fmt: skip
+
+#: Per-member columns of one period cell that period_member measures aggregate.
+MEMBER_PERIOD_COLUMNS: dict[str, str] = {
+    "n_orders": "count(*) FILTER (WHERE e = 'order')",
+    "active": f"bool_or(e IN ({_ACTIVE_SQL}))",
+    "koc": "bool_or(e IN ('ugc', 'referral'))",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI: `value = numerator / denominator` per unit (see the module docstring)."""
+
+    name: str
+    stage: Stage
+    label: str
+    kind: Kind
+    direction: Direction
+    grain: Grain
+    numerator: str
+    denominator: str
+    description: str
+    measures: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        words = set(re.findall(r"[a-z_0-9]+", f"{self.numerator} {self.denominator}"))
+        object.__setattr__(self, "measures", frozenset(words & MEASURES.keys()))
+
+    @property
+    def stage_label(self) -> str:
+        """The lifecycle stage in Chinese, e.g. 激活期."""
+        return STAGES[self.stage]
+
+
+H, L = "higher_is_better", "lower_is_better"
+
+METRICS: dict[str, Metric] = {
+    k.name: k
+    for k in [
+        Metric("join_rate", "building", "进群率", "ratio", H, "day", "joins", "exposures",
+               "joins / channel exposures"),
+        Metric("leave_rate", "building", "退群率", "proportion", L, "day", "leaves", "members",
+               "leaves / members, summed over group-days"),
+        Metric("profile_completion", "building", "群资料完善率", "proportion", H, "day",
+               "profiled_members", "members",
+               "members with a completed profile / members, summed over group-days"),
+        Metric("first_week_retention", "building", "首周留存率", "proportion", H, "day",
+               "week1_retained", "week1_joins",
+               "joiners still in the group 7 days after joining / joiners; only joins made "
+               "at least 7 days before the window end count; units use the join day"),
+        Metric("interaction_rate", "activation", "互动率", "proportion", H, "day",
+               "speakers", "members",
+               "members who sent a message that day / members, summed over group-days"),
+        Metric("messages_per_member", "activation", "人均消息量", "ratio", H, "day",
+               "messages", "members", "messages / members, summed over group-days"),
+        Metric("open_rate", "activation", "消息打开率", "proportion", H, "day",
+               "opens", "delivered", "open events / members reached by pushes"),
+        Metric("activity_participation", "activation", "活动参与率", "proportion", H, "day",
+               "participants", "members",
+               "members taking part in an activity that day / members, summed over group-days"),
+        Metric("retention", "retention", "留存率", "proportion", H, "period",
+               "retained_members", "start_members",
+               "members at the period start still in the group at its end / members at start"),
+        Metric("weekly_active", "retention", "周活跃率", "proportion", H, "day",
+               "weekly_active_members", "members",
+               "members active in the 7 days ending that day / members, summed over group-days"),
+        Metric("repurchase_rate", "retention", "复购率", "proportion", H, "period",
+               "repurchasers", "orderers",
+               "members with >= 2 orders in the period / members with >= 1 order"),
+        Metric("churn_rate", "retention", "流失率", "proportion", L, "period",
+               "churned_members", "start_members",
+               "members at the period start who left or stayed silent all period / members "
+               "at start (meant for periods of a week or more)"),
+        Metric("conversion_rate", "monetisation", "转化率", "proportion", H, "period",
+               "orderers", "unit_members",
+               "members who ordered in the period / members in the group during it"),
+        Metric("average_order_value", "monetisation", "客单价", "mean", H, "period",
+               "order_amount", "orderers", "order amount / members who ordered in the period"),
+        Metric("roi", "monetisation", "投资回报率", "ratio", H, "day", "order_amount", "cost",
+               "order amount / cost"),
+        Metric("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", H, "day",
+               "coupons_used", "coupons_issued", "coupons used / coupons issued"),
+        Metric("referral_rate", "spread", "裂变率", "ratio", H, "period",
+               "referrals", "unit_members",
+               "referrals in the period / members in the group during it"),
+        Metric("koc_share", "spread", "KOC 占比", "proportion", H, "period",
+               "koc_members", "unit_members",
+               "members who posted UGC or referred someone / members during the period"),
+        Metric("ugc_count", "spread", "UGC 数量", "count", H, "day", "ugc",
+               "group_days", "user-generated content items; the denominator counts group-days"),
+    ]
+}  # fmt: skip
+
+
+def get_metric(name: str) -> Metric:
+    """The metric called `name`; CheckError naming the known ones otherwise."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise CheckError(f"unknown metric {name!r} (known: {', '.join(METRICS)})") from None
+
+
+def resolve(names: Iterable[str] | None) -> list[Metric]:
+    """Metrics by name in registry order (all when `names` is None)."""
+    if names is None:
+        return list(METRICS.values())
+    wanted = {get_metric(n).name for n in names}
+    return [m for m in METRICS.values() if m.name in wanted]

@@ -1,0 +1,369 @@
+"""The delivery ledger: one row per planned action key, so nothing is sent twice.
+
+States (a key moves only along these arrows):
+
+    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation
+    failed  -> sending                         retry, while attempts < max_attempts
+    sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
+    sending -> unknown                         found by the next run (crash) or no result
+    unknown | failed -> pending                an operator requeues after checking
+    anything not sent or done -> done          an operator posted it by hand
+
+`sending` is written and committed before a channel is called; a row still `sending` when a
+later run starts was left by a crash, so that run marks it `unknown` instead of resending.
+`attempts` counts the runs that handed the key to a channel. Rows hold ids, never
+credentials or webhook URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, update
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from engine.actions import PlannedAction
+from engine.groups import AwareDateTime
+from sop_models.errors import SopflowError
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+UNKNOWN, AWAITING, DONE = "unknown", "awaiting_confirmation", "done"
+NOT_SENT = "not_sent"  # only from reconciliation: the channel never let it out
+RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING)
+SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
+RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation may settle these
+MAX_ATTEMPTS = 3
+
+
+class LedgerError(SopflowError):
+    """The delivery ledger refused an operation."""
+
+
+class UnknownDeliveryError(LedgerError):
+    """Keys that are not in the ledger."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}")
+
+
+class DeliveryOutcome(Protocol):
+    """What a channel reports for one key (engine.channels' DeliveryResult has this shape)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def response_id(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+
+
+class Delivery(SQLModel, table=True):
+    """The delivery state of one planned action."""
+
+    __tablename__ = "deliveries"
+
+    key: str = Field(primary_key=True)
+    sop_id: str = Field(index=True)
+    version: str
+    group_id: str = Field(index=True)
+    member_id: str | None = None
+    kind: str
+    slot: str
+    due_at: datetime = Field(sa_type=AwareDateTime, index=True)
+    channel: str
+    status: str = Field(default=PENDING, index=True)
+    attempts: int = 0
+    response_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
+    done_by: str | None = None
+
+
+def _chunks(keys: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(keys), size):
+        yield list(keys[start : start + size])
+
+
+def get_deliveries(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
+    """The ledger rows for these keys (missing keys are absent from the result)."""
+    found: dict[str, Delivery] = {}
+    for part in _chunks(list(dict.fromkeys(keys))):
+        rows = session.exec(select(Delivery).where(col(Delivery.key).in_(part))).all()
+        found.update((row.key, row) for row in rows)
+    return found
+
+
+def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
+    """The actions with repeated keys dropped (first one wins), order kept."""
+    seen: dict[str, PlannedAction] = {}
+    for action in actions:
+        seen.setdefault(action.key, action)
+    return list(seen.values())
+
+
+def is_sendable(row: Delivery | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """True for a new key, a pending row, or a failed row with attempts left."""
+    if row is None or row.status == PENDING:
+        return True
+    return row.status == FAILED and row.attempts < max_attempts
+
+
+def claim(
+    session: Session,
+    actions: Sequence[PlannedAction],
+    now: datetime,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[PlannedAction]:
+    """Insert pending rows for new keys; return the actions to send now, in the given order.
+
+    Those are new or pending keys and failed keys with attempts left; never sent, done,
+    sending, unknown or awaiting_confirmation ones. Callers pass only actions that are due.
+    """
+    unique = unique_actions(actions)
+    rows = get_deliveries(session, [a.key for a in unique])
+    new = [_row_values(a, now) for a in unique if a.key not in rows]
+    if new:
+        # ON CONFLICT DO NOTHING: a run racing us for the same new key must not crash either.
+        dialect = session.get_bind().dialect.name
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+        stmt = insert(Delivery).on_conflict_do_nothing() if insert else sa_insert(Delivery)
+        session.execute(stmt, new)
+    return [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
+
+
+def _row_values(action: PlannedAction, now: datetime) -> dict[str, object]:
+    names = ("key", "sop_id", "version", "group_id", "member_id", "kind", "slot", "channel")
+    values: dict[str, object] = {name: getattr(action, name) for name in names}
+    return {**values, "due_at": action.at, "status": PENDING, "attempts": 0, "updated_at": now}
+
+
+def mark_sending(
+    session: Session, keys: Sequence[str], now: datetime, *, max_attempts: int = MAX_ATTEMPTS
+) -> list[str]:
+    """Move sendable keys to `sending` and count the attempt; return the keys moved.
+
+    The move is one conditional UPDATE, so of two runs racing for a key only one moves it.
+    """
+    moved: list[str] = []
+    for part in _chunks(keys):
+        stmt = (
+            update(Delivery)
+            .where(col(Delivery.key).in_(part))
+            .where(
+                (col(Delivery.status) == PENDING)
+                | ((col(Delivery.status) == FAILED) & (col(Delivery.attempts) < max_attempts))
+            )
+            .values(status=SENDING, attempts=col(Delivery.attempts) + 1, updated_at=now)
+            .returning(col(Delivery.key))
+            .execution_options(synchronize_session=False)
+        )
+        moved += [row[0] for row in session.execute(stmt)]
+    session.expire_all()
+    wanted = set(moved)
+    return [key for key in keys if key in wanted]
+
+
+def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome | None) -> None:
+    row.status = PENDING if status == NOT_SENT else status
+    if outcome is not None:
+        row.response_id = outcome.response_id or row.response_id
+    if status == SENT:
+        sent_at = outcome.sent_at if outcome is not None else None
+        row.sent_at, row.error = sent_at or row.sent_at or now, None
+    elif status == NOT_SENT:
+        row.error = None
+    else:
+        row.error = (outcome.error if outcome is not None else None) or row.error
+    row.updated_at = now
+
+
+def record_results(
+    session: Session, results: Iterable[DeliveryOutcome], now: datetime
+) -> list[str]:
+    """Store channel outcomes on rows that are sending, unknown or awaiting confirmation.
+
+    Returns the keys changed; rows already sent, done, failed or pending keep their state.
+    Raises UnknownDeliveryError for keys not in the ledger.
+    """
+    results = list(results)
+    rows = get_deliveries(session, [r.key for r in results])
+    missing = [r.key for r in results if r.key not in rows]
+    if missing:
+        raise UnknownDeliveryError(missing)
+    changed: list[str] = []
+    for result in results:
+        if result.status not in RESULT_STATUSES:
+            raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
+        if rows[result.key].status in RESOLVABLE:
+            _settle(rows[result.key], result.status, now, result)
+            changed.append(result.key)
+    session.flush()
+    return changed
+
+
+def apply_reconciliation(
+    session: Session, found: Mapping[str, str | DeliveryOutcome], now: datetime
+) -> list[str]:
+    """Settle sending/unknown/awaiting rows with what a channel found in its own records.
+
+    Values are a status or a full outcome: sent, failed, unknown, awaiting_confirmation, or
+    `not_sent` (the channel knows it never left: the row goes back to pending). A bare `sent`
+    is stamped `now` as sent_at. Keys not in the ledger are ignored. Returns the keys changed.
+    """
+    rows = get_deliveries(session, list(found))
+    changed: list[str] = []
+    for key, value in found.items():
+        outcome = None if isinstance(value, str) else value
+        status = value if isinstance(value, str) else value.status
+        if status not in (*RESULT_STATUSES, NOT_SENT):
+            raise LedgerError(f"{key}: reconciled status {status!r} is not known")
+        row = rows.get(key)
+        if row is not None and row.status in RESOLVABLE and status != row.status:
+            _settle(row, status, now, outcome)
+            changed.append(key)
+    session.flush()
+    return changed
+
+
+def _set_status(
+    session: Session,
+    keys: Sequence[str],
+    status: str,
+    now: datetime,
+    sources: Sequence[str],
+    **fields: object,
+) -> list[str]:
+    rows = get_deliveries(session, keys)
+    missing = [k for k in dict.fromkeys(keys) if k not in rows]
+    if missing:
+        raise UnknownDeliveryError(missing)
+    changed = [rows[k] for k in dict.fromkeys(keys) if rows[k].status in sources]
+    for row in changed:
+        row.status, row.updated_at = status, now
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.flush()
+    return [row.key for row in changed]
+
+
+def mark_done(session: Session, keys: Sequence[str], who: str, now: datetime) -> list[str]:
+    """Record that an operator posted these by hand; returns the keys changed.
+
+    Refuses keys not in the ledger (listing them); rows already sent or done keep their state.
+    """
+    sources = (PENDING, SENDING, FAILED, UNKNOWN, AWAITING)
+    return _set_status(session, keys, DONE, now, sources, done_by=who)
+
+
+def requeue(session: Session, keys: Sequence[str], now: datetime) -> list[str]:
+    """Make unknown or failed keys sendable again (after an operator checked they did not go)."""
+    return _set_status(session, keys, PENDING, now, (UNKNOWN, FAILED), attempts=0, error=None)
+
+
+def mark_stale_sending_unknown(
+    session: Session,
+    now: datetime,
+    *,
+    keys: Sequence[str] | None = None,
+    reason: str = "interrupted while sending",
+) -> list[str]:
+    """Rows left `sending` (by a crashed run) become `unknown`; returns their keys.
+
+    With `keys`, only those rows are looked at; `reason` goes into the row's error.
+    """
+    if keys is None:
+        keys = list(session.exec(select(Delivery.key).where(Delivery.status == SENDING)).all())
+    rows = [row for row in get_deliveries(session, keys).values() if row.status == SENDING]
+    for row in rows:
+        row.error = f"{reason} (sending since {row.updated_at.isoformat()})"
+        row.status, row.updated_at = UNKNOWN, now
+    session.flush()
+    return [row.key for row in rows]
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    sop_id: str | None = None,
+    group_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Delivery]:
+    """Ledger rows ordered by due time, filtered by SOP, group, status and since <= due < until."""
+    query = select(Delivery)
+    for column, value in (("sop_id", sop_id), ("group_id", group_id), ("status", status)):
+        if value is not None:
+            query = query.where(getattr(Delivery, column) == value)
+    if since is not None:
+        query = query.where(col(Delivery.due_at) >= since)
+    if until is not None:
+        query = query.where(col(Delivery.due_at) < until)
+    return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """Delivery counts of one group over a period (pending includes rows being sent)."""
+
+    group_id: str
+    planned: int = 0
+    sent: int = 0
+    done: int = 0
+    failed: int = 0
+    unknown: int = 0
+    awaiting: int = 0
+    pending: int = 0
+    on_time: int = 0
+    late: int = 0
+
+
+_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING)} | {
+    AWAITING: "awaiting",
+    SENDING: "pending",
+}
+
+
+def group_summary(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    late_after: timedelta = timedelta(minutes=30),
+) -> list[GroupSummary]:
+    """Per group (sorted by id), counts of actions due in [since, until) by state.
+
+    A sent action is late when sent_at > due_at + late_after, on time otherwise.
+    """
+    window = (col(Delivery.due_at) >= since, col(Delivery.due_at) < until)
+    counts: dict[str, dict[str, int]] = {}
+    by_status = (
+        select(Delivery.group_id, Delivery.status, func.count())
+        .where(*window)
+        .group_by(col(Delivery.group_id), col(Delivery.status))
+    )
+    for group_id, status, count in session.exec(by_status).all():
+        fields = counts.setdefault(group_id, {})
+        fields["planned"] = fields.get("planned", 0) + count
+        name = _FIELD_OF[status]
+        fields[name] = fields.get(name, 0) + count
+    sent_rows = select(Delivery.group_id, Delivery.due_at, Delivery.sent_at).where(
+        *window, Delivery.status == SENT
+    )
+    for group_id, due_at, sent_at in session.exec(sent_rows).all():
+        name = "late" if sent_at is not None and sent_at > due_at + late_after else "on_time"
+        counts[group_id][name] = counts[group_id].get(name, 0) + 1
+    return [GroupSummary(group_id=gid, **counts[gid]) for gid in sorted(counts)]

@@ -1,0 +1,265 @@
+"""Check a finished experiment from a unit-level table (CSV or Parquet, one row per unit).
+
+DuckDB reads and aggregates the file; only per-unit (or per-cluster) arrays reach numpy.
+Rules:
+- Variant values compare as text (trimmed, case-sensitive): `--baseline 0` matches 0 in an
+  integer column, `--baseline true` a boolean one. Rows with any other variant value (or none)
+  are ignored and counted.
+- Without a cluster column each row is one unit; a unit with more than one row among the
+  experiment's rows (a duplicate, or seen in both variants) is excluded with all its rows.
+- With a cluster column (groups, stores) rows are observations inside clusters randomized as a
+  whole: estimates and variances come from per-cluster sums (delta method), `n` counts clusters,
+  and a cluster seen in both variants is excluded.
+- A metric column of booleans (true/false in any case, or 0/1) is a proportion, other numbers a
+  mean; `NUM/DEN` is a ratio of sums. A SPEC that names a column exactly is that column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+
+from engine.stats.decision import Decision, Minimums, decide
+from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
+from engine.stats.result import Direction, MetricKind, MetricResult
+from engine.stats.srm import srm_check
+from engine.stats.table_read import column_kind, load, need, number, quote
+from sop_models.errors import CheckError, DataFileError
+
+Role = Literal["primary", "secondary", "guardrail"]
+ROLES: tuple[Role, ...] = ("primary", "secondary", "guardrail")
+MIN_UNITS_DEFAULT = 100
+MIN_CLUSTERS_DEFAULT = 5
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """A decision over one table plus what was left out of it."""
+
+    decision: Decision
+    excluded_units: int
+    ignored_rows: int
+    rows: int
+    randomization: Literal["unit", "cluster"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `sop check-data --json` object."""
+        data = self.decision.as_dict()
+        primary = self.decision.primary
+        return {
+            "decision": data["decision"],
+            "reasons": data["reasons"],
+            "srm": data["srm"],
+            "excluded_units": self.excluded_units,
+            "ignored_rows": self.ignored_rows,
+            "rows": self.rows,
+            "randomization": self.randomization,
+            "mode": "sequential" if primary.sequential else "fixed",
+            "alpha": primary.alpha,
+            "metrics": data["metrics"],
+        }
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A parsed `--metric` / `--guardrail` SPEC."""
+
+    name: str
+    role: Role
+    columns: tuple[str, ...]  # (column,) or (numerator, denominator)
+    direction: Direction
+
+
+def parse_spec(text: str, role: Role, columns: Sequence[str], lower: Sequence[str]) -> MetricSpec:
+    """`opened` -> one column; `orders/clicks` -> ratio of sums (unless a column has that name)."""
+    if text in columns or "/" not in text:
+        parts: tuple[str, ...] = (text.strip(),)
+    else:
+        num, den = text.split("/", 1)
+        parts = (num.strip(), den.strip())
+    direction: Direction = "lower" if text in lower or parts[0] in lower else "higher"
+    return MetricSpec(text, role, parts, direction)
+
+
+def check_unit_table(
+    path: Path,
+    *,
+    variant_column: str,
+    baseline: str,
+    candidate: str,
+    metrics: Sequence[str],
+    guardrails: Sequence[str] = (),
+    unit: str | None = None,
+    cluster: str | None = None,
+    alpha: float = 0.05,
+    sequential: bool = False,
+    expected_share: float = 0.5,
+    min_units: int | None = None,
+    lower_is_better: Sequence[str] = (),
+) -> TableCheck:
+    """Read `path`, compare candidate with baseline on every metric and decide.
+
+    The first of `metrics` is primary, the rest secondary. `min_units` (units, or clusters with
+    `cluster`) per arm blocks PROMOTE; default 100 units or 5 clusters. With `cluster`, `unit`
+    is optional and only checked to exist.
+    """
+    if not metrics:
+        raise CheckError("at least one --metric is needed (the first is the primary metric)")
+    if unit is None and cluster is None:
+        raise CheckError("give --unit COL (one row per unit) or --cluster COL")
+    if baseline.strip() == candidate.strip():
+        raise CheckError(f"--baseline and --candidate are the same value: {baseline!r}")
+    con = duckdb.connect()
+    try:
+        columns = load(con, path)
+        specs = [
+            parse_spec(text, "primary" if i == 0 else "secondary", columns, lower_is_better)
+            for i, text in enumerate(metrics)
+        ] + [parse_spec(text, "guardrail", columns, lower_is_better) for text in guardrails]
+        need(columns, variant_column, path, "--variant-column")
+        for name, what in ((unit, "--unit"), (cluster, "--cluster")):
+            if name is not None:
+                need(columns, name, path, what)
+        for spec in specs:
+            for column in spec.columns:
+                need(columns, column, path, f"metric {spec.name}")
+        # Values are copied under our own names (c0, c1, ...) so no user column can clash.
+        alias = {
+            c: f"c{i}" for i, c in enumerate(dict.fromkeys(c for s in specs for c in s.columns))
+        }
+        key = cluster or unit or ""
+        rows, ignored = _keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
+        kinds = {c: column_kind(con, path, c, a, "kept") for c, a in alias.items()}
+        excluded = _exclude(con, path, by_cluster=cluster is not None)
+        results = [
+            _measure(con, s, alias, kinds, cluster is not None, alpha, sequential) for s in specs
+        ]
+        sql = "SELECT arm, count(DISTINCT id) FROM clean GROUP BY arm"
+        arms = dict(con.execute(sql).fetchall())
+    finally:
+        con.close()
+    srm = srm_check(arms["b"], arms["c"], expected_share)
+    default = MIN_UNITS_DEFAULT if cluster is None else MIN_CLUSTERS_DEFAULT
+    minimums = Minimums(units_per_arm=default if min_units is None else min_units)
+    roles = {r: [m for s, m in zip(specs, results, strict=True) if s.role == r] for r in ROLES}
+    decision = decide(roles["primary"][0], roles["guardrail"], roles["secondary"], srm, minimums)
+    notes = []
+    if ignored:
+        notes.append(f"ignored {_count(ignored, 'row')} with other {variant_column} values")
+    if excluded:
+        what = "seen in both variants" if cluster else "with several rows"
+        noun = "cluster" if cluster else "unit"
+        notes.append(f"excluded {_count(excluded, noun)} {what}, with all their rows")
+    decision = replace(decision, reasons=(*decision.reasons, *notes))
+    return TableCheck(decision, excluded, ignored, rows, "cluster" if cluster else "unit")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _keep_rows(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    variant: str,
+    values: tuple[str, str],
+    key: str,
+    alias: dict[str, str],
+) -> tuple[int, int]:
+    """Table `kept(arm, id, c0, ...)`: the two arms' rows; arm is 'b' or 'c', id unit/cluster."""
+    b, c = (v.strip() for v in values)
+    copies = "".join(f", {quote(column)} AS {name}" for column, name in alias.items())
+    con.execute(
+        "CREATE TABLE kept AS SELECT CASE v WHEN ? THEN 'b' ELSE 'c' END AS arm, id"
+        f"{''.join(f', {name}' for name in alias.values())} FROM "
+        f"(SELECT trim(CAST({quote(variant)} AS VARCHAR)) AS v, "
+        f"NULLIF(trim(CAST({quote(key)} AS VARCHAR)), '') AS id{copies} FROM src) "
+        "WHERE v IN (?, ?)",
+        [b, b, c],
+    )
+    rows = con.execute("SELECT count(*) FROM src").fetchone()[0]
+    kept = dict(con.execute("SELECT arm, count(*) FROM kept GROUP BY arm").fetchall())
+    for code, value in (("b", b), ("c", c)):
+        if not kept.get(code):
+            seen = con.execute(
+                f"SELECT DISTINCT trim(CAST({quote(variant)} AS VARCHAR)) AS v FROM src "
+                "ORDER BY v LIMIT 10"
+            ).fetchall()
+            raise DataFileError(
+                f"{path}: no rows with {variant} = {value!r}; values seen: "
+                + ", ".join(repr(v[0]) for v in seen)
+            )
+    empty = con.execute("SELECT count(*) FROM kept WHERE id IS NULL").fetchone()[0]
+    if empty:
+        raise DataFileError(f"{path}: column {key!r} has {empty} empty ids")
+    return rows, rows - sum(kept.values())
+
+
+def _exclude(con: duckdb.DuckDBPyConnection, path: Path, *, by_cluster: bool) -> int:
+    """Table `clean`: `kept` without duplicate units (or clusters seen in both variants)."""
+    rule = "count(DISTINCT arm) > 1" if by_cluster else "count(*) > 1"
+    con.execute(f"CREATE TABLE dropped AS SELECT id FROM kept GROUP BY id HAVING {rule}")
+    con.execute("CREATE TABLE clean AS SELECT * FROM kept WHERE id NOT IN (SELECT id FROM dropped)")
+    excluded = con.execute("SELECT count(*) FROM dropped").fetchone()[0]
+    left = dict(con.execute("SELECT arm, count(*) FROM clean GROUP BY arm").fetchall())
+    if not left.get("b") or not left.get("c"):
+        what = "clusters seen in both variants" if by_cluster else "units with several rows"
+        raise DataFileError(
+            f"{path}: an arm is empty after excluding {excluded} {what}"
+            + ("; is the cluster column the unit of randomization?" if by_cluster else "")
+        )
+    return excluded
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection,
+    spec: MetricSpec,
+    alias: dict[str, str],
+    kinds: dict[str, MetricKind],
+    clustered: bool,
+    alpha: float,
+    sequential: bool,
+) -> MetricResult:
+    ratio = len(spec.columns) == 2
+    kind: MetricKind = "ratio" if ratio else kinds[spec.columns[0]]
+    num = number(alias[spec.columns[0]])
+    den = number(alias[spec.columns[1]]) if ratio else "1.0"
+    if clustered:
+        sql = f"SELECT arm, sum({num}) AS y, sum({den}) AS x FROM clean GROUP BY id, arm"
+    else:
+        sql = f"SELECT arm, {num} AS y, {den} AS x FROM clean"
+    arrays = con.execute(sql).fetchnumpy()
+    arm = np.asarray(arrays["arm"]) == "b"
+    y, x = np.asarray(arrays["y"], dtype=float), np.asarray(arrays["x"], dtype=float)
+    name, direction = spec.name, spec.direction
+    if clustered or ratio:
+        return ratio_delta_test(
+            y[arm],
+            x[arm],
+            y[~arm],
+            x[~arm],
+            name=name,
+            direction=direction,
+            alpha=alpha,
+            sequential=sequential,
+            kind=kind,
+        )
+    if kind == "proportion":
+        return two_proportion_test(
+            int(y[arm].sum()),
+            int(arm.sum()),
+            int(y[~arm].sum()),
+            int((~arm).sum()),
+            name=name,
+            direction=direction,
+            alpha=alpha,
+            sequential=sequential,
+        )
+    return welch_test(
+        y[arm], y[~arm], name=name, direction=direction, alpha=alpha, sequential=sequential
+    )

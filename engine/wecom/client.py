@@ -1,0 +1,172 @@
+"""WeCom server API client: access_token handling around the transport's retry rules.
+
+Settings (corpid, corpsecret, base_url) come in as constructor arguments; the wiring layer
+reads them from its configuration. The secret and the tokens never appear in reprs, errors
+or logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from engine.wecom.errors import WeComApiError, WeComTokenRejected
+from engine.wecom.transport import DEFAULT_BASE_URL, Reply, RetryPolicy, Sleep, Transport
+
+TOKEN_LIFETIME = 7200  # seconds, as documented; the answer's expires_in wins
+Clock = Callable[[], float]
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Access tokens per (base URL, corpid, secret digest); clients may share one cache."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str, str], _Token] = {}
+
+    def get(self, key: tuple[str, str, str], now: float) -> str | None:
+        """The cached token for `key` if it is still inside its lifetime."""
+        with self._lock:
+            token = self._tokens.get(key)
+            return token.value if token and now < token.expires_at else None
+
+    def put(self, key: tuple[str, str, str], value: str, expires_at: float) -> None:
+        """Store a token valid until `expires_at` (clock seconds)."""
+        with self._lock:
+            self._tokens[key] = _Token(value, expires_at)
+
+    def drop(self, key: tuple[str, str, str], value: str) -> None:
+        """Forget `value` if it is still the cached token (another thread may have renewed)."""
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.value == value:
+                del self._tokens[key]
+
+    def __repr__(self) -> str:
+        return f"TokenCache({len(self._tokens)} token(s))"
+
+
+class WeComClient:
+    """Calls WeCom server APIs with a cached access_token.
+
+    `sleep` and `clock` are injectable so tests control backoff and token expiry; `retry`
+    bounds the backoff on 45009/45033/-1 and on connection failures.
+    """
+
+    def __init__(
+        self,
+        *,
+        corpid: str,
+        corpsecret: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        token_cache: TokenCache | None = None,
+        token_margin: float = 300.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.corpid = corpid
+        self._secret = corpsecret
+        self._clock = clock
+        self._margin = token_margin
+        self._cache = token_cache or TokenCache()
+        self._fetch_lock = threading.Lock()
+        self._transport = Transport(base_url, timeout=timeout, retry=retry, sleep=sleep, http=http)
+        digest = hashlib.sha256(corpsecret.encode()).hexdigest()[:16]
+        self._key = (self._transport.base_url, corpid, digest)
+
+    def __repr__(self) -> str:
+        return f"WeComClient(corpid={self.corpid!r}, base_url={self._transport.base_url!r})"
+
+    def __enter__(self) -> WeComClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._transport.close()
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL every path is joined to."""
+        return self._transport.base_url
+
+    def access_token(self) -> str:
+        """A valid access_token: the cached one, or a new one from `gettoken`."""
+        cached = self._cache.get(self._key, self._clock())
+        if cached:
+            return cached
+        with self._fetch_lock:  # one fetch when several threads find the cache empty
+            cached = self._cache.get(self._key, self._clock())
+            return cached or self._fetch_token()
+
+    def _fetch_token(self) -> str:
+        reply = self._transport.request(
+            "GET",
+            "gettoken",
+            params={"corpid": self.corpid, "corpsecret": self._secret},
+            idempotent=True,
+            secrets=(self._secret,),
+        )
+        value = str(reply.payload.get("access_token", ""))
+        if not value:
+            raise WeComApiError("gettoken", 0, "answer carries no access_token")
+        lifetime = float(reply.payload.get("expires_in") or TOKEN_LIFETIME)
+        margin = min(self._margin, lifetime / 2)
+        self._cache.put(self._key, value, self._clock() + lifetime - margin)
+        return value
+
+    def call(
+        self,
+        api: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        method: str = "POST",
+        idempotent: bool,
+    ) -> Reply:
+        """Call `api` (a path under the base URL) with the access_token.
+
+        On 40014/42001 the token is fetched again and the call retried once; a second
+        rejection raises WeComTokenRejected. Pass `idempotent=False` for calls that create
+        something, so a lost answer raises DeliveryOutcomeUnknown instead of a resend.
+        """
+        token = self.access_token()
+        try:
+            return self._send(method, api, body, token, idempotent)
+        except WeComTokenRejected as first:
+            self._cache.drop(self._key, token)
+            reply = self._send(method, api, body, self.access_token(), idempotent)
+            return Reply(reply.payload, reply.attempts + first.attempts)
+
+    def _send(
+        self,
+        method: str,
+        api: str,
+        body: Mapping[str, Any] | None,
+        token: str,
+        idempotent: bool,
+    ) -> Reply:
+        return self._transport.request(
+            method,
+            api,
+            params={"access_token": token},
+            body=body,
+            idempotent=idempotent,
+            secrets=(token, self._secret),
+        )

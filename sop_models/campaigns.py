@@ -1,0 +1,148 @@
+"""Campaigns: holiday promotions, check-ins, group-buy chains, limited offers, member days.
+
+A campaign runs in a window of days: either fixed dates (`start`..`end`, a one-off) or
+anchored on a yearly calendar date (`anchor`, e.g. lunar 7/7) from `days_before` to
+`days_after` it (recurring every year). Days inside the window count from 1 (day 1 = the
+first day of the window; for an anchored window the anchor is day `days_before + 1`).
+
+Campaign kinds accept Chinese aliases on input: 节日活动, 打卡, 拼团接龙, 限时限量, 会员日,
+快闪群; scarcity kinds 前N名 and 截止时间.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from sop_models.content import ContentTag
+from sop_models.schedule import CalendarDate
+from sop_models.values import ClockTime, DeadlineTime, IsoDate, Items, Key, SopModel, Text, aliased
+
+CampaignKindName = Literal[
+    "holiday",
+    "check_in",
+    "group_buy",
+    "limited_offer",
+    "membership_day",
+    "flash_group",
+]
+CAMPAIGN_KIND_ALIASES = {
+    "节日活动": "holiday",
+    "打卡": "check_in",
+    "拼团接龙": "group_buy",
+    "接龙": "group_buy",
+    "限时限量": "limited_offer",
+    "会员日": "membership_day",
+    "快闪群": "flash_group",
+}
+CampaignKind = aliased(CampaignKindName, CAMPAIGN_KIND_ALIASES)
+
+ScarcityKindName = Literal["first_n", "deadline"]
+SCARCITY_KIND_ALIASES = {"前N名": "first_n", "截止时间": "deadline"}
+ScarcityKind = aliased(ScarcityKindName, SCARCITY_KIND_ALIASES)
+
+
+class Coupon(SopModel):
+    """A coupon handed out with an offer."""
+
+    name: Text
+    """e.g. 满 39 减 10 秒杀券."""
+    valid_hours: Annotated[int, Field(ge=1)] | None = None
+
+
+class CampaignWindow(SopModel):
+    """Either `start` + `end` (fixed dates) or `anchor` with `days_before`/`days_after`."""
+
+    start: IsoDate | None = None
+    end: IsoDate | None = None
+    anchor: CalendarDate | None = None
+    days_before: Annotated[int, Field(ge=0, le=60)] | None = None
+    days_after: Annotated[int, Field(ge=0, le=60)] | None = None
+
+    @property
+    def length(self) -> int:
+        """Days in the window (1 for a one-day campaign)."""
+        if self.start is not None and self.end is not None:
+            return (self.end - self.start).days + 1
+        return (self.days_before or 0) + (self.days_after or 0) + 1
+
+    def first_day(self, anchor_date: date | None = None) -> date:
+        """Date of day 1: `start`, or `anchor_date` (the anchor resolved for a year) minus
+        `days_before`."""
+        if self.start is not None:
+            return self.start
+        if anchor_date is None:
+            raise ValueError("an anchored window needs the anchor's date for the year")
+        return date.fromordinal(anchor_date.toordinal() - (self.days_before or 0))
+
+
+class CampaignAction(SopModel):
+    """A message on campaign day `day` at `time`."""
+
+    id: Key
+    name: Text | None = None
+    day: Annotated[int, Field(ge=1)]
+    time: ClockTime
+    template: Key
+    content_tag: ContentTag | None = None
+
+
+class CheckIn(SopModel):
+    """A check-in challenge (e.g. 21 days): a prompt each day from `start_day`."""
+
+    days: Annotated[int, Field(ge=1, le=100)]
+    start_day: Annotated[int, Field(ge=1)] = 1
+    """Campaign day of the first check-in."""
+    reward: Text
+    time: ClockTime
+    """When the daily check-in prompt is sent."""
+    template: Key
+    content_tag: ContentTag | None = None
+
+
+class GroupBuy(SopModel):
+    """A group-buy chain (接龙): ships once `ships_at_orders` join; stretch goal optional."""
+
+    product: Text
+    ships_at_orders: Annotated[int, Field(ge=1)]
+    """e.g. 满 10 单成团发货."""
+    goal_orders: Annotated[int, Field(ge=1)] | None = None
+    """e.g. 200 单."""
+    within_hours: Annotated[int, Field(ge=1)] | None = None
+    """Time box of the goal, e.g. 3 hours."""
+
+
+class ScarcityRule(SopModel):
+    """A limited or scarce offer: the first `limit` orders, or until `until` on `day`."""
+
+    kind: ScarcityKind
+    """first_n (前N名) or deadline (截止时间)."""
+    offer: Text
+    """e.g. 前 50 单加赠 1 盒蓝莓."""
+    limit: Annotated[int, Field(ge=1)] | None = None
+    """first_n: how many orders get the offer."""
+    day: Annotated[int, Field(ge=1)] | None = None
+    """deadline: campaign day the offer ends."""
+    until: DeadlineTime | None = None
+    """deadline: time it ends that day; "24:00" = midnight at the end of the day."""
+
+
+class Campaign(SopModel):
+    """A campaign with its window, actions and mechanics."""
+
+    id: Key
+    name: Text
+    kind: CampaignKind
+    """holiday, check_in, group_buy, limited_offer, membership_day or flash_group."""
+    window: CampaignWindow
+    actions: Items[CampaignAction] = ()
+    check_in: CheckIn | None = None
+    """Required for kind check_in."""
+    group_buy: GroupBuy | None = None
+    """Required for kind group_buy."""
+    scarcity: Items[ScarcityRule] = ()
+    """At least one for kind limited_offer."""
+    coupon: Coupon | None = None
+    """Coupon handed out in this campaign, if any."""

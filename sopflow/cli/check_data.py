@@ -1,0 +1,126 @@
+"""`sop check-data`: one look at a finished experiment from a unit-level CSV or Parquet table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from engine.stats import describe
+from engine.stats.unit_table import TableCheck, check_unit_table
+
+
+def check_data(
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="Unit-level table: CSV or Parquet, one row per unit."
+    ),
+    unit: str | None = typer.Option(
+        None, "--unit", metavar="COL", help="Unit id column (optional with --cluster)."
+    ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        metavar="COL",
+        help="Cluster column (group, store): rows are observations inside clusters randomized "
+        "as a whole; estimates use per-cluster sums and n counts clusters.",
+    ),
+    variant_column: str = typer.Option(
+        ..., "--variant-column", metavar="COL", help="Column naming the arm."
+    ),
+    baseline: str = typer.Option(
+        ..., "--baseline", metavar="VALUE", help="Variant value of production (text)."
+    ),
+    candidate: str = typer.Option(
+        ..., "--candidate", metavar="VALUE", help="Variant value of the candidate."
+    ),
+    metric: list[str] = typer.Option(
+        ...,
+        "--metric",
+        metavar="SPEC",
+        help="COLUMN (true/false or 1/0 -> proportion, numbers -> mean) or NUM/DEN (ratio of "
+        "sums). The first is primary, the rest secondary.",
+    ),
+    guardrail: list[str] = typer.Option(
+        [],
+        "--guardrail",
+        metavar="SPEC",
+        help="Metric SPEC that must not get significantly worse (one-sided).",
+    ),
+    lower_is_better: list[str] = typer.Option(
+        [],
+        "--lower-is-better",
+        metavar="NAME",
+        help="Metric (SPEC or column) where lower is better, e.g. left.",
+    ),
+    alpha: float = typer.Option(
+        0.05, "--alpha", metavar="ALPHA", min=0.0001, max=0.5, help="Significance level."
+    ),
+    sequential: bool = typer.Option(
+        False,
+        "--sequential",
+        help="Always-valid p-values and CIs (mSPRT), safe when the data is checked every day.",
+    ),
+    expected_share: float = typer.Option(
+        0.5,
+        "--expected-share",
+        metavar="SHARE",
+        min=0.001,
+        max=0.999,
+        help="Configured candidate share for the sample ratio check.",
+    ),
+    min_units: int | None = typer.Option(
+        None,
+        "--min-units",
+        metavar="N",
+        min=0,
+        help="Units per arm (clusters with --cluster) needed before PROMOTE [default: 100, or 5 "
+        "clusters].",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Decide PROMOTE / REJECT / CONTINUE for a candidate from a unit-level table.
+
+    Fixed-horizon tests (one look at a finished experiment) unless --sequential is given.
+    Units with several rows, or clusters seen in both variants, are excluded and counted.
+
+    Example: sop check-data members.csv --unit member_id --variant-column arm --baseline A
+    --candidate B --metric opened --metric orders/clicks --guardrail left --lower-is-better left
+    """
+    check = check_unit_table(
+        file,
+        variant_column=variant_column,
+        baseline=baseline,
+        candidate=candidate,
+        metrics=metric,
+        guardrails=guardrail,
+        unit=unit,
+        cluster=cluster,
+        alpha=alpha,
+        sequential=sequential,
+        expected_share=expected_share,
+        min_units=min_units,
+        lower_is_better=lower_is_better,
+    )
+    if as_json:
+        typer.echo(json.dumps(check.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(_text(check))
+
+
+def _text(check: TableCheck) -> str:
+    d = check.decision
+    lines = [d.decision, *(f"  - {r}" for r in d.reasons)]
+    if d.srm is not None:
+        lines.append(
+            f"sample ratio: {d.srm.n_baseline} baseline / {d.srm.n_candidate} candidate "
+            f"{check.randomization}s, p={d.srm.p_value:.3g} ({'ok' if d.srm.ok else 'MISMATCH'})"
+        )
+    lines += [f"{role:<9} {describe(m)}" for role, m in d.metrics()]
+    lines.append(f"excluded units: {check.excluded_units}, ignored rows: {check.ignored_rows}")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `check-data` to the root app."""
+    app.command("check-data")(check_data)

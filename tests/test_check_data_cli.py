@@ -1,0 +1,270 @@
+"""`sop check-data` on generated unit-level tables with known answers, and on broken files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import typer
+from scipy import stats
+from statsmodels.stats.proportion import proportions_ztest
+from typer.testing import CliRunner, Result
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    """The real root app, with check-data registered once if main does not list it yet."""
+    from sopflow.cli import check_data, main
+
+    registered = {c.name for c in main.app.registered_commands}
+    if "check_data" not in main.COMMAND_MODULES and "check-data" not in registered:
+        check_data.register(main.app)
+    return main.app
+
+
+def argv(text: str) -> list[str]:
+    """Command-line words from one string (no quoting needed in these tests)."""
+    return text.split()
+
+
+def run(app: typer.Typer, *args: Any) -> Result:
+    return CliRunner().invoke(app, ["check-data", *map(str, args)])
+
+
+def run_json(app: typer.Typer, *args: Any) -> dict[str, Any]:
+    result = run(app, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def opened_rows(arm: str, n: int, opened: int, spelling: tuple[str, str]) -> list[list[Any]]:
+    return [[f"{arm}{i}", arm, spelling[0] if i < opened else spelling[1]] for i in range(n)]
+
+
+UNIT_ARGS = argv("--unit member --variant-column arm --baseline A --candidate B")
+
+
+def test_proportion_from_csv_excludes_duplicates_and_ignores_other_variants(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    rows = opened_rows("A", 1000, 200, ("True", "False")) + opened_rows("B", 1000, 260, ("1", "0"))
+    rows += [["dup", "A", "True"], ["dup", "A", "False"], ["both", "A", "True"], ["both", "B", "1"]]
+    rows += [["c1", "C", "True"], ["c2", "C", "False"], ["c3", "", "True"]]
+    path = write_csv(tmp_path / "units.csv", ["member", "arm", "opened"], rows)
+    out = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+    assert out["decision"] == "PROMOTE"
+    assert out["excluded_units"] == 2 and out["ignored_rows"] == 3
+    assert "ignored 3 rows with other arm values" in out["reasons"]
+    assert "excluded 2 units with several rows, with all their rows" in out["reasons"]
+    (m,) = out["metrics"]
+    assert (m["name"], m["role"], m["kind"]) == ("opened", "primary", "proportion")
+    assert m["baseline"] == {"n": 1000, "value": pytest.approx(0.2)}
+    assert m["candidate"] == {"n": 1000, "value": pytest.approx(0.26)}
+    assert m["abs_lift"] == pytest.approx(0.06) and m["rel_lift"] == pytest.approx(0.3)
+    assert m["p_value"] == pytest.approx(proportions_ztest([260, 200], [1000, 1000])[1], rel=1e-9)
+    assert m["ci_rel"][0] < 0.3 < m["ci_rel"][1]
+    assert out["srm"]["ok"] is True and out["srm"]["p_value"] == pytest.approx(1.0)
+
+
+def test_means_from_parquet_with_lower_is_better_guardrail(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(11)
+    spend_b, spend_c = rng.gamma(2.0, 30.0, 400), rng.gamma(2.0, 31.0, 380)
+    left_b, left_c = rng.random(400) < 0.05, rng.random(380) < 0.05
+    table = pa.table(
+        {
+            "member": [f"m{i}" for i in range(780)],
+            "group_arm": [0] * 400 + [1] * 380,  # integer variants compare as text "0" / "1"
+            "opened": np.concatenate([rng.random(400) < 0.2, rng.random(380) < 0.3]),
+            "spend": np.concatenate([spend_b, spend_c]),
+            "left": np.concatenate([left_b, left_c]),
+        }
+    )
+    path = tmp_path / "units.parquet"
+    pq.write_table(table, path)
+    out = run_json(
+        app,
+        path,
+        "--unit",
+        "member",
+        "--variant-column",
+        "group_arm",
+        "--baseline",
+        "0",
+        "--candidate",
+        "1",
+        "--metric",
+        "opened",
+        "--metric",
+        "spend",
+        "--guardrail",
+        "left",
+        "--lower-is-better",
+        "left",
+    )
+    roles = {m["name"]: m for m in out["metrics"]}
+    spend = roles["spend"]
+    assert (spend["role"], spend["kind"], spend["baseline"]["n"]) == ("secondary", "mean", 400)
+    assert spend["baseline"]["value"] == pytest.approx(spend_b.mean())
+    welch = stats.ttest_ind(spend_c, spend_b, equal_var=False).pvalue
+    assert spend["p_value"] == pytest.approx(welch, rel=1e-9)
+    left = roles["left"]
+    assert (left["role"], left["kind"], left["direction"]) == ("guardrail", "proportion", "lower")
+    assert left["candidate"]["value"] == pytest.approx(left_c.mean())
+
+
+def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    clicks = rng.poisson(4.0, 1200) + 1
+    orders = rng.binomial(clicks, np.where(np.arange(1200) < 600, 0.10, 0.13))
+    arms = ["A"] * 600 + ["B"] * 600
+    rows = [[f"m{i}", arms[i], int(orders[i]), int(clicks[i])] for i in range(1200)]
+    path = write_csv(tmp_path / "r.csv", ["member", "arm", "orders", "clicks"], rows)
+    (m,) = run_json(app, path, *UNIT_ARGS, "--metric", "orders/clicks")["metrics"]
+    assert (m["name"], m["kind"], m["baseline"]["n"]) == ("orders/clicks", "ratio", 600)
+    b, c = slice(0, 600), slice(600, 1200)
+    assert m["baseline"]["value"] == pytest.approx(orders[b].sum() / clicks[b].sum())
+    assert m["candidate"]["value"] == pytest.approx(orders[c].sum() / clicks[c].sum())
+    var = {}
+    for arm, s in (("b", b), ("c", c)):
+        y, x = orders[s].astype(float), clicks[s].astype(float)
+        r, cov = y.sum() / x.sum(), np.cov(y, x)
+        var[arm] = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (600 * x.mean() ** 2)
+    t = m["abs_lift"] / np.sqrt(var["b"] + var["c"])
+    df = (var["b"] + var["c"]) ** 2 / (var["b"] ** 2 / 599 + var["c"] ** 2 / 599)
+    assert m["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
+
+
+def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(13)
+    rates = {f"g{i}": 0.20 + 0.04 * (i >= 8) + rng.normal(0, 0.02) for i in range(16)}
+    rows = []
+    for group, rate in rates.items():
+        arm = "旧版" if int(group[1:]) < 8 else "新版"
+        opened = rng.random(200) < rate
+        rows += [
+            [f"{group}-m{j}", group, arm, "TRUE" if o else "FALSE"] for j, o in enumerate(opened)
+        ]
+    rows += [["gx-1", "gx", "旧版", "TRUE"], ["gx-2", "gx", "新版", "FALSE"]]
+    path = write_csv(tmp_path / "groups.csv", ["member", "group", "arm", "打开"], rows)
+    args = argv(
+        "--cluster group --variant-column arm --baseline 旧版 --candidate 新版 --metric 打开"
+    )
+    out = run_json(app, path, *args)
+    assert out["excluded_units"] == 1 and out["randomization"] == "cluster"
+    (m,) = out["metrics"]
+    assert m["name"] == "打开" and m["baseline"]["n"] == 8 and m["candidate"]["n"] == 8
+    per_group = {}
+    for _member, group, arm, opened in rows[:-2]:
+        per_group.setdefault((arm, group), []).append(opened == "TRUE")
+    old = [np.mean(v) for (arm, _), v in per_group.items() if arm == "旧版"]
+    new = [np.mean(v) for (arm, _), v in per_group.items() if arm == "新版"]
+    # Equal group sizes: the delta method on group sums is Welch's test on group rates.
+    assert m["p_value"] == pytest.approx(
+        stats.ttest_ind(new, old, equal_var=False).pvalue, rel=1e-9
+    )
+    assert m["baseline"]["value"] == pytest.approx(np.mean(old))
+    text = run(app, path, *args, "--json").stdout
+    assert '"name": "打开"' in text and "\\u" not in text
+
+
+def test_sample_ratio_mismatch_rejects_and_expected_share_fixes_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    rows = opened_rows("A", 1000, 200, ("true", "false")) + opened_rows(
+        "B", 1250, 330, ("true", "false")
+    )
+    path = write_csv(tmp_path / "srm.csv", ["member", "arm", "opened"], rows)
+    out = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+    assert out["decision"] == "REJECT" and out["srm"]["ok"] is False
+    assert any("sample ratio mismatch" in r for r in out["reasons"])
+    assert out["srm"]["p_value"] == pytest.approx(stats.chisquare([1000, 1250]).pvalue)
+    fixed = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--expected-share", "0.5556")
+    assert fixed["srm"]["ok"] is True and fixed["decision"] == "PROMOTE"
+
+
+def test_sequential_and_minimum_units_options(app: typer.Typer, tmp_path: Path) -> None:
+    rows = opened_rows("A", 1000, 200, ("1", "0")) + opened_rows("B", 1000, 240, ("1", "0"))
+    path = write_csv(tmp_path / "seq.csv", ["member", "arm", "opened"], rows)
+    fixed = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+    seq = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--sequential")
+    assert fixed["mode"] == "fixed" and seq["mode"] == "sequential"
+    assert fixed["decision"] == "PROMOTE" and seq["decision"] == "CONTINUE"
+    assert seq["metrics"][0]["p_value"] > fixed["metrics"][0]["p_value"]
+    blocked = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--min-units", "5000")
+    assert blocked["decision"] == "CONTINUE"
+    assert any("minimum sample size not met" in r for r in blocked["reasons"])
+
+
+def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_path: Path) -> None:
+    rows = opened_rows("A", 500, 100, ("1", "0")) + opened_rows("B", 500, 100, ("1", "0"))
+    path = write_csv(tmp_path / "flat.csv", ["member", "arm", "opened"], rows)
+    result = run(app, path, *UNIT_ARGS, "--metric", "opened")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("CONTINUE")
+    assert "primary   opened: candidate 20.0% vs baseline 20.0%" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("member,arm,opened\nm1,A,1\nm2,B,0\n", ("--metric", "clicks"), "no column 'clicks'"),
+        ("member,arm,opened\nm1,A,1\nm2,B,x\n", ("--metric", "opened"), "is not numeric"),
+        ("member,arm,opened\nm1,A,1\nm2,B,\n", ("--metric", "opened"), "1 empty values"),
+        ("member,arm,opened\nm1,A,1\nm2,Z,0\n", ("--metric", "opened"), "no rows with arm = 'B'"),
+        ("member,group,opened\nm1,A,1\nm2,B,0\n", ("--metric", "opened"), "no column 'arm'"),
+    ],
+)
+def test_bad_tables_give_one_line_errors(
+    app: typer.Typer, tmp_path: Path, content: str, args: tuple[str, ...], message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    _assert_one_line_error(run(app, path, *UNIT_ARGS, *args), message)
+
+
+def test_unreadable_and_missing_files_give_one_line_errors(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "units.parquet"
+    garbage.write_bytes(b"PAR1 this is not parquet at all")
+    _assert_one_line_error(
+        run(app, garbage, *UNIT_ARGS, "--metric", "opened"), "cannot read as Parquet"
+    )
+    missing = tmp_path / "nowhere.csv"
+    _assert_one_line_error(run(app, missing, *UNIT_ARGS, "--metric", "opened"), "no such file")
+
+
+def test_unit_or_cluster_is_required(app: typer.Typer, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "u.csv", ["member", "arm", "opened"], [["m1", "A", 1], ["m2", "B", 0]]
+    )
+    result = run(
+        app, path, *argv("--variant-column arm --baseline A --candidate B --metric opened")
+    )
+    _assert_one_line_error(result, "--unit")
+
+
+def _assert_one_line_error(result: Result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("sop: error: ")
+    assert message in lines[0]
