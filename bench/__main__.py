@@ -25,8 +25,10 @@ def main() -> None:
         print(f"running {name} ...", flush=True)
         rows.extend(module.run(**({"quick": True} if args.quick and _takes_quick(module) else {})))
     print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
     print(render(rows))
     print(f"\ntotal bench time: {time.perf_counter() - started:.0f} s")
 

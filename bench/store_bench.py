@@ -24,8 +24,14 @@ def run(versions: int = VERSIONS) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         store = GitVersionStore.init(Path(tmp) / "store.git")
         for n in range(versions):
-            store.write_version(sop_id="bench", version=Version(1, n), content=_doc(n),
-                                author="bench", message=f"v1.{n}", at=now)
+            store.write_version(
+                sop_id="bench",
+                version=Version(1, n),
+                content=_doc(n),
+                author="bench",
+                message=f"v1.{n}",
+                at=now,
+            )
         counter = iter(range(versions, versions + 10_000))
 
         def save() -> None:
@@ -33,8 +39,14 @@ def run(versions: int = VERSIONS) -> list[Row]:
             with store.lock():
                 latest = store.latest("bench")
                 store.content(latest)  # the unchanged-document check
-                store.write_version(sop_id="bench", version=Version(1, n), content=_doc(n),
-                                    author="bench", message=f"v1.{n}", at=now)
+                store.write_version(
+                    sop_id="bench",
+                    version=Version(1, n),
+                    content=_doc(n),
+                    author="bench",
+                    message=f"v1.{n}",
+                    at=now,
+                )
 
         def show() -> None:
             store.content(store.resolve("bench", "1.500"))
@@ -45,10 +57,22 @@ def run(versions: int = VERSIONS) -> list[Row]:
         baseline_ms = _plain_git_commit_ms(Path(tmp) / "plain")
         show_baseline = _plain_git_show_ms(Path(tmp) / "plain")
     return [
-        Row(f"store save at {versions} versions (median)", save_ms, "ms",
-            "git add+commit+tag -a", baseline_ms, "< 100 ms"),
-        Row(f"store show by number at {versions} versions (median)", show_ms, "ms",
-            "git show TAG:file", show_baseline, "< 100 ms"),
+        Row(
+            f"store save at {versions} versions (median)",
+            save_ms,
+            "ms",
+            "git add+commit+tag -a",
+            baseline_ms,
+            "< 100 ms",
+        ),
+        Row(
+            f"store show by number at {versions} versions (median)",
+            show_ms,
+            "ms",
+            "git show TAG:file",
+            show_baseline,
+            "< 100 ms",
+        ),
     ]
 
 

@@ -87,7 +87,7 @@ def wait_for_approval(
     if not decision.approver.strip():
         raise ApprovalError(f"flow run {context.flow_run.id}: decision has no approver")
     verdict = "approved" if decision.approved else "declined"
-    logger.info("Run %s by %s %s", verdict, decision.approver, decision.reason)
+    logger.info("Run %s by %s. %s", verdict, decision.approver, decision.reason)
     return decision
 
 

@@ -131,6 +131,8 @@ def serving_in_background(
     thread.start()
     if not started.wait(_THREAD_START_TIMEOUT_S) or failure:
         cause = failure[0] if failure else None
+        if loop_box and thread.is_alive():
+            _stop_runner(runner, loop_box[0], thread)
         raise DeploymentError(f"runner did not start: {cause or 'timed out'}") from cause
     try:
         yield runner

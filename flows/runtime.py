@@ -78,8 +78,10 @@ def refresh_prefect_settings() -> None:
     """Make an already imported Prefect re-read its settings from `os.environ`."""
     if "prefect.context" in sys.modules:
         import prefect.context
+        from prefect.logging.configuration import setup_logging
 
         prefect.context.refresh_global_settings_context()
+        setup_logging()  # log levels are otherwise fixed at import
 
 
 @contextmanager

@@ -34,14 +34,12 @@ DB_FILE = "sopflow.db"
 
 def all_migrations() -> list[tuple[str, Any]]:
     """Every named migration of every layer, in order."""
-    from versions.migrations import MIGRATIONS as version_migrations
+    from versions import migrations as version_side
 
-    found: list[tuple[str, Any]] = list(version_migrations)
-    try:
-        from engine.migrations import MIGRATIONS as engine_migrations
-    except ImportError:
-        engine_migrations = []
-    found.extend(engine_migrations)
+    found: list[tuple[str, Any]] = list(version_side.MIGRATIONS)
+    from engine import migrations as engine_side
+
+    found.extend(engine_side.MIGRATIONS)
     return found
 
 

@@ -47,9 +47,13 @@ def test_init_validate_save_log_show_diff(cli: Cli, tmp_path: Path) -> None:
     saved = cli("save", str(MOMBABY), "--author", "小王", "-m", "首版").output
     assert "mombaby-refined/v1.0" in saved and "首版" in saved
     changed = tmp_path / "v2.yaml"
-    changed.write_text(modified(example_text("mombaby-refined"),
-                                lambda d: d.update(title="母婴精细化运营 SOP（新欢迎语）")),
-                       encoding="utf-8")
+    changed.write_text(
+        modified(
+            example_text("mombaby-refined"),
+            lambda d: d.update(title="母婴精细化运营 SOP（新欢迎语）"),
+        ),
+        encoding="utf-8",
+    )
     cli("save", str(changed), "--author", "小王", "-m", "新欢迎语", "--major")
     log = json.loads(cli("log", "mombaby-refined", "--json").output)
     assert [v["version"] for v in log] == ["2.0", "1.0"]
@@ -66,8 +70,9 @@ def test_init_validate_save_log_show_diff(cli: Cli, tmp_path: Path) -> None:
 def test_alias_commands_and_audit(cli: Cli, tmp_path: Path) -> None:
     cli("save", str(MOMBABY), "--author", "小王", "-m", "首版")
     second = tmp_path / "b.yaml"
-    second.write_text(modified(example_text("mombaby-refined"), lambda d: d.update(title="二")),
-                      encoding="utf-8")
+    second.write_text(
+        modified(example_text("mombaby-refined"), lambda d: d.update(title="二")), encoding="utf-8"
+    )
     cli("save", str(second), "--author", "小王", "-m", "第二版")
     refused = cli("promote", "mombaby-refined", "1.0", "--approver", "小王", ok=False)
     assert refused.exit_code != 0 and "Traceback" not in refused.output
@@ -78,11 +83,21 @@ def test_alias_commands_and_audit(cli: Cli, tmp_path: Path) -> None:
     cli("evidence", "mombaby-refined@1.1", str(evidence), "--author", "数据组")
     cli("reject", "mombaby-refined", "--author", "李经理", "-m", "样本不足")
     cli("promote", "mombaby-refined", "1.1", "--approver", "李经理")
-    assert "rolled back to v1.0" in cli("rollback", "mombaby-refined", "--author", "李经理",
-                                         "-m", "投诉").output
+    assert (
+        "rolled back to v1.0"
+        in cli("rollback", "mombaby-refined", "--author", "李经理", "-m", "投诉").output
+    )
     records = json.loads(cli("audit", "--json").output)
     assert [r["action"] for r in records] == [
-        "save", "save", "promote", "candidate", "evidence", "reject", "promote", "rollback"]
+        "save",
+        "save",
+        "promote",
+        "candidate",
+        "evidence",
+        "reject",
+        "promote",
+        "rollback",
+    ]
     promotes = json.loads(cli("audit", "--action", "promote", "--actor", "李经理", "--json").output)
     assert len(promotes) == 2
     assert "李经理" in cli("audit", "--sop", "mombaby-refined").output
@@ -104,7 +119,9 @@ def test_audit_verify_fails_when_an_alias_moves_with_plain_git(cli: Cli) -> None
     cli("save", str(MOMBABY), "--author", "小王", "-m", "首版")
     repo = git.Repo(cli.root / "store.git")
     try:
-        repo.git.update_ref("refs/aliases/mombaby-refined/production", "refs/tags/mombaby-refined/v1.0^{}")
+        repo.git.update_ref(
+            "refs/aliases/mombaby-refined/production", "refs/tags/mombaby-refined/v1.0^{}"
+        )
     finally:
         repo.close()
     result = cli("audit", "verify", ok=False)

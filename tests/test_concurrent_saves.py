@@ -19,9 +19,15 @@ def _save_many(root: str, who: str) -> list[str]:
     with open_workspace(Path(root)) as ws:
         for n in range(PER_PROCESS):
             body = modified(base, lambda d, n=n: d.update(title=f"{who} 的第 {n} 版"))
-            info = services.save_version(ws.uow(), text=body, source=f"{who}-{n}.yaml",
-                                         author=who, message=f"{who} {n}", major=False,
-                                         now=datetime.now(UTC))
+            info = services.save_version(
+                ws.uow(),
+                text=body,
+                source=f"{who}-{n}.yaml",
+                author=who,
+                message=f"{who} {n}",
+                major=False,
+                now=datetime.now(UTC),
+            )
             saved.append(str(info.version))
     return saved
 
@@ -29,7 +35,9 @@ def _save_many(root: str, who: str) -> list[str]:
 def test_concurrent_saves_from_two_processes_get_distinct_numbers(workspace: Workspace) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
-        results = pool.starmap(_save_many, [(str(workspace.root), "甲"), (str(workspace.root), "乙")])
+        results = pool.starmap(
+            _save_many, [(str(workspace.root), "甲"), (str(workspace.root), "乙")]
+        )
     numbers = results[0] + results[1]
     assert len(set(numbers)) == 2 * PER_PROCESS
     stored = workspace.store.versions("mombaby-refined")

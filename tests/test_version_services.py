@@ -19,8 +19,15 @@ NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def save(ws: Workspace, body: str, author: str = "小王", message: str = "改版", **kw: bool):
-    return services.save_version(ws.uow(), text=body, source="sop.yaml", author=author,
-                                 message=message, major=kw.get("major", False), now=NOW)
+    return services.save_version(
+        ws.uow(),
+        text=body,
+        source="sop.yaml",
+        author=author,
+        message=message,
+        major=kw.get("major", False),
+        now=NOW,
+    )
 
 
 def retitle(body: str, title: str) -> str:
@@ -62,7 +69,7 @@ def test_saving_an_unchanged_document_is_refused_and_leaves_nothing(workspace: W
 
 def test_saving_an_invalid_document_is_refused_and_leaves_nothing(workspace: Workspace) -> None:
     bad = example_text("mombaby-refined").replace("10:00", "25:00", 1)
-    with pytest.raises(DocumentInvalid, match="25:00|time"):
+    with pytest.raises(DocumentInvalid, match=r"25:00|time"):
         save(workspace, bad)
     assert tag_names(workspace) == []
     assert audit_actions(workspace) == []
@@ -86,16 +93,23 @@ def test_a_failing_audit_write_undoes_the_git_commit_and_tag(workspace: Workspac
 def test_promote_refuses_self_approval(workspace: Workspace) -> None:
     info = save(workspace, example_text("mombaby-refined"), author="小王")
     with pytest.raises(ApprovalError, match="another person must approve"):
-        services.promote(workspace.uow(), sop_id=info.sop_id, version="1.0", approver="小王",
-                         policy=workspace.policy, now=NOW)
+        services.promote(
+            workspace.uow(),
+            sop_id=info.sop_id,
+            version="1.0",
+            approver="小王",
+            policy=workspace.policy,
+            now=NOW,
+        )
     assert workspace.store.aliases(info.sop_id) == {}
 
 
 def test_promote_with_self_approval_allowed_by_workspace_setting(workspace: Workspace) -> None:
     info = save(workspace, example_text("mombaby-refined"), author="小王")
     policy = services.ApprovalPolicy(allow_self_approval=True)
-    services.promote(workspace.uow(), sop_id=info.sop_id, version="1.0", approver="小王",
-                     policy=policy, now=NOW)
+    services.promote(
+        workspace.uow(), sop_id=info.sop_id, version="1.0", approver="小王", policy=policy, now=NOW
+    )
     assert str(workspace.store.aliases(info.sop_id)["production"]) == "1.0"
 
 
@@ -104,14 +118,28 @@ def test_promote_records_author_and_approver_and_clears_candidate(workspace: Wor
     v1 = save(workspace, base)
     save(workspace, retitle(base, "新版"))
     sop = v1.sop_id
-    services.promote(workspace.uow(), sop_id=sop, version="1.0", approver="李经理",
-                     policy=workspace.policy, now=NOW)
+    services.promote(
+        workspace.uow(),
+        sop_id=sop,
+        version="1.0",
+        approver="李经理",
+        policy=workspace.policy,
+        now=NOW,
+    )
     services.set_candidate(workspace.uow(), sop_id=sop, version="1.1", actor="小王", now=NOW)
     assert {k: str(v) for k, v in workspace.store.aliases(sop).items()} == {
-        "production": "1.0", "candidate": "1.1"}
-    services.promote(workspace.uow(), sop_id=sop, version="1.1", approver="李经理",
-                     policy=workspace.policy, now=NOW,
-                     changelog="v1.1: 新标题 — open rate +18.0% (20.0% -> 23.6%)")
+        "production": "1.0",
+        "candidate": "1.1",
+    }
+    services.promote(
+        workspace.uow(),
+        sop_id=sop,
+        version="1.1",
+        approver="李经理",
+        policy=workspace.policy,
+        now=NOW,
+        changelog="v1.1: 新标题 — open rate +18.0% (20.0% -> 23.6%)",
+    )
     assert {k: str(v) for k, v in workspace.store.aliases(sop).items()} == {"production": "1.1"}
     with workspace.session() as session:
         record = audit.query(session, action="promote")[-1]
@@ -126,8 +154,14 @@ def test_reject_clears_candidate_and_keeps_version_and_evidence(workspace: Works
     save(workspace, retitle(base, "新版"))
     sop = v1.sop_id
     services.set_candidate(workspace.uow(), sop_id=sop, version="1.1", actor="小王", now=NOW)
-    services.attach_evidence(workspace.uow(), sop_id=sop, version="1.1", actor="数据组",
-                             evidence={"summary": "打开率下降", "rel_lift": -0.1}, now=NOW)
+    services.attach_evidence(
+        workspace.uow(),
+        sop_id=sop,
+        version="1.1",
+        actor="数据组",
+        evidence={"summary": "打开率下降", "rel_lift": -0.1},
+        now=NOW,
+    )
     services.reject(workspace.uow(), sop_id=sop, actor="李经理", reason="打开率下降", now=NOW)
     assert "candidate" not in workspace.store.aliases(sop)
     info = workspace.store.resolve(sop, "1.1")
@@ -144,11 +178,18 @@ def test_rollback_restores_previous_production_without_rewriting_history(
     save(workspace, retitle(base, "新版"))
     sop = v1.sop_id
     for version in ("1.0", "1.1"):
-        services.promote(workspace.uow(), sop_id=sop, version=version, approver="李经理",
-                         policy=workspace.policy, now=NOW)
+        services.promote(
+            workspace.uow(),
+            sop_id=sop,
+            version=version,
+            approver="李经理",
+            policy=workspace.policy,
+            now=NOW,
+        )
     tags_before = tag_names(workspace)
-    target = services.rollback(workspace.uow(), sop_id=sop, author="李经理",
-                               reason="投诉增加", now=NOW)
+    target = services.rollback(
+        workspace.uow(), sop_id=sop, author="李经理", reason="投诉增加", now=NOW
+    )
     assert str(target.version) == "1.0"
     assert str(workspace.store.aliases(sop)["production"]) == "1.0"
     assert tag_names(workspace) == tags_before

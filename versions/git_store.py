@@ -187,7 +187,13 @@ class GitVersionStore:
             return None
 
     def write_version(
-        self, *, sop_id: str, version: Version, content: str, author: str, message: str,
+        self,
+        *,
+        sop_id: str,
+        version: Version,
+        content: str,
+        author: str,
+        message: str,
         at: datetime,
     ) -> VersionInfo:
         """Record a new version: one commit on main plus an annotated tag."""
@@ -217,10 +223,12 @@ class GitVersionStore:
 
     def retag(self, info: VersionInfo, *, message: str, author: str, at: datetime) -> VersionInfo:
         """Rewrite a version tag's message; it keeps pointing at the same commit."""
-        self.repo.git.tag("-a", "-f", info.tag, info.commit, "-m", message,
-                          env=_ident_env(author, at))
-        return VersionInfo(info.sop_id, info.version, info.commit, info.tag, info.author,
-                           info.at, message)
+        self.repo.git.tag(
+            "-a", "-f", info.tag, info.commit, "-m", message, env=_ident_env(author, at)
+        )
+        return VersionInfo(
+            info.sop_id, info.version, info.commit, info.tag, info.author, info.at, message
+        )
 
     def set_alias(self, sop_id: str, alias: Alias, info: VersionInfo | None) -> None:
         """Point an alias at a version's commit, or delete it."""

@@ -36,7 +36,13 @@ def _require(value: str, what: str) -> str:
 
 
 def save_version(
-    uow: UnitOfWork, *, text: str, source: str, author: str, message: str, major: bool,
+    uow: UnitOfWork,
+    *,
+    text: str,
+    source: str,
+    author: str,
+    message: str,
+    major: bool,
     now: datetime,
 ) -> VersionInfo:
     """Validate and save a document as the next version; refuse invalid or unchanged ones."""
@@ -54,14 +60,23 @@ def save_version(
         tag_ref = store.tag_ref(doc.id, version)
         uow.track(BRANCH, tag_ref)
         info = store.write_version(
-            sop_id=doc.id, version=version, content=canonical, author=author,
-            message=f"{version.label}: {message}", at=now,
+            sop_id=doc.id,
+            version=version,
+            content=canonical,
+            author=author,
+            message=f"{version.label}: {message}",
+            at=now,
         )
         audit.append(
-            uow.session, actor=author, action="save", sop_id=doc.id, version=str(version),
+            uow.session,
+            actor=author,
+            action="save",
+            sop_id=doc.id,
+            version=str(version),
             before={"latest": str(latest.version)} if latest else None,
             after={"commit": info.commit, "refs": {tag_ref: info.commit}},
-            note=info.message, now=now,
+            note=info.message,
+            now=now,
         )
         uow.commit()
     return info
@@ -76,7 +91,11 @@ def resolve(store: VersionStore, sop_id: str, ref: str) -> VersionInfo:
 
 
 def _move_alias(
-    uow: UnitOfWork, *, sop_id: str, alias: str, target: VersionInfo | None,
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    alias: str,
+    target: VersionInfo | None,
 ) -> dict[str, Any]:
     store = uow.store
     ref = store.alias_ref(sop_id, alias)
@@ -101,17 +120,29 @@ def set_candidate(
             raise AliasError(f"{sop_id} {info.version.label} is already production")
         refs = _move_alias(uow, sop_id=sop_id, alias="candidate", target=info)
         audit.append(
-            uow.session, actor=actor, action="candidate", sop_id=sop_id,
-            version=str(info.version), before=before, after={"refs": refs},
-            note=f"candidate -> {info.version.label}", now=now,
+            uow.session,
+            actor=actor,
+            action="candidate",
+            sop_id=sop_id,
+            version=str(info.version),
+            before=before,
+            after={"refs": refs},
+            note=f"candidate -> {info.version.label}",
+            now=now,
         )
         uow.commit()
     return info
 
 
 def promote(
-    uow: UnitOfWork, *, sop_id: str, version: str, approver: str, policy: ApprovalPolicy,
-    now: datetime, changelog: str | None = None,
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    approver: str,
+    policy: ApprovalPolicy,
+    now: datetime,
+    changelog: str | None = None,
 ) -> VersionInfo:
     """Make a version production; the approver must not be its author unless allowed."""
     approver = _require(approver, "--approver")
@@ -133,18 +164,21 @@ def promote(
             uow.track(store.tag_ref(sop_id, info.version))
             info = store.retag(info, message=changelog, author=approver, at=now)
         audit.append(
-            uow.session, actor=approver, action="promote", sop_id=sop_id,
-            version=str(info.version), before=before,
+            uow.session,
+            actor=approver,
+            action="promote",
+            sop_id=sop_id,
+            version=str(info.version),
+            before=before,
             after={"refs": refs, "author": info.author, "approver": approver},
-            note=changelog or f"production -> {info.version.label}", now=now,
+            note=changelog or f"production -> {info.version.label}",
+            now=now,
         )
         uow.commit()
     return info
 
 
-def reject(
-    uow: UnitOfWork, *, sop_id: str, actor: str, reason: str, now: datetime
-) -> VersionInfo:
+def reject(uow: UnitOfWork, *, sop_id: str, actor: str, reason: str, now: datetime) -> VersionInfo:
     """Clear the candidate alias; the version and its evidence stay in history."""
     actor = _require(actor, "--author")
     with uow:
@@ -152,9 +186,15 @@ def reject(
         before = _aliases(uow.store, sop_id)
         refs = _move_alias(uow, sop_id=sop_id, alias="candidate", target=None)
         audit.append(
-            uow.session, actor=actor, action="reject", sop_id=sop_id,
-            version=str(info.version), before=before, after={"refs": refs},
-            note=reason or f"candidate {info.version.label} rejected", now=now,
+            uow.session,
+            actor=actor,
+            action="reject",
+            sop_id=sop_id,
+            version=str(info.version),
+            before=before,
+            after={"refs": refs},
+            note=reason or f"candidate {info.version.label} rejected",
+            now=now,
         )
         uow.commit()
     return info
@@ -185,16 +225,27 @@ def rollback(
         before = _aliases(store, sop_id)
         refs = _move_alias(uow, sop_id=sop_id, alias="production", target=target)
         audit.append(
-            uow.session, actor=author, action="rollback", sop_id=sop_id,
-            version=str(target.version), before=before,
-            after={"refs": refs, "from": stack[-1]}, note=reason, now=now,
+            uow.session,
+            actor=author,
+            action="rollback",
+            sop_id=sop_id,
+            version=str(target.version),
+            before=before,
+            after={"refs": refs, "from": stack[-1]},
+            note=reason,
+            now=now,
         )
         uow.commit()
     return target
 
 
 def attach_evidence(
-    uow: UnitOfWork, *, sop_id: str, version: str, actor: str, evidence: dict[str, Any],
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    actor: str,
+    evidence: dict[str, Any],
     now: datetime,
 ) -> VersionInfo:
     """Attach KPI evidence to a version after the fact (git note + audit record)."""
@@ -205,9 +256,15 @@ def attach_evidence(
         line = json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         uow.store.add_evidence(info, line)
         audit.append(
-            uow.session, actor=actor, action="evidence", sop_id=sop_id,
-            version=str(info.version), before=None, after={"evidence": evidence},
-            note=str(evidence.get("summary", "evidence attached")), now=now,
+            uow.session,
+            actor=actor,
+            action="evidence",
+            sop_id=sop_id,
+            version=str(info.version),
+            before=None,
+            after={"evidence": evidence},
+            note=str(evidence.get("summary", "evidence attached")),
+            now=now,
         )
         uow.commit()
     return info

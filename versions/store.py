@@ -67,7 +67,13 @@ class VersionStore(Protocol):
         ...
 
     def write_version(
-        self, *, sop_id: str, version: Version, content: str, author: str, message: str,
+        self,
+        *,
+        sop_id: str,
+        version: Version,
+        content: str,
+        author: str,
+        message: str,
         at: datetime,
     ) -> VersionInfo:
         """Record a new version (commit + tag). Caller holds the lock."""

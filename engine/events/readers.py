@@ -100,11 +100,12 @@ def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
 
 
 def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        try:
-            first = next(csv.reader(fh), None)
-        except UnicodeDecodeError:
-            raise DataFileError(f"{path}: line 1: not UTF-8 (save the file as UTF-8)") from None
+    with path.open("rb") as fh:
+        raw = fh.readline()
+    try:
+        first = next(csv.reader([raw.decode("utf-8-sig")]), None)
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: line 1: not UTF-8 (save the file as UTF-8)") from None
     if not first:
         raise DataFileError(f"{path}: no header row (expected columns {', '.join(COLUMNS)})")
     return [name.strip() for name in first]
@@ -133,7 +134,10 @@ def _read_csv(path: Path) -> pa.Table:
         )
     except pa.ArrowInvalid as err:
         if "UTF8" in str(err):
-            raise DataFileError(f"{path}: line {_bad_utf8_line(path)}: not UTF-8") from None
+            line = _bad_utf8_line(path)
+            raise DataFileError(
+                f"{path}: line {line}: not UTF-8 (save the file as UTF-8)"
+            ) from None
         raise DataFileError(f"{path}: not a readable CSV file ({err})") from None
     return _with_lines(table, names, invalid)
 

@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +51,18 @@ class ImportResult:
     new: bool = True
 
 
+@dataclass(frozen=True)
+class EventSummary:
+    """What is stored: rows, first and last local day, latest time, rows lacking version/sop."""
+
+    rows: int
+    first_day: date | None
+    last_day: date | None
+    latest: datetime | None
+    without_version: int
+    without_sop: int
+
+
 class EventStore:
     """All imported events of one workspace; query them with `relation(con)` or `source_sql()`."""
 
@@ -72,6 +85,21 @@ class EventStore:
             ImportResult(e["rows"], self.root / e["file"], e["sha256"], e["source"], new=False)
             for e in self._manifest().get("imports", [])
         ]
+
+    def summary(self) -> EventSummary:
+        """Row counts and time range of everything stored, from the manifest (no data read)."""
+        entries = self._manifest().get("imports", [])
+        firsts = [datetime.fromisoformat(e["first"]) for e in entries if e.get("first")]
+        lasts = [datetime.fromisoformat(e["last"]) for e in entries if e.get("last")]
+        zone = ZoneInfo(self.tz)
+        return EventSummary(
+            rows=sum(e["rows"] for e in entries),
+            first_day=min(firsts).astimezone(zone).date() if firsts else None,
+            last_day=max(lasts).astimezone(zone).date() if lasts else None,
+            latest=max(lasts) if lasts else None,
+            without_version=sum(e.get("no_version", e["rows"]) for e in entries),
+            without_sop=sum(e.get("no_sop", e["rows"]) for e in entries),
+        )
 
     @property
     def paths(self) -> list[Path]:
@@ -146,9 +174,22 @@ class EventStore:
                     raise EventRowsError(source, problems, total)
                 name = f"events-{sha}.parquet"
                 rows = self._write_parquet(con, name)
+                first, last, no_version, no_sop = con.execute(
+                    """SELECT min(ts), max(ts), count(*) FILTER (WHERE ver IS NULL),
+                              count(*) FILTER (WHERE sop IS NULL) FROM checked"""
+                ).fetchall()[0]
             finally:
                 con.close()
-            entry = {"sha256": sha, "file": name, "source": source, "rows": rows}
+            entry = {
+                "sha256": sha,
+                "file": name,
+                "source": source,
+                "rows": rows,
+                "first": first.isoformat() if first else None,
+                "last": last.isoformat() if last else None,
+                "no_version": no_version,
+                "no_sop": no_sop,
+            }
             manifest = self._manifest()
             manifest["timezone"] = self.tz
             manifest.setdefault("imports", []).append(entry)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,24 @@ class EventSource(Protocol):
     def source_sql(self) -> str:
         """A FROM-clause item reading all events."""
         ...
+
+    def summary(self) -> _Extent:
+        """First and last day, latest time, and how many events lack a version or sop."""
+        ...
+
+
+_DB: duckdb.DuckDBPyConnection | None = None
+_DB_LOCK = threading.Lock()
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A connection to one shared in-memory database: opening a database per call costs more
+    than a small KPI query."""
+    global _DB
+    with _DB_LOCK:
+        if _DB is None:
+            _DB = duckdb.connect()
+        return _DB.cursor()
 
 
 def compute_kpis(
@@ -62,11 +80,11 @@ def compute_kpis(
     versions = [v.strip().lstrip("vV") for v in versions] if versions is not None else None
     ask = _Ask(chosen, keys, versions, sop, start, end)
     if isinstance(source, duckdb.DuckDBPyConnection):
-        return _compute(source, _connection_source(source, table, tz), None, tz, ask)
-    con = duckdb.connect()
+        src = _connection_source(source, table, tz)
+        return _compute(source, src, _scan_extent(source, src), tz, ask)
+    con = _cursor()
     try:
-        paths = list(getattr(source, "paths", None) or [])
-        return _compute(con, source.source_sql(), paths, source.tz, ask)
+        return _compute(con, source.source_sql(), source.summary(), source.tz, ask)
     finally:
         con.close()
 
@@ -121,65 +139,50 @@ class _Ask:
     end: date | None
 
 
+class _Extent(Protocol):
+    """What the query plan needs to know about the events before it runs."""
+
+    @property
+    def first_day(self) -> date | None: ...
+    @property
+    def last_day(self) -> date | None: ...
+    @property
+    def latest(self) -> datetime | None: ...
+    @property
+    def without_version(self) -> int: ...
+    @property
+    def without_sop(self) -> int: ...
+
+
 @dataclass(frozen=True)
-class _Extent:
-    """What the query plan needs to know about the stored events before it runs."""
+class _Scanned:
+    """An extent found by scanning a table on a connection."""
 
-    first: date | None
-    last: date | None
+    first_day: date | None
+    last_day: date | None
     latest: datetime | None
-    no_version: int  # events without sop_version
-    no_sop: int  # events without sop
+    without_version: int
+    without_sop: int
 
 
-def _extent(con: duckdb.DuckDBPyConnection, source: str, paths: list[Path] | None) -> _Extent:
-    """From Parquet footers when the files are known (no scan), else one scan."""
-    if paths:
-        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-        stats = {
-            row[0]: row[1:]
-            for row in con.execute(
-                f"""SELECT path_in_schema, min(stats_min_value), max(stats_max_value),
-                           sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL
-                                OR (stats_max_value IS NULL AND row_group_num_rows >
-                                    stats_null_count))
-                    FROM parquet_metadata([{files}]) WHERE row_group_num_rows > 0
-                    GROUP BY path_in_schema"""
-            ).fetchall()
-        }
-        wanted = ("day", "time", "sop_version", "sop")
-        if not stats:
-            return _Extent(None, None, None, 0, 0)
-        if all(c in stats and stats[c][3] == 0 for c in wanted):
-            return _Extent(
-                date.fromisoformat(stats["day"][0]),
-                date.fromisoformat(stats["day"][1]),
-                datetime.fromisoformat(stats["time"][1].replace("+00", "+00:00")),
-                int(stats["sop_version"][2]),
-                int(stats["sop"][2]),
-            )
+def _scan_extent(con: duckdb.DuckDBPyConnection, source: str) -> _Extent:
     row = con.execute(
         f"""SELECT min(day), max(day), max(time), count(*) FILTER (WHERE sop_version IS NULL),
                    count(*) FILTER (WHERE sop IS NULL) FROM {source}"""
     ).fetchall()[0]
-    return _Extent(*row)
+    return _Scanned(*row)
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    paths: list[Path] | None,
-    tz: str,
-    ask: _Ask,
+    con: duckdb.DuckDBPyConnection, source: str, extent: _Extent, tz: str, ask: _Ask
 ) -> pa.Table:
-    extent = _extent(con, source, paths)
     key_cols = [KEY_COLUMNS[k] for k in ask.keys]
     start, end, versions, sop = ask.start, ask.end, ask.versions, ask.sop
-    if extent.first is None or extent.last is None:
+    if extent.first_day is None or extent.last_day is None:
         return _empty(key_cols)
     params: dict[str, object] = {
-        "start_day": start or extent.first,
-        "end_day": end or extent.last + timedelta(days=1),
+        "start_day": start or extent.first_day,
+        "end_day": end or extent.last_day + timedelta(days=1),
         "horizon": datetime.combine(end, time(0), ZoneInfo(tz)) if end else extent.latest,
     }
     filters = []
@@ -189,7 +192,7 @@ def _compute(
     if sop is not None:
         filters.append("sop = $sop")
         params["sop"] = sop
-    unversioned = extent.no_version > 0 or (sop is not None and extent.no_sop > 0)
+    unversioned = extent.without_version > 0 or (sop is not None and extent.without_sop > 0)
     sql = build_sql(Query(ask.metrics, key_cols, filters, unversioned), source=source)
     order = {m: i for i, m in enumerate(METRICS)}
     return con.sql(

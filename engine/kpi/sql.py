@@ -17,8 +17,10 @@ from engine.kpi.stays import COUNTED, FIRST_WEEK, STAYS, delta
 
 KEY_COLUMNS = {"group": "g", "version": "ver", "day": "day"}
 _ROWS = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-_EV = """ev AS NOT MATERIALIZED (SELECT "group" AS g, member AS m, time AS t, event AS e, value AS v,
-           sop_version AS ver, sop, day FROM {source} WHERE {where})"""
+# NOT MATERIALIZED: DuckDB would otherwise copy every event once `ev` is used twice.
+_EV = """ev AS NOT MATERIALIZED (
+    SELECT "group" AS g, member AS m, time AS t, event AS e, value AS v, sop_version AS ver, sop,
+           day FROM {source} WHERE {where})"""
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ def _attributed(name: str, table: str, cols: Sequence[str]) -> str:
     """Rows of `table` with a missing version replaced by their group-day's version."""
     extra = "".join(f", x.{c}" for c in cols)
     return (
-        f"{name} AS NOT MATERIALIZED (SELECT x.g, x.day, CASE WHEN x.ver IS NULL THEN l.ver ELSE x.ver END AS ver, "
+        f"{name} AS NOT MATERIALIZED (SELECT x.g, x.day, "
+        "CASE WHEN x.ver IS NULL THEN l.ver ELSE x.ver END AS ver, "
         "CASE WHEN x.ver IS NULL THEN l.sop ELSE coalesce(x.sop, l.sop) END AS sop"
         f"{extra} FROM {table} x LEFT JOIN glab l ON l.g = x.g AND l.day = x.day)"
     )

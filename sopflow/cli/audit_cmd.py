@@ -19,7 +19,9 @@ def _parse_time(text: str | None, flag: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise AuditError(f"{flag}: not a date/time: {text!r} (e.g. 2026-11-01 or 2026-11-01T09:00+08:00)") from None
+        raise AuditError(
+            f"{flag}: not a date/time: {text!r} (e.g. 2026-11-01 or 2026-11-01T09:00+08:00)"
+        ) from None
     return value if value.tzinfo else value.astimezone()
 
 
@@ -41,16 +43,23 @@ def audit_list(
         return
     ws = workspace(ctx)
     with ws.session() as session:
-        records = audit.query(session, sop_id=sop, actor=actor, action=action,
-                              since=_parse_time(since, "--since"),
-                              until=_parse_time(until, "--until"))
+        records = audit.query(
+            session,
+            sop_id=sop,
+            actor=actor,
+            action=action,
+            since=_parse_time(since, "--since"),
+            until=_parse_time(until, "--until"),
+        )
     if as_json:
         echo_json([record.as_dict() for record in records])
         return
     for r in records:
         stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         version = f"v{r.version}" if r.version else "-"
-        typer.echo(f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}")
+        typer.echo(
+            f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}"
+        )
 
 
 @audit_app.command("verify")

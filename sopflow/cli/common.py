@@ -12,7 +12,10 @@ import typer
 from sopflow.workspace import Workspace, open_workspace
 
 WorkspaceOption = typer.Option(
-    None, "--workspace", "-w", help="Workspace folder (default: $SOPFLOW_WORKSPACE or the current folder).",
+    None,
+    "--workspace",
+    "-w",
+    help="Workspace folder (default: $SOPFLOW_WORKSPACE or the current folder).",
 )
 
 

@@ -15,7 +15,9 @@ from sopflow.workspace import find_root, init_workspace, iter_files
 
 def init(
     ctx: typer.Context,
-    directory: Path = typer.Argument(None, help="Folder to create (default: the workspace folder)."),
+    directory: Path = typer.Argument(
+        None, help="Folder to create (default: the workspace folder)."
+    ),
 ) -> None:
     """Create a workspace: settings file, git version store, database.
 
@@ -42,8 +44,9 @@ def validate(
             doc = load_document(path)
         except DocumentInvalid as err:
             problems.extend(err.problems)
-            results.append({"file": str(path), "ok": False,
-                            "problems": [str(p) for p in err.problems]})
+            results.append(
+                {"file": str(path), "ok": False, "problems": [str(p) for p in err.problems]}
+            )
             continue
         results.append({"file": str(path), "ok": True, "id": doc.id, "title": doc.title})
         if not as_json:

@@ -63,7 +63,13 @@ def root(
     set_workspace_path(ctx, workspace)
 
 
-COMMAND_MODULES: list[str] = ["documents", "versions_cmd", "audit_cmd", "check_data"]
+COMMAND_MODULES: list[str] = [
+    "documents",
+    "versions_cmd",
+    "audit_cmd",
+    "check_data",
+    "run_cmd",
+]
 
 _register_all()
 

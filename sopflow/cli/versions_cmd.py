@@ -35,8 +35,13 @@ def save(
     """
     ws = workspace(ctx)
     info = services.save_version(
-        ws.uow(), text=_read(file), source=str(file), author=author, message=message,
-        major=major, now=now(),
+        ws.uow(),
+        text=_read(file),
+        source=str(file),
+        author=author,
+        message=message,
+        major=major,
+        now=now(),
     )
     if as_json:
         echo_json(info.as_dict())
@@ -64,8 +69,12 @@ def log(
     for name, version in aliases.items():
         by_version.setdefault(str(version), []).append(name)
     if as_json:
-        echo_json([{**i.as_dict(), "aliases": sorted(by_version.get(str(i.version), []))}
-                   for i in versions])
+        echo_json(
+            [
+                {**i.as_dict(), "aliases": sorted(by_version.get(str(i.version), []))}
+                for i in versions
+            ]
+        )
         return
     for info in versions:
         tags = by_version.get(str(info.version), [])
@@ -90,8 +99,7 @@ def show(
     if as_json:
         doc = parse_document(text, info.tag)
         evidence = [json.loads(line) for line in ws.store.evidence(info)]
-        echo_json({**info.as_dict(), "evidence": evidence,
-                   "document": doc.model_dump(mode="json")})
+        echo_json({**info.as_dict(), "evidence": evidence, "document": doc.model_dump(mode="json")})
     else:
         typer.echo(f"# {info.tag}  {info.author}  {info.message}")
         typer.echo(text, nl=False)
@@ -147,8 +155,15 @@ def promote(
     Example: sop promote mombaby-refined 2.0 --approver 李经理
     """
     ws = workspace(ctx)
-    info = services.promote(ws.uow(), sop_id=sop, version=version, approver=approver,
-                            policy=ws.policy, now=now(), changelog=changelog)
+    info = services.promote(
+        ws.uow(),
+        sop_id=sop,
+        version=version,
+        approver=approver,
+        policy=ws.policy,
+        now=now(),
+        changelog=changelog,
+    )
     typer.echo(f"production of {sop} is now {info.version.label} (approved by {approver})")
 
 
@@ -200,8 +215,9 @@ def evidence(
         raise DataFileError(f"{file}: not JSON: line {err.lineno}: {err.msg}") from None
     if not isinstance(data, dict):
         raise DataFileError(f"{file}: evidence must be a JSON object")
-    info = services.attach_evidence(ws.uow(), sop_id=sop_id, version=ref, actor=author,
-                                    evidence=data, now=now())
+    info = services.attach_evidence(
+        ws.uow(), sop_id=sop_id, version=ref, actor=author, evidence=data, now=now()
+    )
     typer.echo(f"evidence attached to {info.tag}")
 
 

@@ -1,0 +1,202 @@
+"""Prefect flows for the playbooks: cold start, mature day, campaign, on-join welcome.
+
+A flow run plans one day for every group (each group's alias resolved at run time), sends one
+task per channel batch (never one per message), and publishes a table artifact: per group the
+actions planned, sent, failed, unknown and awaiting confirmation. Business rules live in
+`sopflow.playbooks`; this module only orchestrates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+
+from engine.dispatch import DispatchReport
+from sopflow import playbooks
+from sopflow.playbooks import SHANGHAI, Batch
+from sopflow.workspace import open_workspace
+
+RETRY_DELAYS_S = [5, 30, 120]
+
+
+class BatchIncomplete(RuntimeError):
+    """A batch stopped early with actions still pending; Prefect retries it (idempotently)."""
+
+
+@task(
+    retries=len(RETRY_DELAYS_S),
+    retry_delay_seconds=RETRY_DELAYS_S,
+    cache_policy=NO_CACHE,
+    task_run_name="send {batch.label}",
+)
+def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> DispatchReport:
+    """Send one channel batch; a rerun never resends what the ledger marks sent."""
+    now = max(a.at for a in batch.actions) if scheduled_clock else datetime.now(UTC)
+    with open_workspace(Path(workspace)) as ws:
+        report = playbooks.send_batch(ws, batch, now=now)
+    if report.error and report.not_attempted:
+        raise BatchIncomplete(
+            f"{batch.label}: {len(report.not_attempted)} action(s) not attempted: {report.error}"
+        )
+    return report
+
+
+def run_playbook(
+    name: str,
+    workspace: str,
+    day: str | None,
+    *,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    until_now: bool = False,
+    sop: str | None = None,
+) -> dict[str, Any]:
+    """Plan and dispatch one playbook day; returns a summary (also published as an artifact)."""
+    logger = get_run_logger()
+    playbook = playbooks.check_playbook(name)
+    now = datetime.now(SHANGHAI)
+    the_day = date.fromisoformat(day) if day else now.date()
+    with open_workspace(Path(workspace)) as ws:
+        planned = playbooks.plan_day(
+            ws, playbook=playbook, day=the_day, sop_id=sop, until=now if until_now else None
+        )
+    for warning in planned.warnings:
+        logger.warning(warning)
+    batches = playbooks.batches(planned.actions)
+    if dry_run:
+        logger.info(
+            "dry run: %d action(s) in %d batch(es), nothing sent",
+            len(planned.actions),
+            len(batches),
+        )
+        reports: list[DispatchReport] = []
+    else:
+        reports = [send_batch(workspace, batch, scheduled_clock) for batch in batches]
+    table = playbooks.tally(planned.actions, reports)
+    rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
+    if rows:
+        create_table_artifact(
+            key=f"{name.replace('_', '-')}-deliveries",
+            table=rows,
+            description=f"{name} {the_day.isoformat()}{' (dry run)' if dry_run else ''}",
+        )
+    return {
+        "playbook": name,
+        "day": the_day.isoformat(),
+        "dry_run": dry_run,
+        "planned": len(planned.actions),
+        "batches": len(batches),
+        "warnings": planned.warnings,
+        "groups": rows,
+        "versions": planned.versions,
+        "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
+    }
+
+
+def _action_row(action: Any) -> dict[str, str]:
+    return {
+        "key": action.key,
+        "group": action.group_id,
+        "at": action.at.isoformat(),
+        "kind": action.kind,
+        "text": action.text,
+    }
+
+
+@flow(name="cold_start")
+def cold_start(
+    workspace: str,
+    day: str | None = None,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    until_now: bool = False,
+) -> dict[str, Any]:
+    """Cold-start day-N actions for groups in their first days."""
+    return run_playbook(
+        "cold_start",
+        workspace,
+        day,
+        dry_run=dry_run,
+        scheduled_clock=scheduled_clock,
+        until_now=until_now,
+    )
+
+
+@flow(name="mature_day")
+def mature_day(
+    workspace: str,
+    day: str | None = None,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    until_now: bool = False,
+) -> dict[str, Any]:
+    """Fixed columns, weekly flash sale, month-end RFM and calendar columns of one day."""
+    return run_playbook(
+        "mature_day",
+        workspace,
+        day,
+        dry_run=dry_run,
+        scheduled_clock=scheduled_clock,
+        until_now=until_now,
+    )
+
+
+@flow(name="campaign")
+def campaign(
+    workspace: str,
+    day: str | None = None,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    until_now: bool = False,
+) -> dict[str, Any]:
+    """Campaign actions (holiday, check-in, group buy, limited offers) of one day."""
+    return run_playbook(
+        "campaign",
+        workspace,
+        day,
+        dry_run=dry_run,
+        scheduled_clock=scheduled_clock,
+        until_now=until_now,
+    )
+
+
+@flow(name="welcome")
+def welcome(
+    workspace: str,
+    day: str | None = None,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    until_now: bool = True,
+) -> dict[str, Any]:
+    """On-join welcomes for members who joined (run every few minutes)."""
+    return run_playbook(
+        "welcome",
+        workspace,
+        day,
+        dry_run=dry_run,
+        scheduled_clock=scheduled_clock,
+        until_now=until_now,
+    )
+
+
+@flow(name="playbook_day")
+def playbook_day(
+    workspace: str, day: str | None = None, dry_run: bool = False, scheduled_clock: bool = False
+) -> dict[str, Any]:
+    """Every playbook of one day in one run (used by `sop run all` and the demo)."""
+    return run_playbook("all", workspace, day, dry_run=dry_run, scheduled_clock=scheduled_clock)
+
+
+FLOWS = {
+    "cold_start": cold_start,
+    "mature_day": mature_day,
+    "campaign": campaign,
+    "welcome": welcome,
+    "all": playbook_day,
+}

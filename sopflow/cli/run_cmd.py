@@ -1,0 +1,199 @@
+"""Commands that run flows: run, serve, server, approve, decline, paused."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from sop_models.errors import WorkspaceError
+from sopflow.cli.common import echo_json, workspace
+from sopflow.playbooks import PLAYBOOK_KINDS, check_playbook
+from sopflow.prefect_context import prefect_for, prefect_home
+
+
+def run(
+    ctx: typer.Context,
+    playbook: str = typer.Argument(..., help=f"One of: {', '.join(sorted(PLAYBOOK_KINDS))}."),
+    day: str = typer.Option(None, "--date", help="Day to run (YYYY-MM-DD, default today)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; send and record nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Run one playbook now as a Prefect flow (ephemeral unless PREFECT_API_URL is set).
+
+    Example: sop run mature_day --date 2026-10-10 --dry-run
+    """
+    ws = workspace(ctx)
+    name = check_playbook(playbook)
+    if day is not None:
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            raise WorkspaceError(f"--date: not a date: {day!r} (YYYY-MM-DD)") from None
+    from flows.playbooks import FLOWS
+
+    with prefect_for(ws.root) as where:
+        summary = FLOWS[name](workspace=str(ws.root), day=day, dry_run=dry_run)
+    if as_json:
+        echo_json({**summary, "prefect": where})
+        return
+    typer.echo(
+        f"{name} {summary['day']} via {where}: {summary['planned']} action(s) in "
+        f"{summary['batches']} batch(es){' (dry run, nothing sent)' if dry_run else ''}"
+    )
+    for warning in summary["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    for row in summary["actions"]:
+        typer.echo(f"  {row['at'][11:16]}  {row['group']:<14} {row['kind']:<10} {row['text'][:60]}")
+    for row in summary["groups"]:
+        typer.echo(
+            f"  {row['group']:<14} planned {row['planned']:>3}  sent {row['sent']:>3}  "
+            f"failed {row['failed']:>3}  unknown {row['unknown']:>3}  "
+            f"awaiting {row['awaiting']:>3}"
+        )
+
+
+def serve(
+    ctx: typer.Context,
+    register_only: bool = typer.Option(
+        False, "--register-only", help="Create the deployments, do not serve them."
+    ),
+    limit: int = typer.Option(4, "--limit", help="Flow runs at once."),
+) -> None:
+    """Register cron deployments (Asia/Shanghai) built from the SOPs and serve them.
+
+    Needs a real Prefect server: start one with `sop server` and export PREFECT_API_URL.
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api sop serve
+    """
+    import os
+
+    from flows.deploy import build_deployments, register_deployments, serve_deployments
+    from flows.schedules import deployment_specs
+    from sop_models import parse_document
+
+    ws = workspace(ctx)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise WorkspaceError(
+            "schedules do not fire in Prefect's ephemeral mode: start `sop server` and set "
+            "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
+        )
+    docs = []
+    for sop_id in ws.store.sop_ids():
+        if "production" in ws.store.aliases(sop_id):
+            info = ws.store.resolve(sop_id, "production")
+            docs.append(parse_document(ws.store.content(info), info.tag))
+    specs = deployment_specs(str(ws.root), docs)
+    with prefect_for(ws.root):
+        deployments = build_deployments(specs)
+        if register_only:
+            ids = register_deployments(deployments)
+            for spec, dep_id in zip(specs, ids, strict=True):
+                typer.echo(
+                    f"registered {spec.flow.name}/{spec.name}  cron '{spec.cron}' "
+                    f"{spec.timezone}  id {dep_id}"
+                )
+            return
+        for spec in specs:
+            typer.echo(f"serving {spec.flow.name}/{spec.name}  cron '{spec.cron}' {spec.timezone}")
+        serve_deployments(deployments, limit=limit)
+
+
+def server(
+    ctx: typer.Context,
+    port: int = typer.Option(4200, "--port", help="Port on 127.0.0.1."),
+    ui: bool = typer.Option(True, "--ui/--no-ui", help="Serve the Prefect UI too."),
+) -> None:
+    """Start a real Prefect server (schedules fire only there); Ctrl-C stops it.
+
+    Example: sop server --port 4200   # then: export PREFECT_API_URL=http://127.0.0.1:4200/api
+    """
+    from flows.runtime import PrefectServer
+
+    root_obj = ctx.find_root().obj or {}
+    base = Path(root_obj.get("workspace_path") or Path.cwd())
+    home = prefect_home(base.resolve()) / "server"
+    home.mkdir(parents=True, exist_ok=True)
+    with PrefectServer(home, port=port, ui=ui) as running:
+        typer.echo(f"Prefect server ready: PREFECT_API_URL={running.api_url}")
+        if ui:
+            typer.echo(f"UI: http://127.0.0.1:{port}")
+        try:
+            while running.healthy():
+                time.sleep(2)
+        except KeyboardInterrupt:
+            typer.echo("stopping")
+
+
+def approve(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="Paused check flow run id."),
+    approver: str = typer.Option(..., "--approver", help="Ops lead approving the promotion."),
+) -> None:
+    """Approve a paused check run: it resumes and promotes the candidate.
+
+    Example: sop approve 0b6c7c3e-... --approver 李经理
+    """
+    from flows.approval import approve_run
+
+    ws = workspace(ctx)
+    with prefect_for(ws.root):
+        approve_run(run_id, approver)
+    typer.echo(f"run {run_id} approved by {approver}")
+
+
+def decline(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="Paused check flow run id."),
+    approver: str = typer.Option(..., "--approver", help="Ops lead declining."),
+    reason: str = typer.Option(..., "--reason", help="Why the promotion is declined."),
+) -> None:
+    """Decline a paused check run: it resumes and leaves production as it is.
+
+    Example: sop decline 0b6c7c3e-... --approver 李经理 --reason "样本太小"
+    """
+    from flows.approval import decline_run
+
+    ws = workspace(ctx)
+    with prefect_for(ws.root):
+        decline_run(run_id, approver, reason)
+    typer.echo(f"run {run_id} declined by {approver}: {reason}")
+
+
+def paused(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List flow runs waiting for approval.
+
+    Example: sop paused
+    """
+    from flows.approval import paused_runs
+
+    ws = workspace(ctx)
+    with prefect_for(ws.root):
+        runs = paused_runs()
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": str(r.id),
+                    "flow": r.flow_name,
+                    "name": r.name,
+                    "paused_since": r.paused_since,
+                }
+                for r in runs
+            ]
+        )
+        return
+    for r in runs:
+        typer.echo(f"{r.id}  {r.flow_name}  {r.name}  paused since {r.paused_since}")
+    if not runs:
+        typer.echo("no paused runs")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    for command in (run, serve, server, approve, decline, paused):
+        app.command()(command)
