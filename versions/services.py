@@ -270,6 +270,23 @@ def attach_evidence(
     return info
 
 
+def record_approval(
+    uow: UnitOfWork, *, sop_id: str, version: str, approver: str, approved: bool, reason: str,
+    run_id: str, now: datetime,
+) -> None:
+    """Record an ops lead's decision on a paused check run (approval or decline)."""
+    approver = _require(approver, "--approver")
+    with uow:
+        info = resolve(uow.store, sop_id, version)
+        audit.append(
+            uow.session, actor=approver, action="approval" if approved else "decline",
+            sop_id=sop_id, version=str(info.version), before=None,
+            after={"approved": approved, "run_id": run_id, "author": info.author},
+            note=reason or ("approved" if approved else "declined"), now=now,
+        )
+        uow.commit()
+
+
 def verify(uow: UnitOfWork) -> list[str]:
     """Audit chain findings plus git refs that moved without an audit record."""
     with uow:
@@ -282,6 +299,7 @@ __all__ = [
     "attach_evidence",
     "production_history",
     "promote",
+    "record_approval",
     "reject",
     "resolve",
     "rollback",

@@ -72,7 +72,8 @@ def _m(name: str, source: str, sql: str, description: str) -> Measure:
 # source "period_member": SQL aggregate over per-member rows of one period cell, whose columns
 #     are n_orders, active, koc (see MEMBER_PERIOD_COLUMNS).
 # source "period_stay": SQL aggregate over the stays i(d0, d1) overlapping the period p(p0, p1),
-#     each joined to that member's row a (active) in the period.
+#     each joined to that member's row a (active) in the period. Only one stay of a member can
+#     hold p0, so counts of start members need no DISTINCT.
 MEASURES: dict[str, Measure] = {
     m.name: m
     for m in [
@@ -112,13 +113,13 @@ MEASURES: dict[str, Measure] = {
            "distinct members who posted UGC or referred someone in the period"),
         _m("unit_members", "period_stay", "count(DISTINCT i.m)",
            "distinct members in the group on any day of the period"),
-        _m("start_members", "period_stay", "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0)",
+        _m("start_members", "period_stay", "count(*) FILTER (WHERE i.d0 < p.p0)",
            "members already in the group when the period began"),
         _m("retained_members", "period_stay",
-           "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0 AND (i.d1 IS NULL OR i.d1 > p.p1))",
+           "count(*) FILTER (WHERE i.d0 < p.p0 AND (i.d1 IS NULL OR i.d1 > p.p1))",
            "start members still in the group after the period's last day"),
         _m("churned_members", "period_stay",
-           "count(DISTINCT i.m) FILTER (WHERE i.d0 < p.p0 AND (i.d1 <= p.p1 "
+           "count(*) FILTER (WHERE i.d0 < p.p0 AND (i.d1 <= p.p1 "
            "OR NOT coalesce(a.active, false)))",
            "start members who left during the period or stayed silent through all of it"),
     ]

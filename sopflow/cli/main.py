@@ -69,6 +69,8 @@ COMMAND_MODULES: list[str] = [
     "audit_cmd",
     "check_data",
     "run_cmd",
+    "check_cmd",
+    "demo_cmd",
 ]
 
 _register_all()

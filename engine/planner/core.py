@@ -1,0 +1,223 @@
+"""The planner: a pure function from an SOP version, groups, joins and a date window to actions.
+
+Phases (see `sop_models.playbooks`): a group's start date is day 1; days 1..cold_start.days
+are the cold start, afterwards it is mature. Columns listed in `mature.columns`, the flash
+sale and the RFM task run only in the mature phase; other columns, calendar columns and
+campaigns run from day 1; on-join actions run for every join. Nothing is planned for a
+group before its start date. A group without a start date counts as mature (no cold start).
+
+Every action has a stable key `{sop}:{version}:{group}:{slot}:{YYYY-MM-DD}` (plus
+`:{member}` for on-join actions, whose date is the join's local date), so planning the same
+window twice gives the same actions. The RFM task is an operator task: it goes to the
+`tasklist` channel, never to customers.
+
+The planner is a window function: it plans every action with `at` in [start 00:00,
+end 24:00) Asia/Shanghai and reads no clock. `now` is accepted for symmetry with the other
+services and changes nothing: deciding what is already due or past is the dispatcher's job
+(the ledger dedupes by key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Protocol, get_args
+
+from engine import render as rendering
+from engine.actions import ActionKind, PlannedAction
+from engine.planner.slots import TZ, Slot, SlotBook
+from engine.planner.variables import content_variables
+from engine.quota import quota_warnings
+from sop_models import SopDocument
+from sop_models.errors import SopflowError
+
+ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
+OPERATOR_CHANNEL = "tasklist"
+"""Where operator tasks (kind `rfm`) go, whatever the group's channel."""
+
+
+class PlanError(SopflowError):
+    """The planner was asked for something it cannot plan (bad window, unknown kind)."""
+
+
+class GroupLike(Protocol):
+    """What the planner reads from a group (engine.groups.Group has it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def start_date(self) -> date | None: ...
+
+
+class JoinLike(Protocol):
+    """What the planner reads from a member join (engine.members.MemberJoin has it)."""
+
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def member_id(self) -> str: ...
+    @property
+    def member_name(self) -> str: ...
+    @property
+    def joined_at(self) -> datetime: ...
+
+
+@dataclass
+class Plan:
+    """Planned actions sorted by (at, group, slot, member) and warnings, one line each."""
+
+    actions: list[PlannedAction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Builder:
+    """Turns slots into actions for groups, rendering each distinct message once."""
+
+    def __init__(self, doc: SopDocument, version: str) -> None:
+        self.doc, self.version = doc, version
+        self.reads = {t.id: frozenset(t.variables) for t in doc.templates}
+        self.cache: dict[tuple[object, str | None], rendering.RenderedMessage] = {}
+        self.actions: list[PlannedAction] = []
+
+    def message(self, slot: Slot, group_name: str) -> rendering.RenderedMessage:
+        name = group_name if "group_name" in self.reads[slot.template] else None
+        found = self.cache.get((slot, name))
+        if found is None:
+            variables = {**slot.variables, "group_name": group_name}
+            found = rendering.render(self.doc, slot.template, variables)
+            self.cache[(slot, name)] = found
+        return found
+
+    def add(
+        self,
+        group: GroupLike,
+        slot: Slot,
+        message: rendering.RenderedMessage,
+        key_day: date,
+        member: str | None = None,
+    ) -> None:
+        key = f"{self.doc.id}:{self.version}:{group.id}:{slot.name}:{key_day.isoformat()}"
+        channel = OPERATOR_CHANNEL if slot.kind == "rfm" else group.channel
+        self.actions.append(
+            PlannedAction(
+                key=key if member is None else f"{key}:{member}",
+                sop_id=self.doc.id,
+                version=self.version,
+                group_id=group.id,
+                at=slot.at,
+                kind=slot.kind,
+                slot=slot.name,
+                text=message.text,
+                msgtype=message.msgtype,  # type: ignore[arg-type]
+                content_tag=slot.content_tag,
+                member_id=member,
+                channel=channel,
+                target=group.target,
+                sender=group.sender,
+                extra=message.extra,  # shared by identical messages; never mutate
+            )
+        )
+
+
+def _group_slots(book: SlotBook, group: GroupLike, days: list[date]) -> list[Slot]:
+    start = group.start_date
+    cold = book.doc.playbooks.cold_start
+    mature_from = start + timedelta(cold.days) if start and cold else start or date.min
+    found = list(book.cold_start(start)) if start is not None else []
+    for day in days:
+        if start is not None and day < start:
+            continue
+        mature = day >= mature_from
+        found.extend(slot for slot in book.on(day) if mature or not slot.mature_only)
+    return found
+
+
+def _welcomes(builder: _Builder, groups: dict[str, GroupLike], joins: Sequence[JoinLike]) -> None:
+    doc = builder.doc
+    base = doc.document_variables()
+    ordered = sorted(joins, key=lambda j: (j.joined_at, j.group_id, j.member_id))
+    for join in ordered:
+        group = groups.get(join.group_id)
+        if group is None:
+            continue
+        joined = join.joined_at.astimezone(TZ)
+        for action in doc.schedule.on_join:
+            at = joined + timedelta(minutes=action.delay_minutes)
+            variables = {
+                **base,
+                **content_variables(doc, action.content_tag),
+                "group_name": group.name,
+                "member_name": join.member_name,
+                "date": at.date().isoformat(),
+            }
+            slot = Slot(f"on_join.{action.id}", "welcome", joined.date(), at, action.template,
+                        action.content_tag, False, variables)
+            message = rendering.render(doc, action.template, variables)
+            builder.add(group, slot, message, joined.date(), member=join.member_id)
+
+
+def plan(
+    *,
+    doc: SopDocument,
+    version: str,
+    groups: Sequence[GroupLike],
+    start: date,
+    end: date,
+    joins: Sequence[JoinLike] = (),
+    now: datetime | None = None,
+    kinds: set[str] | None = None,
+) -> Plan:
+    """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
+
+    Raises CalendarDataMissing when a workday rule needs a year beyond the holiday data,
+    PlanError for an empty window or unknown kinds, TemplateRenderError for a template the
+    document checks should have refused.
+    """
+    del now  # a window function: see the module docstring
+    if end < start:
+        raise PlanError(f"the window ends {end} before it starts {start}")
+    wanted = frozenset(ACTION_KINDS if kinds is None else kinds)
+    unknown = sorted(wanted - ACTION_KINDS)
+    if unknown:
+        raise PlanError(f"unknown action kind(s) {', '.join(unknown)}: use {', '.join(sorted(ACTION_KINDS))}")
+    # A countdown on the day before a sale belongs to the sale's date: look one day ahead.
+    book = SlotBook(doc, start, end + timedelta(1), wanted)
+    days = [start + timedelta(n) for n in range((end - start).days + 2)]
+    unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
+    builder = _Builder(doc, version)
+    for group in groups:
+        if unique.get(group.id) is not group:
+            continue
+        for slot in _group_slots(book, group, days):
+            builder.add(group, slot, builder.message(slot, group.name), slot.at.date())
+    if "welcome" in wanted:
+        _welcomes(builder, unique, joins)
+    low = datetime.combine(start, time(), tzinfo=TZ)
+    high = datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
+    kept: dict[str, PlannedAction] = {}
+    for action in builder.actions:
+        if low <= action.at < high and action.key not in kept:
+            kept[action.key] = action
+    actions = sorted(
+        kept.values(), key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
+    )
+    return Plan(actions=actions, warnings=_warnings(doc, unique.values()) + quota_warnings(actions))
+
+
+def _warnings(doc: SopDocument, groups: Sequence[GroupLike] | object) -> list[str]:
+    if doc.playbooks.cold_start is None:
+        return []
+    missing = sorted(g.id for g in groups if g.start_date is None)  # type: ignore[attr-defined]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return [f"{len(missing)} group(s) without start_date planned as mature (no cold start): {shown}"]

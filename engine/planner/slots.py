@@ -1,0 +1,223 @@
+"""What an SOP schedules on each date, worked out once per SOP and shared by every group.
+
+A `Slot` is one scheduled message on one date, before it is tied to a group: its name (the
+action's slot, e.g. `columns.morning-knowledge`), local time, template and the variables
+that do not depend on the group. `SlotBook` builds the slots of a date lazily and caches
+them; only cold-start slots depend on the group (on its start date) and are cached per start
+date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from engine.actions import ActionKind
+from engine.calendar import gregorian_occurrences, is_workday, lunar_occurrences
+from engine.planner.variables import (
+    Variables,
+    campaign_variables,
+    content_variables,
+    flash_sale_variables,
+    rfm_variables,
+)
+from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """One scheduled message on one date, for any group (hashed by identity)."""
+
+    name: str
+    kind: ActionKind
+    on: date  # the date whose phase decides (for a countdown: the sale's date)
+    at: datetime
+    template: str
+    content_tag: str | None
+    mature_only: bool
+    variables: Variables
+
+
+def local_at(day: date, clock: str) -> datetime:
+    """`day` at "HH:MM" in Asia/Shanghai."""
+    hour, minute = parse_time(clock)
+    return datetime.combine(day, time(hour, minute), tzinfo=TZ)
+
+
+def occurrences(when: CalendarDate, first: date, last: date) -> list[date]:
+    """Dates in [first, last] that are the yearly date `when` (Gregorian or lunar)."""
+    find = lunar_occurrences if when.calendar == "lunar" else gregorian_occurrences
+    return find(when.month, when.day, first, last)
+
+
+class SlotBook:
+    """Slots of an SOP per date in [first, last]; `kinds` limits what is built."""
+
+    def __init__(self, doc: SopDocument, first: date, last: date, kinds: frozenset[str]) -> None:
+        self.doc, self.first, self.last, self.kinds = doc, first, last, kinds
+        self._base = doc.document_variables()
+        mature = doc.playbooks.mature
+        self._mature_columns = set(mature.columns) if mature is not None else set()
+        self._by_day: dict[date, list[Slot]] = {}
+        self._cold: dict[date, list[Slot]] = {}
+        self._fixed: defaultdict[date, list[Slot]] = defaultdict(list)
+        if "calendar" in kinds:
+            self._add_calendar_columns()
+        if "campaign" in kinds:
+            for campaign in doc.playbooks.campaigns:
+                self._add_campaign(campaign)
+
+    def _slot(
+        self,
+        name: str,
+        kind: ActionKind,
+        on: date,
+        at: datetime,
+        template: str,
+        tag: str | None,
+        extra: Variables,
+        *,
+        mature_only: bool = False,
+    ) -> Slot:
+        variables = {**self._base, **content_variables(self.doc, tag), **extra}
+        variables["date"] = at.date().isoformat()
+        return Slot(name, kind, on, at, template, tag, mature_only, variables)
+
+    def on(self, day: date) -> list[Slot]:
+        """Slots whose phase date is `day` (cold-start slots excepted)."""
+        slots = self._by_day.get(day)
+        if slots is None:
+            slots = [*self._columns(day), *self._mature_extras(day), *self._fixed.get(day, ())]
+            self._by_day[day] = slots
+        return slots
+
+    def cold_start(self, start: date) -> list[Slot]:
+        """Cold-start slots of a group that starts on `start` (only those in the book's range)."""
+        slots = self._cold.get(start)
+        if slots is None:
+            slots = []
+            cold = self.doc.playbooks.cold_start
+            if cold is not None and "cold_start" in self.kinds:
+                for action in cold.actions:
+                    day = start + timedelta(action.day - 1)
+                    if self.first <= day <= self.last:
+                        at = local_at(day, action.time)
+                        name = f"cold_start.{action.id}"
+                        extra = {"day": action.day}
+                        slots.append(
+                            self._slot(
+                                name, "cold_start", day, at, action.template, action.content_tag, extra
+                            )
+                        )
+            self._cold[start] = slots
+        return slots
+
+    def _columns(self, day: date) -> Iterable[Slot]:
+        if "column" not in self.kinds:
+            return
+        for column in self.doc.schedule.columns:
+            if column.days == "weekly":
+                runs = day.weekday() in {WEEKDAY_NUMBERS[w] for w in column.weekdays}
+            elif column.days == "workdays":
+                runs = is_workday(day)  # raises CalendarDataMissing beyond the holiday data
+            else:
+                runs = True
+            if runs:
+                at = local_at(day, column.time)
+                mature_only = column.id in self._mature_columns
+                yield self._slot(
+                    f"columns.{column.id}", "column", day, at, column.template,
+                    column.content_tag, {}, mature_only=mature_only,
+                )
+
+    def _mature_extras(self, day: date) -> Iterable[Slot]:
+        mature = self.doc.playbooks.mature
+        if mature is None:
+            return
+        sale = mature.flash_sale
+        if sale is not None and "flash_sale" in self.kinds:
+            if day.weekday() == WEEKDAY_NUMBERS[sale.weekday]:
+                at = local_at(day, sale.time)
+                extra = flash_sale_variables(sale)
+                name = f"flash_sale.{sale.id}"
+                yield self._slot(
+                    name, "flash_sale", day, at, sale.template, sale.content_tag, extra,
+                    mature_only=True,
+                )
+                down = sale.countdown
+                if down is not None:
+                    before = at - timedelta(minutes=down.minutes_before)
+                    yield self._slot(
+                        f"{name}.countdown", "flash_sale", day, before, down.template,
+                        down.content_tag, {**extra, "minutes_left": down.minutes_before},
+                        mature_only=True,
+                    )
+        rfm = mature.rfm
+        if rfm is not None and "rfm" in self.kinds:
+            month_end = (day.replace(day=28) + timedelta(4)).replace(day=1) - timedelta(1)
+            if day == month_end - timedelta(rfm.days_before_month_end):
+                extra = {**rfm_variables(rfm), "month": f"{day:%Y-%m}"}
+                yield self._slot(
+                    f"rfm.{rfm.id}", "rfm", day, local_at(day, rfm.time), rfm.template, None,
+                    extra, mature_only=True,
+                )
+
+    def _add_calendar_columns(self) -> None:
+        for column in self.doc.schedule.calendar_columns:
+            lead = timedelta(column.lead_days)
+            for when in occurrences(column.date, self.first + lead, self.last + lead):
+                day = when - lead
+                extra = {"days_left": column.lead_days, "calendar_date": when.isoformat()}
+                self._fixed[day].append(
+                    self._slot(
+                        f"calendar.{column.id}", "calendar", day, local_at(day, column.time),
+                        column.template, column.content_tag, extra,
+                    )
+                )
+
+    def _add_campaign(self, campaign: Campaign) -> None:
+        window = campaign.window
+        if window.anchor is not None:
+            after, before = timedelta(window.days_after or 0), timedelta(window.days_before or 0)
+            anchors = occurrences(window.anchor, self.first - after, self.last + before)
+            runs = [(window.first_day(anchor), anchor) for anchor in anchors]
+        else:
+            assert window.start is not None and window.end is not None  # checked by the model
+            runs = [(window.start, window.end)]
+        static = campaign_variables(campaign)
+        deadline = next((r for r in campaign.scarcity if r.kind == "deadline"), None)
+        for first_day, goal in runs:
+            extra = dict(static)
+            if deadline is not None and deadline.day is not None:
+                ends = first_day + timedelta(deadline.day - 1)
+                extra["deadline"] = f"{ends.isoformat()} {deadline.until}"
+            for number in range(1, window.length + 1):
+                day = first_day + timedelta(number - 1)
+                if self.first <= day <= self.last:
+                    left = {"days_left": max(0, (goal - day).days)}
+                    self._campaign_day(campaign, number, day, {**extra, **left})
+
+    def _campaign_day(self, campaign: Campaign, number: int, day: date, extra: Variables) -> None:
+        prefix = f"campaigns.{campaign.id}"
+        for act in campaign.actions:
+            if act.day == number:
+                self._fixed[day].append(
+                    self._slot(
+                        f"{prefix}.{act.id}", "campaign", day, local_at(day, act.time),
+                        act.template, act.content_tag, {**extra, "day": number},
+                    )
+                )
+        check = campaign.check_in
+        if check is not None and check.start_day <= number < check.start_day + check.days:
+            self._fixed[day].append(
+                self._slot(
+                    f"{prefix}.check_in", "campaign", day, local_at(day, check.time),
+                    check.template, check.content_tag,
+                    {**extra, "day": number - check.start_day + 1},
+                )
+            )

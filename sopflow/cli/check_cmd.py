@@ -1,0 +1,142 @@
+"""Commands of the check step: events import, kpi, experiment start, check."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from sop_models import parse_document
+from sop_models.errors import CheckError
+from sopflow.cli.common import echo_json, now, workspace
+from sopflow.experiments import start_experiment
+from sopflow.kpis import alert_hits, event_store, kpi_table
+from sopflow.prefect_context import prefect_for
+
+events_app = typer.Typer(help="Event data (joins, messages, opens, orders, ...) for KPIs.")
+
+
+@events_app.command("import")
+def events_import(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="CSV, JSONL or Parquet event files."),
+) -> None:
+    """Check and import event files; a file with any bad row imports nothing.
+
+    Example: sop events import events-2026-09.csv
+    """
+    ws = workspace(ctx)
+    store = event_store(ws)
+    for path in files:
+        result = store.import_file(path)
+        typer.echo(f"imported {result.rows} event(s) from {path}")
+
+
+def _date(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CheckError(f"{flag}: not a date: {text!r} (YYYY-MM-DD)") from None
+
+
+def kpi(
+    ctx: typer.Context,
+    sop: str = typer.Argument(..., help="SOP id."),
+    by: str = typer.Option("version", "--by", help="version, group, day or a comma list."),
+    metric: list[str] = typer.Option(None, "--metric", help="Only these metrics."),
+    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+    end: str = typer.Option(None, "--to", help="Day after the last (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows and alerts as JSON."),
+) -> None:
+    """KPIs of an SOP by version, group and/or day, plus the days its alert rules fire.
+
+    Example: sop kpi mombaby-refined --by version,day --metric open_rate
+    """
+    ws = workspace(ctx)
+    keys = [part.strip() for part in by.split(",") if part.strip()]
+    first, last = _date(start, "--from"), _date(end, "--to")
+    table = kpi_table(ws, sop_id=sop, by=keys, metrics=metric or None, start=first, end=last)
+    info = ws.store.resolve(sop, "latest")
+    hits = alert_hits(ws, parse_document(ws.store.content(info), info.tag), start=first, end=last)
+    rows = table.to_pylist()
+    if as_json:
+        echo_json({"rows": rows, "alerts": [vars(hit) for hit in hits]})
+        return
+    columns = [c for c in ("metric", "sop_version", "group", "day") if c in table.column_names]
+    for row in rows:
+        where = "  ".join(str(row[c]) for c in columns)
+        value = "-" if row["value"] is None else f"{row['value']:.4f}"
+        typer.echo(f"{where}  {value}  ({row['num']:g}/{row['den']:g})")
+    for hit in hits:
+        typer.echo(f"alert {hit}")
+
+
+def experiment(
+    ctx: typer.Context,
+    sop: str = typer.Argument(..., help="SOP id whose candidate is tested."),
+    share: float = typer.Option(0.5, "--share", help="Share of groups on the candidate."),
+    author: str = typer.Option("operator", "--author", help="Who starts the experiment."),
+    salt: str = typer.Option(None, "--salt", help="Hash salt (default: SOP id + candidate)."),
+) -> None:
+    """Assign the SOP's groups to candidate or production (salted hash) and record it.
+
+    Example: sop experiment mombaby-refined --share 0.5 --author 小王
+    """
+    ws = workspace(ctx)
+    result = start_experiment(ws, sop_id=sop, share=share, author=author, now=now(), salt=salt)
+    typer.echo(f"{result.name}: {len(result.candidate)} group(s) on candidate, "
+               f"{len(result.production)} on production")
+
+
+def check(
+    ctx: typer.Context,
+    sop: str = typer.Argument(..., help="SOP id with a candidate."),
+    fixed: bool = typer.Option(
+        False, "--fixed-horizon", help="One final look (default: sequential-safe daily checks)."
+    ),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help="On PROMOTE pause for approval (needs a Prefect server)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Run the check flow: PROMOTE, REJECT or CONTINUE with reasons; PROMOTE waits for approval.
+
+    Example: sop check mombaby-refined   # then: sop approve RUN_ID --approver 李经理
+    """
+    import os
+
+    from flows.check import check as check_flow
+
+    ws = workspace(ctx)
+    if wait and not os.environ.get("PREFECT_API_URL"):
+        typer.echo(
+            "note: no PREFECT_API_URL: a PROMOTE cannot wait for `sop approve` in "
+            "ephemeral mode; run `sop server` first, or use --no-wait",
+            err=True,
+        )
+        wait = False
+    with prefect_for(ws.root):
+        result = check_flow(
+            workspace=str(ws.root), sop=sop, sequential=not fixed, wait_for_approver=wait
+        )
+    if as_json:
+        echo_json(result)
+        return
+    typer.echo(f"{result['decision']}: {result['changelog']}")
+    for reason in result["reasons"]:
+        typer.echo(f"  - {reason}")
+    if result.get("awaiting_approval"):
+        typer.echo(
+            f"approve with: sop promote {sop} {result['candidate']} --approver NAME "
+            f'--changelog "{result["changelog"]}"'
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(events_app, name="events")
+    for command in (kpi, experiment, check):
+        app.command()(command)

@@ -1,0 +1,324 @@
+"""`sop deliveries`: the delivery ledger, per-group summaries, hand-posted work, mass sends."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from sqlmodel import select
+
+from engine import ledger
+from engine.channels.tasklist import FORMULA_STARTS, done_keys
+from engine.groups import Group, read_text_file
+from engine.ledger import Delivery, LedgerError
+from sop_models.errors import DataFileError, WorkspaceError
+from sopflow.channels import confirm_mass_sends, pending_mass_sends
+from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.groups_cmd import echo_table
+from sopflow.workspace import Workspace
+
+deliveries_app = typer.Typer(rich_markup_mode=None)  # help: the listing's docstring
+STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
+STATUSES += (ledger.AWAITING, ledger.DONE)
+CHECKLIST_COLUMNS = (
+    *("done", "time", "group", "group_name", "channel", "todo", "kind", "slot", "member"),
+    *("status", "text", "key", "done_by"),
+)
+EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
+def _zone(ws: Workspace) -> tzinfo:
+    try:
+        return ZoneInfo(ws.settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkspaceError(f"timezone: unknown time zone {ws.settings.timezone!r}") from None
+
+
+def _parse_time(text: str | None, flag: str, zone: tzinfo) -> datetime | None:
+    """An ISO date or date/time; dates mean local midnight, naive times the workspace zone."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise LedgerError(
+            f"{flag}: not a date/time: {text!r} (e.g. 2025-03-08 or 2025-03-08T10:00+08:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def _group_names(ws: Workspace) -> dict[str, str]:
+    with ws.session() as session:
+        return {g.id: g.name for g in session.exec(select(Group)).all()}
+
+
+@deliveries_app.callback(invoke_without_command=True)
+def deliveries_list(
+    ctx: typer.Context,
+    sop: str = typer.Option(None, "--sop", help="Only this SOP."),
+    group: str = typer.Option(None, "--group", help="Only this group."),
+    status: str = typer.Option(None, "--status", help=f"One of: {', '.join(STATUSES)}."),
+    since: str = typer.Option(None, "--since", help="Due from this date/time (ISO-8601)."),
+    until: str = typer.Option(None, "--until", help="Due before this date/time (ISO-8601)."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+) -> None:
+    """The delivery ledger: list rows by due time, filtered by SOP, group, status, due time.
+
+    Subcommands: summary, done, confirm, checklist. A date without a time means midnight
+    in the workspace time zone (default Asia/Shanghai).
+
+    Example: sop deliveries --group wrOgAAA1 --status failed --since 2025-03-01
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if status is not None and status not in STATUSES:
+        raise LedgerError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
+    ws = workspace(ctx)
+    zone = _zone(ws)
+    with ws.session() as session:
+        rows = ledger.list_deliveries(
+            session,
+            sop_id=sop,
+            group_id=group,
+            status=status,
+            since=_parse_time(since, "--since", zone),
+            until=_parse_time(until, "--until", zone),
+        )
+    if as_json:
+        echo_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        typer.echo("no deliveries")
+        return
+    headers = ("due", "group", "channel", "status", "tries", "key", "note")
+    echo_table(headers, [_list_row(row, zone) for row in rows])
+
+
+def _list_row(row: Delivery, zone: tzinfo) -> tuple[str, ...]:
+    note = row.error or (f"by {row.done_by}" if row.done_by else "") or row.response_id or ""
+    due = row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return due, row.group_id, row.channel, row.status, str(row.attempts), row.key, note
+
+
+@deliveries_app.command("summary")
+def deliveries_summary(
+    ctx: typer.Context,
+    since: str = typer.Option(None, "--since", help="Due from this date/time (default: all)."),
+    until: str = typer.Option(None, "--until", help="Due before this date/time (default: all)."),
+    late_after: int = typer.Option(30, "--late-after", help="Minutes after due that are late."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Per group: planned, sent, done by hand, failed, unknown, awaiting, on time and late.
+
+    Example: sop deliveries summary --since 2025-03-01 --until 2025-04-01
+    """
+    ws = workspace(ctx)
+    zone = _zone(ws)
+    with ws.session() as session:
+        found = ledger.group_summary(
+            session,
+            since=_parse_time(since, "--since", zone) or EVER[0],
+            until=_parse_time(until, "--until", zone) or EVER[1],
+            late_after=timedelta(minutes=late_after),
+        )
+    names = _group_names(ws)
+    data = [{"group": s.group_id, "name": names.get(s.group_id, ""), **asdict(s)} for s in found]
+    for item in data:
+        del item["group_id"]
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        typer.echo("no deliveries")
+        return
+    echo_table(list(data[0]), [list(item.values()) for item in data])
+
+
+@deliveries_app.command("done")
+def deliveries_done(
+    ctx: typer.Context,
+    keys: list[str] = typer.Argument(None, metavar="[KEY]...", help="Delivery keys."),
+    by: str = typer.Option(..., "--by", help="Who posted them by hand."),
+    ticked: Path = typer.Option(
+        None, "--from", help="A checklist CSV: rows with the done column ticked."
+    ),
+) -> None:
+    """Record that an operator posted these actions by hand (who and when).
+
+    Example: sop deliveries done mombaby-refined:g1:columns.morning:2025-03-08 --by 小王
+    """
+    who_of = dict.fromkeys(keys or [], by)
+    if ticked is not None:
+        who_of.update((key, who or by) for key, who in _ticked(ticked).items())
+    if not who_of:
+        raise LedgerError("done: give delivery keys or --from CHECKLIST.csv")
+    ws = workspace(ctx)
+    at = now()
+    changed: list[str] = []
+    with ws.session() as session:
+        missing = [k for k in who_of if k not in ledger.get_deliveries(session, list(who_of))]
+        if missing:
+            raise ledger.UnknownDeliveryError(missing)
+        for who in dict.fromkeys(who_of.values()):
+            mine = [key for key, name in who_of.items() if name == who]
+            changed += ledger.mark_done(session, mine, who, at)
+        session.commit()
+    typer.echo(f"marked {len(changed)} done: {', '.join(changed) or '-'}")
+    unchanged = [key for key in who_of if key not in changed]
+    if unchanged:
+        typer.echo(f"already sent or done, unchanged: {', '.join(unchanged)}")
+
+
+def _ticked(path: Path) -> dict[str, str]:
+    read_text_file(path)  # one-line errors for unreadable or non-UTF-8 files
+    try:
+        return done_keys(path)
+    except (KeyError, csv.Error) as exc:
+        raise DataFileError(
+            f"{path}: not a checklist CSV (needs done and key columns; {exc!r})"
+        ) from None
+
+
+@deliveries_app.command("confirm")
+def deliveries_confirm(ctx: typer.Context) -> None:
+    """Ask WeCom which mass sends their senders confirmed; record sent or failed.
+
+    Example: sop deliveries confirm
+    """
+    ws = workspace(ctx)
+    with ws.session() as session:  # read, then release the database before polling WeCom
+        pending, skipped = pending_mass_sends(session)
+    for key, why in skipped.items():
+        typer.echo(f"skipped {key}: {why}", err=True)
+    if not pending:
+        typer.echo("no mass sends awaiting confirmation")
+        return
+    with ws.session() as session:
+        report = confirm_mass_sends(ws, session, now(), pending=pending)
+        session.commit()
+    typer.echo(
+        f"polled {report.checked} mass send(s): {len(report.sent)} sent,"
+        f" {len(report.failed)} failed, {len(report.awaiting)} still awaiting confirmation"
+    )
+
+
+def _todo(row: Delivery) -> str | None:
+    """What a person must do about a row that day, or None when the machines have it."""
+    if row.status in (ledger.SENT, ledger.DONE):
+        return None
+    if row.channel == "tasklist":
+        return "手动发送 post by hand"
+    if row.status == ledger.AWAITING:
+        return "在企业微信确认群发 confirm the mass send in WeCom"
+    if row.status == ledger.UNKNOWN:
+        return "核实是否已发出 check whether it went out"
+    if row.status == ledger.FAILED and row.attempts >= ledger.MAX_ATTEMPTS:
+        return "发送失败，手动补发 failed: post by hand"
+    return None
+
+
+def _texts(ws: Workspace, day: date) -> dict[str, str]:
+    """Message texts by key from the task list channel's CSV of that day (the ledger has none)."""
+    path = ws.root / "tasks" / f"tasks-{day.isoformat()}.csv"
+    if not path.exists():
+        return {}
+    rows = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
+    return {_uncell(r.get("key") or ""): _uncell(r.get("text") or "") for r in rows}
+
+
+def _uncell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def csv_cell(value: str) -> str:
+    """A CSV cell Excel shows as text, never runs as a formula (same rule as the task list)."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def checklist_rows(ws: Workspace, day: date) -> list[dict[str, str]]:
+    """The day's open hand work from the ledger, one dict per row (CHECKLIST_COLUMNS)."""
+    zone = _zone(ws)
+    start = datetime.combine(day, time(), zone)
+    with ws.session() as session:
+        rows = ledger.list_deliveries(session, since=start, until=start + timedelta(days=1))
+    names, texts = _group_names(ws), _texts(ws, day)
+    found = []
+    for row in rows:
+        todo = _todo(row)
+        if todo is None:
+            continue
+        found.append(
+            {
+                **dict.fromkeys(CHECKLIST_COLUMNS, ""),
+                "time": row.due_at.astimezone(zone).strftime("%H:%M"),
+                **{"group": row.group_id, "group_name": names.get(row.group_id, "")},
+                **{"channel": row.channel, "todo": todo, "kind": row.kind, "slot": row.slot},
+                **{"member": row.member_id or "", "status": row.status, "key": row.key},
+                "text": texts.get(row.key, ""),
+            }
+        )
+    return found
+
+
+def render_checklist(day: date, rows: Sequence[dict[str, str]], fmt: str) -> str:
+    """The checklist as CSV (formula-safe cells) or a Markdown task list."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CHECKLIST_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        return buffer.getvalue()
+    lines = [f"# 待办清单 Checklist {day.isoformat()} ({len(rows)})", ""]
+    for r in rows:
+        who = f"{r['group_name']} ({r['group']})" if r["group_name"] else r["group"]
+        member = f" · 成员 {r['member']}" if r["member"] else ""
+        lines.append(
+            f"- [ ] **{r['time']}** {who}{member} · {r['todo']} · {r['kind']} / {r['slot']}"
+            f" · `{r['key']}`"
+        )
+        lines += [f"  > {line}".rstrip() for line in r["text"].splitlines()]
+    if not rows:
+        lines.append("nothing to do by hand 今日无待办")
+    return "\n".join(lines) + "\n"
+
+
+@deliveries_app.command("checklist")
+def deliveries_checklist(
+    ctx: typer.Context,
+    day: str = typer.Option(..., "--date", help="The local day, YYYY-MM-DD."),
+    fmt: str = typer.Option("md", "--format", help="md (Markdown task list) or csv."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """The operator's list for one day: hand posts, mass sends to confirm, unclear fates.
+
+    Example: sop deliveries checklist --date 2025-03-08 --format csv -o 待办-0308.csv
+    """
+    if fmt not in ("md", "csv"):
+        raise LedgerError(f"--format: {fmt!r} is not md or csv")
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise LedgerError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
+    ws = workspace(ctx)
+    rows = checklist_rows(ws, when)
+    text = render_checklist(when, rows, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:  # a BOM so Excel opens the CSV's Chinese correctly
+        output.write_text(("\ufeff" if fmt == "csv" else "") + text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DataFileError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    typer.echo(f"wrote {len(rows)} item(s) to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `deliveries` to the root app (once, however often called)."""
+    if deliveries_app not in {info.typer_instance for info in app.registered_groups}:
+        app.add_typer(deliveries_app, name="deliveries")

@@ -1,0 +1,92 @@
+"""`sop demo`: the PDCA loop in one command (see sopflow.demo)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sopflow.demo import DemoConfig, run_demo
+
+
+def demo(
+    ctx: typer.Context,
+    directory: Path = typer.Option(
+        None, "--dir", help="Workspace to create (default: a temp dir)."
+    ),
+    seed: int = typer.Option(7, "--seed", help="Simulator seed (same seed, same result)."),
+    worse: bool = typer.Option(False, "--worse", help="V2.0 hurts: the check ends in REJECT."),
+    groups: int = typer.Option(24, "--groups", help="Number of simulated groups."),
+    days: int = typer.Option(14, "--days", help="Days the experiment runs."),
+) -> None:
+    """Run the whole PDCA loop on embedded defaults: save, run flows, check, approve, report.
+
+    Example: sop demo --seed 7        # ends in PROMOTE;  sop demo --worse  # ends in REJECT
+    """
+    console = Console(highlight=False)
+    started = time.monotonic()
+    root = directory or Path(tempfile.mkdtemp(prefix="sopflow-demo-"))
+    cfg = DemoConfig(workspace=root, seed=seed, worse=worse, groups=groups, days_experiment=days)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done)
+
+        result = run_demo(cfg, say=lambda text: bar.console.print(f"• {text}"), progress=progress)
+    colour = {"PROMOTE": "green", "REJECT": "red"}.get(result.decision, "yellow")
+    console.print(f"\nCheck: [bold {colour}]{result.decision}[/]")
+    for reason in result.reasons:
+        console.print(f"  - {reason}")
+    console.print(f"\nAct — changelog: [bold]{result.changelog}[/]\n")
+    from typer.testing import CliRunner
+
+    from sopflow.cli.main import app
+
+    audit_out = CliRunner().invoke(app, ["--workspace", str(result.workspace), "audit"]).output
+    console.print("Audit log (sop audit):")
+    console.print(audit_out.rstrip(), markup=False)
+    report = _report(result.workspace, console)
+    ws = result.workspace
+    console.print("\nWhere to look next:")
+    if report:
+        console.print(f"  report   {report}")
+    console.print(f"  outbox   {ws / 'outbox'}")
+    console.print(f"  history  sop --workspace {ws} log mombaby-refined")
+    console.print(f"  diff     sop --workspace {ws} diff mombaby-refined 1.0 2.0")
+    console.print(f"  KPIs     sop --workspace {ws} kpi mombaby-refined --by version")
+    console.print(
+        "  Prefect  sop server   # then open http://127.0.0.1:4200 (runs of a real server)"
+    )
+    console.print(f"\ndone in {time.monotonic() - started:.0f} s (seed {seed})")
+
+
+def _report(root: Path, console: Console) -> Path | None:
+    try:
+        from sopflow.report_data import write_workspace_report
+    except ImportError:
+        return None
+    from sopflow.workspace import open_workspace
+
+    with open_workspace(root) as ws:
+        return write_workspace_report(
+            ws, "mombaby-refined", ws.dir("reports") / "mombaby-refined.html"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` to the root app."""
+    app.command()(demo)

@@ -1,0 +1,231 @@
+"""`sop groups ...` (the group registry) and `sop members joined` (member join events)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from engine import groups as registry
+from engine.groups import Group, GroupRegistryError
+from engine.members import import_member_joins
+from sopflow.cli.common import echo_json, now, workspace
+from sopflow.workspace import Workspace
+
+groups_app = typer.Typer(
+    help="The group registry: which customer groups run which SOP, through which channel.\n\n"
+    "Example: sop groups add wrOgAAA1 --name 上海宝妈福利群 --sop mombaby-refined",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+members_app = typer.Typer(
+    help="Member events that trigger per-member actions (welcome messages).\n\n"
+    "Example: sop members joined joins-2025-03-08.csv",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def _width(text: str) -> int:
+    """Terminal columns of `text`: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as aligned columns (CJK-aware), a header line first."""
+    cells = [[str(h) for h in headers], *[[str(v) for v in row] for row in rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        padded = [v + " " * (w - _width(v)) for v, w in zip(row, widths, strict=True)]
+        typer.echo("  ".join(padded).rstrip())
+
+
+def group_dict(group: Group) -> dict[str, Any]:
+    """A group as plain JSON values (tags as a list)."""
+    data = group.model_dump(mode="json", exclude={"tags", "sop_id"})
+    return {**data, "sop": group.sop_id, "tags": group.tag_list}
+
+
+def _row(g: Group) -> tuple[Any, ...]:
+    tags = ",".join(g.tag_list) or "-"
+    return (
+        g.id,
+        g.name,
+        g.sop_id,
+        g.alias,
+        g.channel,
+        g.target or "-",
+        g.owner or "-",
+        g.member_count,
+        tags,
+    )
+
+
+def _parse_date(text: str | None, flag: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise GroupRegistryError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _note_unresolved(ws: Workspace, wanted: Iterable[tuple[str, str]]) -> None:
+    """Warn (stderr) about SOPs that have no version behind the alias groups now follow."""
+    for sop_id, alias in sorted(set(wanted)):
+        if alias not in ws.store.aliases(sop_id):
+            typer.echo(
+                f"note: SOP {sop_id!r} has no {alias} version yet;"
+                " its groups get no actions until it has",
+                err=True,
+            )
+
+
+@groups_app.command("add")
+def groups_add(
+    ctx: typer.Context,
+    group_id: str = typer.Argument(..., metavar="ID", help="Group id (WeCom chat id or own id)."),
+    name: str = typer.Option(..., "--name", help="Group name, e.g. 上海宝妈福利群."),
+    sop: str = typer.Option(..., "--sop", help="SOP id the group follows."),
+    owner: str = typer.Option("", "--owner", help="Group owner (群主), for people."),
+    sender: str = typer.Option("", "--sender", help="Owner's staff userid (wecom_mass)."),
+    channel: str = typer.Option(
+        "console", "--channel", help=f"How actions reach it: {', '.join(registry.CHANNELS)}."
+    ),
+    target: str = typer.Option(
+        "", "--target", help="Chat id (wecom_mass) or robot name (robot); never a webhook URL."
+    ),
+    alias: str = typer.Option("production", "--alias", help="production or candidate."),
+    start_date: str = typer.Option(None, "--start-date", help="Cold-start day 1 (YYYY-MM-DD)."),
+    members: int = typer.Option(0, "--members", help="Member count."),
+    tag: list[str] = typer.Option(None, "--tag", help="A tag, e.g. city:上海 (repeatable)."),
+) -> None:
+    """Register one customer group.
+
+    Example: sop groups add wrOgAAA1 --name 上海宝妈福利群 --sop mombaby-refined --tag city:上海
+    """
+    ws = workspace(ctx)
+    with ws.session() as session:
+        group = registry.add_group(
+            session,
+            id=group_id,
+            name=name,
+            sop_id=sop,
+            now=now(),
+            owner=owner,
+            sender=sender,
+            channel=channel,
+            target=target,
+            alias=alias,
+            start_date=_parse_date(start_date, "--start-date"),
+            member_count=members,
+            tags=tag or (),
+        )
+        session.commit()
+    via = f"{group.channel} {group.target}".rstrip()
+    typer.echo(f"added group {group.id} {group.name} -> {group.sop_id}@{group.alias} via {via}")
+    _note_unresolved(ws, [(group.sop_id, group.alias)])
+
+
+@groups_app.command("import")
+def groups_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV: id,name,sop[,owner,sender,channel,...]."),
+) -> None:
+    """Import groups from a UTF-8 CSV, all or nothing (every bad row is reported).
+
+    Header: id,name,owner,sender,channel,target,sop,alias,start_date,member_count,tags
+    (id, name and sop required; tags separated by `;`).
+
+    Example: sop groups import groups.csv
+    """
+    ws = workspace(ctx)
+    with ws.session() as session:
+        count = registry.import_groups_csv(session, file, now=now())
+        session.commit()
+        wanted = [(g.sop_id, g.alias) for g in registry.list_groups(session)]
+    typer.echo(f"imported {count} group(s) from {file}")
+    _note_unresolved(ws, wanted)
+
+
+@groups_app.command("list")
+def groups_list(
+    ctx: typer.Context,
+    sop: str = typer.Option(None, "--sop", help="Only groups following this SOP."),
+    tag: str = typer.Option(None, "--tag", help="Only groups with this tag."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List registered groups, by id.
+
+    Example: sop groups list --sop mombaby-refined --tag city:上海
+    """
+    ws = workspace(ctx)
+    with ws.session() as session:
+        found = registry.list_groups(session, sop_id=sop, tag=tag)
+    if as_json:
+        echo_json([group_dict(g) for g in found])
+        return
+    if not found:
+        typer.echo("no groups")
+        return
+    headers = ("id", "name", "sop", "alias", "channel", "target", "owner", "members", "tags")
+    echo_table(headers, [_row(g) for g in found])
+
+
+@groups_app.command("set-alias")
+def groups_set_alias(
+    ctx: typer.Context,
+    alias: str = typer.Argument(..., help="production or candidate."),
+    group_ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Groups to move."),
+    sop: str = typer.Option(None, "--sop", help="With --all: every group of this SOP."),
+    every: bool = typer.Option(False, "--all", help="Move every group of --sop."),
+) -> None:
+    """Point groups at their SOP's production or candidate version (e.g. a pilot group).
+
+    Example: sop groups set-alias candidate wrOgAAA1 wrOgAAA2
+    """
+    ids = list(group_ids or [])
+    if every == bool(ids) or (every and not sop) or (sop and not every):
+        raise GroupRegistryError(
+            "set-alias: give group ids, or --sop SOP --all (one of the two, not both)"
+        )
+    ws = workspace(ctx)
+    with ws.session() as session:
+        if every:
+            ids = [g.id for g in registry.list_groups(session, sop_id=sop)]
+            if not ids:
+                raise GroupRegistryError(f"no groups follow SOP {sop!r}")
+        moved = registry.set_alias(session, ids, alias)
+        session.commit()
+    typer.echo(f"{len(moved)} group(s) now follow the {alias} version: {', '.join(ids)}")
+    _note_unresolved(ws, [(g.sop_id, g.alias) for g in moved])
+
+
+@members_app.command("joined")
+def members_joined(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV (group,member,name,joined_at) or JSONL."),
+) -> None:
+    """Store member join events, all or nothing; rows already stored are skipped.
+
+    joined_at is ISO-8601 with a UTC offset, e.g. 2025-03-08T09:30:00+08:00.
+
+    Example: sop members joined joins-2025-03-08.csv
+    """
+    ws = workspace(ctx)
+    with ws.session() as session:
+        added = import_member_joins(session, file)
+        session.commit()
+    typer.echo(f"stored {added} new member join(s) from {file}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `groups` and `members` to the root app (once, however often called)."""
+    present = {info.typer_instance for info in app.registered_groups}
+    for sub, name in ((groups_app, "groups"), (members_app, "members")):
+        if sub not in present:
+            app.add_typer(sub, name=name)
