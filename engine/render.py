@@ -19,6 +19,7 @@ from functools import lru_cache
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.actions import MsgType
 from engine.planner.variables import template_uses
 from sop_models import SopDocument
 from sop_models.errors import Problem, SopflowError
@@ -39,7 +40,7 @@ class RenderedMessage:
     """
 
     text: str
-    msgtype: str
+    msgtype: MsgType
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -75,7 +76,9 @@ def render(doc: SopDocument, template_id: str, variables: Mapping[str, object]) 
             extra["news_picurl"] = template.picurl
     elif template.msgtype == "image":
         where = body.strip()
-        extra["image_pic_url" if where.startswith(("http://", "https://")) else "image_path"] = where
+        extra["image_pic_url" if where.startswith(("http://", "https://")) else "image_path"] = (
+            where
+        )
     return RenderedMessage(body, template.msgtype, extra)
 
 
@@ -106,12 +109,20 @@ def _text_problems(text: str, declared: set[str], path: str, source: str) -> lis
     unsafe = sorted(set(_unsafe_attributes(tree)))
     if unsafe:
         problems.append(
-            Problem(source, path, f"reads {_names(unsafe)}: attributes starting with '_' are not allowed")
+            Problem(
+                source,
+                path,
+                f"reads {_names(unsafe)}: attributes starting with '_' are not allowed",
+            )
         )
     missing = meta.find_undeclared_variables(tree) - declared - set(_ENV.globals)
     if missing:
         problems.append(
-            Problem(source, path, f"uses undeclared variable(s) {_names(missing)}: add them to variables")
+            Problem(
+                source,
+                path,
+                f"uses undeclared variable(s) {_names(missing)}: add them to variables",
+            )
         )
     return problems
 

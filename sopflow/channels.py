@@ -1,6 +1,6 @@
 """Wiring for channels: a group's channel name -> a configured channel, and mass-send polling.
 
-    console      ConsoleChannel on `stream` (stdout when none is given)
+    console      ConsoleChannel on `stream` (stdout, looked up at send time, when none)
     outbox       OutboxChannel on `outbox/outbox-YYYY-MM-DD.jsonl` for `day` (the run's local
                  day, so files stay small and `reconcile` reads one day), else
                  `outbox/outbox.jsonl`
@@ -118,6 +118,8 @@ class ChannelCache:
     ) -> Channel:
         """The channel `name` configured from `ws` (built on first use)."""
         key, build = _recipe(name, ws, day, stream)
+        if key is None:  # nothing worth sharing
+            return build()[0]
         with self._lock:
             if key not in self._channels:
                 self._channels[key] = build()
@@ -134,11 +136,11 @@ class ChannelCache:
 
 def _recipe(
     name: str, ws: Workspace, day: date | None, stream: TextIO | None
-) -> tuple[tuple[str, ...], Callable[[], Built]]:
+) -> tuple[tuple[str, ...] | None, Callable[[], Built]]:
     """The cache key of a channel and how to build it (settings are checked here, at once)."""
     settings: Settings = ws.settings
     if name == "console":
-        return (name, str(id(stream))), lambda: (ConsoleChannel(stream), None)
+        return (None if stream else (name,)), lambda: (ConsoleChannel(stream), None)
     if name == "outbox":
         path = _outbox_file(ws, day)
         return (name, str(path)), lambda: (OutboxChannel(path), None)

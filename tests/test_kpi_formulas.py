@@ -263,3 +263,16 @@ def test_an_empty_store_gives_an_empty_table(tmp_path: Path) -> None:
     table = compute_kpis(EventStore(tmp_path / "nothing"), by=("group", "day"))
     assert table.num_rows == 0
     assert table.column_names == ["metric", "group", "day", "num", "den", "value"]
+
+
+def test_sop_filter_keeps_the_groups_running_that_sop(tmp_path: Path) -> None:
+    sops = {"一群": "welcome", "二群": "flash_sale", "三群": "welcome"}
+    body = "".join(f"{line},{sops[line.split(',')[0]]}\n" for line in DATA_A.splitlines())
+    src = tmp_path / "events.csv"
+    src.write_text(HEAD.strip() + ",sop\n" + body, encoding="utf-8")
+    store = EventStore(tmp_path / "store")
+    store.import_file(src)
+    got = by_key(compute_kpis(store, metrics=NINE, by=("group",), sop="welcome", **WINDOW), "group")
+    assert {group for _, group in got} == {"一群", "三群"}
+    assert got[("open_rate", "一群")] == (3, 7, 3 / 7)
+    assert got[("interaction_rate", "三群")] == (1, 12, 1 / 12)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from engine.events import EventStore
-from engine.kpi import compute_kpis, unit_sums
+from engine.kpi import METRICS, compute_kpis, unit_sums
 
 SHANGHAI = timezone(timedelta(hours=8))
 START = date(2026, 8, 1)
@@ -167,9 +167,38 @@ def test_unit_sums_add_up_to_the_version_totals(store: EventStore) -> None:
             assert totals[(metric, version)] == (num, den)
 
 
-def test_metrics_come_out_the_same_alone_or_together(store: EventStore) -> None:
-    for by in (("version",), ("group", "day")):
-        alone = compute_kpis(store, metrics=["open_rate", "roi"], by=by, **WINDOW)
-        together = compute_kpis(store, by=by, **WINDOW)
-        wanted = pc.is_in(together["metric"], pa.array(["open_rate", "roi"]))
-        assert together.filter(wanted).to_pylist() == alone.to_pylist()
+@pytest.fixture(scope="module")
+def untagged_store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    """The same events with no version on messages and opens."""
+    table = synthetic_events(20_000)
+    keep = pc.is_in(table["event"], pa.array(["message", "open"]))
+    versions = pc.if_else(keep, None, table["sop_version"])
+    table = table.set_column(table.schema.get_field_index("sop_version"), "sop_version", versions)
+    store = EventStore(Path(tmp_path_factory.mktemp("untagged")) / "store")
+    store.import_rows(table, "synthetic, partly untagged")
+    return store
+
+
+@pytest.mark.parametrize("by", [("version",), ("group", "day")])
+def test_each_metric_comes_out_the_same_alone_or_with_all_others(
+    store: EventStore, untagged_store: EventStore, by: tuple[str, ...]
+) -> None:
+    together = compute_kpis(store, by=by, **WINDOW)  # type: ignore[arg-type]
+    for metric in METRICS:
+        alone = compute_kpis(store, metrics=[metric], by=by, **WINDOW)  # type: ignore[arg-type]
+        assert together.filter(pc.equal(together["metric"], metric)).to_pylist() == (
+            alone.to_pylist()
+        ), metric
+    # Each group runs one version, so untagged events must land on that version.
+    untagged = compute_kpis(untagged_store, by=by, **WINDOW)  # type: ignore[arg-type]
+    assert untagged.to_pylist() == together.to_pylist()
+
+
+def test_no_window_means_the_whole_data(store: EventStore) -> None:
+    summary = store.summary()
+    assert summary.first_day is not None and summary.last_day is not None
+    whole = {"start": summary.first_day, "end": summary.last_day + timedelta(days=1)}
+    for metrics in (["open_rate"], None):
+        assert compute_kpis(store, metrics=metrics).to_pylist() == (
+            compute_kpis(store, metrics=metrics, **whole).to_pylist()
+        )

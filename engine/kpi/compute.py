@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from engine.kpi.definitions import METRICS, Metric, resolve
-from engine.kpi.sql import KEY_COLUMNS, Query, build_sql
+from engine.kpi.definitions import Metric, resolve
+from engine.kpi.sql import KEY_COLUMNS, OUT_NAMES, Query, build_sql
 from sop_models.errors import CheckError
 
 Key = Literal["group", "version", "day"]
-OUT_NAMES = {"g": "group", "ver": "sop_version", "day": "day"}
 DEFAULT_TZ = "Asia/Shanghai"
 
 
@@ -193,25 +192,10 @@ def _compute(
         filters.append("sop = $sop")
         params["sop"] = sop
     unversioned = extent.without_version > 0 or (sop is not None and extent.without_sop > 0)
-    sql = build_sql(Query(ask.metrics, key_cols, filters, unversioned), source=source)
-    order = {m: i for i, m in enumerate(METRICS)}
-    return con.sql(
-        f"""SELECT metric{"".join(f', {k} AS "{OUT_NAMES[k]}"' for k in key_cols)}, num, den,
-                   CASE WHEN metric IN ({_counts()}) THEN num
-                        WHEN den <> 0 THEN num / den END AS value
-            FROM ({sql}) WHERE num <> 0 OR den <> 0
-            ORDER BY {_metric_order(order)}{"".join(f', "{OUT_NAMES[k]}"' for k in key_cols)}""",
-        params={k: v for k, v in params.items() if f"${k}" in sql},
-    ).to_arrow_table()
-
-
-def _counts() -> str:
-    return ", ".join(f"'{m.name}'" for m in METRICS.values() if m.kind == "count") or "''"
-
-
-def _metric_order(order: dict[str, int]) -> str:
-    cases = " ".join(f"WHEN '{name}' THEN {i}" for name, i in order.items())
-    return f"CASE metric {cases} END"
+    query = Query(ask.metrics, key_cols, filters, unversioned, start is not None, end is not None)
+    sql = build_sql(query, source=source)
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    return con.sql(sql, params=used).to_arrow_table()
 
 
 def _empty(key_cols: list[str]) -> pa.Table:

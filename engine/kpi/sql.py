@@ -9,18 +9,25 @@ Parameters: $start_day, $end_day (end exclusive), $horizon, and $versions / $sop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.kpi.definitions import ACTIVE_EVENTS, MEASURES, MEMBER_PERIOD_COLUMNS, Metric
+from engine.kpi.definitions import (
+    ACTIVE_EVENTS,
+    MEASURES,
+    MEMBER_PERIOD_COLUMNS,
+    METRICS,
+    Metric,
+)
 from engine.kpi.stays import COUNTED, FIRST_WEEK, STAYS, delta
 
 KEY_COLUMNS = {"group": "g", "version": "ver", "day": "day"}
+OUT_NAMES = {"g": "group", "ver": "sop_version", "day": "day"}
+ORDER = {name: i for i, name in enumerate(METRICS)}
 _ROWS = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-# NOT MATERIALIZED: DuckDB would otherwise copy every event once `ev` is used twice.
-_EV = """ev AS NOT MATERIALIZED (
-    SELECT "group" AS g, member AS m, time AS t, event AS e, value AS v, sop_version AS ver, sop,
-           day FROM {source} WHERE {where})"""
+_EV_SELECT = """SELECT "group" AS g, member AS m, time AS t, event AS e, value AS v,
+    sop_version AS ver, sop, day FROM {source}{where}"""
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,15 @@ class Query:
     keys: Sequence[str]  # cell columns: g, ver, day
     filters: Sequence[str]  # SQL conditions on ver / sop
     unversioned: bool  # some events lack sop_version (or sop, when filtering by sop)
+    from_start: bool = True  # filter day >= $start_day (False: the window starts with the data)
+    to_end: bool = True  # filter day < $end_day (False: the window ends with the data)
+
+    def where(self, *, start: bool, end: bool, more: Sequence[str] = ()) -> str:
+        """A WHERE clause for the window bounds asked for, plus `more`; "" when empty."""
+        conds = ["day >= $start_day"] if start and self.from_start else []
+        conds += ["day < $end_day"] if end and self.to_end else []
+        conds += list(more)
+        return " WHERE " + " AND ".join(conds) if conds else ""
 
     def measures(self, *sources: str) -> list[str]:
         needed = set().union(*(m.measures for m in self.metrics))
@@ -38,19 +54,48 @@ class Query:
 
 
 def build_sql(q: Query, *, source: str) -> str:
-    """One query giving rows (metric, <keys>, num, den) for the metrics of `q`."""
+    """One query giving rows (metric, <keys as group/sop_version/day>, num, den, value)."""
     plain = q.measures("event")
     direct = all(m.grain == "day" for m in q.metrics) and not q.unversioned
-    if direct and set(q.measures(*_SOURCES)) == set(plain):
-        where = " AND ".join(["day >= $start_day", "day < $end_day", *q.filters])
-        cols = "".join(f"{k}, " for k in q.keys)
-        aggs = ", ".join(f"{MEASURES[n].sql} AS {n}" for n in plain)
-        ctes = [
-            _EV.format(source=source, where=where),
-            f"cells AS (SELECT {cols}{aggs} FROM ev{_group_by(q.keys)})",
-        ]
-        return _finish(ctes, q, q.metrics, [], "cells")
-    return _general(q, source)
+    if not (direct and set(q.measures(*_SOURCES)) == set(plain)):
+        return _general(q, source)
+    where = q.where(start=True, end=True, more=q.filters)
+    if len(q.metrics) == 1:
+        return _single(q, q.metrics[0], _EV_SELECT.format(source=source, where=where))
+    cols = "".join(f"{k}, " for k in q.keys)
+    aggs = ", ".join(f"coalesce({MEASURES[n].sql}, 0) AS {n}" for n in plain)
+    ctes = [
+        f"ev AS NOT MATERIALIZED ({_EV_SELECT.format(source=source, where=where)})",
+        f"cells AS (SELECT {cols}{aggs} FROM ev{_group_by(q.keys)})",
+    ]
+    return _finish(ctes, q, q.metrics, [], "cells")
+
+
+def _single(q: Query, metric: Metric, events: str) -> str:
+    """The plainest query for one event metric: what one would write by hand."""
+
+    def expr(text: str) -> str:
+        return re.sub(
+            r"[a-z_0-9]+",
+            lambda w: f"coalesce({MEASURES[w[0]].sql}, 0)" if w[0] in MEASURES else w[0],
+            text,
+        )
+
+    cols = "".join(f"{k}, " for k in q.keys)
+    keys = "".join(f'{k} AS "{OUT_NAMES[k]}", ' for k in q.keys)
+    order = " ORDER BY " + ", ".join(f'"{OUT_NAMES[k]}"' for k in q.keys) if q.keys else ""
+    inner = (
+        f"SELECT {cols}CAST({expr(metric.numerator)} AS DOUBLE) AS num, "
+        f"CAST({expr(metric.denominator)} AS DOUBLE) AS den FROM ({events}){_group_by(q.keys)}"
+    )
+    return (
+        f"SELECT '{metric.name}' AS metric, {keys}num, den, {_value(metric, 'num', 'den')} "
+        f"AS value FROM ({inner}) WHERE num <> 0 OR den <> 0{order}"
+    )
+
+
+def _value(metric: Metric, num: str, den: str) -> str:
+    return num if metric.kind == "count" else f"CASE WHEN {den} <> 0 THEN {num} / {den} END"
 
 
 _CELL_SOURCES = ("event", "event_distinct", "grid", "member_day")
@@ -65,8 +110,10 @@ def _general(q: Query, source: str) -> str:
     labels = q.unversioned or grid
     stays = bool(member_day or stay)
 
+    where = q.where(start=False, end=True)
+    # NOT MATERIALIZED: DuckDB would otherwise copy every event once `ev` is used twice.
     ctes = [
-        _EV.format(source=source, where="day < $end_day"),
+        f"ev AS NOT MATERIALIZED ({_EV_SELECT.format(source=source, where=where)})",
         "gd AS (SELECT g, day, ver, sop"
         + (", max(t) AS last_t" if labels else "")
         + "".join(f", {MEASURES[n].sql} AS {n}" for n in plain)
@@ -115,14 +162,13 @@ def _general(q: Query, source: str) -> str:
     if grid:
         ctes += _member_cells(q, member_day)
         parts.append("SELECT * FROM mcells")
-    sums = ", ".join(f"coalesce(sum({n}), 0) AS {n}" for n in q.measures(*_CELL_SOURCES))
+    sums = "".join(f", coalesce(sum({n}), 0) AS {n}" for n in q.measures(*_CELL_SOURCES))
     ctes.append(
-        f"cells AS (SELECT g, day, ver, sop, {sums} FROM ("
+        f"cells AS (SELECT g, day, ver, sop{sums} FROM ("
         + " UNION ALL BY NAME ".join(parts)
         + ") GROUP BY g, day, ver, sop)"
     )
-    where = " AND ".join(["day >= $start_day", *q.filters])
-    ctes.append(f"win AS (SELECT * FROM cells WHERE {where})")
+    ctes.append(f"win AS (SELECT * FROM cells{q.where(start=True, end=False, more=q.filters)})")
     if period:
         ctes += _period_ctes(q, q.measures(*_CELL_SOURCES), q.measures("period_member"), stay)
     return _finish(ctes, q, [m for m in q.metrics if m.grain == "day"], period, "win")
@@ -168,24 +214,36 @@ def _group_by(keys: Sequence[str]) -> str:
 def _finish(
     ctes: list[str], q: Query, daily: Sequence[Metric], period: Sequence[Metric], cells: str
 ) -> str:
-    """Sum numerators and denominators per unit; one output row per metric and unit."""
+    """Sum numerators and denominators per unit; one output row per metric and unit with
+    value = num / den (num for counts), leaving out units where both are zero."""
     parts = []
     jobs = ((daily, cells, "daily_units"), (period, "period_cells", "period_units"))
+    keys = "".join(f'{k} AS "{OUT_NAMES[k]}", ' for k in q.keys)
     for metrics, table, name in jobs:
         if not metrics:
             continue
         sums = ", ".join(
-            f"sum({m.numerator}) AS n_{m.name}, sum({m.denominator}) AS d_{m.name}" for m in metrics
+            f"CAST(sum({m.numerator}) AS DOUBLE) AS n_{m.name}, "
+            f"CAST(sum({m.denominator}) AS DOUBLE) AS d_{m.name}"
+            for m in metrics
         )
         cols = "".join(f"{k}, " for k in q.keys)
-        body = f"SELECT {cols}{sums} FROM {table}{_group_by(q.keys)}"
-        ctes.append(f"{name} AS MATERIALIZED ({body})")
-        parts += [
-            f"SELECT '{m.name}' AS metric, {cols}CAST(n_{m.name} AS DOUBLE) AS num, "
-            f"CAST(d_{m.name} AS DOUBLE) AS den FROM {name}"
-            for m in metrics
-        ]
-    return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts)
+        ctes.append(f"{name} AS (SELECT {cols}{sums} FROM {table}{_group_by(q.keys)})")
+        for m in metrics:
+            num, den = f"n_{m.name}", f"d_{m.name}"
+            value = _value(m, num, den)
+            parts.append(
+                f"SELECT {ORDER[m.name]} AS _order, '{m.name}' AS metric, {keys}{num} AS num, "
+                f"{den} AS den, {value} AS value FROM {name} WHERE {num} <> 0 OR {den} <> 0"
+            )
+    order = "".join(f', "{OUT_NAMES[k]}"' for k in q.keys)
+    return (
+        "WITH "
+        + ",\n".join(ctes)
+        + "\nSELECT * EXCLUDE (_order) FROM ("
+        + "\nUNION ALL\n".join(parts)
+        + f") ORDER BY _order{order}"
+    )
 
 
 def _period_ctes(
@@ -195,7 +253,10 @@ def _period_ctes(
     pkeys = list(dict.fromkeys(["g", *q.keys]))
     sel = ", ".join(pkeys)
     psel = ", ".join(f"p.{k}" for k in pkeys)
-    on = " AND ".join(f"x.{k} IS NOT DISTINCT FROM p.{k}" for k in pkeys)
+
+    def on(alias: str) -> str:
+        return " AND ".join(f"{alias}.{k} IS NOT DISTINCT FROM p.{k}" for k in pkeys)
+
     sums = "".join(f", sum({n}) AS {n}" for n in cell_ms)
     ctes = [
         f"pcell AS (SELECT {sel}, min(day) AS p0, max(day) AS p1{sums} FROM win GROUP BY {sel})"
@@ -203,24 +264,24 @@ def _period_ctes(
     if member or "churned_members" in stay:
         cols = ", ".join(f"{sql} AS {name}" for name, sql in MEMBER_PERIOD_COLUMNS.items())
         events = ", ".join(f"'{e}'" for e in ACTIVE_EVENTS)
-        conds = ["day >= $start_day", "m IS NOT NULL", f"e IN ({events})", *q.filters]
-        where = " AND ".join(conds)
-        ctes.append(f"pm AS (SELECT {sel}, m, {cols} FROM evx WHERE {where} GROUP BY ALL)")
+        where = q.where(
+            start=True, end=False, more=["m IS NOT NULL", f"e IN ({events})", *q.filters]
+        )
+        ctes.append(f"pm AS (SELECT {sel}, m, {cols} FROM evx{where} GROUP BY ALL)")
     extra, joins = [], []
     if member:
         aggs = ", ".join(f"{MEASURES[n].sql} AS {n}" for n in member)
         ctes.append(f"pmm AS (SELECT {sel}, {aggs} FROM pm GROUP BY {sel})")
-        joins.append(f"LEFT JOIN pmm x ON {on}")
+        joins.append(f"LEFT JOIN pmm x ON {on('x')}")
         extra += [f"coalesce(x.{n}, 0) AS {n}" for n in member]
     if stay:
         aggs = ", ".join(f"{MEASURES[n].sql} AS {n}" for n in stay)
-        a_on = on.replace("x.", "a.")
-        active = f"LEFT JOIN pm a ON {a_on} AND a.m = i.m" if "churned_members" in stay else ""
+        active = f"LEFT JOIN pm a ON {on('a')} AND a.m = i.m" if "churned_members" in stay else ""
         ctes.append(
             f"pstay AS (SELECT {psel}, {aggs} FROM pcell p JOIN isl i ON i.g = p.g "
             f"AND i.d0 <= p.p1 AND (i.d1 IS NULL OR i.d1 >= p.p0) {active} GROUP BY {psel})"
         )
-        joins.append(f"LEFT JOIN pstay y ON {on.replace('x.', 'y.')}")
+        joins.append(f"LEFT JOIN pstay y ON {on('y')}")
         extra += [f"coalesce(y.{n}, 0) AS {n}" for n in stay]
     ctes.append(
         f"period_cells AS (SELECT p.*{''.join(', ' + c for c in extra)} "

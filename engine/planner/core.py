@@ -6,9 +6,10 @@ sale and the RFM task run only in the mature phase; other columns, calendar colu
 campaigns run from day 1; on-join actions run for every join. Nothing is planned for a
 group before its start date. A group without a start date counts as mature (no cold start).
 
-Every action has a stable key `{sop}:{version}:{group}:{slot}:{YYYY-MM-DD}` (plus
-`:{member}` for on-join actions, whose date is the join's local date), so planning the same
-window twice gives the same actions. The RFM task is an operator task: it goes to the
+Every action has a stable key `{sop}:{version}:{group}:{slot}:{YYYY-MM-DD}`, the date being
+the local date of `at`; on-join actions add `:{member}` and use the join's local date, so a
+join is one set of keys however its delays fall. Planning the same window twice gives the
+same actions. The RFM task is an operator task: it goes to the
 `tasklist` channel, never to customers.
 
 The planner is a window function: it plans every action with `at` in [start 00:00,
@@ -117,7 +118,7 @@ class _Builder:
                 kind=slot.kind,
                 slot=slot.name,
                 text=message.text,
-                msgtype=message.msgtype,  # type: ignore[arg-type]
+                msgtype=message.msgtype,
                 content_tag=slot.content_tag,
                 member_id=member,
                 channel=channel,
@@ -159,8 +160,16 @@ def _welcomes(builder: _Builder, groups: dict[str, GroupLike], joins: Sequence[J
                 "member_name": join.member_name,
                 "date": at.date().isoformat(),
             }
-            slot = Slot(f"on_join.{action.id}", "welcome", joined.date(), at, action.template,
-                        action.content_tag, False, variables)
+            slot = Slot(
+                f"on_join.{action.id}",
+                "welcome",
+                joined.date(),
+                at,
+                action.template,
+                action.content_tag,
+                False,
+                variables,
+            )
             message = rendering.render(doc, action.template, variables)
             builder.add(group, slot, message, joined.date(), member=join.member_id)
 
@@ -188,10 +197,11 @@ def plan(
     wanted = frozenset(ACTION_KINDS if kinds is None else kinds)
     unknown = sorted(wanted - ACTION_KINDS)
     if unknown:
-        raise PlanError(f"unknown action kind(s) {', '.join(unknown)}: use {', '.join(sorted(ACTION_KINDS))}")
-    # A countdown on the day before a sale belongs to the sale's date: look one day ahead.
-    book = SlotBook(doc, start, end + timedelta(1), wanted)
-    days = [start + timedelta(n) for n in range((end - start).days + 2)]
+        raise PlanError(
+            f"unknown action kind(s) {', '.join(unknown)}: use {', '.join(sorted(ACTION_KINDS))}"
+        )
+    book = SlotBook(doc, start, end, wanted)
+    days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)
     for group in groups:
@@ -210,14 +220,17 @@ def plan(
     actions = sorted(
         kept.values(), key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
-    return Plan(actions=actions, warnings=_warnings(doc, unique.values()) + quota_warnings(actions))
+    warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
+    return Plan(actions=actions, warnings=warnings)
 
 
-def _warnings(doc: SopDocument, groups: Sequence[GroupLike] | object) -> list[str]:
+def _start_warnings(doc: SopDocument, groups: list[GroupLike]) -> list[str]:
     if doc.playbooks.cold_start is None:
         return []
-    missing = sorted(g.id for g in groups if g.start_date is None)  # type: ignore[attr-defined]
+    missing = sorted(g.id for g in groups if g.start_date is None)
     if not missing:
         return []
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-    return [f"{len(missing)} group(s) without start_date planned as mature (no cold start): {shown}"]
+    return [
+        f"{len(missing)} group(s) without start_date planned as mature (no cold start): {shown}"
+    ]

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from engine.actions import ActionKind
@@ -27,6 +28,13 @@ from engine.planner.variables import (
 from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Scheduled(Protocol):
+    """Anything that schedules a template (columns, actions, the flash sale, ...)."""
+
+    @property
+    def template(self) -> str: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,10 +64,16 @@ def occurrences(when: CalendarDate, first: date, last: date) -> list[date]:
 
 
 class SlotBook:
-    """Slots of an SOP per date in [first, last]; `kinds` limits what is built."""
+    """Slots of an SOP per date for the window [start, end]; `kinds` limits what is built.
 
-    def __init__(self, doc: SopDocument, first: date, last: date, kinds: frozenset[str]) -> None:
-        self.doc, self.first, self.last, self.kinds = doc, first, last, kinds
+    The book also looks at `end + 1`: a countdown may fall on the evening before its sale.
+    Only slots that can land before their own date are built for that day, so a window that
+    ends on 12-31 never asks the holiday calendar about the next year.
+    """
+
+    def __init__(self, doc: SopDocument, start: date, end: date, kinds: frozenset[str]) -> None:
+        self.doc, self.kinds = doc, kinds
+        self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
         self._mature_columns = set(mature.columns) if mature is not None else set()
@@ -76,17 +90,24 @@ class SlotBook:
         self,
         name: str,
         kind: ActionKind,
-        on: date,
-        at: datetime,
-        template: str,
-        tag: str | None,
+        day: date,
+        source: Scheduled,
         extra: Variables,
         *,
+        at: datetime | None = None,
         mature_only: bool = False,
     ) -> Slot:
+        """A slot of `source` (a column, action, ...) on `day` at its time (or at `at`)."""
+        tag = getattr(source, "content_tag", None)
+        when = at or local_at(day, getattr(source, "time"))  # noqa: B009
         variables = {**self._base, **content_variables(self.doc, tag), **extra}
-        variables["date"] = at.date().isoformat()
-        return Slot(name, kind, on, at, template, tag, mature_only, variables)
+        variables["date"] = when.date().isoformat()
+        return Slot(name, kind, day, when, source.template, tag, mature_only, variables)
+
+    @property
+    def days(self) -> list[date]:
+        """Every date the book covers, the look-ahead day included."""
+        return [self.first + timedelta(n) for n in range((self.last - self.first).days + 1)]
 
     def on(self, day: date) -> list[Slot]:
         """Slots whose phase date is `day` (cold-start slots excepted)."""
@@ -103,22 +124,16 @@ class SlotBook:
             slots = []
             cold = self.doc.playbooks.cold_start
             if cold is not None and "cold_start" in self.kinds:
-                for action in cold.actions:
-                    day = start + timedelta(action.day - 1)
+                for act in cold.actions:
+                    day = start + timedelta(act.day - 1)
                     if self.first <= day <= self.last:
-                        at = local_at(day, action.time)
-                        name = f"cold_start.{action.id}"
-                        extra = {"day": action.day}
-                        slots.append(
-                            self._slot(
-                                name, "cold_start", day, at, action.template, action.content_tag, extra
-                            )
-                        )
+                        name, extra = f"cold_start.{act.id}", {"day": act.day}
+                        slots.append(self._slot(name, "cold_start", day, act, extra))
             self._cold[start] = slots
         return slots
 
     def _columns(self, day: date) -> Iterable[Slot]:
-        if "column" not in self.kinds:
+        if "column" not in self.kinds or day > self.end:
             return
         for column in self.doc.schedule.columns:
             if column.days == "weekly":
@@ -128,44 +143,32 @@ class SlotBook:
             else:
                 runs = True
             if runs:
-                at = local_at(day, column.time)
                 mature_only = column.id in self._mature_columns
-                yield self._slot(
-                    f"columns.{column.id}", "column", day, at, column.template,
-                    column.content_tag, {}, mature_only=mature_only,
-                )
+                name = f"columns.{column.id}"
+                yield self._slot(name, "column", day, column, {}, mature_only=mature_only)
 
     def _mature_extras(self, day: date) -> Iterable[Slot]:
         mature = self.doc.playbooks.mature
         if mature is None:
             return
         sale = mature.flash_sale
-        if sale is not None and "flash_sale" in self.kinds:
-            if day.weekday() == WEEKDAY_NUMBERS[sale.weekday]:
-                at = local_at(day, sale.time)
-                extra = flash_sale_variables(sale)
-                name = f"flash_sale.{sale.id}"
-                yield self._slot(
-                    name, "flash_sale", day, at, sale.template, sale.content_tag, extra,
-                    mature_only=True,
-                )
-                down = sale.countdown
-                if down is not None:
-                    before = at - timedelta(minutes=down.minutes_before)
-                    yield self._slot(
-                        f"{name}.countdown", "flash_sale", day, before, down.template,
-                        down.content_tag, {**extra, "minutes_left": down.minutes_before},
-                        mature_only=True,
-                    )
+        weekday = sale is not None and day.weekday() == WEEKDAY_NUMBERS[sale.weekday]
+        if sale is not None and weekday and "flash_sale" in self.kinds:
+            name, extra = f"flash_sale.{sale.id}", flash_sale_variables(sale)
+            main = self._slot(name, "flash_sale", day, sale, extra, mature_only=True)
+            yield main
+            down = sale.countdown
+            if down is not None:
+                before = main.at - timedelta(minutes=down.minutes_before)
+                extra = {**extra, "minutes_left": down.minutes_before}
+                name = f"{name}.countdown"
+                yield self._slot(name, "flash_sale", day, down, extra, at=before, mature_only=True)
         rfm = mature.rfm
-        if rfm is not None and "rfm" in self.kinds:
+        if rfm is not None and "rfm" in self.kinds and day <= self.end:
             month_end = (day.replace(day=28) + timedelta(4)).replace(day=1) - timedelta(1)
             if day == month_end - timedelta(rfm.days_before_month_end):
                 extra = {**rfm_variables(rfm), "month": f"{day:%Y-%m}"}
-                yield self._slot(
-                    f"rfm.{rfm.id}", "rfm", day, local_at(day, rfm.time), rfm.template, None,
-                    extra, mature_only=True,
-                )
+                yield self._slot(f"rfm.{rfm.id}", "rfm", day, rfm, extra, mature_only=True)
 
     def _add_calendar_columns(self) -> None:
         for column in self.doc.schedule.calendar_columns:
@@ -173,12 +176,8 @@ class SlotBook:
             for when in occurrences(column.date, self.first + lead, self.last + lead):
                 day = when - lead
                 extra = {"days_left": column.lead_days, "calendar_date": when.isoformat()}
-                self._fixed[day].append(
-                    self._slot(
-                        f"calendar.{column.id}", "calendar", day, local_at(day, column.time),
-                        column.template, column.content_tag, extra,
-                    )
-                )
+                slot = self._slot(f"calendar.{column.id}", "calendar", day, column, extra)
+                self._fixed[day].append(slot)
 
     def _add_campaign(self, campaign: Campaign) -> None:
         window = campaign.window
@@ -206,18 +205,10 @@ class SlotBook:
         prefix = f"campaigns.{campaign.id}"
         for act in campaign.actions:
             if act.day == number:
-                self._fixed[day].append(
-                    self._slot(
-                        f"{prefix}.{act.id}", "campaign", day, local_at(day, act.time),
-                        act.template, act.content_tag, {**extra, "day": number},
-                    )
-                )
+                name, values = f"{prefix}.{act.id}", {**extra, "day": number}
+                self._fixed[day].append(self._slot(name, "campaign", day, act, values))
         check = campaign.check_in
         if check is not None and check.start_day <= number < check.start_day + check.days:
-            self._fixed[day].append(
-                self._slot(
-                    f"{prefix}.check_in", "campaign", day, local_at(day, check.time),
-                    check.template, check.content_tag,
-                    {**extra, "day": number - check.start_day + 1},
-                )
-            )
+            values = {**extra, "day": number - check.start_day + 1}
+            slot = self._slot(f"{prefix}.check_in", "campaign", day, check, values)
+            self._fixed[day].append(slot)

@@ -121,12 +121,24 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
 
     schedule, books = doc.schedule, doc.playbooks
     for i, join in enumerate(schedule.on_join):
-        add(f"schedule.on_join[{i}]", join.template, join.content_tag, {"member_name"}, "an on-join action")
+        add(
+            f"schedule.on_join[{i}]",
+            join.template,
+            join.content_tag,
+            {"member_name"},
+            "an on-join action",
+        )
     for i, column in enumerate(schedule.columns):
         add(f"schedule.columns[{i}]", column.template, column.content_tag, set(), "a column")
     for i, cal in enumerate(schedule.calendar_columns):
         names = {"days_left", "calendar_date"}
-        add(f"schedule.calendar_columns[{i}]", cal.template, cal.content_tag, names, "a calendar column")
+        add(
+            f"schedule.calendar_columns[{i}]",
+            cal.template,
+            cal.content_tag,
+            names,
+            "a calendar column",
+        )
     if books.cold_start is not None:
         for i, act in enumerate(books.cold_start.actions):
             path = f"playbooks.cold_start.actions[{i}]"
@@ -138,7 +150,13 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
         add(path, sale.template, sale.content_tag, names, "the flash sale")
         if sale.countdown is not None:
             down = sale.countdown
-            add(f"{path}.countdown", down.template, down.content_tag, names | {"minutes_left"}, "the countdown")
+            add(
+                f"{path}.countdown",
+                down.template,
+                down.content_tag,
+                names | {"minutes_left"},
+                "the countdown",
+            )
     if mature is not None and mature.rfm is not None:
         rfm, path = mature.rfm, "playbooks.mature.rfm"
         add(path, rfm.template, None, set(rfm_variables(rfm)) | {"month"}, "the RFM task")

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from sqlmodel import select
 
 from engine import ledger
-from engine.channels.tasklist import FORMULA_STARTS, done_keys
-from engine.groups import Group, read_text_file
+from engine.channels.tasklist import done_keys
+from engine.groups import read_text_file
 from engine.ledger import Delivery, LedgerError
 from sop_models.errors import DataFileError, WorkspaceError
 from sopflow.channels import confirm_mass_sends, pending_mass_sends
+from sopflow.checklist import checklist_rows, group_names, render_checklist
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
 from sopflow.workspace import Workspace
@@ -26,10 +25,6 @@ from sopflow.workspace import Workspace
 deliveries_app = typer.Typer(rich_markup_mode=None)  # help: the listing's docstring
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
 STATUSES += (ledger.AWAITING, ledger.DONE)
-CHECKLIST_COLUMNS = (
-    *("done", "time", "group", "group_name", "channel", "todo", "kind", "slot", "member"),
-    *("status", "text", "key", "done_by"),
-)
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
@@ -51,11 +46,6 @@ def _parse_time(text: str | None, flag: str, zone: tzinfo) -> datetime | None:
             f"{flag}: not a date/time: {text!r} (e.g. 2025-03-08 or 2025-03-08T10:00+08:00)"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=zone)
-
-
-def _group_names(ws: Workspace) -> dict[str, str]:
-    with ws.session() as session:
-        return {g.id: g.name for g in session.exec(select(Group)).all()}
 
 
 @deliveries_app.callback(invoke_without_command=True)
@@ -91,7 +81,7 @@ def deliveries_list(
             until=_parse_time(until, "--until", zone),
         )
     if as_json:
-        echo_json([row.model_dump(mode="json") for row in rows])
+        echo_json([_row_dict(row) for row in rows])
         return
     if not rows:
         typer.echo("no deliveries")
@@ -100,8 +90,13 @@ def deliveries_list(
     echo_table(headers, [_list_row(row, zone) for row in rows])
 
 
+def _row_dict(row: Delivery) -> dict[str, object]:
+    data = row.model_dump(mode="json")
+    return {name: data[name] for name in Delivery.model_fields}
+
+
 def _list_row(row: Delivery, zone: tzinfo) -> tuple[str, ...]:
-    note = row.error or (f"by {row.done_by}" if row.done_by else "") or row.response_id or ""
+    note = f"by {row.done_by}" if row.done_by else row.error or row.response_id or ""
     due = row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return due, row.group_id, row.channel, row.status, str(row.attempts), row.key, note
 
@@ -127,7 +122,7 @@ def deliveries_summary(
             until=_parse_time(until, "--until", zone) or EVER[1],
             late_after=timedelta(minutes=late_after),
         )
-    names = _group_names(ws)
+        names = group_names(session)
     data = [{"group": s.group_id, "name": names.get(s.group_id, ""), **asdict(s)} for s in found]
     for item in data:
         del item["group_id"]
@@ -143,13 +138,16 @@ def deliveries_summary(
 @deliveries_app.command("done")
 def deliveries_done(
     ctx: typer.Context,
-    keys: list[str] = typer.Argument(None, metavar="[KEY]...", help="Delivery keys."),
+    keys: list[str] = typer.Argument(None, help="Delivery keys."),
     by: str = typer.Option(..., "--by", help="Who posted them by hand."),
     ticked: Path = typer.Option(
-        None, "--from", help="A checklist CSV: rows with the done column ticked."
+        None, "--from", help="A ticked checklist CSV (done column); its done_by wins over --by."
     ),
 ) -> None:
     """Record that an operator posted these actions by hand (who and when).
+
+    Keys come from the arguments and/or the ticked rows of a checklist CSV (the output of
+    `sop deliveries checklist --format csv` or the task list channel's file).
 
     Example: sop deliveries done mombaby-refined:g1:columns.morning:2025-03-08 --by 小王
     """
@@ -176,13 +174,12 @@ def deliveries_done(
 
 
 def _ticked(path: Path) -> dict[str, str]:
-    read_text_file(path)  # one-line errors for unreadable or non-UTF-8 files
-    try:
-        return done_keys(path)
-    except (KeyError, csv.Error) as exc:
-        raise DataFileError(
-            f"{path}: not a checklist CSV (needs done and key columns; {exc!r})"
-        ) from None
+    """Keys ticked in a checklist CSV (ours or the task list's), with who ticked them."""
+    header = next(csv.reader(io.StringIO(read_text_file(path))), [])
+    missing = [name for name in ("done", "key") if name not in header]
+    if missing:
+        raise DataFileError(f"{path}: not a checklist CSV (no {' or '.join(missing)} column)")
+    return done_keys(path)
 
 
 @deliveries_app.command("confirm")
@@ -208,86 +205,6 @@ def deliveries_confirm(ctx: typer.Context) -> None:
     )
 
 
-def _todo(row: Delivery) -> str | None:
-    """What a person must do about a row that day, or None when the machines have it."""
-    if row.status in (ledger.SENT, ledger.DONE):
-        return None
-    if row.channel == "tasklist":
-        return "手动发送 post by hand"
-    if row.status == ledger.AWAITING:
-        return "在企业微信确认群发 confirm the mass send in WeCom"
-    if row.status == ledger.UNKNOWN:
-        return "核实是否已发出 check whether it went out"
-    if row.status == ledger.FAILED and row.attempts >= ledger.MAX_ATTEMPTS:
-        return "发送失败，手动补发 failed: post by hand"
-    return None
-
-
-def _texts(ws: Workspace, day: date) -> dict[str, str]:
-    """Message texts by key from the task list channel's CSV of that day (the ledger has none)."""
-    path = ws.root / "tasks" / f"tasks-{day.isoformat()}.csv"
-    if not path.exists():
-        return {}
-    rows = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
-    return {_uncell(r.get("key") or ""): _uncell(r.get("text") or "") for r in rows}
-
-
-def _uncell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
-
-
-def csv_cell(value: str) -> str:
-    """A CSV cell Excel shows as text, never runs as a formula (same rule as the task list)."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
-def checklist_rows(ws: Workspace, day: date) -> list[dict[str, str]]:
-    """The day's open hand work from the ledger, one dict per row (CHECKLIST_COLUMNS)."""
-    zone = _zone(ws)
-    start = datetime.combine(day, time(), zone)
-    with ws.session() as session:
-        rows = ledger.list_deliveries(session, since=start, until=start + timedelta(days=1))
-    names, texts = _group_names(ws), _texts(ws, day)
-    found = []
-    for row in rows:
-        todo = _todo(row)
-        if todo is None:
-            continue
-        found.append(
-            {
-                **dict.fromkeys(CHECKLIST_COLUMNS, ""),
-                "time": row.due_at.astimezone(zone).strftime("%H:%M"),
-                **{"group": row.group_id, "group_name": names.get(row.group_id, "")},
-                **{"channel": row.channel, "todo": todo, "kind": row.kind, "slot": row.slot},
-                **{"member": row.member_id or "", "status": row.status, "key": row.key},
-                "text": texts.get(row.key, ""),
-            }
-        )
-    return found
-
-
-def render_checklist(day: date, rows: Sequence[dict[str, str]], fmt: str) -> str:
-    """The checklist as CSV (formula-safe cells) or a Markdown task list."""
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CHECKLIST_COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-        return buffer.getvalue()
-    lines = [f"# 待办清单 Checklist {day.isoformat()} ({len(rows)})", ""]
-    for r in rows:
-        who = f"{r['group_name']} ({r['group']})" if r["group_name"] else r["group"]
-        member = f" · 成员 {r['member']}" if r["member"] else ""
-        lines.append(
-            f"- [ ] **{r['time']}** {who}{member} · {r['todo']} · {r['kind']} / {r['slot']}"
-            f" · `{r['key']}`"
-        )
-        lines += [f"  > {line}".rstrip() for line in r["text"].splitlines()]
-    if not rows:
-        lines.append("nothing to do by hand 今日无待办")
-    return "\n".join(lines) + "\n"
-
-
 @deliveries_app.command("checklist")
 def deliveries_checklist(
     ctx: typer.Context,
@@ -306,7 +223,8 @@ def deliveries_checklist(
     except ValueError:
         raise LedgerError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
     ws = workspace(ctx)
-    rows = checklist_rows(ws, when)
+    with ws.session() as session:
+        rows = checklist_rows(session, day=when, zone=_zone(ws), tasks_dir=ws.root / "tasks")
     text = render_checklist(when, rows, fmt)
     if output is None:
         typer.echo(text, nl=False)

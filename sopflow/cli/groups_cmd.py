@@ -44,10 +44,15 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         typer.echo("  ".join(padded).rstrip())
 
 
+GROUP_FIELDS = ("id", "name", "sop", "alias", "channel", "target", "sender", "owner")
+GROUP_FIELDS += ("start_date", "member_count", "tags", "created_at")
+
+
 def group_dict(group: Group) -> dict[str, Any]:
-    """A group as plain JSON values (tags as a list)."""
-    data = group.model_dump(mode="json", exclude={"tags", "sop_id"})
-    return {**data, "sop": group.sop_id, "tags": group.tag_list}
+    """A group as plain JSON values in a fixed order (tags as a list)."""
+    data = group.model_dump(mode="json")
+    data.update(sop=group.sop_id, tags=group.tag_list)
+    return {name: data[name] for name in GROUP_FIELDS}
 
 
 def _row(g: Group) -> tuple[Any, ...]:
@@ -88,7 +93,7 @@ def _note_unresolved(ws: Workspace, wanted: Iterable[tuple[str, str]]) -> None:
 @groups_app.command("add")
 def groups_add(
     ctx: typer.Context,
-    group_id: str = typer.Argument(..., metavar="ID", help="Group id (WeCom chat id or own id)."),
+    group_id: str = typer.Argument(..., help="Group id (WeCom chat id or own id)."),
     name: str = typer.Option(..., "--name", help="Group name, e.g. 上海宝妈福利群."),
     sop: str = typer.Option(..., "--sop", help="SOP id the group follows."),
     owner: str = typer.Option("", "--owner", help="Group owner (群主), for people."),
@@ -180,7 +185,7 @@ def groups_list(
 def groups_set_alias(
     ctx: typer.Context,
     alias: str = typer.Argument(..., help="production or candidate."),
-    group_ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Groups to move."),
+    group_ids: list[str] = typer.Argument(None, help="Group ids to move."),
     sop: str = typer.Option(None, "--sop", help="With --all: every group of this SOP."),
     every: bool = typer.Option(False, "--all", help="Move every group of --sop."),
 ) -> None:

@@ -71,6 +71,8 @@ COMMAND_MODULES: list[str] = [
     "run_cmd",
     "check_cmd",
     "demo_cmd",
+    "groups_cmd",
+    "deliveries_cmd",
 ]
 
 _register_all()

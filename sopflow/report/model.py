@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 @dataclass(frozen=True)
 class VersionRow:
-    """One saved SOP version: its tag, who saved it and when, aliases on it, diff to the previous."""
+    """One saved SOP version: tag, who saved it and when, its aliases, diff to the previous one."""
 
     version: str
     tag: str
@@ -48,7 +48,8 @@ class MetricView:
 
     `ci_low`/`ci_high` bound the relative lift (fractions, like `rel_lift`). `role` is "primary",
     "guardrail" or "secondary". `unit` may be left "" when a KPI series of the same metric
-    exists; the page then takes the series' unit.
+    exists; the page then takes the series' unit. `direction` ("higher" or "lower") says which
+    way is good, so a falling leave rate shows green.
     """
 
     name: str
@@ -62,6 +63,7 @@ class MetricView:
     ci_high: float | None
     p_value: float | None
     unit: str = ""
+    direction: str = "higher"
 
 
 @dataclass(frozen=True)
