@@ -131,8 +131,9 @@ def evaluate(
     production = store.resolve(sop_id, "production")
     doc = parse_document(store.content(candidate), candidate.tag)
     targets = [t.metric for t in doc.kpis.targets] or ["open_rate"]
-    primary_name, secondary_names = targets[0], targets[1:]
-    guardrail_names = [g for g in DEFAULT_GUARDRAILS if g not in targets]
+    primary_name = targets[0]
+    guardrail_names = [g for g in DEFAULT_GUARDRAILS if g != primary_name]
+    secondary_names = [t for t in targets[1:] if t not in guardrail_names]
     first = start or _candidate_since(ws, sop_id, candidate)
     last = end or (now.astimezone(SHANGHAI).date() + timedelta(days=1))
     events = EventStore(ws.dir("events"))
@@ -140,7 +141,12 @@ def evaluate(
     args = dict(sop_id=sop_id, start=first, end=last, versions=versions, sequential=sequential)
     primary, arms = _test(events, primary_name, **args)
     guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
-    secondaries = [_test(events, name, **args)[0] for name in secondary_names]
+    secondaries = []
+    for name in secondary_names:
+        try:
+            secondaries.append(_test(events, name, **args)[0])
+        except CheckError:
+            continue  # a secondary without data yet (e.g. first-week retention) is left out
     srm = srm_check(arms[0], arms[1], expected_share)
     decision = decide(
         primary, guardrails, secondaries, srm, MINIMUMS, days_observed=(last - first).days

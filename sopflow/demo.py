@@ -81,6 +81,10 @@ def _new_welcome(text: str) -> str:
             template["body"] = NEW_WELCOME
             template["variables"] = sorted({*template.get("variables", []),
                                             "member_name", "group_name"})
+    # This version's change aims at the open rate: make it the primary metric of its check.
+    targets = [t for t in data["kpis"]["targets"] if t["metric"] != "open_rate"]
+    data["kpis"]["targets"] = [{"metric": "open_rate", "target": 0.25, "direction": "higher"},
+                               *targets]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 

@@ -14,12 +14,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from engine.planner import plan
-
 from engine import groups as group_registry
 from engine import members
 from engine.actions import PlannedAction
 from engine.dispatch import DispatchReport, dispatch
+from engine.planner import plan
 from sop_models import SopDocument, parse_document
 from sop_models.errors import SopflowError, VersionNotFound
 from sopflow.channels import build_channel
@@ -113,10 +112,16 @@ def plan_day(
 
 
 def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
-    """Split actions into channel batches: one per channel and send time, ≤ BATCH_LIMIT each."""
+    """Split actions into channel batches: one per channel and hour, ≤ BATCH_LIMIT each.
+
+    Grouping by the hour keeps one task per slot for group posts, and folds the day's stream
+    of on-join welcomes into a few batches instead of one task per member.
+    """
     grouped: dict[tuple[str, datetime], list[PlannedAction]] = defaultdict(list)
     for action in actions:
-        grouped[(action.channel, action.at)].append(action)
+        grouped[(action.channel, action.at.replace(minute=0, second=0, microsecond=0))].append(
+            action
+        )
     found: list[Batch] = []
     for (channel, _at), items in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         for offset in range(0, len(items), BATCH_LIMIT):

@@ -117,6 +117,8 @@ BAD_CSV = """group,member,time,event,value,sop_version
 
 二群,,2026-08-19T10:00:00+08:00,message,abc,1.0
 二群,,2026-08-19T10:00:00+08:00,delivered,,1.0
+二群,王五,2026-08-19T10:00:00+08:00,cost,5,1.0
+二群,王五,2026-08-19T10:00:00+08:00,delivered,1,1.0
 """
 
 
@@ -140,8 +142,9 @@ def test_bad_csv_rows_are_all_reported_by_line_and_nothing_is_stored(tmp_path: P
         "bad sop_version 'x' (expected e.g. 1.0)",
         "line 9: non-numeric value 'abc'; message without member",
         "line 10: delivered without value",
+        "line 11: cost is a group event: member must be empty",
     ]
-    assert str(err).splitlines()[0] == f"{bad}: 6 bad rows, nothing imported"
+    assert str(err).splitlines()[0] == f"{bad}: 7 bad rows, nothing imported"
     assert (_store_files(store.root), (store.root / "manifest.json").read_bytes()) == before
     assert len(_rows(store)) == 4
 

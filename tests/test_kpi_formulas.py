@@ -276,3 +276,22 @@ def test_sop_filter_keeps_the_groups_running_that_sop(tmp_path: Path) -> None:
     assert {group for _, group in got} == {"一群", "三群"}
     assert got[("open_rate", "一群")] == (3, 7, 3 / 7)
     assert got[("interaction_rate", "三群")] == (1, 12, 1 / 12)
+
+
+def test_members_seen_without_a_join_were_there_from_the_groups_first_day(tmp_path: Path) -> None:
+    body = """五群,,2026-08-01T09:00:00+08:00,delivered,2,1.0
+五群,X,2026-08-01T10:00:00+08:00,message,,1.0
+五群,Y,2026-08-02T10:00:00+08:00,message,,1.0
+五群,Y,2026-08-03T09:00:00+08:00,leave,,1.0
+五群,Z,2026-08-03T10:00:00+08:00,join,,1.0
+五群,Z,2026-08-03T11:00:00+08:00,message,,1.0
+"""
+    store = make_store(tmp_path, body)
+    window = {"start": date(2026, 8, 1), "end": date(2026, 8, 5)}
+    got = by_key(compute_kpis(store, metrics=["interaction_rate"], by=("day",), **window), "day")
+    assert [got[("interaction_rate", date(2026, 8, d))] for d in (1, 2, 3, 4)] == [
+        (1, 2, 0.5),  # X and Y (seen on 08-02, never joined) are members from 08-01
+        (1, 2, 0.5),
+        (1, 3, 1 / 3),  # Y leaves, Z joins
+        (0, 2, 0.0),
+    ]

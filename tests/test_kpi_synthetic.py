@@ -1,7 +1,8 @@
 """KPIs on generated events agree with plain hand-written DuckDB queries.
 
 `synthetic_events` is the small vectorised generator the KPI tests (and, scaled up, a benchmark)
-use: every group runs one version, members join once and some leave once, activity is random.
+use: every group runs one version, members join once and some leave once, and act at random
+times after joining.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def synthetic_events(
         [np.arange(n_m), np.arange(n_m)[leaves], who, np.full(2 * push_group.size, -1)]
     )
     time = np.concatenate(
-        [join_t, leave_t, t0 + rng.integers(0, days * DAY_US, n_act), push_t, push_t + 1]
+        [join_t, leave_t, _after(join_t[who], t0, t0 + days * DAY_US, rng), push_t, push_t + 1]
     )
     event = np.concatenate(
         [
@@ -75,6 +76,12 @@ def synthetic_events(
             "sop_version": pa.array(np.where(group % 2 == 0, "1.0", "2.0")),
         }
     )
+
+
+def _after(joined: np.ndarray, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
+    """Random times in the window, none before the member joined."""
+    first = np.maximum(joined, lo)
+    return first + (rng.random(joined.size) * (hi - first)).astype(np.int64)
 
 
 @pytest.fixture(scope="module")

@@ -264,7 +264,8 @@ def test_experiment_with_uncomputable_metric_and_srm_mismatch() -> None:
     html = render_report(with_(data, experiment=ex))
     forest = forest_chart(html)
     assert "无法计算 not computable" in forest and forest.count('class="ci"') == 3
-    assert "分组比例异常" in html and "6.5" in html and "前后对比" in html
+    assert 'p &lt;0.001 <span class="srm-bad">分组比例异常' in html
+    assert "6.5" in html and "前后对比" in html
     assert 'class="badge badge-continue"' in html and 'class="changelog"' not in html
 
 

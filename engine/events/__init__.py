@@ -10,7 +10,7 @@ from engine.events.schema import (
     EventRowsError,
     RowProblem,
 )
-from engine.events.store import EventStore, ImportResult
+from engine.events.store import EventStore, EventSummary, ImportResult
 
 __all__ = [
     "EVENT_TYPES",
@@ -18,6 +18,7 @@ __all__ = [
     "MEMBER_EVENTS",
     "EventRowsError",
     "EventStore",
+    "EventSummary",
     "ImportResult",
     "RowProblem",
 ]

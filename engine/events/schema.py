@@ -39,16 +39,17 @@ MEMBER_EVENTS: tuple[str, ...] = (
     "profile_complete",
 )
 #: Group-level events: `member` must be empty.
-GROUP_EVENTS: tuple[str, ...] = ("exposure", "delivered", "cost")
-#: Events that may be either (a coupon handed to one member or pushed to the group).
-EITHER_EVENTS: tuple[str, ...] = ("coupon_issued",)
+GROUP_EVENTS: tuple[str, ...] = ("exposure", "cost")
+#: Events that may be either: a push to the whole group or a 1:1 message (a welcome), a coupon
+#: pushed to the group or handed to one member.
+EITHER_EVENTS: tuple[str, ...] = ("delivered", "coupon_issued")
 EVENT_TYPES: tuple[str, ...] = MEMBER_EVENTS + GROUP_EVENTS + EITHER_EVENTS
 #: Events whose `value` is required.
 VALUE_REQUIRED: tuple[str, ...] = ("order", "delivered", "cost")
 
 VALUE_MEANING: dict[str, str] = {
     "order": "order amount (required)",
-    "delivered": "members the push reached (required)",
+    "delivered": "members the push reached, 1 for a 1:1 message (required)",
     "cost": "money spent (required)",
     "exposure": "number of channel exposures (empty = 1)",
     "coupon_issued": "number of coupons issued (empty = 1)",

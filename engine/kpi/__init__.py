@@ -1,7 +1,7 @@
 """KPIs out: the metric registry, KPI computation in DuckDB, and alert rules."""
 
 from engine.kpi.alerts import AlertHit, AlertRuleLike, evaluate_alerts
-from engine.kpi.compute import EventSource, compute_kpis, unit_sums
+from engine.kpi.compute import EventExtent, EventSource, compute_kpis, unit_sums
 from engine.kpi.definitions import METRICS, STAGES, Metric, get_metric
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "STAGES",
     "AlertHit",
     "AlertRuleLike",
+    "EventExtent",
     "EventSource",
     "Metric",
     "compute_kpis",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
@@ -32,13 +33,24 @@ class EventSource(Protocol):
         """A FROM-clause item reading all events."""
         ...
 
-    def summary(self) -> _Extent:
+    def summary(self) -> EventExtent:
         """First and last day, latest time, and how many events lack a version or sop."""
         ...
 
 
 _DB: duckdb.DuckDBPyConnection | None = None
 _DB_LOCK = threading.Lock()
+
+
+def _close_shared() -> None:
+    global _DB
+    with _DB_LOCK:
+        if _DB is not None:
+            _DB.close()
+            _DB = None
+
+
+atexit.register(_close_shared)
 
 
 def _cursor() -> duckdb.DuckDBPyConnection:
@@ -72,6 +84,10 @@ def compute_kpis(
     """
     chosen = resolve(metrics)
     keys = _keys(by)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CheckError(f"unknown time zone {tz!r}") from None
     for bound in (start, end):
         if isinstance(bound, datetime):
             raise CheckError(f"KPI window bounds are local dates, not times: {bound.isoformat()}")
@@ -138,7 +154,7 @@ class _Ask:
     end: date | None
 
 
-class _Extent(Protocol):
+class EventExtent(Protocol):
     """What the query plan needs to know about the events before it runs."""
 
     @property
@@ -164,7 +180,7 @@ class _Scanned:
     without_sop: int
 
 
-def _scan_extent(con: duckdb.DuckDBPyConnection, source: str) -> _Extent:
+def _scan_extent(con: duckdb.DuckDBPyConnection, source: str) -> EventExtent:
     row = con.execute(
         f"""SELECT min(day), max(day), max(time), count(*) FILTER (WHERE sop_version IS NULL),
                    count(*) FILTER (WHERE sop IS NULL) FROM {source}"""
@@ -173,7 +189,7 @@ def _scan_extent(con: duckdb.DuckDBPyConnection, source: str) -> _Extent:
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection, source: str, extent: _Extent, tz: str, ask: _Ask
+    con: duckdb.DuckDBPyConnection, source: str, extent: EventExtent, tz: str, ask: _Ask
 ) -> pa.Table:
     key_cols = [KEY_COLUMNS[k] for k in ask.keys]
     start, end, versions, sop = ask.start, ask.end, ask.versions, ask.sop

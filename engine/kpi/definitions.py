@@ -11,9 +11,9 @@ A metric is `numerator / denominator`, two SQL expressions over *measures* of on
 
 Members of a group on a day are those who joined on or before that day and had not left before
 it (a member leaving that day still counts, so leave_rate <= 1). Membership comes from join/leave
-events: a leave with no earlier join means a member from before the data began; a leave and a
-rejoin on the same day are one continuous stay. Members who were in a group before its first
-event need a join event, or they are not counted.
+events; a member seen in a group before joining it (or never joining: a message, a leave) was
+there before the data began and counts from the group's first day. A leave and a rejoin on the
+same day are one continuous stay. Silent members from before the data need a join event.
 
 Versions: an event counts for its own `sop_version` (and `sop`). An event without one, and every
 member-day, counts for the group-day's version: that of the group's latest event with a version
@@ -158,61 +158,61 @@ class Metric:
         return STAGES[self.stage]
 
 
-H, L = "higher_is_better", "lower_is_better"
+UP, DOWN = "higher_is_better", "lower_is_better"
 
 METRICS: dict[str, Metric] = {
     k.name: k
     for k in [
-        Metric("join_rate", "building", "进群率", "ratio", H, "day", "joins", "exposures",
+        Metric("join_rate", "building", "进群率", "ratio", UP, "day", "joins", "exposures",
                "joins / channel exposures"),
-        Metric("leave_rate", "building", "退群率", "proportion", L, "day", "leaves", "members",
+        Metric("leave_rate", "building", "退群率", "proportion", DOWN, "day", "leaves", "members",
                "leaves / members, summed over group-days"),
-        Metric("profile_completion", "building", "群资料完善率", "proportion", H, "day",
+        Metric("profile_completion", "building", "群资料完善率", "proportion", UP, "day",
                "profiled_members", "members",
                "members with a completed profile / members, summed over group-days"),
-        Metric("first_week_retention", "building", "首周留存率", "proportion", H, "day",
+        Metric("first_week_retention", "building", "首周留存率", "proportion", UP, "day",
                "week1_retained", "week1_joins",
                "joiners still in the group 7 days after joining / joiners; only joins made "
                "at least 7 days before the window end count; units use the join day"),
-        Metric("interaction_rate", "activation", "互动率", "proportion", H, "day",
+        Metric("interaction_rate", "activation", "互动率", "proportion", UP, "day",
                "speakers", "members",
                "members who sent a message that day / members, summed over group-days"),
-        Metric("messages_per_member", "activation", "人均消息量", "ratio", H, "day",
+        Metric("messages_per_member", "activation", "人均消息量", "ratio", UP, "day",
                "messages", "members", "messages / members, summed over group-days"),
-        Metric("open_rate", "activation", "消息打开率", "proportion", H, "day",
+        Metric("open_rate", "activation", "消息打开率", "proportion", UP, "day",
                "opens", "delivered", "open events / members reached by pushes"),
-        Metric("activity_participation", "activation", "活动参与率", "proportion", H, "day",
+        Metric("activity_participation", "activation", "活动参与率", "proportion", UP, "day",
                "participants", "members",
                "members taking part in an activity that day / members, summed over group-days"),
-        Metric("retention", "retention", "留存率", "proportion", H, "period",
+        Metric("retention", "retention", "留存率", "proportion", UP, "period",
                "retained_members", "start_members",
                "members at the period start still in the group at its end / members at start"),
-        Metric("weekly_active", "retention", "周活跃率", "proportion", H, "day",
+        Metric("weekly_active", "retention", "周活跃率", "proportion", UP, "day",
                "weekly_active_members", "members",
                "members active in the 7 days ending that day / members, summed over group-days"),
-        Metric("repurchase_rate", "retention", "复购率", "proportion", H, "period",
+        Metric("repurchase_rate", "retention", "复购率", "proportion", UP, "period",
                "repurchasers", "orderers",
                "members with >= 2 orders in the period / members with >= 1 order"),
-        Metric("churn_rate", "retention", "流失率", "proportion", L, "period",
+        Metric("churn_rate", "retention", "流失率", "proportion", DOWN, "period",
                "churned_members", "start_members",
                "members at the period start who left or stayed silent all period / members "
                "at start (meant for periods of a week or more)"),
-        Metric("conversion_rate", "monetisation", "转化率", "proportion", H, "period",
+        Metric("conversion_rate", "monetisation", "转化率", "proportion", UP, "period",
                "orderers", "unit_members",
                "members who ordered in the period / members in the group during it"),
-        Metric("average_order_value", "monetisation", "客单价", "mean", H, "period",
+        Metric("average_order_value", "monetisation", "客单价", "mean", UP, "period",
                "order_amount", "orderers", "order amount / members who ordered in the period"),
-        Metric("roi", "monetisation", "投资回报率", "ratio", H, "day", "order_amount", "cost",
+        Metric("roi", "monetisation", "投资回报率", "ratio", UP, "day", "order_amount", "cost",
                "order amount / cost"),
-        Metric("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", H, "day",
+        Metric("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", UP, "day",
                "coupons_used", "coupons_issued", "coupons used / coupons issued"),
-        Metric("referral_rate", "spread", "裂变率", "ratio", H, "period",
+        Metric("referral_rate", "spread", "裂变率", "ratio", UP, "period",
                "referrals", "unit_members",
                "referrals in the period / members in the group during it"),
-        Metric("koc_share", "spread", "KOC 占比", "proportion", H, "period",
+        Metric("koc_share", "spread", "KOC 占比", "proportion", UP, "period",
                "koc_members", "unit_members",
                "members who posted UGC or referred someone / members during the period"),
-        Metric("ugc_count", "spread", "UGC 数量", "count", H, "day", "ugc",
+        Metric("ugc_count", "spread", "UGC 数量", "count", UP, "day", "ugc",
                "group_days", "user-generated content items; the denominator counts group-days"),
     ]
 }  # fmt: skip

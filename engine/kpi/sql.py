@@ -49,6 +49,7 @@ class Query:
         return " WHERE " + " AND ".join(conds) if conds else ""
 
     def measures(self, *sources: str) -> list[str]:
+        """Names of the measures the metrics use that come from `sources`, registry order."""
         needed = set().union(*(m.measures for m in self.metrics))
         return [n for n, m in MEASURES.items() if n in needed and m.source in sources]
 

@@ -1,7 +1,8 @@
 """SQL for membership: who was in which group on which day, from join and leave events.
 
 A *spell* runs from a join to the next leave (duplicate joins or leaves in a row are one
-change); a leave with no join before it starts a spell on the group's first day. Spells of one
+change). A member seen in a group before joining it (or never joining: a message, a leave) was
+there before the data began: such a member gets a join on the group's first day. Spells of one
 member that touch the same day merge into one *stay* `isl(g, m, d0, d1)` (d1 NULL = still in),
 so a leave and a rejoin on the same day never count a member twice. Per-day counts come from
 +1/-1 deltas summed along the calendar, never from joining stays against every day.
@@ -17,17 +18,19 @@ _ROWS = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 _ACTIVE = ", ".join(f"'{e}'" for e in ACTIVE_EVENTS)
 
 STAYS = f"""
-jl AS (SELECT g, m, t, e, day FROM ev WHERE e IN ('join', 'leave')),
-st AS (SELECT * FROM (SELECT *, lag(e) OVER (PARTITION BY g, m ORDER BY t, e) AS pe FROM jl)
+seen AS (SELECT g, m, min(t) AS first_t, min(t) FILTER (WHERE e = 'join') AS join_t
+         FROM ev WHERE m IS NOT NULL GROUP BY g, m),
+jl AS (SELECT g, m, t, e, day FROM ev WHERE e IN ('join', 'leave')
+       UNION ALL
+       SELECT seen.g, seen.m, NULL, 'join', span.d_first FROM seen JOIN span ON seen.g = span.g
+       WHERE seen.join_t IS NULL OR seen.first_t < seen.join_t),
+st AS (SELECT * FROM (SELECT *, lag(e) OVER (PARTITION BY g, m ORDER BY t NULLS FIRST, e) AS pe
+                      FROM jl)
        WHERE pe IS NULL OR pe <> e),
-sp AS (SELECT g, m, e, t, day, lead(t) OVER w AS nt, lead(day) OVER w AS nday,
-              row_number() OVER w AS k
-       FROM st WINDOW w AS (PARTITION BY g, m ORDER BY t, e)),
-spells AS (
-  SELECT g, m, t AS t0, day AS d0, nt AS t1, nday AS d1 FROM sp WHERE e = 'join'
-  UNION ALL
-  SELECT sp.g, sp.m, NULL, span.d_first, sp.t, sp.day
-  FROM sp JOIN span ON sp.g = span.g WHERE sp.e = 'leave' AND sp.k = 1),
+spells AS (SELECT g, m, t AS t0, day AS d0, nt AS t1, nday AS d1 FROM (
+             SELECT *, lead(t) OVER w AS nt, lead(day) OVER w AS nday FROM st
+             WINDOW w AS (PARTITION BY g, m ORDER BY t NULLS FIRST, e))
+           WHERE e = 'join'),
 isl AS (
   SELECT g, m, min(d0) AS d0, CASE WHEN bool_or(d1 IS NULL) THEN NULL ELSE max(d1) END AS d1
   FROM (SELECT *, sum(CASE WHEN pd1 IS NULL OR d0 > pd1 THEN 1 ELSE 0 END)

@@ -27,7 +27,7 @@ def demo(
 
     Example: sop demo --seed 7        # ends in PROMOTE;  sop demo --worse  # ends in REJECT
     """
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     started = time.monotonic()
     root = directory or Path(tempfile.mkdtemp(prefix="sopflow-demo-"))
     cfg = DemoConfig(workspace=root, seed=seed, worse=worse, groups=groups, days_experiment=days)

@@ -73,6 +73,8 @@ COMMAND_MODULES: list[str] = [
     "demo_cmd",
     "groups_cmd",
     "deliveries_cmd",
+    "plan_cmd",
+    "report_cmd",
 ]
 
 _register_all()

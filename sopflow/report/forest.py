@@ -109,8 +109,8 @@ def _row(m: MetricView, cy: float, colour: str, x: Callable[[float], float]) -> 
         )
     else:
         parts.append(
-            f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{cy + 5:.1f}" text-anchor="middle" '
-            f'font-size="12" fill="#888888">无法计算 not computable</text>'
+            f'<text x="{PLOT_LEFT + 8}" y="{cy + 5:.1f}" font-size="12" fill="#888888">'
+            "无法计算 not computable</text>"
         )
     return parts
 

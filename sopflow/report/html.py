@@ -137,10 +137,11 @@ def _srm(p: float | None) -> str:
     p = finite(p)
     if p is None:
         return f"{label}：{_zh_en('未检验', 'not checked')}"
+    shown = "p " + fmt_p(p) if fmt_p(p).startswith("<") else f"p = {fmt_p(p)}"
     if p < SRM_THRESHOLD:
         verdict = _zh_en("分组比例异常，结果不可信", "sample ratio mismatch")
-        return f'{label}：p = {fmt_p(p)} <span class="srm-bad">{verdict}</span>'
-    return f'{label}：p = {fmt_p(p)} <span class="srm-ok">{_zh_en("正常", "ok")}</span>'
+        return f'{label}：{esc(shown)} <span class="srm-bad">{verdict}</span>'
+    return f'{label}：{esc(shown)} <span class="srm-ok">{_zh_en("正常", "ok")}</span>'
 
 
 def _metrics_table(metrics: list[MetricView], units: dict[str, str]) -> str:

@@ -157,7 +157,7 @@ def _alert_bands(
 
 
 def _alert_dots(hits: Sequence[AlertDay], unit: str, x: XScale, y: YScale) -> list[str]:
-    """A red dot at each alert's value, drawn over the version lines, with the advice."""
+    """A red ring at each alert's value, over the version lines (their point stays visible)."""
     parts: list[str] = []
     for a in hits:
         where = f" {a.group}" if a.group else ""
@@ -166,8 +166,8 @@ def _alert_dots(hits: Sequence[AlertDay], unit: str, x: XScale, y: YScale) -> li
             f"{fmt_value(a.threshold, unit)} → {a.advice}"
         )
         parts.append(
-            f'<circle class="alert-dot" cx="{x(a.day):.1f}" cy="{y(a.value):.1f}" r="6" '
-            f'fill="{ALERT_COLOUR}" stroke="#ffffff" stroke-width="1.5">'
+            f'<circle class="alert-dot" cx="{x(a.day):.1f}" cy="{y(a.value):.1f}" r="7.5" '
+            f'fill="none" stroke="{ALERT_COLOUR}" stroke-width="3">'
             f"<title>{esc(tip)}</title></circle>"
         )
     return parts
@@ -225,7 +225,8 @@ def _legend(items: list[tuple[str, str]], with_alert: bool) -> list[str]:
         px += 44 + 8 * len(text)
     if with_alert:
         parts.append(
-            f'<circle cx="{px + 6}" cy="18" r="6" fill="{ALERT_COLOUR}"/>'
+            f'<circle cx="{px + 6}" cy="18" r="6" fill="none" stroke="{ALERT_COLOUR}" '
+            'stroke-width="3"/>'
             f'<text x="{px + 18}" y="22" font-size="13" fill="#222222">预警日 alert day</text>'
         )
     return parts

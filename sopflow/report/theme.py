@@ -77,5 +77,7 @@ footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 2
   table, figure, tr { break-inside: avoid; }
   .badge { border: 1px solid #000; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   pre.diff { white-space: pre-wrap; }
+  /* Collapsed diffs still print (browsers that know ::details-content). */
+  details::details-content { content-visibility: visible; display: block; }
 }
 """
