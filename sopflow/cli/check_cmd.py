@@ -14,7 +14,10 @@ from sopflow.experiments import start_experiment
 from sopflow.kpis import alert_hits, event_store, kpi_table
 from sopflow.prefect_context import prefect_for
 
-events_app = typer.Typer(help="Event data (joins, messages, opens, orders, ...) for KPIs.")
+events_app = typer.Typer(
+    help="Event data (joins, messages, opens, orders, ...) for KPIs.\n\n"
+    "Example: sop events import events-2026-09.csv"
+)
 
 
 @events_app.command("import")

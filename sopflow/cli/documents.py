@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from sop_models import document_schema, load_document
+from sop_models import document_schema
 from sop_models.errors import DocumentInvalid, Problem
 from sopflow.cli.common import echo_json
+from sopflow.validation import validate_file
 from sopflow.workspace import find_root, init_workspace, iter_files
 
 
@@ -41,7 +42,7 @@ def validate(
     results: list[dict[str, object]] = []
     for path in iter_files(files):
         try:
-            doc = load_document(path)
+            doc = validate_file(path)
         except DocumentInvalid as err:
             problems.extend(err.problems)
             results.append(

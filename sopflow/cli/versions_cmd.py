@@ -10,15 +10,9 @@ import typer
 from sop_models import parse_document
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, split_ref, workspace
+from sopflow.validation import read_document_text, validate_text
 from versions import services
 from versions.diff import diff_documents, format_changes
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataFileError(f"{path}: cannot read: {err.__class__.__name__}") from None
 
 
 def save(
@@ -34,9 +28,11 @@ def save(
     Example: sop save examples/mombaby-refined.yaml --author 小王 -m "新欢迎语"
     """
     ws = workspace(ctx)
+    text = read_document_text(file)
+    validate_text(text, str(file))
     info = services.save_version(
         ws.uow(),
-        text=_read(file),
+        text=text,
         source=str(file),
         author=author,
         message=message,
@@ -210,7 +206,7 @@ def evidence(
     ws = workspace(ctx)
     sop_id, ref = split_ref(spec)
     try:
-        data = json.loads(_read(file))
+        data = json.loads(read_document_text(file))
     except json.JSONDecodeError as err:
         raise DataFileError(f"{file}: not JSON: line {err.lineno}: {err.msg}") from None
     if not isinstance(data, dict):
