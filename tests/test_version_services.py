@@ -210,3 +210,28 @@ def test_verify_detects_a_tag_moved_with_plain_git(workspace: Workspace, tmp_pat
         repo.close()
     findings = services.verify(workspace.uow())
     assert any(v1.tag in finding for finding in findings), findings
+
+
+def test_store_and_audit_work_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from sopflow.settings import Settings
+    from sopflow.workspace import init_workspace
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE ws_services"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/ws_services"
+    init_workspace(tmp_path / "pg").close()
+    ws = Workspace(tmp_path / "pg", Settings(database_url=url))
+    try:
+        base = example_text("mombaby-refined")
+        v1 = save(ws, base)
+        save(ws, retitle(base, "新版"))
+        services.promote(ws.uow(), sop_id=v1.sop_id, version="1.1", approver="李经理",
+                         policy=ws.policy, now=NOW)
+        assert audit_actions(ws) == ["save", "save", "promote"]
+        assert services.verify(ws.uow()) == []
+    finally:
+        ws.close()

@@ -51,7 +51,13 @@ def demo(
     console.print(f"\nCheck: [bold {colour}]{result.decision}[/]")
     for reason in result.reasons:
         console.print(f"  - {reason}")
-    console.print(f"\nAct — changelog: [bold]{result.changelog}[/]\n")
+    if result.decision == "PROMOTE":
+        console.print(f"\nAct — production is now v2.0; changelog: [bold]{result.changelog}[/]\n")
+    elif result.decision == "REJECT":
+        console.print("\nAct — candidate v2.0 rejected, production stays v1.0; evidence kept: "
+                      f"[bold]{result.changelog}[/]\n")
+    else:
+        console.print(f"\nAct — not enough evidence yet, keep collecting: {result.changelog}\n")
     from typer.testing import CliRunner
 
     from sopflow.cli.main import app
