@@ -241,14 +241,7 @@ def apply_approval(
         run_id=run_id,
         now=now,
     )
-    services.attach_evidence(
-        ws.uow(),
-        sop_id=outcome.sop_id,
-        version=str(outcome.candidate.version),
-        actor="sopflow-check",
-        evidence=outcome.evidence,
-        now=now,
-    )
+    record_evidence(ws, outcome, now=now)
     if not approved:
         return None
     return services.promote(
@@ -276,14 +269,7 @@ def record_evidence(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
 
 def apply_reject(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
     """Clear the candidate; keep the evidence on the version."""
-    services.attach_evidence(
-        ws.uow(),
-        sop_id=outcome.sop_id,
-        version=str(outcome.candidate.version),
-        actor="sopflow-check",
-        evidence=outcome.evidence,
-        now=now,
-    )
+    record_evidence(ws, outcome, now=now)
     services.reject(
         ws.uow(),
         sop_id=outcome.sop_id,
