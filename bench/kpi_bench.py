@@ -28,7 +28,7 @@ WEIGHTS = np.array([0.6, 0.2, 0.05, 0.06, 0.03, 0.03, 0.03])
 DAY_US = 86_400_000_000
 CHUNK = 1_000_000  # events per import
 GROUPS, MEMBERS, DAYS = 100, 100, 30  # per import
-REPEAT = 7
+REPEAT = 11
 
 HAND_SQL = """SELECT sop_version, count(*) FILTER (WHERE event = 'open') AS opens,
        sum(value) FILTER (WHERE event = 'delivered') AS delivered
@@ -108,7 +108,7 @@ def _open_rate_pair(store: EventStore, con: duckdb.DuckDBPyConnection) -> tuple[
         return compute_kpis(store, metrics=["open_rate"], by=("version",))
 
     def hand() -> pa.Table:
-        return con.sql(hand_sql).fetch_arrow_table()
+        return con.sql(hand_sql).to_arrow_table()
 
     got = {r["sop_version"]: (r["num"], r["den"]) for r in ours().to_pylist()}
     want = {r["sop_version"]: (r["opens"], r["delivered"]) for r in hand().to_pylist()}

@@ -67,8 +67,7 @@ def _schedules(doc: SopDocument) -> tuple[dict[date, Schedule], str]:
     for start in STARTS:
         group = BenchGroup("probe", probe, "outbox", "chat", "anan", start)
         found[start] = [
-            (a.slot, a.at.date().isoformat(), a.at, a.text, a.channel)
-            for a in _plan(doc, [group])
+            (a.slot, a.at.date().isoformat(), a.at, a.text, a.channel) for a in _plan(doc, [group])
         ]
     return found, probe
 

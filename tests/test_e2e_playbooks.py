@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -60,23 +61,40 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def ready_workspace(root: Path, groups: tuple[str, ...] = GROUPS) -> Workspace:
+def ready_workspace(root: Path) -> Workspace:
     """A workspace with `mombaby-refined` v1.0 in production and mature groups on `outbox`."""
     ws = init_workspace(root)
     saved = services.save_version(
-        ws.uow(), text=example_text("mombaby-refined"), source="mombaby-refined.yaml",
-        author=AUTHOR, message="首版 SOP", major=False, now=now(),
+        ws.uow(),
+        text=example_text("mombaby-refined"),
+        source="mombaby-refined.yaml",
+        author=AUTHOR,
+        message="首版 SOP",
+        major=False,
+        now=now(),
     )
     services.promote(
-        ws.uow(), sop_id=saved.sop_id, version="1.0", approver=APPROVER, policy=ws.policy,
+        ws.uow(),
+        sop_id=saved.sop_id,
+        version="1.0",
+        approver=APPROVER,
+        policy=ws.policy,
         now=now(),
     )
     with ws.session() as session:
-        for group_id in groups:
+        for group_id in GROUPS:
             group_registry.add_group(
-                session, id=group_id, name=f"宝妈成长营{group_id}群", sop_id=saved.sop_id,
-                now=now(), owner=AUTHOR, sender="xiaowang", channel="outbox", target=group_id,
-                start_date=DAY - timedelta(days=30), member_count=150,
+                session,
+                id=group_id,
+                name=f"宝妈成长营{group_id}群",
+                sop_id=saved.sop_id,
+                now=now(),
+                owner=AUTHOR,
+                sender="xiaowang",
+                channel="outbox",
+                target=group_id,
+                start_date=DAY - timedelta(days=30),
+                member_count=150,
             )
         session.commit()
     return ws
@@ -87,8 +105,38 @@ def production_doc(ws: Workspace, sop_id: str = "mombaby-refined") -> SopDocumen
     return parse_document(ws.store.content(info), info.tag)
 
 
+def promote_new_welfare_text(ws: Workspace) -> None:
+    """Save v1.1 (new evening-welfare text) by the author and promote it by the approver."""
+
+    def change(data: dict[str, Any]) -> None:
+        next(t for t in data["templates"] if t["id"] == "welfare")["body"] = NEW_WELFARE
+
+    text = modified(ws.store.content(ws.store.resolve("mombaby-refined", "1.0")), change)
+    saved = services.save_version(
+        ws.uow(),
+        text=text,
+        source="v1.1",
+        author=AUTHOR,
+        message="晚间福利加赠品",
+        major=False,
+        now=now(),
+    )
+    services.promote(
+        ws.uow(),
+        sop_id=saved.sop_id,
+        version=str(saved.version),
+        approver=APPROVER,
+        policy=ws.policy,
+        now=now(),
+    )
+
+
 def day_outbox(ws: Workspace, day: date = DAY) -> list[dict[str, Any]]:
-    """Lines of the day's outbox file (the outbox channel writes one file per local day)."""
+    """Lines of the day's outbox file (the outbox channel writes one file per local day).
+
+    Assertions look at DAY only: while deployments are served, one of their crons may fire
+    and legitimately post today's actions into today's file.
+    """
     return read_outbox(ws.root / "outbox" / f"outbox-{day.isoformat()}.jsonl")
 
 
@@ -165,7 +213,9 @@ def test_served_mature_day_sends_each_planned_action_once_per_batch_task(
     assert len(keys) == 3 * len(GROUPS) and len(batches) == 3  # 10:00, 15:00, 20:00 columns
     deployments = build_deployments(deployment_specs(str(ws.root), [production_doc(ws)]))
     parameters = {
-        "workspace": str(ws.root), "day": DAY.isoformat(), "scheduled_clock": True,
+        "workspace": str(ws.root),
+        "day": DAY.isoformat(),
+        "scheduled_clock": True,
         "until_now": False,
     }
 
@@ -209,20 +259,7 @@ def test_promotion_changes_the_next_run_without_redeploy(
     prefect_server: PrefectServer, ws: Workspace
 ) -> None:
     before = mature_day(workspace=str(ws.root), day=DAY.isoformat(), dry_run=True)
-    v11 = services.save_version(
-        ws.uow(),
-        text=modified(
-            ws.store.content(ws.store.resolve("mombaby-refined", "1.0")),
-            lambda data: next(t for t in data["templates"] if t["id"] == "welfare").update(
-                body=NEW_WELFARE
-            ),
-        ),
-        source="v1.1", author=AUTHOR, message="晚间福利加赠品", major=False, now=now(),
-    )
-    services.promote(
-        ws.uow(), sop_id="mombaby-refined", version=str(v11.version), approver=APPROVER,
-        policy=ws.policy, now=now(),
-    )
+    promote_new_welfare_text(ws)
     after = mature_day(workspace=str(ws.root), day=DAY.isoformat(), dry_run=True)
 
     def welfare(summary: dict[str, Any]) -> set[str]:
@@ -244,20 +281,7 @@ def test_promotion_after_a_sent_day_does_not_resend_its_slots(
     assert first["planned"] == 3 * len(GROUPS)
     sent = day_outbox(ws)
     assert len(sent) == 3 * len(GROUPS)
-    v11 = services.save_version(
-        ws.uow(),
-        text=modified(
-            ws.store.content(ws.store.resolve("mombaby-refined", "1.0")),
-            lambda data: next(t for t in data["templates"] if t["id"] == "welfare").update(
-                body=NEW_WELFARE
-            ),
-        ),
-        source="v1.1", author=AUTHOR, message="晚间福利加赠品", major=False, now=now(),
-    )
-    services.promote(
-        ws.uow(), sop_id="mombaby-refined", version=str(v11.version), approver=APPROVER,
-        policy=ws.policy, now=now(),
-    )
+    promote_new_welfare_text(ws)
 
     # A later run of the same day (e.g. the 21:00 deployment, which re-plans everything due
     # so far) must not post the 10:00, 15:00 and 20:00 columns a second time.
