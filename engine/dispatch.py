@@ -29,11 +29,12 @@ from engine.ledger import (
     DeliveryOutcome,
     apply_reconciliation,
     claim,
-    get_deliveries,
+    get_states,
     is_sendable,
     mark_sending,
     mark_stale_sending_unknown,
     record_results,
+    settled_under_other_keys,
     unique_actions,
 )
 
@@ -71,7 +72,7 @@ SessionFactory = Callable[[], Session]
 
 def _statuses(session_factory: SessionFactory, keys: Sequence[str]) -> dict[str, str]:
     with session_factory() as session:
-        return {key: row.status for key, row in get_deliveries(session, keys).items()}
+        return {key: state.status for key, state in get_states(session, keys).items()}
 
 
 def _reconcile(
@@ -141,14 +142,19 @@ def dispatch(
     the ledger is only read and `would_send` lists what a real run would send.
     """
     unique = unique_actions(actions)
+    with session_factory() as session:
+        posted_elsewhere = settled_under_other_keys(session, unique)
+    unique = [a for a in unique if a.key not in posted_elsewhere]
     keys = [a.key for a in unique]
     before = _statuses(session_factory, keys)
     if dry_run:
         with session_factory() as session:
-            rows = get_deliveries(session, keys)
+            rows = get_states(session, keys)
             would = [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
         report = _report(unique, before, before, dry_run=True)
         report.would_send = would
+        report.skipped_already_done.extend(sorted(posted_elsewhere))
+        report.planned += len(posted_elsewhere)
         return report
 
     with session_factory() as session:
@@ -168,6 +174,8 @@ def dispatch(
     changed, reconcile_error = _reconcile(session_factory, channel, keys, now)
     report = _report(unique, before, _statuses(session_factory, keys))
     report.reconciled = list(dict.fromkeys(reconciled + changed))
+    report.skipped_already_done.extend(sorted(posted_elsewhere))
+    report.planned += len(posted_elsewhere)
     report.error = error or reconcile_error
     return report
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import func, update
 from sqlalchemy import insert as sa_insert
@@ -105,6 +105,56 @@ def get_deliveries(session: Session, keys: Sequence[str]) -> dict[str, Delivery]
     return found
 
 
+class _State(NamedTuple):
+    status: str
+    attempts: int
+
+
+def get_states(session: Session, keys: Sequence[str]) -> dict[str, _State]:
+    """Status and attempts per key, reading two columns instead of whole rows."""
+    found: dict[str, _State] = {}
+    for part in _chunks(list(dict.fromkeys(keys))):
+        query = select(Delivery.key, Delivery.status, Delivery.attempts).where(
+            col(Delivery.key).in_(part)
+        )
+        found.update(
+            (key, _State(status, attempts)) for key, status, attempts in session.exec(query)
+        )
+    return found
+
+
+def _unversioned(key: str, sop_id: str, version: str) -> str:
+    """A planner key without its version: `sop:version:group:slot:date` -> `sop:group:slot:date`."""
+    return key.replace(f"{sop_id}:{version}:", f"{sop_id}:", 1)
+
+
+def settled_under_other_keys(session: Session, actions: Sequence[PlannedAction]) -> set[str]:
+    """Keys of actions whose slot already went out under another version's key.
+
+    A key names the SOP version, so after a promotion or an experiment split in the middle of
+    a day, re-planning that day gives new keys for slots that were already posted. One group
+    gets one post per slot per day (per member for on-join actions), whatever the version.
+    """
+    if not actions:
+        return set()
+    wanted = {_unversioned(a.key, a.sop_id, a.version): a.key for a in actions}
+    first = min(a.at for a in actions) - timedelta(days=1)
+    last = max(a.at for a in actions) + timedelta(days=1)
+    found: set[str] = set()
+    for part in _chunks(sorted({a.group_id for a in actions})):
+        query = select(Delivery.key, Delivery.sop_id, Delivery.version).where(
+            col(Delivery.group_id).in_(part),
+            col(Delivery.status).in_(SETTLED),
+            col(Delivery.due_at) >= first,
+            col(Delivery.due_at) <= last,
+        )
+        for key, sop_id, version in session.exec(query):
+            mine = wanted.get(_unversioned(key, sop_id, version))
+            if mine is not None and mine != key:
+                found.add(mine)
+    return found
+
+
 def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
     """The actions with repeated keys dropped (first one wins), order kept."""
     seen: dict[str, PlannedAction] = {}
@@ -113,7 +163,7 @@ def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
     return list(seen.values())
 
 
-def is_sendable(row: Delivery | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
+def is_sendable(row: Delivery | _State | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
     """True for a new key, a pending row, or a failed row with attempts left."""
     if row is None or row.status == PENDING:
         return True
@@ -133,7 +183,7 @@ def claim(
     sending, unknown or awaiting_confirmation ones. Callers pass only actions that are due.
     """
     unique = unique_actions(actions)
-    rows = get_deliveries(session, [a.key for a in unique])
+    rows = get_states(session, [a.key for a in unique])
     new = [_row_values(a, now) for a in unique if a.key not in rows]
     if new:
         # ON CONFLICT DO NOTHING: a run racing us for the same new key must not crash either.
@@ -284,9 +334,15 @@ def mark_stale_sending_unknown(
 
     With `keys`, only those rows are looked at; `reason` goes into the row's error.
     """
+    sending = select(Delivery).where(col(Delivery.status) == SENDING)
     if keys is None:
-        keys = list(session.exec(select(Delivery.key).where(Delivery.status == SENDING)).all())
-    rows = [row for row in get_deliveries(session, keys).values() if row.status == SENDING]
+        rows = list(session.exec(sending).all())
+    else:
+        rows = [
+            row
+            for part in _chunks(list(dict.fromkeys(keys)))
+            for row in session.exec(sending.where(col(Delivery.key).in_(part))).all()
+        ]
     for row in rows:
         row.error = f"{reason} (sending since {row.updated_at.isoformat()})"
         row.status, row.updated_at = UNKNOWN, now

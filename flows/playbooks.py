@@ -16,6 +16,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
 from sopflow import playbooks
@@ -77,7 +78,9 @@ def run_playbook(
         )
         reports: list[DispatchReport] = []
     else:
-        reports = [send_batch(workspace, batch, scheduled_clock) for batch in batches]
+        # quote(): Prefect would otherwise walk every action of the batch twice per task run
+        # while resolving parameters; the batch holds no futures to resolve.
+        reports = [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
     table = playbooks.tally(planned.actions, reports)
     rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
     if rows:

@@ -231,6 +231,8 @@ def apply_approval(
     now: datetime,
 ) -> VersionInfo | None:
     """Record the ops lead's decision; on approval promote with the measured changelog line."""
+    if approved:
+        services.check_four_eyes(outcome.candidate, approver, ws.policy)
     services.record_approval(
         ws.uow(),
         sop_id=outcome.sop_id,

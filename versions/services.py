@@ -134,6 +134,15 @@ def set_candidate(
     return info
 
 
+def check_four_eyes(info: VersionInfo, approver: str, policy: ApprovalPolicy) -> None:
+    """Refuse an approver who authored the version, unless the workspace allows it."""
+    if approver.strip() == info.author and not policy.allow_self_approval:
+        raise ApprovalError(
+            f"{info.sop_id} {info.version.label} was saved by {info.author}; another person must"
+            " approve it (or set allow_self_approval = true in sopflow.toml)"
+        )
+
+
 def promote(
     uow: UnitOfWork,
     *,
@@ -149,11 +158,7 @@ def promote(
     with uow:
         store = uow.store
         info = resolve(store, sop_id, version)
-        if approver == info.author and not policy.allow_self_approval:
-            raise ApprovalError(
-                f"{sop_id} {info.version.label} was saved by {info.author}; another person must"
-                " approve it (or set allow_self_approval = true in sopflow.toml)"
-            )
+        check_four_eyes(info, approver, policy)
         before = _aliases(store, sop_id)
         if before.get("production") == str(info.version):
             raise AliasError(f"{sop_id} {info.version.label} is already production")
@@ -162,7 +167,9 @@ def promote(
             refs.update(_move_alias(uow, sop_id=sop_id, alias="candidate", target=None))
         if changelog:
             uow.track(store.tag_ref(sop_id, info.version))
-            info = store.retag(info, message=changelog, author=approver, at=now)
+            # The tag keeps its author and date (the author of a version never changes);
+            # the approver is in the audit record.
+            info = store.retag(info, message=changelog, author=info.author, at=info.at)
         audit.append(
             uow.session,
             actor=approver,
@@ -297,6 +304,7 @@ __all__ = [
     "ApprovalPolicy",
     "Version",
     "attach_evidence",
+    "check_four_eyes",
     "production_history",
     "promote",
     "record_approval",

@@ -12,6 +12,8 @@ from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, workspace
 from sopflow.playbooks import PLAYBOOK_KINDS, check_playbook
 from sopflow.prefect_context import prefect_for, prefect_home
+from sopflow.workspace import Workspace
+from versions import services
 
 
 def run(
@@ -139,8 +141,29 @@ def approve(
 
     ws = workspace(ctx)
     with prefect_for(ws.root):
+        _check_approver(ws, run_id, approver)
         approve_run(run_id, approver)
     typer.echo(f"run {run_id} approved by {approver}")
+
+
+def _check_approver(ws: Workspace, run_id: str, approver: str) -> None:
+    """Four-eyes before resuming: the run stays paused when the approver may not approve."""
+    from uuid import UUID
+
+    from prefect import get_client
+
+    try:
+        flow_run_id = UUID(run_id)
+    except ValueError:
+        return  # approve_run reports a malformed id in one line
+    with get_client(sync_client=True) as client:
+        try:
+            flow_run = client.read_flow_run(flow_run_id)
+        except Exception:
+            return  # approve_run reports a missing run in one line
+    sop_id = flow_run.parameters.get("sop")
+    if sop_id:
+        services.check_four_eyes(ws.store.resolve(sop_id, "candidate"), approver, ws.policy)
 
 
 def decline(
