@@ -90,8 +90,10 @@ def experiment(
     """
     ws = workspace(ctx)
     result = start_experiment(ws, sop_id=sop, share=share, author=author, now=now(), salt=salt)
-    typer.echo(f"{result.name}: {len(result.candidate)} group(s) on candidate, "
-               f"{len(result.production)} on production")
+    typer.echo(
+        f"{result.name}: {len(result.candidate)} group(s) on candidate, "
+        f"{len(result.production)} on production"
+    )
 
 
 def check(
@@ -103,6 +105,8 @@ def check(
     wait: bool = typer.Option(
         True, "--wait/--no-wait", help="On PROMOTE pause for approval (needs a Prefect server)."
     ),
+    start: str = typer.Option(None, "--from", help="First day (default: candidate set)."),
+    end: str = typer.Option(None, "--to", help="Day after the last (default: tomorrow)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run the check flow: PROMOTE, REJECT or CONTINUE with reasons; PROMOTE waits for approval.
@@ -114,6 +118,7 @@ def check(
     from flows.check import check as check_flow
 
     ws = workspace(ctx)
+    first, last = _date(start, "--from"), _date(end, "--to")
     if wait and not os.environ.get("PREFECT_API_URL"):
         typer.echo(
             "note: no PREFECT_API_URL: a PROMOTE cannot wait for `sop approve` in "
@@ -123,7 +128,12 @@ def check(
         wait = False
     with prefect_for(ws.root):
         result = check_flow(
-            workspace=str(ws.root), sop=sop, sequential=not fixed, wait_for_approver=wait
+            workspace=str(ws.root),
+            sop=sop,
+            sequential=not fixed,
+            wait_for_approver=wait,
+            start=first.isoformat() if first else None,
+            end=last.isoformat() if last else None,
         )
     if as_json:
         echo_json(result)
