@@ -87,7 +87,7 @@ def _robot_keys(ws: Workspace) -> dict[str, str]:
     return keys
 
 
-def _mass_credentials(ws: Workspace) -> tuple[str, str]:
+def wecom_credentials(ws: Workspace) -> tuple[str, str]:
     corp_id = (ws.settings.wecom_corp_id or "").strip()
     secret = _secret(ws.settings.wecom_corp_secret)
     missing = [n for n, v in (("wecom_corp_id", corp_id), ("wecom_corp_secret", secret)) if not v]
@@ -157,7 +157,7 @@ def _recipe(
 
         return (name, base, fingerprint), robot
     if name == MASS_SEND:
-        (corp_id, secret), base = _mass_credentials(ws), settings.wecom_base_url
+        (corp_id, secret), base = wecom_credentials(ws), settings.wecom_base_url
 
         def mass() -> Built:
             client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base)

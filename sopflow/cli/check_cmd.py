@@ -36,6 +36,33 @@ def events_import(
         typer.echo(f"imported {result.rows} event(s) from {path}")
 
 
+@events_app.command("wecom-stats")
+def events_wecom_stats(
+    ctx: typer.Context,
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--to", help="Last day, included (YYYY-MM-DD)."),
+    owner: list[str] = typer.Option(None, "--owner", help="Group owner userids (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
+) -> None:
+    """Fetch WeCom customer-group statistics (by owner and by day) into the event store.
+
+    Example: sop events wecom-stats --from 2026-10-01 --to 2026-10-31 --owner zhangsan
+    """
+    from sopflow.wecom_stats import fetch_into_store
+
+    ws = workspace(ctx)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    assert first is not None and last is not None
+    stored = fetch_into_store(ws, start=first, end=last, owners=owner or None, today=now().date())
+    if as_json:
+        echo_json({k: str(v) for k, v in stored.items()})
+        return
+    typer.echo(
+        f"stored {stored['owner_rows']} owner row(s) and {stored['day_rows']} day row(s)"
+        f" under {ws.dir('events') / 'wecom'}"
+    )
+
+
 def _date(text: str | None, flag: str) -> date | None:
     if text is None:
         return None
