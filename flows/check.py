@@ -3,7 +3,7 @@
 On PROMOTE the run pauses (`pause_flow_run(wait_for_input=...)`) until someone approves or
 declines in the Prefect UI or with `sop approve RUN_ID` / `sop decline RUN_ID`; approval moves
 `production` and writes the measured changelog line into the tag, the evidence and the audit
-log. On REJECT the candidate alias is cleared and the evidence kept. CONTINUE changes nothing.
+log. On REJECT the candidate alias is cleared and the evidence kept. CONTINUE moves nothing and keeps the look as evidence.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def check(
     poll_interval_s: int = 5,
     auto_approve_as: str | None = None,
     wait_for_approver: bool = True,
+    before_after: bool = False,
     now: str | None = None,
 ) -> dict[str, Any]:
     """Check `sop`'s candidate against production and act on the decision."""
@@ -46,6 +47,7 @@ def check(
             sop_id=sop,
             now=clock,
             sequential=sequential,
+            before_after=before_after,
             start=date.fromisoformat(start) if start else None,
             end=date.fromisoformat(end) if end else None,
         )
@@ -95,4 +97,7 @@ def check(
         with open_workspace(Path(workspace)) as ws:
             check_service.apply_reject(ws, outcome, now=datetime.now(UTC))
         result["rejected"] = True
+    else:  # CONTINUE: nothing moves, but the look is kept as evidence on the candidate
+        with open_workspace(Path(workspace)) as ws:
+            check_service.record_evidence(ws, outcome, now=datetime.now(UTC))
     return result

@@ -86,10 +86,14 @@ def _test(
     end: date,
     versions: tuple[str, str],
     sequential: bool,
+    before_after: bool = False,
 ) -> tuple[MetricResult, tuple[int, int]]:
     definition = get_metric(metric)
     table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
     arms = _arms(table, *versions)
+    if before_after:  # production's own period of the same length, just before the candidate's
+        before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
+        arms["baseline"] = _arms(before, *versions)["baseline"]
     (num_b, den_b), (num_c, den_c) = arms["baseline"], arms["candidate"]
     if len(den_b) == 0 or len(den_c) == 0:
         raise CheckError(
@@ -121,8 +125,14 @@ def evaluate(
     end: date | None = None,
     sequential: bool = True,
     expected_share: float = 0.5,
+    before_after: bool = False,
 ) -> Outcome:
-    """Decide PROMOTE / REJECT / CONTINUE for the SOP's candidate against production."""
+    """Decide PROMOTE / REJECT / CONTINUE for the SOP's candidate against production.
+
+    By default both versions run side by side on randomized groups over the same window. With
+    `before_after`, the candidate's window is compared with production's window of the same
+    length just before it (weaker evidence: the decision says so; no SRM check applies).
+    """
     store = ws.store
     try:
         candidate = store.resolve(sop_id, "candidate")
@@ -138,7 +148,14 @@ def evaluate(
     last = end or (now.astimezone(SHANGHAI).date() + timedelta(days=1))
     events = EventStore(ws.dir("events"))
     versions = (str(production.version), str(candidate.version))
-    args = dict(sop_id=sop_id, start=first, end=last, versions=versions, sequential=sequential)
+    args = dict(
+        sop_id=sop_id,
+        start=first,
+        end=last,
+        versions=versions,
+        sequential=sequential,
+        before_after=before_after,
+    )
     primary, arms = _test(events, primary_name, **args)
     guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
@@ -147,9 +164,15 @@ def evaluate(
             secondaries.append(_test(events, name, **args)[0])
         except CheckError:
             continue  # a secondary without data yet (e.g. first-week retention) is left out
-    srm = srm_check(arms[0], arms[1], expected_share)
+    srm = None if before_after else srm_check(arms[0], arms[1], expected_share)
     decision = decide(
-        primary, guardrails, secondaries, srm, MINIMUMS, days_observed=(last - first).days
+        primary,
+        guardrails,
+        secondaries,
+        srm,
+        MINIMUMS,
+        days_observed=(last - first).days,
+        design="before_after" if before_after else "randomized",
     )
     message = candidate.message.split(": ", 1)[-1]
     changelog = changelog_line(candidate, message, primary, arms, (last - first).days)

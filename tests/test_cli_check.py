@@ -105,3 +105,30 @@ def test_check_without_waiting_records_evidence_and_leaves_production(
     assert log["1.0"] == ["production"] and log["2.0"] == ["candidate"]
     shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
     assert shown["evidence"][-1]["decision"] == "PROMOTE"
+
+
+@pytest.mark.e2e
+def test_before_after_check_is_labelled_weaker_evidence(
+    experiment_root: Path, tmp_path: Path, prefect_server: object
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(experiment_root, root)
+    cli = Cli(root)
+    result = json.loads(
+        cli(
+            "check",
+            SOP,
+            "--no-wait",
+            "--fixed-horizon",
+            "--before-after",
+            "--from",
+            "2026-09-06",
+            "--to",
+            "2026-09-11",
+            "--json",
+        ).output
+    )
+    assert result["decision"] in {"PROMOTE", "REJECT", "CONTINUE"}
+    assert any("weaker evidence" in reason for reason in result["reasons"])
+    shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
+    assert shown["evidence"][-1]["check"]["design"] == "before_after"

@@ -132,6 +132,11 @@ def check(
     wait: bool = typer.Option(
         True, "--wait/--no-wait", help="On PROMOTE pause for approval (needs a Prefect server)."
     ),
+    before_after: bool = typer.Option(
+        False,
+        "--before-after",
+        help="Compare with production's previous period instead of parallel groups (weaker).",
+    ),
     start: str = typer.Option(None, "--from", help="First day (default: candidate set)."),
     end: str = typer.Option(None, "--to", help="Day after the last (default: tomorrow)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -159,6 +164,7 @@ def check(
             sop=sop,
             sequential=not fixed,
             wait_for_approver=wait,
+            before_after=before_after,
             start=first.isoformat() if first else None,
             end=last.isoformat() if last else None,
         )
