@@ -3,7 +3,8 @@
 On PROMOTE the run pauses (`pause_flow_run(wait_for_input=...)`) until someone approves or
 declines in the Prefect UI or with `sop approve RUN_ID` / `sop decline RUN_ID`; approval moves
 `production` and writes the measured changelog line into the tag, the evidence and the audit
-log. On REJECT the candidate alias is cleared and the evidence kept. CONTINUE moves nothing and keeps the look as evidence.
+log. On REJECT the candidate alias is cleared and the evidence kept. CONTINUE moves nothing
+and keeps the look as evidence.
 """
 
 from __future__ import annotations
