@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -189,7 +189,8 @@ def claim(
         # ON CONFLICT DO NOTHING: a run racing us for the same new key must not crash either.
         dialect = session.get_bind().dialect.name
         insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
-        stmt = insert(Delivery).on_conflict_do_nothing() if insert else sa_insert(Delivery)
+        table = Delivery.__table__  # Core executemany: no per-row ORM bookkeeping
+        stmt = insert(table).on_conflict_do_nothing() if insert else sa_insert(table)
         session.execute(stmt, new)
     return [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
 
@@ -226,18 +227,48 @@ def mark_sending(
     return [key for key in keys if key in wanted]
 
 
-def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome | None) -> None:
-    row.status = PENDING if status == NOT_SENT else status
-    if outcome is not None:
-        row.response_id = outcome.response_id or row.response_id
+class _Current(NamedTuple):
+    status: str
+    response_id: str | None
+    sent_at: datetime | None
+    error: str | None
+
+
+def _settled(
+    current: _Current, status: str, now: datetime, outcome: DeliveryOutcome | None
+) -> dict[str, object]:
+    """The column values a row takes when settled with `status` (and `outcome`, if any)."""
+    values: dict[str, object] = {
+        "status": PENDING if status == NOT_SENT else status,
+        "response_id": (outcome.response_id if outcome is not None else None)
+        or current.response_id,
+        "sent_at": current.sent_at,
+        "updated_at": now,
+    }
     if status == SENT:
         sent_at = outcome.sent_at if outcome is not None else None
-        row.sent_at, row.error = sent_at or row.sent_at or now, None
+        values["sent_at"], values["error"] = sent_at or current.sent_at or now, None
     elif status == NOT_SENT:
-        row.error = None
+        values["error"] = None
     else:
-        row.error = (outcome.error if outcome is not None else None) or row.error
-    row.updated_at = now
+        values["error"] = (outcome.error if outcome is not None else None) or current.error
+    return values
+
+
+def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome | None) -> None:
+    current = _Current(row.status, row.response_id, row.sent_at, row.error)
+    for name, value in _settled(current, status, now, outcome).items():
+        setattr(row, name, value)
+
+
+def _currents(session: Session, keys: Sequence[str]) -> dict[str, _Current]:
+    found: dict[str, _Current] = {}
+    for part in _chunks(list(dict.fromkeys(keys))):
+        query = select(
+            Delivery.key, Delivery.status, Delivery.response_id, Delivery.sent_at, Delivery.error
+        ).where(col(Delivery.key).in_(part))
+        found.update((row[0], _Current(*row[1:])) for row in session.exec(query))
+    return found
 
 
 def record_results(
@@ -249,18 +280,32 @@ def record_results(
     Raises UnknownDeliveryError for keys not in the ledger.
     """
     results = list(results)
-    rows = get_deliveries(session, [r.key for r in results])
+    session.flush()
+    rows = _currents(session, [r.key for r in results])
     missing = [r.key for r in results if r.key not in rows]
     if missing:
         raise UnknownDeliveryError(missing)
     changed: list[str] = []
+    updates: list[dict[str, object]] = []
     for result in results:
         if result.status not in RESULT_STATUSES:
             raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
         if rows[result.key].status in RESOLVABLE:
-            _settle(rows[result.key], result.status, now, result)
+            updates.append(
+                {"key": result.key, **_settled(rows[result.key], result.status, now, result)}
+            )
             changed.append(result.key)
-    session.flush()
+    if updates:
+        # One Core executemany instead of a row object per key.
+        table = Delivery.__table__
+        columns = [name for name in updates[0] if name != "key"]
+        stmt = (
+            update(table)
+            .where(table.c.key == bindparam("b_key"))
+            .values({name: bindparam(f"b_{name}") for name in columns})
+        )
+        session.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in updates])
+        session.expire_all()
     return changed
 
 
