@@ -76,14 +76,17 @@ def _statuses(session_factory: SessionFactory, keys: Sequence[str]) -> dict[str,
 
 
 def _reconcile(
-    session_factory: SessionFactory, channel: object, keys: Sequence[str], now: datetime
+    session_factory: SessionFactory,
+    channel: object,
+    keys: Sequence[str],
+    now: datetime,
+    statuses: Mapping[str, str],
 ) -> tuple[list[str], str | None]:
     """Ask the channel about unknown/sending/awaiting keys; returns (changed keys, error)."""
     reconcile: Callable[[list[str]], Mapping[str, object]] | None
     reconcile = getattr(channel, "reconcile", None)
     if reconcile is None:
         return [], None
-    statuses = _statuses(session_factory, keys)
     ask = [key for key in keys if statuses.get(key) in RESOLVABLE]
     if not ask:
         return [], None
@@ -160,7 +163,8 @@ def dispatch(
     with session_factory() as session:
         mark_stale_sending_unknown(session, now, keys=keys)
         session.commit()
-    reconciled, error = _reconcile(session_factory, channel, keys, now)
+    # `before` still holds: the stale `sending` rows just became `unknown`, both resolvable.
+    reconciled, error = _reconcile(session_factory, channel, keys, now, before)
     with session_factory() as session:
         to_send = claim(session, unique, now, max_attempts=max_attempts)
         session.commit()
@@ -171,8 +175,11 @@ def dispatch(
         if chunk_error:
             error = chunk_error
             break
-    changed, reconcile_error = _reconcile(session_factory, channel, keys, now)
-    report = _report(unique, before, _statuses(session_factory, keys))
+    after = _statuses(session_factory, keys)
+    changed, reconcile_error = _reconcile(session_factory, channel, keys, now, after)
+    if changed:
+        after = _statuses(session_factory, keys)
+    report = _report(unique, before, after)
     report.reconciled = list(dict.fromkeys(reconciled + changed))
     report.skipped_already_done.extend(sorted(posted_elsewhere))
     report.planned += len(posted_elsewhere)

@@ -35,6 +35,8 @@ PLAYBOOK_KINDS: dict[str, set[str]] = {
     "all": {"welcome", "cold_start", "column", "flash_sale", "rfm", "calendar", "campaign"},
 }
 BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
+LOCAL_CHANNELS = ("outbox", "console", "tasklist")
+LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
 
 
 @dataclass
@@ -132,7 +134,10 @@ def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
 def send_batch(ws: Workspace, batch: Batch, *, now: datetime) -> DispatchReport:
     """Send one batch through its channel with the ledger's exactly-once bookkeeping."""
     channel = build_channel(batch.channel, ws, day=batch.actions[0].at.date())
-    return dispatch(ws.session, channel, list(batch.actions), now=now)
+    # Local channels can look into their own records after a crash, so a large chunk risks
+    # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
+    chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
+    return dispatch(ws.session, channel, list(batch.actions), now=now, chunk_size=chunk)
 
 
 @dataclass
