@@ -24,7 +24,7 @@ from engine.stats.estimates import ratio_delta_test
 from engine.stats.result import MetricResult
 from engine.stats.srm import srm_check
 from sop_models import parse_document
-from sop_models.errors import CheckError
+from sop_models.errors import CheckError, VersionNotFound
 from sopflow.workspace import Workspace
 from versions import audit, services
 from versions.store import VersionInfo
@@ -136,7 +136,7 @@ def evaluate(
     store = ws.store
     try:
         candidate = store.resolve(sop_id, "candidate")
-    except Exception as err:
+    except VersionNotFound as err:
         raise CheckError(f"{sop_id}: no candidate to check ({err})") from None
     production = store.resolve(sop_id, "production")
     doc = parse_document(store.content(candidate), candidate.tag)

@@ -27,6 +27,7 @@ from sop_models.errors import SopflowError
 from sopflow import playbooks
 from sopflow.experiments import start_experiment
 from sopflow.kpis import event_store
+from sopflow.report_data import write_workspace_report
 from sopflow.simulator import Community, GroupSpec, SimulationParams
 from sopflow.workspace import Workspace, init_workspace
 from versions import services
@@ -79,12 +80,15 @@ def _new_welcome(text: str) -> str:
     for template in data["templates"]:
         if template["id"] == template_id:
             template["body"] = NEW_WELCOME
-            template["variables"] = sorted({*template.get("variables", []),
-                                            "member_name", "group_name"})
+            template["variables"] = sorted(
+                {*template.get("variables", []), "member_name", "group_name"}
+            )
     # This version's change aims at the open rate: make it the primary metric of its check.
     targets = [t for t in data["kpis"]["targets"] if t["metric"] != "open_rate"]
-    data["kpis"]["targets"] = [{"metric": "open_rate", "target": 0.25, "direction": "higher"},
-                               *targets]
+    data["kpis"]["targets"] = [
+        {"metric": "open_rate", "target": 0.25, "direction": "higher"},
+        *targets,
+    ]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
@@ -95,13 +99,28 @@ def _register_groups(ws: Workspace, cfg: DemoConfig, sop_id: str) -> list[GroupS
         for n in range(1, cfg.groups + 1):
             group_id = f"mb-{n:02d}"
             group_registry.add_group(
-                session, id=group_id, name=f"宝妈成长营{n}群", sop_id=sop_id,
-                now=datetime.now(UTC), owner=AUTHOR, sender="xiaowang", channel="outbox",
-                target=group_id, start_date=cfg.start, member_count=cfg.members,
+                session,
+                id=group_id,
+                name=f"宝妈成长营{n}群",
+                sop_id=sop_id,
+                now=datetime.now(UTC),
+                owner=AUTHOR,
+                sender="xiaowang",
+                channel="outbox",
+                target=group_id,
+                start_date=cfg.start,
+                member_count=cfg.members,
                 tags=[f"city:{cities[n % len(cities)]}"],
             )
-            specs.append(GroupSpec(id=group_id, size=cfg.members, start_date=cfg.start,
-                                   sop_id=sop_id, new_group=True))
+            specs.append(
+                GroupSpec(
+                    id=group_id,
+                    size=cfg.members,
+                    start_date=cfg.start,
+                    sop_id=sop_id,
+                    new_group=True,
+                )
+            )
         session.commit()
     return specs
 
@@ -120,9 +139,15 @@ def _simulate_day(ws: Workspace, community: Community, sop_id: str, day: date) -
     versions = _versions(ws, sop_id)
     joiners = community.joiners(day, version_by_group=versions)
     with ws.session() as session:
-        session.add_all(MemberJoin(group_id=j.group, member_id=j.member,
-                                   member_name=f"宝妈{j.member[-4:]}", joined_at=j.time)
-                        for j in joiners)
+        session.add_all(
+            MemberJoin(
+                group_id=j.group,
+                member_id=j.member,
+                member_name=f"宝妈{j.member[-4:]}",
+                joined_at=j.time,
+            )
+            for j in joiners
+        )
         session.commit()
     summary = playbook_day(workspace=str(ws.root), day=day.isoformat(), scheduled_clock=True)
     actions = playbooks.plan_day(ws, playbook="all", day=day).actions
@@ -139,8 +164,10 @@ def _approve_when_paused(result_box: dict[str, Any], say: Say) -> None:
         waiting = [run for run in paused_runs() if run.flow_name == "check"]
         if waiting:
             run = waiting[0]
-            say(f"check run {run.id} paused for approval; demo mode approves it as {APPROVER} "
-                "(in real use: the Prefect UI or `sop approve RUN_ID --approver NAME`)")
+            say(
+                f"check run {run.id} paused for approval; demo mode approves it as {APPROVER} "
+                "(in real use: the Prefect UI or `sop approve RUN_ID --approver NAME`)"
+            )
             approve_run(run.id, APPROVER, "演示模式自动批准 (demo mode)")
             return
         time.sleep(0.5)
@@ -154,11 +181,24 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
     ws = init_workspace(cfg.workspace)
     try:
         base = EXAMPLE.read_text(encoding="utf-8")
-        v1 = services.save_version(ws.uow(), text=base, source=str(EXAMPLE), author=AUTHOR,
-                                   message="首版 SOP", major=False, now=datetime.now(UTC))
+        v1 = services.save_version(
+            ws.uow(),
+            text=base,
+            source=str(EXAMPLE),
+            author=AUTHOR,
+            message="首版 SOP",
+            major=False,
+            now=datetime.now(UTC),
+        )
         sop_id = v1.sop_id
-        services.promote(ws.uow(), sop_id=sop_id, version="1.0", approver=APPROVER,
-                         policy=ws.policy, now=datetime.now(UTC))
+        services.promote(
+            ws.uow(),
+            sop_id=sop_id,
+            version="1.0",
+            approver=APPROVER,
+            policy=ws.policy,
+            now=datetime.now(UTC),
+        )
         say(f"Plan: saved {v1.tag} and promoted it to production (approved by {APPROVER})")
         specs = _register_groups(ws, cfg, sop_id)
         params = SimulationParams(seed=cfg.seed, version_effects=WORSE if cfg.worse else BETTER)
@@ -171,14 +211,29 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
             for index, day in enumerate(days):
                 if index == cfg.days_before:
                     v2 = services.save_version(
-                        ws.uow(), text=_new_welcome(base), source="V2.0 新欢迎语", author=AUTHOR,
-                        message="新欢迎语", major=True, now=datetime.now(UTC))
-                    services.set_candidate(ws.uow(), sop_id=sop_id, version="2.0", actor=AUTHOR,
-                                           now=datetime.now(UTC))
-                    split = start_experiment(ws, sop_id=sop_id, share=0.5, author=AUTHOR,
-                                             now=datetime.now(UTC), salt=f"demo-{cfg.seed}")
-                    say(f"Do: saved {v2.tag} (new welcome text) as candidate on "
-                        f"{len(split.candidate)} of {cfg.groups} groups")
+                        ws.uow(),
+                        text=_new_welcome(base),
+                        source="V2.0 新欢迎语",
+                        author=AUTHOR,
+                        message="新欢迎语",
+                        major=True,
+                        now=datetime.now(UTC),
+                    )
+                    services.set_candidate(
+                        ws.uow(), sop_id=sop_id, version="2.0", actor=AUTHOR, now=datetime.now(UTC)
+                    )
+                    split = start_experiment(
+                        ws,
+                        sop_id=sop_id,
+                        share=0.5,
+                        author=AUTHOR,
+                        now=datetime.now(UTC),
+                        salt=f"demo-{cfg.seed}",
+                    )
+                    say(
+                        f"Do: saved {v2.tag} (new welcome text) as candidate on "
+                        f"{len(split.candidate)} of {cfg.groups} groups"
+                    )
                 sent += _simulate_day(ws, community, sop_id, day)
                 progress("simulated days", index + 1, total_days)
             say(f"Do: {sent} actions sent to the outbox, events imported for KPIs")
@@ -187,15 +242,24 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
             approver = threading.Thread(target=_approve_when_paused, args=(box, say), daemon=True)
             approver.start()
             box["result"] = check_flow(
-                workspace=str(ws.root), sop=sop_id, start=experiment_start.isoformat(),
-                end=(days[-1] + timedelta(1)).isoformat(), sequential=False, poll_interval_s=1,
+                workspace=str(ws.root),
+                sop=sop_id,
+                start=experiment_start.isoformat(),
+                end=(days[-1] + timedelta(1)).isoformat(),
+                sequential=False,
+                poll_interval_s=1,
                 approval_timeout_s=300,
             )
             approver.join(timeout=5)
         result = box["result"]
+        report = write_workspace_report(ws, sop_id, ws.dir("reports") / f"{sop_id}.html")
         return DemoResult(
-            decision=result["decision"], changelog=result["changelog"],
-            reasons=result["reasons"], workspace=ws.root, run_id=result["run_id"],
+            report=report,
+            decision=result["decision"],
+            changelog=result["changelog"],
+            reasons=result["reasons"],
+            workspace=ws.root,
+            run_id=result["run_id"],
             assignment={"candidate": split.candidate, "production": split.production},
         )
     except SopflowError:

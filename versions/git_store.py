@@ -11,7 +11,6 @@ milliseconds, not a dozen subprocesses.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -289,8 +288,3 @@ class GitVersionStore:
             )
         raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
         return found
-
-
-def git_available() -> bool:
-    """True when the git binary GitPython needs can be found."""
-    return any((Path(p) / "git").exists() for p in os.environ.get("PATH", "").split(os.pathsep))

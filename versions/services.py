@@ -84,10 +84,7 @@ def save_version(
 
 def resolve(store: VersionStore, sop_id: str, ref: str) -> VersionInfo:
     """A version by number, alias or `latest`."""
-    resolver = getattr(store, "resolve", None)
-    if resolver is None:  # pragma: no cover - every store we ship has resolve()
-        raise StoreError("store cannot resolve versions")
-    return resolver(sop_id, ref)
+    return store.resolve(sop_id, ref)
 
 
 def _move_alias(
@@ -278,18 +275,30 @@ def attach_evidence(
 
 
 def record_approval(
-    uow: UnitOfWork, *, sop_id: str, version: str, approver: str, approved: bool, reason: str,
-    run_id: str, now: datetime,
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    approver: str,
+    approved: bool,
+    reason: str,
+    run_id: str,
+    now: datetime,
 ) -> None:
     """Record an ops lead's decision on a paused check run (approval or decline)."""
     approver = _require(approver, "--approver")
     with uow:
         info = resolve(uow.store, sop_id, version)
         audit.append(
-            uow.session, actor=approver, action="approval" if approved else "decline",
-            sop_id=sop_id, version=str(info.version), before=None,
+            uow.session,
+            actor=approver,
+            action="approval" if approved else "decline",
+            sop_id=sop_id,
+            version=str(info.version),
+            before=None,
             after={"approved": approved, "run_id": run_id, "author": info.author},
-            note=reason or ("approved" if approved else "declined"), now=now,
+            note=reason or ("approved" if approved else "declined"),
+            now=now,
         )
         uow.commit()
 

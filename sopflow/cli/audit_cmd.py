@@ -54,12 +54,15 @@ def audit_list(
     if as_json:
         echo_json([record.as_dict() for record in records])
         return
-    for r in records:
-        stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        version = f"v{r.version}" if r.version else "-"
-        typer.echo(
-            f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}"
-        )
+    for record in records:
+        typer.echo(format_record(record))
+
+
+def format_record(r: audit.AuditRecord) -> str:
+    """One audit record as one line of `sop audit` output."""
+    stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    version = f"v{r.version}" if r.version else "-"
+    return f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}"
 
 
 @audit_app.command("verify")

@@ -10,7 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sopflow.cli.audit_cmd import format_record
 from sopflow.demo import DemoConfig, run_demo
+from sopflow.workspace import open_workspace
+from versions import audit
 
 
 def demo(
@@ -54,19 +57,17 @@ def demo(
     if result.decision == "PROMOTE":
         console.print(f"\nAct — production is now v2.0; changelog: [bold]{result.changelog}[/]\n")
     elif result.decision == "REJECT":
-        console.print("\nAct — candidate v2.0 rejected, production stays v1.0; evidence kept: "
-                      f"[bold]{result.changelog}[/]\n")
+        console.print(
+            "\nAct — candidate v2.0 rejected, production stays v1.0; evidence kept: "
+            f"[bold]{result.changelog}[/]\n"
+        )
     else:
         console.print(f"\nAct — not enough evidence yet, keep collecting: {result.changelog}\n")
-    from typer.testing import CliRunner
-
-    from sopflow.cli.main import app
-
-    audit_out = CliRunner().invoke(app, ["--workspace", str(result.workspace), "audit"]).output
     console.print("Audit log (sop audit):")
-    console.print(audit_out.rstrip(), markup=False)
-    report = _report(result.workspace, console)
-    ws = result.workspace
+    with open_workspace(result.workspace) as ws, ws.session() as session:
+        for record in audit.query(session):
+            console.print(format_record(record), markup=False)
+    report, ws = result.report, result.workspace
     console.print("\nWhere to look next:")
     if report:
         console.print(f"  report   {report}")
@@ -78,19 +79,6 @@ def demo(
         "  Prefect  sop server   # then open http://127.0.0.1:4200 (runs of a real server)"
     )
     console.print(f"\ndone in {time.monotonic() - started:.0f} s (seed {seed})")
-
-
-def _report(root: Path, console: Console) -> Path | None:
-    try:
-        from sopflow.report_data import write_workspace_report
-    except ImportError:
-        return None
-    from sopflow.workspace import open_workspace
-
-    with open_workspace(root) as ws:
-        return write_workspace_report(
-            ws, "mombaby-refined", ws.dir("reports") / "mombaby-refined.html"
-        )
 
 
 def register(app: typer.Typer) -> None:
