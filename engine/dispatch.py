@@ -24,18 +24,21 @@ from engine.ledger import (
     MAX_ATTEMPTS,
     PENDING,
     RESOLVABLE,
+    SENDING,
     SENT,
     SETTLED,
+    UNKNOWN,
     DeliveryOutcome,
+    LedgerState,
+    add_rows,
     apply_reconciliation,
-    claim,
     get_states,
     is_sendable,
     mark_sending,
     mark_stale_sending_unknown,
-    record_results,
     settled_under_other_keys,
     unique_actions,
+    write_results,
 )
 
 
@@ -50,6 +53,7 @@ class DispatchReport:
     """What one dispatch did, as lists of action keys."""
 
     planned: int
+    # settled before this run, or taken by a concurrent run (which reports it itself)
     skipped_already_done: list[str] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -70,9 +74,11 @@ class DispatchReport:
 SessionFactory = Callable[[], Session]
 
 
-def _statuses(session_factory: SessionFactory, keys: Sequence[str]) -> dict[str, str]:
+def _states(session_factory: SessionFactory, keys: Sequence[str]) -> dict[str, LedgerState]:
+    if not keys:
+        return {}
     with session_factory() as session:
-        return {key: state.status for key, state in get_states(session, keys).items()}
+        return get_states(session, keys)
 
 
 def _reconcile(
@@ -106,12 +112,21 @@ def _send_chunk(
     chunk: list[PlannedAction],
     now: datetime,
     max_attempts: int,
+    fates: dict[str, str],
+    marked: set[str] | None = None,
 ) -> str | None:
-    """Mark, commit, send, record, commit; returns the channel's error if it raised."""
-    with session_factory() as session:
-        moved = set(mark_sending(session, [a.key for a in chunk], now, max_attempts=max_attempts))
-        session.commit()
-    batch = [a for a in chunk if a.key in moved]  # a racing run took the others
+    """Mark, commit, send, record, commit; returns the channel's error if it raised.
+
+    `marked` holds keys of the chunk already moved to `sending` (and committed) by the
+    caller; without it the chunk's keys are moved here. `fates` gets the status this run
+    stored for each key it handed to the channel.
+    """
+    if marked is None:
+        with session_factory() as session:
+            keys = [a.key for a in chunk]
+            marked = set(mark_sending(session, keys, now, max_attempts=max_attempts))
+            session.commit()
+    batch = [a for a in chunk if a.key in marked]  # a racing run took the others
     if not batch:
         return None
     error: str | None = None
@@ -119,13 +134,15 @@ def _send_chunk(
         results = list(channel.send_batch(batch))
     except Exception as exc:  # the fate of the whole chunk is now unknown
         error, results = f"{type(exc).__name__}: {exc}", []
-    outcomes = {r.key: r for r in results if r.key in moved}
+    outcomes = {r.key: r for r in results if r.key in marked}
     silent = [a.key for a in batch if a.key not in outcomes]
     with session_factory() as session:
-        record_results(session, list(outcomes.values()), now)
+        write_results(session, list(outcomes.values()), now)
         reason = f"channel raised {error}" if error else "channel returned no result"
         mark_stale_sending_unknown(session, now, keys=silent, reason=reason)
         session.commit()
+    fates.update((key, outcome.status) for key, outcome in outcomes.items())
+    fates.update((key, UNKNOWN) for key in silent)
     return error
 
 
@@ -143,47 +160,71 @@ def dispatch(
 
     `session_factory()` returns a new Session (used as a context manager). With `dry_run`
     the ledger is only read and `would_send` lists what a real run would send.
+
+    One read of the ledger decides what to do; every write is guarded in SQL (insert only
+    new keys, move only pending/failed rows to sending, settle only sending/unknown/awaiting
+    rows), so a run racing this one can make it skip a key, never send one twice.
     """
     unique = unique_actions(actions)
     with session_factory() as session:
         posted_elsewhere = settled_under_other_keys(session, unique)
-    unique = [a for a in unique if a.key not in posted_elsewhere]
-    keys = [a.key for a in unique]
-    before = _statuses(session_factory, keys)
+        unique = [a for a in unique if a.key not in posted_elsewhere]
+        keys = [a.key for a in unique]
+        states = get_states(session, keys)
+    before = {key: state.status for key, state in states.items()}
     if dry_run:
-        with session_factory() as session:
-            rows = get_states(session, keys)
-            would = [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
         report = _report(unique, before, before, dry_run=True)
-        report.would_send = would
-        report.skipped_already_done.extend(sorted(posted_elsewhere))
-        report.planned += len(posted_elsewhere)
-        return report
+        report.would_send = [a for a in unique if is_sendable(states.get(a.key), max_attempts)]
+        return _with_elsewhere(report, posted_elsewhere)
 
-    with session_factory() as session:
-        mark_stale_sending_unknown(session, now, keys=keys)
-        session.commit()
+    stale = [key for key in keys if before.get(key) == SENDING]
+    if stale:
+        with session_factory() as session:
+            mark_stale_sending_unknown(session, now, keys=stale)
+            session.commit()
     # `before` still holds: the stale `sending` rows just became `unknown`, both resolvable.
     reconciled, error = _reconcile(session_factory, channel, keys, now, before)
+    if stale or reconciled:
+        states.update(_states(session_factory, [*stale, *reconciled]))
+    to_send = [a for a in unique if is_sendable(states.get(a.key), max_attempts)]
+    first = to_send[:chunk_size]
     with session_factory() as session:
-        to_send = claim(session, unique, now, max_attempts=max_attempts)
+        # New keys go in as `sending` for the first chunk and `pending` after it; existing
+        # pending/failed keys of the first chunk are moved to `sending`. One commit.
+        new = [a for a in to_send if a.key not in states]
+        marked = set(add_rows(session, new, now, sending={a.key for a in first}))
+        existing = [a.key for a in first if a.key in states]
+        marked.update(mark_sending(session, existing, now, max_attempts=max_attempts))
         session.commit()
+    fates: dict[str, str] = {}
     for start in range(0, len(to_send), chunk_size):
         chunk_error = _send_chunk(
-            session_factory, channel, to_send[start : start + chunk_size], now, max_attempts
-        )
+            session_factory, channel, to_send[start : start + chunk_size], now, max_attempts,
+            fates, marked=marked if start == 0 else None,
+        )  # fmt: skip
         if chunk_error:
             error = chunk_error
             break
-    after = _statuses(session_factory, keys)
+    after = {key: state.status for key, state in states.items()}
+    after.update(fates)
+    # Keys this run meant to send but did not hand to its channel: never reached (the run
+    # stopped early), or taken by a concurrent run, which then reports them itself.
+    unreached = _states(session_factory, [a.key for a in to_send if a.key not in fates])
+    after.update((key, state.status) for key, state in unreached.items())
+    taken = {key for key, state in unreached.items() if state.status in (SENDING, *SETTLED)}
     changed, reconcile_error = _reconcile(session_factory, channel, keys, now, after)
     if changed:
-        after = _statuses(session_factory, keys)
-    report = _report(unique, before, after)
+        after.update((k, state.status) for k, state in _states(session_factory, changed).items())
+    report = _report(unique, {**before, **dict.fromkeys(taken, SENT)}, after)
     report.reconciled = list(dict.fromkeys(reconciled + changed))
+    report.error = error or reconcile_error
+    return _with_elsewhere(report, posted_elsewhere)
+
+
+def _with_elsewhere(report: DispatchReport, posted_elsewhere: set[str]) -> DispatchReport:
+    """Count actions whose slot went out under another version's key as already done."""
     report.skipped_already_done.extend(sorted(posted_elsewhere))
     report.planned += len(posted_elsewhere)
-    report.error = error or reconcile_error
     return report
 
 

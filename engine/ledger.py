@@ -17,12 +17,12 @@ credentials or webhook URLs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Boolean, Update, bindparam, case, func, literal_column, or_, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -105,20 +105,22 @@ def get_deliveries(session: Session, keys: Sequence[str]) -> dict[str, Delivery]
     return found
 
 
-class _State(NamedTuple):
+class LedgerState(NamedTuple):
+    """A key's status and how many runs handed it to a channel."""
+
     status: str
     attempts: int
 
 
-def get_states(session: Session, keys: Sequence[str]) -> dict[str, _State]:
+def get_states(session: Session, keys: Sequence[str]) -> dict[str, LedgerState]:
     """Status and attempts per key, reading two columns instead of whole rows."""
-    found: dict[str, _State] = {}
+    found: dict[str, LedgerState] = {}
     for part in _chunks(list(dict.fromkeys(keys))):
         query = select(Delivery.key, Delivery.status, Delivery.attempts).where(
             col(Delivery.key).in_(part)
         )
         found.update(
-            (key, _State(status, attempts)) for key, status, attempts in session.exec(query)
+            (key, LedgerState(status, attempts)) for key, status, attempts in session.exec(query)
         )
     return found
 
@@ -134,24 +136,31 @@ def settled_under_other_keys(session: Session, actions: Sequence[PlannedAction])
     A key names the SOP version, so after a promotion or an experiment split in the middle of
     a day, re-planning that day gives new keys for slots that were already posted. One group
     gets one post per slot per day (per member for on-join actions), whatever the version.
+    Only rows of the same SOP under another version can match, so only those are read.
     """
     if not actions:
         return set()
     wanted = {_unversioned(a.key, a.sop_id, a.version): a.key for a in actions}
     first = min(a.at for a in actions) - timedelta(days=1)
     last = max(a.at for a in actions) + timedelta(days=1)
+    groups_of: dict[tuple[str, str], set[str]] = {}
+    for action in actions:
+        groups_of.setdefault((action.sop_id, action.version), set()).add(action.group_id)
     found: set[str] = set()
-    for part in _chunks(sorted({a.group_id for a in actions})):
-        query = select(Delivery.key, Delivery.sop_id, Delivery.version).where(
-            col(Delivery.group_id).in_(part),
-            col(Delivery.status).in_(SETTLED),
-            col(Delivery.due_at) >= first,
-            col(Delivery.due_at) <= last,
-        )
-        for key, sop_id, version in session.exec(query):
-            mine = wanted.get(_unversioned(key, sop_id, version))
-            if mine is not None and mine != key:
-                found.add(mine)
+    for (sop_id, version), group_ids in sorted(groups_of.items()):
+        for part in _chunks(sorted(group_ids)):
+            query = select(Delivery.key, Delivery.version).where(
+                col(Delivery.group_id).in_(part),
+                col(Delivery.sop_id) == sop_id,
+                col(Delivery.version) != version,
+                col(Delivery.status).in_(SETTLED),
+                col(Delivery.due_at) >= first,
+                col(Delivery.due_at) <= last,
+            )
+            for key, other in session.exec(query):
+                mine = wanted.get(_unversioned(key, sop_id, other))
+                if mine is not None and mine != key:
+                    found.add(mine)
     return found
 
 
@@ -163,7 +172,7 @@ def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
     return list(seen.values())
 
 
-def is_sendable(row: Delivery | _State | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
+def is_sendable(row: Delivery | LedgerState | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
     """True for a new key, a pending row, or a failed row with attempts left."""
     if row is None or row.status == PENDING:
         return True
@@ -184,21 +193,46 @@ def claim(
     """
     unique = unique_actions(actions)
     rows = get_states(session, [a.key for a in unique])
-    new = [_row_values(a, now) for a in unique if a.key not in rows]
-    if new:
-        # ON CONFLICT DO NOTHING: a run racing us for the same new key must not crash either.
-        dialect = session.get_bind().dialect.name
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
-        table = Delivery.__table__  # Core executemany: no per-row ORM bookkeeping
-        stmt = insert(table).on_conflict_do_nothing() if insert else sa_insert(table)
-        session.execute(stmt, new)
+    add_rows(session, [a for a in unique if a.key not in rows], now)
     return [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
 
 
-def _row_values(action: PlannedAction, now: datetime) -> dict[str, object]:
+def add_rows(
+    session: Session,
+    actions: Sequence[PlannedAction],
+    now: datetime,
+    *,
+    sending: Collection[str] = (),
+) -> list[str]:
+    """Insert a row per action whose key is not in the ledger yet; returns the keys inserted.
+
+    Rows start `pending`, or `sending` with one attempt counted for keys in `sending` (so a
+    dispatch can claim and mark its first chunk in one statement). A key another run
+    inserted first is left alone and not returned (ON CONFLICT DO NOTHING).
+    """
+    if not actions:
+        return []
+    marked = set(sending)
+    rows = [_row_values(a, now, sending=a.key in marked) for a in actions]
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    table = Delivery.__table__  # Core executemany: no per-row ORM bookkeeping
+    if insert is None:  # no ON CONFLICT: a racing insert fails the transaction instead
+        session.execute(sa_insert(table), rows)
+        return [a.key for a in actions]
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.key)
+    inserted = {row[0] for row in session.execute(stmt, rows)}
+    return [a.key for a in actions if a.key in inserted]
+
+
+def _row_values(
+    action: PlannedAction, now: datetime, *, sending: bool = False
+) -> dict[str, object]:
     names = ("key", "sop_id", "version", "group_id", "member_id", "kind", "slot", "channel")
     values: dict[str, object] = {name: getattr(action, name) for name in names}
-    return {**values, "due_at": action.at, "status": PENDING, "attempts": 0, "updated_at": now}
+    status, attempts = (SENDING, 1) if sending else (PENDING, 0)
+    return {**values, "due_at": action.at, "status": status, "attempts": attempts,
+            "updated_at": now}  # fmt: skip
 
 
 def mark_sending(
@@ -261,16 +295,6 @@ def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome 
         setattr(row, name, value)
 
 
-def _currents(session: Session, keys: Sequence[str]) -> dict[str, _Current]:
-    found: dict[str, _Current] = {}
-    for part in _chunks(list(dict.fromkeys(keys))):
-        query = select(
-            Delivery.key, Delivery.status, Delivery.response_id, Delivery.sent_at, Delivery.error
-        ).where(col(Delivery.key).in_(part))
-        found.update((row[0], _Current(*row[1:])) for row in session.exec(query))
-    return found
-
-
 def record_results(
     session: Session, results: Iterable[DeliveryOutcome], now: datetime
 ) -> list[str]:
@@ -281,32 +305,64 @@ def record_results(
     """
     results = list(results)
     session.flush()
-    rows = _currents(session, [r.key for r in results])
-    missing = [r.key for r in results if r.key not in rows]
+    states = get_states(session, [r.key for r in results])
+    missing = [r.key for r in results if r.key not in states]
     if missing:
         raise UnknownDeliveryError(missing)
-    changed: list[str] = []
-    updates: list[dict[str, object]] = []
+    write_results(session, results, now)
+    return [r.key for r in results if states[r.key].status in RESOLVABLE]
+
+
+def _results_update() -> Update:
+    """UPDATE one row with a channel outcome, only while it is sending/unknown/awaiting.
+
+    Old values are kept in SQL (COALESCE), so no read is needed first: response_id and
+    error keep theirs when the outcome has none; a sent row gets the outcome's sent_at, else
+    its own, else now, and loses its error.
+    """
+    table = Delivery.__table__
+    c = table.c
+    return (
+        update(table)
+        .where(c.key == bindparam("b_key"))
+        # Constants in the SQL: executemany cannot expand an IN list of parameters.
+        .where(or_(*(c.status == literal_column(f"'{status}'") for status in RESOLVABLE)))
+        .values(
+            status=bindparam("b_status"),
+            response_id=func.coalesce(bindparam("b_response_id", type_=c.response_id.type),
+                                      c.response_id),
+            sent_at=func.coalesce(bindparam("b_sent_at", type_=c.sent_at.type), c.sent_at,
+                                  bindparam("b_sent_fallback", type_=c.sent_at.type)),
+            error=case((bindparam("b_clear", type_=Boolean), None),
+                       else_=func.coalesce(bindparam("b_error", type_=c.error.type), c.error)),
+            updated_at=bindparam("b_now", type_=c.updated_at.type),
+        )
+    )  # fmt: skip
+
+
+def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
+    """Store channel outcomes in one executemany UPDATE, without reading the rows first.
+
+    Rows not sending, unknown or awaiting confirmation (and keys not in the ledger) are left
+    as they are. For callers that just moved these keys to `sending` themselves.
+    """
+    params: list[dict[str, object]] = []
     for result in results:
         if result.status not in RESULT_STATUSES:
             raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
-        if rows[result.key].status in RESOLVABLE:
-            updates.append(
-                {"key": result.key, **_settled(rows[result.key], result.status, now, result)}
-            )
-            changed.append(result.key)
-    if updates:
-        # One Core executemany instead of a row object per key.
-        table = Delivery.__table__
-        columns = [name for name in updates[0] if name != "key"]
-        stmt = (
-            update(table)
-            .where(table.c.key == bindparam("b_key"))
-            .values({name: bindparam(f"b_{name}") for name in columns})
-        )
-        session.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in updates])
+        sent = result.status == SENT
+        params.append(
+            {
+                "b_key": result.key, "b_status": result.status,
+                "b_response_id": result.response_id,
+                "b_sent_at": result.sent_at if sent else None,
+                "b_sent_fallback": now if sent else None,
+                "b_clear": sent, "b_error": None if sent else result.error, "b_now": now,
+            }
+        )  # fmt: skip
+    if params:
+        session.execute(_results_update(), params)
         session.expire_all()
-    return changed
 
 
 def apply_reconciliation(

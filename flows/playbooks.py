@@ -8,6 +8,7 @@ actions planned, sent, failed, unknown and awaiting confirmation. Business rules
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,8 @@ def run_playbook(
             table=rows,
             description=f"{name} {the_day.isoformat()}{' (dry run)' if dry_run else ''}",
         )
+    # The per-group table is the artifact; the return value stays small whatever the number
+    # of groups (Prefect walks a flow's return value looking for futures).
     return {
         "playbook": name,
         "day": the_day.isoformat(),
@@ -96,8 +99,9 @@ def run_playbook(
         "planned": len(planned.actions),
         "batches": len(batches),
         "warnings": planned.warnings,
-        "groups": rows,
-        "versions": planned.versions,
+        "totals": playbooks.totals(table),
+        "attention": [row for row in rows if not dry_run and playbooks.needs_attention(row)],
+        "versions": dict(sorted(Counter(planned.versions.values()).items())),
         "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
     }
 

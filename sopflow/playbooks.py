@@ -8,7 +8,7 @@ changes what the next run sends without any redeploy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -173,6 +173,21 @@ def tally(
                     tally_row = table[by_key[key]]
                     setattr(tally_row, attr, getattr(tally_row, attr) + 1)
     return dict(sorted(table.items()))
+
+
+TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped")
+
+
+def totals(table: dict[str, GroupTally]) -> dict[str, int]:
+    """Counts over all groups of a tally."""
+    return {name: sum(getattr(row, name) for row in table.values()) for name in TALLY_FIELDS}
+
+
+def needs_attention(row: Mapping[str, object]) -> bool:
+    """A tally row with a failed or unknown action, or one neither sent nor skipped."""
+    counts = {name: int(row[name]) for name in TALLY_FIELDS}  # type: ignore[call-overload]
+    unsettled = counts["planned"] - counts["sent"] - counts["skipped"] - counts["awaiting"]
+    return bool(counts["failed"] or counts["unknown"] or unsettled)
 
 
 class PlaybookError(SopflowError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -244,3 +245,54 @@ def test_failed_sends_are_retried_on_the_next_run(db: Engine, tmp_path: Path) ->
     assert working.written() == [a.key for a in actions]
     with Session(db) as session:
         assert {d.attempts for d in list_deliveries(session)} == {2}
+
+
+class SlowJsonlChannel(JsonlChannel):
+    """Writes like JsonlChannel but takes a few ms per message, so two runs overlap."""
+
+    def send_batch(self, actions: list[PlannedAction]) -> list[Result]:
+        results = []
+        for action in actions:
+            time.sleep(0.005)
+            results += super().send_batch([action])
+        return results
+
+
+def racing_run(db_url: str, out: str, report_path: str, start_at: float) -> None:
+    """Child process: wait for the shared start time, dispatch, write the report's lists."""
+    engine = make_engine(db_url)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    report = dispatch(
+        sessions(engine), SlowJsonlChannel(Path(out)), make_actions(40), now=NOW, chunk_size=4
+    )
+    fates = {"sent": report.sent, "skipped": report.skipped_already_done}
+    Path(report_path).write_text(json.dumps(fates), encoding="utf-8")
+    engine.dispose()
+
+
+def test_two_runs_racing_for_the_same_day_send_each_action_once(
+    db: Engine, db_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "outbox.jsonl"
+    keys = [a.key for a in make_actions(40)]
+    context = multiprocessing.get_context("spawn")
+    start_at = time.time() + 3  # both children are up by then
+    runs = [
+        context.Process(
+            target=racing_run, args=(db_url, str(out), str(tmp_path / f"r{n}.json"), start_at)
+        )
+        for n in (1, 2)
+    ]
+    for process in runs:
+        process.start()
+    for process in runs:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+
+    assert Counter(JsonlChannel(out).written()) == Counter(keys)  # each line exactly once
+    reports = [json.loads((tmp_path / f"r{n}.json").read_text()) for n in (1, 2)]
+    sent = [key for report in reports for key in report["sent"]]
+    assert sorted(sent) == sorted(keys)  # each key sent by exactly one of the runs
+    with Session(db) as session:
+        assert {(d.status, d.attempts) for d in list_deliveries(session)} == {("sent", 1)}

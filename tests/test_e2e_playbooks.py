@@ -265,8 +265,8 @@ def test_promotion_changes_the_next_run_without_redeploy(
     def welfare(summary: dict[str, Any]) -> set[str]:
         return {a["text"] for a in summary["actions"] if "evening-welfare" in a["key"]}
 
-    assert set(before["versions"].values()) == {"1.0"}
-    assert set(after["versions"].values()) == {"1.1"}
+    assert before["versions"] == {"1.0": len(GROUPS)}
+    assert after["versions"] == {"1.1": len(GROUPS)}
     assert all("新版晚间福利" not in text for text in welfare(before))
     assert {text.split("：")[0] for text in welfare(after)} == {"新版晚间福利"}
     assert len(after["actions"]) == len(before["actions"]) == 3 * len(GROUPS)

@@ -15,6 +15,7 @@ from engine.ledger import (
     GroupSummary,
     LedgerError,
     UnknownDeliveryError,
+    add_rows,
     apply_reconciliation,
     claim,
     get_deliveries,
@@ -251,3 +252,51 @@ def test_group_summary_splits_on_time_and_late_sends(db: Engine) -> None:
         GroupSummary("g1", planned=4, sent=3, failed=1, on_time=2, late=1),
         GroupSummary("g2", planned=2, awaiting=1, unknown=1),
     ]
+
+
+def test_results_keep_earlier_ids_and_errors_unless_the_outcome_brings_its_own(
+    db: Engine,
+) -> None:
+    mass, timeout = action("g1", "a", NOW), action("g1", "b", NOW)
+    keys = [mass.key, timeout.key]
+    later = NOW + timedelta(hours=2)
+    with Session(db) as session:
+        claim(session, [mass, timeout], NOW)
+        mark_sending(session, keys, NOW)
+        record_results(
+            session,
+            [
+                Result(mass.key, "awaiting_confirmation", "msgGAAAA1"),
+                Result(timeout.key, "unknown", error="read timeout"),
+            ],
+            NOW,
+        )
+        # The confirmation has no id of its own; a later lookup of the timeout says failed
+        # without a reason; then the same row is found sent without a time.
+        assert record_results(session, [Result(mass.key, "sent")], later) == [mass.key]
+        record_results(session, [Result(timeout.key, "failed")], later)
+        session.commit()
+        rows = get_deliveries(session, keys)
+        assert (rows[mass.key].status, rows[mass.key].response_id) == ("sent", "msgGAAAA1")
+        assert rows[mass.key].sent_at == later  # no sent_at reported: stamped now
+        assert (rows[timeout.key].status, rows[timeout.key].error) == ("failed", "read timeout")
+        # Settled rows do not move again, and report no change.
+        assert record_results(session, [Result(mass.key, "failed", error="x")], later) == []
+        assert statuses(session, keys) == ["sent", "failed"]
+
+
+def test_add_rows_inserts_new_keys_once_as_pending_or_sending(db: Engine) -> None:
+    acts = [action("g1", slot, NOW) for slot in ("a", "b", "c")]
+    keys = [a.key for a in acts]
+    with Session(db) as session:
+        assert add_rows(session, acts[:1], NOW) == keys[:1]
+        session.commit()
+        # The first key is already there (another run, say): only the others are inserted.
+        assert add_rows(session, acts, NOW, sending={keys[0], keys[1]}) == keys[1:]
+        session.commit()
+        rows = get_deliveries(session, keys)
+        assert [(rows[k].status, rows[k].attempts) for k in keys] == [
+            ("pending", 0),
+            ("sending", 1),
+            ("pending", 0),
+        ]

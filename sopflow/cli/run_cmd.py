@@ -49,12 +49,20 @@ def run(
         typer.echo(f"warning: {warning}", err=True)
     for row in summary["actions"]:
         typer.echo(f"  {row['at'][11:16]}  {row['group']:<14} {row['kind']:<10} {row['text'][:60]}")
-    for row in summary["groups"]:
+    totals = summary["totals"]
+    if not dry_run:
         typer.echo(
-            f"  {row['group']:<14} planned {row['planned']:>3}  sent {row['sent']:>3}  "
-            f"failed {row['failed']:>3}  unknown {row['unknown']:>3}  "
-            f"awaiting {row['awaiting']:>3}"
+            f"  sent {totals['sent']}, failed {totals['failed']}, unknown {totals['unknown']}, "
+            f"awaiting confirmation {totals['awaiting']}, "
+            f"already sent before {totals['skipped']}"
         )
+    for row in summary["attention"]:
+        typer.echo(
+            f"  needs attention: {row['group']:<14} planned {row['planned']:>3}  "
+            f"sent {row['sent']:>3}  failed {row['failed']:>3}  unknown {row['unknown']:>3}"
+        )
+    if summary["attention"]:
+        typer.echo(f"  see `sop deliveries --since {summary['day']}`", err=True)
 
 
 def serve(
