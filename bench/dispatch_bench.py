@@ -1,13 +1,14 @@
 """A mature-phase day for 1,000 groups x 3 slots through the Prefect flow, vs plain Python.
 
 Three workspaces with the same SOP (mombaby-refined, promoted) and the same 1,000 outbox
-groups, started long before the day so they are mature. Each way of sending warms up on one
-workday, then runs three more (2026-09-08..10); figures are medians over those days:
+groups, started long before the day so they are mature. The three ways of sending take
+turns day by day in one process, with Prefect's ephemeral server up for all of them: a
+warm-up workday, then five more (2026-09-08..14); figures are medians over those days:
 
 - flow: `flows.playbooks.mature_day` in Prefect's ephemeral mode (temp home), counted from
   the Prefect API (task runs) and the flow's summary (channel batches);
-- direct: what the flow does without Prefect: open the workspace and `plan_day`, then per
-  batch open the workspace and `playbooks.send_batch` (ledger + outbox, exactly once);
+- direct: what the flow does without Prefect: open the workspace, `plan_day`, then per
+  batch `playbooks.send_batch` (ledger + outbox, exactly once);
 - loop: open the workspace and `plan_day`, then a plain loop writing the same outbox JSON
   line per action (one append, one fsync) and the same final ledger row (one INSERT, one
   commit): no pending/sending/sent steps.
@@ -35,7 +36,7 @@ from sqlalchemy import insert
 from bench.table import Row
 from engine.channels.outbox import outbox_record
 from engine.groups import add_group
-from engine.ledger import SENT, Delivery
+from engine.ledger import SENT, Delivery, slot_key
 from flows.runtime import use_ephemeral
 from sopflow import playbooks
 from sopflow.workspace import init_workspace, open_workspace
@@ -43,7 +44,7 @@ from versions import services
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"
 WARM_DAY = date(2026, 9, 7)
-DAYS = [date(2026, 9, 8), date(2026, 9, 9), date(2026, 9, 10)]
+DAYS = [date(2026, 9, d) for d in (8, 9, 10, 11, 14)]  # workdays
 SAVED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 TASK_RUN_WAIT_S = 30
 
@@ -78,11 +79,10 @@ def direct_day(root: Path, day: date) -> int:
     """Plan and send one day through the same services as the flow, without Prefect."""
     with open_workspace(root) as ws:
         planned = playbooks.plan_day(ws, playbook="mature_day", day=day)
-    for batch in playbooks.batches(planned.actions):
-        with open_workspace(root) as ws:
+        for batch in playbooks.batches(planned.actions):
             report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
-        if len(report.sent) != len(batch.actions):
-            raise AssertionError(f"direct send of {batch.label} sent {len(report.sent)}")
+            if len(report.sent) != len(batch.actions):
+                raise AssertionError(f"direct send of {batch.label} sent {len(report.sent)}")
     return len(planned.actions)
 
 
@@ -93,15 +93,18 @@ def loop_day(root: Path, day: date, write_s: list[float]) -> int:
         started = time.perf_counter()
         now = datetime.now(UTC)
         rows: list[dict[str, Any]] = []
-        with (ws.dir("outbox") / f"loop-{day.isoformat()}.jsonl").open("a", encoding="utf-8") as fh:
+        outbox = ws.dir("outbox") / f"loop-{day.isoformat()}.jsonl"
+        with outbox.open("a", encoding="utf-8") as fh:
             for a in actions:
                 fh.write(json.dumps(outbox_record(a, now), ensure_ascii=False) + "\n")
                 rows.append(
                     {
-                        "key": a.key, "sop_id": a.sop_id, "version": a.version,
-                        "group_id": a.group_id, "member_id": a.member_id, "kind": a.kind,
+                        "key": a.key, "slot_key": slot_key(a), "sop_id": a.sop_id,
+                        "version": a.version, "group_id": a.group_id,
+                        "member_id": a.member_id, "kind": a.kind,
                         "slot": a.slot, "channel": a.channel, "due_at": a.at, "status": SENT,
-                        "attempts": 1, "response_id": a.key, "sent_at": now, "updated_at": now,
+                        "attempts": 1, "response_id": outbox.name, "sent_at": now,
+                        "updated_at": now,
                     }
                 )  # fmt: skip
             fh.flush()
@@ -113,17 +116,13 @@ def loop_day(root: Path, day: date, write_s: list[float]) -> int:
     return len(actions)
 
 
-def _per_message_us(run_day: Callable[[date], int]) -> float:
-    """Median over DAYS of microseconds per action, after a warm-up on WARM_DAY."""
-    run_day(WARM_DAY)
-    samples = []
-    for day in DAYS:
-        started = time.perf_counter()
-        count = run_day(day)
-        if not count:
-            raise AssertionError(f"nothing planned on {day}")
-        samples.append((time.perf_counter() - started) / count * 1e6)
-    return statistics.median(samples)
+def _timed(run_day: Callable[[date], int], day: date) -> tuple[float, int]:
+    """Wall seconds and actions of one day."""
+    started = time.perf_counter()
+    count = run_day(day)
+    if not count:
+        raise AssertionError(f"nothing planned on {day}")
+    return time.perf_counter() - started, count
 
 
 def _read_runs(flow_run_ids: list[UUID], expected: int) -> tuple[list[Any], list[Any]]:
@@ -147,12 +146,15 @@ def _read_runs(flow_run_ids: list[UUID], expected: int) -> tuple[list[Any], list
 
 
 @dataclass
-class FlowFigures:
-    """What the Prefect side measured: walls, server-recorded run times, counts."""
+class Figures:
+    """Per day: walls and counts of each way; Prefect's fixed costs and its task runs."""
 
     startup_s: float
     empty_wall_s: float
     empty_run_s: float
+    direct_us: list[float]
+    loop_us: list[float]
+    write_s: list[float]
     walls: list[float]
     run_s: list[float]
     counts: list[int]
@@ -160,8 +162,13 @@ class FlowFigures:
     task_runs: list[Any]
 
 
-def flow_figures(root: Path, prefect_home: Path) -> FlowFigures:
-    """Empty flow runs, then mature_day on WARM_DAY and each of DAYS, in ephemeral mode."""
+def measure(roots: dict[str, Path], prefect_home: Path, days: list[date]) -> Figures:
+    """Empty flow runs, then each day the loop, the direct services and the flow in turn.
+
+    Interleaving the three ways day by day gives them the same process state (Prefect
+    loaded, the same heap for the garbage collector, the same disk cache), so a slow moment
+    of the machine does not land on one way only.
+    """
     with use_ephemeral(prefect_home):
         from prefect import flow
 
@@ -179,23 +186,35 @@ def flow_figures(root: Path, prefect_home: Path) -> FlowFigures:
             started = time.perf_counter()
             empty_ids.append(empty(return_state=True).state_details.flow_run_id)
             empty_walls.append(time.perf_counter() - started)
-        mature_day(workspace=str(root), day=WARM_DAY.isoformat(), scheduled_clock=True)
-        walls, counts, batches, ids = [], [], 0, []
-        for day in DAYS:
+
+        def flow_day(day: date) -> Any:
+            return mature_day(
+                workspace=str(roots["flow"]), day=day.isoformat(), scheduled_clock=True,
+                return_state=True,
+            )  # fmt: skip
+
+        write_s: list[float] = []
+        direct_us, loop_us, walls, counts, ids, batches = [], [], [], [], [], 0
+        for n, day in enumerate([WARM_DAY, *days]):
+            loop_s, loop_n = _timed(lambda d: loop_day(roots["loop"], d, write_s), day)
+            direct_s, direct_n = _timed(lambda d: direct_day(roots["direct"], d), day)
             started = time.perf_counter()
-            state = mature_day(
-                workspace=str(root), day=day.isoformat(), scheduled_clock=True, return_state=True
-            )
-            walls.append(time.perf_counter() - started)
+            state = flow_day(day)
+            wall = time.perf_counter() - started
             summary = state.result()
+            if n == 0:
+                continue  # warm-up
+            loop_us.append(loop_s / loop_n * 1e6)
+            direct_us.append(direct_s / direct_n * 1e6)
+            walls.append(wall)
             counts.append(summary["planned"])
             batches += summary["batches"]
             ids.append(state.state_details.flow_run_id)
         flow_runs, task_runs = _read_runs(empty_ids + ids, batches)
     run_s = [r.total_run_time.total_seconds() for r in flow_runs]
-    return FlowFigures(
+    return Figures(
         startup_s, statistics.median(empty_walls), statistics.median(run_s[: len(empty_ids)]),
-        walls, run_s[len(empty_ids) :], counts, batches, task_runs,
+        direct_us, loop_us, write_s, walls, run_s[len(empty_ids) :], counts, batches, task_runs,
     )  # fmt: skip
 
 
@@ -205,11 +224,9 @@ def run(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         roots = {name: make_workspace(base / name, groups) for name in ("flow", "direct", "loop")}
-        direct_us = _per_message_us(lambda day: direct_day(roots["direct"], day))
-        write_s: list[float] = []
-        loop_us = _per_message_us(lambda day: loop_day(roots["loop"], day, write_s))
-        got = flow_figures(roots["flow"], base / "prefect")
+        got = measure(roots, base / "prefect", DAYS)
     counts = got.counts
+    direct_us, loop_us = statistics.median(got.direct_us), statistics.median(got.loop_us)
     if not all(counts):
         raise AssertionError(f"the flow planned nothing on some day: {counts}")
     flow_us = statistics.median(
@@ -219,7 +236,7 @@ def run(quick: bool = False) -> list[Row]:
         (w - got.empty_wall_s) / n * 1e6 for w, n in zip(got.walls, counts, strict=True)
     )
     task_us = sum(r.total_run_time.total_seconds() for r in got.task_runs) / sum(counts) * 1e6
-    write_us = statistics.median(write_s[1:]) / counts[0] * 1e6
+    write_us = statistics.median(got.write_s[1:]) / counts[0] * 1e6
     prefect_per_task_ms = (flow_us - direct_us) * sum(counts) / got.batches / 1000
     size = f"{groups:,} groups, {counts[0]:,} actions/day"
     loop_name = "plain loop: plan_day + outbox line + ledger row"

@@ -36,7 +36,7 @@ from engine.ledger import (
     is_sendable,
     mark_sending,
     mark_stale_sending_unknown,
-    settled_under_other_keys,
+    read_ledger,
     unique_actions,
     write_results,
 )
@@ -167,10 +167,10 @@ def dispatch(
     """
     unique = unique_actions(actions)
     with session_factory() as session:
-        posted_elsewhere = settled_under_other_keys(session, unique)
-        unique = [a for a in unique if a.key not in posted_elsewhere]
-        keys = [a.key for a in unique]
-        states = get_states(session, keys)
+        view = read_ledger(session, unique)
+    posted_elsewhere, states = view.posted_elsewhere, view.states
+    unique = [a for a in unique if a.key not in posted_elsewhere]
+    keys = [a.key for a in unique]
     before = {key: state.status for key, state in states.items()}
     if dry_run:
         report = _report(unique, before, before, dry_run=True)

@@ -74,6 +74,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
 
     key: str = Field(primary_key=True)
+    slot_key: str = Field(index=True)  # the key without its version: see slot_key()
     sop_id: str = Field(index=True)
     version: str
     group_id: str = Field(index=True)
@@ -125,43 +126,42 @@ def get_states(session: Session, keys: Sequence[str]) -> dict[str, LedgerState]:
     return found
 
 
-def _unversioned(key: str, sop_id: str, version: str) -> str:
-    """A planner key without its version: `sop:version:group:slot:date` -> `sop:group:slot:date`."""
-    return key.replace(f"{sop_id}:{version}:", f"{sop_id}:", 1)
-
-
-def settled_under_other_keys(session: Session, actions: Sequence[PlannedAction]) -> set[str]:
-    """Keys of actions whose slot already went out under another version's key.
-
-    A key names the SOP version, so after a promotion or an experiment split in the middle of
-    a day, re-planning that day gives new keys for slots that were already posted. One group
-    gets one post per slot per day (per member for on-join actions), whatever the version.
-    Only rows of the same SOP under another version can match, so only those are read.
+def slot_key(action: PlannedAction) -> str:
+    """The action's key without its version: `sop:version:group:slot:date[:member]` ->
+    `sop:group:slot:date[:member]`. One group gets one post per slot key, whatever the version.
     """
-    if not actions:
-        return set()
-    wanted = {_unversioned(a.key, a.sop_id, a.version): a.key for a in actions}
-    first = min(a.at for a in actions) - timedelta(days=1)
-    last = max(a.at for a in actions) + timedelta(days=1)
-    groups_of: dict[tuple[str, str], set[str]] = {}
+    return action.key.replace(f"{action.sop_id}:{action.version}:", f"{action.sop_id}:", 1)
+
+
+@dataclass
+class LedgerView:
+    """What the ledger holds for some actions, read in one query per 500 actions.
+
+    `states`: status and attempts per action key in the ledger. `posted_elsewhere`: keys
+    whose slot already went out (sent, done, awaiting) under another version's key: after a
+    promotion or an experiment split in the middle of a day, re-planning that day gives new
+    keys for slots that were already posted.
+    """
+
+    states: dict[str, LedgerState]
+    posted_elsewhere: set[str]
+
+
+def read_ledger(session: Session, actions: Sequence[PlannedAction]) -> LedgerView:
+    """The ledger's view of `actions`, matched on their slot keys (indexed)."""
+    ours: dict[str, list[str]] = {}  # slot key -> our keys (one, unless versions are mixed)
     for action in actions:
-        groups_of.setdefault((action.sop_id, action.version), set()).add(action.group_id)
-    found: set[str] = set()
-    for (sop_id, version), group_ids in sorted(groups_of.items()):
-        for part in _chunks(sorted(group_ids)):
-            query = select(Delivery.key, Delivery.version).where(
-                col(Delivery.group_id).in_(part),
-                col(Delivery.sop_id) == sop_id,
-                col(Delivery.version) != version,
-                col(Delivery.status).in_(SETTLED),
-                col(Delivery.due_at) >= first,
-                col(Delivery.due_at) <= last,
-            )
-            for key, other in session.exec(query):
-                mine = wanted.get(_unversioned(key, sop_id, other))
-                if mine is not None and mine != key:
-                    found.add(mine)
-    return found
+        ours.setdefault(slot_key(action), []).append(action.key)
+    view = LedgerView({}, set())
+    columns = (Delivery.key, Delivery.slot_key, Delivery.status, Delivery.attempts)
+    for part in _chunks(list(ours)):
+        query = select(*columns).where(col(Delivery.slot_key).in_(part))
+        for key, slot, status, attempts in session.exec(query):
+            if key in ours[slot]:
+                view.states[key] = LedgerState(status, attempts)
+            if status in SETTLED:
+                view.posted_elsewhere.update(k for k in ours[slot] if k != key)
+    return view
 
 
 def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
@@ -228,11 +228,13 @@ def add_rows(
 def _row_values(
     action: PlannedAction, now: datetime, *, sending: bool = False
 ) -> dict[str, object]:
-    names = ("key", "sop_id", "version", "group_id", "member_id", "kind", "slot", "channel")
-    values: dict[str, object] = {name: getattr(action, name) for name in names}
-    status, attempts = (SENDING, 1) if sending else (PENDING, 0)
-    return {**values, "due_at": action.at, "status": status, "attempts": attempts,
-            "updated_at": now}  # fmt: skip
+    return {
+        "key": action.key, "slot_key": slot_key(action), "sop_id": action.sop_id,
+        "version": action.version, "group_id": action.group_id, "member_id": action.member_id,
+        "kind": action.kind, "slot": action.slot, "channel": action.channel,
+        "due_at": action.at, "status": SENDING if sending else PENDING,
+        "attempts": 1 if sending else 0, "updated_at": now,
+    }  # fmt: skip
 
 
 def mark_sending(
@@ -313,18 +315,24 @@ def record_results(
     return [r.key for r in results if states[r.key].status in RESOLVABLE]
 
 
-def _results_update() -> Update:
-    """UPDATE one row with a channel outcome, only while it is sending/unknown/awaiting.
+def _results_update(*, many_keys: bool) -> Update:
+    """UPDATE rows with a channel outcome, only while they are sending/unknown/awaiting.
 
-    Old values are kept in SQL (COALESCE), so no read is needed first: response_id and
-    error keep theirs when the outcome has none; a sent row gets the outcome's sent_at, else
-    its own, else now, and loses its error.
+    One row per parameter set (`b_key`), or every key of the list `b_keys` with the same
+    outcome. Old values are kept in SQL (COALESCE), so no read is needed first: response_id
+    and error keep theirs when the outcome has none; a sent row gets the outcome's sent_at,
+    else its own, else now, and loses its error.
     """
     table = Delivery.__table__
     c = table.c
+    which = (
+        c.key.in_(bindparam("b_keys", expanding=True))
+        if many_keys
+        else (c.key == bindparam("b_key"))
+    )
     return (
         update(table)
-        .where(c.key == bindparam("b_key"))
+        .where(which)
         # Constants in the SQL: executemany cannot expand an IN list of parameters.
         .where(or_(*(c.status == literal_column(f"'{status}'") for status in RESOLVABLE)))
         .values(
@@ -340,29 +348,49 @@ def _results_update() -> Update:
     )  # fmt: skip
 
 
-def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
-    """Store channel outcomes in one executemany UPDATE, without reading the rows first.
+_Outcome = tuple[str, str | None, datetime | None, str | None]  # status, response id, time, error
+MAX_OUTCOME_GROUPS = 8  # above this, one parameter set per key is cheaper
 
-    Rows not sending, unknown or awaiting confirmation (and keys not in the ledger) are left
-    as they are. For callers that just moved these keys to `sending` themselves.
+
+def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
+    """Store channel outcomes without reading the rows first.
+
+    Keys with the same outcome (a batch written to one file, posted by one robot, ...) are
+    settled with one UPDATE per 500 keys; varied outcomes with one executemany UPDATE. Rows
+    not sending, unknown or awaiting confirmation (and keys not in the ledger) are left as
+    they are. For callers that just moved these keys to `sending` themselves.
     """
-    params: list[dict[str, object]] = []
+    groups: dict[_Outcome, list[str]] = {}
     for result in results:
         if result.status not in RESULT_STATUSES:
             raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
         sent = result.status == SENT
-        params.append(
-            {
-                "b_key": result.key, "b_status": result.status,
-                "b_response_id": result.response_id,
-                "b_sent_at": result.sent_at if sent else None,
-                "b_sent_fallback": now if sent else None,
-                "b_clear": sent, "b_error": None if sent else result.error, "b_now": now,
-            }
+        outcome = (
+            result.status, result.response_id, result.sent_at if sent else None,
+            None if sent else result.error,
         )  # fmt: skip
-    if params:
-        session.execute(_results_update(), params)
-        session.expire_all()
+        groups.setdefault(outcome, []).append(result.key)
+    if not groups:
+        return
+
+    def values(outcome: _Outcome) -> dict[str, object]:
+        status, response_id, sent_at, error = outcome
+        sent = status == SENT
+        return {
+            "b_status": status, "b_response_id": response_id, "b_sent_at": sent_at,
+            "b_sent_fallback": now if sent else None, "b_clear": sent, "b_error": error,
+            "b_now": now,
+        }  # fmt: skip
+
+    if len(groups) <= MAX_OUTCOME_GROUPS:
+        statement = _results_update(many_keys=True)
+        for outcome, keys in groups.items():
+            for part in _chunks(keys):
+                session.execute(statement, {**values(outcome), "b_keys": part})
+    else:
+        rows = [{**values(o), "b_key": key} for o, keys in groups.items() for key in keys]
+        session.execute(_results_update(many_keys=False), rows)
+    session.expire_all()
 
 
 def apply_reconciliation(

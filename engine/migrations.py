@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, inspect, select, text, update
 from sqlmodel import SQLModel
 
 from engine.groups import Group
@@ -23,7 +23,30 @@ def _delivery_ledger(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=[Delivery.__table__])  # type: ignore[list-item]
 
 
+def _delivery_slot_key(connection: Connection) -> None:
+    """Add `slot_key` (the key without its version) to ledgers made before it existed."""
+    if "slot_key" in {c["name"] for c in inspect(connection).get_columns("deliveries")}:
+        return  # created by 0102 from the current model
+    connection.execute(text("ALTER TABLE deliveries ADD COLUMN slot_key VARCHAR"))
+    table = Delivery.__table__
+    rows = connection.execute(select(table.c.key, table.c.sop_id, table.c.version)).all()
+    if rows:
+        connection.execute(
+            update(table).where(table.c.key == bindparam("b_key")).values(
+                slot_key=bindparam("b_slot_key")
+            ),
+            [
+                {"b_key": key, "b_slot_key": key.replace(f"{sop}:{version}:", f"{sop}:", 1)}
+                for key, sop, version in rows
+            ],
+        )  # fmt: skip
+    connection.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_deliveries_slot_key ON deliveries (slot_key)")
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0101_groups_and_members", _groups_and_members),
     ("0102_delivery_ledger", _delivery_ledger),
+    ("0103_delivery_slot_key", _delivery_slot_key),
 ]

@@ -9,6 +9,9 @@ actions planned, sent, failed, unknown and awaiting confirmation. Business rules
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +25,23 @@ from prefect.utilities.annotations import quote
 from engine.dispatch import DispatchReport
 from sopflow import playbooks
 from sopflow.playbooks import SHANGHAI, Batch
-from sopflow.workspace import open_workspace
+from sopflow.workspace import Workspace, open_workspace
 
 RETRY_DELAYS_S = [5, 30, 120]
+# The workspace a flow run holds open; its batch tasks (run in the same thread) reuse it
+# instead of opening the database and the store again for every batch.
+_FLOW_WORKSPACE: ContextVar[Workspace | None] = ContextVar("sopflow_flow_workspace", default=None)
+
+
+@contextmanager
+def _workspace(path: str) -> Iterator[Workspace]:
+    """The enclosing flow run's workspace for the same folder, else a newly opened one."""
+    shared = _FLOW_WORKSPACE.get()
+    if shared is not None and shared.root == Path(path).resolve():
+        yield shared
+        return
+    with open_workspace(Path(path)) as ws:
+        yield ws
 
 
 class BatchIncomplete(RuntimeError):
@@ -40,13 +57,33 @@ class BatchIncomplete(RuntimeError):
 def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> DispatchReport:
     """Send one channel batch; a rerun never resends what the ledger marks sent."""
     now = max(a.at for a in batch.actions) if scheduled_clock else datetime.now(UTC)
-    with open_workspace(Path(workspace)) as ws:
+    with _workspace(workspace) as ws:
         report = playbooks.send_batch(ws, batch, now=now)
     if report.error and report.not_attempted:
         raise BatchIncomplete(
             f"{batch.label}: {len(report.not_attempted)} action(s) not attempted: {report.error}"
         )
     return report
+
+
+def _dispatch(
+    workspace: str, planned: playbooks.DayPlan, dry_run: bool, scheduled_clock: bool
+) -> tuple[list[Batch], list[DispatchReport]]:
+    """Log the plan's warnings and send it, one task per channel batch (none in a dry run)."""
+    logger = get_run_logger()
+    for warning in planned.warnings:
+        logger.warning(warning)
+    batches = playbooks.batches(planned.actions)
+    if dry_run:
+        logger.info(
+            "dry run: %d action(s) in %d batch(es), nothing sent",
+            len(planned.actions),
+            len(batches),
+        )
+        return batches, []
+    # quote(): Prefect would otherwise walk every action of the batch twice per task run
+    # while resolving parameters; the batch holds no futures to resolve.
+    return batches, [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
 
 
 def run_playbook(
@@ -60,28 +97,18 @@ def run_playbook(
     sop: str | None = None,
 ) -> dict[str, Any]:
     """Plan and dispatch one playbook day; returns a summary (also published as an artifact)."""
-    logger = get_run_logger()
     playbook = playbooks.check_playbook(name)
     now = datetime.now(SHANGHAI)
     the_day = date.fromisoformat(day) if day else now.date()
     with open_workspace(Path(workspace)) as ws:
-        planned = playbooks.plan_day(
-            ws, playbook=playbook, day=the_day, sop_id=sop, until=now if until_now else None
-        )
-    for warning in planned.warnings:
-        logger.warning(warning)
-    batches = playbooks.batches(planned.actions)
-    if dry_run:
-        logger.info(
-            "dry run: %d action(s) in %d batch(es), nothing sent",
-            len(planned.actions),
-            len(batches),
-        )
-        reports: list[DispatchReport] = []
-    else:
-        # quote(): Prefect would otherwise walk every action of the batch twice per task run
-        # while resolving parameters; the batch holds no futures to resolve.
-        reports = [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
+        token = _FLOW_WORKSPACE.set(ws)
+        try:
+            planned = playbooks.plan_day(
+                ws, playbook=playbook, day=the_day, sop_id=sop, until=now if until_now else None
+            )
+            batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
+        finally:
+            _FLOW_WORKSPACE.reset(token)
     table = playbooks.tally(planned.actions, reports)
     rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
     if rows:

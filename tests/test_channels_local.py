@@ -69,7 +69,7 @@ def test_outbox_lines_are_json_with_chinese_intact_and_shanghai_times(tmp_path: 
     assert lines[1]["at"] == "2025-03-08T20:00:00+08:00"
     assert lines[1]["text"] == WELCOME and lines[1]["extra"] == {"note": "备注"}
     assert lines[0]["group"] == "g-001" and lines[0]["kind"] == "column"
-    assert [(r.status, r.response_id) for r in results] == [(SENT, "k1"), (SENT, "k2")]
+    assert [(r.status, r.response_id) for r in results] == [(SENT, "outbox.jsonl")] * 2
 
 
 def test_outbox_reconcile_tells_written_from_lost_keys_after_a_torn_line(tmp_path: Path) -> None:

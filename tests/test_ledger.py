@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from engine.actions import PlannedAction
@@ -24,6 +24,7 @@ from engine.ledger import (
     mark_done,
     mark_sending,
     mark_stale_sending_unknown,
+    read_ledger,
     record_results,
     requeue,
 )
@@ -300,3 +301,26 @@ def test_add_rows_inserts_new_keys_once_as_pending_or_sending(db: Engine) -> Non
             ("sending", 1),
             ("pending", 0),
         ]
+
+
+def test_slot_key_migration_backfills_ledgers_made_before_it(db: Engine) -> None:
+    def planned(group: str, version: str) -> PlannedAction:  # the planner's key format
+        key = f"demo:{version}:{group}:columns.morning:2025-03-03"
+        return replace(action(group, "columns.morning", NOW), key=key, version=version)
+
+    old, other, promoted = planned("g1", "3"), planned("g2", "3"), planned("g1", "4")
+    with Session(db) as session:
+        claim(session, [old, other], NOW)
+        mark_sending(session, [old.key], NOW)
+        record_results(session, [Result(old.key, "sent", sent_at=NOW)], NOW)
+        session.commit()
+    with db.begin() as connection:  # back to the 0102 schema, rows kept
+        connection.execute(text("DROP INDEX ix_deliveries_slot_key"))
+        connection.execute(text("ALTER TABLE deliveries DROP COLUMN slot_key"))
+    with db.begin() as connection:
+        dict(MIGRATIONS)["0103_delivery_slot_key"](connection)
+
+    with Session(db) as session:
+        view = read_ledger(session, [old, promoted, other])
+    assert set(view.states) == {old.key, other.key}
+    assert view.posted_elsewhere == {promoted.key}  # the slot went out under version 3

@@ -1,6 +1,6 @@
 """Outbox channel: appends one JSON line per action to a file, fsynced once per batch.
 
-Lines are UTF-8 with Chinese as is (no \\u escapes). The line's key is its response id, and
+Lines are UTF-8 with Chinese as is (no \\u escapes). The file's name is the response id, and
 `reconcile` reads the file back, so a run that died mid-batch learns exactly what got out.
 """
 
@@ -88,7 +88,8 @@ class OutboxChannel:
         except OSError as exc:  # part of the batch may be on disk: reconcile() will tell
             error = f"outbox {self.path}: {exc.strerror or exc}"
             return [DeliveryResult(a.key, UNKNOWN, error=error) for a in actions]
-        return [DeliveryResult(a.key, SENT, response_id=a.key, sent_at=written_at) for a in actions]
+        where = self.path.name  # the response id: the file the lines went to
+        return [DeliveryResult(a.key, SENT, response_id=where, sent_at=written_at) for a in actions]
 
     def reconcile(self, keys: Sequence[str]) -> dict[str, str]:
         """`sent` for keys found in the file, `not_sent` for the others."""
