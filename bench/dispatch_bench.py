@@ -281,8 +281,9 @@ def run(quick: bool = False) -> list[Row]:
             loop_name,
             loop_us,
             "none (diagnostic)",
-            "ratio = direct / loop: the cost of the exactly-once ledger protocol (pending, "
-            f"sending, sent, commit per chunk); Prefect adds ~{prefect_per_task_ms:.0f} ms "
-            "per task run on top",
+            "ratio = direct / loop: the cost of the exactly-once ledger protocol (one read, "
+            "insert as sending + commit, send, settle + commit, per batch); the flow adds "
+            f"~{prefect_per_task_ms:.0f} ms per task run on top (task bookkeeping, the "
+            "per-group artifact)",
         ),
     ]

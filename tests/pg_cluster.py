@@ -27,6 +27,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
+from engine.migrations import MIGRATIONS as ENGINE_MIGRATIONS
 from sopflow.db import make_engine, migrate
 from versions.migrations import MIGRATIONS
 
@@ -175,6 +176,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield cluster.url(name)
     finally:
         cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def engine_db(db_url: str) -> Iterator[Engine]:
+    """A fresh database with the engine's migrations (groups, members, ledger) applied."""
+    engine = make_engine(db_url)
+    assert migrate(engine, ENGINE_MIGRATIONS) == [name for name, _ in ENGINE_MIGRATIONS]
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,20 +19,16 @@ from sqlmodel import Session
 from engine.actions import PlannedAction
 from engine.dispatch import dispatch
 from engine.ledger import get_deliveries, list_deliveries, mark_done, requeue
-from engine.migrations import MIGRATIONS
-from sopflow.db import make_engine, migrate
+from sopflow.db import make_engine
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 5, 20, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Engine]:
+def db(engine_db: Engine) -> Engine:
     """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    engine = make_engine(db_url)
-    assert migrate(engine, MIGRATIONS) == [name for name, _ in MIGRATIONS]
-    yield engine
-    engine.dispose()
+    return engine_db
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,21 +22,16 @@ from engine.groups import (
     set_alias,
 )
 from engine.members import import_member_joins, joins_between
-from engine.migrations import MIGRATIONS
 from sop_models.errors import DataFileError
-from sopflow.db import make_engine, migrate
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Engine]:
+def db(engine_db: Engine) -> Engine:
     """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    engine = make_engine(db_url)
-    assert migrate(engine, MIGRATIONS) == [name for name, _ in MIGRATIONS]
-    yield engine
-    engine.dispose()
+    return engine_db
 
 
 def write(path: Path, text: str, *, bom: bool = False) -> Path:

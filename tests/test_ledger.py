@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -29,19 +28,15 @@ from engine.ledger import (
     requeue,
 )
 from engine.migrations import MIGRATIONS
-from sopflow.db import make_engine, migrate
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Engine]:
+def db(engine_db: Engine) -> Engine:
     """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    engine = make_engine(db_url)
-    assert migrate(engine, MIGRATIONS) == [name for name, _ in MIGRATIONS]
-    yield engine
-    engine.dispose()
+    return engine_db
 
 
 @dataclass(frozen=True)

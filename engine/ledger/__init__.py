@@ -1,0 +1,64 @@
+"""The delivery ledger: one row per planned action key, so nothing is sent twice.
+
+States (a key moves only along these arrows):
+
+    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation
+    failed  -> sending                         retry, while attempts < max_attempts
+    sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
+    sending -> unknown                         found by the next run (crash) or no result
+    unknown | failed -> pending                an operator requeues after checking
+    anything not sent or done -> done          an operator posted it by hand
+
+`sending` is written and committed before a channel is called; a row still `sending` when a
+later run starts was left by a crash, so that run marks it `unknown` instead of resending.
+`attempts` counts the runs that handed the key to a channel. Rows hold ids, never
+credentials or webhook URLs.
+"""
+
+from engine.ledger.model import (
+    AWAITING,
+    DONE,
+    FAILED,
+    MAX_ATTEMPTS,
+    NOT_SENT,
+    PENDING,
+    RESOLVABLE,
+    RESULT_STATUSES,
+    SENDING,
+    SENT,
+    SETTLED,
+    UNKNOWN,
+    Delivery,
+    DeliveryOutcome,
+    LedgerError,
+    LedgerState,
+    UnknownDeliveryError,
+    is_sendable,
+    slot_key,
+    unique_actions,
+)
+from engine.ledger.reads import (
+    GroupSummary,
+    LedgerView,
+    get_deliveries,
+    get_states,
+    group_summary,
+    list_deliveries,
+    read_ledger,
+)
+from engine.ledger.sending import add_rows, claim, mark_sending, record_results, write_results
+from engine.ledger.settling import (
+    apply_reconciliation,
+    mark_done,
+    mark_stale_sending_unknown,
+    requeue,
+)
+
+__all__ = [
+    "AWAITING", "DONE", "FAILED", "MAX_ATTEMPTS", "NOT_SENT", "PENDING", "RESOLVABLE",
+    "RESULT_STATUSES", "SENDING", "SENT", "SETTLED", "UNKNOWN", "Delivery", "DeliveryOutcome",
+    "GroupSummary", "LedgerError", "LedgerState", "LedgerView", "UnknownDeliveryError",
+    "add_rows", "apply_reconciliation", "claim", "get_deliveries", "get_states", "group_summary",
+    "is_sendable", "list_deliveries", "mark_done", "mark_sending", "mark_stale_sending_unknown",
+    "read_ledger", "record_results", "requeue", "slot_key", "unique_actions", "write_results",
+]  # fmt: skip

@@ -1,0 +1,112 @@
+"""The ledger's table, its statuses and errors, and helpers on action keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from sqlmodel import Field, SQLModel
+
+from engine.actions import PlannedAction
+from engine.groups import AwareDateTime
+from sop_models.errors import SopflowError
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+UNKNOWN, AWAITING, DONE = "unknown", "awaiting_confirmation", "done"
+
+NOT_SENT = "not_sent"  # only from reconciliation: the channel never let it out
+
+RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING)
+
+SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
+
+RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation may settle these
+
+MAX_ATTEMPTS = 3
+
+
+class LedgerError(SopflowError):
+    """The delivery ledger refused an operation."""
+
+
+class UnknownDeliveryError(LedgerError):
+    """Keys that are not in the ledger."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}")
+
+
+class DeliveryOutcome(Protocol):
+    """What a channel reports for one key (engine.channels' DeliveryResult has this shape)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def response_id(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+
+
+class Delivery(SQLModel, table=True):
+    """The delivery state of one planned action."""
+
+    __tablename__ = "deliveries"
+
+    key: str = Field(primary_key=True)
+    slot_key: str = Field(index=True)  # the key without its version: see slot_key()
+    sop_id: str = Field(index=True)
+    version: str
+    group_id: str = Field(index=True)
+    member_id: str | None = None
+    kind: str
+    slot: str
+    due_at: datetime = Field(sa_type=AwareDateTime, index=True)
+    channel: str
+    status: str = Field(default=PENDING, index=True)
+    attempts: int = 0
+    response_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
+    done_by: str | None = None
+
+
+class LedgerState(NamedTuple):
+    """A key's status and how many runs handed it to a channel."""
+
+    status: str
+    attempts: int
+
+
+def chunks(keys: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(keys), size):
+        yield list(keys[start : start + size])
+
+
+def slot_key(action: PlannedAction) -> str:
+    """The action's key without its version: `sop:version:group:slot:date[:member]` ->
+    `sop:group:slot:date[:member]`. One group gets one post per slot key, whatever the version.
+    """
+    return action.key.replace(f"{action.sop_id}:{action.version}:", f"{action.sop_id}:", 1)
+
+
+def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
+    """The actions with repeated keys dropped (first one wins), order kept."""
+    seen: dict[str, PlannedAction] = {}
+    for action in actions:
+        seen.setdefault(action.key, action)
+    return list(seen.values())
+
+
+def is_sendable(row: Delivery | LedgerState | None, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """True for a new key, a pending row, or a failed row with attempts left."""
+    if row is None or row.status == PENDING:
+        return True
+    return row.status == FAILED and row.attempts < max_attempts

@@ -1,0 +1,154 @@
+"""Reading the ledger: states for a dispatch, listings and per-group summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from engine.actions import PlannedAction
+from engine.ledger.model import (
+    AWAITING,
+    DONE,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SETTLED,
+    UNKNOWN,
+    Delivery,
+    LedgerState,
+    chunks,
+    slot_key,
+)
+
+
+def get_deliveries(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:
+    """The ledger rows for these keys (missing keys are absent from the result)."""
+    found: dict[str, Delivery] = {}
+    for part in chunks(list(dict.fromkeys(keys))):
+        rows = session.exec(select(Delivery).where(col(Delivery.key).in_(part))).all()
+        found.update((row.key, row) for row in rows)
+    return found
+
+
+def get_states(session: Session, keys: Sequence[str]) -> dict[str, LedgerState]:
+    """Status and attempts per key, reading two columns instead of whole rows."""
+    found: dict[str, LedgerState] = {}
+    for part in chunks(list(dict.fromkeys(keys))):
+        query = select(Delivery.key, Delivery.status, Delivery.attempts).where(
+            col(Delivery.key).in_(part)
+        )
+        found.update(
+            (key, LedgerState(status, attempts)) for key, status, attempts in session.exec(query)
+        )
+    return found
+
+
+@dataclass
+class LedgerView:
+    """What the ledger holds for some actions, read in one query per 500 actions.
+
+    `states`: status and attempts per action key in the ledger. `posted_elsewhere`: keys
+    whose slot already went out (sent, done, awaiting) under another version's key: after a
+    promotion or an experiment split in the middle of a day, re-planning that day gives new
+    keys for slots that were already posted.
+    """
+
+    states: dict[str, LedgerState]
+    posted_elsewhere: set[str]
+
+
+def read_ledger(session: Session, actions: Sequence[PlannedAction]) -> LedgerView:
+    """The ledger's view of `actions`, matched on their slot keys (indexed)."""
+    ours: dict[str, list[str]] = {}  # slot key -> our keys (one, unless versions are mixed)
+    for action in actions:
+        ours.setdefault(slot_key(action), []).append(action.key)
+    view = LedgerView({}, set())
+    columns = (Delivery.key, Delivery.slot_key, Delivery.status, Delivery.attempts)
+    for part in chunks(list(ours)):
+        query = select(*columns).where(col(Delivery.slot_key).in_(part))
+        for key, slot, status, attempts in session.exec(query):
+            if key in ours[slot]:
+                view.states[key] = LedgerState(status, attempts)
+            if status in SETTLED:
+                view.posted_elsewhere.update(k for k in ours[slot] if k != key)
+    return view
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    sop_id: str | None = None,
+    group_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Delivery]:
+    """Ledger rows ordered by due time, filtered by SOP, group, status and since <= due < until."""
+    query = select(Delivery)
+    for column, value in (("sop_id", sop_id), ("group_id", group_id), ("status", status)):
+        if value is not None:
+            query = query.where(getattr(Delivery, column) == value)
+    if since is not None:
+        query = query.where(col(Delivery.due_at) >= since)
+    if until is not None:
+        query = query.where(col(Delivery.due_at) < until)
+    return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """Delivery counts of one group over a period (pending includes rows being sent)."""
+
+    group_id: str
+    planned: int = 0
+    sent: int = 0
+    done: int = 0
+    failed: int = 0
+    unknown: int = 0
+    awaiting: int = 0
+    pending: int = 0
+    on_time: int = 0
+    late: int = 0
+
+
+_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING)} | {
+    AWAITING: "awaiting",
+    SENDING: "pending",
+}
+
+
+def group_summary(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    late_after: timedelta = timedelta(minutes=30),
+) -> list[GroupSummary]:
+    """Per group (sorted by id), counts of actions due in [since, until) by state.
+
+    A sent action is late when sent_at > due_at + late_after, on time otherwise.
+    """
+    window = (col(Delivery.due_at) >= since, col(Delivery.due_at) < until)
+    counts: dict[str, dict[str, int]] = {}
+    by_status = (
+        select(Delivery.group_id, Delivery.status, func.count())
+        .where(*window)
+        .group_by(col(Delivery.group_id), col(Delivery.status))
+    )
+    for group_id, status, count in session.exec(by_status).all():
+        fields = counts.setdefault(group_id, {})
+        fields["planned"] = fields.get("planned", 0) + count
+        name = _FIELD_OF[status]
+        fields[name] = fields.get(name, 0) + count
+    sent_rows = select(Delivery.group_id, Delivery.due_at, Delivery.sent_at).where(
+        *window, Delivery.status == SENT
+    )
+    for group_id, due_at, sent_at in session.exec(sent_rows).all():
+        name = "late" if sent_at is not None and sent_at > due_at + late_after else "on_time"
+        counts[group_id][name] = counts[group_id].get(name, 0) + 1
+    return [GroupSummary(group_id=gid, **counts[gid]) for gid in sorted(counts)]

@@ -1,0 +1,213 @@
+"""Writes around a channel call: new rows, the move to `sending`, the channel's outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Boolean, Update, bindparam, case, func, literal_column, or_, update
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from engine.actions import PlannedAction
+from engine.ledger.model import (
+    FAILED,
+    MAX_ATTEMPTS,
+    PENDING,
+    RESOLVABLE,
+    RESULT_STATUSES,
+    SENDING,
+    SENT,
+    Delivery,
+    DeliveryOutcome,
+    LedgerError,
+    UnknownDeliveryError,
+    chunks,
+    is_sendable,
+    slot_key,
+    unique_actions,
+)
+from engine.ledger.reads import get_states
+
+
+def claim(
+    session: Session,
+    actions: Sequence[PlannedAction],
+    now: datetime,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[PlannedAction]:
+    """Insert pending rows for new keys; return the actions to send now, in the given order.
+
+    Those are new or pending keys and failed keys with attempts left; never sent, done,
+    sending, unknown or awaiting_confirmation ones. Callers pass only actions that are due.
+    """
+    unique = unique_actions(actions)
+    rows = get_states(session, [a.key for a in unique])
+    add_rows(session, [a for a in unique if a.key not in rows], now)
+    return [a for a in unique if is_sendable(rows.get(a.key), max_attempts)]
+
+
+def add_rows(
+    session: Session,
+    actions: Sequence[PlannedAction],
+    now: datetime,
+    *,
+    sending: Collection[str] = (),
+) -> list[str]:
+    """Insert a row per action whose key is not in the ledger yet; returns the keys inserted.
+
+    Rows start `pending`, or `sending` with one attempt counted for keys in `sending` (so a
+    dispatch can claim and mark its first chunk in one statement). A key another run
+    inserted first is left alone and not returned (ON CONFLICT DO NOTHING).
+    """
+    if not actions:
+        return []
+    marked = set(sending)
+    rows = [_row_values(a, now, sending=a.key in marked) for a in actions]
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    table = Delivery.__table__  # Core executemany: no per-row ORM bookkeeping
+    if insert is None:  # no ON CONFLICT: a racing insert fails the transaction instead
+        session.execute(sa_insert(table), rows)
+        return [a.key for a in actions]
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c.key)
+    inserted = {row[0] for row in session.execute(stmt, rows)}
+    return [a.key for a in actions if a.key in inserted]
+
+
+def _row_values(
+    action: PlannedAction, now: datetime, *, sending: bool = False
+) -> dict[str, object]:
+    return {
+        "key": action.key, "slot_key": slot_key(action), "sop_id": action.sop_id,
+        "version": action.version, "group_id": action.group_id, "member_id": action.member_id,
+        "kind": action.kind, "slot": action.slot, "channel": action.channel,
+        "due_at": action.at, "status": SENDING if sending else PENDING,
+        "attempts": 1 if sending else 0, "updated_at": now,
+    }  # fmt: skip
+
+
+def mark_sending(
+    session: Session, keys: Sequence[str], now: datetime, *, max_attempts: int = MAX_ATTEMPTS
+) -> list[str]:
+    """Move sendable keys to `sending` and count the attempt; return the keys moved.
+
+    The move is one conditional UPDATE, so of two runs racing for a key only one moves it.
+    """
+    moved: list[str] = []
+    for part in chunks(keys):
+        stmt = (
+            update(Delivery)
+            .where(col(Delivery.key).in_(part))
+            .where(
+                (col(Delivery.status) == PENDING)
+                | ((col(Delivery.status) == FAILED) & (col(Delivery.attempts) < max_attempts))
+            )
+            .values(status=SENDING, attempts=col(Delivery.attempts) + 1, updated_at=now)
+            .returning(col(Delivery.key))
+            .execution_options(synchronize_session=False)
+        )
+        moved += [row[0] for row in session.execute(stmt)]
+    session.expire_all()
+    wanted = set(moved)
+    return [key for key in keys if key in wanted]
+
+
+def record_results(
+    session: Session, results: Iterable[DeliveryOutcome], now: datetime
+) -> list[str]:
+    """Store channel outcomes on rows that are sending, unknown or awaiting confirmation.
+
+    Returns the keys changed; rows already sent, done, failed or pending keep their state.
+    Raises UnknownDeliveryError for keys not in the ledger.
+    """
+    results = list(results)
+    session.flush()
+    states = get_states(session, [r.key for r in results])
+    missing = [r.key for r in results if r.key not in states]
+    if missing:
+        raise UnknownDeliveryError(missing)
+    write_results(session, results, now)
+    return [r.key for r in results if states[r.key].status in RESOLVABLE]
+
+
+def _results_update(*, many_keys: bool) -> Update:
+    """UPDATE rows with a channel outcome, only while they are sending/unknown/awaiting.
+
+    One row per parameter set (`b_key`), or every key of the list `b_keys` with the same
+    outcome. Old values are kept in SQL (COALESCE), so no read is needed first: response_id
+    and error keep theirs when the outcome has none; a sent row gets the outcome's sent_at,
+    else its own, else now, and loses its error.
+    """
+    table = Delivery.__table__
+    c = table.c
+    which = (
+        c.key.in_(bindparam("b_keys", expanding=True))
+        if many_keys
+        else (c.key == bindparam("b_key"))
+    )
+    return (
+        update(table)
+        .where(which)
+        # Constants in the SQL: executemany cannot expand an IN list of parameters.
+        .where(or_(*(c.status == literal_column(f"'{status}'") for status in RESOLVABLE)))
+        .values(
+            status=bindparam("b_status"),
+            response_id=func.coalesce(bindparam("b_response_id", type_=c.response_id.type),
+                                      c.response_id),
+            sent_at=func.coalesce(bindparam("b_sent_at", type_=c.sent_at.type), c.sent_at,
+                                  bindparam("b_sent_fallback", type_=c.sent_at.type)),
+            error=case((bindparam("b_clear", type_=Boolean), None),
+                       else_=func.coalesce(bindparam("b_error", type_=c.error.type), c.error)),
+            updated_at=bindparam("b_now", type_=c.updated_at.type),
+        )
+    )  # fmt: skip
+
+
+_Outcome = tuple[str, str | None, datetime | None, str | None]  # status, response id, time, error
+
+MAX_OUTCOME_GROUPS = 8  # above this, one parameter set per key is cheaper
+
+
+def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
+    """Store channel outcomes without reading the rows first.
+
+    Keys with the same outcome (a batch written to one file, posted by one robot, ...) are
+    settled with one UPDATE per 500 keys; varied outcomes with one executemany UPDATE. Rows
+    not sending, unknown or awaiting confirmation (and keys not in the ledger) are left as
+    they are. For callers that just moved these keys to `sending` themselves.
+    """
+    groups: dict[_Outcome, list[str]] = {}
+    for result in results:
+        if result.status not in RESULT_STATUSES:
+            raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
+        sent = result.status == SENT
+        outcome = (
+            result.status, result.response_id, result.sent_at if sent else None,
+            None if sent else result.error,
+        )  # fmt: skip
+        groups.setdefault(outcome, []).append(result.key)
+    if not groups:
+        return
+
+    def values(outcome: _Outcome) -> dict[str, object]:
+        status, response_id, sent_at, error = outcome
+        sent = status == SENT
+        return {
+            "b_status": status, "b_response_id": response_id, "b_sent_at": sent_at,
+            "b_sent_fallback": now if sent else None, "b_clear": sent, "b_error": error,
+            "b_now": now,
+        }  # fmt: skip
+
+    if len(groups) <= MAX_OUTCOME_GROUPS:
+        statement = _results_update(many_keys=True)
+        for outcome, keys in groups.items():
+            for part in chunks(keys):
+                session.execute(statement, {**values(outcome), "b_keys": part})
+    else:
+        rows = [{**values(o), "b_key": key} for o, keys in groups.items() for key in keys]
+        session.execute(_results_update(many_keys=False), rows)
+    session.expire_all()

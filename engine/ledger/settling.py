@@ -1,0 +1,148 @@
+"""Settling rows without a channel call: reconciliation, operators' marks, crash leftovers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlmodel import Session, col, select
+
+from engine.ledger.model import (
+    AWAITING,
+    DONE,
+    FAILED,
+    NOT_SENT,
+    PENDING,
+    RESOLVABLE,
+    RESULT_STATUSES,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    Delivery,
+    DeliveryOutcome,
+    LedgerError,
+    UnknownDeliveryError,
+    chunks,
+)
+from engine.ledger.reads import get_deliveries
+
+
+class _Current(NamedTuple):
+    status: str
+    response_id: str | None
+    sent_at: datetime | None
+    error: str | None
+
+
+def _settled(
+    current: _Current, status: str, now: datetime, outcome: DeliveryOutcome | None
+) -> dict[str, object]:
+    """The column values a row takes when settled with `status` (and `outcome`, if any)."""
+    values: dict[str, object] = {
+        "status": PENDING if status == NOT_SENT else status,
+        "response_id": (outcome.response_id if outcome is not None else None)
+        or current.response_id,
+        "sent_at": current.sent_at,
+        "updated_at": now,
+    }
+    if status == SENT:
+        sent_at = outcome.sent_at if outcome is not None else None
+        values["sent_at"], values["error"] = sent_at or current.sent_at or now, None
+    elif status == NOT_SENT:
+        values["error"] = None
+    else:
+        values["error"] = (outcome.error if outcome is not None else None) or current.error
+    return values
+
+
+def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome | None) -> None:
+    current = _Current(row.status, row.response_id, row.sent_at, row.error)
+    for name, value in _settled(current, status, now, outcome).items():
+        setattr(row, name, value)
+
+
+def apply_reconciliation(
+    session: Session, found: Mapping[str, str | DeliveryOutcome], now: datetime
+) -> list[str]:
+    """Settle sending/unknown/awaiting rows with what a channel found in its own records.
+
+    Values are a status or a full outcome: sent, failed, unknown, awaiting_confirmation, or
+    `not_sent` (the channel knows it never left: the row goes back to pending). A bare `sent`
+    is stamped `now` as sent_at. Keys not in the ledger are ignored. Returns the keys changed.
+    """
+    rows = get_deliveries(session, list(found))
+    changed: list[str] = []
+    for key, value in found.items():
+        outcome = None if isinstance(value, str) else value
+        status = value if isinstance(value, str) else value.status
+        if status not in (*RESULT_STATUSES, NOT_SENT):
+            raise LedgerError(f"{key}: reconciled status {status!r} is not known")
+        row = rows.get(key)
+        if row is not None and row.status in RESOLVABLE and status != row.status:
+            _settle(row, status, now, outcome)
+            changed.append(key)
+    session.flush()
+    return changed
+
+
+def _set_status(
+    session: Session,
+    keys: Sequence[str],
+    status: str,
+    now: datetime,
+    sources: Sequence[str],
+    **fields: object,
+) -> list[str]:
+    rows = get_deliveries(session, keys)
+    missing = [k for k in dict.fromkeys(keys) if k not in rows]
+    if missing:
+        raise UnknownDeliveryError(missing)
+    changed = [rows[k] for k in dict.fromkeys(keys) if rows[k].status in sources]
+    for row in changed:
+        row.status, row.updated_at = status, now
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.flush()
+    return [row.key for row in changed]
+
+
+def mark_done(session: Session, keys: Sequence[str], who: str, now: datetime) -> list[str]:
+    """Record that an operator posted these by hand; returns the keys changed.
+
+    Refuses keys not in the ledger (listing them); rows already sent or done keep their state.
+    """
+    sources = (PENDING, SENDING, FAILED, UNKNOWN, AWAITING)
+    return _set_status(session, keys, DONE, now, sources, done_by=who)
+
+
+def requeue(session: Session, keys: Sequence[str], now: datetime) -> list[str]:
+    """Make unknown or failed keys sendable again (after an operator checked they did not go)."""
+    return _set_status(session, keys, PENDING, now, (UNKNOWN, FAILED), attempts=0, error=None)
+
+
+def mark_stale_sending_unknown(
+    session: Session,
+    now: datetime,
+    *,
+    keys: Sequence[str] | None = None,
+    reason: str = "interrupted while sending",
+) -> list[str]:
+    """Rows left `sending` (by a crashed run) become `unknown`; returns their keys.
+
+    With `keys`, only those rows are looked at; `reason` goes into the row's error.
+    """
+    sending = select(Delivery).where(col(Delivery.status) == SENDING)
+    if keys is None:
+        rows = list(session.exec(sending).all())
+    else:
+        rows = [
+            row
+            for part in chunks(list(dict.fromkeys(keys)))
+            for row in session.exec(sending.where(col(Delivery.key).in_(part))).all()
+        ]
+    for row in rows:
+        row.error = f"{reason} (sending since {row.updated_at.isoformat()})"
+        row.status, row.updated_at = UNKNOWN, now
+    session.flush()
+    return [row.key for row in rows]
