@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, bindparam, inspect, select, text, update
 from sqlmodel import SQLModel
 
+from engine.channels.shared_limit import ChannelSend
 from engine.groups import Group
 from engine.ledger import Delivery
 from engine.members import MemberJoin
@@ -45,8 +46,13 @@ def _delivery_slot_key(connection: Connection) -> None:
     )
 
 
+def _channel_sends(connection: Connection) -> None:
+    SQLModel.metadata.create_all(connection, tables=[ChannelSend.__table__])  # type: ignore[list-item]
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0101_groups_and_members", _groups_and_members),
     ("0102_delivery_ledger", _delivery_ledger),
     ("0103_delivery_slot_key", _delivery_slot_key),
+    ("0104_channel_sends", _channel_sends),
 ]

@@ -10,7 +10,8 @@
                  `wecom_corp_secret`, `wecom_base_url`)
 
 Channels are cached per process and configuration: every caller that asks for the robot
-channel with the same keys gets the same instance, so its 20-a-minute pacing is shared.
+channel with the same keys gets the same instance. Its 20-a-minute pacing is kept in the
+workspace database, so it holds across processes too.
 `close_channels()` releases their HTTP connections. Errors name the setting to change and
 never carry a secret value.
 
@@ -44,11 +45,14 @@ from engine.channels import (
     TaskListChannel,
     WeComMassSendChannel,
 )
+from engine.channels.shared_limit import DatabaseWindowLimiter
 from engine.groups import CHANNELS, Group
 from engine.ledger import AWAITING as LEDGER_AWAITING
 from engine.ledger import Delivery, record_results
 from engine.wecom.client import WeComClient
+from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
 from sop_models.errors import ChannelError
+from sopflow.db import make_engine
 from sopflow.settings import CONFIG_FILE, Settings
 from sopflow.workspace import Workspace
 
@@ -152,10 +156,19 @@ def _recipe(
         fingerprint = _digest(*(f"{n}={k}" for n, k in sorted(robots.items())))
 
         def robot() -> Built:
-            channel = RobotWebhookChannel(robots, base_url=base)
-            return channel, channel.close
+            # The pace is kept in the workspace database, shared by every process posting
+            # through these robots (`sop serve` runs each flow run in its own process).
+            engine = make_engine(ws.database_url)
+            limiter = DatabaseWindowLimiter(engine, ROBOT_LIMIT_PER_MINUTE, 60.0)
+            channel = RobotWebhookChannel(robots, base_url=base, limiter=limiter)
 
-        return (name, base, fingerprint), robot
+            def close() -> None:
+                channel.close()
+                engine.dispose()
+
+            return channel, close
+
+        return (name, base, fingerprint, _digest(ws.database_url)), robot
     if name == MASS_SEND:
         (corp_id, secret), base = wecom_credentials(ws), settings.wecom_base_url
 

@@ -20,6 +20,7 @@ from engine.channels import (
     TaskListChannel,
     WeComMassSendChannel,
 )
+from engine.channels.shared_limit import DatabaseWindowLimiter
 from engine.dispatch import dispatch
 from engine.groups import add_group
 from engine.ledger import claim, get_deliveries, mark_sending, record_results
@@ -136,14 +137,17 @@ def test_credentials_from_the_environment_are_used(
     assert "env-secret-value" not in repr(mass) and "env-robot-key" not in repr(robot)
 
 
-def test_one_robot_channel_per_configuration_so_pacing_is_shared(
+def test_one_robot_channel_per_configuration_pacing_in_its_database(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     configure(workspace, '[robot_keys]\nops = "key-aaaa"\n')
     first = build_channel("robot", workspace)
     assert build_channel("robot", workspace) is first
+    assert isinstance(first, RobotWebhookChannel)
+    assert isinstance(first.limiter, DatabaseWindowLimiter)  # shared by every process
+    (tmp_path / "other").mkdir()
     other = Workspace(tmp_path / "other", workspace.settings.model_copy())
-    assert build_channel("robot", other) is first  # same keys, same limiter
+    assert build_channel("robot", other) is not first  # another database, another window
     other.settings = Settings.model_validate({"robot_keys": {"ops": "key-bbbb"}})
     assert build_channel("robot", other) is not first
     close_channels()

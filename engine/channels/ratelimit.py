@@ -6,6 +6,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """Waits until a key may send again; returns the seconds waited."""
+
+    def acquire(self, key: str) -> float: ...
 
 
 class SlidingWindowLimiter:

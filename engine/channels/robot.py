@@ -15,7 +15,7 @@ from typing import Any
 from engine.actions import PlannedAction
 from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
 from engine.channels.content import ContentError, image_payload, news_article, split_list
-from engine.channels.ratelimit import SlidingWindowLimiter
+from engine.channels.ratelimit import Limiter, SlidingWindowLimiter
 from engine.wecom.errors import WeComApiError, WeComUnreachable, redact
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE, WEBHOOK_SEND, RobotWebhook
 from engine.wecom.transport import BUSY_CODES, DEFAULT_BASE_URL, RetryPolicy, raise_for_errcode
@@ -69,13 +69,13 @@ class RobotWebhookChannel:
         margin: float = 1.0,
         retry: RetryPolicy = ROBOT_RETRY,
         webhook: RobotWebhook | None = None,
-        limiter: SlidingWindowLimiter | None = None,
+        limiter: Limiter | None = None,
         name: str = "robot",
     ) -> None:
         self.name = name
         self._robots = dict(robots)
         self._webhook = webhook or RobotWebhook(base_url, timeout=timeout)
-        self._limiter = limiter or SlidingWindowLimiter(
+        self._limiter: Limiter = limiter or SlidingWindowLimiter(
             per_minute, 60.0, clock=clock, sleep=sleep, margin=margin
         )
         self._sleep = sleep
@@ -84,6 +84,11 @@ class RobotWebhookChannel:
 
     def __repr__(self) -> str:
         return f"RobotWebhookChannel(name={self.name!r}, robots={sorted(self._robots)!r})"
+
+    @property
+    def limiter(self) -> Limiter:
+        """What paces the sends (per process by default; see engine.channels.shared_limit)."""
+        return self._limiter
 
     def close(self) -> None:
         """Release the HTTP connections."""
