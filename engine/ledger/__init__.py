@@ -3,6 +3,7 @@
 States (a key moves only along these arrows):
 
     (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation
+    (new) -> sending                           a dispatch's first chunk, in one INSERT
     failed  -> sending                         retry, while attempts < max_attempts
     sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
     sending -> unknown                         found by the next run (crash) or no result
