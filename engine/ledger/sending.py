@@ -15,6 +15,7 @@ from engine.actions import PlannedAction
 from engine.ledger.model import (
     FAILED,
     MAX_ATTEMPTS,
+    NOT_SENT,
     PENDING,
     RESOLVABLE,
     RESULT_STATUSES,
@@ -140,7 +141,7 @@ def _results_update(*, many_keys: bool) -> Update:
     One row per parameter set (`b_key`), or every key of the list `b_keys` with the same
     outcome. Old values are kept in SQL (COALESCE), so no read is needed first: response_id
     and error keep theirs when the outcome has none; a sent row gets the outcome's sent_at,
-    else its own, else now, and loses its error.
+    else its own, else now, and loses its error, as does a row put back to pending.
     """
     table = Delivery.__table__
     c = table.c
@@ -175,19 +176,29 @@ MAX_OUTCOME_GROUPS = 8  # above this, one parameter set per key is cheaper
 def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
     """Store channel outcomes without reading the rows first.
 
-    Keys with the same outcome (a batch written to one file, posted by one robot, ...) are
-    settled with one UPDATE per 500 keys; varied outcomes with one executemany UPDATE. Rows
-    not sending, unknown or awaiting confirmation (and keys not in the ledger) are left as
-    they are. For callers that just moved these keys to `sending` themselves.
+    Rows not sending, unknown or awaiting confirmation (and keys not in the ledger) are left
+    as they are. For callers that just moved these keys to `sending` themselves.
     """
-    groups: dict[_Outcome, list[str]] = {}
+    results = list(results)
     for result in results:
         if result.status not in RESULT_STATUSES:
             raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
-        sent = result.status == SENT
+    store_outcomes(session, results, now)
+
+
+def store_outcomes(session: Session, outcomes: Iterable[DeliveryOutcome], now: datetime) -> None:
+    """Settle sending/unknown/awaiting rows with outcomes (statuses already checked).
+
+    `not_sent` (a channel knows the message never left) puts a row back to pending. Keys
+    with the same outcome (a batch written to one file, posted by one robot, ...) are settled
+    with one UPDATE per 500 keys; varied outcomes with one executemany UPDATE.
+    """
+    groups: dict[_Outcome, list[str]] = {}
+    for result in outcomes:
+        clear = result.status in (SENT, NOT_SENT)
         outcome = (
-            result.status, result.response_id, result.sent_at if sent else None,
-            None if sent else result.error,
+            result.status, result.response_id,
+            result.sent_at if result.status == SENT else None, None if clear else result.error,
         )  # fmt: skip
         groups.setdefault(outcome, []).append(result.key)
     if not groups:
@@ -197,9 +208,10 @@ def write_results(session: Session, results: Iterable[DeliveryOutcome], now: dat
         status, response_id, sent_at, error = outcome
         sent = status == SENT
         return {
-            "b_status": status, "b_response_id": response_id, "b_sent_at": sent_at,
-            "b_sent_fallback": now if sent else None, "b_clear": sent, "b_error": error,
-            "b_now": now,
+            "b_status": PENDING if status == NOT_SENT else status,
+            "b_response_id": response_id, "b_sent_at": sent_at,
+            "b_sent_fallback": now if sent else None, "b_clear": sent or status == NOT_SENT,
+            "b_error": error, "b_now": now,
         }  # fmt: skip
 
     if len(groups) <= MAX_OUTCOME_GROUPS:

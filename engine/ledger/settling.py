@@ -17,7 +17,6 @@ from engine.ledger.model import (
     RESOLVABLE,
     RESULT_STATUSES,
     SENDING,
-    SENT,
     UNKNOWN,
     Delivery,
     DeliveryOutcome,
@@ -25,41 +24,18 @@ from engine.ledger.model import (
     UnknownDeliveryError,
     chunks,
 )
-from engine.ledger.reads import get_deliveries
+from engine.ledger.reads import get_deliveries, get_states
+from engine.ledger.sending import store_outcomes
 
 
-class _Current(NamedTuple):
+class _Found(NamedTuple):
+    """A reconciled outcome in the shape write_results takes."""
+
+    key: str
     status: str
-    response_id: str | None
-    sent_at: datetime | None
-    error: str | None
-
-
-def _settled(
-    current: _Current, status: str, now: datetime, outcome: DeliveryOutcome | None
-) -> dict[str, object]:
-    """The column values a row takes when settled with `status` (and `outcome`, if any)."""
-    values: dict[str, object] = {
-        "status": PENDING if status == NOT_SENT else status,
-        "response_id": (outcome.response_id if outcome is not None else None)
-        or current.response_id,
-        "sent_at": current.sent_at,
-        "updated_at": now,
-    }
-    if status == SENT:
-        sent_at = outcome.sent_at if outcome is not None else None
-        values["sent_at"], values["error"] = sent_at or current.sent_at or now, None
-    elif status == NOT_SENT:
-        values["error"] = None
-    else:
-        values["error"] = (outcome.error if outcome is not None else None) or current.error
-    return values
-
-
-def _settle(row: Delivery, status: str, now: datetime, outcome: DeliveryOutcome | None) -> None:
-    current = _Current(row.status, row.response_id, row.sent_at, row.error)
-    for name, value in _settled(current, status, now, outcome).items():
-        setattr(row, name, value)
+    response_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = None
 
 
 def apply_reconciliation(
@@ -71,19 +47,25 @@ def apply_reconciliation(
     `not_sent` (the channel knows it never left: the row goes back to pending). A bare `sent`
     is stamped `now` as sent_at. Keys not in the ledger are ignored. Returns the keys changed.
     """
-    rows = get_deliveries(session, list(found))
-    changed: list[str] = []
-    for key, value in found.items():
-        outcome = None if isinstance(value, str) else value
-        status = value if isinstance(value, str) else value.status
-        if status not in (*RESULT_STATUSES, NOT_SENT):
-            raise LedgerError(f"{key}: reconciled status {status!r} is not known")
-        row = rows.get(key)
-        if row is not None and row.status in RESOLVABLE and status != row.status:
-            _settle(row, status, now, outcome)
-            changed.append(key)
-    session.flush()
-    return changed
+    outcomes = [
+        _Found(key, value)
+        if isinstance(value, str)
+        else _Found(key, value.status, value.response_id, value.error, value.sent_at)
+        for key, value in found.items()
+    ]
+    for outcome in outcomes:
+        if outcome.status not in (*RESULT_STATUSES, NOT_SENT):
+            raise LedgerError(f"{outcome.key}: reconciled status {outcome.status!r} is not known")
+    states = get_states(session, [o.key for o in outcomes])
+    changed = [
+        o
+        for o in outcomes
+        if (state := states.get(o.key)) is not None
+        and state.status in RESOLVABLE
+        and o.status != state.status
+    ]
+    store_outcomes(session, changed, now)
+    return [o.key for o in changed]
 
 
 def _set_status(
