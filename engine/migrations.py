@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 from engine.channels.shared_limit import ChannelSend
 from engine.groups import Group
 from engine.ledger import Delivery
+from engine.ledger.model import unversioned_key
 from engine.members import MemberJoin
 
 
@@ -37,7 +38,7 @@ def _delivery_slot_key(connection: Connection) -> None:
                 slot_key=bindparam("b_slot_key")
             ),
             [
-                {"b_key": key, "b_slot_key": key.replace(f"{sop}:{version}:", f"{sop}:", 1)}
+                {"b_key": key, "b_slot_key": unversioned_key(key, sop, version)}
                 for key, sop, version in rows
             ],
         )  # fmt: skip

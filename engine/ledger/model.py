@@ -90,11 +90,16 @@ def chunks(keys: Sequence[str], size: int = 500) -> Iterable[list[str]]:
         yield list(keys[start : start + size])
 
 
-def slot_key(action: PlannedAction) -> str:
-    """The action's key without its version: `sop:version:group:slot:date[:member]` ->
-    `sop:group:slot:date[:member]`. One group gets one post per slot key, whatever the version.
+def unversioned_key(key: str, sop_id: str, version: str) -> str:
+    """A key without its version: `sop:version:group:slot:date[:member]` ->
+    `sop:group:slot:date[:member]`. One group gets one post per such key, whatever the version.
     """
-    return action.key.replace(f"{action.sop_id}:{action.version}:", f"{action.sop_id}:", 1)
+    return key.replace(f"{sop_id}:{version}:", f"{sop_id}:", 1)
+
+
+def slot_key(action: PlannedAction) -> str:
+    """The action's key without its version (see unversioned_key)."""
+    return unversioned_key(action.key, action.sop_id, action.version)
 
 
 def unique_actions(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
