@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -23,12 +22,6 @@ from sopflow.db import make_engine
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 5, 20, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def db(engine_db: Engine) -> Engine:
-    """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    return engine_db
 
 
 @dataclass(frozen=True)
@@ -136,33 +129,33 @@ def sessions(engine: Engine) -> Callable[[], Session]:
 
 
 def test_rerun_after_crash_reconciles_written_keys_and_sends_each_action_once(
-    db: Engine, db_url: str, tmp_path: Path
+    engine_db: Engine, db_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "outbox.jsonl"
     actions = make_actions()
     keys = [a.key for a in actions]
     run_and_crash(db_url, out)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert [d.status for d in list_deliveries(session)] == ["sent"] * 5 + ["sending"] * 5 + [
             "pending"
         ] * 2
     assert Counter(JsonlChannel(out).written()) == Counter(keys[:7])
 
     channel = ReconcilingJsonlChannel(out)
-    report = dispatch(sessions(db), channel, actions, now=NOW + timedelta(minutes=3))
+    report = dispatch(sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=3))
     assert sorted(report.reconciled) == sorted(keys[5:10])
     assert report.skipped_already_done == keys[:5]
     assert report.sent == keys[5:]
     assert (report.unknown, report.failed, report.not_attempted) == ([], [], [])
     assert sorted(channel.written()) == sorted(keys)  # every action exactly once
 
-    again = dispatch(sessions(db), channel, actions, now=NOW + timedelta(minutes=4))
+    again = dispatch(sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=4))
     assert again.skipped_already_done == keys and again.sent == []
     assert sorted(channel.written()) == sorted(keys)
 
 
 def test_rerun_after_crash_without_reconcile_reports_unknown_and_never_resends(
-    db: Engine, db_url: str, tmp_path: Path
+    engine_db: Engine, db_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "outbox.jsonl"
     actions = make_actions()
@@ -171,75 +164,81 @@ def test_rerun_after_crash_without_reconcile_reports_unknown_and_never_resends(
 
     channel = JsonlChannel(out)
     for minute in (3, 4):  # a second rerun must not resend either
-        report = dispatch(sessions(db), channel, actions, now=NOW + timedelta(minutes=minute))
+        report = dispatch(
+            sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=minute)
+        )
         assert report.unknown == keys[5:10]
         assert report.needs_attention
         assert Counter(channel.written()) == Counter(keys[:7] + keys[10:])
     assert report.sent == [] and report.skipped_already_done == keys[:5] + keys[10:]
 
     # The operator checks the outbox: two went out, three did not.
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert mark_done(session, keys[5:7], "小美", NOW) == keys[5:7]
         assert requeue(session, keys[7:10], NOW) == keys[7:10]
         session.commit()
-    final = dispatch(sessions(db), channel, actions, now=NOW + timedelta(minutes=10))
+    final = dispatch(sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=10))
     assert final.sent == keys[7:10] and final.unknown == []
     assert sorted(channel.written()) == sorted(keys)
 
 
 def test_dry_run_lists_what_would_be_sent_and_leaves_the_ledger_alone(
-    db: Engine, tmp_path: Path
+    engine_db: Engine, tmp_path: Path
 ) -> None:
     actions = make_actions(4)
     channel = JsonlChannel(tmp_path / "out.jsonl")
-    dispatch(sessions(db), channel, actions[:1], now=NOW)
-    report = dispatch(sessions(db), channel, actions, now=NOW, dry_run=True)
+    dispatch(sessions(engine_db), channel, actions[:1], now=NOW)
+    report = dispatch(sessions(engine_db), channel, actions, now=NOW, dry_run=True)
     assert report.dry_run
     assert [a.key for a in report.would_send] == [a.key for a in actions[1:]]
     assert report.skipped_already_done == [actions[0].key]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert [d.key for d in list_deliveries(session)] == [actions[0].key]
     assert channel.written() == [actions[0].key]
 
 
-def test_awaiting_confirmation_is_not_resent_until_reconciled(db: Engine, tmp_path: Path) -> None:
+def test_awaiting_confirmation_is_not_resent_until_reconciled(
+    engine_db: Engine, tmp_path: Path
+) -> None:
     actions = make_actions(2)
     mass = JsonlChannel(tmp_path / "mass.jsonl", status="awaiting_confirmation")
-    report = dispatch(sessions(db), mass, actions, now=NOW)
+    report = dispatch(sessions(engine_db), mass, actions, now=NOW)
     assert report.awaiting_confirmation == [a.key for a in actions]
-    later = dispatch(sessions(db), JsonlChannel(tmp_path / "mass.jsonl"), actions, now=NOW)
+    later = dispatch(sessions(engine_db), JsonlChannel(tmp_path / "mass.jsonl"), actions, now=NOW)
     assert later.skipped_already_done == [a.key for a in actions]
     assert len(mass.written()) == 2
 
     confirmed = ReconcilingJsonlChannel(tmp_path / "mass.jsonl")
-    dispatch(sessions(db), confirmed, actions, now=NOW + timedelta(hours=1))
-    with Session(db) as session:
+    dispatch(sessions(engine_db), confirmed, actions, now=NOW + timedelta(hours=1))
+    with Session(engine_db) as session:
         rows = get_deliveries(session, [a.key for a in actions])
         assert {r.status for r in rows.values()} == {"sent"}
         assert {r.response_id for r in rows.values()} == {f"line-{a.key}" for a in actions}
     assert len(mass.written()) == 2
 
 
-def test_channel_error_marks_chunk_unknown_and_stops_the_run(db: Engine) -> None:
+def test_channel_error_marks_chunk_unknown_and_stops_the_run(engine_db: Engine) -> None:
     actions = make_actions(5)
-    report = dispatch(sessions(db), RaisingChannel(), actions, now=NOW, chunk_size=2)
+    report = dispatch(sessions(engine_db), RaisingChannel(), actions, now=NOW, chunk_size=2)
     assert report.error == "ConnectionError: connection reset by peer"
     assert report.unknown == [a.key for a in actions[:2]]
     assert report.not_attempted == [a.key for a in actions[2:]]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         row = get_deliveries(session, [actions[0].key])[actions[0].key]
         assert row.error is not None and "connection reset by peer" in row.error
 
 
-def test_failed_sends_are_retried_on_the_next_run(db: Engine, tmp_path: Path) -> None:
+def test_failed_sends_are_retried_on_the_next_run(engine_db: Engine, tmp_path: Path) -> None:
     actions = make_actions(3)
     failing = JsonlChannel(tmp_path / "fail.jsonl", status="failed")
-    assert dispatch(sessions(db), failing, actions, now=NOW).failed == [a.key for a in actions]
+    assert dispatch(sessions(engine_db), failing, actions, now=NOW).failed == [
+        a.key for a in actions
+    ]
     working = JsonlChannel(tmp_path / "ok.jsonl")
-    report = dispatch(sessions(db), working, actions, now=NOW + timedelta(minutes=1))
+    report = dispatch(sessions(engine_db), working, actions, now=NOW + timedelta(minutes=1))
     assert report.sent == [a.key for a in actions]
     assert working.written() == [a.key for a in actions]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert {d.attempts for d in list_deliveries(session)} == {2}
 
 
@@ -268,7 +267,7 @@ def racing_run(db_url: str, out: str, report_path: str, start_at: float) -> None
 
 
 def test_two_runs_racing_for_the_same_day_send_each_action_once(
-    db: Engine, db_url: str, tmp_path: Path
+    engine_db: Engine, db_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "outbox.jsonl"
     keys = [a.key for a in make_actions(40)]
@@ -290,5 +289,5 @@ def test_two_runs_racing_for_the_same_day_send_each_action_once(
     reports = [json.loads((tmp_path / f"r{n}.json").read_text()) for n in (1, 2)]
     sent = [key for report in reports for key in report["sent"]]
     assert sorted(sent) == sorted(keys)  # each key sent by exactly one of the runs
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert {(d.status, d.attempts) for d in list_deliveries(session)} == {("sent", 1)}

@@ -28,12 +28,6 @@ SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def db(engine_db: Engine) -> Engine:
-    """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    return engine_db
-
-
 def write(path: Path, text: str, *, bom: bool = False) -> Path:
     path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
     return path
@@ -42,8 +36,8 @@ def write(path: Path, text: str, *, bom: bool = False) -> Path:
 HEADER = "id,name,owner,sender,channel,target,sop,alias,start_date,member_count,tags\n"
 
 
-def test_add_group_stores_chinese_names_and_tags(db: Engine) -> None:
-    with Session(db) as session:
+def test_add_group_stores_chinese_names_and_tags(engine_db: Engine) -> None:
+    with Session(engine_db) as session:
         add_group(
             session,
             id="wrOgAAA1",
@@ -59,7 +53,7 @@ def test_add_group_stores_chinese_names_and_tags(db: Engine) -> None:
             now=NOW,
         )
         session.commit()
-    with Session(db) as session:
+    with Session(engine_db) as session:
         group = get_group(session, "wrOgAAA1")
         assert group.name == "上海宝妈福利群"
         assert group.tag_list == ["city:上海", "stage:成熟期"]
@@ -68,8 +62,8 @@ def test_add_group_stores_chinese_names_and_tags(db: Engine) -> None:
         assert group.alias == "production"
 
 
-def test_add_group_refuses_duplicate_id_in_one_line(db: Engine) -> None:
-    with Session(db) as session:
+def test_add_group_refuses_duplicate_id_in_one_line(engine_db: Engine) -> None:
+    with Session(engine_db) as session:
         add_group(session, id="g1", name="一群", sop_id="demo", now=NOW)
         session.commit()
         with pytest.raises(DuplicateGroupError) as err:
@@ -77,15 +71,20 @@ def test_add_group_refuses_duplicate_id_in_one_line(db: Engine) -> None:
     assert str(err.value) == "group 'g1' is already registered"
 
 
-def test_add_group_refuses_webhook_url_as_target(db: Engine) -> None:
+def test_add_group_refuses_webhook_url_as_target(engine_db: Engine) -> None:
     url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret"
-    with Session(db) as session, pytest.raises(GroupRegistryError, match="not its webhook URL"):
+    with (
+        Session(engine_db) as session,
+        pytest.raises(GroupRegistryError, match="not its webhook URL"),
+    ):
         add_group(
             session, id="g1", name="一群", sop_id="demo", channel="robot", target=url, now=NOW
         )
 
 
-def test_import_groups_csv_with_bom_and_list_by_sop_and_tag(db: Engine, tmp_path: Path) -> None:
+def test_import_groups_csv_with_bom_and_list_by_sop_and_tag(
+    engine_db: Engine, tmp_path: Path
+) -> None:
     csv_path = write(
         tmp_path / "groups.csv",
         HEADER
@@ -95,10 +94,10 @@ def test_import_groups_csv_with_bom_and_list_by_sop_and_tag(db: Engine, tmp_path
         + "g3,试点群,小美,,console,,edu,,,,\n",
         bom=True,
     )
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert import_groups_csv(session, csv_path, now=NOW) == 3
         session.commit()
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert [g.id for g in list_groups(session)] == ["g1", "g2", "g3"]
         assert [g.id for g in list_groups(session, sop_id="fashion")] == ["g1", "g2"]
         assert [g.id for g in list_groups(session, tag="city:上海")] == ["g1"]
@@ -109,9 +108,9 @@ def test_import_groups_csv_with_bom_and_list_by_sop_and_tag(db: Engine, tmp_path
 
 
 def test_import_groups_csv_reports_every_bad_row_and_imports_nothing(
-    db: Engine, tmp_path: Path
+    engine_db: Engine, tmp_path: Path
 ) -> None:
-    with Session(db) as session:
+    with Session(engine_db) as session:
         add_group(session, id="old", name="老群", sop_id="demo", now=NOW)
         session.commit()
     csv_path = write(
@@ -123,7 +122,7 @@ def test_import_groups_csv_reports_every_bad_row_and_imports_nothing(
         + "old,老群,,,console,,demo,,,,\n"
         + ",无名,,,console,,,beta,,,\n",
     )
-    with Session(db) as session:
+    with Session(engine_db) as session:
         with pytest.raises(BadRowsError) as err:
             import_groups_csv(session, csv_path, now=NOW)
         session.rollback()
@@ -142,24 +141,26 @@ def test_import_groups_csv_reports_every_bad_row_and_imports_nothing(
     assert ": line 2:" not in text
 
 
-def test_import_groups_csv_names_missing_and_unknown_columns(db: Engine, tmp_path: Path) -> None:
+def test_import_groups_csv_names_missing_and_unknown_columns(
+    engine_db: Engine, tmp_path: Path
+) -> None:
     csv_path = write(tmp_path / "groups.csv", "id,name,citty\ng1,一群,上海\n")
-    with Session(db) as session, pytest.raises(DataFileError) as err:
+    with Session(engine_db) as session, pytest.raises(DataFileError) as err:
         import_groups_csv(session, csv_path, now=NOW)
     assert "missing column(s) sop" in str(err.value)
     assert "unknown column(s) citty" in str(err.value)
     assert "\n" not in str(err.value)
 
 
-def test_import_groups_csv_refuses_non_utf8_file(db: Engine, tmp_path: Path) -> None:
+def test_import_groups_csv_refuses_non_utf8_file(engine_db: Engine, tmp_path: Path) -> None:
     path = tmp_path / "gbk.csv"
     path.write_bytes((HEADER + "g1,上海一群,,,console,,demo,,,,\n").encode("gbk"))
-    with Session(db) as session, pytest.raises(DataFileError, match="not UTF-8"):
+    with Session(engine_db) as session, pytest.raises(DataFileError, match="not UTF-8"):
         import_groups_csv(session, path, now=NOW)
 
 
-def test_set_alias_moves_groups_and_refuses_unknown_ids(db: Engine) -> None:
-    with Session(db) as session:
+def test_set_alias_moves_groups_and_refuses_unknown_ids(engine_db: Engine) -> None:
+    with Session(engine_db) as session:
         for gid in ("g1", "g2", "g3"):
             add_group(session, id=gid, name=gid, sop_id="demo", now=NOW)
         session.commit()
@@ -170,7 +171,7 @@ def test_set_alias_moves_groups_and_refuses_unknown_ids(db: Engine) -> None:
         with pytest.raises(GroupRegistryError, match="'staging' is not one of"):
             set_alias(session, ["g2"], "staging")
         session.rollback()
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert {g.id: g.alias for g in list_groups(session)} == {
             "g1": "candidate",
             "g2": "production",
@@ -179,12 +180,12 @@ def test_set_alias_moves_groups_and_refuses_unknown_ids(db: Engine) -> None:
 
 
 @pytest.fixture
-def two_groups(db: Engine) -> Engine:
-    with Session(db) as session:
+def two_groups(engine_db: Engine) -> Engine:
+    with Session(engine_db) as session:
         add_group(session, id="g1", name="一群", sop_id="demo", now=NOW)
         add_group(session, id="g2", name="二群", sop_id="demo", now=NOW)
         session.commit()
-    return db
+    return engine_db
 
 
 def test_member_joins_import_is_idempotent_across_formats_and_offsets(

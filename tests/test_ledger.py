@@ -33,12 +33,6 @@ SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def db(engine_db: Engine) -> Engine:
-    """A fresh database (SQLite and PostgreSQL) with the engine migrations applied."""
-    return engine_db
-
-
 @dataclass(frozen=True)
 class Result:
     """A channel outcome with the shape of engine.channels' DeliveryResult."""
@@ -70,14 +64,14 @@ def statuses(session: Session, keys: list[str]) -> list[str]:
     return [rows[key].status for key in keys]
 
 
-def test_claim_inserts_pending_rows_once_and_keeps_aware_due_times(db: Engine) -> None:
+def test_claim_inserts_pending_rows_once_and_keeps_aware_due_times(engine_db: Engine) -> None:
     actions = [action("g1", "columns.morning", NOW), action("g2", "columns.morning", NOW)]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert claim(session, [*actions, actions[0]], NOW) == actions
         session.commit()
         assert claim(session, actions, NOW + timedelta(minutes=1)) == actions
         session.commit()
-    with Session(db) as session:
+    with Session(engine_db) as session:
         rows = list_deliveries(session)
         assert [(r.key, r.status, r.attempts) for r in rows] == [
             (a.key, "pending", 0) for a in actions
@@ -86,11 +80,11 @@ def test_claim_inserts_pending_rows_once_and_keeps_aware_due_times(db: Engine) -
         assert rows[0].due_at.utcoffset() == timedelta(0)
 
 
-def test_claim_never_returns_sending_sent_done_awaiting_or_unknown(db: Engine) -> None:
+def test_claim_never_returns_sending_sent_done_awaiting_or_unknown(engine_db: Engine) -> None:
     slots = ["a", "b", "c", "d", "e", "f"]
     acts = [action("g1", slot, NOW) for slot in slots]
     keys = [a.key for a in acts]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, acts, NOW)
         assert mark_sending(session, keys[:5], NOW) == keys[:5]
         record_results(
@@ -116,9 +110,9 @@ def test_claim_never_returns_sending_sent_done_awaiting_or_unknown(db: Engine) -
         assert claim(session, acts, NOW) == [acts[3]]
 
 
-def test_failed_rows_are_retried_until_attempts_run_out(db: Engine) -> None:
+def test_failed_rows_are_retried_until_attempts_run_out(engine_db: Engine) -> None:
     act = action("g1", "columns.noon", NOW)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         for attempt in (1, 2):
             assert claim(session, [act], NOW, max_attempts=2) == [act]
             assert mark_sending(session, [act.key], NOW, max_attempts=2) == [act.key]
@@ -130,21 +124,21 @@ def test_failed_rows_are_retried_until_attempts_run_out(db: Engine) -> None:
         assert (row.status, row.attempts, row.error) == ("failed", 2, "try 2")
 
 
-def test_mark_sending_moves_each_key_only_once(db: Engine) -> None:
+def test_mark_sending_moves_each_key_only_once(engine_db: Engine) -> None:
     act = action("g1", "columns.evening", NOW)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [act], NOW)
         session.commit()
-    with Session(db) as first, Session(db) as second:
+    with Session(engine_db) as first, Session(engine_db) as second:
         assert mark_sending(first, [act.key], NOW) == [act.key]
         first.commit()
         assert mark_sending(second, [act.key], NOW) == []
         second.commit()
 
 
-def test_record_results_refuses_keys_not_in_ledger_and_unknown_status(db: Engine) -> None:
+def test_record_results_refuses_keys_not_in_ledger_and_unknown_status(engine_db: Engine) -> None:
     act = action("g1", "a", NOW)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [act], NOW)
         mark_sending(session, [act.key], NOW)
         with pytest.raises(UnknownDeliveryError, match="no delivery with key\\(s\\): ghost"):
@@ -153,9 +147,9 @@ def test_record_results_refuses_keys_not_in_ledger_and_unknown_status(db: Engine
             record_results(session, [Result(act.key, "delivered")], NOW)
 
 
-def test_mark_done_refuses_unknown_keys_listing_all_and_keeps_sent_rows(db: Engine) -> None:
+def test_mark_done_refuses_unknown_keys_listing_all_and_keeps_sent_rows(engine_db: Engine) -> None:
     sent, manual = action("g1", "a", NOW), action("g1", "b", NOW)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [sent, manual], NOW)
         mark_sending(session, [sent.key], NOW)
         record_results(session, [Result(sent.key, "sent", sent_at=NOW)], NOW)
@@ -169,14 +163,14 @@ def test_mark_done_refuses_unknown_keys_listing_all_and_keeps_sent_rows(db: Engi
         assert (rows[manual.key].status, rows[manual.key].done_by) == ("done", "小美")
 
 
-def test_stale_sending_rows_become_unknown_and_can_be_requeued(db: Engine) -> None:
+def test_stale_sending_rows_become_unknown_and_can_be_requeued(engine_db: Engine) -> None:
     stale, other = action("g1", "a", NOW), action("g2", "a", NOW)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [stale, other], NOW)
         mark_sending(session, [stale.key, other.key], NOW)
         session.commit()
     later = NOW + timedelta(minutes=5)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert mark_stale_sending_unknown(session, later, keys=[stale.key]) == [stale.key]
         session.commit()
         row = get_deliveries(session, [stale.key])[stale.key]
@@ -191,10 +185,10 @@ def test_stale_sending_rows_become_unknown_and_can_be_requeued(db: Engine) -> No
         assert claim(session, [stale], later) == [stale]
 
 
-def test_reconciliation_settles_only_open_rows(db: Engine) -> None:
+def test_reconciliation_settles_only_open_rows(engine_db: Engine) -> None:
     acts = [action("g1", slot, NOW) for slot in ("a", "b", "c", "d")]
     keys = [a.key for a in acts]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, acts, NOW)
         mark_sending(session, keys, NOW)
         record_results(session, [Result(keys[3], "sent", sent_at=NOW)], NOW)
@@ -205,10 +199,10 @@ def test_reconciliation_settles_only_open_rows(db: Engine) -> None:
         assert get_deliveries(session, [keys[0]])[keys[0]].sent_at == later
 
 
-def test_list_deliveries_filters_by_sop_group_status_and_due_window(db: Engine) -> None:
+def test_list_deliveries_filters_by_sop_group_status_and_due_window(engine_db: Engine) -> None:
     day1 = [action("g1", "a", NOW), action("g2", "a", NOW)]
     day2 = [action("g1", "a", NOW + timedelta(days=1))]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, day1 + day2, NOW)
         mark_sending(session, [day1[1].key], NOW)
         session.commit()
@@ -222,11 +216,11 @@ def test_list_deliveries_filters_by_sop_group_status_and_due_window(db: Engine) 
         assert list_deliveries(session, sop_id="other") == []
 
 
-def test_group_summary_splits_on_time_and_late_sends(db: Engine) -> None:
+def test_group_summary_splits_on_time_and_late_sends(engine_db: Engine) -> None:
     g1 = [action("g1", slot, NOW) for slot in ("a", "b", "c", "d")]
     g2 = [action("g2", slot, NOW) for slot in ("a", "b")]
     outside = action("g1", "a", NOW + timedelta(days=2))
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [*g1, *g2, outside], NOW)
         mark_sending(session, [a.key for a in [*g1, *g2, outside]], NOW)
         record_results(
@@ -251,12 +245,12 @@ def test_group_summary_splits_on_time_and_late_sends(db: Engine) -> None:
 
 
 def test_results_keep_earlier_ids_and_errors_unless_the_outcome_brings_its_own(
-    db: Engine,
+    engine_db: Engine,
 ) -> None:
     mass, timeout = action("g1", "a", NOW), action("g1", "b", NOW)
     keys = [mass.key, timeout.key]
     later = NOW + timedelta(hours=2)
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [mass, timeout], NOW)
         mark_sending(session, keys, NOW)
         record_results(
@@ -281,10 +275,10 @@ def test_results_keep_earlier_ids_and_errors_unless_the_outcome_brings_its_own(
         assert statuses(session, keys) == ["sent", "failed"]
 
 
-def test_add_rows_inserts_new_keys_once_as_pending_or_sending(db: Engine) -> None:
+def test_add_rows_inserts_new_keys_once_as_pending_or_sending(engine_db: Engine) -> None:
     acts = [action("g1", slot, NOW) for slot in ("a", "b", "c")]
     keys = [a.key for a in acts]
-    with Session(db) as session:
+    with Session(engine_db) as session:
         assert add_rows(session, acts[:1], NOW) == keys[:1]
         session.commit()
         # The first key is already there (another run, say): only the others are inserted.
@@ -298,24 +292,24 @@ def test_add_rows_inserts_new_keys_once_as_pending_or_sending(db: Engine) -> Non
         ]
 
 
-def test_slot_key_migration_backfills_ledgers_made_before_it(db: Engine) -> None:
+def test_slot_key_migration_backfills_ledgers_made_before_it(engine_db: Engine) -> None:
     def planned(group: str, version: str) -> PlannedAction:  # the planner's key format
         key = f"demo:{version}:{group}:columns.morning:2025-03-03"
         return replace(action(group, "columns.morning", NOW), key=key, version=version)
 
     old, other, promoted = planned("g1", "3"), planned("g2", "3"), planned("g1", "4")
-    with Session(db) as session:
+    with Session(engine_db) as session:
         claim(session, [old, other], NOW)
         mark_sending(session, [old.key], NOW)
         record_results(session, [Result(old.key, "sent", sent_at=NOW)], NOW)
         session.commit()
-    with db.begin() as connection:  # back to the 0102 schema, rows kept
+    with engine_db.begin() as connection:  # back to the 0102 schema, rows kept
         connection.execute(text("DROP INDEX ix_deliveries_slot_key"))
         connection.execute(text("ALTER TABLE deliveries DROP COLUMN slot_key"))
-    with db.begin() as connection:
+    with engine_db.begin() as connection:
         dict(MIGRATIONS)["0103_delivery_slot_key"](connection)
 
-    with Session(db) as session:
+    with Session(engine_db) as session:
         view = read_ledger(session, [old, promoted, other])
     assert set(view.states) == {old.key, other.key}
     assert view.posted_elsewhere == {promoted.key}  # the slot went out under version 3

@@ -15,11 +15,6 @@ from sopflow.db import make_engine
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"  # a webhook key: a secret
 
 
-@pytest.fixture
-def db(engine_db: Engine) -> Engine:
-    return engine_db
-
-
 class FakeTime:
     """A wall clock that only moves when someone sleeps."""
 
@@ -35,9 +30,11 @@ class FakeTime:
         self.now += seconds
 
 
-def test_limit_then_wait_for_the_oldest_send_to_leave_the_window(db: Engine) -> None:
+def test_limit_then_wait_for_the_oldest_send_to_leave_the_window(engine_db: Engine) -> None:
     fake = FakeTime()
-    limiter = DatabaseWindowLimiter(db, 3, 60.0, clock=fake.clock, sleep=fake.sleep, margin=1)
+    limiter = DatabaseWindowLimiter(
+        engine_db, 3, 60.0, clock=fake.clock, sleep=fake.sleep, margin=1
+    )
 
     assert [limiter.acquire(KEY) for _ in range(3)] == [0.0, 0.0, 0.0]
     fake.now += 10
@@ -45,11 +42,11 @@ def test_limit_then_wait_for_the_oldest_send_to_leave_the_window(db: Engine) -> 
     assert limiter.acquire("another robot") == 0.0  # each robot has its own window
 
 
-def test_two_limiters_on_one_database_share_one_window(db: Engine, db_url: str) -> None:
+def test_two_limiters_on_one_database_share_one_window(engine_db: Engine, db_url: str) -> None:
     fake = FakeTime()
     other_engine = make_engine(db_url)  # as another process would have
     try:
-        first = DatabaseWindowLimiter(db, 2, 60.0, clock=fake.clock, sleep=fake.sleep)
+        first = DatabaseWindowLimiter(engine_db, 2, 60.0, clock=fake.clock, sleep=fake.sleep)
         second = DatabaseWindowLimiter(other_engine, 2, 60.0, clock=fake.clock, sleep=fake.sleep)
         assert first.acquire(KEY) == 0.0
         assert second.acquire(KEY) == 0.0
@@ -59,10 +56,10 @@ def test_two_limiters_on_one_database_share_one_window(db: Engine, db_url: str) 
         other_engine.dispose()
 
 
-def test_only_a_hash_of_the_key_is_stored(db: Engine) -> None:
-    DatabaseWindowLimiter(db, 5, 60.0).acquire(KEY)
+def test_only_a_hash_of_the_key_is_stored(engine_db: Engine) -> None:
+    DatabaseWindowLimiter(engine_db, 5, 60.0).acquire(KEY)
 
-    with db.connect() as connection:
+    with engine_db.connect() as connection:
         buckets = connection.execute(text("SELECT bucket FROM channel_sends")).scalars().all()
     assert buckets == [bucket_of(KEY)] and KEY not in buckets[0]
 
@@ -81,7 +78,7 @@ def _acquire_in_child(db_url: str, start_at: float, out: str) -> None:
 
 
 def test_two_processes_never_exceed_the_limit_together(
-    db: Engine, db_url: str, tmp_path: Path
+    engine_db: Engine, db_url: str, tmp_path: Path
 ) -> None:
     context = multiprocessing.get_context("spawn")
     start_at = time.time() + 3
