@@ -127,7 +127,11 @@ def run_playbook(
         "batches": len(batches),
         "warnings": planned.warnings,
         "totals": playbooks.totals(table),
-        "attention": [row for row in rows if not dry_run and playbooks.needs_attention(row)],
+        "attention": [
+            row
+            for row, counts in zip(rows, table.values(), strict=True)
+            if not dry_run and playbooks.needs_attention(counts)
+        ],
         "versions": dict(sorted(Counter(planned.versions.values()).items())),
         "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
     }

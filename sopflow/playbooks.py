@@ -8,7 +8,7 @@ changes what the next run sends without any redeploy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -183,11 +183,10 @@ def totals(table: dict[str, GroupTally]) -> dict[str, int]:
     return {name: sum(getattr(row, name) for row in table.values()) for name in TALLY_FIELDS}
 
 
-def needs_attention(row: Mapping[str, object]) -> bool:
-    """A tally row with a failed or unknown action, or one neither sent nor skipped."""
-    counts = {name: int(row[name]) for name in TALLY_FIELDS}  # type: ignore[call-overload]
-    unsettled = counts["planned"] - counts["sent"] - counts["skipped"] - counts["awaiting"]
-    return bool(counts["failed"] or counts["unknown"] or unsettled)
+def needs_attention(counts: GroupTally) -> bool:
+    """A group with a failed or unknown action, or one neither sent nor skipped."""
+    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
+    return bool(counts.failed or counts.unknown or unsettled)
 
 
 class PlaybookError(SopflowError):

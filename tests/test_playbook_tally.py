@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from engine.actions import PlannedAction
 from engine.dispatch import DispatchReport
-from sopflow.playbooks import batches, needs_attention, tally, totals
+from sopflow.playbooks import GroupTally, batches, needs_attention, tally, totals
 
 CST = timezone(timedelta(hours=8))
 AT = datetime(2026, 9, 8, 10, 0, tzinfo=CST)
@@ -43,14 +43,15 @@ def test_tally_counts_each_group_and_totals_add_up() -> None:
 
 
 def test_needs_attention_flags_failed_unknown_and_unsettled_groups_only() -> None:
-    row = {"planned": 3, "sent": 0, "failed": 0, "unknown": 0, "awaiting": 0, "skipped": 0}
+    def row(**counts: int) -> GroupTally:
+        return GroupTally(planned=3, **counts)
 
-    assert needs_attention({**row, "sent": 3}) is False
-    assert needs_attention({**row, "sent": 1, "skipped": 2}) is False
-    assert needs_attention({**row, "awaiting": 3}) is False  # the sender confirms in WeCom
-    assert needs_attention({**row, "sent": 2, "failed": 1}) is True
-    assert needs_attention({**row, "sent": 2, "unknown": 1}) is True
-    assert needs_attention({**row, "sent": 2}) is True  # one neither sent nor reported
+    assert needs_attention(row(sent=3)) is False
+    assert needs_attention(row(sent=1, skipped=2)) is False
+    assert needs_attention(row(awaiting=3)) is False  # the sender confirms in WeCom
+    assert needs_attention(row(sent=2, failed=1)) is True
+    assert needs_attention(row(sent=2, unknown=1)) is True
+    assert needs_attention(row(sent=2)) is True  # one neither sent nor reported
 
 
 def test_batches_split_by_channel_and_hour() -> None:
