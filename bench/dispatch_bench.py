@@ -38,8 +38,8 @@ from engine.channels.outbox import outbox_record
 from engine.groups import add_group
 from engine.ledger import SENT, Delivery, slot_key
 from flows.runtime import use_ephemeral
-from sopflow import playbooks
-from sopflow.workspace import init_workspace, open_workspace
+from services import playbooks
+from services.workspace import init_workspace, open_workspace
 from versions import services
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"

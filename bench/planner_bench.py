@@ -21,9 +21,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.table import Row, median_ms
-from engine.actions import PlannedAction
 from engine.planner import plan
 from sop_models import SopDocument, load_document
+from sop_models.actions import PlannedAction
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"
 VERSION = "1.0"

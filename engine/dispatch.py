@@ -16,7 +16,6 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from engine.actions import PlannedAction
 from engine.ledger import (
     AWAITING,
     DONE,
@@ -40,6 +39,7 @@ from engine.ledger import (
     unique_actions,
     write_results,
 )
+from sop_models.actions import PlannedAction
 
 
 class BatchChannel(Protocol):

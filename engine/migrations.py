@@ -1,4 +1,4 @@
-"""Named migrations for the engine's tables (run by sopflow.db after the audit migrations)."""
+"""Named migrations for the engine's tables (run by services.db after the audit migrations)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from engine.actions import PlannedAction
+from sop_models.actions import PlannedAction
 
 MASS_CHANNEL = "wecom_mass"
 TZ = ZoneInfo("Asia/Shanghai")

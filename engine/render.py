@@ -19,9 +19,9 @@ from functools import lru_cache
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.actions import MsgType
 from engine.planner.variables import template_uses
 from sop_models import SopDocument
+from sop_models.actions import MsgType
 from sop_models.errors import Problem, SopflowError
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)

@@ -19,8 +19,8 @@ from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 
 from flows.approval import DEFAULT_TIMEOUT_S, ApprovalDecision, wait_for_approval
-from sopflow import check as check_service
-from sopflow.workspace import open_workspace
+from services import check as check_service
+from services.workspace import open_workspace
 
 
 @flow(name="check")

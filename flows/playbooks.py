@@ -3,7 +3,7 @@
 A flow run plans one day for every group (each group's alias resolved at run time), sends one
 task per channel batch (never one per message), and publishes a table artifact: per group the
 actions planned, sent, failed, unknown and awaiting confirmation. Business rules live in
-`sopflow.playbooks`; this module only orchestrates.
+`services.playbooks`; this module only orchestrates.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from prefect.logging import get_run_logger
 from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
-from sopflow import playbooks
-from sopflow.playbooks import SHANGHAI, Batch
-from sopflow.workspace import Workspace, open_workspace
+from services import playbooks
+from services.playbooks import SHANGHAI, Batch
+from services.workspace import Workspace, open_workspace
 
 RETRY_DELAYS_S = [5, 30, 120]
 # The workspace a flow run holds open; its batch tasks (run in the same thread) reuse it

@@ -22,14 +22,14 @@ import yaml
 
 from engine import groups as group_registry
 from engine.members import MemberJoin
+from services import playbooks
+from services.experiments import start_experiment
+from services.kpis import event_store
+from services.report_data import write_workspace_report
+from services.workspace import Workspace, init_workspace
+from simulator import Community, GroupSpec, SimulationParams
 from sop_models import parse_document
 from sop_models.errors import SopflowError
-from sopflow import playbooks
-from sopflow.experiments import start_experiment
-from sopflow.kpis import event_store
-from sopflow.report_data import write_workspace_report
-from sopflow.simulator import Community, GroupSpec, SimulationParams
-from sopflow.workspace import Workspace, init_workspace
 from versions import services
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"

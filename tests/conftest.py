@@ -6,6 +6,10 @@ import importlib.util
 
 pytest_plugins = [
     name
-    for name in ("tests.pg_cluster", "tests.prefect_server", "tests.workspaces")
+    for name in (
+        "tests.support.pg_cluster",
+        "tests.support.prefect_server",
+        "tests.support.workspaces",
+    )
     if importlib.util.find_spec(name) is not None
 ]

@@ -135,7 +135,7 @@ def _head(session: Session, *, for_write: bool) -> tuple[int, str] | None:
 
     PostgreSQL: `SELECT ... FOR UPDATE` on the head row, held until the caller's transaction
     ends, so the records read afterwards match the head. SQLite (engines from
-    `sopflow.db.make_engine` begin with BEGIN IMMEDIATE): a transaction is one snapshot, and
+    `services.db.make_engine` begin with BEGIN IMMEDIATE): a transaction is one snapshot, and
     a writer first makes a no-op write, which takes SQLite's single writer lock (honouring
     busy_timeout) before the head is read.
     """

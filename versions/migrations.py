@@ -1,4 +1,4 @@
-"""Named schema migrations of the version layer, applied in order by `sopflow.db.migrate`.
+"""Named schema migrations of the version layer, applied in order by `services.db.migrate`.
 
 Each entry is a plain `(name, apply)` pair; `apply(connection)` runs inside the migration's
 own transaction. The DDL is written out here, frozen, rather than derived from today's models:

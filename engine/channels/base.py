@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol, runtime_checkable
 
-from engine.actions import PlannedAction
+from sop_models.actions import PlannedAction
 
 DeliveryStatus = Literal["sent", "failed", "awaiting_confirmation", "unknown"]
 SENT: DeliveryStatus = "sent"

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from engine.actions import PlannedAction
 from engine.channels.base import FAILED, SENT, DeliveryResult, Now, local, shanghai_now
+from sop_models.actions import PlannedAction
 
 
 def render(action: PlannedAction) -> str:

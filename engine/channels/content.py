@@ -21,7 +21,7 @@ import binascii
 import hashlib
 from pathlib import Path
 
-from engine.actions import PlannedAction
+from sop_models.actions import PlannedAction
 
 
 class ContentError(ValueError):

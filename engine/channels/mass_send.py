@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.actions import PlannedAction
 from engine.channels.base import (
     AWAITING,
     CST,
@@ -38,6 +37,7 @@ from engine.wecom.groupmsg import (
     add_group_msg_template,
     group_send_results,
 )
+from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelError, ChannelRateLimited, DeliveryOutcomeUnknown
 
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.actions import PlannedAction
 from engine.channels.base import SENT, UNKNOWN, DeliveryResult, Now, local, shanghai_now
+from sop_models.actions import PlannedAction
 
 
 def outbox_record(action: PlannedAction, written_at: datetime) -> dict[str, Any]:

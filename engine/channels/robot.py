@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine.actions import PlannedAction
 from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
 from engine.channels.content import ContentError, image_payload, news_article, split_list
 from engine.channels.ratelimit import Limiter, SlidingWindowLimiter
 from engine.wecom.errors import WeComApiError, WeComUnreachable, redact
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE, WEBHOOK_SEND, RobotWebhook
 from engine.wecom.transport import BUSY_CODES, DEFAULT_BASE_URL, RetryPolicy, raise_for_errcode
+from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelRateLimited, DeliveryOutcomeUnknown
 
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # bytes, as documented for robot messages

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from engine.actions import PlannedAction
 from engine.channels.base import AWAITING, UNKNOWN, DeliveryResult, Now, local, shanghai_now
+from sop_models.actions import PlannedAction
 
 CSV_COLUMNS = (
     "done",

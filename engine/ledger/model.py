@@ -8,8 +8,8 @@ from typing import NamedTuple, Protocol
 
 from sqlmodel import Field, SQLModel
 
-from engine.actions import PlannedAction
 from engine.groups import AwareDateTime
+from sop_models.actions import PlannedAction
 from sop_models.errors import SopflowError
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

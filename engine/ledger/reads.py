@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from engine.actions import PlannedAction
 from engine.ledger.model import (
     AWAITING,
     DONE,
@@ -24,6 +23,7 @@ from engine.ledger.model import (
     chunks,
     slot_key,
 )
+from sop_models.actions import PlannedAction
 
 
 def get_deliveries(session: Session, keys: Sequence[str]) -> dict[str, Delivery]:

@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from engine.actions import PlannedAction
 from engine.ledger.model import (
     FAILED,
     MAX_ATTEMPTS,
@@ -31,6 +30,7 @@ from engine.ledger.model import (
     unique_actions,
 )
 from engine.ledger.reads import get_states
+from sop_models.actions import PlannedAction
 
 
 def claim(

@@ -26,11 +26,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
 
 from engine import render as rendering
-from engine.actions import ActionKind, PlannedAction
 from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.variables import content_variables
 from engine.quota import quota_warnings
 from sop_models import SopDocument
+from sop_models.actions import ActionKind, PlannedAction
 from sop_models.errors import SopflowError
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))

@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from engine.actions import ActionKind
 from engine.calendar import gregorian_occurrences, is_workday, lunar_occurrences
 from engine.planner.variables import (
     Variables,
@@ -26,6 +25,7 @@ from engine.planner.variables import (
     rfm_variables,
 )
 from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
+from sop_models.actions import ActionKind
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
+from services.experiments import start_experiment
+from services.kpis import alert_hits, event_store, kpi_table
 from sop_models import parse_document
 from sop_models.errors import CheckError
 from sopflow.cli.common import echo_json, now, workspace
-from sopflow.experiments import start_experiment
-from sopflow.kpis import alert_hits, event_store, kpi_table
 from sopflow.prefect_context import prefect_for
 
 events_app = typer.Typer(
@@ -48,7 +48,7 @@ def events_wecom_stats(
 
     Example: sop events wecom-stats --from 2026-10-01 --to 2026-10-31 --owner zhangsan
     """
-    from sopflow.wecom_stats import fetch_into_store
+    from services.wecom_stats import fetch_into_store
 
     ws = workspace(ctx)
     first, last = _date(start, "--from"), _date(end, "--to")

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from sopflow.workspace import Workspace, open_workspace
+from services.workspace import Workspace, open_workspace
 
 WorkspaceOption = typer.Option(
     None,

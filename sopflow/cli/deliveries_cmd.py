@@ -15,12 +15,12 @@ from engine import ledger
 from engine.channels.tasklist import done_keys
 from engine.groups import read_text_file
 from engine.ledger import Delivery, LedgerError
+from services.channels import confirm_mass_sends, pending_mass_sends
+from services.checklist import checklist_rows, group_names, render_checklist
+from services.workspace import Workspace
 from sop_models.errors import DataFileError, WorkspaceError
-from sopflow.channels import confirm_mass_sends, pending_mass_sends
-from sopflow.checklist import checklist_rows, group_names, render_checklist
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
-from sopflow.workspace import Workspace
 
 deliveries_app = typer.Typer(rich_markup_mode=None)  # help: the listing's docstring
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)

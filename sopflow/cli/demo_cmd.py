@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.workspace import open_workspace
 from sopflow.cli.audit_cmd import format_record
 from sopflow.demo import DemoConfig, run_demo
-from sopflow.workspace import open_workspace
 from versions import audit
 
 

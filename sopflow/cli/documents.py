@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
+from services.validation import validate_file
+from services.workspace import find_root, init_workspace, iter_files
 from sop_models import document_schema
 from sop_models.errors import DocumentInvalid, Problem
 from sopflow.cli.common import echo_json
-from sopflow.validation import validate_file
-from sopflow.workspace import find_root, init_workspace, iter_files
 
 
 def init(

@@ -13,8 +13,8 @@ import typer
 from engine import groups as registry
 from engine.groups import Group, GroupRegistryError
 from engine.members import import_member_joins
+from services.workspace import Workspace
 from sopflow.cli.common import echo_json, now, workspace
-from sopflow.workspace import Workspace
 
 groups_app = typer.Typer(
     help="The group registry: which customer groups run which SOP, through which channel.\n\n"

@@ -55,7 +55,9 @@ def _register_all() -> None:
 def root(
     ctx: typer.Context,
     workspace: Path = typer.Option(
-        None, "--workspace", "-w",
+        None,
+        "--workspace",
+        "-w",
         help="Workspace folder (default: $SOPFLOW_WORKSPACE, else the current folder).",
     ),
 ) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import typer
 
-from engine.actions import PlannedAction
 from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
 from engine.planner import TZ, Plan, PlanError, plan
+from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
+from sop_models.actions import PlannedAction
 from sopflow.cli.common import echo_json, workspace
-from sopflow.workspace import Workspace
 from versions import services
 
 

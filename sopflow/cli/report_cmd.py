@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from services.report_data import write_workspace_report
 from sopflow.cli.common import workspace
-from sopflow.report_data import write_workspace_report
 
 
 def report(

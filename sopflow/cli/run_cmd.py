@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
+from services.playbooks import PLAYBOOK_KINDS, check_playbook
+from services.workspace import Workspace
 from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, workspace
-from sopflow.playbooks import PLAYBOOK_KINDS, check_playbook
 from sopflow.prefect_context import prefect_for, prefect_home
-from sopflow.workspace import Workspace
 from versions import services
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from services.validation import read_document_text, validate_text
 from sop_models import parse_document
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, split_ref, workspace
-from sopflow.validation import read_document_text, validate_text
 from versions import services
 from versions.diff import diff_documents, format_changes
 

@@ -1,0 +1,304 @@
+"""The check step: compare the candidate with production on real event data, then decide.
+
+`evaluate()` computes each metric per group and version over the experiment window (DuckDB),
+runs the statistics engine (delta method on per-group sums: groups are the randomized units)
+and returns an `Outcome` with the decision, its reasons, a Markdown summary and the changelog
+line. `apply_approval()` / `apply_reject()` carry the decision into the store and audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow.compute as pc
+
+from engine.events.store import EventStore
+from engine.kpi.compute import unit_sums
+from engine.kpi.definitions import get_metric
+from engine.stats.decision import Decision, Minimums, decide
+from engine.stats.estimates import ratio_delta_test
+from engine.stats.result import MetricResult
+from engine.stats.srm import srm_check
+from services.workspace import Workspace
+from sop_models import parse_document
+from sop_models.errors import CheckError, VersionNotFound
+from versions import audit, services
+from versions.store import VersionInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_GUARDRAILS = ("leave_rate",)
+MINIMUMS = Minimums(units_per_arm=4, days=7)
+
+
+@dataclass
+class Outcome:
+    """Everything one check found: versions, window, decision, summary texts."""
+
+    sop_id: str
+    production: VersionInfo
+    candidate: VersionInfo
+    start: date
+    end: date  # exclusive
+    decision: Decision
+    groups_per_arm: tuple[int, int]
+    changelog: str
+    markdown: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return self.decision.decision
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+def _candidate_since(ws: Workspace, sop_id: str, candidate: VersionInfo) -> date:
+    with ws.session() as session:
+        records = audit.query(session, sop_id=sop_id, action="candidate")
+    marks = [r.at for r in records if r.version == str(candidate.version)]
+    when = marks[-1] if marks else candidate.at
+    return when.astimezone(SHANGHAI).date()
+
+
+def _arms(table: Any, production: str, candidate: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    arms = {}
+    for name, version in (("baseline", production), ("candidate", candidate)):
+        rows = table.filter(pc.equal(table["sop_version"], version))
+        arms[name] = (
+            np.asarray(rows["num"].to_pylist(), dtype=float),
+            np.asarray(rows["den"].to_pylist(), dtype=float),
+        )
+    return arms
+
+
+def _test(
+    store: EventStore,
+    metric: str,
+    *,
+    sop_id: str,
+    start: date,
+    end: date,
+    versions: tuple[str, str],
+    sequential: bool,
+    before_after: bool = False,
+) -> tuple[MetricResult, tuple[int, int]]:
+    definition = get_metric(metric)
+    table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
+    arms = _arms(table, *versions)
+    if before_after:  # production's own period of the same length, just before the candidate's
+        before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
+        arms["baseline"] = _arms(before, *versions)["baseline"]
+    (num_b, den_b), (num_c, den_c) = arms["baseline"], arms["candidate"]
+    if len(den_b) == 0 or len(den_c) == 0:
+        raise CheckError(
+            f"{sop_id}: no {metric} data for "
+            f"{'production v' + versions[0] if len(den_b) == 0 else 'candidate v' + versions[1]}"
+            f" between {start} and {end - timedelta(days=1)} (import events first)"
+        )
+    kind = "proportion" if definition.kind == "proportion" else "ratio"
+    direction = "lower" if definition.direction == "lower_is_better" else "higher"
+    result = ratio_delta_test(
+        num_b,
+        den_b,
+        num_c,
+        den_c,
+        name=metric,
+        kind=kind,
+        direction=direction,
+        sequential=sequential,
+    )
+    return result, (len(den_b), len(den_c))
+
+
+def evaluate(
+    ws: Workspace,
+    *,
+    sop_id: str,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    sequential: bool = True,
+    expected_share: float = 0.5,
+    before_after: bool = False,
+) -> Outcome:
+    """Decide PROMOTE / REJECT / CONTINUE for the SOP's candidate against production.
+
+    By default both versions run side by side on randomized groups over the same window. With
+    `before_after`, the candidate's window is compared with production's window of the same
+    length just before it (weaker evidence: the decision says so; no SRM check applies).
+    """
+    store = ws.store
+    try:
+        candidate = store.resolve(sop_id, "candidate")
+    except VersionNotFound as err:
+        raise CheckError(f"{sop_id}: no candidate to check ({err})") from None
+    production = store.resolve(sop_id, "production")
+    doc = parse_document(store.content(candidate), candidate.tag)
+    targets = [t.metric for t in doc.kpis.targets] or ["open_rate"]
+    primary_name = targets[0]
+    guardrail_names = [g for g in DEFAULT_GUARDRAILS if g != primary_name]
+    secondary_names = [t for t in targets[1:] if t not in guardrail_names]
+    first = start or _candidate_since(ws, sop_id, candidate)
+    last = end or (now.astimezone(SHANGHAI).date() + timedelta(days=1))
+    events = EventStore(ws.dir("events"))
+    versions = (str(production.version), str(candidate.version))
+    args = dict(
+        sop_id=sop_id,
+        start=first,
+        end=last,
+        versions=versions,
+        sequential=sequential,
+        before_after=before_after,
+    )
+    primary, arms = _test(events, primary_name, **args)
+    guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
+    secondaries = []
+    for name in secondary_names:
+        try:
+            secondaries.append(_test(events, name, **args)[0])
+        except CheckError:
+            continue  # a secondary without data yet (e.g. first-week retention) is left out
+    srm = None if before_after else srm_check(arms[0], arms[1], expected_share)
+    decision = decide(
+        primary,
+        guardrails,
+        secondaries,
+        srm,
+        MINIMUMS,
+        days_observed=(last - first).days,
+        design="before_after" if before_after else "randomized",
+    )
+    message = candidate.message.split(": ", 1)[-1]
+    changelog = changelog_line(candidate, message, primary, arms, (last - first).days)
+    outcome = Outcome(sop_id, production, candidate, first, last, decision, arms, changelog, "")
+    outcome.markdown = markdown(outcome)
+    outcome.evidence = {
+        "summary": changelog,
+        "decision": decision.decision,
+        "window": [str(first), str(last)],
+        "groups_per_arm": list(arms),
+        "check": decision.as_dict(),
+        "production": versions[0],
+        "candidate": versions[1],
+    }
+    return outcome
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _signed(value: float) -> str:
+    return f"{value * 100:+.1f}%"
+
+
+def changelog_line(
+    candidate: VersionInfo, message: str, primary: MetricResult, arms: tuple[int, int], days: int
+) -> str:
+    """`v2.0: 新欢迎语 — open rate +18.0% (20.0% -> 23.6%), 95% CI [...], 8+8 groups, 14 days`."""
+    name = primary.name.replace("_", " ")
+    low, high = primary.ci_rel
+    return (
+        f"{candidate.version.label}: {message} — {name} {_signed(primary.rel_lift)} "
+        f"({_pct(primary.baseline.value)} -> {_pct(primary.candidate.value)}), "
+        f"{round((1 - primary.alpha) * 100)}% CI [{_signed(low)}, {_signed(high)}], "
+        f"{arms[0]}+{arms[1]} groups, {days} days"
+    )
+
+
+def markdown(outcome: Outcome) -> str:
+    """The check's Markdown artifact: metrics table, CI, reasons, SRM."""
+    d = outcome.decision
+    lines = [
+        f"# Check {outcome.sop_id}: {outcome.candidate.version.label} vs "
+        f"{outcome.production.version.label} — **{d.decision}**",
+        "",
+        f"Window {outcome.start} .. {outcome.end - timedelta(days=1)} ({outcome.days} days), "
+        f"groups {outcome.groups_per_arm[0]} + {outcome.groups_per_arm[1]}, design {d.design}.",
+        "",
+        "| metric | role | production | candidate | lift | 95% CI (relative) | p |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    rows = [
+        (d.primary, "primary"),
+        *((m, "guardrail") for m in d.guardrails),
+        *((m, "secondary") for m in d.secondaries),
+    ]
+    for m, role in rows:
+        lines.append(
+            f"| {m.name} | {role} | {m.baseline.value:.4f} | {m.candidate.value:.4f} | "
+            f"{_signed(m.rel_lift)} | [{_signed(m.ci_rel[0])}, {_signed(m.ci_rel[1])}] | "
+            f"{m.p_value:.4f} |"
+        )
+    lines += ["", "**Reasons**", "", *(f"- {reason}" for reason in d.reasons), ""]
+    if d.srm is not None:
+        lines.append(f"SRM: p = {d.srm.p_value:.4f} ({'ok' if d.srm.ok else 'MISMATCH'})")
+    lines += ["", f"Changelog: {outcome.changelog}"]
+    return "\n".join(lines)
+
+
+def apply_approval(
+    ws: Workspace,
+    outcome: Outcome,
+    *,
+    approver: str,
+    approved: bool,
+    reason: str,
+    run_id: str,
+    now: datetime,
+) -> VersionInfo | None:
+    """Record the ops lead's decision; on approval promote with the measured changelog line."""
+    if approved:
+        services.check_four_eyes(outcome.candidate, approver, ws.policy)
+    services.record_approval(
+        ws.uow(),
+        sop_id=outcome.sop_id,
+        version=str(outcome.candidate.version),
+        approver=approver,
+        approved=approved,
+        reason=reason,
+        run_id=run_id,
+        now=now,
+    )
+    record_evidence(ws, outcome, now=now)
+    if not approved:
+        return None
+    return services.promote(
+        ws.uow(),
+        sop_id=outcome.sop_id,
+        version=str(outcome.candidate.version),
+        approver=approver,
+        policy=ws.policy,
+        now=now,
+        changelog=outcome.changelog,
+    )
+
+
+def record_evidence(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
+    """Attach the check's evidence to the candidate without moving any alias."""
+    services.attach_evidence(
+        ws.uow(),
+        sop_id=outcome.sop_id,
+        version=str(outcome.candidate.version),
+        actor="sopflow-check",
+        evidence=outcome.evidence,
+        now=now,
+    )
+
+
+def apply_reject(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
+    """Clear the candidate; keep the evidence on the version."""
+    record_evidence(ws, outcome, now=now)
+    services.reject(
+        ws.uow(),
+        sop_id=outcome.sop_id,
+        actor="sopflow-check",
+        reason="; ".join(outcome.decision.reasons),
+        now=now,
+    )

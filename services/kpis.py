@@ -1,0 +1,69 @@
+"""KPI services for the CLI, report and demo: compute per version/group/day, evaluate alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from engine.events.store import EventStore
+from engine.kpi.alerts import AlertHit, evaluate_alerts
+from engine.kpi.compute import compute_kpis
+from services.workspace import Workspace
+from sop_models import SopDocument
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An SOP alert rule in the shape the KPI engine expects (`op`, not `operator`)."""
+
+    metric: str
+    op: str
+    threshold: float
+    advice: str
+
+
+def event_store(ws: Workspace) -> EventStore:
+    """The workspace's event store."""
+    return EventStore(ws.dir("events"))
+
+
+def kpi_table(
+    ws: Workspace,
+    *,
+    sop_id: str,
+    by: Sequence[str],
+    metrics: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pa.Table:
+    """KPI rows (metric, by-columns, num, den, value) for one SOP."""
+    return compute_kpis(
+        event_store(ws),
+        metrics=metrics,
+        by=tuple(by),
+        sop=sop_id,  # type: ignore[arg-type]
+        start=start,
+        end=end,
+    )
+
+
+def alert_hits(
+    ws: Workspace,
+    doc: SopDocument,
+    *,
+    by_group: bool = False,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[AlertHit]:
+    """Days (and groups) on which the SOP's alert rules fire."""
+    rules = [Rule(a.metric, a.operator, a.threshold, a.advice) for a in doc.kpis.alerts]
+    if not rules:
+        return []
+    by = ("group", "day") if by_group else ("day",)
+    table = kpi_table(
+        ws, sop_id=doc.id, by=by, metrics=sorted({r.metric for r in rules}), start=start, end=end
+    )
+    return evaluate_alerts(table, rules)

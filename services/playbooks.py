@@ -1,0 +1,202 @@
+"""Playbook services: plan one day for every group of a playbook, dispatch per channel batch.
+
+Flows call these; so do `sop run` (through a flow) and the demo. Each group follows an alias
+(`production` or `candidate`) of its SOP, resolved here at run time, so promoting a version
+changes what the next run sends without any redeploy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from engine import groups as group_registry
+from engine import members
+from engine.dispatch import DispatchReport, dispatch
+from engine.planner import plan
+from services.channels import build_channel
+from services.workspace import Workspace
+from sop_models import SopDocument, parse_document
+from sop_models.actions import PlannedAction
+from sop_models.errors import SopflowError, VersionNotFound
+from versions.store import VersionInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Playbook = Literal["cold_start", "mature_day", "campaign", "welcome", "all"]
+PLAYBOOK_KINDS: dict[str, set[str]] = {
+    "cold_start": {"cold_start"},
+    "mature_day": {"column", "flash_sale", "rfm", "calendar"},
+    "campaign": {"campaign"},
+    "welcome": {"welcome"},
+    "all": {"welcome", "cold_start", "column", "flash_sale", "rfm", "calendar", "campaign"},
+}
+BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
+LOCAL_CHANNELS = ("outbox", "console", "tasklist")
+LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
+
+
+@dataclass
+class DayPlan:
+    """Actions due on one day, plus planner warnings and groups that could not be planned."""
+
+    day: date
+    actions: list[PlannedAction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # group id -> version used
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Actions that one task sends through one channel."""
+
+    channel: str
+    actions: tuple[PlannedAction, ...]
+
+    @property
+    def label(self) -> str:
+        first = self.actions[0].at.strftime("%H:%M") if self.actions else "-"
+        return f"{self.channel}@{first}x{len(self.actions)}"
+
+
+def _document(ws: Workspace, info: VersionInfo, cache: dict[str, SopDocument]) -> SopDocument:
+    if info.commit not in cache:
+        cache[info.commit] = parse_document(ws.store.content(info), info.tag)
+    return cache[info.commit]
+
+
+def plan_day(
+    ws: Workspace,
+    *,
+    playbook: Playbook,
+    day: date,
+    sop_id: str | None = None,
+    until: datetime | None = None,
+) -> DayPlan:
+    """Every action of `playbook` due on `day` (up to `until`, if given) for every group."""
+    result = DayPlan(day=day)
+    kinds = PLAYBOOK_KINDS[playbook]
+    start = datetime.combine(day, time(0), SHANGHAI)
+    end = start + timedelta(days=1)
+    with ws.session() as session:
+        groups = group_registry.list_groups(session, sop_id=sop_id)
+        joins = members.joins_between(session, start, end) if "welcome" in kinds else []
+    by_ref: dict[tuple[str, str], list[object]] = defaultdict(list)
+    for group in groups:
+        by_ref[(group.sop_id, group.alias)].append(group)
+    docs: dict[str, SopDocument] = {}
+    for (group_sop, alias), members_of in sorted(by_ref.items()):
+        try:
+            info = ws.store.resolve(group_sop, alias)
+        except VersionNotFound as err:
+            result.warnings.append(f"{len(members_of)} group(s) not planned: {err}")
+            continue
+        doc = _document(ws, info, docs)
+        ids = {g.id for g in members_of}  # type: ignore[attr-defined]
+        planned = plan(
+            doc=doc,
+            version=str(info.version),
+            groups=members_of,
+            start=day,
+            end=day,
+            joins=[j for j in joins if j.group_id in ids],
+            kinds=kinds,
+        )
+        result.warnings.extend(planned.warnings)
+        for group_id in ids:
+            result.versions[group_id] = str(info.version)
+        result.actions.extend(a for a in planned.actions if until is None or a.at <= until)
+    result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.key))
+    return result
+
+
+def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
+    """Split actions into channel batches: one per channel and hour, ≤ BATCH_LIMIT each.
+
+    Grouping by the hour keeps one task per slot for group posts, and folds the day's stream
+    of on-join welcomes into a few batches instead of one task per member.
+    """
+    grouped: dict[tuple[str, datetime], list[PlannedAction]] = defaultdict(list)
+    for action in actions:
+        grouped[(action.channel, action.at.replace(minute=0, second=0, microsecond=0))].append(
+            action
+        )
+    found: list[Batch] = []
+    for (channel, _at), items in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for offset in range(0, len(items), BATCH_LIMIT):
+            found.append(Batch(channel, tuple(items[offset : offset + BATCH_LIMIT])))
+    return found
+
+
+def send_batch(ws: Workspace, batch: Batch, *, now: datetime) -> DispatchReport:
+    """Send one batch through its channel with the ledger's exactly-once bookkeeping."""
+    channel = build_channel(batch.channel, ws, day=batch.actions[0].at.date())
+    # Local channels can look into their own records after a crash, so a large chunk risks
+    # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
+    chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
+    return dispatch(ws.session, channel, list(batch.actions), now=now, chunk_size=chunk)
+
+
+@dataclass
+class GroupTally:
+    """Per-group counts for the run's table artifact."""
+
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    awaiting: int = 0
+    skipped: int = 0
+
+
+def tally(
+    actions: Sequence[PlannedAction], reports: Sequence[DispatchReport]
+) -> dict[str, GroupTally]:
+    """Group -> planned/sent/failed/unknown/awaiting counts from dispatch reports."""
+    by_key = {a.key: a.group_id for a in actions}
+    table: dict[str, GroupTally] = defaultdict(GroupTally)
+    for action in actions:
+        table[action.group_id].planned += 1
+    for report in reports:
+        for attr, keys in (
+            ("sent", report.sent),
+            ("failed", report.failed),
+            ("unknown", report.unknown),
+            ("awaiting", report.awaiting_confirmation),
+            ("skipped", report.skipped_already_done),
+        ):
+            for key in keys:
+                if key in by_key:
+                    tally_row = table[by_key[key]]
+                    setattr(tally_row, attr, getattr(tally_row, attr) + 1)
+    return dict(sorted(table.items()))
+
+
+TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped")
+
+
+def totals(table: dict[str, GroupTally]) -> dict[str, int]:
+    """Counts over all groups of a tally."""
+    return {name: sum(getattr(row, name) for row in table.values()) for name in TALLY_FIELDS}
+
+
+def needs_attention(counts: GroupTally) -> bool:
+    """A group with a failed or unknown action, or one neither sent nor skipped."""
+    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
+    return bool(counts.failed or counts.unknown or unsettled)
+
+
+class PlaybookError(SopflowError):
+    """A playbook run was asked for something that does not exist."""
+
+
+def check_playbook(name: str) -> Playbook:
+    """Validate a playbook name from the CLI."""
+    if name not in PLAYBOOK_KINDS:
+        raise PlaybookError(
+            f"unknown playbook {name!r}; choose one of {', '.join(sorted(PLAYBOOK_KINDS))}"
+        )
+    return name  # type: ignore[return-value]

@@ -1,0 +1,144 @@
+"""Gather a workspace's facts into the report's plain input model, and write the report."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.kpi.definitions import METRICS
+from report import (
+    AlertDay,
+    ExperimentView,
+    KpiPoint,
+    KpiSeries,
+    MetricView,
+    ReportData,
+    VersionRow,
+    write_report,
+)
+from services.kpis import alert_hits, kpi_table
+from services.workspace import Workspace
+from sop_models import parse_document
+from sop_models.errors import CheckError
+from versions.diff import diff_documents, format_changes
+
+TREND_METRICS = (
+    "open_rate",
+    "interaction_rate",
+    "activity_participation",
+    "leave_rate",
+    "conversion_rate",
+)
+
+
+def _versions(ws: Workspace, sop_id: str) -> list[VersionRow]:
+    infos = ws.store.versions(sop_id)
+    aliases: dict[str, list[str]] = {}
+    for name, version in ws.store.aliases(sop_id).items():
+        aliases.setdefault(str(version), []).append(name)
+    rows, previous = [], None
+    for info in infos:
+        data = parse_document(ws.store.content(info), info.tag).model_dump(mode="json")
+        diff = format_changes(diff_documents(previous, data)).splitlines() if previous else []
+        rows.append(
+            VersionRow(
+                str(info.version),
+                info.tag,
+                info.author,
+                info.at,
+                info.message,
+                sorted(aliases.get(str(info.version), [])),
+                diff,
+            )
+        )
+        previous = data
+    return list(reversed(rows))
+
+
+def _series(ws: Workspace, sop_id: str) -> list[KpiSeries]:
+    table = kpi_table(ws, sop_id=sop_id, by=("version", "day"), metrics=list(TREND_METRICS))
+    found: list[KpiSeries] = []
+    rows = table.to_pylist()
+    for metric in TREND_METRICS:
+        points = [
+            KpiPoint(r["day"], str(r["sop_version"]), r["value"])
+            for r in rows
+            if r["metric"] == metric
+        ]
+        definition = METRICS[metric]
+        unit = "%" if definition.kind == "proportion" else ""
+        found.append(
+            KpiSeries(
+                metric, definition.label, unit, sorted(points, key=lambda p: (p.day, p.version))
+            )
+        )
+    return found
+
+
+def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
+    latest: dict[str, Any] | None = None
+    for info in ws.store.versions(sop_id):
+        for line in ws.store.evidence(info):
+            record = json.loads(line)
+            if "check" in record:
+                latest = record
+    if latest is None:
+        return None
+    check = latest["check"]
+    metrics = [
+        MetricView(
+            name=m["name"],
+            label_zh=METRICS[m["name"]].label if m["name"] in METRICS else "",
+            role=m["role"],
+            baseline_value=m["baseline"]["value"],
+            candidate_value=m["candidate"]["value"],
+            abs_lift=m["abs_lift"],
+            rel_lift=m["rel_lift"],
+            ci_low=m["ci_rel"][0],
+            ci_high=m["ci_rel"][1],
+            p_value=m["p_value"],
+            direction=m.get("direction", "higher"),
+        )
+        for m in check["metrics"]
+    ]
+    start, end = (datetime.fromisoformat(d).date() for d in latest["window"])
+    srm = check.get("srm") or {}
+    return ExperimentView(
+        decision=check["decision"],
+        reasons=list(check["reasons"]),
+        design=check["design"],
+        days=(end - start).days,
+        groups_per_arm=tuple(latest["groups_per_arm"]),  # type: ignore[arg-type]
+        srm_p=srm.get("p_value"),
+        metrics=metrics,
+        changelog=latest.get("summary"),
+    )
+
+
+def report_data(ws: Workspace, sop_id: str) -> ReportData:
+    """Everything the report shows for one SOP."""
+    latest = ws.store.resolve(sop_id, "latest")
+    doc = parse_document(ws.store.content(latest), latest.tag)
+    try:
+        hits = alert_hits(ws, doc)
+    except CheckError:
+        hits = []
+    alerts = [
+        AlertDay(h.day, h.group, h.metric, h.value, h.threshold, h.op, h.advice) for h in hits
+    ]
+    return ReportData(
+        sop_id=sop_id,
+        title=doc.title,
+        generated_at=datetime.now(UTC),
+        versions=_versions(ws, sop_id),
+        series=_series(ws, sop_id),
+        experiment=_experiment(ws, sop_id),
+        alerts=alerts,
+    )
+
+
+def write_workspace_report(ws: Workspace, sop_id: str, path: Path) -> Path:
+    """Write the self-contained HTML report of one SOP to `path`."""
+    return write_report(report_data(ws, sop_id), path)

@@ -1,0 +1,68 @@
+"""Settings: one pydantic-settings object built from the workspace file and the environment.
+
+Precedence: environment (`SOPFLOW_*`) over the workspace's `sopflow.toml` over defaults.
+Secrets (WeCom corp secret, robot keys) may live in either, never in an SOP document.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sop_models.errors import WorkspaceError
+
+CONFIG_FILE = "sopflow.toml"
+
+
+class Settings(BaseSettings):
+    """Everything that wires real parts: database, approval policy, channels."""
+
+    model_config = SettingsConfigDict(env_prefix="SOPFLOW_", extra="ignore")
+
+    database_url: str | None = None
+    allow_self_approval: bool = False
+    timezone: str = "Asia/Shanghai"
+    wecom_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    wecom_corp_id: str | None = None
+    wecom_corp_secret: SecretStr | None = None
+    robot_keys: dict[str, SecretStr] = {}
+    robot_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+
+def load_settings(root: Path) -> Settings:
+    """Settings for the workspace at `root` (file values, overridden by the environment)."""
+    path = root / CONFIG_FILE
+    file_values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise WorkspaceError(f"{path}: {err}") from None
+    try:
+        from_env = Settings()
+        env_values = from_env.model_dump(include=from_env.model_fields_set)
+        return Settings.model_validate({**file_values, **env_values})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise WorkspaceError(f"{path}: {where}: {first['msg']}") from None
+
+
+DEFAULT_CONFIG = """\
+# sopflow workspace settings. Environment variables SOPFLOW_<NAME> override these.
+# database_url = "postgresql+psycopg://user@127.0.0.1:5432/sopflow"  # default: services.db here
+
+# Four-eyes promotion: the approver must differ from the version's author.
+allow_self_approval = false
+timezone = "Asia/Shanghai"
+
+# WeCom credentials (kept out of SOP documents and the version store):
+# wecom_corp_id = "ww..."
+# wecom_corp_secret = "..."            # or SOPFLOW_WECOM_CORP_SECRET
+# [robot_keys]
+# ops-robot = "..."                    # group robot webhook key per robot name
+"""

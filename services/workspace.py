@@ -1,0 +1,145 @@
+"""The one place that wires real parts: a workspace folder -> store, database, settings.
+
+Workspace layout:
+    sopflow.toml      settings (see services.settings)
+    store.git/        bare git repository with every SOP version (versions.git_store)
+    services.db        SQLite database (audit, groups, deliveries) unless database_url is set
+    events/           imported event data (Parquet)
+    outbox/           JSONL outbox channel files
+    reports/          HTML reports
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from services.db import make_engine, migrate
+from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, load_settings
+from sop_models.errors import WorkspaceError
+from versions.git_store import GitVersionStore
+from versions.services import ApprovalPolicy
+from versions.unit_of_work import UnitOfWork
+
+STORE_DIR = "store.git"
+DB_FILE = "services.db"
+
+
+def all_migrations() -> list[tuple[str, Any]]:
+    """Every named migration of every layer, in order."""
+    from versions import migrations as version_side
+
+    found: list[tuple[str, Any]] = list(version_side.MIGRATIONS)
+    from engine import migrations as engine_side
+
+    found.extend(engine_side.MIGRATIONS)
+    return found
+
+
+@dataclass
+class Workspace:
+    """A workspace folder and the real parts built from it."""
+
+    root: Path
+    settings: Settings
+    _closers: list[Any] = field(default_factory=list)
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / STORE_DIR
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url or f"sqlite:///{self.root / DB_FILE}"
+
+    @cached_property
+    def store(self) -> GitVersionStore:
+        store = GitVersionStore(self.store_path)
+        self._closers.append(store.close)
+        return store
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.database_url)
+        migrate(engine, all_migrations())
+        self._closers.append(engine.dispose)
+        return engine
+
+    @property
+    def policy(self) -> ApprovalPolicy:
+        return ApprovalPolicy(allow_self_approval=self.settings.allow_self_approval)
+
+    def session(self) -> Session:
+        """A new database session (caller closes it, e.g. `with ws.session() as s`)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work over the store and the database."""
+        return UnitOfWork(self.store, self.session)
+
+    def dir(self, name: str) -> Path:
+        """A sub-folder of the workspace, created on demand."""
+        path = self.root / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        """Release git and database handles."""
+        for closer in reversed(self._closers):
+            closer()
+        self._closers.clear()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def init_workspace(root: Path) -> Workspace:
+    """Create (or complete) a workspace at `root` and migrate its database."""
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / CONFIG_FILE
+    if not config.exists():
+        config.write_text(DEFAULT_CONFIG, encoding="utf-8")
+    GitVersionStore.init(root / STORE_DIR).close()
+    ws = Workspace(root, load_settings(root))
+    _ = ws.engine
+    return ws
+
+
+def find_root(explicit: Path | None) -> Path:
+    """The workspace folder: --workspace, then SOPFLOW_WORKSPACE, then the current folder."""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    env = os.environ.get("SOPFLOW_WORKSPACE")
+    return Path(env).resolve() if env else Path.cwd().resolve()
+
+
+def open_workspace(explicit: Path | None = None) -> Workspace:
+    """Open an initialised workspace or say how to create one."""
+    root = find_root(explicit)
+    if not (root / STORE_DIR / "HEAD").exists():
+        raise WorkspaceError(
+            f"{root} is not a sopflow workspace (run `sop init {root}` or pass --workspace)"
+        )
+    return Workspace(root, load_settings(root))
+
+
+def iter_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into their YAML files, keep files as given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        else:
+            found.append(path)
+    return found

@@ -1,0 +1,343 @@
+"""The check flow end to end: decide on simulated events, pause, `sop approve` / `sop decline`.
+
+Against the session's real Prefect server (`prefect_server`). A real workspace runs an
+experiment: V2.0 (new welcome, open rate as primary metric) on half of 16 groups for 10 days.
+Each day is planned with the playbook services and sent through the outbox channel, a seeded
+simulator answers with events, and the events are imported. The check flow runs in a
+background thread; the test approves or declines its paused run through the real CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import StateType
+
+from engine import groups as group_registry
+from engine.members import MemberJoin
+from flows.approval import paused_runs
+from flows.check import check
+from flows.runtime import PrefectServer
+from services import playbooks
+from services.experiments import start_experiment
+from services.kpis import event_store
+from services.workspace import Workspace, init_workspace, open_workspace
+from simulator import Community, GroupSpec, SimulationParams
+from sopflow.demo import _new_welcome, _versions
+from tests.support.workspaces import Cli, example_text
+from versions import audit, services
+
+pytestmark = pytest.mark.e2e
+
+SOP = "mombaby-refined"
+AUTHOR, APPROVER = "运营小王", "李经理"
+START, DAYS, GROUPS = date(2026, 9, 1), 10, 16
+BETTER = {"2.0": {"open": 1.6}}
+WORSE = {"2.0": {"open": 0.6}}
+WINDOW = {"start": START.isoformat(), "end": (START + timedelta(DAYS)).isoformat()}
+CHANGELOG = re.compile(
+    r"v2\.0: 新欢迎语 — open rate (?P<lift>[+-]\d+\.\d)% \(\d+\.\d% -> \d+\.\d%\), "
+    r"95% CI \[[+-]\d+\.\d%, [+-]\d+\.\d%\], (?P<base>\d+)\+(?P<cand>\d+) groups, 10 days"
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_experiment(root: Path, effects: Mapping[str, Mapping[str, float]]) -> None:
+    """V1.0 in production, V2.0 candidate on about half the groups, DAYS days of events."""
+    with init_workspace(root) as ws:
+        base = example_text(SOP)
+        services.save_version(
+            ws.uow(),
+            text=base,
+            source="v1",
+            author=AUTHOR,
+            message="首版 SOP",
+            major=False,
+            now=now(),
+        )
+        services.promote(
+            ws.uow(), sop_id=SOP, version="1.0", approver=APPROVER, policy=ws.policy, now=now()
+        )
+        specs = []
+        with ws.session() as session:
+            for n in range(1, GROUPS + 1):
+                group_id = f"mb-{n:02d}"
+                group_registry.add_group(
+                    session,
+                    id=group_id,
+                    name=f"宝妈成长营{n}群",
+                    sop_id=SOP,
+                    now=now(),
+                    owner=AUTHOR,
+                    sender="xiaowang",
+                    channel="outbox",
+                    target=group_id,
+                    start_date=START,
+                    member_count=120,
+                )
+                specs.append(GroupSpec(group_id, 120, START, SOP, new_group=True))
+            session.commit()
+        services.save_version(
+            ws.uow(),
+            text=_new_welcome(base),
+            source="v2",
+            author=AUTHOR,
+            message="新欢迎语",
+            major=True,
+            now=now(),
+        )
+        services.set_candidate(ws.uow(), sop_id=SOP, version="2.0", actor=AUTHOR, now=now())
+        start_experiment(ws, sop_id=SOP, share=0.5, author=AUTHOR, now=now(), salt="e2e")
+        community = Community.create(
+            params=SimulationParams(seed=3, version_effects=effects), groups=specs
+        )
+        for day in (START + timedelta(n) for n in range(DAYS)):
+            simulate_day(ws, community, day)
+
+
+def simulate_day(ws: Workspace, community: Community, day: date) -> None:
+    """Joins in, the day's plan sent per channel batch, the community's events imported."""
+    versions = _versions(ws, SOP)
+    with ws.session() as session:
+        session.add_all(
+            MemberJoin(
+                group_id=j.group,
+                member_id=j.member,
+                member_name=f"宝妈{j.member[-4:]}",
+                joined_at=j.time,
+            )
+            for j in community.joiners(day, version_by_group=versions)
+        )
+        session.commit()
+    actions = playbooks.plan_day(ws, playbook="all", day=day).actions
+    for batch in playbooks.batches(actions):
+        report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+        assert not report.needs_attention, report
+    result = community.simulate_day(day, actions=actions, version_by_group=versions)
+    event_store(ws).import_rows(result.events, source=f"simulator {day.isoformat()}")
+
+
+@pytest.fixture(scope="module")
+def better_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished experiment where V2.0 clearly lifts the open rate (copied per test)."""
+    root = tmp_path_factory.mktemp("better") / "ws"
+    build_experiment(root, BETTER)
+    return root
+
+
+@pytest.fixture
+def better(better_experiment: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(better_experiment, tmp_path / "ws"))
+
+
+def wait_until(check_: Callable[[], Any], *, timeout_s: float = 60, what: str) -> Any:
+    """Poll `check_` until it returns something truthy."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check_():
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+class CheckInBackground:
+    """The check flow running in a thread, as `sop check` would run it on a server."""
+
+    def __init__(self, root: Path) -> None:
+        self.outcome: list[Any] = []
+        self.before = {r.id for r in paused_runs()}
+        self.thread = threading.Thread(target=self._run, args=(root,), daemon=True)
+        self.thread.start()
+
+    def _run(self, root: Path) -> None:
+        try:
+            self.outcome.append(
+                check(
+                    workspace=str(root),
+                    sop=SOP,
+                    sequential=False,
+                    poll_interval_s=1,
+                    approval_timeout_s=120,
+                    **WINDOW,
+                )
+            )
+        except BaseException as err:  # reported by result()
+            self.outcome.append(err)
+
+    def paused_run(self) -> UUID:
+        """The id of this check run once it waits for approval."""
+
+        def waiting() -> UUID | None:
+            if self.outcome:
+                raise AssertionError(f"check ended without pausing: {self.outcome[0]!r}")
+            new = [
+                r
+                for r in paused_runs()
+                if r.flow_name == "check" and r.waits_for_approval and r.id not in self.before
+            ]
+            return new[0].id if new else None
+
+        return wait_until(waiting, what="the check run to pause for approval")
+
+    def result(self) -> dict[str, Any]:
+        self.thread.join(90)
+        assert not self.thread.is_alive(), "check flow did not finish after the decision"
+        [outcome] = self.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def state_types(run_id: UUID | str) -> list[StateType]:
+    with get_client(sync_client=True) as client:
+        return [s.type for s in client.read_flow_run_states(UUID(str(run_id)))]
+
+
+def audit_trail(ws: Workspace) -> list[audit.AuditRecord]:
+    with ws.session() as session:
+        return audit.query(session, sop_id=SOP)
+
+
+def evidence(ws: Workspace, version: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in ws.store.evidence(ws.store.resolve(SOP, version))]
+
+
+def test_approved_check_promotes_with_the_measured_changelog(
+    prefect_server: PrefectServer, better: Path
+) -> None:
+    cli = Cli(better)
+    run = CheckInBackground(better)
+    run_id = run.paused_run()
+    listed = json.loads(cli("paused", "--json").stdout)
+    assert {"id": str(run_id), "flow": "check"}.items() <= next(
+        r for r in listed if r["id"] == str(run_id)
+    ).items()
+
+    approved = cli("approve", str(run_id), "--approver", APPROVER)
+    result = run.result()
+
+    assert f"run {run_id} approved by {APPROVER}" in approved.stdout
+    assert (result["decision"], result["promoted"], result["approver"]) == (
+        "PROMOTE",
+        True,
+        APPROVER,
+    )
+    assert result["run_id"] == str(run_id)
+    assert state_types(run_id)[-1] == StateType.COMPLETED
+    assert StateType.PAUSED in state_types(run_id)
+    changelog = CHANGELOG.fullmatch(result["changelog"])
+    assert changelog is not None, result["changelog"]
+    assert float(changelog["lift"]) > 0
+    assert int(changelog["base"]) + int(changelog["cand"]) == GROUPS
+    with open_workspace(better) as ws:
+        aliases = {name: str(v) for name, v in ws.store.aliases(SOP).items()}
+        assert aliases == {"production": "2.0"}  # the candidate alias went with the promotion
+        v2 = ws.store.resolve(SOP, "2.0")
+        assert v2.message == result["changelog"]
+        [note] = evidence(ws, "2.0")
+        assert (note["decision"], note["summary"]) == ("PROMOTE", result["changelog"])
+        assert note["window"] == [WINDOW["start"], WINDOW["end"]]
+        trail = audit_trail(ws)
+        assert [r.action for r in trail[-3:]] == ["approval", "evidence", "promote"]
+        approval, _, promote = trail[-3:]
+        assert (approval.actor, approval.version) == (APPROVER, "2.0")
+        assert json.loads(approval.after)["run_id"] == str(run_id)
+        assert (promote.actor, promote.note) == (APPROVER, result["changelog"])
+    assert "audit trail intact" in cli("audit", "verify").stdout
+    assert str(run_id) not in cli("paused", "--json").stdout
+    # Promotion rewrites the tag message only: V2.0 is still the author's version.
+    assert v2.author == AUTHOR
+
+
+def test_declined_check_leaves_production_and_records_the_reason(
+    prefect_server: PrefectServer, better: Path
+) -> None:
+    cli = Cli(better)
+    run = CheckInBackground(better)
+    run_id = run.paused_run()
+
+    declined = cli("decline", str(run_id), "--approver", APPROVER, "--reason", "样本太小")
+    result = run.result()
+
+    assert f"run {run_id} declined by {APPROVER}: 样本太小" in declined.stdout
+    assert (result["decision"], result["approved"], result["promoted"]) == ("PROMOTE", False, False)
+    with open_workspace(better) as ws:
+        aliases = {name: str(v) for name, v in ws.store.aliases(SOP).items()}
+        assert aliases == {"production": "1.0", "candidate": "2.0"}
+        assert ws.store.resolve(SOP, "2.0").message == "v2.0: 新欢迎语"
+        trail = audit_trail(ws)
+        [decline] = [r for r in trail if r.action == "decline"]
+        assert (decline.actor, decline.version, decline.note) == (APPROVER, "2.0", "样本太小")
+        assert json.loads(decline.after)["approved"] is False
+        assert [r.version for r in trail if r.action == "promote"] == ["1.0"]
+        assert [n["decision"] for n in evidence(ws, "2.0")] == ["PROMOTE"]
+    assert "audit trail intact" in cli("audit", "verify").stdout
+
+
+def test_author_approving_own_candidate_neither_promotes_nor_ends_the_wait(
+    prefect_server: PrefectServer, better: Path
+) -> None:
+    cli = Cli(better)
+    run = CheckInBackground(better)
+    run_id = run.paused_run()
+
+    cli("approve", str(run_id), "--approver", AUTHOR, ok=False)
+
+    # Four eyes: the author's word is no approval, so the run must still wait for one.
+    wait_until(
+        lambda: run.outcome or any(r.id == run_id and r.waits_for_approval for r in paused_runs()),
+        timeout_s=10,
+        what="the run to wait for an approver other than the author",
+    )
+    assert not run.outcome, f"the author's approval ended the check run: {run.outcome[0]!r}"
+    with open_workspace(better) as ws:
+        assert [r.actor for r in audit_trail(ws) if r.action == "approval"] == []
+    cli("approve", str(run_id), "--approver", APPROVER)
+    assert run.result()["promoted"] is True
+
+
+def test_clearly_worse_candidate_is_rejected_without_pausing(
+    prefect_server: PrefectServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    build_experiment(root, WORSE)
+
+    # A wrong PROMOTE would pause; the short timeout turns that into a failure, not a hang.
+    result = check(
+        workspace=str(root),
+        sop=SOP,
+        sequential=False,
+        poll_interval_s=1,
+        approval_timeout_s=5,
+        **WINDOW,
+    )
+
+    assert (result["decision"], result["rejected"], result["promoted"]) == ("REJECT", True, False)
+    assert any("significantly worse" in reason for reason in result["reasons"])
+    assert StateType.PAUSED not in state_types(result["run_id"])
+    assert state_types(result["run_id"])[-1] == StateType.COMPLETED
+    with open_workspace(root) as ws:
+        aliases = {name: str(v) for name, v in ws.store.aliases(SOP).items()}
+        assert aliases == {"production": "1.0"}
+        [note] = evidence(ws, "2.0")
+        assert (note["decision"], note["summary"]) == ("REJECT", result["changelog"])
+        trail = audit_trail(ws)
+        assert [(r.action, r.actor) for r in trail[-2:]] == [
+            ("evidence", "sopflow-check"),
+            ("reject", "sopflow-check"),
+        ]
+    assert "audit trail intact" in Cli(root)("audit", "verify").stdout

@@ -1,0 +1,134 @@
+"""The check-step commands through the real CLI: init, events import, kpi, experiment, check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sopflow.cli.main import app
+from tests.e2e.test_check_approval import BETTER, SOP, build_experiment
+from tests.support.workspaces import EXAMPLES, Cli
+
+GOOD_CSV = """group,member,time,event,value,sop_version,sop
+宝妈1群,m1,2026-09-01T10:00:00+08:00,join,,1.0,mombaby-refined
+宝妈1群,,2026-09-01T10:05:00+08:00,delivered,1,1.0,mombaby-refined
+宝妈1群,m1,2026-09-01T10:06:00+08:00,open,,1.0,mombaby-refined
+"""
+BAD_CSV = """group,member,time,event,value,sop_version,sop
+宝妈1群,m1,2026-09-01T10:00:00+08:00,join,,1.0,mombaby-refined
+,m2,2026-09-01T10:00:00+08:00,join,,1.0,mombaby-refined
+宝妈1群,m3,yesterday,open,,1.0,mombaby-refined
+"""
+
+
+@pytest.fixture(scope="module")
+def experiment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli-check") / "ws"
+    build_experiment(root, BETTER)
+    return root
+
+
+def test_init_creates_a_workspace_that_commands_accept(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "新工作区")])
+    assert result.exit_code == 0 and "workspace ready" in result.output
+    cli = Cli(tmp_path / "新工作区")
+    cli("save", str(EXAMPLES / "flash-sale-promo.yaml"), "--author", "小王", "-m", "首版")
+    assert (tmp_path / "新工作区" / "sopflow.toml").exists()
+
+
+def test_events_import_is_all_or_nothing_with_line_numbers(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD_CSV, encoding="utf-8")
+    result = cli("events", "import", str(bad), ok=False)
+    assert result.exit_code == 2
+    assert "line 3" in result.output and "line 4" in result.output
+    assert "Traceback" not in result.output
+    assert not list((cli.root / "events").glob("*.parquet"))
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD_CSV, encoding="utf-8")
+    assert "imported 3 event(s)" in cli("events", "import", str(good)).output
+
+
+def test_kpi_by_version_and_day_with_alerts(experiment_root: Path) -> None:
+    cli = Cli(experiment_root)
+    rows = json.loads(cli("kpi", SOP, "--by", "version", "--metric", "open_rate", "--json").output)[
+        "rows"
+    ]
+    assert {r["sop_version"] for r in rows} == {"1.0", "2.0"}
+    assert all(0 < r["value"] < 1 for r in rows)
+    daily = json.loads(cli("kpi", SOP, "--by", "day", "--json").output)
+    assert {"rows", "alerts"} <= daily.keys()
+    assert len({r["day"] for r in daily["rows"]}) == 10
+    text = cli("kpi", SOP, "--by", "version", "--metric", "open_rate").output
+    assert "open_rate" in text
+
+
+def test_experiment_assigns_groups_and_records_it(experiment_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(experiment_root, root)
+    cli = Cli(root)
+    out = cli("experiment", SOP, "--share", "0.5", "--salt", "second", "--author", "小王").output
+    assert "group(s) on candidate" in out
+    records = json.loads(cli("audit", "--action", "experiment", "--json").output)
+    assert len(records) == 2
+    assignment = records[-1]["after"]["assignment"]
+    assert len(assignment) == 16 and set(assignment.values()) <= {"candidate", "production"}
+
+
+@pytest.mark.e2e
+def test_check_without_waiting_records_evidence_and_leaves_production(
+    experiment_root: Path, tmp_path: Path, prefect_server: object
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(experiment_root, root)
+    cli = Cli(root)
+    result = json.loads(
+        cli(
+            "check",
+            SOP,
+            "--no-wait",
+            "--fixed-horizon",
+            "--from",
+            "2026-09-01",
+            "--to",
+            "2026-09-11",
+            "--json",
+        ).output
+    )
+    assert result["decision"] == "PROMOTE"
+    assert result["awaiting_approval"] is True
+    log = {v["version"]: v["aliases"] for v in json.loads(cli("log", SOP, "--json").output)}
+    assert log["1.0"] == ["production"] and log["2.0"] == ["candidate"]
+    shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
+    assert shown["evidence"][-1]["decision"] == "PROMOTE"
+
+
+@pytest.mark.e2e
+def test_before_after_check_is_labelled_weaker_evidence(
+    experiment_root: Path, tmp_path: Path, prefect_server: object
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(experiment_root, root)
+    cli = Cli(root)
+    result = json.loads(
+        cli(
+            "check",
+            SOP,
+            "--no-wait",
+            "--fixed-horizon",
+            "--before-after",
+            "--from",
+            "2026-09-06",
+            "--to",
+            "2026-09-11",
+            "--json",
+        ).output
+    )
+    assert result["decision"] in {"PROMOTE", "REJECT", "CONTINUE"}
+    assert any("weaker evidence" in reason for reason in result["reasons"])
+    shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
+    assert shown["evidence"][-1]["check"]["design"] == "before_after"

@@ -1,0 +1,55 @@
+"""`sop events wecom-stats` against the local fake WeCom server: fetched, stored, no secrets."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from services.workspace import Workspace
+from tests.support.wecom_fake import FakeWeCom
+from tests.support.workspaces import Cli
+
+
+def test_group_statistics_are_fetched_into_the_store(workspace: Workspace, cli: Cli) -> None:
+    today = date.today()
+    start, end = today - timedelta(days=40), today - timedelta(days=1)
+    with FakeWeCom() as fake:
+        (workspace.root / "sopflow.toml").write_text(
+            f'wecom_corp_id = "{fake.corpid}"\nwecom_corp_secret = "{fake.corpsecret}"\n'
+            f'wecom_base_url = "{fake.base_url}"\n',
+            encoding="utf-8",
+        )
+        for offset in range(40):
+            fake.add_stats(
+                "zhangsan",
+                start + timedelta(offset),
+                new_member_cnt=2,
+                member_total=200,
+                msg_total=30,
+            )
+        result = cli(
+            "events",
+            "wecom-stats",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--owner",
+            "zhangsan",
+        )
+    assert "stored 2 owner row(s) and 40 day row(s)" in result.output
+    assert fake.corpsecret not in result.output
+    folder = workspace.root / "events" / "wecom"
+    days = pq.read_table(next(folder.glob("day-*.parquet"))).to_pylist()
+    assert len(days) == 40 and days[0]["new_member_cnt"] == 2 and days[0]["msg_total"] == 30
+    owners = pq.read_table(next(folder.glob("owner-*.parquet"))).to_pylist()
+    assert {row["owner"] for row in owners} == {"zhangsan"}
+    assert sum(row["new_member_cnt"] for row in owners) == 80
+
+
+def test_missing_credentials_name_the_setting(cli: Cli, tmp_path: Path) -> None:
+    result = cli("events", "wecom-stats", "--from", "2026-11-01", "--to", "2026-11-02", ok=False)
+    assert result.exit_code == 2
+    assert "wecom_corp" in result.output and "Traceback" not in result.output
