@@ -205,7 +205,9 @@ def test_verify_detects_a_tag_moved_with_plain_git(workspace: Workspace, tmp_pat
     assert services.verify(workspace.uow()) == []
     repo = git.Repo(workspace.store_path)
     try:
-        repo.git.tag("-a", "-f", v1.tag, v2.commit, "-m", "sneaky")
+        # An explicit identity: CI runs with an empty HOME (no global git user).
+        who = ("-c", "user.name=t", "-c", "user.email=t@example.invalid")
+        repo.git.execute(["git", *who, "tag", "-a", "-f", v1.tag, v2.commit, "-m", "sneaky"])
     finally:
         repo.close()
     findings = services.verify(workspace.uow())
