@@ -1,0 +1,56 @@
+"""Command-line parameter parsers: the one place that turns typed text into dates and times.
+
+Use as `typer.Option(None, "--from", parser=parse_date, metavar="YYYY-MM-DD")`. A bad value is
+a usage error naming the option (exit code 2). A time typed without a zone means the
+workspace's timezone: commands pass the parsed value through `in_zone(value, zone_name)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+DATE_METAVAR = "YYYY-MM-DD"
+DATETIME_METAVAR = "YYYY-MM-DD[THH:MM[+08:00]]"
+
+
+def parse_date(text: str | date) -> date:
+    """`2026-09-08` -> date; anything else is a usage error."""
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {text!r} (YYYY-MM-DD)") from None
+
+
+def parse_datetime(text: str | datetime) -> datetime:
+    """An ISO date or date/time; a date alone means its midnight. May come back without a zone."""
+    if isinstance(text, datetime):
+        return text
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a date/time: {text!r} (e.g. 2026-11-01, 2026-11-01T09:00 or "
+            "2026-11-01T09:00+08:00)"
+        ) from None
+
+
+def zone(zone_name: str) -> tzinfo:
+    """The workspace timezone by name (Asia/Shanghai unless the settings say otherwise)."""
+    try:
+        return ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        from sop_models.errors import WorkspaceError
+
+        raise WorkspaceError(f"timezone: unknown time zone {zone_name!r}") from None
+
+
+def in_zone(value: datetime | None, zone_name: str) -> datetime | None:
+    """The one rule for times typed without a zone: they are in the workspace's timezone."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=zone(zone_name))

@@ -1,0 +1,38 @@
+"""The CLI's one parser for dates and times, and the one rule for times without a zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import typer
+
+from sop_models.errors import WorkspaceError
+from sopflow.cli.params import in_zone, parse_date, parse_datetime
+
+
+def test_an_iso_date_parses_and_anything_else_is_a_usage_error() -> None:
+    assert parse_date(" 2026-09-08 ") == date(2026, 9, 8)
+    with pytest.raises(typer.BadParameter, match="not a date: '2026/09/08'"):
+        parse_date("2026/09/08")
+
+
+def test_a_date_alone_is_midnight_and_an_offset_is_kept() -> None:
+    assert parse_datetime("2026-11-01") == datetime(2026, 11, 1)
+    kept = parse_datetime("2026-11-01T09:00+00:00")
+    assert kept.utcoffset() == timedelta(0)
+    with pytest.raises(typer.BadParameter, match="not a date/time"):
+        parse_datetime("yesterday-ish")
+
+
+def test_times_without_a_zone_are_read_in_the_workspace_timezone() -> None:
+    local = in_zone(parse_datetime("2026-11-01T09:00"), "Asia/Shanghai")
+    assert local is not None and local.utcoffset() == timedelta(hours=8)
+    utc = in_zone(parse_datetime("2026-11-01T09:00+00:00"), "Asia/Shanghai")
+    assert utc is not None and utc.utcoffset() == timedelta(0)
+    assert in_zone(None, "Asia/Shanghai") is None
+
+
+def test_an_unknown_workspace_timezone_is_a_one_line_error() -> None:
+    with pytest.raises(WorkspaceError, match="unknown time zone 'Mars/Base'"):
+        in_zone(datetime(2026, 1, 1), "Mars/Base")
