@@ -1,8 +1,8 @@
 """KPIs over 1M and 10M stored events vs a hand-written DuckDB query over the same Parquet files.
 
-Events come from a vectorised generator (the one in tests/test_kpi_synthetic.py, with more
-groups and a group offset) and go through `EventStore.import_rows`, so the files are exactly
-what the store writes: 1M events are one import, 10M are ten imports of 1M (ten files).
+Events come from `simulator.synthetic` (the generator the KPI tests use, here with 100 groups of
+100 members over 30 days per import) and go through `EventStore.import_rows`, so the files are
+exactly what the store writes: 1M events are one import, 10M are ten imports of 1M (ten files).
 Figures are throughputs (events / median wall time after a warm-up), so the ratio is our
 speed relative to the hand query: hand_time / our_time.
 """
@@ -10,22 +10,16 @@ speed relative to the hand query: hand_time / our_time.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bench.table import Row, median_ms
 from engine.events import EventStore
 from engine.kpi import METRICS, compute_kpis
+from simulator.synthetic import synthetic_events
 
-SHANGHAI = timezone(timedelta(hours=8))
-ACTIVITY = np.array(["message", "open", "participate", "order", "coupon_use", "referral", "ugc"])
-WEIGHTS = np.array([0.6, 0.2, 0.05, 0.06, 0.03, 0.03, 0.03])
-DAY_US = 86_400_000_000
 CHUNK = 1_000_000  # events per import
 GROUPS, MEMBERS, DAYS = 100, 100, 30  # per import
 REPEAT = 11
@@ -35,67 +29,11 @@ HAND_SQL = """SELECT sop_version, count(*) FILTER (WHERE event = 'open') AS open
 FROM read_parquet('{glob}') GROUP BY sop_version"""
 
 
-def synthetic_events(
-    n_events: int,
-    *,
-    groups: int = GROUPS,
-    members: int = MEMBERS,
-    days: int = DAYS,
-    seed: int = 7,
-    first_group: int = 0,
-) -> pa.Table:
-    """About `n_events` valid events for groups numbered from `first_group` (numpy only)."""
-    rng = np.random.default_rng(seed)
-    t0 = int(datetime(2026, 8, 1, tzinfo=SHANGHAI).timestamp()) * 1_000_000
-    n_m = groups * members
-    member_group = np.repeat(np.arange(groups), members)
-    join_t = t0 + rng.integers(-3 * DAY_US, days * DAY_US // 2, n_m)
-    leaves = rng.random(n_m) < 0.15
-    leave_t = (join_t + rng.integers(DAY_US // 24, days * DAY_US, n_m))[leaves]
-    push_group = np.repeat(np.arange(groups), days)
-    push_t = t0 + np.tile(np.arange(days), groups) * DAY_US + 10 * 3_600_000_000
-    n_act = max(n_events - n_m - leaves.sum() - 2 * push_group.size, 0)
-    who = rng.integers(0, n_m, n_act)
-    act = ACTIVITY[rng.choice(ACTIVITY.size, n_act, p=WEIGHTS)]
-    group = np.concatenate(
-        [member_group, member_group[leaves], member_group[who], push_group, push_group]
-    )
-    member = np.concatenate(
-        [np.arange(n_m), np.arange(n_m)[leaves], who, np.full(2 * push_group.size, -1)]
-    )
-    first = np.maximum(join_t[who], t0)
-    acted = first + (rng.random(n_act) * (t0 + days * DAY_US - first)).astype(np.int64)
-    time = np.concatenate([join_t, leave_t, acted, push_t, push_t + 1])
-    event = np.concatenate(
-        [
-            np.full(n_m, "join"),
-            np.full(leaves.sum(), "leave"),
-            act,
-            np.full(push_group.size, "delivered"),
-            np.full(push_group.size, "cost"),
-        ]
-    )
-    value = np.full(event.size, np.nan)
-    value[event == "order"] = rng.integers(1, 500, (event == "order").sum())
-    value[event == "delivered"] = members
-    value[event == "cost"] = rng.integers(10, 100, (event == "cost").sum())
-    names = pa.array([f"门店{first_group + i:04d}群" for i in range(groups)])
-    member_ids = pc.binary_join_element_wise("会员", pa.array(member.astype(str)), "")
-    return pa.table(
-        {
-            "group": names.take(pa.array(group)),
-            "member": pc.if_else(pa.array(member < 0), None, member_ids),
-            "time": pa.array(time, pa.timestamp("us", tz="Asia/Shanghai")),
-            "event": pa.array(event),
-            "value": pa.array(value, from_pandas=True),
-            "sop_version": pa.array(np.where((first_group + group) % 2 == 0, "1.0", "2.0")),
-        }
-    )
-
-
 def _fill(store: EventStore, chunks: range) -> None:
     for n in chunks:
-        table = synthetic_events(CHUNK, seed=7 + n, first_group=n * GROUPS)
+        table = synthetic_events(
+            CHUNK, groups=GROUPS, members=MEMBERS, days=DAYS, seed=7 + n, first_group=n * GROUPS
+        )
         store.import_rows(table, f"bench chunk {n}")
 
 

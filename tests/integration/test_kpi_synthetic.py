@@ -1,93 +1,31 @@
 """KPIs on generated events agree with plain hand-written DuckDB queries.
 
-`synthetic_events` is the small vectorised generator the KPI tests (and, scaled up, a benchmark)
-use: every group runs one version, members join once and some leave once, and act at random
-times after joining.
+The events come from `simulator.synthetic` (the generator `bench/kpi_bench.py` scales up): every
+group runs one version, members join once and some leave once, and act at random times after
+joining.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from engine.events import EventStore
 from engine.kpi import METRICS, compute_kpis, unit_sums
+from simulator.synthetic import synthetic_events
 
-SHANGHAI = timezone(timedelta(hours=8))
 START = date(2026, 8, 1)
-ACTIVITY = np.array(["message", "open", "participate", "order", "coupon_use", "referral", "ugc"])
-WEIGHTS = np.array([0.6, 0.2, 0.05, 0.06, 0.03, 0.03, 0.03])
-DAY_US = 86_400_000_000
-
-
-def synthetic_events(
-    n_events: int, *, groups: int = 6, members: int = 30, days: int = 14, seed: int = 7
-) -> pa.Table:
-    """About `n_events` valid events, built with numpy only (no Python loop over rows)."""
-    rng = np.random.default_rng(seed)
-    t0 = int(datetime(2026, 8, 1, tzinfo=SHANGHAI).timestamp()) * 1_000_000
-    n_m = groups * members
-    member_group = np.repeat(np.arange(groups), members)
-    join_t = t0 + rng.integers(-3 * DAY_US, days * DAY_US // 2, n_m)
-    leaves = rng.random(n_m) < 0.15
-    leave_t = (join_t + rng.integers(DAY_US // 24, days * DAY_US, n_m))[leaves]
-    push_group = np.repeat(np.arange(groups), days)
-    push_t = t0 + np.tile(np.arange(days), groups) * DAY_US + 10 * 3_600_000_000
-    n_act = max(n_events - n_m - leaves.sum() - 2 * push_group.size, 0)
-    who = rng.integers(0, n_m, n_act)
-    act = ACTIVITY[rng.choice(ACTIVITY.size, n_act, p=WEIGHTS)]
-    group = np.concatenate(
-        [member_group, member_group[leaves], member_group[who], push_group, push_group]
-    )
-    member = np.concatenate(
-        [np.arange(n_m), np.arange(n_m)[leaves], who, np.full(2 * push_group.size, -1)]
-    )
-    time = np.concatenate(
-        [join_t, leave_t, _after(join_t[who], t0, t0 + days * DAY_US, rng), push_t, push_t + 1]
-    )
-    event = np.concatenate(
-        [
-            np.full(n_m, "join"),
-            np.full(leaves.sum(), "leave"),
-            act,
-            np.full(push_group.size, "delivered"),
-            np.full(push_group.size, "cost"),
-        ]
-    )
-    value = np.full(event.size, np.nan)
-    value[event == "order"] = rng.integers(1, 500, (event == "order").sum())
-    value[event == "delivered"] = members
-    value[event == "cost"] = rng.integers(10, 100, (event == "cost").sum())
-    names = pa.array([f"门店{i:02d}群" for i in range(groups)])
-    member_ids = pc.binary_join_element_wise("会员", pa.array(member.astype(str)), "")
-    return pa.table(
-        {
-            "group": names.take(pa.array(group)),
-            "member": pc.if_else(pa.array(member < 0), None, member_ids),
-            "time": pa.array(time, pa.timestamp("us", tz="Asia/Shanghai")),
-            "event": pa.array(event),
-            "value": pa.array(value, from_pandas=True),
-            "sop_version": pa.array(np.where(group % 2 == 0, "1.0", "2.0")),
-        }
-    )
-
-
-def _after(joined: np.ndarray, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
-    """Random times in the window, none before the member joined."""
-    first = np.maximum(joined, lo)
-    return first + (rng.random(joined.size) * (hi - first)).astype(np.int64)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     store = EventStore(Path(tmp_path_factory.mktemp("synthetic")) / "store")
-    store.import_rows(synthetic_events(20_000), "synthetic")
+    store.import_rows(synthetic_events(20_000, start=START), "synthetic")
     return store
 
 
@@ -103,6 +41,14 @@ def test_generator_writes_valid_events_of_the_requested_size() -> None:
     assert 4_900 <= table.num_rows <= 5_000
     assert set(table["event"].unique().to_pylist()) >= {"join", "leave", "message", "order"}
     assert synthetic_events(5_000, seed=1).equals(table)
+
+
+def test_generator_numbers_groups_from_first_group_and_keeps_one_version_per_group() -> None:
+    table = synthetic_events(2_000, groups=3, first_group=7)
+    pairs = {
+        (r["group"], r["sop_version"]) for r in table.select(["group", "sop_version"]).to_pylist()
+    }
+    assert pairs == {("门店0007群", "2.0"), ("门店0008群", "1.0"), ("门店0009群", "2.0")}
 
 
 def test_event_metrics_match_a_hand_written_query(store: EventStore) -> None:
@@ -177,7 +123,7 @@ def test_unit_sums_add_up_to_the_version_totals(store: EventStore) -> None:
 @pytest.fixture(scope="module")
 def untagged_store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     """The same events with no version on messages and opens."""
-    table = synthetic_events(20_000)
+    table = synthetic_events(20_000, start=START)
     keep = pc.is_in(table["event"], pa.array(["message", "open"]))
     versions = pc.if_else(keep, None, table["sop_version"])
     table = table.set_column(table.schema.get_field_index("sop_version"), "sop_version", versions)
