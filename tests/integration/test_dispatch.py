@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -253,11 +254,12 @@ class SlowJsonlChannel(JsonlChannel):
         return results
 
 
-def racing_run(db_url: str, out: str, report_path: str, start_at: float) -> None:
-    """Child process: wait for the shared start time, dispatch, write the report's lists."""
+def racing_run(db_url: str, out: str, report_path: str, start: Barrier) -> None:
+    """Child process: connect, wait at the barrier for the other run, dispatch, write the lists."""
     engine = make_engine(db_url)
-    while time.time() < start_at:
-        time.sleep(0.001)
+    with engine.connect():
+        pass  # connected before the start, so both runs reach the ledger together
+    start.wait(timeout=60)
     report = dispatch(
         sessions(engine), SlowJsonlChannel(Path(out)), make_actions(40), now=NOW, chunk_size=4
     )
@@ -272,10 +274,10 @@ def test_two_runs_racing_for_the_same_day_send_each_action_once(
     out = tmp_path / "outbox.jsonl"
     keys = [a.key for a in make_actions(40)]
     context = multiprocessing.get_context("spawn")
-    start_at = time.time() + 3  # both children are up by then
+    start = context.Barrier(2)  # released when both children are connected
     runs = [
         context.Process(
-            target=racing_run, args=(db_url, str(out), str(tmp_path / f"r{n}.json"), start_at)
+            target=racing_run, args=(db_url, str(out), str(tmp_path / f"r{n}.json"), start)
         )
         for n in (1, 2)
     ]
