@@ -1,4 +1,9 @@
-"""KPI targets and alert rules over a fixed set of metric names.
+"""Every KPI sopflow knows, defined once, and the SOP's KPI targets and alert rules over them.
+
+`METRICS` maps each metric name to its `MetricDefinition`: lifecycle stage, the Chinese label
+ops leads read, kind, which direction is better, whether it is a rate, grain and meaning.
+`Metric` (the names, for validation), `METRIC_STAGE`, `METRIC_LABELS` and `RATE_METRICS` are
+derived from it; the KPI engine adds only its formulas (engine/kpi/definitions.py).
 
 Rates (`RATE_METRICS`) are fractions 0..1 (open_rate 0.20 = 20%); their targets and
 thresholds are checked to lie in that range. `messages_per_member` is messages per member,
@@ -7,86 +12,113 @@ thresholds are checked to lie in that range. `messages_per_member` is messages p
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
 
 from sop_models.values import Items, SopModel, Text
 
-Metric = Literal[
-    "join_rate",
-    "leave_rate",
-    "profile_completion",
-    "first_week_retention",
-    "interaction_rate",
-    "messages_per_member",
-    "open_rate",
-    "activity_participation",
-    "retention",
-    "weekly_active",
-    "repurchase_rate",
-    "churn_rate",
-    "conversion_rate",
-    "average_order_value",
-    "roi",
-    "coupon_use_rate",
-    "referral_rate",
-    "koc_share",
-    "ugc_count",
-]
-METRICS: tuple[str, ...] = get_args(Metric)
-
 Stage = Literal["building", "activation", "retention", "monetisation", "spread"]
-METRIC_STAGE: dict[str, Stage] = {
-    "join_rate": "building",
-    "leave_rate": "building",
-    "profile_completion": "building",
-    "first_week_retention": "building",
-    "interaction_rate": "activation",
-    "messages_per_member": "activation",
-    "open_rate": "activation",
-    "activity_participation": "activation",
-    "retention": "retention",
-    "weekly_active": "retention",
-    "repurchase_rate": "retention",
-    "churn_rate": "retention",
-    "conversion_rate": "monetisation",
-    "average_order_value": "monetisation",
-    "roi": "monetisation",
-    "coupon_use_rate": "monetisation",
-    "referral_rate": "spread",
-    "koc_share": "spread",
-    "ugc_count": "spread",
+Kind = Literal["proportion", "ratio", "mean", "count"]
+Direction = Literal["higher", "lower"]
+"""Which way a metric (or a target) is better: the one vocabulary for it everywhere."""
+Grain = Literal["day", "period"]
+Operator = Literal["<", "<=", ">", ">="]
+
+STAGES: dict[str, str] = {
+    "building": "初建期",
+    "activation": "激活期",
+    "retention": "留存期",
+    "monetisation": "变现期",
+    "spread": "传播期",
 }
+"""Lifecycle stages in order, with their Chinese names."""
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """One KPI as ops leads know it. `rate`: a fraction in 0..1. `grain`: "day" sums over
+    group-days, "period" counts distinct members over the unit's days (see engine/kpi)."""
+
+    name: str
+    stage: Stage
+    label: str
+    kind: Kind
+    direction: Direction
+    rate: bool
+    grain: Grain
+    description: str
+
+    @property
+    def stage_label(self) -> str:
+        """The lifecycle stage in Chinese, e.g. 激活期."""
+        return STAGES[self.stage]
+
+
+def _registry(*definitions: MetricDefinition) -> MappingProxyType[str, MetricDefinition]:
+    names = [d.name for d in definitions]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"metrics defined more than once: {', '.join(twice)}")
+    return MappingProxyType({d.name: d for d in definitions})
+
+
+_D = MetricDefinition
+METRICS = _registry(
+    _D("join_rate", "building", "进群率", "ratio", "higher", True, "day",
+       "joins / channel exposures"),
+    _D("leave_rate", "building", "退群率", "proportion", "lower", True, "day",
+       "leaves / members, summed over group-days"),
+    _D("profile_completion", "building", "群资料完善率", "proportion", "higher", True, "day",
+       "members with a completed profile / members, summed over group-days"),
+    _D("first_week_retention", "building", "首周留存率", "proportion", "higher", True, "day",
+       "joiners still in the group 7 days after joining / joiners; only joins made at least "
+       "7 days before the window end count; units use the join day"),
+    _D("interaction_rate", "activation", "互动率", "proportion", "higher", True, "day",
+       "members who sent a message that day / members, summed over group-days"),
+    _D("messages_per_member", "activation", "人均消息量", "ratio", "higher", False, "day",
+       "messages / members, summed over group-days"),
+    _D("open_rate", "activation", "消息打开率", "proportion", "higher", True, "day",
+       "open events / members reached by pushes"),
+    _D("activity_participation", "activation", "活动参与率", "proportion", "higher", True, "day",
+       "members taking part in an activity that day / members, summed over group-days"),
+    _D("retention", "retention", "留存率", "proportion", "higher", True, "period",
+       "members at the period start still in the group at its end / members at start"),
+    _D("weekly_active", "retention", "周活跃率", "proportion", "higher", True, "day",
+       "members active in the 7 days ending that day / members, summed over group-days"),
+    _D("repurchase_rate", "retention", "复购率", "proportion", "higher", True, "period",
+       "members with >= 2 orders in the period / members with >= 1 order"),
+    _D("churn_rate", "retention", "流失率", "proportion", "lower", True, "period",
+       "members at the period start who left or stayed silent all period / members at start "
+       "(meant for periods of a week or more)"),
+    _D("conversion_rate", "monetisation", "转化率", "proportion", "higher", True, "period",
+       "members who ordered in the period / members in the group during it"),
+    _D("average_order_value", "monetisation", "客单价", "mean", "higher", False, "period",
+       "order amount (yuan) / members who ordered in the period"),
+    _D("roi", "monetisation", "ROI", "ratio", "higher", False, "day",
+       "order amount / cost"),
+    _D("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", "higher", True, "day",
+       "coupons used / coupons issued"),
+    _D("referral_rate", "spread", "裂变率", "ratio", "higher", True, "period",
+       "referrals in the period / members in the group during it"),
+    _D("koc_share", "spread", "KOC 占比", "proportion", "higher", True, "period",
+       "members who posted UGC or referred someone / members during the period"),
+    _D("ugc_count", "spread", "UGC 数量", "count", "higher", False, "day",
+       "user-generated content items; the denominator counts group-days"),
+)  # fmt: skip
+"""Every metric, in display order (by stage)."""
+
+Metric = Literal[tuple(METRICS)]  # type: ignore[valid-type]
+"""A metric name: validates and documents (JSON Schema enum) exactly the registry's names."""
+
+METRIC_STAGE: dict[str, Stage] = {n: d.stage for n, d in METRICS.items()}
 """Lifecycle stage (初建/激活/留存/变现/传播) of each metric."""
 
-METRIC_LABELS: dict[str, str] = {
-    "join_rate": "进群率",
-    "leave_rate": "退群率",
-    "profile_completion": "群资料完善率",
-    "first_week_retention": "首周留存率",
-    "interaction_rate": "互动率",
-    "messages_per_member": "人均消息量",
-    "open_rate": "消息打开率",
-    "activity_participation": "活动参与率",
-    "retention": "留存率",
-    "weekly_active": "周活跃率",
-    "repurchase_rate": "复购率",
-    "churn_rate": "流失率",
-    "conversion_rate": "转化率",
-    "average_order_value": "客单价",
-    "roi": "ROI",
-    "coupon_use_rate": "优惠券使用率",
-    "referral_rate": "裂变率",
-    "koc_share": "KOC 占比",
-    "ugc_count": "UGC 数量",
-}
+METRIC_LABELS: dict[str, str] = {n: d.label for n, d in METRICS.items()}
+"""The Chinese label of each metric (ROI stays ROI: the word ops leads use)."""
 
-RATE_METRICS: frozenset[str] = frozenset(
-    set(METRICS) - {"messages_per_member", "average_order_value", "roi", "ugc_count"}
-)
+RATE_METRICS: frozenset[str] = frozenset(n for n, d in METRICS.items() if d.rate)
 """Metrics that are fractions in 0..1 (weekly_active = share of members active that week)."""
-
-Direction = Literal["higher", "lower"]
-Operator = Literal["<", "<=", ">", ">="]
 
 
 class KpiTarget(SopModel):

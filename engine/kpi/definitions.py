@@ -1,4 +1,4 @@
-"""Every KPI sopflow knows, in one registry: stage, label, kind, direction and formula.
+"""How the engine computes each domain KPI (sop_models.kpis.METRICS): measures and formulas.
 
 A metric is `numerator / denominator`, two SQL expressions over *measures* of one cell:
 
@@ -29,19 +29,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sop_models.errors import CheckError
-
-Stage = Literal["building", "activation", "retention", "monetisation", "spread"]
-Kind = Literal["proportion", "ratio", "count", "mean"]
-Direction = Literal["higher_is_better", "lower_is_better"]
-Grain = Literal["day", "period"]
-
-STAGES: dict[str, str] = {
-    "building": "初建期",
-    "activation": "激活期",
-    "retention": "留存期",
-    "monetisation": "变现期",
-    "spread": "传播期",
-}
+from sop_models.kpis import METRICS as DOMAIN_METRICS
+from sop_models.kpis import STAGES as STAGES  # re-exported: engine.kpi.STAGES
+from sop_models.kpis import Direction, Grain, Kind, MetricDefinition, Stage
 
 #: Member events that show a member is active (everything but joining and leaving).
 ACTIVE_EVENTS: tuple[str, ...] = (
@@ -134,88 +124,107 @@ MEMBER_PERIOD_COLUMNS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class Metric:
-    """One KPI: `value = numerator / denominator` per unit (see the module docstring)."""
+class Formula:
+    """How the engine computes one domain metric: two expressions over measure names."""
 
-    name: str
-    stage: Stage
-    label: str
-    kind: Kind
-    direction: Direction
-    grain: Grain
     numerator: str
     denominator: str
-    description: str
+
+
+#: The engine's formula for each domain metric (sop_models.kpis.METRICS), nothing else.
+FORMULAS: dict[str, Formula] = {
+    "join_rate": Formula("joins", "exposures"),
+    "leave_rate": Formula("leaves", "members"),
+    "profile_completion": Formula("profiled_members", "members"),
+    "first_week_retention": Formula("week1_retained", "week1_joins"),
+    "interaction_rate": Formula("speakers", "members"),
+    "messages_per_member": Formula("messages", "members"),
+    "open_rate": Formula("opens", "delivered"),
+    "activity_participation": Formula("participants", "members"),
+    "retention": Formula("retained_members", "start_members"),
+    "weekly_active": Formula("weekly_active_members", "members"),
+    "repurchase_rate": Formula("repurchasers", "orderers"),
+    "churn_rate": Formula("churned_members", "start_members"),
+    "conversion_rate": Formula("orderers", "unit_members"),
+    "average_order_value": Formula("order_amount", "orderers"),
+    "roi": Formula("order_amount", "cost"),
+    "coupon_use_rate": Formula("coupons_used", "coupons_issued"),
+    "referral_rate": Formula("referrals", "unit_members"),
+    "koc_share": Formula("koc_members", "unit_members"),
+    "ugc_count": Formula("ugc", "group_days"),
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI as the engine sees it: the domain definition plus its formula,
+    `value = numerator / denominator` per unit (see the module docstring)."""
+
+    definition: MetricDefinition
+    formula: Formula
     measures: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        words = set(re.findall(r"[a-z_0-9]+", f"{self.numerator} {self.denominator}"))
-        object.__setattr__(self, "measures", frozenset(words & MEASURES.keys()))
+        text = f"{self.formula.numerator} {self.formula.denominator}"
+        object.__setattr__(self, "measures", frozenset(set(_WORD.findall(text)) & MEASURES.keys()))
+
+    @property
+    def name(self) -> str:
+        """The metric name, e.g. open_rate."""
+        return self.definition.name
+
+    @property
+    def stage(self) -> Stage:
+        """Lifecycle stage, e.g. activation."""
+        return self.definition.stage
 
     @property
     def stage_label(self) -> str:
         """The lifecycle stage in Chinese, e.g. 激活期."""
-        return STAGES[self.stage]
+        return self.definition.stage_label
+
+    @property
+    def label(self) -> str:
+        """The Chinese label, e.g. 消息打开率."""
+        return self.definition.label
+
+    @property
+    def kind(self) -> Kind:
+        """proportion, ratio, mean or count (count: `value` is the numerator)."""
+        return self.definition.kind
+
+    @property
+    def direction(self) -> Direction:
+        """Which way is better: higher or lower."""
+        return self.definition.direction
+
+    @property
+    def grain(self) -> Grain:
+        """day or period (see the module docstring)."""
+        return self.definition.grain
+
+    @property
+    def description(self) -> str:
+        """What the metric measures, in words."""
+        return self.definition.description
+
+    @property
+    def numerator(self) -> str:
+        """SQL expression over measure names."""
+        return self.formula.numerator
+
+    @property
+    def denominator(self) -> str:
+        """SQL expression over measure names."""
+        return self.formula.denominator
 
 
-UP, DOWN = "higher_is_better", "lower_is_better"
+_WORD = re.compile(r"[a-z_0-9]+")
 
 METRICS: dict[str, Metric] = {
-    k.name: k
-    for k in [
-        Metric("join_rate", "building", "进群率", "ratio", UP, "day", "joins", "exposures",
-               "joins / channel exposures"),
-        Metric("leave_rate", "building", "退群率", "proportion", DOWN, "day", "leaves", "members",
-               "leaves / members, summed over group-days"),
-        Metric("profile_completion", "building", "群资料完善率", "proportion", UP, "day",
-               "profiled_members", "members",
-               "members with a completed profile / members, summed over group-days"),
-        Metric("first_week_retention", "building", "首周留存率", "proportion", UP, "day",
-               "week1_retained", "week1_joins",
-               "joiners still in the group 7 days after joining / joiners; only joins made "
-               "at least 7 days before the window end count; units use the join day"),
-        Metric("interaction_rate", "activation", "互动率", "proportion", UP, "day",
-               "speakers", "members",
-               "members who sent a message that day / members, summed over group-days"),
-        Metric("messages_per_member", "activation", "人均消息量", "ratio", UP, "day",
-               "messages", "members", "messages / members, summed over group-days"),
-        Metric("open_rate", "activation", "消息打开率", "proportion", UP, "day",
-               "opens", "delivered", "open events / members reached by pushes"),
-        Metric("activity_participation", "activation", "活动参与率", "proportion", UP, "day",
-               "participants", "members",
-               "members taking part in an activity that day / members, summed over group-days"),
-        Metric("retention", "retention", "留存率", "proportion", UP, "period",
-               "retained_members", "start_members",
-               "members at the period start still in the group at its end / members at start"),
-        Metric("weekly_active", "retention", "周活跃率", "proportion", UP, "day",
-               "weekly_active_members", "members",
-               "members active in the 7 days ending that day / members, summed over group-days"),
-        Metric("repurchase_rate", "retention", "复购率", "proportion", UP, "period",
-               "repurchasers", "orderers",
-               "members with >= 2 orders in the period / members with >= 1 order"),
-        Metric("churn_rate", "retention", "流失率", "proportion", DOWN, "period",
-               "churned_members", "start_members",
-               "members at the period start who left or stayed silent all period / members "
-               "at start (meant for periods of a week or more)"),
-        Metric("conversion_rate", "monetisation", "转化率", "proportion", UP, "period",
-               "orderers", "unit_members",
-               "members who ordered in the period / members in the group during it"),
-        Metric("average_order_value", "monetisation", "客单价", "mean", UP, "period",
-               "order_amount", "orderers", "order amount / members who ordered in the period"),
-        Metric("roi", "monetisation", "投资回报率", "ratio", UP, "day", "order_amount", "cost",
-               "order amount / cost"),
-        Metric("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", UP, "day",
-               "coupons_used", "coupons_issued", "coupons used / coupons issued"),
-        Metric("referral_rate", "spread", "裂变率", "ratio", UP, "period",
-               "referrals", "unit_members",
-               "referrals in the period / members in the group during it"),
-        Metric("koc_share", "spread", "KOC 占比", "proportion", UP, "period",
-               "koc_members", "unit_members",
-               "members who posted UGC or referred someone / members during the period"),
-        Metric("ugc_count", "spread", "UGC 数量", "count", UP, "day", "ugc",
-               "group_days", "user-generated content items; the denominator counts group-days"),
-    ]
-}  # fmt: skip
+    name: Metric(definition, FORMULAS[name]) for name, definition in DOMAIN_METRICS.items()
+}
+"""The domain's metrics in its order, each with the engine's formula."""
 
 
 def get_metric(name: str) -> Metric:

@@ -25,13 +25,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from engine.stats.result import ArmEstimate, Direction, MetricKind, MetricResult
+from engine.stats.result import ArmEstimate, MetricKind, MetricResult
 from engine.stats.sequential import (
     DEFAULT_TAU,
     always_valid_p,
     confidence_half_width,
     small_sample_factor,
 )
+from sop_models.kpis import Direction
 
 Floats = NDArray[np.float64]
 

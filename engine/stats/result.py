@@ -6,8 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Direction = Literal["higher", "lower"]
+from sop_models.kpis import Direction
+
 MetricKind = Literal["proportion", "mean", "ratio"]
+"""How a test estimates the metric (a domain count metric is tested as a ratio)."""
 
 
 @dataclass(frozen=True)

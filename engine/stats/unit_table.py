@@ -12,6 +12,8 @@ Rules:
   and a cluster seen in both variants is excluded.
 - A metric column of booleans (true/false in any case, or 0/1) is a proportion, other numbers a
   mean; `NUM/DEN` is a ratio of sums. A SPEC that names a column exactly is that column.
+- A SPEC named like a KPI of the registry (`churn_rate`) takes that metric's direction; any
+  other SPEC is higher-is-better unless it (or its numerator column) is in `lower_is_better`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import numpy as np
 
 from engine.stats.decision import Decision, Minimums, decide
 from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
-from engine.stats.result import Direction, MetricKind, MetricResult
+from engine.stats.result import MetricKind, MetricResult
 from engine.stats.srm import srm_check
 from engine.stats.table_read import column_kind, load, need, number, quote
 from sop_models.errors import CheckError, DataFileError
+from sop_models.kpis import METRICS, Direction
 
 Role = Literal["primary", "secondary", "guardrail"]
 ROLES: tuple[Role, ...] = ("primary", "secondary", "guardrail")
@@ -82,8 +85,22 @@ def parse_spec(text: str, role: Role, columns: Sequence[str], lower: Sequence[st
     else:
         num, den = text.split("/", 1)
         parts = (num.strip(), den.strip())
-    direction: Direction = "lower" if text in lower or parts[0] in lower else "higher"
-    return MetricSpec(text, role, parts, direction)
+    return MetricSpec(text, role, parts, spec_direction(text.strip(), parts[0], lower))
+
+
+def spec_direction(name: str, first_column: str, lower: Sequence[str]) -> Direction:
+    """The registry's direction for a known KPI; for an ad-hoc SPEC "lower" when it or its
+    (numerator) column is listed in `lower`. Listing a higher-is-better KPI is a CheckError."""
+    listed = name in lower or first_column in lower
+    known = METRICS.get(name)
+    if known is None:
+        return "lower" if listed else "higher"
+    if listed and known.direction != "lower":
+        raise CheckError(
+            f"--lower-is-better {name}: {name} ({known.label}) is a KPI where "
+            f"{known.direction} is better; rename the column to compare it the other way"
+        )
+    return known.direction
 
 
 def check_unit_table(
