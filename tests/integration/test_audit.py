@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from multiprocessing.synchronize import Barrier
 from types import SimpleNamespace
 from typing import Any
 
@@ -242,11 +243,12 @@ def test_query_filters_by_sop_actor_action_and_time_range(db_engine: Engine) -> 
 
 def test_an_append_waits_while_verify_holds_the_chain(db_url: str, db_engine: Engine) -> None:
     fill(db_engine, 2)
-    done = threading.Event()
+    appending, done = threading.Event(), threading.Event()
 
     def append_elsewhere() -> None:
         engine = make_engine(db_url)
         try:
+            appending.set()
             add(engine, 9, note="等待中")
             done.set()
         finally:
@@ -256,6 +258,8 @@ def test_an_append_waits_while_verify_holds_the_chain(db_url: str, db_engine: En
         assert audit.verify(session) == []
         writer = threading.Thread(target=append_elsewhere)
         writer.start()
+        assert appending.wait(30), "the writer thread never got to its append"
+        # A lower bound kept on purpose: the append must still be blocked half a second later.
         assert not done.wait(0.5), "append went ahead while verify held the chain"
     writer.join(timeout=30)
     assert done.is_set()
@@ -265,9 +269,12 @@ def test_an_append_waits_while_verify_holds_the_chain(db_url: str, db_engine: En
 PER_PROCESS = 25
 
 
-def _append_many(url: str, actor: str, barrier: Any) -> None:
+def _append_many(url: str, actor: str, start: Barrier) -> None:
+    """Child process: connect, wait at the barrier for the other child, append 25 rows."""
     engine = make_engine(url)
-    barrier.wait()
+    with engine.connect():
+        pass  # connected before the start, so both children append together
+    start.wait(timeout=60)
     for n in range(PER_PROCESS):
         with Session(engine) as session:
             audit.append(
@@ -289,8 +296,8 @@ def test_concurrent_appends_from_two_processes_keep_one_valid_chain(
     db_url: str, db_engine: Engine
 ) -> None:
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    workers = [ctx.Process(target=_append_many, args=(db_url, who, barrier)) for who in "甲乙"]
+    start = ctx.Barrier(2)
+    workers = [ctx.Process(target=_append_many, args=(db_url, who, start)) for who in "甲乙"]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,9 +77,12 @@ def test_migrate_refuses_duplicate_names(engine: Engine) -> None:
         migrate(engine, [*EXTRA, EXTRA[0]])
 
 
-def _migrate_in_child(url: str, barrier: object) -> list[str]:
+def _migrate_in_child(url: str, start: threading.Barrier) -> list[str]:
+    """Pool worker: connect, wait at the (manager) barrier for the other worker, migrate."""
     engine = make_engine(url)
-    barrier.wait()  # type: ignore[attr-defined]
+    with engine.connect():
+        pass  # connected before the start, so both workers migrate together
+    start.wait(timeout=60)
     try:
         return migrate(engine, [*MIGRATIONS, *EXTRA])
     finally:
@@ -88,8 +92,8 @@ def _migrate_in_child(url: str, barrier: object) -> list[str]:
 def test_two_processes_migrating_at_once_apply_each_migration_once(db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager, ctx.Pool(2) as pool:
-        barrier = manager.Barrier(2)
-        results = pool.starmap(_migrate_in_child, [(db_url, barrier), (db_url, barrier)])
+        start = manager.Barrier(2)  # a proxy: unlike ctx.Barrier it can travel in pool tasks
+        results = pool.starmap(_migrate_in_child, [(db_url, start), (db_url, start)])
     assert sorted(results[0] + results[1]) == ["0001_audit_log", "0100_labels", "0101_label_rows"]
     engine = make_engine(db_url)
     try:
