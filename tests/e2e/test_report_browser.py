@@ -18,7 +18,7 @@ import pytest
 from report import write_report
 from report.forest import DECISION_COLOURS
 from report.svg import ALERT_COLOUR, PALETTE
-from tests.unit.test_report_render import ADVICE, CHANGELOG, sample_report
+from tests.support.report_samples import ADVICE, CHANGELOG, sample_report
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from services.workspace import Workspace, open_workspace
-from tests.support.workspaces import example_text, modified
+from tests.support.examples import example_text, modified
 from versions import audit, services
 
 PER_PROCESS = 8

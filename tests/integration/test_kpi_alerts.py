@@ -11,7 +11,7 @@ import pytest
 from engine.events import EventStore
 from engine.kpi import AlertHit, compute_kpis, evaluate_alerts
 from sop_models.errors import CheckError
-from tests.integration.test_kpi_formulas import DATA_A, make_store
+from tests.support.kpi_data import DATA_A, make_store
 
 CHANGE_PUSH = "换推送时间和标题 / change push time and title"
 ADD_TOPICS = "增加话题 / add topics"

@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 from engine.groups import add_group
 from engine.members import MemberJoin
 from services.workspace import Workspace, init_workspace
-from tests.support.workspaces import example_text, modified
-from tests.unit.test_planner import local
+from tests.support.examples import example_text, modified
+from tests.support.planning import local
 from versions import services
 
 NOW = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)

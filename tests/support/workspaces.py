@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from services.workspace import Workspace, init_workspace
-from sop_models import parse_document
 from sopflow.cli.main import app
+from tests.support.examples import EXAMPLES, example_text, modified
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-
-
-def example_text(name: str) -> str:
-    """Text of an example SOP, e.g. `mombaby-refined`."""
-    return (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
-
-
-def modified(text: str, change: Callable[[dict[str, Any]], None]) -> str:
-    """A valid SOP text with `change` applied to its data."""
-    data = parse_document(text).model_dump(mode="json", exclude_none=True)
-    change(data)
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+# The example helpers live in tests.support.examples; still importable from here for the test
+# modules written before they moved.
+__all__ = ["EXAMPLES", "Cli", "cli", "example_text", "modified", "workspace"]
 
 
 @pytest.fixture

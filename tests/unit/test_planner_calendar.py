@@ -9,7 +9,8 @@ import pytest
 
 from engine.planner import plan
 from sop_models.errors import CalendarDataMissing
-from tests.unit.test_planner import G, by_slot, dates, example, local, run, sop
+from tests.support.examples import example
+from tests.support.planning import G, by_slot, dates, local, run, sop
 
 LONG_AGO = date(2025, 1, 1)
 

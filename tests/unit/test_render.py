@@ -11,7 +11,8 @@ from jinja2.exceptions import SecurityError
 from engine.render import TemplateRenderError, check_templates, render, render_text
 from sop_models import SopDocument
 from sop_models.document import SKIP_CROSS_CHECKS
-from tests.unit.test_planner import BASE, example, sop
+from tests.support.examples import example
+from tests.support.planning import BASE, sop
 
 
 def unchecked(**sections: Any) -> SopDocument:
