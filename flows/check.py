@@ -1,10 +1,9 @@
 """The check flow: decide on the candidate, publish the evidence, pause for an ops lead.
 
 On PROMOTE the run pauses (`pause_flow_run(wait_for_input=...)`) until someone approves or
-declines in the Prefect UI or with `sop approve RUN_ID` / `sop decline RUN_ID`; approval moves
-`production` and writes the measured changelog line into the tag, the evidence and the audit
-log. On REJECT the candidate alias is cleared and the evidence kept. CONTINUE moves nothing
-and keeps the look as evidence.
+declines in the Prefect UI or with `sop approve RUN_ID` / `sop decline RUN_ID`. What each
+verdict then does (promote with the measured changelog line, decline, reject, keep the look as
+evidence) is `services.check.conclude`; this flow only evaluates, pauses and hands over.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 
-from flows.approval import DEFAULT_TIMEOUT_S, ApprovalDecision, wait_for_approval
+from flows.approval import DEFAULT_TIMEOUT_S, wait_for_approval
 from services import check as check_service
 from services.workspace import open_workspace
 
@@ -32,21 +31,18 @@ def check(
     sequential: bool = True,
     approval_timeout_s: int = DEFAULT_TIMEOUT_S,
     poll_interval_s: int = 5,
-    auto_approve_as: str | None = None,
     wait_for_approver: bool = True,
     before_after: bool = False,
     now: str | None = None,
 ) -> dict[str, Any]:
     """Check `sop`'s candidate against production and act on the decision."""
-    logger = get_run_logger()
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else ""
-    clock = datetime.fromisoformat(now) if now else datetime.now(UTC)
     with open_workspace(Path(workspace)) as ws:
         outcome = check_service.evaluate(
             ws,
             sop_id=sop,
-            now=clock,
+            now=datetime.fromisoformat(now) if now else datetime.now(UTC),
             sequential=sequential,
             before_after=before_after,
             start=date.fromisoformat(start) if start else None,
@@ -55,50 +51,18 @@ def check(
     create_markdown_artifact(
         markdown=outcome.markdown, key=f"check-{sop}", description=f"{sop} {outcome.verdict}"
     )
-    logger.info("%s: %s", outcome.verdict, outcome.changelog)
-    result: dict[str, Any] = {
-        "decision": outcome.verdict,
-        "reasons": list(outcome.decision.reasons),
-        "changelog": outcome.changelog,
-        "run_id": run_id,
-        "promoted": False,
-        "candidate": str(outcome.candidate.version),
-        "production": str(outcome.production.version),
-    }
-    if outcome.verdict == "PROMOTE" and not (auto_approve_as or wait_for_approver):
-        with open_workspace(Path(workspace)) as ws:
-            check_service.record_evidence(ws, outcome, now=datetime.now(UTC))
-        result["awaiting_approval"] = True
-    elif outcome.verdict == "PROMOTE":
-        if auto_approve_as:
-            decision = ApprovalDecision(
-                approved=True, approver=auto_approve_as, reason="demo mode: approved automatically"
-            )
-            logger.info("demo mode: approving automatically as %s", auto_approve_as)
-        else:
-            decision = wait_for_approval(
-                description_md=outcome.markdown,
-                timeout_s=approval_timeout_s,
-                poll_interval_s=poll_interval_s,
-            )
-        with open_workspace(Path(workspace)) as ws:
-            promoted = check_service.apply_approval(
-                ws,
-                outcome,
-                approver=decision.approver,
-                approved=decision.approved,
-                reason=decision.reason,
-                run_id=run_id,
-                now=datetime.now(UTC),
-            )
-        result.update(
-            approved=decision.approved, approver=decision.approver, promoted=promoted is not None
+    get_run_logger().info("%s: %s", outcome.verdict, outcome.changelog)
+    approval = None
+    if outcome.needs_approval and wait_for_approver:
+        # The workspace stays closed while the run waits (possibly for days).
+        decision = wait_for_approval(
+            description_md=outcome.markdown,
+            timeout_s=approval_timeout_s,
+            poll_interval_s=poll_interval_s,
         )
-    elif outcome.verdict == "REJECT":
-        with open_workspace(Path(workspace)) as ws:
-            check_service.apply_reject(ws, outcome, now=datetime.now(UTC))
-        result["rejected"] = True
-    else:  # CONTINUE: nothing moves, but the look is kept as evidence on the candidate
-        with open_workspace(Path(workspace)) as ws:
-            check_service.record_evidence(ws, outcome, now=datetime.now(UTC))
-    return result
+        approval = check_service.Approval(decision.approved, decision.approver, decision.reason)
+    with open_workspace(Path(workspace)) as ws:
+        concluded = check_service.conclude(
+            ws, outcome=outcome, approval=approval, run_id=run_id, now=datetime.now(UTC)
+        )
+    return concluded.as_dict()

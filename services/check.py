@@ -2,13 +2,16 @@
 
 `evaluate()` computes each metric per group and version over the experiment window (DuckDB),
 runs the statistics engine (delta method on per-group sums: groups are the randomized units)
-and returns an `Outcome` with the decision, its reasons, a Markdown summary and the changelog
-line. `apply_approval()` / `apply_reject()` carry the decision into the store and audit trail.
+and returns an `Outcome` with the decision, its reasons, a Markdown summary, the changelog
+line and the typed `Evidence`. `conclude()` then does what the verdict means, in one unit of
+work each: PROMOTE approved -> approval + evidence + promotion; PROMOTE declined -> decline +
+evidence; PROMOTE not waited for, or CONTINUE -> evidence only; REJECT -> evidence + the
+candidate cleared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +29,9 @@ from engine.stats.srm import srm_check
 from services.workspace import Workspace
 from sop_models import parse_document
 from sop_models.errors import CheckError, VersionNotFound
+from sop_models.evidence import Evidence
 from versions import audit, services
+from versions.services import CHECK_ACTOR
 from versions.store import VersionInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,11 +52,16 @@ class Outcome:
     groups_per_arm: tuple[int, int]
     changelog: str
     markdown: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: Evidence
 
     @property
     def verdict(self) -> str:
         return self.decision.decision
+
+    @property
+    def needs_approval(self) -> bool:
+        """Only a PROMOTE moves production, and only with an ops lead's approval."""
+        return self.verdict == "PROMOTE"
 
     @property
     def days(self) -> int:
@@ -176,17 +186,21 @@ def evaluate(
     )
     message = candidate.message.split(": ", 1)[-1]
     changelog = changelog_line(candidate, message, primary, arms, (last - first).days)
-    outcome = Outcome(sop_id, production, candidate, first, last, decision, arms, changelog, "")
+    evidence = Evidence.model_validate(
+        {
+            "summary": changelog,
+            "decision": decision.decision,
+            "window": (first, last),
+            "groups_per_arm": arms,
+            "check": decision.as_dict(),
+            "production": versions[0],
+            "candidate": versions[1],
+        }
+    )
+    outcome = Outcome(
+        sop_id, production, candidate, first, last, decision, arms, changelog, "", evidence
+    )
     outcome.markdown = markdown(outcome)
-    outcome.evidence = {
-        "summary": changelog,
-        "decision": decision.decision,
-        "window": [str(first), str(last)],
-        "groups_per_arm": list(arms),
-        "check": decision.as_dict(),
-        "production": versions[0],
-        "candidate": versions[1],
-    }
     return outcome
 
 
@@ -243,62 +257,88 @@ def markdown(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def apply_approval(
+@dataclass(frozen=True)
+class Approval:
+    """What an ops lead decided on a paused PROMOTE."""
+
+    approved: bool
+    approver: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What a check ended with: the verdict, and what moved because of it."""
+
+    outcome: Outcome
+    run_id: str
+    approval: Approval | None = None
+    promoted: bool = False
+    rejected: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The check flow's JSON-ready result (what `sop check --json` prints)."""
+        o = self.outcome
+        found: dict[str, Any] = {
+            "decision": o.verdict,
+            "reasons": list(o.decision.reasons),
+            "changelog": o.changelog,
+            "run_id": self.run_id,
+            "promoted": self.promoted,
+            "candidate": str(o.candidate.version),
+            "production": str(o.production.version),
+        }
+        if o.needs_approval and self.approval is None:
+            found["awaiting_approval"] = True
+        if self.approval is not None:
+            found.update(approved=self.approval.approved, approver=self.approval.approver)
+        if self.rejected:
+            found["rejected"] = True
+        return found
+
+
+def conclude(
     ws: Workspace,
-    outcome: Outcome,
     *,
-    approver: str,
-    approved: bool,
-    reason: str,
+    outcome: Outcome,
+    approval: Approval | None,
     run_id: str,
     now: datetime,
-) -> VersionInfo | None:
-    """Record the ops lead's decision; on approval promote with the measured changelog line."""
-    if approved:
-        services.check_four_eyes(outcome.candidate, approver, ws.policy)
-    services.record_approval(
+) -> Conclusion:
+    """Do what the verdict means, as one unit of work; `approval` answers a PROMOTE, if any."""
+    sop_id, version, evidence = outcome.sop_id, str(outcome.candidate.version), outcome.evidence
+    if outcome.verdict == "REJECT":
+        reason = "; ".join(outcome.decision.reasons)
+        services.reject(
+            ws.uow(), sop_id=sop_id, actor=CHECK_ACTOR, reason=reason, evidence=evidence, now=now
+        )
+        return Conclusion(outcome, run_id, rejected=True)
+    if not outcome.needs_approval or approval is None:  # CONTINUE, or a PROMOTE left waiting
+        services.attach_evidence(
+            ws.uow(), sop_id=sop_id, version=version, actor=CHECK_ACTOR, evidence=evidence, now=now
+        )
+        return Conclusion(outcome, run_id)
+    if not approval.approved:
+        services.decline(
+            ws.uow(),
+            sop_id=sop_id,
+            version=version,
+            approver=approval.approver,
+            reason=approval.reason,
+            run_id=run_id,
+            evidence=evidence,
+            now=now,
+        )
+        return Conclusion(outcome, run_id, approval)
+    services.approve_and_promote(
         ws.uow(),
-        sop_id=outcome.sop_id,
-        version=str(outcome.candidate.version),
-        approver=approver,
-        approved=approved,
-        reason=reason,
+        sop_id=sop_id,
+        version=version,
+        approver=approval.approver,
+        reason=approval.reason,
         run_id=run_id,
-        now=now,
-    )
-    record_evidence(ws, outcome, now=now)
-    if not approved:
-        return None
-    return services.promote(
-        ws.uow(),
-        sop_id=outcome.sop_id,
-        version=str(outcome.candidate.version),
-        approver=approver,
+        evidence=evidence,
         policy=ws.policy,
         now=now,
-        changelog=outcome.changelog,
     )
-
-
-def record_evidence(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
-    """Attach the check's evidence to the candidate without moving any alias."""
-    services.attach_evidence(
-        ws.uow(),
-        sop_id=outcome.sop_id,
-        version=str(outcome.candidate.version),
-        actor="sopflow-check",
-        evidence=outcome.evidence,
-        now=now,
-    )
-
-
-def apply_reject(ws: Workspace, outcome: Outcome, *, now: datetime) -> None:
-    """Clear the candidate; keep the evidence on the version."""
-    record_evidence(ws, outcome, now=now)
-    services.reject(
-        ws.uow(),
-        sop_id=outcome.sop_id,
-        actor="sopflow-check",
-        reason="; ".join(outcome.decision.reasons),
-        now=now,
-    )
+    return Conclusion(outcome, run_id, approval, promoted=True)

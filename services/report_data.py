@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from engine.kpi.definitions import METRICS
 from report import (
@@ -22,6 +20,7 @@ from services.kpis import alert_hits, kpi_table
 from services.workspace import Workspace
 from sop_models import parse_document
 from sop_models.errors import CheckError
+from sop_models.evidence import Evidence, read_evidence
 from versions.diff import diff_documents, format_changes
 
 TREND_METRICS = (
@@ -77,43 +76,45 @@ def _series(ws: Workspace, sop_id: str) -> list[KpiSeries]:
     return found
 
 
-def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
-    latest: dict[str, Any] | None = None
+def _latest_evidence(ws: Workspace, sop_id: str) -> Evidence | None:
+    """The last check evidence recorded on any version of the SOP."""
+    latest = None
     for info in ws.store.versions(sop_id):
         for line in ws.store.evidence(info):
-            record = json.loads(line)
-            if "check" in record:
-                latest = record
-    if latest is None:
+            latest = read_evidence(line) or latest
+    return latest
+
+
+def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
+    evidence = _latest_evidence(ws, sop_id)
+    if evidence is None:
         return None
-    check = latest["check"]
+    check = evidence.check
     metrics = [
         MetricView(
-            name=m["name"],
-            label_zh=METRICS[m["name"]].label if m["name"] in METRICS else "",
-            role=m["role"],
-            baseline_value=m["baseline"]["value"],
-            candidate_value=m["candidate"]["value"],
-            abs_lift=m["abs_lift"],
-            rel_lift=m["rel_lift"],
-            ci_low=m["ci_rel"][0],
-            ci_high=m["ci_rel"][1],
-            p_value=m["p_value"],
-            direction=m.get("direction", "higher"),
+            name=m.name,
+            label_zh=METRICS[m.name].label if m.name in METRICS else "",
+            role=m.role,
+            baseline_value=m.baseline.value,
+            candidate_value=m.candidate.value,
+            abs_lift=m.abs_lift,
+            rel_lift=m.rel_lift,
+            ci_low=m.ci_rel[0],
+            ci_high=m.ci_rel[1],
+            p_value=m.p_value,
+            direction=m.direction,
         )
-        for m in check["metrics"]
+        for m in check.metrics
     ]
-    start, end = (datetime.fromisoformat(d).date() for d in latest["window"])
-    srm = check.get("srm") or {}
     return ExperimentView(
-        decision=check["decision"],
-        reasons=list(check["reasons"]),
-        design=check["design"],
-        days=(end - start).days,
-        groups_per_arm=tuple(latest["groups_per_arm"]),  # type: ignore[arg-type]
-        srm_p=srm.get("p_value"),
+        decision=check.decision,
+        reasons=list(check.reasons),
+        design=check.design,
+        days=evidence.days,
+        groups_per_arm=evidence.groups_per_arm,
+        srm_p=check.srm.p_value if check.srm else None,
         metrics=metrics,
-        changelog=latest.get("summary"),
+        changelog=evidence.summary,
     )
 
 

@@ -1,18 +1,24 @@
-"""Version services: save, candidate, promote, reject, rollback, evidence, verify.
+"""Version services: save, candidate, promote, reject, rollback, evidence, verify, and the
+ops lead's decision on a check (approve-and-promote, decline).
 
-Each is a short function over a `UnitOfWork`, taking plain keyword values (and `now`), and
-each state change appends one audit record in the same unit of work as its git change.
+Each is a short function over a `UnitOfWork`, taking plain keyword values (and `now`); each
+user action is one unit: its git changes and its audit records happen together or not at all
+(approve-and-promote writes the approval, the evidence and the promotion in one unit).
+Private `_steps` do the work inside a unit their caller holds open.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sop_models import dump_document, parse_document
 from sop_models.errors import AliasError, ApprovalError, NothingToSave, StoreError
+from sop_models.evidence import Evidence
 from versions import audit
 from versions.git_store import BRANCH
 from versions.numbering import Version, next_version
@@ -20,6 +26,7 @@ from versions.store import VersionInfo, VersionStore
 from versions.unit_of_work import UnitOfWork
 
 EVIDENCE_REF = "refs/notes/evidence"
+CHECK_ACTOR = "sopflow-check"  # who records a check's evidence in the audit trail
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ def save_version(
     now: datetime,
 ) -> VersionInfo:
     """Validate and save a document as the next version; refuse invalid or unchanged ones."""
-    author, message = _require(author, "--author"), _require(message, "-m/--message")
+    author = _require(stored_name(author), "--author")
+    message = _require(message, "-m/--message")
     doc = parse_document(text, source)
     canonical = dump_document(doc)
     with uow:
@@ -131,13 +139,62 @@ def set_candidate(
     return info
 
 
+_CRUD = "".join(chr(c) for c in range(33)) + ".,:;<>\"\\'"
+
+
+def stored_name(name: str) -> str:
+    """A person's name as the git store keeps it (git drops `<`, `>`, newlines and the
+    surrounding whitespace and punctuation), so `小王.` and `小王` are one author."""
+    kept = "".join(ch for ch in name if ch not in "<>\n")
+    return kept.strip(_CRUD)
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two names (as typed, or as stored) name the same person, for four-eyes."""
+
+    def key(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", stored_name(name)).casefold().split())
+
+    return key(a) == key(b)
+
+
 def check_four_eyes(info: VersionInfo, approver: str, policy: ApprovalPolicy) -> None:
     """Refuse an approver who authored the version, unless the workspace allows it."""
-    if approver.strip() == info.author and not policy.allow_self_approval:
+    if same_person(approver, info.author) and not policy.allow_self_approval:
         raise ApprovalError(
             f"{info.sop_id} {info.version.label} was saved by {info.author}; another person must"
             " approve it (or set allow_self_approval = true in sopflow.toml)"
         )
+
+
+def _promote(
+    uow: UnitOfWork, info: VersionInfo, *, approver: str, changelog: str | None, now: datetime
+) -> VersionInfo:
+    """Move production (and clear a candidate on the same version); caller holds `uow` open."""
+    store = uow.store
+    before = _aliases(store, info.sop_id)
+    if before.get("production") == str(info.version):
+        raise AliasError(f"{info.sop_id} {info.version.label} is already production")
+    refs = _move_alias(uow, sop_id=info.sop_id, alias="production", target=info)
+    if before.get("candidate") == str(info.version):
+        refs.update(_move_alias(uow, sop_id=info.sop_id, alias="candidate", target=None))
+    if changelog:
+        uow.track(store.tag_ref(info.sop_id, info.version))
+        # The tag keeps its author and date (the author of a version never changes);
+        # the approver is in the audit record.
+        info = store.retag(info, message=changelog, author=info.author, at=info.at)
+    audit.append(
+        uow.session,
+        actor=approver,
+        action="promote",
+        sop_id=info.sop_id,
+        version=str(info.version),
+        before=before,
+        after={"refs": refs, "author": info.author, "approver": approver},
+        note=changelog or f"production -> {info.version.label}",
+        now=now,
+    )
+    return info
 
 
 def promote(
@@ -153,40 +210,80 @@ def promote(
     """Make a version production; the approver must not be its author unless allowed."""
     approver = _require(approver, "--approver")
     with uow:
-        store = uow.store
-        info = resolve(store, sop_id, version)
+        info = resolve(uow.store, sop_id, version)
         check_four_eyes(info, approver, policy)
-        before = _aliases(store, sop_id)
-        if before.get("production") == str(info.version):
-            raise AliasError(f"{sop_id} {info.version.label} is already production")
-        refs = _move_alias(uow, sop_id=sop_id, alias="production", target=info)
-        if before.get("candidate") == str(info.version):
-            refs.update(_move_alias(uow, sop_id=sop_id, alias="candidate", target=None))
-        if changelog:
-            uow.track(store.tag_ref(sop_id, info.version))
-            # The tag keeps its author and date (the author of a version never changes);
-            # the approver is in the audit record.
-            info = store.retag(info, message=changelog, author=info.author, at=info.at)
-        audit.append(
-            uow.session,
-            actor=approver,
-            action="promote",
-            sop_id=sop_id,
-            version=str(info.version),
-            before=before,
-            after={"refs": refs, "author": info.author, "approver": approver},
-            note=changelog or f"production -> {info.version.label}",
-            now=now,
-        )
+        info = _promote(uow, info, approver=approver, changelog=changelog, now=now)
         uow.commit()
     return info
 
 
-def reject(uow: UnitOfWork, *, sop_id: str, actor: str, reason: str, now: datetime) -> VersionInfo:
-    """Clear the candidate alias; the version and its evidence stay in history."""
+def approve_and_promote(
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    approver: str,
+    reason: str,
+    run_id: str,
+    evidence: Evidence,
+    policy: ApprovalPolicy,
+    now: datetime,
+) -> VersionInfo:
+    """An ops lead's approval of a check, its evidence and the promotion: all or nothing.
+
+    The evidence's summary becomes the tag's changelog line.
+    """
+    approver = _require(approver, "--approver")
+    with uow:
+        info = resolve(uow.store, sop_id, version)
+        check_four_eyes(info, approver, policy)
+        _record_decision(
+            uow, info, approver=approver, approved=True, reason=reason, run_id=run_id, now=now
+        )
+        _attach(uow, info, actor=CHECK_ACTOR, evidence=evidence, now=now)
+        info = _promote(uow, info, approver=approver, changelog=evidence.summary, now=now)
+        uow.commit()
+    return info
+
+
+def decline(
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    approver: str,
+    reason: str,
+    run_id: str,
+    evidence: Evidence,
+    now: datetime,
+) -> VersionInfo:
+    """An ops lead's refusal of a check's PROMOTE, with its evidence; no alias moves."""
+    approver = _require(approver, "--approver")
+    with uow:
+        info = resolve(uow.store, sop_id, version)
+        _record_decision(
+            uow, info, approver=approver, approved=False, reason=reason, run_id=run_id, now=now
+        )
+        _attach(uow, info, actor=CHECK_ACTOR, evidence=evidence, now=now)
+        uow.commit()
+    return info
+
+
+def reject(
+    uow: UnitOfWork,
+    *,
+    sop_id: str,
+    actor: str,
+    reason: str,
+    now: datetime,
+    evidence: Evidence | None = None,
+) -> VersionInfo:
+    """Clear the candidate alias, keeping `evidence` on it; the version stays in history."""
     actor = _require(actor, "--author")
     with uow:
         info = resolve(uow.store, sop_id, "candidate")
+        if evidence is not None:
+            _attach(uow, info, actor=actor, evidence=evidence, now=now)
         before = _aliases(uow.store, sop_id)
         refs = _move_alias(uow, sop_id=sop_id, alias="candidate", target=None)
         audit.append(
@@ -243,64 +340,75 @@ def rollback(
     return target
 
 
+def _attach(
+    uow: UnitOfWork,
+    info: VersionInfo,
+    *,
+    actor: str,
+    evidence: Evidence | Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """Append one evidence line to the version's note, with its audit record."""
+    record = evidence.as_json() if isinstance(evidence, Evidence) else dict(evidence)
+    uow.track(EVIDENCE_REF)
+    line = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    uow.store.add_evidence(info, line)
+    audit.append(
+        uow.session,
+        actor=actor,
+        action="evidence",
+        sop_id=info.sop_id,
+        version=str(info.version),
+        before=None,
+        after={"evidence": record},
+        note=str(record.get("summary", "evidence attached")),
+        now=now,
+    )
+
+
 def attach_evidence(
     uow: UnitOfWork,
     *,
     sop_id: str,
     version: str,
     actor: str,
-    evidence: dict[str, Any],
+    evidence: Evidence | Mapping[str, Any],
     now: datetime,
 ) -> VersionInfo:
-    """Attach KPI evidence to a version after the fact (git note + audit record)."""
+    """Attach evidence to a version after the fact (git note + audit record).
+
+    A check's `Evidence`, or any JSON object someone attaches by hand.
+    """
     actor = _require(actor, "--author")
     with uow:
         info = resolve(uow.store, sop_id, version)
-        uow.track(EVIDENCE_REF)
-        line = json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        uow.store.add_evidence(info, line)
-        audit.append(
-            uow.session,
-            actor=actor,
-            action="evidence",
-            sop_id=sop_id,
-            version=str(info.version),
-            before=None,
-            after={"evidence": evidence},
-            note=str(evidence.get("summary", "evidence attached")),
-            now=now,
-        )
+        _attach(uow, info, actor=actor, evidence=evidence, now=now)
         uow.commit()
     return info
 
 
-def record_approval(
+def _record_decision(
     uow: UnitOfWork,
+    info: VersionInfo,
     *,
-    sop_id: str,
-    version: str,
     approver: str,
     approved: bool,
     reason: str,
     run_id: str,
     now: datetime,
 ) -> None:
-    """Record an ops lead's decision on a paused check run (approval or decline)."""
-    approver = _require(approver, "--approver")
-    with uow:
-        info = resolve(uow.store, sop_id, version)
-        audit.append(
-            uow.session,
-            actor=approver,
-            action="approval" if approved else "decline",
-            sop_id=sop_id,
-            version=str(info.version),
-            before=None,
-            after={"approved": approved, "run_id": run_id, "author": info.author},
-            note=reason or ("approved" if approved else "declined"),
-            now=now,
-        )
-        uow.commit()
+    """The audit record of an ops lead's decision on a paused check run."""
+    audit.append(
+        uow.session,
+        actor=approver,
+        action="approval" if approved else "decline",
+        sop_id=info.sop_id,
+        version=str(info.version),
+        before=None,
+        after={"approved": approved, "run_id": run_id, "author": info.author},
+        note=reason or ("approved" if approved else "declined"),
+        now=now,
+    )
 
 
 def verify(uow: UnitOfWork) -> list[str]:
@@ -312,15 +420,18 @@ def verify(uow: UnitOfWork) -> list[str]:
 __all__ = [
     "ApprovalPolicy",
     "Version",
+    "approve_and_promote",
     "attach_evidence",
     "check_four_eyes",
+    "decline",
     "production_history",
     "promote",
-    "record_approval",
     "reject",
     "resolve",
     "rollback",
+    "same_person",
     "save_version",
     "set_candidate",
+    "stored_name",
     "verify",
 ]

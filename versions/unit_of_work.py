@@ -4,6 +4,10 @@ Inside `with uow:` the store is locked across processes; every ref the work will
 tracked first. Leaving the block without `commit()` (or on any exception) rolls the database
 session back and puts the tracked git refs back where they were, so a failed save leaves no
 tag, no branch move and no audit row behind.
+
+One unit per user action: a service that does several things (approve, attach the evidence,
+promote) does them all inside one `with uow:`. Units do not nest; entering an open unit again
+is a programming error, refused at once rather than deadlocking on the store lock.
 """
 
 from __future__ import annotations
@@ -29,22 +33,35 @@ class UnitOfWork:
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self._stack = ExitStack()
-        self._stack.enter_context(self.store.lock())
-        self.session = self._stack.enter_context(self._session_factory())
+        if self._stack is not None:
+            raise RuntimeError("this unit of work is already open; units do not nest")
+        stack = ExitStack()
+        try:
+            stack.enter_context(self.store.lock())
+            self.session = stack.enter_context(self._session_factory())
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
         self._snapshot = {}
         self._committed = False
         return self
 
     def track(self, *refs: str) -> None:
         """Remember the current targets of refs about to change (first call wins)."""
+        self._require_open()
         fresh = [ref for ref in refs if ref not in self._snapshot]
         self._snapshot.update(self.store.snapshot_refs(fresh))
 
     def commit(self) -> None:
         """Make the database work durable; git refs are already written."""
+        self._require_open()
         self.session.commit()
         self._committed = True
+
+    def _require_open(self) -> None:
+        if self._stack is None:
+            raise RuntimeError("use the unit of work inside `with uow:`")
 
     def __exit__(
         self,
