@@ -1,15 +1,27 @@
-"""Shared fixtures: real workspaces, a throwaway PostgreSQL cluster, a real Prefect server."""
+"""Shared fixtures (from tests/support) and the tier markers; tests/README.md explains both."""
 
 from __future__ import annotations
 
-import importlib.util
+from pathlib import Path
+
+import pytest
 
 pytest_plugins = [
-    name
-    for name in (
-        "tests.support.pg_cluster",
-        "tests.support.prefect_server",
-        "tests.support.workspaces",
-    )
-    if importlib.util.find_spec(name) is not None
+    "tests.support.isolation",  # first: sets PREFECT_HOME before anything imports Prefect
+    "tests.support.pg_cluster",
+    "tests.support.prefect_server",
+    "tests.support.workspaces",
 ]
+
+E2E = Path(__file__).parent / "e2e"
+POSTGRES_FIXTURES = {"pg_cluster", "postgres_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e `e2e`, and every test on PostgreSQL `postgres`."""
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+        on_postgres = getattr(item, "callspec", None) and item.callspec.params.get("db_url")
+        if on_postgres == "postgres" or POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
