@@ -5,39 +5,29 @@ effects (send hour, action kind, SOP version) are `SimulationParams`; decision c
 sees events.
 """
 
-from simulator.community import Community, DayResult, Joiner, SimulationRun, simulate
-from simulator.errors import ActionNotSimulable, SimulationError, SimulationParamsInvalid
-from simulator.events import EVENT_SCHEMA, EVENT_TYPES, read_events, write_events
-from simulator.params import (
-    BEHAVIOURS,
-    MEMBER_TYPES,
-    PUSH_KINDS,
-    SimulationParams,
-    TypeRates,
-)
-from simulator.plans import daily_plan, push_action, welcome_action
-from simulator.population import GroupSpec
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "BEHAVIOURS",
-    "EVENT_SCHEMA",
-    "EVENT_TYPES",
-    "MEMBER_TYPES",
-    "PUSH_KINDS",
-    "ActionNotSimulable",
-    "Community",
-    "DayResult",
-    "GroupSpec",
-    "Joiner",
-    "SimulationError",
-    "SimulationParams",
-    "SimulationParamsInvalid",
-    "SimulationRun",
-    "TypeRates",
-    "daily_plan",
-    "push_action",
-    "read_events",
-    "simulate",
-    "welcome_action",
-    "write_events",
-]
+# Public names by the submodule that defines them. A submodule is imported when one of its names
+# is first used (PEP 562), so importing this package, or one of its submodules, loads no other.
+_EXPORTS = {
+    "community": ("Community", "DayResult", "Joiner", "SimulationRun", "simulate"),
+    "errors": ("ActionNotSimulable", "SimulationError", "SimulationParamsInvalid"),
+    "events": ("EVENT_SCHEMA", "EVENT_TYPES", "read_events", "write_events"),
+    "params": ("BEHAVIOURS", "MEMBER_TYPES", "PUSH_KINDS", "SimulationParams", "TypeRates"),
+    "plans": ("daily_plan", "push_action", "welcome_action"),
+    "population": ("GroupSpec",),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

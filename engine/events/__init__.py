@@ -3,22 +3,25 @@
 See `schema.py` (and SCHEMA.md) for the columns and the rules a row must meet.
 """
 
-from engine.events.schema import (
-    EVENT_TYPES,
-    GROUP_EVENTS,
-    MEMBER_EVENTS,
-    EventRowsError,
-    RowProblem,
-)
-from engine.events.store import EventStore, EventSummary, ImportResult
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "EVENT_TYPES",
-    "GROUP_EVENTS",
-    "MEMBER_EVENTS",
-    "EventRowsError",
-    "EventStore",
-    "EventSummary",
-    "ImportResult",
-    "RowProblem",
-]
+# Public names by the submodule that defines them. A submodule is imported when one of its names
+# is first used (PEP 562), so importing this package, or one of its submodules, loads no other.
+_EXPORTS = {
+    "schema": ("EVENT_TYPES", "GROUP_EVENTS", "MEMBER_EVENTS", "EventRowsError", "RowProblem"),
+    "store": ("EventStore", "EventSummary", "ImportResult"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,28 +1,33 @@
 """WeCom (企业微信) server API: client, mass send, robot webhook and group statistics."""
 
-from engine.wecom.client import TokenCache, WeComClient
-from engine.wecom.errors import (
-    WeComApiError,
-    WeComRateLimited,
-    WeComRequestInvalid,
-    WeComTokenRejected,
-    WeComUnreachable,
-    redact,
-)
-from engine.wecom.robot import RobotWebhook
-from engine.wecom.transport import DEFAULT_BASE_URL, Reply, RetryPolicy
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "Reply",
-    "RetryPolicy",
-    "RobotWebhook",
-    "TokenCache",
-    "WeComApiError",
-    "WeComClient",
-    "WeComRateLimited",
-    "WeComRequestInvalid",
-    "WeComTokenRejected",
-    "WeComUnreachable",
-    "redact",
-]
+# Public names by the submodule that defines them. A submodule is imported when one of its names
+# is first used (PEP 562), so importing this package, or one of its submodules, loads no other.
+_EXPORTS = {
+    "client": ("TokenCache", "WeComClient"),
+    "errors": (
+        "WeComApiError",
+        "WeComRateLimited",
+        "WeComRequestInvalid",
+        "WeComTokenRejected",
+        "WeComUnreachable",
+        "redact",
+    ),
+    "robot": ("RobotWebhook",),
+    "transport": ("DEFAULT_BASE_URL", "Reply", "RetryPolicy"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

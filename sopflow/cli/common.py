@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from services.workspace import Workspace, open_workspace
+if TYPE_CHECKING:
+    from services.workspace import Workspace
 
 WorkspaceOption = typer.Option(
     None,
@@ -21,6 +22,10 @@ WorkspaceOption = typer.Option(
 
 def workspace(ctx: typer.Context) -> Workspace:
     """The workspace chosen by the root `--workspace` option (opened once per command)."""
+    # Imported here: the workspace wiring loads SQLAlchemy and GitPython, which `sop --help`
+    # and `sop validate` never need.
+    from services.workspace import open_workspace
+
     root = ctx.find_root()
     obj = root.obj if isinstance(root.obj, dict) else {}
     ws = obj.get("workspace")

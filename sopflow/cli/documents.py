@@ -1,4 +1,8 @@
-"""Commands on SOP documents and workspaces: init, validate, schema."""
+"""Commands on SOP documents and workspaces: init, validate, schema.
+
+`validate` and `schema` need only the models (and Jinja for templates); the workspace wiring
+(SQLAlchemy, GitPython) is imported inside `init`, the one command here that uses it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,9 @@ from pathlib import Path
 
 import typer
 
-from services.validation import validate_file
-from services.workspace import find_root, init_workspace, iter_files
+from services.validation import FileCheck, check_files
 from sop_models import document_schema
-from sop_models.errors import DocumentInvalid, Problem
+from sop_models.errors import DocumentInvalid
 from sopflow.cli.common import echo_json
 
 
@@ -24,6 +27,8 @@ def init(
 
     Example: sop init ./ops-workspace
     """
+    from services.workspace import find_root, init_workspace
+
     explicit = (ctx.find_root().obj or {}).get("workspace_path")
     root = directory if directory is not None else find_root(explicit)
     with init_workspace(root) as ws:
@@ -36,29 +41,33 @@ def validate(
 ) -> None:
     """Check SOP documents; report every problem as `file: field.path: problem`.
 
+    Exits with code 2 when any file has a problem, with or without --json (the JSON still
+    lists every file, the problems also go to stderr).
+
     Example: sop validate examples/*.yaml
     """
-    problems: list[Problem] = []
-    results: list[dict[str, object]] = []
-    for path in iter_files(files):
-        try:
-            doc = validate_file(path)
-        except DocumentInvalid as err:
-            problems.extend(err.problems)
-            results.append(
-                {"file": str(path), "ok": False, "problems": [str(p) for p in err.problems]}
-            )
-            continue
-        results.append({"file": str(path), "ok": True, "id": doc.id, "title": doc.title})
-        if not as_json:
-            typer.echo(f"ok  {path}  ({doc.id}: {doc.title})")
+    checks = check_files(files)
     if as_json:
-        echo_json(results)
-        if problems:
-            raise typer.Exit(1)
-        return
+        echo_json([_check_record(check) for check in checks])
+    else:
+        for check in checks:
+            if check.document is not None:
+                typer.echo(f"ok  {check.path}  ({check.document.id}: {check.document.title})")
+    problems = [problem for check in checks for problem in check.problems]
     if problems:
+        # The same error (and exit code) in both modes: JSON on stdout, the lines on stderr.
         raise DocumentInvalid(problems)
+
+
+def _check_record(check: FileCheck) -> dict[str, object]:
+    if check.document is None:
+        return {"file": str(check.path), "ok": False, "problems": [str(p) for p in check.problems]}
+    return {
+        "file": str(check.path),
+        "ok": True,
+        "id": check.document.id,
+        "title": check.document.title,
+    }
 
 
 def schema() -> None:
