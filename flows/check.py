@@ -19,10 +19,11 @@ from prefect.logging import get_run_logger
 
 from flows.approval import DEFAULT_TIMEOUT_S, wait_for_approval
 from services import check as check_service
+from services.preflight import CHECK_FLOW
 from services.workspace import open_workspace
 
 
-@flow(name="check")
+@flow(name=CHECK_FLOW)
 def check(
     workspace: str,
     sop: str,

@@ -6,9 +6,10 @@ from datetime import datetime
 
 import typer
 
+from services import audit_trail
 from sop_models.errors import AuditError
 from sopflow.cli.common import echo_json, workspace
-from versions import audit, services
+from versions.audit import AuditRecord
 
 audit_app = typer.Typer(help="The audit trail: who changed what, when, and proof it is intact.")
 
@@ -41,16 +42,14 @@ def audit_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    ws = workspace(ctx)
-    with ws.session() as session:
-        records = audit.query(
-            session,
-            sop_id=sop,
-            actor=actor,
-            action=action,
-            since=_parse_time(since, "--since"),
-            until=_parse_time(until, "--until"),
-        )
+    records = audit_trail.records(
+        workspace(ctx),
+        sop_id=sop,
+        actor=actor,
+        action=action,
+        since=_parse_time(since, "--since"),
+        until=_parse_time(until, "--until"),
+    )
     if as_json:
         echo_json([record.as_dict() for record in records])
         return
@@ -58,7 +57,7 @@ def audit_list(
         typer.echo(format_record(record))
 
 
-def format_record(r: audit.AuditRecord) -> str:
+def format_record(r: AuditRecord) -> str:
     """One audit record as one line of `sop audit` output."""
     stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     version = f"v{r.version}" if r.version else "-"
@@ -71,8 +70,7 @@ def audit_verify(ctx: typer.Context) -> None:
 
     Example: sop audit verify
     """
-    ws = workspace(ctx)
-    findings = services.verify(ws.uow())
+    findings = audit_trail.verify(workspace(ctx))
     if findings:
         raise AuditError("\n".join(findings))
     typer.echo("audit trail intact: hash chain verified, git tags and aliases match")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from services import preflight
 from services.experiments import start_experiment
 from services.kpis import alert_hits, event_store, kpi_table
 from sop_models import parse_document
@@ -147,10 +148,11 @@ def check(
     """
     import os
 
-    from flows.check import check as check_flow
-
     ws = workspace(ctx)
     first, last = _date(start, "--from"), _date(end, "--to")
+    preflight.for_check(ws, sop_id=sop)
+    from flows.check import check as check_flow
+
     if wait and not os.environ.get("PREFECT_API_URL"):
         typer.echo(
             "note: no PREFECT_API_URL: a PROMOTE cannot wait for `sop approve` in "

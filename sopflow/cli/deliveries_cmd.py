@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from engine import ledger
-from engine.channels.tasklist import done_keys
-from engine.groups import read_text_file
 from engine.ledger import Delivery, LedgerError
-from services.channels import confirm_mass_sends, pending_mass_sends
-from services.checklist import checklist_rows, group_names, render_checklist
-from services.workspace import Workspace
-from sop_models.errors import DataFileError, WorkspaceError
+from services import deliveries as delivery_services
+from services.checklist import render_checklist
+from services.deliveries import STATUSES, workspace_zone
+from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
 
 deliveries_app = typer.Typer(rich_markup_mode=None)  # help: the listing's docstring
-STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
-STATUSES += (ledger.AWAITING, ledger.DONE)
-EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
-
-
-def _zone(ws: Workspace) -> tzinfo:
-    try:
-        return ZoneInfo(ws.settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise WorkspaceError(f"timezone: unknown time zone {ws.settings.timezone!r}") from None
 
 
 def _parse_time(text: str | None, flag: str, zone: tzinfo) -> datetime | None:
@@ -67,19 +50,16 @@ def deliveries_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if status is not None and status not in STATUSES:
-        raise LedgerError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
     ws = workspace(ctx)
-    zone = _zone(ws)
-    with ws.session() as session:
-        rows = ledger.list_deliveries(
-            session,
-            sop_id=sop,
-            group_id=group,
-            status=status,
-            since=_parse_time(since, "--since", zone),
-            until=_parse_time(until, "--until", zone),
-        )
+    zone = workspace_zone(ws)
+    rows = delivery_services.deliveries(
+        ws,
+        sop_id=sop,
+        group_id=group,
+        status=status,
+        since=_parse_time(since, "--since", zone),
+        until=_parse_time(until, "--until", zone),
+    )
     if as_json:
         echo_json([_row_dict(row) for row in rows])
         return
@@ -114,18 +94,13 @@ def deliveries_summary(
     Example: sop deliveries summary --since 2025-03-01 --until 2025-04-01
     """
     ws = workspace(ctx)
-    zone = _zone(ws)
-    with ws.session() as session:
-        found = ledger.group_summary(
-            session,
-            since=_parse_time(since, "--since", zone) or EVER[0],
-            until=_parse_time(until, "--until", zone) or EVER[1],
-            late_after=timedelta(minutes=late_after),
-        )
-        names = group_names(session)
-    data = [{"group": s.group_id, "name": names.get(s.group_id, ""), **asdict(s)} for s in found]
-    for item in data:
-        del item["group_id"]
+    zone = workspace_zone(ws)
+    data = delivery_services.summary(
+        ws,
+        since=_parse_time(since, "--since", zone),
+        until=_parse_time(until, "--until", zone),
+        late_after=timedelta(minutes=late_after),
+    )
     if as_json:
         echo_json(data)
         return
@@ -151,35 +126,12 @@ def deliveries_done(
 
     Example: sop deliveries done mombaby-refined:g1:columns.morning:2025-03-08 --by 小王
     """
-    who_of = dict.fromkeys(keys or [], by)
-    if ticked is not None:
-        who_of.update((key, who or by) for key, who in _ticked(ticked).items())
-    if not who_of:
-        raise LedgerError("done: give delivery keys or --from CHECKLIST.csv")
-    ws = workspace(ctx)
-    at = now()
-    changed: list[str] = []
-    with ws.session() as session:
-        missing = [k for k in who_of if k not in ledger.get_deliveries(session, list(who_of))]
-        if missing:
-            raise ledger.UnknownDeliveryError(missing)
-        for who in dict.fromkeys(who_of.values()):
-            mine = [key for key, name in who_of.items() if name == who]
-            changed += ledger.mark_done(session, mine, who, at)
-        session.commit()
-    typer.echo(f"marked {len(changed)} done: {', '.join(changed) or '-'}")
-    unchanged = [key for key in who_of if key not in changed]
-    if unchanged:
-        typer.echo(f"already sent or done, unchanged: {', '.join(unchanged)}")
-
-
-def _ticked(path: Path) -> dict[str, str]:
-    """Keys ticked in a checklist CSV (ours or the task list's), with who ticked them."""
-    header = next(csv.reader(io.StringIO(read_text_file(path))), [])
-    missing = [name for name in ("done", "key") if name not in header]
-    if missing:
-        raise DataFileError(f"{path}: not a checklist CSV (no {' or '.join(missing)} column)")
-    return done_keys(path)
+    done = delivery_services.mark_done(
+        workspace(ctx), keys=keys or [], by=by, checklist=ticked, now=now()
+    )
+    typer.echo(f"marked {len(done.changed)} done: {', '.join(done.changed) or '-'}")
+    if done.unchanged:
+        typer.echo(f"already sent or done, unchanged: {', '.join(done.unchanged)}")
 
 
 @deliveries_app.command("confirm")
@@ -188,17 +140,13 @@ def deliveries_confirm(ctx: typer.Context) -> None:
 
     Example: sop deliveries confirm
     """
-    ws = workspace(ctx)
-    with ws.session() as session:  # read, then release the database before polling WeCom
-        pending, skipped = pending_mass_sends(session)
-    for key, why in skipped.items():
+    confirmation = delivery_services.confirm(workspace(ctx), now=now())
+    for key, why in confirmation.skipped.items():
         typer.echo(f"skipped {key}: {why}", err=True)
-    if not pending:
+    report = confirmation.report
+    if report is None:
         typer.echo("no mass sends awaiting confirmation")
         return
-    with ws.session() as session:
-        report = confirm_mass_sends(ws, session, now(), pending=pending)
-        session.commit()
     typer.echo(
         f"polled {report.checked} mass send(s): {len(report.sent)} sent,"
         f" {len(report.failed)} failed, {len(report.awaiting)} still awaiting confirmation"
@@ -222,9 +170,7 @@ def deliveries_checklist(
         when = date.fromisoformat(day)
     except ValueError:
         raise LedgerError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
-    ws = workspace(ctx)
-    with ws.session() as session:
-        rows = checklist_rows(session, day=when, zone=_zone(ws), tasks_dir=ws.root / "tasks")
+    rows = delivery_services.checklist(workspace(ctx), day=when)
     text = render_checklist(when, rows, fmt)
     if output is None:
         typer.echo(text, nl=False)

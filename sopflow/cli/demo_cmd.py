@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.audit_trail import records
 from services.workspace import open_workspace
 from sopflow.cli.audit_cmd import format_record
 from sopflow.demo import DemoConfig, run_demo
-from versions import audit
 
 
 def demo(
@@ -64,8 +64,8 @@ def demo(
     else:
         console.print(f"\nAct — not enough evidence yet, keep collecting: {result.changelog}\n")
     console.print("Audit log (sop audit):")
-    with open_workspace(result.workspace) as ws, ws.session() as session:
-        for record in audit.query(session):
+    with open_workspace(result.workspace) as ws:
+        for record in records(ws):
             console.print(format_record(record), markup=False)
     report, ws = result.report, result.workspace
     console.print("\nWhere to look next:")

@@ -10,10 +10,9 @@ from typing import Any
 
 import typer
 
-from engine import groups as registry
-from engine.groups import Group, GroupRegistryError
-from engine.members import import_member_joins
-from services.workspace import Workspace
+from engine.groups import CHANNELS, Group, GroupRegistryError
+from services import groups as group_services
+from services.groups import NewGroup
 from sopflow.cli.common import echo_json, now, workspace
 
 groups_app = typer.Typer(
@@ -79,15 +78,14 @@ def _parse_date(text: str | None, flag: str) -> date | None:
         raise GroupRegistryError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _note_unresolved(ws: Workspace, wanted: Iterable[tuple[str, str]]) -> None:
+def _note_unresolved(unresolved: Iterable[tuple[str, str]]) -> None:
     """Warn (stderr) about SOPs that have no version behind the alias groups now follow."""
-    for sop_id, alias in sorted(set(wanted)):
-        if alias not in ws.store.aliases(sop_id):
-            typer.echo(
-                f"note: SOP {sop_id!r} has no {alias} version yet;"
-                " its groups get no actions until it has",
-                err=True,
-            )
+    for sop_id, alias in unresolved:
+        typer.echo(
+            f"note: SOP {sop_id!r} has no {alias} version yet;"
+            " its groups get no actions until it has",
+            err=True,
+        )
 
 
 @groups_app.command("add")
@@ -99,7 +97,7 @@ def groups_add(
     owner: str = typer.Option("", "--owner", help="Group owner (群主), for people."),
     sender: str = typer.Option("", "--sender", help="Owner's staff userid (wecom_mass)."),
     channel: str = typer.Option(
-        "console", "--channel", help=f"How actions reach it: {', '.join(registry.CHANNELS)}."
+        "console", "--channel", help=f"How actions reach it: {', '.join(CHANNELS)}."
     ),
     target: str = typer.Option(
         "", "--target", help="Chat id (wecom_mass) or robot name (robot); never a webhook URL."
@@ -113,27 +111,24 @@ def groups_add(
 
     Example: sop groups add wrOgAAA1 --name 上海宝妈福利群 --sop mombaby-refined --tag city:上海
     """
-    ws = workspace(ctx)
-    with ws.session() as session:
-        group = registry.add_group(
-            session,
-            id=group_id,
-            name=name,
-            sop_id=sop,
-            now=now(),
-            owner=owner,
-            sender=sender,
-            channel=channel,
-            target=target,
-            alias=alias,
-            start_date=_parse_date(start_date, "--start-date"),
-            member_count=members,
-            tags=tag or (),
-        )
-        session.commit()
+    new = NewGroup(
+        id=group_id,
+        name=name,
+        sop_id=sop,
+        owner=owner,
+        sender=sender,
+        channel=channel,
+        target=target,
+        alias=alias,
+        start_date=_parse_date(start_date, "--start-date"),
+        member_count=members,
+        tags=tuple(tag or ()),
+    )
+    change = group_services.add_groups(workspace(ctx), groups=[new], now=now())
+    [group] = change.groups
     via = f"{group.channel} {group.target}".rstrip()
     typer.echo(f"added group {group.id} {group.name} -> {group.sop_id}@{group.alias} via {via}")
-    _note_unresolved(ws, [(group.sop_id, group.alias)])
+    _note_unresolved(change.unresolved)
 
 
 @groups_app.command("import")
@@ -148,13 +143,9 @@ def groups_import(
 
     Example: sop groups import groups.csv
     """
-    ws = workspace(ctx)
-    with ws.session() as session:
-        count = registry.import_groups_csv(session, file, now=now())
-        session.commit()
-        wanted = [(g.sop_id, g.alias) for g in registry.list_groups(session)]
+    count, change = group_services.import_groups(workspace(ctx), path=file, now=now())
     typer.echo(f"imported {count} group(s) from {file}")
-    _note_unresolved(ws, wanted)
+    _note_unresolved(change.unresolved)
 
 
 @groups_app.command("list")
@@ -168,9 +159,7 @@ def groups_list(
 
     Example: sop groups list --sop mombaby-refined --tag city:上海
     """
-    ws = workspace(ctx)
-    with ws.session() as session:
-        found = registry.list_groups(session, sop_id=sop, tag=tag)
+    found = group_services.list_groups(workspace(ctx), sop_id=sop, tag=tag)
     if as_json:
         echo_json([group_dict(g) for g in found])
         return
@@ -198,16 +187,12 @@ def groups_set_alias(
         raise GroupRegistryError(
             "set-alias: give group ids, or --sop SOP --all (one of the two, not both)"
         )
-    ws = workspace(ctx)
-    with ws.session() as session:
-        if every:
-            ids = [g.id for g in registry.list_groups(session, sop_id=sop)]
-            if not ids:
-                raise GroupRegistryError(f"no groups follow SOP {sop!r}")
-        moved = registry.set_alias(session, ids, alias)
-        session.commit()
-    typer.echo(f"{len(moved)} group(s) now follow the {alias} version: {', '.join(ids)}")
-    _note_unresolved(ws, [(g.sop_id, g.alias) for g in moved])
+    change = group_services.move_groups(
+        workspace(ctx), alias=alias, group_ids=ids, sop_id=sop if every else None
+    )
+    moved = [g.id for g in change.groups]
+    typer.echo(f"{len(moved)} group(s) now follow the {alias} version: {', '.join(moved)}")
+    _note_unresolved(change.unresolved)
 
 
 @members_app.command("joined")
@@ -221,10 +206,7 @@ def members_joined(
 
     Example: sop members joined joins-2025-03-08.csv
     """
-    ws = workspace(ctx)
-    with ws.session() as session:
-        added = import_member_joins(session, file)
-        session.commit()
+    added = group_services.import_joins(workspace(ctx), path=file)
     typer.echo(f"stored {added} new member join(s) from {file}")
 
 

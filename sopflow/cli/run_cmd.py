@@ -8,12 +8,11 @@ from pathlib import Path
 
 import typer
 
-from services.playbooks import PLAYBOOK_KINDS, check_playbook
-from services.workspace import Workspace
+from services import preflight
+from services.playbooks import PLAYBOOK_KINDS
 from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, workspace
 from sopflow.prefect_context import prefect_for, prefect_home
-from versions import services
 
 
 def run(
@@ -28,7 +27,7 @@ def run(
     Example: sop run mature_day --date 2026-10-10 --dry-run
     """
     ws = workspace(ctx)
-    name = check_playbook(playbook)
+    name = preflight.for_run(playbook=playbook)
     if day is not None:
         try:
             date.fromisoformat(day)
@@ -149,29 +148,9 @@ def approve(
 
     ws = workspace(ctx)
     with prefect_for(ws.root):
-        _check_approver(ws, run_id, approver)
+        preflight.for_approval(ws, run_id=run_id, approver=approver)
         approve_run(run_id, approver)
     typer.echo(f"run {run_id} approved by {approver}")
-
-
-def _check_approver(ws: Workspace, run_id: str, approver: str) -> None:
-    """Four-eyes before resuming: the run stays paused when the approver may not approve."""
-    from uuid import UUID
-
-    from prefect import get_client
-
-    try:
-        flow_run_id = UUID(run_id)
-    except ValueError:
-        return  # approve_run reports a malformed id in one line
-    with get_client(sync_client=True) as client:
-        try:
-            flow_run = client.read_flow_run(flow_run_id)
-        except Exception:
-            return  # approve_run reports a missing run in one line
-    sop_id = flow_run.parameters.get("sop")
-    if sop_id:
-        services.check_four_eyes(ws.store.resolve(sop_id, "candidate"), approver, ws.policy)
 
 
 def decline(
@@ -188,6 +167,7 @@ def decline(
 
     ws = workspace(ctx)
     with prefect_for(ws.root):
+        preflight.for_decline(ws, run_id=run_id, reason=reason)
         decline_run(run_id, approver, reason)
     typer.echo(f"run {run_id} declined by {approver}: {reason}")
 

@@ -13,9 +13,6 @@ import json
 import re
 import shutil
 import threading
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,111 +21,30 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 
-from engine import groups as group_registry
-from engine.members import MemberJoin
 from flows.approval import paused_runs
 from flows.check import check
 from flows.runtime import PrefectServer
-from services import playbooks
-from services.experiments import start_experiment
-from services.kpis import event_store
-from services.workspace import Workspace, init_workspace, open_workspace
-from simulator import Community, GroupSpec, SimulationParams
-from sopflow.demo import _new_welcome, _versions
-from tests.support.workspaces import Cli, example_text
-from versions import audit, services
+from services.workspace import Workspace, open_workspace
+from tests.support.experiments import (
+    APPROVER,
+    AUTHOR,
+    BETTER,
+    GROUPS,
+    SOP,
+    WINDOW,
+    WORSE,
+    build_experiment,
+)
+from tests.support.waiting import wait_until
+from tests.support.workspaces import Cli
+from versions import audit
 
 pytestmark = pytest.mark.e2e
 
-SOP = "mombaby-refined"
-AUTHOR, APPROVER = "运营小王", "李经理"
-START, DAYS, GROUPS = date(2026, 9, 1), 10, 16
-BETTER = {"2.0": {"open": 1.6}}
-WORSE = {"2.0": {"open": 0.6}}
-WINDOW = {"start": START.isoformat(), "end": (START + timedelta(DAYS)).isoformat()}
 CHANGELOG = re.compile(
     r"v2\.0: 新欢迎语 — open rate (?P<lift>[+-]\d+\.\d)% \(\d+\.\d% -> \d+\.\d%\), "
     r"95% CI \[[+-]\d+\.\d%, [+-]\d+\.\d%\], (?P<base>\d+)\+(?P<cand>\d+) groups, 10 days"
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def build_experiment(root: Path, effects: Mapping[str, Mapping[str, float]]) -> None:
-    """V1.0 in production, V2.0 candidate on about half the groups, DAYS days of events."""
-    with init_workspace(root) as ws:
-        base = example_text(SOP)
-        services.save_version(
-            ws.uow(),
-            text=base,
-            source="v1",
-            author=AUTHOR,
-            message="首版 SOP",
-            major=False,
-            now=now(),
-        )
-        services.promote(
-            ws.uow(), sop_id=SOP, version="1.0", approver=APPROVER, policy=ws.policy, now=now()
-        )
-        specs = []
-        with ws.session() as session:
-            for n in range(1, GROUPS + 1):
-                group_id = f"mb-{n:02d}"
-                group_registry.add_group(
-                    session,
-                    id=group_id,
-                    name=f"宝妈成长营{n}群",
-                    sop_id=SOP,
-                    now=now(),
-                    owner=AUTHOR,
-                    sender="xiaowang",
-                    channel="outbox",
-                    target=group_id,
-                    start_date=START,
-                    member_count=120,
-                )
-                specs.append(GroupSpec(group_id, 120, START, SOP, new_group=True))
-            session.commit()
-        services.save_version(
-            ws.uow(),
-            text=_new_welcome(base),
-            source="v2",
-            author=AUTHOR,
-            message="新欢迎语",
-            major=True,
-            now=now(),
-        )
-        services.set_candidate(ws.uow(), sop_id=SOP, version="2.0", actor=AUTHOR, now=now())
-        start_experiment(ws, sop_id=SOP, share=0.5, author=AUTHOR, now=now(), salt="e2e")
-        community = Community.create(
-            params=SimulationParams(seed=3, version_effects=effects), groups=specs
-        )
-        for day in (START + timedelta(n) for n in range(DAYS)):
-            simulate_day(ws, community, day)
-
-
-def simulate_day(ws: Workspace, community: Community, day: date) -> None:
-    """Joins in, the day's plan sent per channel batch, the community's events imported."""
-    versions = _versions(ws, SOP)
-    with ws.session() as session:
-        session.add_all(
-            MemberJoin(
-                group_id=j.group,
-                member_id=j.member,
-                member_name=f"宝妈{j.member[-4:]}",
-                joined_at=j.time,
-            )
-            for j in community.joiners(day, version_by_group=versions)
-        )
-        session.commit()
-    actions = playbooks.plan_day(ws, playbook="all", day=day).actions
-    for batch in playbooks.batches(actions):
-        report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
-        assert not report.needs_attention, report
-    result = community.simulate_day(day, actions=actions, version_by_group=versions)
-    event_store(ws).import_rows(result.events, source=f"simulator {day.isoformat()}")
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +58,6 @@ def better_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def better(better_experiment: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(better_experiment, tmp_path / "ws"))
-
-
-def wait_until(check_: Callable[[], Any], *, timeout_s: float = 60, what: str) -> Any:
-    """Poll `check_` until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check_():
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 class CheckInBackground:
@@ -191,7 +97,7 @@ class CheckInBackground:
             ]
             return new[0].id if new else None
 
-        return wait_until(waiting, what="the check run to pause for approval")
+        return wait_until(waiting, timeout=60, what="the check run to pause for approval")
 
     def result(self) -> dict[str, Any]:
         self.thread.join(90)
@@ -300,7 +206,7 @@ def test_author_approving_own_candidate_neither_promotes_nor_ends_the_wait(
     # Four eyes: the author's word is no approval, so the run must still wait for one.
     wait_until(
         lambda: run.outcome or any(r.id == run_id and r.waits_for_approval for r in paused_runs()),
-        timeout_s=10,
+        timeout=10,
         what="the run to wait for an approver other than the author",
     )
     assert not run.outcome, f"the author's approval ended the check run: {run.outcome[0]!r}"

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from services.workspace import init_workspace
 from sopflow.cli.main import app
-from tests.e2e.test_check_approval import BETTER, SOP, build_experiment
+from tests.support.experiments import BETTER, SOP, build_experiment
 from tests.support.workspaces import EXAMPLES, Cli
+from versions.services import promote, save_version
 
+SOP_BIN = Path(sys.executable).with_name("sop")
+NOW = datetime(2026, 9, 1, tzinfo=UTC)
+V1 = {
+    "text": (EXAMPLES / f"{SOP}.yaml").read_text(encoding="utf-8"),
+    "source": "v1",
+    "author": "运营小王",
+    "message": "首版 SOP",
+    "major": False,
+}
 GOOD_CSV = """group,member,time,event,value,sop_version,sop
 宝妈1群,m1,2026-09-01T10:00:00+08:00,join,,1.0,mombaby-refined
 宝妈1群,,2026-09-01T10:05:00+08:00,delivered,1,1.0,mombaby-refined
@@ -132,3 +147,30 @@ def test_before_after_check_is_labelled_weaker_evidence(
     assert any("weaker evidence" in reason for reason in result["reasons"])
     shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
     assert shown["evidence"][-1]["check"]["design"] == "before_after"
+
+
+@pytest.mark.e2e
+def test_check_without_a_candidate_is_one_error_line_before_any_flow_run(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ws"
+    with init_workspace(root) as ws:  # production only, no candidate
+        save_version(ws.uow(), **V1, now=NOW)
+        promote(ws.uow(), sop_id=SOP, version="1.0", approver="李经理", policy=ws.policy, now=NOW)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["HOME"] = str(tmp_path / "home")  # no git identity, no Prefect profile
+
+    result = subprocess.run(
+        [str(SOP_BIN), "--workspace", str(root), "check", SOP, "--no-wait"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"sop: error: {SOP}: no candidate to check"), line
+    assert not (root / ".prefect").exists()  # no Prefect run was even prepared

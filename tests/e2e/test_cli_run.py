@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -24,11 +22,12 @@ from prefect import flow, get_client
 
 from engine.channels.outbox import read_outbox
 from engine.ledger import list_deliveries
-from flows.approval import paused_runs, wait_for_approval
+from flows.approval import decline_run, paused_runs, wait_for_approval
 from flows.runtime import PrefectServer
 from services import playbooks
 from services.playbooks import SHANGHAI
 from services.workspace import Workspace
+from tests.support.waiting import wait_until
 from tests.support.workspaces import EXAMPLES, Cli
 
 SOP = "mombaby-refined"
@@ -217,7 +216,13 @@ def test_paused_lists_a_waiting_run_until_it_is_declined(
         )
         text = cli("paused").stdout
         assert re.search(rf"^{run_id}  e2e-cli-paused  \S+  paused since ", text, re.MULTILINE)
-        cli("decline", run_id, "--approver", "李经理", "--reason", "文案太长")
+        # `sop decline` is for check runs: this one is refused before it is resumed ...
+        refused = cli("decline", run_id, "--approver", "李经理", "--reason", "文案太长", ok=False)
+        assert one_error_line(refused) == (
+            f"sop: error: flow run {run_id} is a 'e2e-cli-paused' run, not a check run"
+        )
+        assert run_id in listed() and not outcome
+        decline_run(run_id, "李经理", "文案太长")  # ... and declined through the flows API
     finally:
         worker.join(60)
 
@@ -238,11 +243,12 @@ def test_approve_refuses_a_malformed_run_id_in_one_line(
     assert line == "sop: error: 'run-42' is not a flow run id"
 
 
-def wait_until(check: Callable[[], Any], *, timeout_s: float = 30, what: str) -> Any:
-    """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+@pytest.mark.e2e
+def test_approve_refuses_a_run_that_does_not_exist_in_one_line(
+    prefect_server: PrefectServer, cli: Cli
+) -> None:
+    missing = "0b6c7c3e-0000-4000-8000-000000000000"
+
+    line = one_error_line(cli("approve", missing, "--approver", "李经理", ok=False))
+
+    assert line == f"sop: error: flow run {missing} does not exist"

@@ -8,8 +8,7 @@ the `outbox` channel, a SQLite ledger, JSON-lines outbox files.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -38,6 +37,7 @@ from services import playbooks
 from services.playbooks import SHANGHAI
 from services.workspace import Workspace, init_workspace
 from sop_models import SopDocument, parse_document
+from tests.support.waiting import wait_until
 from tests.support.workspaces import example_text, modified
 from versions import services
 
@@ -148,16 +148,6 @@ def day_ledger(ws: Workspace, day: date = DAY) -> list[Delivery]:
 
 def ledger_state(rows: list[Delivery]) -> list[tuple[str, str, int, str]]:
     return [(r.key, r.status, r.attempts, str(r.sent_at)) for r in rows]
-
-
-def wait_until(check: Callable[[], Any], *, timeout_s: float = 30, what: str) -> Any:
-    """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def task_runs(run_id: UUID) -> list[TaskRun]:

@@ -1,0 +1,30 @@
+"""Reading and verifying the audit trail of a workspace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.workspace import Workspace
+from versions import audit, services
+from versions.audit import AuditRecord
+
+
+def records(
+    ws: Workspace,
+    *,
+    sop_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditRecord]:
+    """Audit records, oldest first, filtered by SOP, actor, action and time range."""
+    with ws.session() as session:
+        return audit.query(
+            session, sop_id=sop_id, actor=actor, action=action, since=since, until=until
+        )
+
+
+def verify(ws: Workspace) -> list[str]:
+    """Breaks in the hash chain and git refs that moved without an audit record."""
+    return services.verify(ws.uow())

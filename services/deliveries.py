@@ -1,0 +1,148 @@
+"""Delivery ledger services: list and summarise deliveries, record hand posts, confirm mass
+sends, build the operator's checklist. Changes commit their own transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine import ledger
+from engine.channels.tasklist import done_keys
+from engine.groups import read_text_file
+from engine.ledger import Delivery, LedgerError
+from services.channels import ConfirmReport, confirm_mass_sends, pending_mass_sends
+from services.checklist import checklist_rows, group_names
+from services.workspace import Workspace
+from sop_models.errors import DataFileError, WorkspaceError
+
+STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
+STATUSES += (ledger.AWAITING, ledger.DONE)
+EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+
+
+def workspace_zone(ws: Workspace) -> tzinfo:
+    """The workspace's time zone (settings `timezone`), for times given without one."""
+    try:
+        return ZoneInfo(ws.settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkspaceError(f"timezone: unknown time zone {ws.settings.timezone!r}") from None
+
+
+def deliveries(
+    ws: Workspace,
+    *,
+    sop_id: str | None = None,
+    group_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Delivery]:
+    """Ledger rows by due time, filtered by SOP, group, status and due time."""
+    if status is not None and status not in STATUSES:
+        raise LedgerError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
+    with ws.session() as session:
+        return ledger.list_deliveries(
+            session, sop_id=sop_id, group_id=group_id, status=status, since=since, until=until
+        )
+
+
+def summary(
+    ws: Workspace,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    late_after: timedelta,
+) -> list[dict[str, Any]]:
+    """Per group (with its name): planned, sent, done, failed, unknown, awaiting, on time, late."""
+    with ws.session() as session:
+        found = ledger.group_summary(
+            session, since=since or EVER[0], until=until or EVER[1], late_after=late_after
+        )
+        names = group_names(session)
+    rows = []
+    for s in found:
+        counts = asdict(s)
+        del counts["group_id"]
+        rows.append({"group": s.group_id, "name": names.get(s.group_id, ""), **counts})
+    return rows
+
+
+@dataclass(frozen=True)
+class DoneResult:
+    """Keys marked done by hand now, and keys that were already sent or done."""
+
+    changed: list[str]
+    unchanged: list[str]
+
+
+def mark_done(
+    ws: Workspace,
+    *,
+    keys: Sequence[str],
+    by: str,
+    now: datetime,
+    checklist: Path | None = None,
+) -> DoneResult:
+    """Record that people posted these actions by hand, all or none.
+
+    Keys come from `keys` (posted by `by`) and from the ticked rows of a checklist CSV, whose
+    `done_by` wins over `by`. Unknown keys refuse the whole request.
+    """
+    who_of: dict[str, str] = dict.fromkeys(keys, by)
+    if checklist is not None:
+        who_of.update((key, who or by) for key, who in ticked(checklist).items())
+    if not who_of:
+        raise LedgerError("done: give delivery keys or --from CHECKLIST.csv")
+    changed: list[str] = []
+    with ws.session() as session:
+        missing = [k for k in who_of if k not in ledger.get_deliveries(session, list(who_of))]
+        if missing:
+            raise ledger.UnknownDeliveryError(missing)
+        for who in dict.fromkeys(who_of.values()):
+            mine = [key for key, name in who_of.items() if name == who]
+            changed += ledger.mark_done(session, mine, who, now)
+        session.commit()
+    return DoneResult(changed, [key for key in who_of if key not in changed])
+
+
+def ticked(path: Path) -> Mapping[str, str]:
+    """Keys ticked in a checklist CSV (ours or the task list's), with who ticked them."""
+    header = next(csv.reader(io.StringIO(read_text_file(path))), [])
+    missing = [name for name in ("done", "key") if name not in header]
+    if missing:
+        raise DataFileError(f"{path}: not a checklist CSV (no {' or '.join(missing)} column)")
+    return done_keys(path)
+
+
+@dataclass
+class Confirmation:
+    """Mass sends polled (None when nothing awaited confirmation) and keys that cannot be."""
+
+    report: ConfirmReport | None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def confirm(ws: Workspace, *, now: datetime) -> Confirmation:
+    """Ask WeCom which mass sends their senders confirmed; record sent or failed."""
+    with ws.session() as session:  # read, then release the database before polling WeCom
+        pending, skipped = pending_mass_sends(session)
+    if not pending:
+        return Confirmation(None, skipped)
+    with ws.session() as session:
+        report = confirm_mass_sends(ws, session, now, pending=pending)
+        session.commit()
+    return Confirmation(report, skipped)
+
+
+def checklist(ws: Workspace, *, day: date) -> list[dict[str, str]]:
+    """The operator's rows for one local day (hand posts, mass sends to confirm, unclear fates)."""
+    with ws.session() as session:
+        return checklist_rows(
+            session, day=day, zone=workspace_zone(ws), tasks_dir=ws.root / "tasks"
+        )
