@@ -1,11 +1,7 @@
 """The group registry: which customer groups exist, who runs them and which SOP they follow.
 
-    SopflowError
-    ├── DataFileError
-    │   └── BadRowsError            a data file has bad rows (every problem, one line each)
-    └── GroupRegistryError          a registry operation was refused
-        ├── DuplicateGroupError     the group id is already registered
-        └── UnknownGroupError       no group with that id
+Refusals raise GroupRegistryError, DuplicateGroupError or UnknownGroupError, bad CSV rows
+BadRowsError (all drawn in `sop_models.errors`, re-exported here).
 
 Service functions take a Session and plain values; the caller commits.
 """
@@ -23,7 +19,14 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from sop_models.errors import DataFileError, Problem, SopflowError
+from sop_models.errors import (
+    BadRowsError,
+    DataFileError,
+    DuplicateGroupError,
+    GroupRegistryError,
+    Problem,
+    UnknownGroupError,
+)
 
 CHANNELS = ("console", "outbox", "robot", "wecom_mass", "tasklist")
 ALIASES = ("production", "candidate")
@@ -32,30 +35,6 @@ CSV_COLUMNS = (
     *("start_date", "member_count", "tags"),
 )
 REQUIRED_COLUMNS = ("id", "name", "sop")
-
-
-class BadRowsError(DataFileError):
-    """A data file has bad rows; `problems` lists every one with its line number."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class GroupRegistryError(SopflowError):
-    """The group registry refused an operation."""
-
-
-class DuplicateGroupError(GroupRegistryError):
-    """A group with this id is already registered."""
-
-
-class UnknownGroupError(GroupRegistryError):
-    """No group is registered under these ids."""
-
-    def __init__(self, group_ids: Sequence[str]) -> None:
-        self.group_ids = list(group_ids)
-        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}")
 
 
 class AwareDateTime(TypeDecorator[datetime]):

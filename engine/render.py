@@ -4,10 +4,7 @@ Bodies (and news titles/urls) are Jinja2 run in a `SandboxedEnvironment` with
 `StrictUndefined` and no autoescaping: a template cannot reach Python internals, and a
 variable the caller did not supply is an error, never an empty hole in a customer message.
 `check_templates` runs at `sop validate`/`sop save` time so that send time never finds a
-broken template.
-
-    SopflowError
-    └── TemplateRenderError     a template could not be rendered with the given variables
+broken template. Failures raise `TemplateRenderError` (drawn in `sop_models.errors`).
 """
 
 from __future__ import annotations
@@ -22,13 +19,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.planner.variables import template_uses
 from sop_models import SopDocument
 from sop_models.actions import MsgType
-from sop_models.errors import Problem, SopflowError
+from sop_models.errors import Problem, TemplateRenderError
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-class TemplateRenderError(SopflowError):
-    """A template failed to render (unknown template, missing variable, unsafe access)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Inside a flow, `wait_for_approval()` pauses the run (state PAUSED, process keeps
 returns the `ApprovalDecision` given on resume. Outside, `approve_run()` / `decline_run()`
 resume it with a decision and `paused_runs()` lists what waits. Prefect 3.8 has no CLI for
 resuming with input, so these are what `sop` calls.
+
+A Prefect server that cannot be reached or refuses our credentials is reported as one
+`PrefectApiError` line; a resume the server refuses as `FlowRunError`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -32,7 +36,8 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput, keyset_from_paused_state
 from prefect.logging import get_run_logger
 
-from sop_models.errors import ApprovalError
+from flows.runtime import prefect_api_errors
+from sop_models.errors import ApprovalError, FlowRunError
 
 DEFAULT_TIMEOUT_S = 7 * 24 * 3600
 # A run turns PAUSED a moment before its input schema is stored; resuming in between is refused.
@@ -103,13 +108,29 @@ def decline_run(run_id: UUID | str, approver: str, reason: str) -> None:
     _resume(run_id, ApprovalDecision(approved=False, approver=approver, reason=reason))
 
 
+def flow_run_parameters(run_id: UUID | str) -> dict[str, Any] | None:
+    """The parameters of flow run `run_id`; None for a malformed id or a run that does not exist.
+
+    For checks before a resume (four-eyes); a server that cannot be reached is a PrefectApiError.
+    """
+    try:
+        flow_run_id = _as_uuid(run_id)
+    except ApprovalError:
+        return None
+    with get_client(sync_client=True) as client, prefect_api_errors(client.api_url):
+        try:
+            return dict(client.read_flow_run(flow_run_id).parameters)
+        except ObjectNotFound:
+            return None
+
+
 def _resume(run_id: UUID | str, decision: ApprovalDecision) -> None:
     if not decision.approver.strip():
         raise ApprovalError(f"flow run {run_id}: approver must not be empty")
     flow_run_id = _as_uuid(run_id)
     run_input = decision.model_dump()
     deadline = time.monotonic() + _SCHEMA_WAIT_S
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client, prefect_api_errors(client.api_url):
         while (schema := _pause_schema(client, _read_paused(client, flow_run_id))) is None:
             if time.monotonic() > deadline:
                 raise ApprovalError(f"flow run {flow_run_id} is paused but not for an approval")
@@ -119,7 +140,9 @@ def _resume(run_id: UUID | str, decision: ApprovalDecision) -> None:
         result = client.resume_flow_run(flow_run_id, run_input=run_input)
     if result.status != SetStateStatus.ACCEPT:
         reason = result.details.reason if result.details else result.status.value
-        raise ApprovalError(f"flow run {flow_run_id} cannot be resumed: {_one_line(reason)}")
+        raise FlowRunError(
+            f"flow run {flow_run_id} cannot be resumed: {reason}", flow_run_id=str(flow_run_id)
+        )
 
 
 def _read_paused(client: Any, flow_run_id: UUID) -> FlowRun:
@@ -151,8 +174,12 @@ def _asks_for_approval(schema: Any) -> bool:
 def _read_input(client: Any, flow_run_id: UUID, key: str) -> Any:
     try:
         raw = client.read_flow_run_input(flow_run_id, key)
-    except Exception:  # the key is absent (404) until the run stores it
-        return None
+    except httpx.HTTPStatusError as exc:
+        # The key is absent until the run stores it; Prefect answers 404 here without turning
+        # it into ObjectNotFound (read_flow_run does). Anything else is a real failure.
+        if exc.response.status_code == httpx.codes.NOT_FOUND:
+            return None
+        raise
     return json.loads(raw) if raw else None
 
 
@@ -161,7 +188,7 @@ def paused_runs(limit: int = 200) -> list[PausedRun]:
     paused = FlowRunFilter(
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
     )
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client, prefect_api_errors(client.api_url):
         runs = client.read_flow_runs(
             flow_run_filter=paused, sort=FlowRunSort.START_TIME_ASC, limit=limit
         )
@@ -196,7 +223,3 @@ def _as_uuid(run_id: UUID | str) -> UUID:
         return UUID(str(run_id).strip())
     except ValueError:
         raise ApprovalError(f"{run_id!r} is not a flow run id") from None
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -20,16 +20,13 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
 from prefect.schedules import Cron
 
-from sop_models.errors import WorkspaceError
+from flows.runtime import prefect_api_errors
+from sop_models.errors import DeploymentError, one_line
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _THREAD_START_TIMEOUT_S = 60
 _THREAD_STOP_TIMEOUT_S = 30
 _RUN_EXIT_GRACE_S = 10
-
-
-class DeploymentError(WorkspaceError):
-    """A deployment cannot be built, registered or served as configured."""
 
 
 class DeploymentSpec(NamedTuple):
@@ -85,7 +82,8 @@ def register_deployments(deployments: Iterable[RunnerDeployment]) -> list[UUID]:
 
     Their schedules then create runs, but nothing executes them until they are served.
     """
-    return [deployment.apply() for deployment in deployments]
+    with prefect_api_errors(prefect.settings.get_current_settings().api.url or "(ephemeral)"):
+        return [deployment.apply() for deployment in deployments]
 
 
 def serve_deployments(deployments: Sequence[RunnerDeployment], *, limit: int | None = None) -> None:
@@ -133,7 +131,7 @@ def serving_in_background(
         cause = failure[0] if failure else None
         if loop_box and thread.is_alive():
             _stop_runner(runner, loop_box[0], thread)
-        raise DeploymentError(f"runner did not start: {cause or 'timed out'}") from cause
+        raise DeploymentError(f"runner did not start: {one_line(cause or 'timed out')}") from cause
     try:
         yield runner
     finally:

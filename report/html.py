@@ -10,7 +10,7 @@ from report.model import AlertDay, ExperimentView, MetricView, ReportData, Versi
 from report.numbers import finite, fmt_abs_lift, fmt_p, fmt_pct, fmt_value
 from report.svg import esc, line_chart, version_colours
 from report.theme import CSS
-from sop_models.errors import SopflowError
+from sop_models.errors import ReportWriteError
 
 DECISIONS: dict[str, tuple[str, str]] = {
     "PROMOTE": ("推广", "promote"),
@@ -19,10 +19,6 @@ DECISIONS: dict[str, tuple[str, str]] = {
 }
 DESIGNS: dict[str, str] = {"randomized": "随机分组", "before_after": "前后对比"}
 SRM_THRESHOLD = 0.001
-
-
-class ReportWriteError(SopflowError):
-    """The report file could not be written."""
 
 
 def render_report(data: ReportData) -> str:

@@ -54,13 +54,9 @@ from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
 from services.db import make_engine
 from services.settings import CONFIG_FILE, Settings
 from services.workspace import Workspace
-from sop_models.errors import ChannelError
+from sop_models.errors import ChannelError, ChannelNotConfigured
 
 MASS_SEND = "wecom_mass"
-
-
-class ChannelNotConfigured(ChannelError):
-    """A channel cannot be built: a setting (credential, robot key) is missing."""
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -22,7 +22,7 @@ from services.channels import build_channel
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
-from sop_models.errors import SopflowError, VersionNotFound
+from sop_models.errors import PlaybookError, VersionNotFound
 from versions.store import VersionInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -187,10 +187,6 @@ def needs_attention(counts: GroupTally) -> bool:
     """A group with a failed or unknown action, or one neither sent nor skipped."""
     unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
     return bool(counts.failed or counts.unknown or unsettled)
-
-
-class PlaybookError(SopflowError):
-    """A playbook run was asked for something that does not exist."""
 
 
 def check_playbook(name: str) -> Playbook:

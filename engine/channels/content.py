@@ -11,7 +11,8 @@
     mentioned_list    robot text: comma-separated user ids to @ ("@all" for everyone)
     mentioned_mobile_list  robot text: comma-separated mobile numbers to @
 
-A missing required key makes the action fail with a one-line reason; nothing is sent.
+A missing required key raises ContentError (a ChannelError, defined in `sop_models.errors`);
+channels turn it into a failed result with that one-line reason, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import hashlib
 from pathlib import Path
 
 from sop_models.actions import PlannedAction
-
-
-class ContentError(ValueError):
-    """An action lacks what its msgtype needs (reported as a failed result, never raised out)."""
+from sop_models.errors import ContentError
 
 
 def split_list(value: str | None) -> list[str]:

@@ -20,9 +20,9 @@ The store keeps `time` in UTC and adds `day`, the local calendar date in the sto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sop_models.errors import DataFileError
+# A bad file raises EventRowsError listing RowProblems (defined in sop_models.errors).
+from sop_models.errors import EventRowsError as EventRowsError
+from sop_models.errors import RowProblem as RowProblem
 
 #: Member-level events: `member` is required.
 MEMBER_EVENTS: tuple[str, ...] = (
@@ -61,31 +61,4 @@ COLUMNS: tuple[str, ...] = ("group", "member", "time", "event", "value", "sop_ve
 STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "day")
 
 DEFAULT_TZ = "Asia/Shanghai"
-MESSAGE_CAP = 20  # bad rows shown in an error message
-KEEP_CAP = 1000  # bad rows kept on the exception
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One bad row: where it is (`line 3` or `row 2`) and every reason it was refused."""
-
-    where: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
-
-
-class EventRowsError(DataFileError):
-    """An event file has bad rows; nothing of it was imported. `problems` holds the first ones."""
-
-    def __init__(self, file: str, problems: list[RowProblem], total: int) -> None:
-        self.file = file
-        self.problems = list(problems)
-        self.total = total
-        shown = [f"  {p}" for p in self.problems[:MESSAGE_CAP]]
-        more = total - len(shown)
-        tail = [f"  ... and {more} more"] if more > 0 else []
-        noun = "row" if total == 1 else "rows"
-        head = f"{file}: {total} bad {noun}, nothing imported"
-        super().__init__("\n".join([head, *shown, *tail]))
+KEEP_CAP = 1000  # bad rows kept on an EventRowsError

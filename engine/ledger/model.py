@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from engine.groups import AwareDateTime
 from sop_models.actions import PlannedAction
-from sop_models.errors import SopflowError
+from sop_models.errors import LedgerError as LedgerError
+from sop_models.errors import UnknownDeliveryError as UnknownDeliveryError
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -25,18 +26,6 @@ SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
 RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation may settle these
 
 MAX_ATTEMPTS = 3
-
-
-class LedgerError(SopflowError):
-    """The delivery ledger refused an operation."""
-
-
-class UnknownDeliveryError(LedgerError):
-    """Keys that are not in the ledger."""
-
-    def __init__(self, keys: Sequence[str]) -> None:
-        self.keys = list(keys)
-        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}")
 
 
 class DeliveryOutcome(Protocol):

@@ -31,15 +31,11 @@ from engine.planner.variables import content_variables
 from engine.quota import quota_warnings
 from sop_models import SopDocument
 from sop_models.actions import ActionKind, PlannedAction
-from sop_models.errors import SopflowError
+from sop_models.errors import PlanError
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
 OPERATOR_CHANNEL = "tasklist"
 """Where operator tasks (kind `rfm`) go, whatever the group's channel."""
-
-
-class PlanError(SopflowError):
-    """The planner was asked for something it cannot plan (bad window, unknown kind)."""
 
 
 class GroupLike(Protocol):
