@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from engine.events.schema import COLUMNS, REQUIRED_COLUMNS
-from sop_models.errors import DataFileError
+from sop_models.errors import DataFileError, one_line
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -62,7 +62,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as err:
-        raise DataFileError(f"{path}: not a readable Parquet file ({err})") from None
+        raise DataFileError(f"{path}: not a readable Parquet file ({one_line(err)})") from None
     load_table(con, table, str(path))
     return "row"
 
@@ -83,7 +83,7 @@ def load_table(con: duckdb.DuckDBPyConnection, table: pa.Table, source: str) -> 
         )
     except duckdb.Error as err:
         raise DataFileError(
-            f"{source}: a column has a type that is not text or number ({err})"
+            f"{source}: a column has a type that is not text or number ({one_line(err)})"
         ) from None
     finally:
         con.unregister("raw_in")
@@ -138,7 +138,7 @@ def _read_csv(path: Path) -> pa.Table:
             raise DataFileError(
                 f"{path}: line {line}: not UTF-8 (save the file as UTF-8)"
             ) from None
-        raise DataFileError(f"{path}: not a readable CSV file ({err})") from None
+        raise DataFileError(f"{path}: not a readable CSV file ({one_line(err)})") from None
     return _with_lines(table, names, invalid)
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from engine.kpi.definitions import Metric, resolve
 from engine.kpi.sql import KEY_COLUMNS, OUT_NAMES, Query, build_sql
-from sop_models.errors import CheckError
+from sop_models.errors import CheckError, one_line
 
 Key = Literal["group", "version", "day"]
 DEFAULT_TZ = "Asia/Shanghai"
@@ -133,7 +133,7 @@ def _connection_source(con: duckdb.DuckDBPyConnection, table: str, tz: str) -> s
     try:
         cols = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
     except duckdb.Error as err:
-        raise CheckError(f"no event table {table!r} on the connection ({err})") from None
+        raise CheckError(f"no event table {table!r} on the connection ({one_line(err)})") from None
     extra = []
     if "day" not in cols:
         extra.append(f"CAST(timezone('{tz}', time) AS DATE) AS day")
