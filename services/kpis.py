@@ -12,7 +12,7 @@ from engine.events.store import EventStore
 from engine.kpi.alerts import AlertHit, evaluate_alerts
 from engine.kpi.compute import compute_kpis
 from services.workspace import Workspace
-from sop_models import SopDocument
+from sop_models import SopDocument, parse_document
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,19 @@ def alert_hits(
         ws, sop_id=doc.id, by=by, metrics=sorted({r.metric for r in rules}), start=start, end=end
     )
     return evaluate_alerts(table, rules)
+
+
+def kpis_with_alerts(
+    ws: Workspace,
+    *,
+    sop_id: str,
+    by: Sequence[str],
+    metrics: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[pa.Table, list[AlertHit]]:
+    """KPI rows of one SOP, and the days the alert rules of its latest version fire."""
+    table = kpi_table(ws, sop_id=sop_id, by=by, metrics=metrics, start=start, end=end)
+    info = ws.store.resolve(sop_id, "latest")
+    doc = parse_document(ws.store.content(info), info.tag)
+    return table, alert_hits(ws, doc, start=start, end=end)

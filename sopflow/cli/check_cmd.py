@@ -9,8 +9,7 @@ import typer
 
 from services import preflight
 from services.experiments import start_experiment
-from services.kpis import alert_hits, event_store, kpi_table
-from sop_models import parse_document
+from services.kpis import event_store, kpis_with_alerts
 from sop_models.errors import CheckError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.prefect_context import prefect_for
@@ -89,9 +88,9 @@ def kpi(
     ws = workspace(ctx)
     keys = [part.strip() for part in by.split(",") if part.strip()]
     first, last = _date(start, "--from"), _date(end, "--to")
-    table = kpi_table(ws, sop_id=sop, by=keys, metrics=metric or None, start=first, end=last)
-    info = ws.store.resolve(sop, "latest")
-    hits = alert_hits(ws, parse_document(ws.store.content(info), info.tag), start=first, end=last)
+    table, hits = kpis_with_alerts(
+        ws, sop_id=sop, by=keys, metrics=metric or None, start=first, end=last
+    )
     rows = table.to_pylist()
     if as_json:
         echo_json({"rows": rows, "alerts": [vars(hit) for hit in hits]})

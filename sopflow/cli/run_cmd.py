@@ -80,7 +80,7 @@ def serve(
 
     from flows.deploy import build_deployments, register_deployments, serve_deployments
     from flows.schedules import deployment_specs
-    from sop_models import parse_document
+    from services.planning import production_documents
 
     ws = workspace(ctx)
     if not os.environ.get("PREFECT_API_URL"):
@@ -88,12 +88,7 @@ def serve(
             "schedules do not fire in Prefect's ephemeral mode: start `sop server` and set "
             "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
         )
-    docs = []
-    for sop_id in ws.store.sop_ids():
-        if "production" in ws.store.aliases(sop_id):
-            info = ws.store.resolve(sop_id, "production")
-            docs.append(parse_document(ws.store.content(info), info.tag))
-    specs = deployment_specs(str(ws.root), docs)
+    specs = deployment_specs(str(ws.root), production_documents(ws))
     with prefect_for(ws.root):
         deployments = build_deployments(specs)
         if register_only:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
+from services.history import diff_versions, history, show_version
 from services.validation import read_document_text, validate_text
-from sop_models import parse_document
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, split_ref, workspace
 from versions import services
-from versions.diff import diff_documents, format_changes
+from versions.diff import format_changes
 
 
 def save(
@@ -54,27 +54,13 @@ def log(
 
     Example: sop log mombaby-refined
     """
-    ws = workspace(ctx)
-    versions = list(ws.store.iter_history(sop))
-    if not versions:
-        from sop_models.errors import VersionNotFound
-
-        raise VersionNotFound(f"no SOP {sop!r} in the store")
-    aliases = ws.store.aliases(sop)
-    by_version: dict[str, list[str]] = {}
-    for name, version in aliases.items():
-        by_version.setdefault(str(version), []).append(name)
+    entries = history(workspace(ctx), sop_id=sop)
     if as_json:
-        echo_json(
-            [
-                {**i.as_dict(), "aliases": sorted(by_version.get(str(i.version), []))}
-                for i in versions
-            ]
-        )
+        echo_json([{**e.info.as_dict(), "aliases": e.aliases} for e in entries])
         return
-    for info in versions:
-        tags = by_version.get(str(info.version), [])
-        mark = f" [{', '.join(sorted(tags))}]" if tags else ""
+    for entry in entries:
+        info = entry.info
+        mark = f" [{', '.join(entry.aliases)}]" if entry.aliases else ""
         stamp = info.at.astimezone().strftime("%Y-%m-%d %H:%M")
         typer.echo(f"{info.version.label:<7}{stamp}  {info.author:<10} {info.message}{mark}")
 
@@ -88,17 +74,15 @@ def show(
 
     Example: sop show mombaby-refined@production
     """
-    ws = workspace(ctx)
     sop_id, ref = split_ref(spec)
-    info = services.resolve(ws.store, sop_id, ref)
-    text = ws.store.content(info)
+    shown = show_version(workspace(ctx), sop_id=sop_id, ref=ref)
+    info = shown.info
     if as_json:
-        doc = parse_document(text, info.tag)
-        evidence = [json.loads(line) for line in ws.store.evidence(info)]
-        echo_json({**info.as_dict(), "evidence": evidence, "document": doc.model_dump(mode="json")})
+        document = shown.document().model_dump(mode="json")
+        echo_json({**info.as_dict(), "evidence": shown.evidence, "document": document})
     else:
         typer.echo(f"# {info.tag}  {info.author}  {info.message}")
-        typer.echo(text, nl=False)
+        typer.echo(shown.text, nl=False)
 
 
 def diff(
@@ -112,12 +96,7 @@ def diff(
 
     Example: sop diff mombaby-refined 1.0 production
     """
-    ws = workspace(ctx)
-    docs = []
-    for ref in (a, b):
-        info = services.resolve(ws.store, sop, ref)
-        docs.append(parse_document(ws.store.content(info), info.tag).model_dump(mode="json"))
-    changes = diff_documents(docs[0], docs[1])
+    changes = diff_versions(workspace(ctx), sop_id=sop, a=a, b=b)
     if as_json:
         echo_json([change.as_dict() for change in changes])
     else:

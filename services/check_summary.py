@@ -1,0 +1,65 @@
+"""The texts a check produces: the changelog line and the Markdown summary (artifact)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from engine.stats.result import MetricResult
+from versions.store import VersionInfo
+
+if TYPE_CHECKING:
+    from services.check import Outcome
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _signed(value: float) -> str:
+    return f"{value * 100:+.1f}%"
+
+
+def changelog_line(
+    candidate: VersionInfo, message: str, primary: MetricResult, arms: tuple[int, int], days: int
+) -> str:
+    """`v2.0: 新欢迎语 — open rate +18.0% (20.0% -> 23.6%), 95% CI [...], 8+8 groups, 14 days`."""
+    name = primary.name.replace("_", " ")
+    low, high = primary.ci_rel
+    return (
+        f"{candidate.version.label}: {message} — {name} {_signed(primary.rel_lift)} "
+        f"({_pct(primary.baseline.value)} -> {_pct(primary.candidate.value)}), "
+        f"{round((1 - primary.alpha) * 100)}% CI [{_signed(low)}, {_signed(high)}], "
+        f"{arms[0]}+{arms[1]} groups, {days} days"
+    )
+
+
+def markdown(outcome: Outcome) -> str:
+    """The check's Markdown artifact: metrics table, CI, reasons, SRM."""
+    d = outcome.decision
+    lines = [
+        f"# Check {outcome.sop_id}: {outcome.candidate.version.label} vs "
+        f"{outcome.production.version.label} — **{d.decision}**",
+        "",
+        f"Window {outcome.start} .. {outcome.end - timedelta(days=1)} ({outcome.days} days), "
+        f"groups {outcome.groups_per_arm[0]} + {outcome.groups_per_arm[1]}, design {d.design}.",
+        "",
+        "| metric | role | production | candidate | lift | 95% CI (relative) | p |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    rows = [
+        (d.primary, "primary"),
+        *((m, "guardrail") for m in d.guardrails),
+        *((m, "secondary") for m in d.secondaries),
+    ]
+    for m, role in rows:
+        lines.append(
+            f"| {m.name} | {role} | {m.baseline.value:.4f} | {m.candidate.value:.4f} | "
+            f"{_signed(m.rel_lift)} | [{_signed(m.ci_rel[0])}, {_signed(m.ci_rel[1])}] | "
+            f"{m.p_value:.4f} |"
+        )
+    lines += ["", "**Reasons**", "", *(f"- {reason}" for reason in d.reasons), ""]
+    if d.srm is not None:
+        lines.append(f"SRM: p = {d.srm.p_value:.4f} ({'ok' if d.srm.ok else 'MISMATCH'})")
+    lines += ["", f"Changelog: {outcome.changelog}"]
+    return "\n".join(lines)

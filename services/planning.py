@@ -1,0 +1,76 @@
+"""Planning service: what an SOP would send to its groups in a date window (sends nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from engine.groups import Group, GroupRegistryError, get_group, list_groups
+from engine.members import joins_between
+from engine.planner import TZ, Plan, plan
+from services.workspace import Workspace
+from sop_models import SopDocument, parse_document
+from versions import services
+
+
+def _groups(ws: Workspace, sop_id: str, wanted: Sequence[str]) -> list[Group]:
+    with ws.session() as session:
+        if not wanted:
+            return list_groups(session, sop_id=sop_id)
+        found = [get_group(session, gid) for gid in dict.fromkeys(wanted)]
+    others = [f"{g.id} follows {g.sop_id}" for g in found if g.sop_id != sop_id]
+    if others:
+        raise GroupRegistryError(f"not groups of {sop_id}: {'; '.join(others)}")
+    return found
+
+
+def plan_window(
+    ws: Workspace, *, sop_id: str, ref: str | None, start: date, end: date, group_ids: Sequence[str]
+) -> Plan:
+    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None."""
+    groups = _groups(ws, sop_id, group_ids)
+    if not groups:
+        services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
+        return Plan(warnings=[f"no groups follow {sop_id}: add some with `sop groups add`"])
+    by_ref: dict[str, list[Group]] = {}
+    for group in groups:
+        by_ref.setdefault(ref or group.alias, []).append(group)
+    docs: dict[str, tuple[str, SopDocument]] = {}
+    for name in by_ref:
+        info = services.resolve(ws.store, sop_id, name)
+        docs[name] = (str(info.version), parse_document(ws.store.content(info), info.tag))
+    longest = max(
+        (a.delay_minutes for _, doc in docs.values() for a in doc.schedule.on_join), default=0
+    )
+    low = datetime.combine(start, time(), tzinfo=TZ)
+    high = datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
+    with ws.session() as session:
+        joins = joins_between(
+            session, low - timedelta(minutes=longest), high, [g.id for g in groups]
+        )
+    result = Plan()
+    for name, members in by_ref.items():
+        version, doc = docs[name]
+        ids = {g.id for g in members}
+        part = plan(
+            doc=doc,
+            version=version,
+            groups=members,
+            start=start,
+            end=end,
+            joins=[j for j in joins if j.group_id in ids],
+        )
+        result.actions += part.actions
+        result.warnings += part.warnings
+    result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
+    return result
+
+
+def production_documents(ws: Workspace) -> list[SopDocument]:
+    """The production version of every SOP that has one (what the schedules serve)."""
+    docs = []
+    for sop_id in ws.store.sop_ids():
+        if "production" in ws.store.aliases(sop_id):
+            info = ws.store.resolve(sop_id, "production")
+            docs.append(parse_document(ws.store.content(info), info.tag))
+    return docs
