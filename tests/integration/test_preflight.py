@@ -8,7 +8,7 @@ import pytest
 
 from services import preflight
 from services.workspace import Workspace
-from sop_models.errors import ApprovalError, CheckError, SopflowError
+from sop_models.errors import ApprovalError, CheckError, PrefectApiError, SopflowError
 from tests.support.workspaces import example_text, modified
 from versions import services
 
@@ -84,3 +84,18 @@ def test_a_decline_needs_a_reason_and_an_approval_an_approver(workspace: Workspa
         preflight.for_decline(workspace, run_id=run_id, reason="  ")
     with pytest.raises(ApprovalError, match="--approver must not be empty"):
         preflight.for_approval(workspace, run_id=run_id, approver=" ")
+
+
+def test_an_unreachable_prefect_server_is_a_prefect_api_error_not_a_bad_run_id(
+    workspace: Workspace,
+) -> None:
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    closed_port = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}
+    with (
+        temporary_settings(closed_port),
+        pytest.raises(PrefectApiError, match=r"^cannot read flow run .* at http://127\.0\.0\.1:9"),
+    ):
+        preflight.for_decline(
+            workspace, run_id="0b6c7c3e-0000-4000-8000-000000000000", reason="样本太小"
+        )
