@@ -8,7 +8,6 @@ actions planned, sent, failed, unknown and awaiting confirmation. Business rules
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -109,42 +108,18 @@ def run_playbook(
             batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
         finally:
             _FLOW_WORKSPACE.reset(token)
-    table = playbooks.tally(planned.actions, reports)
-    rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
-    if rows:
+    run = playbooks.summarise(
+        name=name, planned=planned, batches=batches, reports=reports, dry_run=dry_run
+    )
+    if run.table:
         create_table_artifact(
             key=f"{name.replace('_', '-')}-deliveries",
-            table=rows,
+            table=run.table,
             description=f"{name} {the_day.isoformat()}{' (dry run)' if dry_run else ''}",
         )
     # The per-group table is the artifact; the return value stays small whatever the number
     # of groups (Prefect walks a flow's return value looking for futures).
-    return {
-        "playbook": name,
-        "day": the_day.isoformat(),
-        "dry_run": dry_run,
-        "planned": len(planned.actions),
-        "batches": len(batches),
-        "warnings": planned.warnings,
-        "totals": playbooks.totals(table),
-        "attention": [
-            row
-            for row, counts in zip(rows, table.values(), strict=True)
-            if not dry_run and playbooks.needs_attention(counts)
-        ],
-        "versions": dict(sorted(Counter(planned.versions.values()).items())),
-        "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
-    }
-
-
-def _action_row(action: Any) -> dict[str, str]:
-    return {
-        "key": action.key,
-        "group": action.group_id,
-        "at": action.at.isoformat(),
-        "kind": action.kind,
-        "text": action.text,
-    }
+    return run.summary
 
 
 @flow(name="cold_start")

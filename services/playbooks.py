@@ -7,11 +7,11 @@ changes what the next run sends without any redeploy.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
@@ -187,6 +187,57 @@ def needs_attention(counts: GroupTally) -> bool:
     """A group with a failed or unknown action, or one neither sent nor skipped."""
     unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
     return bool(counts.failed or counts.unknown or unsettled)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A playbook day's outcome: the per-group table (the run's artifact) and a small summary."""
+
+    table: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def summarise(
+    *,
+    name: str,
+    planned: DayPlan,
+    batches: Sequence[Batch],
+    reports: Sequence[DispatchReport],
+    dry_run: bool,
+) -> RunSummary:
+    """The per-group table, and a summary whose size does not grow with the number of groups."""
+    table = tally(planned.actions, reports)
+    rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
+    attention = [
+        row
+        for row, counts in zip(rows, table.values(), strict=True)
+        if not dry_run and needs_attention(counts)
+    ]
+    return RunSummary(
+        rows,
+        {
+            "playbook": name,
+            "day": planned.day.isoformat(),
+            "dry_run": dry_run,
+            "planned": len(planned.actions),
+            "batches": len(batches),
+            "warnings": planned.warnings,
+            "totals": totals(table),
+            "attention": attention,
+            "versions": dict(sorted(Counter(planned.versions.values()).items())),
+            "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
+        },
+    )
+
+
+def _action_row(action: PlannedAction) -> dict[str, str]:
+    return {
+        "key": action.key,
+        "group": action.group_id,
+        "at": action.at.isoformat(),
+        "kind": action.kind,
+        "text": action.text,
+    }
 
 
 def check_playbook(name: str) -> Playbook:
