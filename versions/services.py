@@ -231,12 +231,17 @@ def approve_and_promote(
 ) -> VersionInfo:
     """An ops lead's approval of a check, its evidence and the promotion: all or nothing.
 
-    The evidence's summary becomes the tag's changelog line.
+    The evidence's summary becomes the tag's changelog line. The version must still be the
+    candidate the check measured (it may have changed while the check waited).
     """
     approver = _require(approver, "--approver")
     with uow:
         info = resolve(uow.store, sop_id, version)
         check_four_eyes(info, approver, policy)
+        if _aliases(uow.store, sop_id).get("candidate") != str(info.version):
+            raise AliasError(
+                f"{sop_id} {info.version.label} is no longer the candidate; check again"
+            )
         _record_decision(
             uow, info, approver=approver, approved=True, reason=reason, run_id=run_id, now=now
         )

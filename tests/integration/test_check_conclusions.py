@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from services.workspace import Workspace
-from sop_models.errors import ApprovalError, AuditError
+from sop_models.errors import AliasError, ApprovalError, AuditError
 from sop_models.evidence import Evidence, read_evidence
 from tests.support.workspaces import example_text, modified
 from versions import audit, services
@@ -152,6 +152,19 @@ def test_the_author_approving_records_nothing(candidate: Workspace) -> None:
 
     assert actions(candidate)[-1] == "candidate"
     assert candidate.store.evidence(candidate.store.resolve(SOP, "2.0")) == []
+
+
+def test_approving_a_version_that_is_no_longer_the_candidate_records_nothing(
+    candidate: Workspace,
+) -> None:
+    services.reject(candidate.uow(), sop_id=SOP, actor=APPROVER, reason="换一版", now=NOW)
+    trail = actions(candidate)
+
+    with pytest.raises(AliasError, match="no longer the candidate"):
+        approve(candidate)
+
+    assert actions(candidate) == trail
+    assert aliases(candidate) == {"production": "1.0"}
 
 
 def test_decline_records_the_decision_with_its_evidence_and_moves_nothing(
