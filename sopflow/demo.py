@@ -82,7 +82,7 @@ def _approve_when_paused(result_box: dict[str, Any], say: Say) -> None:
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and "result" not in result_box:
-        waiting = [run for run in paused_runs() if run.flow_name == "check"]
+        waiting = [run for run in paused_runs() if run.flow_name == preflight.CHECK_FLOW]
         if waiting:
             run = waiting[0]
             say(
