@@ -6,6 +6,7 @@ installs both. The tests fail, never skip, when they are missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -50,7 +51,10 @@ def shoot(chromium: str, page: Path, tmp_path: Path, size: str) -> tuple[np.ndar
     png = tmp_path / f"{page.stem}.png"
     cmd = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}"]
     cmd += ["--dump-dom", f"--window-size={size}", page.resolve().as_uri()]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    home = tmp_path / "home"  # Chromium keeps crash-report settings and a dconf cache there
+    env = {**os.environ, "HOME": str(home)}
+    env |= {"XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
     assert done.returncode == 0 and png.exists(), done.stderr[-2000:]
     return decode_png(png.read_bytes()), done.stdout
 
