@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine import ledger
 from engine.channels.tasklist import done_keys
@@ -19,7 +18,7 @@ from engine.ledger import Delivery, LedgerError
 from services.channels import ConfirmReport, confirm_mass_sends, pending_mass_sends
 from services.checklist import checklist_rows, group_names
 from services.workspace import Workspace
-from sop_models.errors import DataFileError, WorkspaceError
+from sop_models.errors import DataFileError
 
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
 STATUSES += (ledger.AWAITING, ledger.DONE)
@@ -28,10 +27,7 @@ EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 def workspace_zone(ws: Workspace) -> tzinfo:
     """The workspace's time zone (settings `timezone`), for times given without one."""
-    try:
-        return ZoneInfo(ws.settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise WorkspaceError(f"timezone: unknown time zone {ws.settings.timezone!r}") from None
+    return ws.settings.zone
 
 
 def deliveries(

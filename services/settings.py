@@ -7,8 +7,10 @@ Secrets (WeCom corp secret, robot keys) may live in either, never in an SOP docu
 from __future__ import annotations
 
 import tomllib
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +33,14 @@ class Settings(BaseSettings):
     wecom_corp_secret: SecretStr | None = None
     robot_keys: dict[str, SecretStr] = {}
     robot_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    @property
+    def zone(self) -> tzinfo:
+        """The workspace timezone: what a time given without a zone means."""
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise WorkspaceError(f"timezone: unknown time zone {self.timezone!r}") from None
 
 
 def load_settings(root: Path) -> Settings:

@@ -9,21 +9,10 @@ import typer
 from services import audit_trail
 from sop_models.errors import AuditError
 from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.params import datetime_option, in_zone
 from versions.audit import AuditRecord
 
 audit_app = typer.Typer(help="The audit trail: who changed what, when, and proof it is intact.")
-
-
-def _parse_time(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise AuditError(
-            f"{flag}: not a date/time: {text!r} (e.g. 2026-11-01 or 2026-11-01T09:00+08:00)"
-        ) from None
-    return value if value.tzinfo else value.astimezone()
 
 
 @audit_app.callback(invoke_without_command=True)
@@ -32,8 +21,8 @@ def audit_list(
     sop: str = typer.Option(None, "--sop", help="Only this SOP."),
     actor: str = typer.Option(None, "--actor", help="Only this person."),
     action: str = typer.Option(None, "--action", help="save, candidate, promote, reject, ..."),
-    since: str = typer.Option(None, "--since", help="From this date/time (ISO-8601)."),
-    until: str = typer.Option(None, "--until", help="Up to this date/time (ISO-8601)."),
+    since: datetime = datetime_option(None, "--since", help="From this date/time."),
+    until: datetime = datetime_option(None, "--until", help="Up to this date/time."),
     as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
 ) -> None:
     """List audit records, oldest first, filtered by SOP, actor, action or time range.
@@ -42,13 +31,14 @@ def audit_list(
     """
     if ctx.invoked_subcommand is not None:
         return
+    ws = workspace(ctx)
     records = audit_trail.records(
-        workspace(ctx),
+        ws,
         sop_id=sop,
         actor=actor,
         action=action,
-        since=_parse_time(since, "--since"),
-        until=_parse_time(until, "--until"),
+        since=in_zone(since, ws.settings.zone),
+        until=in_zone(until, ws.settings.zone),
     )
     if as_json:
         echo_json([record.as_dict() for record in records])

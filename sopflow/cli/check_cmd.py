@@ -10,8 +10,8 @@ import typer
 from services import preflight
 from services.experiments import start_experiment
 from services.kpis import event_store, kpis_with_alerts
-from sop_models.errors import CheckError
 from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for
 
 events_app = typer.Typer(
@@ -39,8 +39,8 @@ def events_import(
 @events_app.command("wecom-stats")
 def events_wecom_stats(
     ctx: typer.Context,
-    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD)."),
-    end: str = typer.Option(..., "--to", help="Last day, included (YYYY-MM-DD)."),
+    start: date = date_option(..., "--from", help="First day (YYYY-MM-DD)."),
+    end: date = date_option(..., "--to", help="Last day, included (YYYY-MM-DD)."),
     owner: list[str] = typer.Option(None, "--owner", help="Group owner userids (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
 ) -> None:
@@ -51,9 +51,7 @@ def events_wecom_stats(
     from services.wecom_stats import fetch_into_store
 
     ws = workspace(ctx)
-    first, last = _date(start, "--from"), _date(end, "--to")
-    assert first is not None and last is not None
-    stored = fetch_into_store(ws, start=first, end=last, owners=owner or None, today=now().date())
+    stored = fetch_into_store(ws, start=start, end=end, owners=owner or None, today=now().date())
     if as_json:
         echo_json({k: str(v) for k, v in stored.items()})
         return
@@ -63,22 +61,13 @@ def events_wecom_stats(
     )
 
 
-def _date(text: str | None, flag: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CheckError(f"{flag}: not a date: {text!r} (YYYY-MM-DD)") from None
-
-
 def kpi(
     ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
     by: str = typer.Option("version", "--by", help="version, group, day or a comma list."),
     metric: list[str] = typer.Option(None, "--metric", help="Only these metrics."),
-    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
-    end: str = typer.Option(None, "--to", help="Day after the last (YYYY-MM-DD)."),
+    start: date = date_option(None, "--from", help="First day (YYYY-MM-DD)."),
+    end: date = date_option(None, "--to", help="Day after the last."),
     as_json: bool = typer.Option(False, "--json", help="Print rows and alerts as JSON."),
 ) -> None:
     """KPIs of an SOP by version, group and/or day, plus the days its alert rules fire.
@@ -87,9 +76,8 @@ def kpi(
     """
     ws = workspace(ctx)
     keys = [part.strip() for part in by.split(",") if part.strip()]
-    first, last = _date(start, "--from"), _date(end, "--to")
     table, hits = kpis_with_alerts(
-        ws, sop_id=sop, by=keys, metrics=metric or None, start=first, end=last
+        ws, sop_id=sop, by=keys, metrics=metric or None, start=start, end=end
     )
     rows = table.to_pylist()
     if as_json:
@@ -137,8 +125,8 @@ def check(
         "--before-after",
         help="Compare with production's previous period instead of parallel groups (weaker).",
     ),
-    start: str = typer.Option(None, "--from", help="First day (default: candidate set)."),
-    end: str = typer.Option(None, "--to", help="Day after the last (default: tomorrow)."),
+    start: date = date_option(None, "--from", help="First day (default: candidate set)."),
+    end: date = date_option(None, "--to", help="Day after the last (default: tomorrow)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run the check flow: PROMOTE, REJECT or CONTINUE with reasons; PROMOTE waits for approval.
@@ -148,7 +136,6 @@ def check(
     import os
 
     ws = workspace(ctx)
-    first, last = _date(start, "--from"), _date(end, "--to")
     preflight.for_check(ws, sop_id=sop)
     from flows.check import check as check_flow
 
@@ -166,8 +153,8 @@ def check(
             sequential=not fixed,
             wait_for_approver=wait,
             before_after=before_after,
-            start=first.isoformat() if first else None,
-            end=last.isoformat() if last else None,
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
         )
     if as_json:
         echo_json(result)

@@ -14,21 +14,9 @@ from services.deliveries import STATUSES, workspace_zone
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
+from sopflow.cli.params import date_option, datetime_option, in_zone
 
 deliveries_app = typer.Typer(rich_markup_mode=None)  # help: the listing's docstring
-
-
-def _parse_time(text: str | None, flag: str, zone: tzinfo) -> datetime | None:
-    """An ISO date or date/time; dates mean local midnight, naive times the workspace zone."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise LedgerError(
-            f"{flag}: not a date/time: {text!r} (e.g. 2025-03-08 or 2025-03-08T10:00+08:00)"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 @deliveries_app.callback(invoke_without_command=True)
@@ -37,8 +25,8 @@ def deliveries_list(
     sop: str = typer.Option(None, "--sop", help="Only this SOP."),
     group: str = typer.Option(None, "--group", help="Only this group."),
     status: str = typer.Option(None, "--status", help=f"One of: {', '.join(STATUSES)}."),
-    since: str = typer.Option(None, "--since", help="Due from this date/time (ISO-8601)."),
-    until: str = typer.Option(None, "--until", help="Due before this date/time (ISO-8601)."),
+    since: datetime = datetime_option(None, "--since", help="Due from this date/time."),
+    until: datetime = datetime_option(None, "--until", help="Due before this date/time."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
 ) -> None:
     """The delivery ledger: list rows by due time, filtered by SOP, group, status, due time.
@@ -57,8 +45,8 @@ def deliveries_list(
         sop_id=sop,
         group_id=group,
         status=status,
-        since=_parse_time(since, "--since", zone),
-        until=_parse_time(until, "--until", zone),
+        since=in_zone(since, zone),
+        until=in_zone(until, zone),
     )
     if as_json:
         echo_json([_row_dict(row) for row in rows])
@@ -84,8 +72,8 @@ def _list_row(row: Delivery, zone: tzinfo) -> tuple[str, ...]:
 @deliveries_app.command("summary")
 def deliveries_summary(
     ctx: typer.Context,
-    since: str = typer.Option(None, "--since", help="Due from this date/time (default: all)."),
-    until: str = typer.Option(None, "--until", help="Due before this date/time (default: all)."),
+    since: datetime = datetime_option(None, "--since", help="Due from (default: all)."),
+    until: datetime = datetime_option(None, "--until", help="Due before (default: all)."),
     late_after: int = typer.Option(30, "--late-after", help="Minutes after due that are late."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
@@ -97,8 +85,8 @@ def deliveries_summary(
     zone = workspace_zone(ws)
     data = delivery_services.summary(
         ws,
-        since=_parse_time(since, "--since", zone),
-        until=_parse_time(until, "--until", zone),
+        since=in_zone(since, zone),
+        until=in_zone(until, zone),
         late_after=timedelta(minutes=late_after),
     )
     if as_json:
@@ -156,7 +144,7 @@ def deliveries_confirm(ctx: typer.Context) -> None:
 @deliveries_app.command("checklist")
 def deliveries_checklist(
     ctx: typer.Context,
-    day: str = typer.Option(..., "--date", help="The local day, YYYY-MM-DD."),
+    day: date = date_option(..., "--date", help="The local day."),
     fmt: str = typer.Option("md", "--format", help="md (Markdown task list) or csv."),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
 ) -> None:
@@ -166,12 +154,8 @@ def deliveries_checklist(
     """
     if fmt not in ("md", "csv"):
         raise LedgerError(f"--format: {fmt!r} is not md or csv")
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise LedgerError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
-    rows = delivery_services.checklist(workspace(ctx), day=when)
-    text = render_checklist(when, rows, fmt)
+    rows = delivery_services.checklist(workspace(ctx), day=day)
+    text = render_checklist(day, rows, fmt)
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -14,6 +14,7 @@ from engine.groups import CHANNELS, Group, GroupRegistryError
 from services import groups as group_services
 from services.groups import NewGroup
 from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.params import date_option
 
 groups_app = typer.Typer(
     help="The group registry: which customer groups run which SOP, through which channel.\n\n"
@@ -69,15 +70,6 @@ def _row(g: Group) -> tuple[Any, ...]:
     )
 
 
-def _parse_date(text: str | None, flag: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise GroupRegistryError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _note_unresolved(unresolved: Iterable[tuple[str, str]]) -> None:
     """Warn (stderr) about SOPs that have no version behind the alias groups now follow."""
     for sop_id, alias in unresolved:
@@ -103,7 +95,7 @@ def groups_add(
         "", "--target", help="Chat id (wecom_mass) or robot name (robot); never a webhook URL."
     ),
     alias: str = typer.Option("production", "--alias", help="production or candidate."),
-    start_date: str = typer.Option(None, "--start-date", help="Cold-start day 1 (YYYY-MM-DD)."),
+    start_date: date = date_option(None, "--start-date", help="Cold-start day 1."),
     members: int = typer.Option(0, "--members", help="Member count."),
     tag: list[str] = typer.Option(None, "--tag", help="A tag, e.g. city:上海 (repeatable)."),
 ) -> None:
@@ -120,7 +112,7 @@ def groups_add(
         channel=channel,
         target=target,
         alias=alias,
-        start_date=_parse_date(start_date, "--start-date"),
+        start_date=start_date,
         member_count=members,
         tags=tuple(tag or ()),
     )

@@ -259,6 +259,12 @@ class SopflowGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as err:
+            # A value the shared parsers refuse (sopflow.cli.params): one line, like user errors.
+            param = err.param
+            flag = param.opts[0] if param is not None and param.opts else err.param_hint
+            typer.echo(f"sop: error: {f'{flag}: ' if flag else ''}{err.message}", err=True)
+            raise typer.Exit(USER_ERROR_EXIT) from None
         except Exception as err:
             # Imported here, not at the top: sop_models builds every model (~0.2 s), which
             # `sop --help` never needs. A SopflowError means it is loaded already.

@@ -1,14 +1,14 @@
 """Command-line parameter parsers: the one place that turns typed text into dates and times.
 
-Use as `typer.Option(None, "--from", parser=parse_date, metavar="YYYY-MM-DD")`. A bad value is
+Use as `start: date = date_option(None, "--from", help="First day.")`. A bad value is
 a usage error naming the option (exit code 2). A time typed without a zone means the
-workspace's timezone: commands pass the parsed value through `in_zone(value, zone_name)`.
+workspace's timezone: commands pass the parsed value through `in_zone(value, ws.settings.zone)`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import typer
 
@@ -39,18 +39,19 @@ def parse_datetime(text: str | datetime) -> datetime:
         ) from None
 
 
-def zone(zone_name: str) -> tzinfo:
-    """The workspace timezone by name (Asia/Shanghai unless the settings say otherwise)."""
-    try:
-        return ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        from sop_models.errors import WorkspaceError
-
-        raise WorkspaceError(f"timezone: unknown time zone {zone_name!r}") from None
-
-
-def in_zone(value: datetime | None, zone_name: str) -> datetime | None:
-    """The one rule for times typed without a zone: they are in the workspace's timezone."""
+def in_zone(value: datetime | None, zone: tzinfo) -> datetime | None:
+    """The one rule for times typed without a zone: they are in the workspace's timezone
+    (`ws.settings.zone`)."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=zone(zone_name))
+    return value.replace(tzinfo=zone)
+
+
+def date_option(default: Any, *names: str, help: str) -> Any:
+    """A `typer.Option` whose value is a date (see `parse_date`)."""
+    return typer.Option(default, *names, parser=parse_date, metavar=DATE_METAVAR, help=help)
+
+
+def datetime_option(default: Any, *names: str, help: str) -> Any:
+    """A `typer.Option` whose value is a date/time, maybe without a zone (see `in_zone`)."""
+    return typer.Option(default, *names, parser=parse_datetime, metavar=DATETIME_METAVAR, help=help)

@@ -7,17 +7,11 @@ from typing import Any
 
 import typer
 
-from engine.planner import TZ, PlanError
+from engine.planner import TZ
 from services.planning import plan_window
 from sop_models.actions import PlannedAction
 from sopflow.cli.common import echo_json, workspace
-
-
-def _day(text: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise PlanError(f"{flag}: {text!r} is not a date (YYYY-MM-DD)") from None
+from sopflow.cli.params import date_option
 
 
 def action_record(action: PlannedAction) -> dict[str, Any]:
@@ -53,8 +47,8 @@ def plan_command(
     spec: str = typer.Argument(
         ..., help="SOP[@VERSION|@ALIAS]; without @, each group's own alias (production/candidate)."
     ),
-    date_from: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, Asia/Shanghai)."),
-    date_to: str = typer.Option(..., "--to", help="Last day, inclusive (YYYY-MM-DD)."),
+    date_from: date = date_option(..., "--from", help="First day (Asia/Shanghai)."),
+    date_to: date = date_option(..., "--to", help="Last day, inclusive."),
     group: list[str] = typer.Option(None, "--group", help="Only this group id (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the actions as JSON."),
 ) -> None:
@@ -68,8 +62,8 @@ def plan_command(
         ws,
         sop_id=sop_id,
         ref=ref or None,
-        start=_day(date_from, "--from"),
-        end=_day(date_to, "--to"),
+        start=date_from,
+        end=date_to,
         group_ids=group or [],
     )
     for warning in result.warnings:

@@ -12,13 +12,14 @@ from services import preflight
 from services.playbooks import PLAYBOOK_KINDS
 from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for, prefect_home
 
 
 def run(
     ctx: typer.Context,
     playbook: str = typer.Argument(..., help=f"One of: {', '.join(sorted(PLAYBOOK_KINDS))}."),
-    day: str = typer.Option(None, "--date", help="Day to run (YYYY-MM-DD, default today)."),
+    day: date = date_option(None, "--date", help="Day to run (default: today)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; send and record nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
@@ -28,15 +29,12 @@ def run(
     """
     ws = workspace(ctx)
     name = preflight.for_run(playbook=playbook)
-    if day is not None:
-        try:
-            date.fromisoformat(day)
-        except ValueError:
-            raise WorkspaceError(f"--date: not a date: {day!r} (YYYY-MM-DD)") from None
     from flows.playbooks import FLOWS
 
     with prefect_for(ws.root) as where:
-        summary = FLOWS[name](workspace=str(ws.root), day=day, dry_run=dry_run)
+        summary = FLOWS[name](
+            workspace=str(ws.root), day=day.isoformat() if day else None, dry_run=dry_run
+        )
     if as_json:
         echo_json({**summary, "prefect": where})
         return

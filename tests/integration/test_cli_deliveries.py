@@ -144,7 +144,7 @@ def test_bad_filters_are_one_line_errors(filled: Workspace, cli: Cli) -> None:
     since = cli("deliveries", "--since", "三月八日", ok=False)
     assert since.stderr.strip().splitlines() == [
         "sop: error: --since: not a date/time: '三月八日'"
-        " (e.g. 2025-03-08 or 2025-03-08T10:00+08:00)"
+        " (e.g. 2026-11-01, 2026-11-01T09:00 or 2026-11-01T09:00+08:00)"
     ]
 
 
@@ -268,7 +268,7 @@ def test_checklist_csv_file_opens_in_excel_with_chinese_and_no_formulas(
 
 def test_checklist_refuses_bad_date_and_format(filled: Workspace, cli: Cli) -> None:
     bad_date = cli("deliveries", "checklist", "--date", "2025/03/08", ok=False)
-    assert bad_date.stderr.strip() == "sop: error: --date: '2025/03/08' is not a date (YYYY-MM-DD)"
+    assert bad_date.stderr.strip() == "sop: error: --date: not a date: '2025/03/08' (YYYY-MM-DD)"
     bad_format = cli(
         "deliveries", "checklist", "--date", "2025-03-08", "--format", "xlsx", ok=False
     )

@@ -95,7 +95,7 @@ def test_add_refuses_duplicates_and_bad_values_in_one_line_each(cli: Cli) -> Non
 
     when = cli("groups", "add", "g3", "--name", "三群", "--sop", "demo", "--start-date", "3月1日",
                ok=False)  # fmt: skip
-    assert errors(when) == ["sop: error: --start-date: '3月1日' is not a date (YYYY-MM-DD)"]
+    assert errors(when) == ["sop: error: --start-date: not a date: '3月1日' (YYYY-MM-DD)"]
     assert [g["id"] for g in listed(cli)] == ["g1"]
 
 

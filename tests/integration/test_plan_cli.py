@@ -222,7 +222,7 @@ def test_plan_prints_a_table_and_reports_bad_input_in_one_line(
     assert "2026-09-01 09:30  g1  v1.0  cold_start" in table.stdout and "新妈妈必看" in table.stdout
     bad_date = sop(app, ws, "plan", "mombaby-refined", "--from", "2026-13-01", "--to", "2026-09-01")
     assert bad_date.exit_code == 2
-    assert bad_date.stderr.strip() == "sop: error: --from: '2026-13-01' is not a date (YYYY-MM-DD)"
+    assert bad_date.stderr.strip() == "sop: error: --from: not a date: '2026-13-01' (YYYY-MM-DD)"
     other = sop(
         app,
         ws,

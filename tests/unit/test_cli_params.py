@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import typer
 
+from services.settings import Settings
 from sop_models.errors import WorkspaceError
 from sopflow.cli.params import in_zone, parse_date, parse_datetime
 
@@ -26,13 +27,13 @@ def test_a_date_alone_is_midnight_and_an_offset_is_kept() -> None:
 
 
 def test_times_without_a_zone_are_read_in_the_workspace_timezone() -> None:
-    local = in_zone(parse_datetime("2026-11-01T09:00"), "Asia/Shanghai")
+    local = in_zone(parse_datetime("2026-11-01T09:00"), Settings().zone)
     assert local is not None and local.utcoffset() == timedelta(hours=8)
-    utc = in_zone(parse_datetime("2026-11-01T09:00+00:00"), "Asia/Shanghai")
+    utc = in_zone(parse_datetime("2026-11-01T09:00+00:00"), Settings().zone)
     assert utc is not None and utc.utcoffset() == timedelta(0)
-    assert in_zone(None, "Asia/Shanghai") is None
+    assert in_zone(None, Settings().zone) is None
 
 
 def test_an_unknown_workspace_timezone_is_a_one_line_error() -> None:
     with pytest.raises(WorkspaceError, match="unknown time zone 'Mars/Base'"):
-        in_zone(datetime(2026, 1, 1), "Mars/Base")
+        in_zone(datetime(2026, 1, 1), Settings(timezone="Mars/Base").zone)
