@@ -36,7 +36,7 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput, keyset_from_paused_state
 from prefect.logging import get_run_logger
 
-from flows.runtime import prefect_api_errors
+from services.prefect_api import prefect_api_errors
 from sop_models.errors import ApprovalError, FlowRunError
 
 DEFAULT_TIMEOUT_S = 7 * 24 * 3600
@@ -106,22 +106,6 @@ def decline_run(run_id: UUID | str, approver: str, reason: str) -> None:
     if not reason.strip():
         raise ApprovalError(f"flow run {run_id}: a decline needs a reason")
     _resume(run_id, ApprovalDecision(approved=False, approver=approver, reason=reason))
-
-
-def flow_run_parameters(run_id: UUID | str) -> dict[str, Any] | None:
-    """The parameters of flow run `run_id`; None for a malformed id or a run that does not exist.
-
-    For checks before a resume (four-eyes); a server that cannot be reached is a PrefectApiError.
-    """
-    try:
-        flow_run_id = _as_uuid(run_id)
-    except ApprovalError:
-        return None
-    with get_client(sync_client=True) as client, prefect_api_errors(client.api_url):
-        try:
-            return dict(client.read_flow_run(flow_run_id).parameters)
-        except ObjectNotFound:
-            return None
 
 
 def _resume(run_id: UUID | str, decision: ApprovalDecision) -> None:

@@ -20,7 +20,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
 from prefect.schedules import Cron
 
-from flows.runtime import prefect_api_errors
+from services.prefect_api import prefect_api_errors
 from sop_models.errors import DeploymentError, one_line
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -23,13 +23,12 @@ from typing import Self
 
 import httpx
 
-from sop_models.errors import PrefectApiError, PrefectServerError
+from sop_models.errors import PrefectServerError
 
 STARTUP_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 15
 # Variables that must not leak from the caller's shell into our runs or servers.
 _FOREIGN = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE")
-_CHECK_CREDENTIALS = " (check PREFECT_API_KEY / PREFECT_API_AUTH_STRING)"
 
 
 def prefect_env(
@@ -101,31 +100,6 @@ def prefect_environment(
             else:
                 os.environ[name] = value
         refresh_prefect_settings()
-
-
-@contextmanager
-def prefect_api_errors(api_url: object) -> Iterator[None]:
-    """Report a Prefect API call in the block that cannot get through as one PrefectApiError.
-
-    Only transport failures (refused, timed out, DNS) and HTTP error answers (401/403 for bad
-    credentials, 5xx) are turned; callers catch the "not found" answers they expect first.
-    """
-    where = str(api_url).rstrip("/")
-    try:
-        yield
-    except httpx.TransportError as exc:
-        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        raise PrefectApiError(
-            f"cannot reach the Prefect server at {where}: {cause}", api_url=where
-        ) from exc
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code
-        hint = _CHECK_CREDENTIALS if status in (401, 403) else ""
-        raise PrefectApiError(
-            f"the Prefect server at {where} answered {exc.request.method} "
-            f"{exc.request.url.path} with {status} {exc.response.reason_phrase}{hint}",
-            api_url=where,
-        ) from exc
 
 
 @contextmanager

@@ -13,11 +13,7 @@ Channels are cached per process and configuration: every caller that asks for th
 channel with the same keys gets the same instance. Its 20-a-minute pacing is kept in the
 workspace database, so it holds across processes too.
 `close_channels()` releases their HTTP connections. Errors name the setting to change and
-never carry a secret value.
-
-    SopflowError
-    └── ChannelError
-        └── ChannelNotConfigured    a channel lacks settings (credentials, robot keys)
+never carry a secret value (ChannelNotConfigured, drawn in sop_models/errors.py).
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from pathlib import Path
 from uuid import UUID
 
 from services.playbooks import Playbook, check_playbook
+from services.prefect_api import prefect_api_errors
 from services.workspace import Workspace
-from sop_models.errors import ApprovalError, CheckError, PrefectApiError, VersionNotFound
+from sop_models.errors import ApprovalError, CheckError, VersionNotFound
 from versions.services import check_four_eyes
 
 CHECK_FLOW = "check"  # the Prefect flow name of a check run (flows.check)
@@ -80,7 +81,6 @@ def for_decline(ws: Workspace, *, run_id: str, reason: str) -> PausedCheck:
 
 def paused_check(ws: Workspace, *, run_id: str) -> PausedCheck:
     """The check run `run_id`, which must be paused and belong to this workspace."""
-    import httpx
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -88,19 +88,12 @@ def paused_check(ws: Workspace, *, run_id: str) -> PausedCheck:
         flow_run_id = UUID(run_id.strip())
     except ValueError:
         raise ApprovalError(f"{run_id!r} is not a flow run id") from None
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client, prefect_api_errors(client.api_url):
         try:
             flow_run = client.read_flow_run(flow_run_id)
             flow_name = client.read_flow(flow_run.flow_id).name
         except ObjectNotFound:
             raise ApprovalError(f"flow run {flow_run_id} does not exist") from None
-        except httpx.HTTPError as exc:  # unreachable, refused, bad credentials: not the user's id
-            where = str(client.api_url).rstrip("/")
-            raise PrefectApiError(
-                f"cannot read flow run {flow_run_id} from the Prefect server at {where}: "
-                f"{type(exc).__name__}: {exc}",
-                api_url=where,
-            ) from exc
     if flow_name != CHECK_FLOW:
         raise ApprovalError(f"flow run {flow_run_id} is a {flow_name!r} run, not a check run")
     state = flow_run.state

@@ -12,7 +12,6 @@ Workspace layout:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -132,14 +131,3 @@ def open_workspace(explicit: Path | None = None) -> Workspace:
             f"{root} is not a sopflow workspace (run `sop init {root}` or pass --workspace)"
         )
     return Workspace(root, load_settings(root))
-
-
-def iter_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their YAML files, keep files as given."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
-        else:
-            found.append(path)
-    return found

@@ -94,7 +94,9 @@ def test_an_unreachable_prefect_server_is_a_prefect_api_error_not_a_bad_run_id(
     closed_port = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}
     with (
         temporary_settings(closed_port),
-        pytest.raises(PrefectApiError, match=r"^cannot read flow run .* at http://127\.0\.0\.1:9"),
+        pytest.raises(
+            PrefectApiError, match=r"^cannot reach the Prefect server at http://127\.0\.0\.1:9"
+        ),
     ):
         preflight.for_decline(
             workspace, run_id="0b6c7c3e-0000-4000-8000-000000000000", reason="样本太小"
