@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Literal
 
 import typer
 
-from engine.ledger import Delivery, LedgerError
+from engine.ledger import Delivery
 from services import deliveries as delivery_services
 from services.checklist import render_checklist
 from services.deliveries import STATUSES, workspace_zone
@@ -145,15 +146,15 @@ def deliveries_confirm(ctx: typer.Context) -> None:
 def deliveries_checklist(
     ctx: typer.Context,
     day: date = date_option(..., "--date", help="The local day."),
-    fmt: str = typer.Option("md", "--format", help="md (Markdown task list) or csv."),
+    fmt: Literal["md", "csv"] = typer.Option(
+        "md", "--format", help="md (Markdown task list) or csv."
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
 ) -> None:
     """The operator's list for one day: hand posts, mass sends to confirm, unclear fates.
 
     Example: sop deliveries checklist --date 2025-03-08 --format csv -o 待办-0308.csv
     """
-    if fmt not in ("md", "csv"):
-        raise LedgerError(f"--format: {fmt!r} is not md or csv")
     rows = delivery_services.checklist(workspace(ctx), day=day)
     text = render_checklist(day, rows, fmt)
     if output is None:

@@ -263,7 +263,9 @@ class SopflowGroup(TyperGroup):
             # A value the shared parsers refuse (sopflow.cli.params): one line, like user errors.
             param = err.param
             flag = param.opts[0] if param is not None and param.opts else err.param_hint
-            typer.echo(f"sop: error: {f'{flag}: ' if flag else ''}{err.message}", err=True)
+            # Typer words a refused Literal choice as pydantic does ("Value error, 'x' is ...").
+            message = err.message.removeprefix("Value error, ")
+            typer.echo(f"sop: error: {f'{flag}: ' if flag else ''}{message}", err=True)
             raise typer.Exit(USER_ERROR_EXIT) from None
         except Exception as err:
             # Imported here, not at the top: sop_models builds every model (~0.2 s), which

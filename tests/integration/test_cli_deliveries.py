@@ -272,7 +272,7 @@ def test_checklist_refuses_bad_date_and_format(filled: Workspace, cli: Cli) -> N
     bad_format = cli(
         "deliveries", "checklist", "--date", "2025-03-08", "--format", "xlsx", ok=False
     )
-    assert bad_format.stderr.strip() == "sop: error: --format: 'xlsx' is not md or csv"
+    assert bad_format.stderr.strip() == "sop: error: --format: 'xlsx' is not one of 'md', 'csv'."
 
 
 def test_confirm_with_nothing_awaiting_needs_no_credentials(filled: Workspace, cli: Cli) -> None:
