@@ -64,7 +64,7 @@ def load_settings(root: Path) -> Settings:
 
 DEFAULT_CONFIG = """\
 # sopflow workspace settings. Environment variables SOPFLOW_<NAME> override these.
-# database_url = "postgresql+psycopg://user@127.0.0.1:5432/sopflow"  # default: services.db here
+# database_url = "postgresql+psycopg://user@127.0.0.1:5432/sopflow"  # default: sopflow.db here
 
 # Four-eyes promotion: the approver must differ from the version's author.
 allow_self_approval = false

@@ -3,7 +3,7 @@
 Workspace layout:
     sopflow.toml      settings (see services.settings)
     store.git/        bare git repository with every SOP version (versions.git_store)
-    services.db        SQLite database (audit, groups, deliveries) unless database_url is set
+    sopflow.db        SQLite database (audit, groups, deliveries) unless database_url is set
     events/           imported event data (Parquet)
     outbox/           JSONL outbox channel files
     reports/          HTML reports
@@ -28,7 +28,7 @@ from versions.services import ApprovalPolicy
 from versions.unit_of_work import UnitOfWork
 
 STORE_DIR = "store.git"
-DB_FILE = "services.db"
+DB_FILE = "sopflow.db"
 
 
 def all_migrations() -> list[tuple[str, Any]]:

@@ -108,7 +108,7 @@ def test_alias_commands_and_audit(cli: Cli, tmp_path: Path) -> None:
 def test_audit_verify_fails_on_an_edited_or_deleted_row(cli: Cli) -> None:
     cli("save", str(MOMBABY), "--author", "小王", "-m", "首版")
     cli("promote", "mombaby-refined", "1.0", "--approver", "李经理")
-    db = cli.root / "services.db"
+    db = cli.root / "sopflow.db"
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE audit_log SET actor = '小王' WHERE action = 'promote'")
     edited = cli("audit", "verify", ok=False)
