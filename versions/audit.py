@@ -15,13 +15,15 @@ it; `verify(..., git_refs=...)` reports every tag or alias that moved, appeared 
 without such a record.
 
 Transactions: `append` never commits. The caller owns the session's transaction and commits
-the audit row together with the change it records (or rolls both back).
+the audit row together with the change it records (or rolls both back). `SqlAuditTrail` is
+the `versions.store.AuditTrail` a unit of work hands to the services; `new_record` and
+`findings` are the chain rules without a session, which the in-memory twin shares.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,7 @@ from sqlmodel import Field, Session, SQLModel
 from sop_models.errors import AuditError
 from versions.audit_verify import (
     GENESIS,
+    ChainRecord,
     canonical_json,
     chain_findings,
     expected_refs,
@@ -149,6 +152,41 @@ def _head(session: Session, *, for_write: bool) -> tuple[int, str] | None:
     return None if row is None else (int(row.seq), str(row.hash))
 
 
+def new_record(
+    head: tuple[int, str],
+    *,
+    actor: str,
+    action: str,
+    sop_id: str,
+    version: str | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    note: str,
+    now: datetime,
+) -> AuditRecord:
+    """The record that follows chain head `head` (seq, hash), hashed; stored nowhere yet.
+
+    `before`/`after` are JSON objects (kept as canonical JSON text); `now` must be aware.
+    """
+    _check_text(actor=actor, action=action, sop_id=sop_id, version=version, note=note)
+    head_seq, head_hash = head
+    record = AuditRecord(
+        seq=head_seq + 1,
+        at=_aware(now),
+        actor=actor,
+        action=action,
+        sop_id=sop_id,
+        version=version,
+        before=_dump(before),
+        after=_dump(after),
+        note=note,
+        prev_hash=head_hash,
+        hash="",
+    )
+    record.hash = record_hash(record)
+    return record
+
+
 def append(
     session: Session,
     *,
@@ -166,25 +204,20 @@ def append(
     `before`/`after` are JSON objects (stored as canonical JSON text); `now` must be aware.
     Concurrent writers queue on the chain head's lock until the caller commits or rolls back.
     """
-    _check_text(actor=actor, action=action, sop_id=sop_id, version=version, note=note)
     head = _head(session, for_write=True)
     if head is None:
         raise AuditError("audit chain head row is missing: migrate the database or restore it")
-    head_seq, head_hash = head
-    record = AuditRecord(
-        seq=head_seq + 1,
-        at=_aware(now),
+    record = new_record(
+        head,
         actor=actor,
         action=action,
         sop_id=sop_id,
         version=version,
-        before=_dump(before),
-        after=_dump(after),
+        before=before,
+        after=after,
         note=note,
-        prev_hash=head_hash,
-        hash="",
+        now=now,
     )
-    record.hash = record_hash(record)
     session.add(record)
     session.exec(
         update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=record.seq, hash=record.hash)
@@ -228,6 +261,23 @@ def query(
     return list(session.exec(stmt).scalars())  # type: ignore[call-overload]
 
 
+def findings(
+    records: Sequence[ChainRecord],
+    head: tuple[int, str] | None,
+    *,
+    git_refs: Mapping[str, str] | None = None,
+) -> list[str]:
+    """One line per problem in records given in seq order, against the chain head (seq, hash)
+    and, given actual git refs, per unrecorded ref move; at most MAX_FINDINGS and a count."""
+    found = chain_findings(records, head)
+    if git_refs is not None:
+        found.extend(ref_findings(records, git_refs))
+    if len(found) > MAX_FINDINGS:
+        hidden = len(found) - MAX_FINDINGS
+        found = [*found[:MAX_FINDINGS], f"... and {hidden} more audit findings"]
+    return found
+
+
 def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
     """One line per problem in the chain (and, given actual git refs, per unrecorded ref move).
 
@@ -236,22 +286,37 @@ def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> li
     Holds the chain lock on PostgreSQL until the caller's transaction ends; does not commit.
     """
     head = _head(session, for_write=False)  # first: appends wait until we have read
-    records = query(session)
-    findings = chain_findings(records, head)
-    if git_refs is not None:
-        findings.extend(ref_findings(records, git_refs))
-    if len(findings) > MAX_FINDINGS:
-        hidden = len(findings) - MAX_FINDINGS
-        findings = [*findings[:MAX_FINDINGS], f"... and {hidden} more audit findings"]
-    return findings
+    return findings(query(session), head, git_refs=git_refs)
+
+
+class SqlAuditTrail:
+    """The `AuditTrail` in a database session; the session's owner commits or rolls back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, **fields: Any) -> AuditRecord:
+        """Add the next record in the session's transaction (keywords as `append`)."""
+        return append(self.session, **fields)
+
+    def rows(self, *, sop_id: str | None = None, action: str | None = None) -> list[AuditRecord]:
+        """Records of one SOP and/or action, in seq order (this transaction's included)."""
+        return query(self.session, sop_id=sop_id, action=action)
+
+    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+        """Problems in the chain and unrecorded ref moves (see `verify`)."""
+        return verify(self.session, git_refs=git_refs)
 
 
 __all__ = [
     "GENESIS",
     "AuditHead",
     "AuditRecord",
+    "SqlAuditTrail",
     "append",
     "expected_refs",
+    "findings",
+    "new_record",
     "query",
     "verify",
 ]

@@ -23,9 +23,8 @@ from gitdb import IStream
 
 from sop_models.errors import StoreError, VersionNotFound
 from versions.numbering import Version
-from versions.store import Alias, VersionInfo
+from versions.store import BRANCH, Alias, VersionInfo
 
-BRANCH = "refs/heads/main"
 ZERO = "0" * 40
 _FIELD = "\x1f"
 _RECORD = "\x1e"

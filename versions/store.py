@@ -1,17 +1,28 @@
-"""The version store interface: what services need from wherever versions live."""
+"""The storage interfaces: what services need from wherever versions and their audit live.
+
+`VersionStore` (git in production, `versions.git_store`) keeps versions, aliases and evidence
+under refs named as below; audit records name the refs they move the same way, whatever the
+store. `AuditTrail` (SQL in production, `versions.audit.SqlAuditTrail`) keeps the hash-chained
+records. A unit of work (`versions.unit_of_work`) holds one of each.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from versions.audit_verify import ChainRecord
 from versions.numbering import Version
 
 Alias = Literal["production", "candidate"]
 ALIASES: tuple[Alias, ...] = ("production", "candidate")
+
+# Refs every store moves besides tags (`tag_ref`) and aliases (`alias_ref`).
+BRANCH = "refs/heads/main"  # the newest content of every SOP; each save moves it
+EVIDENCE_REF = "refs/notes/evidence"  # evidence attached to versions
 
 
 @dataclass(frozen=True)
@@ -121,4 +132,33 @@ class VersionStore(Protocol):
 
     def iter_history(self, sop_id: str) -> Iterator[VersionInfo]:
         """Versions newest first."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """The hash-chained audit records, written inside the caller's unit of work."""
+
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        sop_id: str,
+        version: str | None,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        note: str,
+        now: datetime,
+    ) -> ChainRecord:
+        """Add the next record (seq, prev_hash, hash); it lands when the unit commits."""
+        ...
+
+    def rows(
+        self, *, sop_id: str | None = None, action: str | None = None
+    ) -> Sequence[ChainRecord]:
+        """Records of one SOP and/or action in seq order, the open unit's own included."""
+        ...
+
+    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+        """One line per problem in the chain and per tag or alias moved without a record."""
         ...

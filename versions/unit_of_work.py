@@ -1,9 +1,12 @@
-"""A unit of work over the version store and the database: all of it happens, or none.
+"""A unit of work over the version store and the audit trail: all of it happens, or none.
 
 Inside `with uow:` the store is locked across processes; every ref the work will touch is
-tracked first. Leaving the block without `commit()` (or on any exception) rolls the database
-session back and puts the tracked git refs back where they were, so a failed save leaves no
-tag, no branch move and no audit row behind.
+tracked first. Leaving the block without `commit()` (or on any exception) rolls the audit
+trail's transaction back and puts the tracked refs back where they were, so a failed save
+leaves no tag, no branch move and no audit record behind.
+
+`AbstractUnitOfWork` is what the version services need; `UnitOfWork` is the real one (git
+refs + a database session), and tests/support/memory_versions.py holds an in-memory twin.
 
 One unit per user action: a service that does several things (approve, attach the evidence,
 promote) does them all inside one `with uow:`. Units do not nest; entering an open unit again
@@ -15,10 +18,40 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
+from typing import Protocol, Self
 
 from sqlmodel import Session
 
-from versions.store import VersionStore
+from versions.audit import SqlAuditTrail
+from versions.store import AuditTrail, VersionStore
+
+
+class AbstractUnitOfWork(Protocol):
+    """A version store and an audit trail, committed together or rolled back together."""
+
+    store: VersionStore
+    audit: AuditTrail
+
+    def __enter__(self) -> Self:
+        """Lock the store and begin the audit trail's transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Unless committed: roll the audit trail back and restore the tracked refs."""
+        ...
+
+    def track(self, *refs: str) -> None:
+        """Remember the current targets of refs about to change (first call wins)."""
+        ...
+
+    def commit(self) -> None:
+        """Make the audit records durable; the store's refs are already written."""
+        ...
 
 
 class UnitOfWork:
@@ -31,8 +64,9 @@ class UnitOfWork:
         self._snapshot: dict[str, str | None] = {}
         self._committed = False
         self.session: Session
+        self.audit: AuditTrail
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         if self._stack is not None:
             raise RuntimeError("this unit of work is already open; units do not nest")
         stack = ExitStack()
@@ -42,6 +76,7 @@ class UnitOfWork:
         except BaseException:
             stack.close()
             raise
+        self.audit = SqlAuditTrail(self.session)
         self._stack = stack
         self._snapshot = {}
         self._committed = False
