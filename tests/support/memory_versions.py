@@ -25,11 +25,9 @@ from typing import Any, Self
 from sop_models.errors import StoreError, VersionNotFound
 from versions import audit
 from versions.audit import AuditRecord
-from versions.audit_verify import GENESIS
+from versions.audit_verify import GENESIS, MANAGED_REF_PREFIXES
 from versions.numbering import Version
 from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo
-
-_MANAGED = ("refs/tags/", "refs/aliases/")
 
 
 @dataclass(frozen=True)
@@ -59,19 +57,17 @@ class InMemoryVersionStore:
     """A `VersionStore` in a dict of refs over a dict of immutable objects."""
 
     def __init__(self) -> None:
-        self._objects: dict[str, _Commit | _Tag | _Notes] = {}
-        self._refs: dict[str, str] = {}
+        self._commits: dict[str, _Commit] = {}
+        self._tags: dict[str, _Tag] = {}
+        self._notes: dict[str, _Notes] = {}
+        self._refs: dict[str, str] = {}  # ref name -> object id
         self._lock = threading.Lock()  # not reentrant, like the git store's flock
 
-    def _put(self, obj: _Commit | _Tag | _Notes) -> str:
+    @staticmethod
+    def _put(obj: Any, into: dict[str, Any]) -> str:
         oid = hashlib.sha1(repr(obj).encode("utf-8")).hexdigest()
-        self._objects[oid] = obj
+        into[oid] = obj
         return oid
-
-    def _get(self, oid: str, kind: type[Any]) -> Any:
-        obj = self._objects[oid]
-        assert isinstance(obj, kind), f"{oid} is a {type(obj).__name__}, not a {kind.__name__}"
-        return obj
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -93,7 +89,7 @@ class InMemoryVersionStore:
         return sorted({ref.split("/")[2] for ref in self._refs if ref.startswith("refs/tags/")})
 
     def _info(self, ref: str) -> VersionInfo:
-        tag: _Tag = self._get(self._refs[ref], _Tag)
+        tag = self._tags[self._refs[ref]]
         name = ref.removeprefix("refs/tags/")
         sop_id, label = name.split("/", 1)
         version = Version.parse(label)
@@ -143,8 +139,7 @@ class InMemoryVersionStore:
 
     def content(self, info: VersionInfo) -> str:
         """The stored document text of a version."""
-        commit: _Commit = self._get(info.commit, _Commit)
-        return dict(commit.files)[info.sop_id]
+        return dict(self._commits[info.commit].files)[info.sop_id]
 
     def aliases(self, sop_id: str) -> dict[str, Version]:
         """Current alias -> version for one SOP (the highest tag on the alias's commit)."""
@@ -160,20 +155,19 @@ class InMemoryVersionStore:
 
     def evidence(self, info: VersionInfo) -> list[str]:
         """Evidence records attached to a version, oldest first."""
-        return list(self._notes().get(info.commit, ()))
+        return list(self._evidence().get(info.commit, ()))
 
-    def _notes(self) -> dict[str, tuple[str, ...]]:
+    def _evidence(self) -> dict[str, tuple[str, ...]]:
         oid = self._refs.get(EVIDENCE_REF)
-        return dict(self._get(oid, _Notes).lines) if oid else {}
+        return dict(self._notes[oid].lines) if oid else {}
 
     def refs(self) -> dict[str, str]:
         """Every managed ref (tags and aliases) -> the commit it points at (tags peeled)."""
-        result: dict[str, str] = {}
-        for ref, oid in self._refs.items():
-            if ref.startswith(_MANAGED):
-                obj = self._objects[oid]
-                result[ref] = obj.commit if isinstance(obj, _Tag) else oid
-        return result
+        return {
+            ref: self._tags[oid].commit if oid in self._tags else oid
+            for ref, oid in self._refs.items()
+            if ref.startswith(MANAGED_REF_PREFIXES)
+        }
 
     # -- writing (caller holds the lock) -------------------------------------------------
     def write_version(
@@ -191,18 +185,20 @@ class InMemoryVersionStore:
         if tag_ref in self._refs:
             raise StoreError(f"tag {sop_id}/{version.label} already exists")
         parent = self._refs.get(BRANCH)
-        files = dict(self._get(parent, _Commit).files) if parent else {}
+        files = dict(self._commits[parent].files) if parent else {}
         files[sop_id] = content
-        commit = self._put(_Commit(tuple(sorted(files.items())), parent, author, at, message))
-        self._refs[BRANCH] = commit
+        new = _Commit(tuple(sorted(files.items())), parent, author, at, message)
+        commit = self._refs[BRANCH] = self._put(new, self._commits)
         tag = f"{sop_id}/{version.label}"
-        self._refs[tag_ref] = self._put(_Tag(tag, commit, author, _seconds(at), message.strip()))
+        self._refs[tag_ref] = self._put(
+            _Tag(tag, commit, author, _seconds(at), message.strip()), self._tags
+        )
         return VersionInfo(sop_id, version, commit, tag, author, at.astimezone(UTC), message)
 
     def retag(self, info: VersionInfo, *, message: str, author: str, at: datetime) -> VersionInfo:
         """Rewrite a version tag's message; it keeps pointing at the same commit."""
         tag = _Tag(info.tag, info.commit, author, _seconds(at), message.strip())
-        self._refs[self.tag_ref(info.sop_id, info.version)] = self._put(tag)
+        self._refs[self.tag_ref(info.sop_id, info.version)] = self._put(tag, self._tags)
         return VersionInfo(
             info.sop_id, info.version, info.commit, info.tag, info.author, info.at, message
         )
@@ -217,9 +213,9 @@ class InMemoryVersionStore:
 
     def add_evidence(self, info: VersionInfo, evidence_json: str) -> None:
         """Append one evidence line to the version's note."""
-        notes = self._notes()
+        notes = self._evidence()
         notes[info.commit] = (*notes.get(info.commit, ()), evidence_json)
-        self._refs[EVIDENCE_REF] = self._put(_Notes(tuple(sorted(notes.items()))))
+        self._refs[EVIDENCE_REF] = self._put(_Notes(tuple(sorted(notes.items()))), self._notes)
 
     def snapshot_refs(self, names: list[str]) -> Mapping[str, str | None]:
         """Current object ids of the given refs (None where a ref does not exist)."""
