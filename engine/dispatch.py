@@ -178,12 +178,17 @@ def dispatch(
         return _with_elsewhere(report, posted_elsewhere)
 
     stale = [key for key in keys if before.get(key) == SENDING]
+    settled_elsewhere: set[str] = set()
     if stale:
         with session_factory() as session:
-            mark_stale_sending_unknown(session, now, keys=stale)
+            marked_unknown = mark_stale_sending_unknown(session, now, keys=stale)
             session.commit()
+        # A `sending` row the guarded update did not change was settled by the run that was
+        # sending it while we read: that run reports it, this one skips it.
+        settled_elsewhere = set(stale) - set(marked_unknown)
     # `before` still holds: the stale `sending` rows just became `unknown`, both resolvable.
-    reconciled, error = _reconcile(session_factory, channel, keys, now, before)
+    resolvable = {k: v for k, v in before.items() if k not in settled_elsewhere}
+    reconciled, error = _reconcile(session_factory, channel, keys, now, resolvable)
     if stale or reconciled:
         states.update(_states(session_factory, [*stale, *reconciled]))
     to_send = [a for a in unique if is_sendable(states.get(a.key), max_attempts)]
@@ -215,7 +220,7 @@ def dispatch(
     changed, reconcile_error = _reconcile(session_factory, channel, keys, now, after)
     if changed:
         after.update((k, state.status) for k, state in _states(session_factory, changed).items())
-    report = _report(unique, {**before, **dict.fromkeys(taken, SENT)}, after)
+    report = _report(unique, {**before, **dict.fromkeys(taken | settled_elsewhere, SENT)}, after)
     report.reconciled = list(dict.fromkeys(reconciled + changed))
     report.error = error or reconcile_error
     return _with_elsewhere(report, posted_elsewhere)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from engine.ledger.model import (
@@ -112,19 +113,36 @@ def mark_stale_sending_unknown(
 ) -> list[str]:
     """Rows left `sending` (by a crashed run) become `unknown`; returns their keys.
 
-    With `keys`, only those rows are looked at; `reason` goes into the row's error.
+    With `keys`, only those rows are looked at; `reason` goes into the row's error. Each
+    UPDATE is guarded by the status and time it read, so a row another run settled (or
+    re-marked) in between keeps what that run wrote and is not in the returned keys.
     """
-    sending = select(Delivery).where(col(Delivery.status) == SENDING)
+    sending = select(Delivery.key, Delivery.updated_at).where(col(Delivery.status) == SENDING)
     if keys is None:
-        rows = list(session.exec(sending).all())
+        seen = list(session.exec(sending).all())
     else:
-        rows = [
+        seen = [
             row
             for part in chunks(list(dict.fromkeys(keys)))
             for row in session.exec(sending.where(col(Delivery.key).in_(part))).all()
         ]
-    for row in rows:
-        row.error = f"{reason} (sending since {row.updated_at.isoformat()})"
-        row.status, row.updated_at = UNKNOWN, now
-    session.flush()
-    return [row.key for row in rows]
+    by_since: dict[datetime, list[str]] = {}
+    for key, since in seen:
+        by_since.setdefault(since, []).append(key)
+    changed: list[str] = []
+    for since, group in by_since.items():
+        error = f"{reason} (sending since {since.isoformat()})"
+        for part in chunks(group):
+            statement = (
+                update(Delivery)
+                .where(
+                    col(Delivery.key).in_(part),
+                    col(Delivery.status) == SENDING,
+                    col(Delivery.updated_at) == since,
+                )
+                .values(status=UNKNOWN, updated_at=now, error=error)
+                .returning(col(Delivery.key))
+                .execution_options(synchronize_session=False)
+            )
+            changed.extend(session.execute(statement).scalars())
+    return changed
