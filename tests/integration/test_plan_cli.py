@@ -24,12 +24,9 @@ NOW = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    """The real root app, with `plan` registered once if main does not list it yet."""
-    from sopflow.cli import main, plan_cmd
+    """The real root app (`plan` is in its command table)."""
+    from sopflow.cli import main
 
-    registered = {c.name for c in main.app.registered_commands}
-    if "plan_cmd" not in main.COMMAND_MODULES and "plan" not in registered:
-        plan_cmd.register(main.app)
     return main.app
 
 

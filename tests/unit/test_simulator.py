@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -389,8 +388,8 @@ def test_actions_off_the_day_and_days_out_of_order_are_refused() -> None:
         community.simulate_day(START)
 
 
-def test_sixteen_groups_of_two_hundred_for_thirty_days_take_under_three_seconds() -> None:
-    began = time.process_time()  # CPU time: other processes on the machine do not count
+def test_sixteen_groups_of_two_hundred_for_thirty_days_give_a_month_of_events() -> None:
+    # Speed is measured in bench/, not asserted here; this pins that a month of a mid-size
+    # community simulates in one call and yields a realistic volume of events.
     events = run(SimulationParams(), specs(16, size=200), 30).events
-    assert time.process_time() - began < 3.0
     assert events.num_rows > 100_000
