@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +32,19 @@ def workspace(ctx: typer.Context) -> Workspace:
     ws = obj.get("workspace")
     if ws is None:
         ws = open_workspace(obj.get("workspace_path"))
+        use_workspace_prefect_home(ws.root)
         obj["workspace"] = ws
         root.obj = obj
         root.call_on_close(ws.close)
     return ws
+
+
+def use_workspace_prefect_home(root: Path) -> None:
+    """Point Prefect at `<workspace>/.prefect` before anything imports it (unless PREFECT_HOME
+    is set): importing Prefect creates its home folder, and ours is the workspace's."""
+    from sopflow.prefect_context import prefect_home
+
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home(root)))
 
 
 def set_workspace_path(ctx: typer.Context, path: Path | None) -> None:

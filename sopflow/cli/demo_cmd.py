@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.audit_trail import records
 from services.workspace import open_workspace
 from sopflow.cli.audit_cmd import format_record
-from sopflow.demo import DemoConfig, run_demo
+from sopflow.cli.common import use_workspace_prefect_home
 
 
 def demo(
@@ -32,7 +32,10 @@ def demo(
     """
     console = Console(highlight=False, soft_wrap=True)
     started = time.monotonic()
-    root = directory or Path(tempfile.mkdtemp(prefix="sopflow-demo-"))
+    root = (directory or Path(tempfile.mkdtemp(prefix="sopflow-demo-"))).resolve()
+    use_workspace_prefect_home(root)
+    from sopflow.demo import DemoConfig, run_demo  # imports Prefect: after its home is set
+
     cfg = DemoConfig(workspace=root, seed=seed, worse=worse, groups=groups, days_experiment=days)
     with Progress(
         TextColumn("{task.description}"),
