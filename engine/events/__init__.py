@@ -3,25 +3,14 @@
 See `schema.py` (and SCHEMA.md) for the columns and the rules a row must meet.
 """
 
-from importlib import import_module
-from typing import Any
+from sop_models.lazy import lazy_exports
 
-# Public names by the submodule that defines them. A submodule is imported when one of its names
-# is first used (PEP 562), so importing this package, or one of its submodules, loads no other.
-_EXPORTS = {
-    "schema": ("EVENT_TYPES", "GROUP_EVENTS", "MEMBER_EVENTS", "EventRowsError", "RowProblem"),
-    "store": ("EventStore", "EventSummary", "ImportResult"),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Public names by the submodule that defines them (loaded on first use; see sop_models.lazy).
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "schema": ("EVENT_TYPES", "GROUP_EVENTS", "MEMBER_EVENTS", "EventRowsError", "RowProblem"),
+        "store": ("EventStore", "EventSummary", "ImportResult"),
+    },
+)

@@ -16,56 +16,45 @@ later run starts was left by a crash, so that run marks it `unknown` instead of 
 credentials or webhook URLs.
 """
 
-from importlib import import_module
-from typing import Any
+from sop_models.lazy import lazy_exports
 
-# Public names by the submodule that defines them. A submodule is imported when one of its names
-# is first used (PEP 562), so importing this package, or one of its submodules, loads no other.
-_EXPORTS = {
-    "model": (
-        "AWAITING",
-        "DONE",
-        "FAILED",
-        "MAX_ATTEMPTS",
-        "NOT_SENT",
-        "PENDING",
-        "RESOLVABLE",
-        "RESULT_STATUSES",
-        "SENDING",
-        "SENT",
-        "SETTLED",
-        "UNKNOWN",
-        "Delivery",
-        "DeliveryOutcome",
-        "LedgerError",
-        "LedgerState",
-        "UnknownDeliveryError",
-        "is_sendable",
-        "slot_key",
-        "unique_actions",
-    ),
-    "reads": (
-        "GroupSummary",
-        "LedgerView",
-        "get_deliveries",
-        "get_states",
-        "group_summary",
-        "list_deliveries",
-        "read_ledger",
-    ),
-    "sending": ("add_rows", "claim", "mark_sending", "record_results", "write_results"),
-    "settling": ("apply_reconciliation", "mark_done", "mark_stale_sending_unknown", "requeue"),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Public names by the submodule that defines them (loaded on first use; see sop_models.lazy).
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "model": (
+            "AWAITING",
+            "DONE",
+            "FAILED",
+            "MAX_ATTEMPTS",
+            "NOT_SENT",
+            "PENDING",
+            "RESOLVABLE",
+            "RESULT_STATUSES",
+            "SENDING",
+            "SENT",
+            "SETTLED",
+            "UNKNOWN",
+            "Delivery",
+            "DeliveryOutcome",
+            "LedgerError",
+            "LedgerState",
+            "UnknownDeliveryError",
+            "is_sendable",
+            "slot_key",
+            "unique_actions",
+        ),
+        "reads": (
+            "GroupSummary",
+            "LedgerView",
+            "get_deliveries",
+            "get_states",
+            "group_summary",
+            "list_deliveries",
+            "read_ledger",
+        ),
+        "sending": ("add_rows", "claim", "mark_sending", "record_results", "write_results"),
+        "settling": ("apply_reconciliation", "mark_done", "mark_stale_sending_unknown", "requeue"),
+    },
+)
