@@ -15,10 +15,11 @@ is a programming error, refused at once rather than deadlocking on the store loc
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 from sqlmodel import Session
 
@@ -26,60 +27,35 @@ from versions.audit import SqlAuditTrail
 from versions.store import AuditTrail, VersionStore
 
 
-class AbstractUnitOfWork(Protocol):
-    """A version store and an audit trail, committed together or rolled back together."""
+class AbstractUnitOfWork(ABC):
+    """A version store and an audit trail, committed together or rolled back together.
+
+    The lock, the ref tracking and the roll-back-unless-committed rule live here once;
+    an implementation says how its audit trail begins, commits and rolls back.
+    """
 
     store: VersionStore
     audit: AuditTrail
 
-    def __enter__(self) -> Self:
-        """Lock the store and begin the audit trail's transaction."""
-        ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Unless committed: roll the audit trail back and restore the tracked refs."""
-        ...
-
-    def track(self, *refs: str) -> None:
-        """Remember the current targets of refs about to change (first call wins)."""
-        ...
-
-    def commit(self) -> None:
-        """Make the audit records durable; the store's refs are already written."""
-        ...
-
-
-class UnitOfWork:
-    """Store lock + database session, committed together or rolled back together."""
-
-    def __init__(self, store: VersionStore, session_factory: Callable[[], Session]) -> None:
+    def __init__(self, store: VersionStore) -> None:
         self.store = store
-        self._session_factory = session_factory
         self._stack: ExitStack | None = None
         self._snapshot: dict[str, str | None] = {}
         self._committed = False
-        self.session: Session
-        self.audit: AuditTrail
 
     def __enter__(self) -> Self:
+        """Lock the store and begin the audit trail's transaction."""
         if self._stack is not None:
             raise RuntimeError("this unit of work is already open; units do not nest")
         stack = ExitStack()
         try:
             stack.enter_context(self.store.lock())
-            self.session = stack.enter_context(self._session_factory())
+            self._begin(stack)
         except BaseException:
             stack.close()
             raise
-        self.audit = SqlAuditTrail(self.session)
         self._stack = stack
-        self._snapshot = {}
-        self._committed = False
+        self._snapshot, self._committed = {}, False
         return self
 
     def track(self, *refs: str) -> None:
@@ -89,14 +65,10 @@ class UnitOfWork:
         self._snapshot.update(self.store.snapshot_refs(fresh))
 
     def commit(self) -> None:
-        """Make the database work durable; git refs are already written."""
+        """Make the audit records durable; the store's refs are already written."""
         self._require_open()
-        self.session.commit()
+        self._commit()
         self._committed = True
-
-    def _require_open(self) -> None:
-        if self._stack is None:
-            raise RuntimeError("use the unit of work inside `with uow:`")
 
     def __exit__(
         self,
@@ -104,11 +76,47 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Unless committed: roll the audit trail back and restore the tracked refs."""
         assert self._stack is not None
         try:
             if not self._committed:
-                self.session.rollback()
+                self._rollback()
                 self.store.restore_refs(self._snapshot)
         finally:
             self._stack.close()
             self._stack = None
+
+    def _require_open(self) -> None:
+        if self._stack is None:
+            raise RuntimeError("use the unit of work inside `with uow:`")
+
+    @abstractmethod
+    def _begin(self, stack: ExitStack) -> None:
+        """Open the audit trail's transaction (close it through `stack`)."""
+
+    @abstractmethod
+    def _commit(self) -> None:
+        """Make the audit trail's records durable."""
+
+    @abstractmethod
+    def _rollback(self) -> None:
+        """Drop the audit trail's uncommitted records."""
+
+
+class UnitOfWork(AbstractUnitOfWork):
+    """Store lock + database session, committed together or rolled back together."""
+
+    def __init__(self, store: VersionStore, session_factory: Callable[[], Session]) -> None:
+        super().__init__(store)
+        self._session_factory = session_factory
+        self.session: Session
+
+    def _begin(self, stack: ExitStack) -> None:
+        self.session = stack.enter_context(self._session_factory())
+        self.audit = SqlAuditTrail(self.session)
+
+    def _commit(self) -> None:
+        self.session.commit()
+
+    def _rollback(self) -> None:
+        self.session.rollback()

@@ -19,8 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sop_models.errors import StoreError, VersionNotFound
 from versions import audit
@@ -28,6 +27,7 @@ from versions.audit import AuditRecord
 from versions.audit_verify import GENESIS, MANAGED_REF_PREFIXES
 from versions.numbering import Version
 from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo
+from versions.unit_of_work import AbstractUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -278,53 +278,20 @@ class InMemoryAuditTrail:
         self._pending.clear()
 
 
-class InMemoryUnitOfWork:
-    """Store lock + audit trail, committed together or rolled back together."""
+class InMemoryUnitOfWork(AbstractUnitOfWork):
+    """Store lock + in-memory audit trail, committed together or rolled back together."""
 
     def __init__(
         self, store: InMemoryVersionStore | None = None, trail: InMemoryAuditTrail | None = None
     ) -> None:
-        self.store = store or InMemoryVersionStore()
+        super().__init__(store or InMemoryVersionStore())
         self.audit = trail or InMemoryAuditTrail()
-        self._stack: ExitStack | None = None
-        self._snapshot: dict[str, str | None] = {}
-        self._committed = False
 
-    def __enter__(self) -> Self:
-        if self._stack is not None:
-            raise RuntimeError("this unit of work is already open; units do not nest")
-        self._stack = ExitStack()
-        self._stack.enter_context(self.store.lock())
-        self._snapshot, self._committed = {}, False
-        return self
+    def _begin(self, stack: ExitStack) -> None:
+        """The in-memory trail needs no transaction to open."""
 
-    def track(self, *refs: str) -> None:
-        """Remember the current targets of refs about to change (first call wins)."""
-        self._require_open()
-        fresh = [ref for ref in refs if ref not in self._snapshot]
-        self._snapshot.update(self.store.snapshot_refs(fresh))
-
-    def commit(self) -> None:
-        """Keep the audit records; the refs are already written."""
-        self._require_open()
+    def _commit(self) -> None:
         self.audit.commit()
-        self._committed = True
 
-    def _require_open(self) -> None:
-        if self._stack is None:
-            raise RuntimeError("use the unit of work inside `with uow:`")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._stack is not None
-        try:
-            if not self._committed:
-                self.audit.rollback()
-                self.store.restore_refs(self._snapshot)
-        finally:
-            self._stack.close()
-            self._stack = None
+    def _rollback(self) -> None:
+        self.audit.rollback()
