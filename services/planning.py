@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
-from engine.planner import TZ, Plan, plan
+from engine.planner import Plan, join_window, plan
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
@@ -39,15 +39,9 @@ def plan_window(
     for name in by_ref:
         info = services.resolve(ws.store, sop_id, name)
         docs[name] = (str(info.version), parse_document(ws.store.content(info), info.tag))
-    longest = max(
-        (a.delay_minutes for _, doc in docs.values() for a in doc.schedule.on_join), default=0
-    )
-    low = datetime.combine(start, time(), tzinfo=TZ)
-    high = datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
+    low, high = join_window([doc for _, doc in docs.values()], start, end)
     with ws.session() as session:
-        joins = joins_between(
-            session, low - timedelta(minutes=longest), high, [g.id for g in groups]
-        )
+        joins = joins_between(session, low, high, [g.id for g in groups])
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
 from engine import members
 from engine.dispatch import DispatchReport, dispatch
-from engine.planner import plan
+from engine.planner import join_window, plan
 from services.channels import build_channel
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
@@ -76,26 +76,35 @@ def plan_day(
     sop_id: str | None = None,
     until: datetime | None = None,
 ) -> DayPlan:
-    """Every action of `playbook` due on `day` (up to `until`, if given) for every group."""
+    """Every action of `playbook` due on `day` (up to `until`, if given) for every group.
+
+    On-join actions come from every join whose delay lands them on `day`, including joins of
+    the days before (a 23:45 join's 30-minute self-intro is the next day's); their keys carry
+    the join's date, so the day of the join never plans them again.
+    """
     result = DayPlan(day=day)
     kinds = PLAYBOOK_KINDS[playbook]
-    start = datetime.combine(day, time(0), SHANGHAI)
-    end = start + timedelta(days=1)
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
-        joins = members.joins_between(session, start, end) if "welcome" in kinds else []
-    by_ref: dict[tuple[str, str], list[object]] = defaultdict(list)
+    by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
     for group in groups:
         by_ref[(group.sop_id, group.alias)].append(group)
     docs: dict[str, SopDocument] = {}
+    resolved: list[tuple[VersionInfo, SopDocument, list[group_registry.Group]]] = []
     for (group_sop, alias), members_of in sorted(by_ref.items()):
         try:
             info = ws.store.resolve(group_sop, alias)
         except VersionNotFound as err:
             result.warnings.append(f"{len(members_of)} group(s) not planned: {err}")
             continue
-        doc = _document(ws, info, docs)
-        ids = {g.id for g in members_of}  # type: ignore[attr-defined]
+        resolved.append((info, _document(ws, info, docs), members_of))
+    joins: list[members.MemberJoin] = []
+    if "welcome" in kinds and resolved:
+        low, high = join_window([doc for _, doc, _ in resolved], day, day)
+        with ws.session() as session:
+            joins = members.joins_between(session, low, high)
+    for info, doc, members_of in resolved:
+        ids = {g.id for g in members_of}
         planned = plan(
             doc=doc,
             version=str(info.version),

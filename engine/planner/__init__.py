@@ -17,6 +17,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "GroupLike",
             "JoinLike",
             "Plan",
+            "join_window",
             "PlanError",
             "plan",
         ),

@@ -13,14 +13,17 @@ same actions. The RFM task is an operator task: it goes to the
 `tasklist` channel, never to customers.
 
 The planner is a window function: it plans every action with `at` in [start 00:00,
-end 24:00) Asia/Shanghai and reads no clock. `now` is accepted for symmetry with the other
-services and changes nothing: deciding what is already due or past is the dispatcher's job
-(the ledger dedupes by key).
+end 24:00) Asia/Shanghai and reads no clock. An on-join action belongs to the window its `at`
+falls in, not the join's: a 23:45 join's 30-minute self-intro is planned by the next day's
+window (its key keeps the join's date, so both days' plans name it alike). Callers fetch
+the joins `join_window` gives, which reaches back by the longest on-join delay. `now` is
+accepted for symmetry with the other services and changes nothing: deciding what is already
+due or past is the dispatcher's job (the ledger dedupes by key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
@@ -168,6 +171,17 @@ def _welcomes(builder: _Builder, groups: dict[str, GroupLike], joins: Sequence[J
             )
             message = rendering.render(doc, action.template, variables)
             builder.add(group, slot, message, joined.date(), member=join.member_id)
+
+
+def join_window(docs: Iterable[SopDocument], start: date, end: date) -> tuple[datetime, datetime]:
+    """Join instants [low, high) whose on-join actions (of any of `docs`) can fall in the window.
+
+    A run for `start`..`end` must look at joins from before `start` too, by the longest delay,
+    or an action whose delay crosses midnight is planned by no day's run.
+    """
+    longest = max((a.delay_minutes for d in docs for a in d.schedule.on_join), default=0)
+    low = datetime.combine(start, time(), tzinfo=TZ) - timedelta(minutes=longest)
+    return low, datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
 
 
 def plan(
