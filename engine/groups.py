@@ -1,7 +1,8 @@
 """The group registry: which customer groups exist, who runs them and which SOP they follow.
 
-Refusals raise GroupRegistryError, DuplicateGroupError or UnknownGroupError, bad CSV rows
-BadRowsError (all drawn in `sop_models.errors`, re-exported here).
+Refusals raise GroupRegistryError, DuplicateGroupError or UnknownGroupError, a CSV header
+with missing, unknown or repeated columns DataFileError, bad CSV rows BadRowsError (all drawn
+in `sop_models.errors`, re-exported here).
 
 Service functions take a Session and plain values; the caller commits.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,14 @@ CSV_COLUMNS = (
     *("start_date", "member_count", "tags"),
 )
 REQUIRED_COLUMNS = ("id", "name", "sop")
+# A WeCom customer group (客户群) holds at most 500 members (WeCom 3.1.0 and later); neither
+# ../shared/domain.md nor ../shared/wecom-api.md states the figure, WeCom's help pages do.
+MAX_MEMBERS = 500
+EARLIEST_START = date(2000, 1, 1)
+START_AHEAD = timedelta(days=366)  # a cold start may be planned up to a year ahead
+SHOWN_CHARS = 40  # a cell's value is cut to this many characters in a message
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class AwareDateTime(TypeDecorator[datetime]):
@@ -91,19 +101,26 @@ def _check_values(values: dict[str, Any]) -> list[str]:
         if not str(values.get(name) or "").strip():
             problems.append(f"{'sop' if name == 'sop_id' else name}: required")
     if values["channel"] not in CHANNELS:
-        problems.append(f"channel: {values['channel']!r} is not one of {', '.join(CHANNELS)}")
+        problems.append(f"channel: {_shown(values['channel'])} is not one of {', '.join(CHANNELS)}")
     if values["alias"] not in ALIASES:
-        problems.append(f"alias: {values['alias']!r} is not one of {', '.join(ALIASES)}")
+        problems.append(f"alias: {_shown(values['alias'])} is not one of {', '.join(ALIASES)}")
     if values["channel"] in ("robot", "wecom_mass") and not values["target"]:
         problems.append(f"target: required for channel {values['channel']}")
     if values["channel"] == "wecom_mass" and not values["sender"]:
         problems.append("sender: required for channel wecom_mass (staff userid)")
-    if values["member_count"] < 0:
-        problems.append("member_count: must not be negative")
+    if not 0 <= values["member_count"] <= MAX_MEMBERS:
+        problems.append(_members_out_of_range(str(values["member_count"])))
     target = values["target"].lower()
     if target.startswith(("http://", "https://")) or "key=" in target:
         problems.append("target: give the robot's name, not its webhook URL or key")
     return problems
+
+
+def _members_out_of_range(shown: str) -> str:
+    return (
+        f"member_count: {shown} is not between 0 and {MAX_MEMBERS}"
+        f" (a WeCom customer group holds at most {MAX_MEMBERS} members)"
+    )
 
 
 def _new_group(values: dict[str, Any], now: datetime) -> Group:
@@ -166,21 +183,40 @@ def read_text_file(path: Path) -> str:
         ) from None
 
 
-def _parse_csv_row(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    problems: list[str] = []
+def _shown(value: str) -> str:
+    """A cell's value for a one-line message: quoted, and cut short if long."""
+    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
+
+
+def _parse_start(text: str, today: date) -> tuple[date | None, list[str]]:
+    if not text:
+        return None, []
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        start = date.fromisoformat(text)
+    except ValueError:
+        return None, [f"start_date: {_shown(text)} is not a date (YYYY-MM-DD)"]
+    latest = today + START_AHEAD
+    if not EARLIEST_START <= start <= latest:
+        return None, [f"start_date: {text} is not between {EARLIEST_START} and {latest}"]
+    return start, []
+
+
+def _parse_count(text: str) -> tuple[int, list[str]]:
+    if not text:
+        return 0, []
+    if not _WHOLE_NUMBER.fullmatch(text):
+        return 0, [f"member_count: {_shown(text)} is not a whole number"]
+    if len(text.lstrip("+-").lstrip("0")) > 9:  # far out of range: no int, no 20-digit echo
+        return 0, [_members_out_of_range(_shown(text))]  # _check_values then sees 0
+    return int(text), []
+
+
+def _parse_csv_row(row: dict[str, str], today: date) -> tuple[dict[str, Any], list[str]]:
     get = lambda name: (row.get(name) or "").strip()  # noqa: E731
-    start: date | None = None
-    if get("start_date"):
-        try:
-            start = date.fromisoformat(get("start_date"))
-        except ValueError:
-            problems.append(f"start_date: {get('start_date')!r} is not a date (YYYY-MM-DD)")
-    count = 0
-    if get("member_count"):
-        try:
-            count = int(get("member_count"))
-        except ValueError:
-            problems.append(f"member_count: {get('member_count')!r} is not a whole number")
+    start, problems = _parse_start(get("start_date"), today)
+    count, count_problems = _parse_count(get("member_count"))
     values: dict[str, Any] = {
         "id": get("id"),
         "name": get("name"),
@@ -194,43 +230,78 @@ def _parse_csv_row(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         "member_count": count,
         "tags": get("tags").split(";"),
     }
-    return values, problems + _check_values(values)
+    return values, problems + count_problems + _check_values(values)
+
+
+def _check_header(path: Path, fields: list[str]) -> list[str]:
+    """The header's column names, or a one-line DataFileError naming every bad one."""
+    header = [f.strip() for f in fields]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [
+        name or f"(no name, column {n})"
+        for n, name in enumerate(header, 1)
+        if name not in CSV_COLUMNS
+    ]
+    repeated = [c for c in CSV_COLUMNS if header.count(c) > 1]
+    parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
+    parts += [f"unknown column(s) {', '.join(dict.fromkeys(unknown))}"] if unknown else []
+    parts += [f"repeated column(s) {', '.join(repeated)}"] if repeated else []
+    if parts:
+        known = ",".join(CSV_COLUMNS)
+        raise DataFileError(f"{path}: {'; '.join(parts)} (known columns: {known})")
+    return header
 
 
 def import_groups_csv(session: Session, path: Path, *, now: datetime | None = None) -> int:
     """Import groups from a CSV file, all or nothing; returns how many were added.
 
     Header: id,name,owner,sender,channel,target,sop,alias,start_date,member_count,tags
-    (only id, name and sop are required; tags are separated by `;`).
+    (only id, name and sop are required, each column at most once; tags are separated by `;`).
+    A row may have fewer fields than the header (the rest are empty), never more; rows with
+    every field empty are skipped. Every bad row is reported by line in one BadRowsError.
     """
     now = now or datetime.now(UTC)
-    reader = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in CSV_COLUMNS]
-    if missing or unknown:
-        parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
-        parts += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
-        raise DataFileError(f"{path}: {'; '.join(parts)} (header: {','.join(CSV_COLUMNS)})")
+    reader = csv.reader(io.StringIO(read_text_file(path), newline=""))
+    try:
+        header = _check_header(path, next(reader, []))
+    except csv.Error as exc:
+        raise DataFileError(f"{path}: line 1: not CSV ({exc})") from None
     problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        values, row_problems = _parse_csv_row(row)
+    end = reader.line_num
+    while True:
+        line = end + 1  # a quoted field may span lines: report the row's first one
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:  # a NUL byte, a field past csv's size limit
+            problems.append(Problem(str(path), f"line {reader.line_num}", f"not CSV ({exc})"))
+            break
+        end = reader.line_num
+        if fields is None:
+            break
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) > len(header):
+            extra = ",".join(fields[len(header) :])
+            message = (
+                f"{len(fields)} fields but the header has {len(header)} (extra: {_shown(extra)});"
+                " quote a value that contains a comma"
+            )
+            problems.append(Problem(str(path), f"line {line}", message))
+            continue
+        cells = dict(zip(header, fields, strict=False))  # missing trailing fields: empty
+        values, row_problems = _parse_csv_row(cells, now.date())
         gid = values["id"]
         if gid and gid in first_line:
-            row_problems.append(f"id: {gid!r} repeats line {first_line[gid]}")
+            row_problems.append(f"id: {_shown(gid)} repeats line {first_line[gid]}")
         elif gid:
             first_line[gid] = line
         problems += [Problem(str(path), f"line {line}", msg) for msg in row_problems]
         rows.append(values)
-    existing = _existing_ids(session, list(first_line))
-    for gid in existing:
-        problems.append(
-            Problem(str(path), f"line {first_line[gid]}", f"id: {gid!r} is already registered")
-        )
+    for gid in _existing_ids(session, list(first_line)):
+        message = f"id: {_shown(gid)} is already registered"
+        problems.append(Problem(str(path), f"line {first_line[gid]}", message))
     if problems:
         problems.sort(key=lambda p: int(p.path.split()[1]))
         raise BadRowsError(problems)
