@@ -1,0 +1,131 @@
+"""Day runs on a real workspace (git store + SQLite): a join's on-join actions across midnight.
+
+The mombaby example welcomes at once and asks for a self-intro 30 minutes later, so a 23:45
+join has its welcome on its own day and its self-intro at 00:15 the next day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from engine.channels.outbox import read_outbox
+from engine.groups import add_group
+from engine.ledger import get_deliveries
+from engine.members import MemberJoin
+from services import playbooks
+from services.planning import plan_window
+from services.workspace import Workspace
+from tests.support.examples import example_text
+from tests.support.planning import local
+from versions import services
+
+NOW = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
+SOP = "mombaby-refined"
+JOIN_DAY, NEXT_DAY = date(2026, 9, 3), date(2026, 9, 4)
+WELCOME = f"{SOP}:1.0:g1:on_join.welcome:2026-09-03:wm-late"
+SELF_INTRO = f"{SOP}:1.0:g1:on_join.self-intro:2026-09-03:wm-late"
+
+
+@pytest.fixture
+def ws(workspace: Workspace) -> Workspace:
+    """Mombaby 1.0 in production, one outbox group, one member who joined at 23:45."""
+    services.save_version(
+        workspace.uow(),
+        text=example_text(SOP),
+        source="mombaby.yaml",
+        author="小王",
+        message="首版",
+        major=False,
+        now=NOW,
+    )
+    services.promote(
+        workspace.uow(),
+        sop_id=SOP,
+        version="1.0",
+        approver="李经理",
+        policy=workspace.policy,
+        now=NOW,
+    )
+    with workspace.session() as session:
+        add_group(
+            session,
+            id="g1",
+            name="上海宝妈一群",
+            sop_id=SOP,
+            now=NOW,
+            channel="outbox",
+            start_date=date(2026, 9, 1),
+        )
+        session.add(
+            MemberJoin(
+                group_id="g1",
+                member_id="wm-late",
+                member_name="小红",
+                joined_at=local(2026, 9, 3, 23, 45),
+            )
+        )
+        session.commit()
+    return workspace
+
+
+def _run(ws: Workspace, day: date, playbook: playbooks.Playbook = "welcome") -> list[str]:
+    """Plan `playbook` for `day` and send it as a run would; the keys it planned."""
+    planned = playbooks.plan_day(ws, playbook=playbook, day=day)
+    for batch in playbooks.batches(planned.actions):
+        report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+        assert not report.needs_attention, report
+    return [a.key for a in planned.actions]
+
+
+def _outbox(ws: Workspace) -> list[tuple[str, str]]:
+    """(key, local send time) of every on-join line in the workspace's outbox files."""
+    rows = [r for path in (ws.root / "outbox").glob("*.jsonl") for r in read_outbox(path)]
+    return sorted((str(r["key"]), str(r["at"])) for r in rows if ":on_join." in str(r["key"]))
+
+
+def test_the_next_days_run_sends_the_self_intro_of_a_2345_join_and_not_its_welcome_again(
+    ws: Workspace,
+) -> None:
+    assert _run(ws, JOIN_DAY) == [WELCOME]
+    assert _run(ws, NEXT_DAY) == [SELF_INTRO]
+    with ws.session() as session:
+        ledger = get_deliveries(session, [WELCOME, SELF_INTRO])
+    assert {k: d.status for k, d in ledger.items()} == {WELCOME: "sent", SELF_INTRO: "sent"}
+    assert _outbox(ws) == [
+        (SELF_INTRO, "2026-09-04T00:15:00+08:00"),
+        (WELCOME, "2026-09-03T23:45:00+08:00"),
+    ]
+
+
+def test_rerunning_both_days_in_any_order_sends_nothing_twice(ws: Workspace) -> None:
+    _run(ws, NEXT_DAY)
+    _run(ws, JOIN_DAY)
+    _run(ws, NEXT_DAY)
+    _run(ws, JOIN_DAY)
+    assert [key for key, _ in _outbox(ws)] == [SELF_INTRO, WELCOME]
+
+
+def test_the_whole_day_run_plans_the_crossing_self_intro_too(ws: Workspace) -> None:
+    planned = playbooks.plan_day(ws, playbook="all", day=NEXT_DAY)
+    on_join = [(a.key, a.at) for a in planned.actions if a.kind == "welcome"]
+    assert on_join == [(SELF_INTRO, local(2026, 9, 4, 0, 15))]
+
+
+def test_day_runs_plan_exactly_what_sop_plan_lists_for_both_days(ws: Workspace) -> None:
+    listed = plan_window(ws, sop_id=SOP, ref=None, start=JOIN_DAY, end=NEXT_DAY, group_ids=[])
+    by_plan = sorted(a.key for a in listed.actions if a.kind == "welcome")
+    by_runs = [
+        a.key
+        for day in (JOIN_DAY, NEXT_DAY)
+        for a in playbooks.plan_day(ws, playbook="welcome", day=day).actions
+    ]
+    assert by_plan == sorted(by_runs) == sorted([WELCOME, SELF_INTRO])
+
+
+def test_a_welcome_loop_run_before_0015_waits_and_the_next_one_sends(ws: Workspace) -> None:
+    early = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY, until=local(2026, 9, 4, 0, 10))
+    later = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY, until=local(2026, 9, 4, 0, 20))
+    assert [a.key for a in early.actions] == []
+    assert [a.key for a in later.actions] == [SELF_INTRO]
