@@ -13,7 +13,10 @@ Channels are cached per process and configuration: every caller that asks for th
 channel with the same keys gets the same instance. Its 20-a-minute pacing is kept in the
 workspace database, so it holds across processes too.
 `close_channels()` releases their HTTP connections. Errors name the setting to change and
-never carry a secret value (ChannelNotConfigured, drawn in sop_models/errors.py).
+never carry a secret value (ChannelNotConfigured, drawn in sop_models/errors.py). The WeCom
+channels get every configured secret value (corp secret, all robot keys) as one `Secrets`
+set, to which the client adds the access tokens it fetches; they mask all of them in every
+error text and response id before it reaches the ledger, a log or an artifact.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from engine.groups import CHANNELS, Group
 from engine.ledger import AWAITING as LEDGER_AWAITING
 from engine.ledger import Delivery, record_results
 from engine.wecom.client import WeComClient
+from engine.wecom.errors import Secrets
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
 from services.db import make_engine
 from services.settings import CONFIG_FILE, Settings
@@ -81,6 +85,17 @@ def _robot_keys(ws: Workspace) -> dict[str, str]:
             f" to {ws.root / CONFIG_FILE} or set SOPFLOW_ROBOT_KEYS='{{\"<robot name>\": ...}}'"
         )
     return keys
+
+
+def configured_secrets(settings: Settings) -> Secrets:
+    """Every secret value in `settings` (corp secret, robot keys), as a new set to mask."""
+    keys = [_secret(key) for key in settings.robot_keys.values()]
+    return Secrets([_secret(settings.wecom_corp_secret), *keys])
+
+
+def _secrets_digest(settings: Settings) -> str:
+    """Channels masking another set of secrets are other channels (part of the cache key)."""
+    return _digest(*sorted(configured_secrets(settings)))
 
 
 def wecom_credentials(ws: Workspace) -> tuple[str, str]:
@@ -152,7 +167,8 @@ def _recipe(
             # through these robots (`sop serve` runs each flow run in its own process).
             engine = make_engine(ws.database_url)
             limiter = DatabaseWindowLimiter(engine, ROBOT_LIMIT_PER_MINUTE, 60.0)
-            channel = RobotWebhookChannel(robots, base_url=base, limiter=limiter)
+            secrets = configured_secrets(settings)
+            channel = RobotWebhookChannel(robots, base_url=base, limiter=limiter, secrets=secrets)
 
             def close() -> None:
                 channel.close()
@@ -160,15 +176,16 @@ def _recipe(
 
             return channel, close
 
-        return (name, base, fingerprint, _digest(ws.database_url)), robot
+        return (name, base, fingerprint, _digest(ws.database_url), _secrets_digest(settings)), robot
     if name == MASS_SEND:
         (corp_id, secret), base = wecom_credentials(ws), settings.wecom_base_url
 
         def mass() -> Built:
-            client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base)
+            secrets = configured_secrets(settings)
+            client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base, secrets=secrets)
             return WeComMassSendChannel(client), client.close
 
-        return (name, base, corp_id, _digest(secret)), mass
+        return (name, base, corp_id, _digest(secret), _secrets_digest(settings)), mass
     raise ChannelError(f"unknown channel {name!r}: use one of {', '.join(CHANNELS)}")
 
 

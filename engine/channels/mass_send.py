@@ -4,7 +4,9 @@ Actions are grouped by (sender, content); each group becomes one add_msg_templat
 2,000 chats (`action.target` is the chat id, `action.sender` the owner's staff user id).
 WeCom only queues the message: the sender must confirm it in the WeCom client, so results
 are `awaiting_confirmation` with the msgid as response id until `poll_results`/`confirm`
-(get_groupmsg_send_result) find each chat sent (1) or failed (2, 3).
+(get_groupmsg_send_result) find each chat sent (1) or failed (2, 3). Every error text and
+response id is masked with the client's secrets (corp secret, tokens, any other configured
+secret) before it leaves the channel.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class WeComMassSendChannel:
     ) -> None:
         self.name = name
         self._client = client
+        self._secrets = client.secrets
         self._now = now
         self._awaiting: dict[str, AwaitingSend] = {}
 
@@ -155,12 +158,13 @@ class WeComMassSendChannel:
                 attachments=attachments,
             )
         except DeliveryOutcomeUnknown as exc:
-            error = f"mass send: {exc}"
+            error = self._clean(exc)
             return [DeliveryResult(a.key, UNKNOWN, error=error) for a in todo], error
         except (WeComUnreachable, ChannelRateLimited) as exc:
-            return _failed(todo, exc), f"mass send: {exc}"
+            return self._failed(todo, exc), self._clean(exc)
         except ChannelError as exc:  # this call was refused; other calls may go through
-            return _failed(todo, exc), None
+            return self._failed(todo, exc), None
+        msgid = self._secrets.redact(ticket.msgid)  # WeCom's text, stored as the response id
         refused = set(ticket.fail_list)
         results = []
         for chat, group in chunk.items():
@@ -168,14 +172,21 @@ class WeComMassSendChannel:
                 if chat in refused:
                     error = f"WeCom refused chat {chat} for sender {sender} (fail_list)"
                     results.append(
-                        DeliveryResult(action.key, FAILED, ticket.msgid, error, ticket.attempts)
+                        DeliveryResult(action.key, FAILED, msgid, error, ticket.attempts)
                     )
                     continue
-                self._awaiting[action.key] = AwaitingSend(action.key, ticket.msgid, sender, chat)
+                self._awaiting[action.key] = AwaitingSend(action.key, msgid, sender, chat)
                 results.append(
-                    DeliveryResult(action.key, AWAITING, ticket.msgid, attempts=ticket.attempts)
+                    DeliveryResult(action.key, AWAITING, msgid, attempts=ticket.attempts)
                 )
         return results, None
+
+    def _clean(self, exc: Exception) -> str:
+        return f"mass send: {self._secrets.redact(str(exc))}"
+
+    def _failed(self, actions: Sequence[PlannedAction], exc: ChannelError) -> list[DeliveryResult]:
+        error, attempts = self._clean(exc), int(getattr(exc, "attempts", 1))
+        return [DeliveryResult(a.key, FAILED, error=error, attempts=attempts) for a in actions]
 
     def poll_results(self, msgid: str, sender: str) -> dict[str, ChatOutcome]:
         """Each chat's fate in `msgid` as sent by `sender` (all result pages)."""
@@ -219,8 +230,3 @@ class WeComMassSendChannel:
         """Fates of keys this channel queued in this process (others are not known here)."""
         pending = [self._awaiting[key] for key in keys if key in self._awaiting]
         return {result.key: result for result in self.confirm(pending)}
-
-
-def _failed(actions: Sequence[PlannedAction], exc: ChannelError) -> list[DeliveryResult]:
-    error, attempts = f"mass send: {exc}", int(getattr(exc, "attempts", 1))
-    return [DeliveryResult(a.key, FAILED, error=error, attempts=attempts) for a in actions]

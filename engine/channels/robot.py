@@ -3,19 +3,20 @@
 Each robot takes at most 20 messages a minute. Sends to one robot are paced by a sliding
 window that waits (messages queue, none is dropped); a 45009 answer (another process used
 the robot) backs off and retries. `action.target` names the robot; the keys, which are
-secrets, come in a name -> key mapping and never appear in results or errors.
+secrets, come in a name -> key mapping and never appear in results or errors: every error
+text is masked with all the keys and any other `secrets` given, before it leaves the channel.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
 from engine.channels.content import ContentError, image_payload, news_article, split_list
 from engine.channels.ratelimit import Limiter, SlidingWindowLimiter
-from engine.wecom.errors import WeComApiError, WeComUnreachable, redact
+from engine.wecom.errors import Secrets, WeComApiError, WeComUnreachable
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE, WEBHOOK_SEND, RobotWebhook
 from engine.wecom.transport import BUSY_CODES, DEFAULT_BASE_URL, RetryPolicy, raise_for_errcode
 from sop_models.actions import PlannedAction
@@ -71,9 +72,12 @@ class RobotWebhookChannel:
         webhook: RobotWebhook | None = None,
         limiter: Limiter | None = None,
         name: str = "robot",
+        secrets: Iterable[str] = (),
     ) -> None:
         self.name = name
         self._robots = dict(robots)
+        self._secrets = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+        self._secrets.add(*self._robots.values())
         self._webhook = webhook or RobotWebhook(base_url, timeout=timeout)
         self._limiter: Limiter = limiter or SlidingWindowLimiter(
             per_minute, 60.0, clock=clock, sleep=sleep, margin=margin
@@ -133,7 +137,7 @@ class RobotWebhookChannel:
                 attempts += 1
                 self._limiter.acquire(key)
                 try:
-                    answer = self._webhook.send_once(key, message)
+                    answer = self._webhook.send_once(key, message, secrets=self._secrets)
                 except WeComUnreachable:
                     if attempts >= self._retry.max_attempts:
                         raise
@@ -143,22 +147,20 @@ class RobotWebhookChannel:
                 if code in BUSY_CODES and attempts < self._retry.max_attempts:
                     self._sleep(self._retry.delay(attempts))
                     continue
-                raise_for_errcode(WEBHOOK_SEND, answer, attempts)
+                raise_for_errcode(WEBHOOK_SEND, answer, attempts, self._secrets)
                 return DeliveryResult(action.key, SENT, attempts=attempts, sent_at=self._now()), ""
         except DeliveryOutcomeUnknown as exc:
-            error = _clean(exc, key)
+            error = self._clean(exc)
             return DeliveryResult(action.key, UNKNOWN, error=error, attempts=attempts), "batch"
         except WeComUnreachable as exc:
-            return self._failed(action, exc, key, attempts), "batch"
+            return self._failed(action, exc, attempts), "batch"
         except ChannelRateLimited as exc:
-            return self._failed(action, exc, key, attempts), "robot"
+            return self._failed(action, exc, attempts), "robot"
         except WeComApiError as exc:
-            return self._failed(action, exc, key, attempts), ""
+            return self._failed(action, exc, attempts), ""
 
-    @staticmethod
-    def _failed(action: PlannedAction, exc: Exception, key: str, attempts: int) -> DeliveryResult:
-        return DeliveryResult(action.key, FAILED, error=_clean(exc, key), attempts=attempts)
+    def _failed(self, action: PlannedAction, exc: Exception, attempts: int) -> DeliveryResult:
+        return DeliveryResult(action.key, FAILED, error=self._clean(exc), attempts=attempts)
 
-
-def _clean(exc: Exception, key: str) -> str:
-    return f"robot: {redact(str(exc), (key,))}"
+    def _clean(self, exc: Exception) -> str:
+        return f"robot: {self._secrets.redact(str(exc))}"

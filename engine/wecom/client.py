@@ -2,7 +2,8 @@
 
 Settings (corpid, corpsecret, base_url) come in as constructor arguments; the wiring layer
 reads them from its configuration. The secret and the tokens never appear in reprs, errors
-or logs.
+or logs: they join the client's `Secrets` (given by the wiring layer with every other
+configured secret, or its own), which masks them in every error the client raises.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from engine.wecom.errors import WeComApiError, WeComTokenRejected
+from engine.wecom.errors import Secrets, WeComApiError, WeComTokenRejected
 from engine.wecom.transport import DEFAULT_BASE_URL, Reply, RetryPolicy, Sleep, Transport
 
 TOKEN_LIFETIME = 7200  # seconds, as documented; the answer's expires_in wins
@@ -62,7 +63,8 @@ class WeComClient:
     """Calls WeCom server APIs with a cached access_token.
 
     `sleep` and `clock` are injectable so tests control backoff and token expiry; `retry`
-    bounds the backoff on 45009/45033/-1 and on connection failures.
+    bounds the backoff on 45009/45033/-1 and on connection failures. `secrets` (shared with
+    the channel that owns the client) gets the corp secret and every token fetched.
     """
 
     def __init__(
@@ -78,9 +80,12 @@ class WeComClient:
         token_cache: TokenCache | None = None,
         token_margin: float = 300.0,
         http: httpx.Client | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.corpid = corpid
         self._secret = corpsecret
+        self._secrets = secrets if secrets is not None else Secrets()
+        self._secrets.add(corpsecret)
         self._clock = clock
         self._margin = token_margin
         self._cache = token_cache or TokenCache()
@@ -103,6 +108,11 @@ class WeComClient:
         self._transport.close()
 
     @property
+    def secrets(self) -> Secrets:
+        """The values masked in this client's errors: corp secret, tokens, and any given."""
+        return self._secrets
+
+    @property
     def base_url(self) -> str:
         """The API base URL every path is joined to."""
         return self._transport.base_url
@@ -110,11 +120,11 @@ class WeComClient:
     def access_token(self) -> str:
         """A valid access_token: the cached one, or a new one from `gettoken`."""
         cached = self._cache.get(self._key, self._clock())
-        if cached:
-            return cached
-        with self._fetch_lock:  # one fetch when several threads find the cache empty
-            cached = self._cache.get(self._key, self._clock())
-            return cached or self._fetch_token()
+        if not cached:
+            with self._fetch_lock:  # one fetch when several threads find the cache empty
+                cached = self._cache.get(self._key, self._clock()) or self._fetch_token()
+        self._secrets.add(cached)  # the cache may be shared: another client fetched it
+        return cached
 
     def _fetch_token(self) -> str:
         reply = self._transport.request(
@@ -122,11 +132,12 @@ class WeComClient:
             "gettoken",
             params={"corpid": self.corpid, "corpsecret": self._secret},
             idempotent=True,
-            secrets=(self._secret,),
+            secrets=self._secrets,
         )
         value = str(reply.payload.get("access_token", ""))
         if not value:
             raise WeComApiError("gettoken", 0, "answer carries no access_token")
+        self._secrets.add(value)
         lifetime = float(reply.payload.get("expires_in") or TOKEN_LIFETIME)
         margin = min(self._margin, lifetime / 2)
         self._cache.put(self._key, value, self._clock() + lifetime - margin)
@@ -168,5 +179,5 @@ class WeComClient:
             params={"access_token": token},
             body=body,
             idempotent=idempotent,
-            secrets=(token, self._secret),
+            secrets=self._secrets,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -32,11 +32,15 @@ class RobotWebhook:
         """Release the HTTP connections."""
         self._transport.close()
 
-    def send_once(self, key: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    def send_once(
+        self, key: str, message: Mapping[str, Any], *, secrets: Iterable[str] = ()
+    ) -> dict[str, Any]:
         """Post `message` to the robot with `key`; returns WeCom's answer whatever its errcode.
 
-        Raises WeComUnreachable (never left) or DeliveryOutcomeUnknown (left, no answer).
+        Raises WeComUnreachable (never left) or DeliveryOutcomeUnknown (left, no answer), with
+        `key` and every value in `secrets` masked. The answer itself is not redacted: pass it
+        to `raise_for_errcode` with the same secrets.
         """
         return self._transport.once(
-            "POST", WEBHOOK_SEND, params={"key": key}, body=message, secrets=(key,)
+            "POST", WEBHOOK_SEND, params={"key": key}, body=message, secrets=(key, *secrets)
         )

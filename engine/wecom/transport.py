@@ -57,12 +57,18 @@ class Reply:
     attempts: int
 
 
-def raise_for_errcode(api: str, payload: Mapping[str, Any], attempts: int) -> None:
-    """Raise the error class that fits a non-zero errcode (no-op on errcode 0)."""
+def raise_for_errcode(
+    api: str, payload: Mapping[str, Any], attempts: int, secrets: Iterable[str] = ()
+) -> None:
+    """Raise the error class that fits a non-zero errcode (no-op on errcode 0).
+
+    WeCom's errmsg is free text that may echo a credential: every value in `secrets` is
+    masked in it (the error classes mask `name=value` credentials themselves).
+    """
     code = int(payload.get("errcode", 0))
     if code == 0:
         return
-    message = str(payload.get("errmsg", ""))
+    message = redact(str(payload.get("errmsg", "")), secrets)
     if code in TOKEN_CODES:
         raise WeComTokenRejected(api, code, message, attempts=attempts)
     if code in BUSY_CODES:
@@ -109,7 +115,7 @@ class Transport:
         """One HTTP exchange; returns the JSON answer whatever its errcode.
 
         Raises WeComUnreachable when the request never left and DeliveryOutcomeUnknown when
-        it left but no usable answer came back.
+        it left but no usable answer came back; `secrets` are masked in those errors.
         """
         hidden = tuple(secrets)
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -149,6 +155,7 @@ class Transport:
 
         A lost answer is retried only when `idempotent`; otherwise DeliveryOutcomeUnknown
         propagates. Token errcodes raise WeComTokenRejected at once (the caller refreshes).
+        Every value in `secrets` is masked in the errors raised.
         """
         hidden = tuple(secrets)
         attempt = 0
@@ -171,7 +178,7 @@ class Transport:
             if code in BUSY_CODES and not last:
                 self._back_off(api, attempt, f"errcode {code}")
                 continue
-            raise_for_errcode(api, payload, attempt)
+            raise_for_errcode(api, payload, attempt, hidden)
             return Reply(payload=payload, attempts=attempt)
 
     def _back_off(self, api: str, attempt: int, why: str) -> None:

@@ -8,6 +8,8 @@ Every answer is HTTP 200 with an errcode. Tests steer it: `fail_next(api, errcod
 (40014, 42001, 45009, 45033, -1, ...), `hang_next(api, seconds)` (answers after the client
 gave up; the request still takes effect), `expire_tokens`/`invalidate_tokens`, `add_chats`,
 `set_chat_status`, `add_stats`. `calls(api)` and `robot_messages(key)` show what arrived.
+`echo_secrets_in_errmsg=True` makes every error answer repeat the corp secret, the request's
+access token and robot key in free text (no `name=value`), as a careless server might.
 """
 
 from __future__ import annotations
@@ -94,9 +96,11 @@ class FakeWeCom:
         clock: Callable[[], float] = time.monotonic,
         token_ttl: int = 7200,
         echo_request_in_errmsg: bool = False,
+        echo_secrets_in_errmsg: bool = False,
     ) -> None:
         self.corpid, self.corpsecret, self.robot_keys = corpid, corpsecret, set(robot_keys)
         self.clock, self.token_ttl, self.echo = clock, token_ttl, echo_request_in_errmsg
+        self.echo_secrets = echo_secrets_in_errmsg
         self.unix_now: Callable[[], int] = lambda: int(time.time())
         self.stats_today: date | None = None  # set to enforce the 180-day window
         self.lock = threading.Lock()
@@ -195,6 +199,12 @@ class FakeWeCom:
                 answer = self._route(method, api, query, body)
         if answer["errcode"] != 0 and self.echo:
             answer["errmsg"] += f" (request {path})"
+        if answer["errcode"] != 0 and self.echo_secrets:
+            secret = query.get("corpsecret") or self.corpsecret
+            answer["errmsg"] += (
+                f", invalid credential, secret: {secret} token: {query.get('access_token', '-')}"
+                f" key: {query.get('key', '-')} hint: check the app settings"
+            )
         return answer, hang
 
     def _route(self, method: str, api: str, query: dict[str, str], body: Any) -> Answer:
