@@ -149,6 +149,7 @@ def test_import_groups_csv_names_missing_and_unknown_columns(
         import_groups_csv(session, csv_path, now=NOW)
     assert "missing column(s) sop" in str(err.value)
     assert "unknown column(s) citty" in str(err.value)
+    assert str(err.value).endswith(f"(known columns: {HEADER.strip()})")
     assert "\n" not in str(err.value)
 
 
