@@ -4,6 +4,13 @@ PyYAML follows YAML 1.1, where an unquoted `10:00` is the base-60 number 600. Ou
 keeps such scalars as strings, so times need no quotes and `25:00` is reported as a bad
 time rather than a number. Duplicate keys are refused instead of silently overwritten.
 Dumps keep Chinese as is (no \\u escapes) and keys in model field order.
+
+Documents are read under limits no real SOP comes near (the examples are ~12 KB, a few
+hundred nodes, three aliases): `MAX_DOCUMENT_BYTES` before parsing, then, on the composed
+YAML node graph and before anything is built from it, `MAX_ALIAS_USES`, `MAX_EXPANDED_NODES`
+(nodes after every alias is expanded: the "billion laughs" shape is refused here in
+milliseconds) and `MAX_DEPTH`; a recursive alias is refused too. A document over a limit is
+one problem naming the limit.
 """
 
 from __future__ import annotations
@@ -21,6 +28,15 @@ from sop_models.document import SKIP_CROSS_CHECKS, SopDocument
 from sop_models.errors import DocumentInvalid, Problem
 from sop_models.problems import problems_from_validation
 
+MAX_DOCUMENT_BYTES = 1_000_000
+"""Largest document text, in UTF-8 bytes."""
+MAX_ALIAS_USES = 1_000
+"""Most YAML alias uses (`*name`) in one document."""
+MAX_EXPANDED_NODES = 200_000
+"""Most YAML nodes (scalars, lists, mappings) once every alias is expanded."""
+MAX_DEPTH = 100
+"""Deepest nesting of lists and mappings."""
+
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -29,8 +45,66 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _OverLimit(yaml.YAMLError):
+    """A document over one of the limits above (the message names it)."""
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """Refuse a node graph over the alias, expansion or depth limits, or with a cycle.
+
+    Walks the graph once in document order without recursion. An alias is a node reached
+    again; in document order its anchor is already complete (or, for a recursive alias,
+    still open), so each node's expanded size is computed once from its children's.
+    """
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    alias_uses = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, closing = stack.pop()
+        children = _children(node)
+        if closing:
+            open_nodes.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(child)] for child in children)
+            if size[id(node)] > MAX_EXPANDED_NODES:
+                raise _OverLimit(
+                    f"more than {MAX_EXPANDED_NODES} YAML nodes once aliases are expanded "
+                    "(limit MAX_EXPANDED_NODES)"
+                )
+            continue
+        if id(node) in open_nodes:
+            raise _OverLimit("a YAML alias refers to a node that contains it (recursive alias)")
+        if id(node) in size:
+            alias_uses += 1
+            if alias_uses > MAX_ALIAS_USES:
+                raise _OverLimit(
+                    f"more than {MAX_ALIAS_USES} YAML alias uses (limit MAX_ALIAS_USES)"
+                )
+            continue
+        if depth > MAX_DEPTH:
+            raise _OverLimit(f"nested deeper than {MAX_DEPTH} levels (limit MAX_DEPTH)")
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in reversed(children))
+
+
 class SopLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader that keeps `10:00`-like scalars as text and refuses duplicate keys."""
+    """SafeLoader that keeps `10:00`-like scalars as text, refuses duplicate keys, and
+    refuses a node graph over the alias, expansion or depth limits before building it."""
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _check_graph(node)
+        return node
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0] and _SEXAGESIMAL.fullmatch(value):
@@ -100,8 +174,18 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _limit_problem(source: str, message: str) -> DocumentInvalid:
+    return DocumentInvalid([Problem(source, "", f"document refused: {message}")])
+
+
 def read_data(text: str, source: str = "<string>") -> Any:
-    """Plain data of a YAML or JSON text; DocumentInvalid with line/column if unreadable."""
+    """Plain data of a YAML or JSON text; DocumentInvalid with line/column if unreadable,
+    or naming the limit (size, aliases, expanded nodes, depth) a document goes over."""
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise _limit_problem(
+            source, f"{size} bytes, over {MAX_DOCUMENT_BYTES} (limit MAX_DOCUMENT_BYTES)"
+        )
     if text.lstrip().startswith("{"):  # JSON (a YAML file rarely is one flow mapping)
         try:
             return json.loads(text, object_pairs_hook=_json_object)
@@ -109,8 +193,14 @@ def read_data(text: str, source: str = "<string>") -> Any:
             raise DocumentInvalid([_syntax_problem(err, source, "JSON")]) from None
         except _DuplicateKey as err:
             raise DocumentInvalid([Problem(source, "", f"JSON: duplicate key {err}")]) from None
+        except RecursionError:
+            raise _limit_problem(source, "JSON nested too deeply") from None
     try:
         return yaml.load(text, Loader=SopLoader)
+    except _OverLimit as err:
+        raise _limit_problem(source, str(err)) from None
+    except RecursionError:
+        raise _limit_problem(source, f"nested deeper than {MAX_DEPTH} levels") from None
     except yaml.YAMLError as err:
         raise DocumentInvalid([_syntax_problem(err, source, "YAML")]) from None
 
