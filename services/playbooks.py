@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,28 @@ def _document(ws: Workspace, info: VersionInfo, cache: dict[str, SopDocument]) -
     return cache[info.commit]
 
 
+Resolved = list[tuple[VersionInfo, SopDocument, list[group_registry.Group]]]
+
+
+def _resolve(
+    ws: Workspace, groups: Sequence[group_registry.Group], warnings: list[str]
+) -> Resolved:
+    """Each (SOP, alias) of `groups` resolved to its version now; unresolvable ones warned."""
+    by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
+    for group in groups:
+        by_ref[(group.sop_id, group.alias)].append(group)
+    docs: dict[str, SopDocument] = {}
+    resolved: Resolved = []
+    for (group_sop, alias), members_of in sorted(by_ref.items()):
+        try:
+            info = ws.store.resolve(group_sop, alias)
+        except VersionNotFound as err:
+            warnings.append(f"{len(members_of)} group(s) not planned: {err}")
+            continue
+        resolved.append((info, _document(ws, info, docs), members_of))
+    return resolved
+
+
 def plan_day(
     ws: Workspace,
     *,
@@ -80,44 +102,41 @@ def plan_day(
 
     On-join actions come from every join whose delay lands them on `day`, including joins of
     the days before (a 23:45 join's 30-minute self-intro is the next day's); their keys carry
-    the join's date, so the day of the join never plans them again.
+    the join's date, so the day of the join never plans them again. A rolling run (`until`
+    given: the on-join loop) also plans the day before's on-join actions, so a join after the
+    day's last loop run (23:58) is welcomed by the first run after midnight; the ledger skips
+    what an earlier run sent.
     """
     result = DayPlan(day=day)
     kinds = PLAYBOOK_KINDS[playbook]
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
-    by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
-    for group in groups:
-        by_ref[(group.sop_id, group.alias)].append(group)
-    docs: dict[str, SopDocument] = {}
-    resolved: list[tuple[VersionInfo, SopDocument, list[group_registry.Group]]] = []
-    for (group_sop, alias), members_of in sorted(by_ref.items()):
-        try:
-            info = ws.store.resolve(group_sop, alias)
-        except VersionNotFound as err:
-            result.warnings.append(f"{len(members_of)} group(s) not planned: {err}")
-            continue
-        resolved.append((info, _document(ws, info, docs), members_of))
+    resolved = _resolve(ws, groups, result.warnings)
+    windows = [(day, day, kinds)]
+    if until is not None and "welcome" in kinds:
+        windows.insert(0, (day - timedelta(1), day - timedelta(1), {"welcome"}))
     joins: list[members.MemberJoin] = []
     if "welcome" in kinds and resolved:
-        low, high = join_window([doc for _, doc, _ in resolved], day, day)
+        low, high = join_window([doc for _, doc, _ in resolved], windows[0][0], day)
         with ws.session() as session:
             joins = members.joins_between(session, low, high)
     for info, doc, members_of in resolved:
         ids = {g.id for g in members_of}
-        planned = plan(
-            doc=doc,
-            version=str(info.version),
-            groups=members_of,
-            start=day,
-            end=day,
-            joins=[j for j in joins if j.group_id in ids],
-            kinds=kinds,
-        )
-        result.warnings.extend(planned.warnings)
+        for start, end, wanted in windows:
+            planned = plan(
+                doc=doc,
+                version=str(info.version),
+                groups=members_of,
+                start=start,
+                end=end,
+                joins=[j for j in joins if j.group_id in ids],
+                kinds=wanted,
+            )
+            if start == day:  # the catch-up window's warnings are the day before's
+                result.warnings.extend(planned.warnings)
+            result.actions.extend(a for a in planned.actions if until is None or a.at <= until)
         for group_id in ids:
             result.versions[group_id] = str(info.version)
-        result.actions.extend(a for a in planned.actions if until is None or a.at <= until)
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.key))
     return result
 

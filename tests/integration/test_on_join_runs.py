@@ -26,6 +26,8 @@ SOP = "mombaby-refined"
 JOIN_DAY, NEXT_DAY = date(2026, 9, 3), date(2026, 9, 4)
 WELCOME = f"{SOP}:1.0:g1:on_join.welcome:2026-09-03:wm-late"
 SELF_INTRO = f"{SOP}:1.0:g1:on_join.self-intro:2026-09-03:wm-late"
+LAST_WELCOME = f"{SOP}:1.0:g1:on_join.welcome:2026-09-03:wm-last"
+LAST_INTRO = f"{SOP}:1.0:g1:on_join.self-intro:2026-09-03:wm-last"
 
 
 @pytest.fixture
@@ -124,8 +126,52 @@ def test_day_runs_plan_exactly_what_sop_plan_lists_for_both_days(ws: Workspace) 
     assert by_plan == sorted(by_runs) == sorted([WELCOME, SELF_INTRO])
 
 
-def test_a_welcome_loop_run_before_0015_waits_and_the_next_one_sends(ws: Workspace) -> None:
-    early = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY, until=local(2026, 9, 4, 0, 10))
-    later = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY, until=local(2026, 9, 4, 0, 20))
-    assert [a.key for a in early.actions] == []
-    assert [a.key for a in later.actions] == [SELF_INTRO]
+def _join_at_2358(ws: Workspace) -> None:
+    """A second member, joined after the day's last on-join loop run (23:55)."""
+    with ws.session() as session:
+        session.add(
+            MemberJoin(
+                group_id="g1",
+                member_id="wm-last",
+                member_name="豆豆妈",
+                joined_at=local(2026, 9, 3, 23, 58),
+            )
+        )
+        session.commit()
+
+
+def _loop(ws: Workspace, now: datetime) -> list[str]:
+    """One run of the on-join loop at `now`: what it sent."""
+    planned = playbooks.plan_day(ws, playbook="welcome", day=now.date(), until=now)
+    sent = []
+    for batch in playbooks.batches(planned.actions):
+        report = playbooks.send_batch(ws, batch, now=now)
+        assert not report.needs_attention, report
+        sent += report.sent
+    return sent
+
+
+def test_the_on_join_loop_sends_each_action_once_when_due_on_either_side_of_midnight(
+    ws: Workspace,
+) -> None:
+    _join_at_2358(ws)
+    runs = [
+        local(2026, 9, 3, 23, 40),
+        local(2026, 9, 3, 23, 50),
+        local(2026, 9, 3, 23, 55),
+        local(2026, 9, 4, 0, 0),
+        local(2026, 9, 4, 0, 10),
+        local(2026, 9, 4, 0, 20),
+        local(2026, 9, 4, 0, 30),
+    ]
+    sent = [_loop(ws, at) for at in runs]
+    assert sent == [[], [WELCOME], [], [LAST_WELCOME], [], [SELF_INTRO], [LAST_INTRO]]
+    assert [key for key, _ in _outbox(ws)] == sorted(
+        [WELCOME, SELF_INTRO, LAST_WELCOME, LAST_INTRO]
+    )
+
+
+def test_whole_day_runs_leave_the_day_before_to_its_own_run(ws: Workspace) -> None:
+    _join_at_2358(ws)
+    planned = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY)
+    assert [a.at for a in planned.actions] == [local(2026, 9, 4, 0, 15), local(2026, 9, 4, 0, 28)]
