@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 
-from engine.events.store import EventStore
+from engine.events.store import EventStore, ImportResult
 from engine.kpi.alerts import AlertHit, evaluate_alerts
 from engine.kpi.compute import compute_kpis
 from services.workspace import Workspace
@@ -28,6 +29,11 @@ class Rule:
 def event_store(ws: Workspace) -> EventStore:
     """The workspace's event store."""
     return EventStore(ws.dir("events"))
+
+
+def import_event_file(ws: Workspace, path: Path, *, now: datetime) -> ImportResult:
+    """Check and import one event file; times must fall between 2000 and a year after `now`."""
+    return event_store(ws).import_file(path, now=now)
 
 
 def kpi_table(

@@ -16,9 +16,16 @@ A time without an offset is a row error unless the caller names the zone it was 
 (`naive_tz="Asia/Shanghai"`): a bare `10:00` is ambiguous and guessing would shift whole days.
 The store keeps `time` in UTC and adds `day`, the local calendar date in the store's zone
 (Asia/Shanghai by default) that all per-day KPIs use.
+
+Times must fall in a sane window (TimeLimits): from 2000-01-01 (UTC) to a year after the import's
+`now`, with a UTC offset within ±14:00. A stray 9999-12-31 would otherwise break every later KPI
+and report, and one event in 2099 would stretch every per-day KPI table over 27,000 empty days.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 # A bad file raises EventRowsError listing RowProblems (defined in sop_models.errors).
 from sop_models.errors import EventRowsError as EventRowsError
@@ -62,3 +69,30 @@ STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "day")
 
 DEFAULT_TZ = "Asia/Shanghai"
 KEEP_CAP = 1000  # bad rows kept on an EventRowsError
+
+#: The largest UTC offset in use anywhere (Line Islands, +14:00), in minutes.
+MAX_OFFSET_MINUTES = 14 * 60
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """The window event times must fall in: from `earliest` to `ahead` after the import's `now`.
+
+    Without a `now` (rows a simulator or a benchmark hands over) the upper bound is
+    `latest_without_now`. The engine never reads the clock: the caller passes `now`.
+    """
+
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    ahead: timedelta = timedelta(days=366)
+    latest_without_now: datetime = datetime(2100, 1, 1, tzinfo=UTC)
+
+    def window(self, now: datetime | None) -> tuple[datetime, datetime]:
+        """The first and last allowed time (both included) for an import at `now`."""
+        if now is None:
+            return self.earliest, self.latest_without_now
+        if now.tzinfo is None:
+            raise ValueError("now must carry a time zone (e.g. datetime.now(UTC))")
+        return self.earliest, now.astimezone(UTC) + self.ahead
+
+
+DEFAULT_TIME_LIMITS = TimeLimits()

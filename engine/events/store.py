@@ -3,12 +3,16 @@
     <root>/manifest.json            {"timezone": ..., "imports": [{sha256, file, source, rows}]}
     <root>/events-<sha256>.parquet  one import, columns STORED_COLUMNS
 
-An import is all or nothing: rows are checked first, the Parquet file and the new manifest are
-written to temp files in the store directory and moved into place with `os.replace`, under an
-exclusive lock on `<root>/.lock`. Files are named by the SHA-256 of what was imported, so
-importing the same content again is a no-op that returns the earlier import (`new=False`):
-retried flows and re-run fetchers never double-count. Overlapping but different files are not
-deduplicated against each other.
+An import is all or nothing: rows are checked first, before anything is created in the store
+directory (a refused import leaves no file behind, not even the lock or the directory); then,
+under an exclusive lock on `<root>/.lock`, the Parquet file and the new manifest are written to
+temp files in the store directory and moved into place with `os.replace`; a Parquet file whose
+manifest entry could not be written is removed again. Event times must fall in the window of
+`TimeLimits` (from 2000 to a year after the `now` the caller passes; see schema.py).
+
+Files are named by the SHA-256 of what was imported, so importing the same content again is a
+no-op that returns the earlier import (`new=False`): retried flows and re-run fetchers never
+double-count. Overlapping but different files are not deduplicated against each other.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from engine.events.readers import file_format, load_raw, load_table
-from engine.events.schema import DEFAULT_TZ, EventRowsError
+from engine.events.schema import DEFAULT_TIME_LIMITS, DEFAULT_TZ, EventRowsError, TimeLimits
 from engine.events.validate import check_raw, normalised_sql
 from sop_models.errors import DataFileError
 
@@ -124,26 +128,43 @@ class EventStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def import_file(self, path: Path, *, naive_tz: str | None = None) -> ImportResult:
+    def import_file(
+        self,
+        path: Path,
+        *,
+        now: datetime | None = None,
+        naive_tz: str | None = None,
+        limits: TimeLimits = DEFAULT_TIME_LIMITS,
+    ) -> ImportResult:
         """Check and store one CSV, JSONL or Parquet file; all rows or none.
 
-        Raises EventRowsError (listing bad rows by line) or DataFileError. `naive_tz` names the
-        zone of times written without an offset; by default such times are refused.
+        Raises EventRowsError (listing bad rows by line) or DataFileError. `now` is the time of
+        the import (aware), which bounds event times from above (`limits.ahead` after it);
+        without it `limits.latest_without_now` does. `naive_tz` names the zone of times written
+        without an offset; by default such times are refused.
         """
         path = Path(path)
         file_format(path)
         if not path.is_file():
             raise DataFileError(f"{path}: no such event file")
         sha = _file_sha256(path)
-        return self._store(sha, str(path), naive_tz, lambda con: load_raw(con, path))
+        return self._store(
+            sha, str(path), _Checks(naive_tz, limits, now), lambda con: load_raw(con, path)
+        )
 
     def import_rows(
-        self, table: pa.Table, source: str, *, naive_tz: str | None = None
+        self,
+        table: pa.Table,
+        source: str,
+        *,
+        now: datetime | None = None,
+        naive_tz: str | None = None,
+        limits: TimeLimits = DEFAULT_TIME_LIMITS,
     ) -> ImportResult:
         """Check and store rows handed over in memory (a fetcher, a simulator); all or none.
 
         Columns as in the event schema; `time` may be text or a timestamp. Bad rows are named
-        by their 0-based row index.
+        by their 0-based row index. `now`, `naive_tz` and `limits` as for `import_file`.
         """
         sha = _table_sha256(table)
 
@@ -151,50 +172,72 @@ class EventStore:
             load_table(con, table, source)
             return "row"
 
-        return self._store(sha, source, naive_tz, load)
+        return self._store(sha, source, _Checks(naive_tz, limits, now), load)
 
     def _store(
         self,
         sha: str,
         source: str,
-        naive_tz: str | None,
+        checks: _Checks,
         load: Callable[[duckdb.DuckDBPyConnection], str],
     ) -> ImportResult:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            for entry in self.imports():
-                if entry.sha256 == sha:
-                    return entry
-            con = duckdb.connect()
-            try:
-                con.execute("SET TimeZone = 'UTC'")
-                where = load(con)
-                problems, total = check_raw(con, where=where, naive_tz=naive_tz)
-                if total:
-                    raise EventRowsError(source, problems, total)
+        done = self._imported(sha)
+        if done is not None:
+            return done
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            where = load(con)
+            problems, total = check_raw(
+                con,
+                where=where,
+                naive_tz=checks.naive_tz,
+                window=checks.limits.window(checks.now),
+                latest_why=checks.latest_why,
+            )
+            if total:
+                raise EventRowsError(source, problems, total)
+            first, last, no_version, no_sop = con.execute(
+                """SELECT min(ts), max(ts), count(*) FILTER (WHERE ver IS NULL),
+                          count(*) FILTER (WHERE sop IS NULL) FROM checked"""
+            ).fetchall()[0]
+            # Checked: only now does anything get created in the store directory.
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self._lock():
+                done = self._imported(sha)
+                if done is not None:
+                    return done
                 name = f"events-{sha}.parquet"
                 rows = self._write_parquet(con, name)
-                first, last, no_version, no_sop = con.execute(
-                    """SELECT min(ts), max(ts), count(*) FILTER (WHERE ver IS NULL),
-                              count(*) FILTER (WHERE sop IS NULL) FROM checked"""
-                ).fetchall()[0]
-            finally:
-                con.close()
-            entry = {
-                "sha256": sha,
-                "file": name,
-                "source": source,
-                "rows": rows,
-                "first": first.isoformat() if first else None,
-                "last": last.isoformat() if last else None,
-                "no_version": no_version,
-                "no_sop": no_sop,
-            }
-            manifest = self._manifest()
-            manifest["timezone"] = self.tz
-            manifest.setdefault("imports", []).append(entry)
-            _atomic_write(self.root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-            return ImportResult(rows, self.root / name, sha, source, new=True)
+                entry = {
+                    "sha256": sha,
+                    "file": name,
+                    "source": source,
+                    "rows": rows,
+                    "first": first.isoformat() if first else None,
+                    "last": last.isoformat() if last else None,
+                    "no_version": no_version,
+                    "no_sop": no_sop,
+                }
+                try:
+                    manifest = self._manifest()
+                    manifest["timezone"] = self.tz
+                    manifest.setdefault("imports", []).append(entry)
+                    text = json.dumps(manifest, ensure_ascii=False, indent=1)
+                    _atomic_write(self.root / MANIFEST, text)
+                except BaseException:
+                    (self.root / name).unlink(missing_ok=True)
+                    raise
+                return ImportResult(rows, self.root / name, sha, source, new=True)
+        finally:
+            con.close()
+
+    def _imported(self, sha: str) -> ImportResult | None:
+        """The earlier import of the same content, if any."""
+        for entry in self.imports():
+            if entry.sha256 == sha:
+                return entry
+        return None
 
     def _write_parquet(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".parquet")
@@ -227,6 +270,21 @@ class EventStore:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What an import checks times against: naive times' zone, the limits, the import's time."""
+
+    naive_tz: str | None
+    limits: TimeLimits
+    now: datetime | None
+
+    @property
+    def latest_why(self) -> str:
+        if self.now is None:
+            return "the latest time allowed"
+        return f"{self.limits.ahead.days} days after the import"
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -30,7 +30,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     except OSError as err:
         raise DataFileError(f"{path}: cannot read: {err.strerror}") from None
     parquet = path.suffix.lower() in (".parquet", ".pq") or magic == b"PAR1"
-    literal = "'" + str(path).replace("'", "''") + "'"
+    literal = "'" + exact_path(path).replace("'", "''") + "'"
     reader = (
         f"read_parquet({literal})"
         if parquet
@@ -43,6 +43,15 @@ def load(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         kind = "Parquet" if parquet else "CSV"
         raise DataFileError(f"{path}: cannot read as {kind}: {first}") from None
     return [row[0] for row in con.execute("DESCRIBE src").fetchall()]
+
+
+def exact_path(path: Path) -> str:
+    """`path` as DuckDB must be given it to read that one file: absolute (so no `~` or URL
+    prefix is read into it) and with the glob characters `*`, `?` and `[` each escaped as a
+    one-character class (`a[1].csv` -> `a[[]1].csv`), so a file name is never a pattern.
+    """
+    text = str(path.absolute())
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def need(columns: list[str], name: str, path: Path, what: str) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from services import preflight
 from services.experiments import start_experiment
-from services.kpis import event_store, kpis_with_alerts
+from services.kpis import import_event_file, kpis_with_alerts
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for
@@ -30,9 +30,8 @@ def events_import(
     Example: sop events import events-2026-09.csv
     """
     ws = workspace(ctx)
-    store = event_store(ws)
     for path in files:
-        result = store.import_file(path)
+        result = import_event_file(ws, path, now=now())
         typer.echo(f"imported {result.rows} event(s) from {path}")
 
 

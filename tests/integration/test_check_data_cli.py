@@ -252,6 +252,26 @@ def test_unreadable_and_missing_files_give_one_line_errors(
     _assert_one_line_error(run(app, missing, *UNIT_ARGS, "--metric", "opened"), "no such file")
 
 
+def test_file_name_is_read_exactly_never_as_a_glob(app: typer.Typer, tmp_path: Path) -> None:
+    """DuckDB expands `*?[` in file names: `a[1].csv` would read `a1.csv`, `*.csv` every CSV."""
+    header = ["member", "arm", "opened"]
+    decoy = opened_rows("A", 200, 20, ("1", "0")) + opened_rows("B", 200, 180, ("1", "0"))
+    write_csv(tmp_path / "a1.csv", header, decoy)
+    exact = opened_rows("A", 200, 20, ("1", "0")) + opened_rows("B", 200, 60, ("1", "0"))
+    literal = write_csv(tmp_path / "a[1].csv", header, exact)
+    star = write_csv(tmp_path / "b*?.csv", header, exact)
+    for path in (literal, star):
+        result = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+        (metric,) = result["metrics"]
+        assert (metric["baseline"]["n"], metric["candidate"]["n"]) == (200, 200)
+        assert metric["candidate"]["value"] == pytest.approx(0.30)
+    for pattern in ("a?.csv", "*.csv", "a[0-9].csv"):
+        missing = tmp_path / pattern
+        assert not missing.exists()
+        result = run(app, missing, *UNIT_ARGS, "--metric", "opened")
+        _assert_one_line_error(result, "no such file")
+
+
 def test_unit_or_cluster_is_required(app: typer.Typer, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "u.csv", ["member", "arm", "opened"], [["m1", "A", 1], ["m2", "B", 0]]
