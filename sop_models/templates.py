@@ -11,6 +11,7 @@ and names the template binds itself (loop targets, `set`, `loop`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from sop_models.values import Items, Key, SopModel, Text
@@ -33,6 +34,40 @@ STANDARD_VARIABLES: dict[str, str] = {
     "day": "the cold-start or campaign day number (1 = first day)",
 }
 """Variables the planner is expected to supply, by convention (templates may declare others)."""
+
+SAMPLE_VALUES: dict[str, object] = {
+    "member_name": "小红",
+    "group_name": "示例群",
+    "date": "2026-09-01",
+    "calendar_date": "2026-09-01",
+    "month": "2026-09",
+    "deadline": "2026-09-01 20:00",
+    "sale_time": "20:00",
+    "content_title": "示例标题",
+    "content_body": "示例正文",
+    "day": 1,
+    "days_left": 3,
+    "minutes_left": 10,
+    "duration_minutes": 30,
+    "lookback_days": 30,
+    "first_n_limit": 10,
+    "ships_at_orders": 10,
+    "goal_orders": 20,
+    "within_hours": 24,
+    "check_in_days": 7,
+    "offers": ("前10名半价",),
+    "segment_names": ("重要价值客户",),
+}
+"""Representative values the template check renders with, shaped as the planner sends them
+(numbers as int, lists as tuples); any other variable gets SAMPLE_TEXT."""
+
+SAMPLE_TEXT = "示例"
+
+
+def sample_variables(names: Iterable[str], document: Mapping[str, str]) -> dict[str, object]:
+    """Representative values for `names`: the document's own values where it has them."""
+    return {name: document.get(name, SAMPLE_VALUES.get(name, SAMPLE_TEXT)) for name in names}
+
 
 _PIECE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#.*?#\}", re.S)
 _TOKEN = re.compile(
