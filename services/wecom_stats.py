@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from engine.wecom.client import WeComClient
 from engine.wecom.statistics import fetch_daily_stats, fetch_owner_stats
-from services.channels import wecom_credentials
+from services.channels import configured_secrets, wecom_credentials
 from services.workspace import Workspace
 
 
@@ -44,7 +44,12 @@ def fetch_into_store(
     folder = ws.dir("events") / "wecom"
     folder.mkdir(exist_ok=True)
     span = f"{start.isoformat()}_{end.isoformat()}"
-    with WeComClient(corpid=corp_id, corpsecret=secret, base_url=ws.settings.wecom_base_url) as c:
+    with WeComClient(
+        corpid=corp_id,
+        corpsecret=secret,
+        base_url=ws.settings.wecom_base_url,
+        secrets=configured_secrets(ws.settings),
+    ) as c:
         by_owner = fetch_owner_stats(c, start=start, end=end, owners=owners, today=today)
         by_day = fetch_daily_stats(c, start=start, end=end, owners=owners, today=today)
     owner_rows = [asdict(row) for row in by_owner]
