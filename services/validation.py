@@ -25,7 +25,9 @@ class FileCheck:
 
 
 def validate_text(text: str, source: str) -> SopDocument:
-    """Parse and validate a document; every template must parse and use declared variables."""
+    """Parse and validate a document under the loader's limits (size, aliases, nesting);
+    every template must parse, use declared variables, and render with sample values under
+    the render limits (`engine.render`), so that planning never meets a broken template."""
     doc = parse_document(text, source)
     problems = check_templates(doc, source=source)
     if problems:

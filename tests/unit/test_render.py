@@ -147,3 +147,21 @@ def test_check_templates_refuses_a_variable_the_action_kind_does_not_supply() ->
 def test_the_examples_pass_the_template_checks() -> None:
     for name in ("mombaby-refined", "flash-sale-promo", "jewelry-service"):
         assert check_templates(example(name), source=name) == []
+
+
+def test_templates_cannot_change_the_lists_they_are_given() -> None:
+    with pytest.raises(SecurityError, match="unsafe"):
+        render_text("{{ offers.append('x') }}", {"offers": ["a"]})
+
+
+def test_any_render_failure_is_one_template_render_error_line() -> None:
+    doc = unchecked(templates=[{"id": "zero", "body": "{{ 1 // 0 }}"}])
+    with pytest.raises(TemplateRenderError) as caught:
+        render(doc, "zero", {})
+    assert str(caught.value).endswith(
+        "template 'zero': ZeroDivisionError: integer division or modulo by zero"
+    )
+    assert paths(doc) == {
+        "templates[0].body": "fails to render with sample values: "
+        "ZeroDivisionError: integer division or modulo by zero"
+    }
