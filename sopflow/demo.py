@@ -42,7 +42,7 @@ class DemoConfig:
 
     workspace: Path
     seed: int = 7
-    groups: int = 24
+    groups: int = 32
     members: int = 200
     start: date = date(2026, 9, 1)
     days_before: int = 7

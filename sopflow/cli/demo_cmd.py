@@ -23,7 +23,7 @@ def demo(
     ),
     seed: int = typer.Option(7, "--seed", help="Simulator seed (same seed, same result)."),
     worse: bool = typer.Option(False, "--worse", help="V2.0 hurts: the check ends in REJECT."),
-    groups: int = typer.Option(24, "--groups", help="Number of simulated groups."),
+    groups: int = typer.Option(32, "--groups", help="Number of simulated groups."),
     days: int = typer.Option(14, "--days", help="Days the experiment runs."),
 ) -> None:
     """Run the whole PDCA loop on embedded defaults: save, run flows, check, approve, report.
