@@ -13,11 +13,12 @@ from sop_models.checks import semantic_problems
 from sop_models.community import BaseContent, CommunityType, GroupPurpose, Positioning, Roles, Rules
 from sop_models.content import ContentItem, normalise_tag
 from sop_models.errors import DocumentInvalid, Problem
+from sop_models.ids import SopId
 from sop_models.kpis import Kpis
 from sop_models.playbooks import Playbooks
 from sop_models.schedule import Schedule
 from sop_models.templates import MessageTemplate
-from sop_models.values import DocId, Items, SopModel, Text
+from sop_models.values import Items, SopModel, Text
 
 SKIP_CROSS_CHECKS = "sop_models.skip_cross_checks"
 """Validation-context key: `parse_document` runs the cross-field checks itself."""
@@ -32,8 +33,8 @@ class SopDocument(SopModel):
     the usual way in and reports structural and cross-field problems together.
     """
 
-    id: DocId
-    """Slug used in git tags `<id>/v1.0`, e.g. mombaby-refined."""
+    id: SopId
+    """Slug used in git tags `<id>/v1.0`, e.g. mombaby-refined (rule: `sop_models.ids`)."""
     title: Text
     positioning: Positioning
     community_type: CommunityType

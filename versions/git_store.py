@@ -6,6 +6,10 @@ line and whose tagger is the operator. Aliases are refs `refs/aliases/<sop-id>/<
 pointing at a version's commit. Evidence is appended as git notes (`refs/notes/evidence`).
 Objects are written in-process (GitPython's object database) so a save costs a handful of
 milliseconds, not a dozen subprocesses.
+
+Every SOP id and alias is checked against the id rule (`sop_models.ids`) before a ref name or
+a ref pattern is built from it: git reads `refs/tags/*/` as a glob, so an unchecked `*` would
+answer with another SOP's versions. Reads refuse with VersionNotFound, writes with StoreError.
 """
 
 from __future__ import annotations
@@ -22,15 +26,36 @@ from git.objects.fun import tree_to_stream
 from gitdb import IStream
 
 from sop_models.errors import StoreError, VersionNotFound
+from sop_models.ids import id_problem
 from versions.numbering import Version
 from versions.store import BRANCH, Alias, VersionInfo
 
 ZERO = "0" * 40
+KNOWN_SHOWN = 20  # SOP ids an unknown-SOP message lists
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 _TAG_FORMAT = (
     "%(refname)%1f%(*objectname)%1f%(taggername)%1f%(taggerdate:iso-strict)%1f%(contents)%1e"
 )
+
+
+def checked_id(
+    value: str, what: str = "SOP id", *, error: type[StoreError] = VersionNotFound
+) -> str:
+    """`value` if it follows the id rule, else `error` (one line) before git sees it."""
+    problem = id_problem(value, what)
+    if problem is not None:
+        raise error(problem)
+    return value
+
+
+def unknown_sop(sop_id: str, known: list[str]) -> VersionNotFound:
+    """The error for a valid SOP id with no versions, listing the SOP ids that exist."""
+    if not known:
+        return VersionNotFound(f"no SOP {sop_id!r} in the store (the store is empty)")
+    shown = ", ".join(known[:KNOWN_SHOWN])
+    more = f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
+    return VersionNotFound(f"no SOP {sop_id!r} in the store (known: {shown}{more})")
 
 
 def _ident_env(name: str, at: datetime) -> dict[str, str]:
@@ -87,22 +112,22 @@ class GitVersionStore:
     # -- names -----------------------------------------------------------------------------
     def tag_ref(self, sop_id: str, version: Version) -> str:
         """Full ref name of a version tag."""
-        return f"refs/tags/{sop_id}/{version.label}"
+        return f"refs/tags/{checked_id(sop_id)}/{version.label}"
 
     def alias_ref(self, sop_id: str, alias: str) -> str:
         """Full ref name of an alias."""
-        return f"refs/aliases/{sop_id}/{alias}"
+        return f"refs/aliases/{checked_id(sop_id)}/{checked_id(alias, 'alias')}"
 
     # -- reading ---------------------------------------------------------------------------
     def sop_ids(self) -> list[str]:
         """Every SOP with at least one saved version."""
         out = self.repo.git.for_each_ref("refs/tags/", format="%(refname)")
         ids = {line.split("/")[2] for line in out.splitlines() if line.count("/") >= 3}
-        return sorted(ids)
+        return sorted(i for i in ids if id_problem(i) is None)
 
     def versions(self, sop_id: str) -> list[VersionInfo]:
         """All versions of one SOP, oldest first."""
-        out = self.repo.git.for_each_ref(f"refs/tags/{sop_id}/", format=_TAG_FORMAT)
+        out = self.repo.git.for_each_ref(f"refs/tags/{checked_id(sop_id)}/", format=_TAG_FORMAT)
         infos = [self._parse_tag_record(rec) for rec in out.split(_RECORD) if rec.strip()]
         return sorted(infos, key=lambda info: info.version)
 
@@ -110,7 +135,10 @@ class GitVersionStore:
         """The highest-numbered version (git sorts tag names by version), or None."""
         # Sorting by name reads no tag objects; only the winner is then read in full.
         name = self.repo.git.for_each_ref(
-            f"refs/tags/{sop_id}/", "--sort=-v:refname", "--count=1", format="%(refname)"
+            f"refs/tags/{checked_id(sop_id)}/",
+            "--sort=-v:refname",
+            "--count=1",
+            format="%(refname)",
         ).strip()
         if not name:
             return None
@@ -147,7 +175,7 @@ class GitVersionStore:
     def aliases(self, sop_id: str) -> dict[str, Version]:
         """Current alias -> version for one SOP."""
         out = self.repo.git.for_each_ref(
-            f"refs/aliases/{sop_id}/", format="%(refname)%1f%(objectname)"
+            f"refs/aliases/{checked_id(sop_id)}/", format="%(refname)%1f%(objectname)"
         )
         result: dict[str, Version] = {}
         for line in out.splitlines():
@@ -195,6 +223,7 @@ class GitVersionStore:
         at: datetime,
     ) -> VersionInfo:
         """Record a new version: one commit on main plus an annotated tag."""
+        checked_id(sop_id, error=StoreError)
         odb = self.repo.odb
         data = content.encode("utf-8")
         blob = odb.store(IStream("blob", len(data), BytesIO(data))).binsha
@@ -230,6 +259,8 @@ class GitVersionStore:
 
     def set_alias(self, sop_id: str, alias: Alias, info: VersionInfo | None) -> None:
         """Point an alias at a version's commit, or delete it."""
+        checked_id(sop_id, error=StoreError)
+        checked_id(alias, "alias", error=StoreError)
         ref = self.alias_ref(sop_id, alias)
         if info is None:
             if self.snapshot_refs([ref])[ref] is not None:
@@ -265,7 +296,14 @@ class GitVersionStore:
                 self.repo.git.update_ref(ref, target)
 
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
-        """A version by number (`2.0`, `v2.0`), alias (`production`, `candidate`) or `latest`."""
+        """A version by number (`2.0`, `v2.0`), alias (`production`, `candidate`) or `latest`.
+
+        A bad SOP id or alias, or an unknown SOP (the message lists the known ones), is a
+        one-line VersionNotFound.
+        """
+        checked_id(sop_id)
+        if not Version.is_version(ref) and ref not in ("latest", ""):
+            checked_id(ref, "alias")
         if Version.is_version(ref):
             found = self.version_info(sop_id, Version.parse(ref))
             if found is not None:
@@ -278,7 +316,7 @@ class GitVersionStore:
                 return found
         latest = self.latest(sop_id)
         if latest is None:
-            raise VersionNotFound(f"no SOP {sop_id!r} in the store")
+            raise unknown_sop(sop_id, self.sop_ids())
         if ref in ("latest", ""):
             return latest
         if Version.is_version(ref):
@@ -286,4 +324,3 @@ class GitVersionStore:
                 f"{sop_id} has no version {Version.parse(ref)} (latest is {latest.version})"
             )
         raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
-        return found
