@@ -7,6 +7,10 @@ undoes a save, a retag or a note exactly as in git, and nothing else is needed t
 `InMemoryAuditTrail` chains records with the real rules (`versions.audit.new_record`,
 `versions.audit.findings`); `InMemoryUnitOfWork` commits both or rolls both back.
 
+Ids are checked as the git store checks them (`versions.git_store.checked_id`, same messages):
+a bad SOP id or alias is refused before any ref name is built from it, and an unknown SOP's
+error lists the known ones.
+
 tests/integration/test_version_store_contract.py runs one scenario against these and the
 real parts, so the twins cannot drift from them.
 """
@@ -25,6 +29,7 @@ from sop_models.errors import StoreError, VersionNotFound
 from versions import audit
 from versions.audit import AuditRecord
 from versions.audit_verify import GENESIS, MANAGED_REF_PREFIXES
+from versions.git_store import checked_id, unknown_sop
 from versions.numbering import Version
 from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo
 from versions.unit_of_work import AbstractUnitOfWork
@@ -77,11 +82,11 @@ class InMemoryVersionStore:
 
     def tag_ref(self, sop_id: str, version: Version) -> str:
         """Full ref name of a version tag."""
-        return f"refs/tags/{sop_id}/{version.label}"
+        return f"refs/tags/{checked_id(sop_id)}/{version.label}"
 
     def alias_ref(self, sop_id: str, alias: str) -> str:
         """Full ref name of an alias."""
-        return f"refs/aliases/{sop_id}/{alias}"
+        return f"refs/aliases/{checked_id(sop_id)}/{checked_id(alias, 'alias')}"
 
     # -- reading -----------------------------------------------------------------------
     def sop_ids(self) -> list[str]:
@@ -97,7 +102,7 @@ class InMemoryVersionStore:
 
     def versions(self, sop_id: str) -> list[VersionInfo]:
         """All versions of one SOP, oldest first."""
-        prefix = f"refs/tags/{sop_id}/"
+        prefix = f"refs/tags/{checked_id(sop_id)}/"
         infos = [self._info(ref) for ref in self._refs if ref.startswith(prefix)]
         return sorted(infos, key=lambda info: info.version)
 
@@ -116,6 +121,9 @@ class InMemoryVersionStore:
 
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
         """A version by number (`2.0`, `v2.0`), alias or `latest` (the git store's messages)."""
+        checked_id(sop_id)
+        if not Version.is_version(ref) and ref not in ("latest", ""):
+            checked_id(ref, "alias")
         if Version.is_version(ref):
             found = self._version(sop_id, Version.parse(ref))
             if found is not None:
@@ -128,7 +136,7 @@ class InMemoryVersionStore:
                 return found
         latest = self.latest(sop_id)
         if latest is None:
-            raise VersionNotFound(f"no SOP {sop_id!r} in the store")
+            raise unknown_sop(sop_id, self.sop_ids())
         if ref in ("latest", ""):
             return latest
         if Version.is_version(ref):
@@ -143,7 +151,7 @@ class InMemoryVersionStore:
 
     def aliases(self, sop_id: str) -> dict[str, Version]:
         """Current alias -> version for one SOP (the highest tag on the alias's commit)."""
-        prefix = f"refs/aliases/{sop_id}/"
+        prefix = f"refs/aliases/{checked_id(sop_id)}/"
         result: dict[str, Version] = {}
         for ref, commit in sorted(self._refs.items()):
             if not ref.startswith(prefix):
@@ -181,6 +189,7 @@ class InMemoryVersionStore:
         at: datetime,
     ) -> VersionInfo:
         """Record a new version: one commit on the branch plus a tag."""
+        checked_id(sop_id, error=StoreError)
         tag_ref = self.tag_ref(sop_id, version)
         if tag_ref in self._refs:
             raise StoreError(f"tag {sop_id}/{version.label} already exists")
@@ -205,6 +214,8 @@ class InMemoryVersionStore:
 
     def set_alias(self, sop_id: str, alias: Alias, info: VersionInfo | None) -> None:
         """Point an alias at a version's commit, or delete it."""
+        checked_id(sop_id, error=StoreError)
+        checked_id(alias, "alias", error=StoreError)
         ref = self.alias_ref(sop_id, alias)
         if info is None:
             self._refs.pop(ref, None)
