@@ -1,7 +1,8 @@
 """`sop report`: one self-contained HTML page (inline CSS and SVG) about one SOP.
 
 The caller gathers a `ReportData` (plain values); `render_report` turns it into HTML and
-`write_report` writes it as UTF-8.
+`write_report` writes it as UTF-8. `local_time` is how every stored time is shown to people
+(the report, `sop log`, `sop audit`, `sop list`): in the workspace's timezone, with its offset.
 """
 
 from report.html import ReportWriteError, render_report, write_report
@@ -14,6 +15,7 @@ from report.model import (
     ReportData,
     VersionRow,
 )
+from report.times import local_time
 
 __all__ = [
     "AlertDay",
@@ -24,6 +26,7 @@ __all__ = [
     "ReportData",
     "ReportWriteError",
     "VersionRow",
+    "local_time",
     "render_report",
     "write_report",
 ]

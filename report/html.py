@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import tzinfo
 from pathlib import Path
 
 from report.forest import ROLE_LABELS, forest_chart
@@ -10,6 +10,7 @@ from report.model import AlertDay, ExperimentView, MetricView, ReportData, Versi
 from report.numbers import finite, fmt_abs_lift, fmt_p, fmt_pct, fmt_value
 from report.svg import esc, line_chart, version_colours
 from report.theme import CSS
+from report.times import local_time
 from sop_models.errors import ReportWriteError
 
 DECISIONS: dict[str, tuple[str, str]] = {
@@ -32,7 +33,7 @@ def render_report(data: ReportData) -> str:
         _experiment(data.experiment, units) if data.experiment else _no_experiment(),
         _trends(data, colours),
         _alerts(data.alerts, units, labels),
-        _versions(data.versions, colours),
+        _versions(data.versions, colours, data.zone),
     ]
     title = f"{data.title} · SOP 报告"
     return (
@@ -40,7 +41,7 @@ def render_report(data: ReportData) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(sections)
-        + f"\n<footer>sopflow · 生成于 generated {esc(_when(data.generated_at))} · "
+        + f"\n<footer>sopflow · 生成于 generated {esc(local_time(data.generated_at, data.zone))} · "
         "离线单文件报告 self-contained offline report</footer>\n</main>\n</body>\n</html>\n"
     )
 
@@ -58,10 +59,6 @@ def write_report(data: ReportData, path: str | Path) -> Path:
 
 def _zh_en(zh: str, en: str) -> str:
     return f"{esc(zh)} <small>{esc(en)}</small>"
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") + (f" {at.tzname()}" if at.tzinfo else "")
 
 
 def _series_versions(data: ReportData) -> list[str]:
@@ -89,7 +86,7 @@ def _header(data: ReportData) -> str:
         f'<p class="kicker">{_zh_en("SOP 运营报告", "SOP report")}</p>'
         f"<h1>{esc(data.title)}</h1>"
         f'<p class="meta">SOP ID <code>{esc(data.sop_id)}</code> · '
-        f"{_zh_en('生成于', 'generated')} {esc(_when(data.generated_at))}</p>"
+        f"{_zh_en('生成于', 'generated')} {esc(local_time(data.generated_at, data.zone))}</p>"
         f"</div>{_badge(data.experiment)}</div>{line}</section>"
     )
 
@@ -224,7 +221,7 @@ def _alerts(alerts: list[AlertDay], units: dict[str, str], labels: dict[str, str
     )
 
 
-def _versions(versions: list[VersionRow], colours: dict[str, str]) -> str:
+def _versions(versions: list[VersionRow], colours: dict[str, str], zone: tzinfo) -> str:
     title = f"<h2>{_zh_en('版本历史', 'version history')}</h2>"
     if not versions:
         empty = _zh_en("尚无保存的版本", "no saved versions")
@@ -250,7 +247,7 @@ def _versions(versions: list[VersionRow], colours: dict[str, str]) -> str:
         aliases = "".join(f'<span class="alias">{esc(a)}</span>' for a in v.aliases)
         rows.append(
             f"<tr><td>{swatch}<strong>{esc(v.version)}</strong></td><td><code>{esc(v.tag)}"
-            f"</code></td><td>{esc(v.author)}</td><td>{esc(_when(v.at))}</td>"
+            f"</code></td><td>{esc(v.author)}</td><td>{esc(local_time(v.at, zone))}</td>"
             f"<td>{esc(v.message)}</td><td>{aliases}</td></tr>"
             f'<tr class="diff-row"><td colspan="6">{_diff(v.diff_lines)}</td></tr>'
         )

@@ -7,7 +7,7 @@ Every string here may be user input (SOP texts, commit messages) and is escaped 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class AlertDay:
 
 @dataclass(frozen=True)
 class ReportData:
-    """Everything one SOP's report shows."""
+    """Everything one SOP's report shows; its times are printed in `zone` (the workspace's)."""
 
     sop_id: str
     title: str
@@ -104,3 +104,4 @@ class ReportData:
     series: list[KpiSeries]
     experiment: ExperimentView | None
     alerts: list[AlertDay]
+    zone: tzinfo = UTC

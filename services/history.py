@@ -1,4 +1,5 @@
-"""Reading an SOP's saved versions: its history with aliases, one version, a semantic diff."""
+"""Reading saved versions: every SOP at a glance, one SOP's history with aliases, one version,
+a semantic diff."""
 
 from __future__ import annotations
 
@@ -23,6 +24,28 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class SopSummary:
+    """One SOP at a glance: its latest save and the versions its aliases point at."""
+
+    latest: VersionInfo
+    production: str | None
+    candidate: str | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Plain JSON-ready form (`at` as ISO-8601 with its offset)."""
+        info = self.latest
+        return {
+            "sop": info.sop_id,
+            "latest": str(info.version),
+            "production": self.production,
+            "candidate": self.candidate,
+            "author": info.author,
+            "at": info.at.isoformat(),
+            "message": info.message,
+        }
+
+
+@dataclass(frozen=True)
 class Shown:
     """One version: its metadata, stored text and the evidence attached to it."""
 
@@ -43,6 +66,18 @@ def history(ws: Workspace, *, sop_id: str) -> list[Entry]:
     for name, version in ws.store.aliases(sop_id).items():
         by_version.setdefault(str(version), []).append(name)
     return [Entry(info, sorted(by_version.get(str(info.version), []))) for info in versions]
+
+
+def list_sops(ws: Workspace) -> list[SopSummary]:
+    """Every SOP in the store, by id: latest version, production and candidate versions."""
+    found = []
+    for sop_id in ws.store.sop_ids():
+        latest = ws.store.latest(sop_id)
+        if latest is None:
+            continue
+        aliases = {name: str(version) for name, version in ws.store.aliases(sop_id).items()}
+        found.append(SopSummary(latest, aliases.get("production"), aliases.get("candidate")))
+    return found
 
 
 def show_version(ws: Workspace, *, sop_id: str, ref: str) -> Shown:

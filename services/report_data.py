@@ -118,8 +118,8 @@ def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
     )
 
 
-def report_data(ws: Workspace, sop_id: str) -> ReportData:
-    """Everything the report shows for one SOP."""
+def report_data(ws: Workspace, sop_id: str, *, now: datetime | None = None) -> ReportData:
+    """Everything the report shows for one SOP, its times in the workspace's timezone."""
     latest = ws.store.resolve(sop_id, "latest")
     doc = parse_document(ws.store.content(latest), latest.tag)
     try:
@@ -132,14 +132,17 @@ def report_data(ws: Workspace, sop_id: str) -> ReportData:
     return ReportData(
         sop_id=sop_id,
         title=doc.title,
-        generated_at=datetime.now(UTC),
+        generated_at=now or datetime.now(UTC),
         versions=_versions(ws, sop_id),
         series=_series(ws, sop_id),
         experiment=_experiment(ws, sop_id),
         alerts=alerts,
+        zone=ws.settings.zone,
     )
 
 
-def write_workspace_report(ws: Workspace, sop_id: str, path: Path) -> Path:
-    """Write the self-contained HTML report of one SOP to `path`."""
-    return write_report(report_data(ws, sop_id), path)
+def write_workspace_report(
+    ws: Workspace, sop_id: str, path: Path, *, now: datetime | None = None
+) -> Path:
+    """Write the self-contained HTML report of one SOP to `path` (generated at `now`)."""
+    return write_report(report_data(ws, sop_id, now=now), path)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 import typer
 
+from report.times import local_time
 from services import audit_trail
 from sop_models.errors import AuditError
 from sopflow.cli.common import echo_json, workspace
@@ -27,6 +28,8 @@ def audit_list(
 ) -> None:
     """List audit records, oldest first, filtered by SOP, actor, action or time range.
 
+    Times print in the workspace's timezone with their offset; --json keeps ISO-8601 (UTC).
+
     Example: sop audit --sop mombaby-refined --action promote --since 2026-11-01
     """
     if ctx.invoked_subcommand is not None:
@@ -44,12 +47,12 @@ def audit_list(
         echo_json([record.as_dict() for record in records])
         return
     for record in records:
-        typer.echo(format_record(record))
+        typer.echo(format_record(record, ws.settings.zone))
 
 
-def format_record(r: AuditRecord) -> str:
-    """One audit record as one line of `sop audit` output."""
-    stamp = r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def format_record(r: AuditRecord, zone: tzinfo = UTC) -> str:
+    """One audit record as one line of `sop audit` output, its time in `zone` with the offset."""
+    stamp = local_time(r.at, zone, seconds=True)
     version = f"v{r.version}" if r.version else "-"
     return f"#{r.seq:<4} {stamp}  {r.actor:<10} {r.action:<10} {r.sop_id} {version}  {r.note}"
 

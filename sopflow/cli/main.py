@@ -51,6 +51,11 @@ COMMANDS: dict[str, Entry] = {
         "save",
         "Save a document as the next numbered version (commit + tag + audit record).",
     ),
+    "list": Entry(
+        "versions_cmd",
+        "list_command",
+        "List every SOP: latest version, production and candidate, who saved last and when.",
+    ),
     "log": Entry(
         "versions_cmd", "log", "List every version of an SOP, newest first, with its aliases."
     ),

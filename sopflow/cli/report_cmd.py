@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from services.report_data import write_workspace_report
-from sopflow.cli.common import workspace
+from sopflow.cli.common import now, workspace
 
 
 def report(
@@ -17,11 +17,13 @@ def report(
 ) -> None:
     """Write the SOP's report: KPI trends per version, the experiment, alert days, history.
 
+    Times in the report are in the workspace's timezone, each with its UTC offset.
+
     Example: sop report mombaby-refined --out 母婴SOP报告.html
     """
     ws = workspace(ctx)
     path = out or ws.dir("reports") / f"{sop}.html"
-    written = write_workspace_report(ws, sop, path)
+    written = write_workspace_report(ws, sop, path, now=now())
     typer.echo(f"report written: {written}")
 
 

@@ -1,4 +1,8 @@
-"""Commands on saved versions: save, log, show, diff, candidate, promote, reject, rollback."""
+"""Commands on saved versions: save, list, log, show, diff, candidate, promote, reject, rollback.
+
+Times print in the workspace's timezone with their offset (`report.local_time`); --json keeps
+ISO-8601 with the offset as stored.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import Path
 
 import typer
 
-from services.history import diff_versions, history, show_version
+from report.times import local_time
+from services.history import diff_versions, history, list_sops, show_version
 from services.validation import read_document_text, validate_text
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, split_ref, workspace
@@ -45,6 +50,34 @@ def save(
         typer.echo(f"saved {info.tag}  {info.message}")
 
 
+def list_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List every SOP: latest version, production and candidate, who saved last and when.
+
+    Example: sop list --json
+    """
+    ws = workspace(ctx)
+    sops = list_sops(ws)
+    if as_json:
+        echo_json([sop.as_dict() for sop in sops])
+        return
+    if not sops:
+        typer.echo("no SOPs saved yet (sop save FILE --author NAME -m MESSAGE)")
+        return
+    width = max(len("SOP"), *(len(sop.latest.sop_id) for sop in sops))
+    typer.echo(f"{'SOP':<{width}}  LATEST  PRODUCTION  CANDIDATE  LAST SAVED")
+    for sop in sops:
+        info = sop.latest
+        production = f"v{sop.production}" if sop.production else "-"
+        candidate = f"v{sop.candidate}" if sop.candidate else "-"
+        typer.echo(
+            f"{info.sop_id:<{width}}  {info.version.label:<6}  {production:<10}  {candidate:<9}  "
+            f"{local_time(info.at, ws.settings.zone)}  {info.author}"
+        )
+
+
 def log(
     ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
@@ -54,14 +87,15 @@ def log(
 
     Example: sop log mombaby-refined
     """
-    entries = history(workspace(ctx), sop_id=sop)
+    ws = workspace(ctx)
+    entries = history(ws, sop_id=sop)
     if as_json:
         echo_json([{**e.info.as_dict(), "aliases": e.aliases} for e in entries])
         return
     for entry in entries:
         info = entry.info
         mark = f" [{', '.join(entry.aliases)}]" if entry.aliases else ""
-        stamp = info.at.astimezone().strftime("%Y-%m-%d %H:%M")
+        stamp = local_time(info.at, ws.settings.zone)
         typer.echo(f"{info.version.label:<7}{stamp}  {info.author:<10} {info.message}{mark}")
 
 
@@ -198,5 +232,7 @@ def evidence(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    for command in (save, log, show, diff, candidate, promote, reject, rollback, evidence):
+    app.command()(save)
+    app.command("list")(list_command)
+    for command in (log, show, diff, candidate, promote, reject, rollback, evidence):
         app.command()(command)
