@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +23,7 @@ from report import (
     write_report,
 )
 from report.svg import PALETTE
+from report.times import local_time
 from tests.support.report_samples import ADVICE, CHANGELOG, START, sample_report
 
 
@@ -214,3 +216,27 @@ def test_write_report_writes_utf8_and_reports_unwritable_path(tmp_path: Path) ->
     blocker.write_text("x")
     with pytest.raises(ReportWriteError, match="cannot write report"):
         write_report(sample_report(), blocker / "report.html")
+
+
+def test_local_time_shows_the_instant_in_the_zone_with_its_offset() -> None:
+    at = datetime(2026, 11, 26, 23, 31, 5, tzinfo=UTC)
+    assert local_time(at, ZoneInfo("Asia/Shanghai")) == "2026-11-27 07:31 +08:00"
+    assert local_time(at, ZoneInfo("Asia/Shanghai"), seconds=True) == "2026-11-27 07:31:05 +08:00"
+    assert local_time(at, ZoneInfo("America/New_York")) == "2026-11-26 18:31 -05:00"
+    assert local_time(at.replace(tzinfo=None), UTC) == "2026-11-26 23:31 +00:00"  # naive = UTC
+
+
+def test_report_prints_generated_and_saved_times_in_its_zone() -> None:
+    data = sample_report()
+    saved = datetime(2026, 11, 26, 23, 31, tzinfo=UTC)
+    row = VersionRow("1.0", "s/v1.0", "小王", saved, "首版", [], [])
+    html = render_report(
+        with_(
+            data,
+            versions=[row],
+            generated_at=datetime(2026, 11, 27, 1, 0, tzinfo=UTC),
+            zone=ZoneInfo("Asia/Shanghai"),
+        )
+    )
+    assert "2026-11-27 07:31 +08:00" in html and "2026-11-27 09:00 +08:00" in html
+    assert "23:31" not in html
