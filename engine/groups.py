@@ -4,6 +4,10 @@ Refusals raise GroupRegistryError, DuplicateGroupError or UnknownGroupError, a C
 with missing, unknown or repeated columns DataFileError, bad CSV rows BadRowsError (all drawn
 in `sop_models.errors`, re-exported here).
 
+Group ids and SOP ids follow the id rule (`sop_models.ids`: no `:`, globs, slashes, spaces
+or control characters, at most 64 characters), because they become parts of delivery keys and
+git ref names; a bad one is refused by field (and by line in a CSV).
+
 Service functions take a Session and plain values; the caller commits.
 """
 
@@ -29,6 +33,7 @@ from sop_models.errors import (
     Problem,
     UnknownGroupError,
 )
+from sop_models.ids import id_problem
 
 CHANNELS = ("console", "outbox", "robot", "wecom_mass", "tasklist")
 ALIASES = ("production", "candidate")
@@ -100,6 +105,11 @@ def _check_values(values: dict[str, Any]) -> list[str]:
     for name in ("id", "name", "sop_id"):
         if not str(values.get(name) or "").strip():
             problems.append(f"{'sop' if name == 'sop_id' else name}: required")
+    for name, what in (("id", "group id"), ("sop_id", "SOP id")):
+        value = values.get(name) or ""
+        problem = id_problem(value, what) if value else None
+        if problem is not None:
+            problems.append(f"{'sop' if name == 'sop_id' else name}: {problem}")
     if values["channel"] not in CHANNELS:
         problems.append(f"channel: {_shown(values['channel'])} is not one of {', '.join(CHANNELS)}")
     if values["alias"] not in ALIASES:
@@ -160,7 +170,7 @@ def add_group(
     }
     problems = _check_values(values)
     if problems:
-        raise GroupRegistryError(f"group {id!r}: {'; '.join(problems)}")
+        raise GroupRegistryError(f"group {_shown(id)}: {'; '.join(problems)}")
     if session.get(Group, values["id"]) is not None:
         raise DuplicateGroupError(f"group {values['id']!r} is already registered")
     group = _new_group(values, now)

@@ -2,7 +2,8 @@
 
 Imports are all or nothing and idempotent: a row already stored (same group, member and
 instant, whatever the UTC offset it was written with) is skipped, so re-importing a file is a
-no-op.
+no-op. Group and member ids follow the id rule (`sop_models.ids`); a bad one is refused by
+line, like every other problem of the file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from engine.groups import AwareDateTime, BadRowsError, Group, read_text_file
 from sop_models.errors import DataFileError, Problem
+from sop_models.ids import id_problem
 
 COLUMNS = ("group", "member", "name", "joined_at")
 
@@ -71,6 +73,10 @@ def _parse(record: dict[str, Any]) -> tuple[tuple[str, str, str, datetime | None
         return ("", "", "", None), [record["__error__"]]
     get = lambda name: str(record.get(name) or "").strip()  # noqa: E731
     problems = [f"{name}: required" for name in ("group", "member") if not get(name)]
+    for name in ("group", "member"):
+        problem = id_problem(get(name), f"{name} id") if get(name) else None
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
     joined: datetime | None = None
     raw = get("joined_at")
     if not raw:
@@ -98,7 +104,7 @@ def import_member_joins(session: Session, path: Path) -> int:
     for line, record in _records(path):
         (group, member, name, joined), row_problems = _parse(record)
         problems += [Problem(str(path), f"line {line}", msg) for msg in row_problems]
-        if group:
+        if group and id_problem(group) is None:  # a bad id is reported once, above
             lines_by_group.setdefault(group, line)
         if not row_problems and joined is not None:
             parsed.append((group, member, name, joined))
