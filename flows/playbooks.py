@@ -4,6 +4,12 @@ A flow run plans one day for every group (each group's alias resolved at run tim
 task per channel batch (never one per message), and publishes a table artifact: per group the
 actions planned, sent, failed, unknown and awaiting confirmation. Business rules live in
 `services.playbooks`; this module only orchestrates.
+
+A run sends what is due at its clock (`services.playbooks.plan_due`). The clock is `now` when
+given (ISO date/time, e.g. from `sop run`), else the wall clock, but never before the minute a
+cron deployment's run was scheduled for, so the 10:00 run sends the 10:00 posts even if it
+starts a moment early. `scheduled_clock` replays a whole (simulated) day: every action of the
+day is due and each batch is sent at its own time (the demo, benchmarks).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
@@ -85,6 +92,19 @@ def _dispatch(
     return batches, [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
 
 
+def run_clock(now: str | None, day: date | None, scheduled_clock: bool) -> datetime:
+    """The time a run sends as of (see the module docstring); never later than the clock."""
+    if scheduled_clock and day is not None and not now:
+        return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+    # A direct call's expected start is its creation: only a cron run's can be ahead of the
+    # wall clock (a worker whose clock runs a little behind the server's).
+    clock = max(datetime.now(SHANGHAI), flow_run.scheduled_start_time).astimezone(SHANGHAI)
+    if not now:
+        return clock
+    given = datetime.fromisoformat(now)
+    return min(given if given.tzinfo else given.replace(tzinfo=SHANGHAI), clock)
+
+
 def run_playbook(
     name: str,
     workspace: str,
@@ -92,30 +112,33 @@ def run_playbook(
     *,
     dry_run: bool = False,
     scheduled_clock: bool = False,
-    until_now: bool = False,
+    now: str | None = None,
     sop: str | None = None,
 ) -> dict[str, Any]:
-    """Plan and dispatch one playbook day; returns a summary (also published as an artifact)."""
+    """Plan what is due and dispatch it; returns a summary (also published as an artifact)."""
     playbook = playbooks.check_playbook(name)
-    now = datetime.now(SHANGHAI)
-    the_day = date.fromisoformat(day) if day else now.date()
+    the_day = date.fromisoformat(day) if day else None
+    clock = run_clock(now, the_day, scheduled_clock)
     with open_workspace(Path(workspace)) as ws:
         token = _FLOW_WORKSPACE.set(ws)
         try:
-            planned = playbooks.plan_day(
-                ws, playbook=playbook, day=the_day, sop_id=sop, until=now if until_now else None
-            )
+            planned = playbooks.plan_due(ws, playbook=playbook, day=the_day, now=clock, sop_id=sop)
             batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
         finally:
             _FLOW_WORKSPACE.reset(token)
     run = playbooks.summarise(
-        name=name, planned=planned, batches=batches, reports=reports, dry_run=dry_run
+        name=name,
+        planned=planned,
+        batches=batches,
+        reports=reports,
+        dry_run=dry_run,
+        sent_at=None if scheduled_clock else datetime.now(SHANGHAI),
     )
     if run.table:
         create_table_artifact(
             key=f"{name.replace('_', '-')}-deliveries",
             table=run.table,
-            description=f"{name} {the_day.isoformat()}{' (dry run)' if dry_run else ''}",
+            description=f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}",
         )
     # The per-group table is the artifact; the return value stays small whatever the number
     # of groups (Prefect walks a flow's return value looking for futures).
@@ -128,7 +151,7 @@ def cold_start(
     day: str | None = None,
     dry_run: bool = False,
     scheduled_clock: bool = False,
-    until_now: bool = False,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """Cold-start day-N actions for groups in their first days."""
     return run_playbook(
@@ -137,7 +160,7 @@ def cold_start(
         day,
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
-        until_now=until_now,
+        now=now,
     )
 
 
@@ -147,7 +170,7 @@ def mature_day(
     day: str | None = None,
     dry_run: bool = False,
     scheduled_clock: bool = False,
-    until_now: bool = False,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """Fixed columns, weekly flash sale, month-end RFM and calendar columns of one day."""
     return run_playbook(
@@ -156,7 +179,7 @@ def mature_day(
         day,
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
-        until_now=until_now,
+        now=now,
     )
 
 
@@ -166,7 +189,7 @@ def campaign(
     day: str | None = None,
     dry_run: bool = False,
     scheduled_clock: bool = False,
-    until_now: bool = False,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """Campaign actions (holiday, check-in, group buy, limited offers) of one day."""
     return run_playbook(
@@ -175,7 +198,7 @@ def campaign(
         day,
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
-        until_now=until_now,
+        now=now,
     )
 
 
@@ -185,7 +208,7 @@ def welcome(
     day: str | None = None,
     dry_run: bool = False,
     scheduled_clock: bool = False,
-    until_now: bool = True,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """On-join welcomes for members who joined (run every few minutes)."""
     return run_playbook(
@@ -194,16 +217,22 @@ def welcome(
         day,
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
-        until_now=until_now,
+        now=now,
     )
 
 
 @flow(name="playbook_day")
 def playbook_day(
-    workspace: str, day: str | None = None, dry_run: bool = False, scheduled_clock: bool = False
+    workspace: str,
+    day: str | None = None,
+    dry_run: bool = False,
+    scheduled_clock: bool = False,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """Every playbook of one day in one run (used by `sop run all` and the demo)."""
-    return run_playbook("all", workspace, day, dry_run=dry_run, scheduled_clock=scheduled_clock)
+    return run_playbook(
+        "all", workspace, day, dry_run=dry_run, scheduled_clock=scheduled_clock, now=now
+    )
 
 
 FLOWS = {

@@ -3,7 +3,9 @@
 Every distinct send time in the production SOPs becomes one deployment per playbook, e.g.
 `mature_day-1000` on `0 10 * * *`. The flow decides at run time which groups and which day rule
 (workday, weekday, lunar date) apply, so calendars need no cron gymnastics and a promotion needs
-no redeploy. Welcomes run every five minutes.
+no redeploy. Welcomes run every five minutes. Each run sends what is due at the minute it was
+scheduled for (`services.playbooks.plan_due`): the 10:00 run sends the 10:00 posts and nothing
+of 15:00, and a later run also sends what an earlier one missed (the ledger skips what was sent).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def deployment_specs(workspace: str, docs: Iterable[SopDocument]) -> list[Deploy
                     flow=FLOWS[playbook],
                     cron=cron_for(clock),
                     timezone=TIMEZONE,
-                    parameters={"workspace": workspace, "until_now": True},
+                    parameters={"workspace": workspace},
                     description=f"{playbook} actions due by {clock} (Asia/Shanghai)",
                     tags=("sopflow", playbook),
                 )

@@ -3,6 +3,10 @@
 Flows call these; so do `sop run` (through a flow) and the demo. Each group follows an alias
 (`production` or `candidate`) of its SOP, resolved here at run time, so promoting a version
 changes what the next run sends without any redeploy.
+
+A run never sends early: `plan_due` is the one rule for what a run at `now` sends. Actions
+at or before `now` are due; today's later ones wait for their own run, a past day's run
+catches up on that whole day, and a future day's run sends nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ PLAYBOOK_KINDS: dict[str, set[str]] = {
 BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
 LOCAL_CHANNELS = ("outbox", "console", "tasklist")
 LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
+# Sent this long after its time, an action counts as late (the ledger's on-time default).
+LATE_AFTER = timedelta(minutes=30)
+Timing = Literal["today", "catch_up", "future"]
 
 
 @dataclass
@@ -47,6 +54,14 @@ class DayPlan:
     actions: list[PlannedAction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # group id -> version used
+    # Set by `plan_due`: the run's clock, and the day's actions after it (left to later runs).
+    now: datetime | None = None
+    later: list[PlannedAction] = field(default_factory=list)
+
+    @property
+    def timing(self) -> Timing | None:
+        """Whether the run's day is today, a past day (catch-up) or a future day at `now`."""
+        return None if self.now is None else timing(self.day, self.now)
 
 
 @dataclass(frozen=True)
@@ -107,13 +122,52 @@ def plan_day(
     day's last loop run (23:58) is welcomed by the first run after midnight; the ledger skips
     what an earlier run sent.
     """
+    result = _plan(ws, playbook=playbook, day=day, sop_id=sop_id, rolling=until is not None)
+    if until is not None:
+        result.actions = [a for a in result.actions if a.at <= until]
+    return result
+
+
+def timing(day: date, now: datetime) -> Timing:
+    """`day` seen from `now` (Asia/Shanghai): today, a past day or a future day."""
+    today = now.astimezone(SHANGHAI).date()
+    return "today" if day == today else "catch_up" if day < today else "future"
+
+
+def plan_due(
+    ws: Workspace,
+    *,
+    playbook: Playbook,
+    now: datetime,
+    day: date | None = None,
+    sop_id: str | None = None,
+) -> DayPlan:
+    """What a run at `now` sends of `day` (default: today): the actions at or before `now`.
+
+    The rest of the day goes to `later`, for the runs at their own times: nothing is sent
+    ahead of time. A past day is caught up whole; a future day has nothing due. A run of today
+    also plans the day before's late on-join actions (see `plan_day`).
+    """
+    the_day = day or now.astimezone(SHANGHAI).date()
+    rolling = timing(the_day, now) == "today"
+    result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling)
+    result.now = now
+    result.later = [a for a in result.actions if a.at > now]
+    result.actions = [a for a in result.actions if a.at <= now]
+    return result
+
+
+def _plan(
+    ws: Workspace, *, playbook: Playbook, day: date, sop_id: str | None, rolling: bool
+) -> DayPlan:
+    """The whole day's actions (with the day before's on-join ones when `rolling`)."""
     result = DayPlan(day=day)
     kinds = PLAYBOOK_KINDS[playbook]
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
     resolved = _resolve(ws, groups, result.warnings)
     windows = [(day, day, kinds)]
-    if until is not None and "welcome" in kinds:
+    if rolling and "welcome" in kinds:
         windows.insert(0, (day - timedelta(1), day - timedelta(1), {"welcome"}))
     joins: list[members.MemberJoin] = []
     if "welcome" in kinds and resolved:
@@ -134,11 +188,20 @@ def plan_day(
             )
             if start == day:  # the catch-up window's warnings are the day before's
                 result.warnings.extend(planned.warnings)
-            result.actions.extend(a for a in planned.actions if until is None or a.at <= until)
+            result.actions.extend(planned.actions)
         for group_id in ids:
             result.versions[group_id] = str(info.version)
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.key))
     return result
+
+
+def check_run_day(day: date | None, *, now: datetime, dry_run: bool) -> None:
+    """Refuse a run of a future day (nothing would be due) unless it is a dry run."""
+    if day is not None and not dry_run and timing(day, now) == "future":
+        raise PlaybookError(
+            f"{day.isoformat()} is a future day: a run sends only what is due, and nothing is "
+            f"due yet; use --dry-run to see its plan"
+        )
 
 
 def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
@@ -232,8 +295,14 @@ def summarise(
     batches: Sequence[Batch],
     reports: Sequence[DispatchReport],
     dry_run: bool,
+    sent_at: datetime | None = None,
 ) -> RunSummary:
-    """The per-group table, and a summary whose size does not grow with the number of groups."""
+    """The per-group table, and a summary whose size does not grow with the number of groups.
+
+    `sent_at` is when the run sent (None: each batch at its own time, as the simulations do);
+    actions it sent more than `LATE_AFTER` after their time are counted as late. A dry run
+    lists the whole day, each action marked due (sent by a run now) or not.
+    """
     table = tally(planned.actions, reports)
     rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
     attention = [
@@ -241,30 +310,54 @@ def summarise(
         for row, counts in zip(rows, table.values(), strict=True)
         if not dry_run and needs_attention(counts)
     ]
+    listed = sorted(
+        [(a, True) for a in planned.actions] + [(a, False) for a in planned.later],
+        key=lambda item: (item[0].at, item[0].group_id, item[0].slot, item[0].key),
+    )
     return RunSummary(
         rows,
         {
             "playbook": name,
             "day": planned.day.isoformat(),
+            "now": planned.now.isoformat() if planned.now else None,
+            "timing": planned.timing,
             "dry_run": dry_run,
             "planned": len(planned.actions),
+            "later": len(planned.later),
             "batches": len(batches),
             "warnings": planned.warnings,
             "totals": totals(table),
+            "late": _late(planned.actions, reports, sent_at),
             "attention": attention,
             "versions": dict(sorted(Counter(planned.versions.values()).items())),
-            "actions": [_action_row(a) for a in planned.actions] if dry_run else [],
+            "actions": [_action_row(a, due) for a, due in listed] if dry_run else [],
         },
     )
 
 
-def _action_row(action: PlannedAction) -> dict[str, str]:
+def _late(
+    actions: Sequence[PlannedAction], reports: Sequence[DispatchReport], sent_at: datetime | None
+) -> dict[str, Any]:
+    """How many actions this run sent late, and the earliest time one of them was due."""
+    if sent_at is None:
+        return {"count": 0, "earliest_due": None, "sent_at": None}
+    sent = {key for report in reports for key in report.sent}
+    late = [a.at for a in actions if a.key in sent and a.at + LATE_AFTER < sent_at]
+    return {
+        "count": len(late),
+        "earliest_due": min(late).isoformat() if late else None,
+        "sent_at": sent_at.isoformat(),
+    }
+
+
+def _action_row(action: PlannedAction, due: bool) -> dict[str, Any]:
     return {
         "key": action.key,
         "group": action.group_id,
         "at": action.at.isoformat(),
         "kind": action.kind,
         "text": action.text,
+        "due": due,
     }
 
 

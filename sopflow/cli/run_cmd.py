@@ -3,41 +3,79 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from services import preflight
+from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
 from sop_models.errors import WorkspaceError
-from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for, prefect_home
+
+
+def parse_clock(text: str | dt_time) -> dt_time:
+    """`07:33` -> time; anything else is a usage error."""
+    if isinstance(text, dt_time):
+        return text
+    try:
+        return dt_time.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"not a time: {text!r} (HH:MM)") from None
 
 
 def run(
     ctx: typer.Context,
     playbook: str = typer.Argument(..., help=f"One of: {', '.join(sorted(PLAYBOOK_KINDS))}."),
     day: date = date_option(None, "--date", help="Day to run (default: today)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; send and record nothing."),
+    until: dt_time = typer.Option(
+        None,
+        "--until",
+        parser=parse_clock,
+        metavar="HH:MM",
+        help="Send only what was due by this time of the day (never later than now).",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List the whole day's plan, marking what is due; send nothing."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
     """Run one playbook now as a Prefect flow (ephemeral unless PREFECT_API_URL is set).
+
+    Sends only what is due, never anything early: today's run sends the actions whose time has
+    come (at or before now; --until an earlier time) and leaves the rest to their scheduled
+    runs. A past day (--date) is caught up and its late sends are reported. A future day is
+    refused: use --dry-run to see its plan.
 
     Example: sop run mature_day --date 2026-10-10 --dry-run
     """
     ws = workspace(ctx)
     name = preflight.for_run(playbook=playbook)
+    clock = now()
+    playbooks.check_run_day(day, now=clock, dry_run=dry_run)
+    if until is not None:
+        the_day = day or clock.astimezone(ws.settings.zone).date()
+        clock = min(clock, datetime.combine(the_day, until, ws.settings.zone))
     from flows.playbooks import FLOWS
 
     with prefect_for(ws.root) as where:
         summary = FLOWS[name](
-            workspace=str(ws.root), day=day.isoformat() if day else None, dry_run=dry_run
+            workspace=str(ws.root),
+            day=day.isoformat() if day else None,
+            dry_run=dry_run,
+            now=clock.isoformat(),
         )
     if as_json:
         echo_json({**summary, "prefect": where})
         return
+    _print_summary(summary, name=name, where=where, dry_run=dry_run)
+
+
+def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: bool) -> None:
     typer.echo(
         f"{name} {summary['day']} via {where}: {summary['planned']} action(s) in "
         f"{summary['batches']} batch(es){' (dry run, nothing sent)' if dry_run else ''}"
@@ -45,13 +83,28 @@ def run(
     for warning in summary["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
     for row in summary["actions"]:
-        typer.echo(f"  {row['at'][11:16]}  {row['group']:<14} {row['kind']:<10} {row['text'][:60]}")
+        typer.echo(
+            f"  {row['at'][11:16]}  {'due' if row['due'] else 'later':<5}  {row['group']:<14} "
+            f"{row['kind']:<10} {row['text'][:60]}"
+        )
+    if summary["later"]:
+        typer.echo(
+            f"  not due yet at {summary['now'][11:16]}: {summary['later']} action(s), "
+            "left to their scheduled runs"
+        )
     totals = summary["totals"]
     if not dry_run:
         typer.echo(
             f"  sent {totals['sent']}, failed {totals['failed']}, unknown {totals['unknown']}, "
             f"awaiting confirmation {totals['awaiting']}, "
             f"already sent before {totals['skipped']}"
+        )
+    late = summary["late"]
+    if late["count"]:
+        typer.echo(
+            f"  late: {late['count']} action(s) sent after their time (earliest due "
+            f"{late['earliest_due'][:16].replace('T', ' ')}, sent "
+            f"{late['sent_at'][:16].replace('T', ' ')})"
         )
     for row in summary["attention"]:
         typer.echo(
