@@ -141,8 +141,8 @@ def _join_at_2358(ws: Workspace) -> None:
 
 
 def _loop(ws: Workspace, now: datetime) -> list[str]:
-    """One run of the on-join loop at `now`: what it sent."""
-    planned = playbooks.plan_day(ws, playbook="welcome", day=now.date(), until=now)
+    """One run of the on-join loop at `now` (the flow's rule: what is due today): what it sent."""
+    planned = playbooks.plan_due(ws, playbook="welcome", now=now)
     sent = []
     for batch in playbooks.batches(planned.actions):
         report = playbooks.send_batch(ws, batch, now=now)
@@ -174,4 +174,11 @@ def test_the_on_join_loop_sends_each_action_once_when_due_on_either_side_of_midn
 def test_whole_day_runs_leave_the_day_before_to_its_own_run(ws: Workspace) -> None:
     _join_at_2358(ws)
     planned = playbooks.plan_day(ws, playbook="welcome", day=NEXT_DAY)
+    assert [a.at for a in planned.actions] == [local(2026, 9, 4, 0, 15), local(2026, 9, 4, 0, 28)]
+
+
+def test_a_catch_up_run_of_a_past_day_sends_that_day_only(ws: Workspace) -> None:
+    _join_at_2358(ws)
+    planned = playbooks.plan_due(ws, playbook="welcome", day=NEXT_DAY, now=local(2026, 9, 6, 9))
+    assert planned.timing == "catch_up" and planned.later == []
     assert [a.at for a in planned.actions] == [local(2026, 9, 4, 0, 15), local(2026, 9, 4, 0, 28)]
