@@ -9,10 +9,9 @@ from typing import Any
 
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
-from sop_models.errors import VersionNotFound
 from versions import services
 from versions.diff import Change, diff_documents
-from versions.store import VersionInfo
+from versions.store import VersionInfo, unknown_sop
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def history(ws: Workspace, *, sop_id: str) -> list[Entry]:
     """Every version of an SOP, newest first, with its aliases (sorted)."""
     versions = list(ws.store.iter_history(sop_id))
     if not versions:
-        raise VersionNotFound(f"no SOP {sop_id!r} in the store")
+        raise unknown_sop(sop_id, ws.store.sop_ids())
     by_version: dict[str, list[str]] = {}
     for name, version in ws.store.aliases(sop_id).items():
         by_version.setdefault(str(version), []).append(name)

@@ -23,6 +23,7 @@ from services.prefect_api import prefect_api_errors
 from services.workspace import Workspace
 from sop_models.errors import ApprovalError, CheckError, VersionNotFound
 from versions.services import check_four_eyes
+from versions.store import checked_id, unknown_sop
 
 CHECK_FLOW = "check"  # the Prefect flow name of a check run (flows.check)
 
@@ -37,8 +38,8 @@ class PausedCheck:
 
 def for_check(ws: Workspace, *, sop_id: str) -> None:
     """The SOP has a candidate to check and a production version to check it against."""
-    if ws.store.latest(sop_id) is None:
-        raise CheckError(f"no SOP {sop_id!r} in the store (save one with `sop save FILE`)")
+    if ws.store.latest(checked_id(sop_id)) is None:
+        raise unknown_sop(sop_id, ws.store.sop_ids())
     aliases = ws.store.aliases(sop_id)
     if "candidate" not in aliases:
         raise CheckError(

@@ -28,34 +28,14 @@ from gitdb import IStream
 from sop_models.errors import StoreError, VersionNotFound
 from sop_models.ids import id_problem
 from versions.numbering import Version
-from versions.store import BRANCH, Alias, VersionInfo
+from versions.store import BRANCH, Alias, VersionInfo, checked_id, unknown_sop
 
 ZERO = "0" * 40
-KNOWN_SHOWN = 20  # SOP ids an unknown-SOP message lists
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 _TAG_FORMAT = (
     "%(refname)%1f%(*objectname)%1f%(taggername)%1f%(taggerdate:iso-strict)%1f%(contents)%1e"
 )
-
-
-def checked_id(
-    value: str, what: str = "SOP id", *, error: type[StoreError] = VersionNotFound
-) -> str:
-    """`value` if it follows the id rule, else `error` (one line) before git sees it."""
-    problem = id_problem(value, what)
-    if problem is not None:
-        raise error(problem)
-    return value
-
-
-def unknown_sop(sop_id: str, known: list[str]) -> VersionNotFound:
-    """The error for a valid SOP id with no versions, listing the SOP ids that exist."""
-    if not known:
-        return VersionNotFound(f"no SOP {sop_id!r} in the store (the store is empty)")
-    shown = ", ".join(known[:KNOWN_SHOWN])
-    more = f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
-    return VersionNotFound(f"no SOP {sop_id!r} in the store (known: {shown}{more})")
 
 
 def _ident_env(name: str, at: datetime) -> dict[str, str]:

@@ -14,8 +14,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from sop_models.errors import StoreError, VersionNotFound
+from sop_models.ids import id_problem
 from versions.audit_verify import ChainRecord
 from versions.numbering import Version
+
+KNOWN_SHOWN = 20  # SOP ids an unknown-SOP message lists
+
+
+def checked_id(
+    value: str, what: str = "SOP id", *, error: type[StoreError] = VersionNotFound
+) -> str:
+    """`value` if it follows the id rule, else `error` (one line) before git sees it."""
+    problem = id_problem(value, what)
+    if problem is not None:
+        raise error(problem)
+    return value
+
+
+def unknown_sop(sop_id: str, known: list[str]) -> VersionNotFound:
+    """The error for a valid SOP id with no versions, listing the SOP ids that exist."""
+    if not known:
+        return VersionNotFound(
+            f"no SOP {sop_id!r} in the store (the store is empty: save one with `sop save FILE`)"
+        )
+    shown = ", ".join(known[:KNOWN_SHOWN])
+    more = f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
+    return VersionNotFound(f"no SOP {sop_id!r} in the store (known: {shown}{more})")
+
 
 Alias = Literal["production", "candidate"]
 ALIASES: tuple[Alias, ...] = ("production", "candidate")

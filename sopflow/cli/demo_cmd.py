@@ -69,7 +69,7 @@ def demo(
     console.print("Audit log (sop audit):")
     with open_workspace(result.workspace) as ws:
         for record in records(ws):
-            console.print(format_record(record), markup=False)
+            console.print(format_record(record, ws.settings.zone), markup=False)
     report, ws = result.report, result.workspace
     console.print("\nWhere to look next:")
     if report:

@@ -109,7 +109,10 @@ def test_a_glob_alias_is_refused_not_expanded(store, alias: str) -> None:
 def test_an_unknown_sop_lists_the_known_ones(store) -> None:
     with pytest.raises(VersionNotFound) as empty:
         store.resolve("baoma", "latest")
-    assert str(empty.value) == "no SOP 'baoma' in the store (the store is empty)"
+    assert (
+        str(empty.value)
+        == "no SOP 'baoma' in the store (the store is empty: save one with `sop save FILE`)"
+    )
     save(store, "beta")
     save(store, "alpha")
     with pytest.raises(VersionNotFound) as info:

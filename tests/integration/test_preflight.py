@@ -8,7 +8,13 @@ import pytest
 
 from services import preflight
 from services.workspace import Workspace
-from sop_models.errors import ApprovalError, CheckError, PrefectApiError, SopflowError
+from sop_models.errors import (
+    ApprovalError,
+    CheckError,
+    PrefectApiError,
+    SopflowError,
+    VersionNotFound,
+)
 from tests.support.workspaces import example_text, modified
 from versions import services
 
@@ -35,9 +41,11 @@ def one_line(err: pytest.ExceptionInfo[SopflowError]) -> str:
 
 
 def test_check_needs_a_known_sop(workspace: Workspace) -> None:
-    with pytest.raises(CheckError) as err:
+    with pytest.raises(VersionNotFound) as err:
         preflight.for_check(workspace, sop_id="nosuch")
-    assert one_line(err) == "no SOP 'nosuch' in the store (save one with `sop save FILE`)"
+    assert one_line(err) == (
+        "no SOP 'nosuch' in the store (the store is empty: save one with `sop save FILE`)"
+    )
 
 
 def test_check_needs_a_candidate_then_production(workspace: Workspace) -> None:

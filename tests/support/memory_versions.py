@@ -7,7 +7,7 @@ undoes a save, a retag or a note exactly as in git, and nothing else is needed t
 `InMemoryAuditTrail` chains records with the real rules (`versions.audit.new_record`,
 `versions.audit.findings`); `InMemoryUnitOfWork` commits both or rolls both back.
 
-Ids are checked as the git store checks them (`versions.git_store.checked_id`, same messages):
+Ids are checked as the git store checks them (`versions.store.checked_id`, same messages):
 a bad SOP id or alias is refused before any ref name is built from it, and an unknown SOP's
 error lists the known ones.
 
@@ -29,9 +29,8 @@ from sop_models.errors import StoreError, VersionNotFound
 from versions import audit
 from versions.audit import AuditRecord
 from versions.audit_verify import GENESIS, MANAGED_REF_PREFIXES
-from versions.git_store import checked_id, unknown_sop
 from versions.numbering import Version
-from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo
+from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo, checked_id, unknown_sop
 from versions.unit_of_work import AbstractUnitOfWork
 
 
