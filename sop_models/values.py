@@ -55,7 +55,6 @@ Text = Annotated[
 """Free text that must contain more than whitespace."""
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_DOC_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def _key(value: str) -> str:
@@ -67,28 +66,12 @@ def _key(value: str) -> str:
     return value
 
 
-def _doc_id(value: str) -> str:
-    if not _DOC_ID.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid SOP id: use lower-case letters, digits and '-' "
-            "(e.g. mombaby-refined); it becomes part of git tag names"
-        )
-    return value
-
-
 Key = Annotated[
     str,
     AfterValidator(_key),
     WithJsonSchema({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}),
 ]
 """An id inside a document (column, template, campaign, ...): `[a-z0-9][a-z0-9_-]*`."""
-
-DocId = Annotated[
-    str,
-    AfterValidator(_doc_id),
-    WithJsonSchema({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"}),
-]
-"""The document id, used in git tags `<id>/v1.0`: `[a-z0-9][a-z0-9-]*`."""
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
