@@ -120,10 +120,41 @@ def test_run_dry_run_lists_the_plan_and_sends_nothing(
     assert {(a["group"], a["at"][11:16]) for a in summary["actions"]} == {
         (g, t) for g in GROUPS for t in ("10:00", "15:00", "20:00")
     }
+    assert all(a["due"] for a in summary["actions"])  # a past day: everything was due
     assert summary["totals"]["sent"] == 0 and summary["attention"] == []
     assert summary["versions"] == {"1.0": len(GROUPS)}
     assert day_ledger(workspace) == []
     assert outbox_lines(workspace.root) == []
+
+
+@pytest.mark.e2e
+def test_run_before_the_first_post_sends_nothing(
+    prefect_server: PrefectServer, ready: Cli, workspace: Workspace
+) -> None:
+    result = ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "07:33")
+    summary = json.loads(
+        ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "07:33", "--json").stdout
+    )
+
+    assert result.stdout.splitlines()[0].endswith(": 0 action(s) in 0 batch(es)")
+    assert "  not due yet at 07:33: 6 action(s), left to their scheduled runs" in result.stdout
+    assert totals_line(result.stdout).startswith("sent 0, failed 0")
+    assert (summary["planned"], summary["later"], summary["totals"]["sent"]) == (0, 6, 0)
+    assert summary["now"].startswith(f"{DAY.isoformat()}T07:33")
+    assert day_ledger(workspace) == []
+    assert outbox_lines(workspace.root) == []
+
+
+@pytest.mark.e2e
+def test_run_until_1005_sends_the_1000_posts_only(
+    prefect_server: PrefectServer, ready: Cli, workspace: Workspace
+) -> None:
+    ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "10:05")
+
+    assert sorted((line["group"], line["at"][11:16]) for line in outbox_lines(workspace.root)) == [
+        (group, "10:00") for group in sorted(GROUPS)
+    ]
+    assert [status for _, status in day_ledger(workspace)] == ["sent"] * len(GROUPS)
 
 
 @pytest.mark.e2e
@@ -141,6 +172,9 @@ def test_run_sends_the_day_once_and_a_rerun_sends_nothing_new(
         "sent 6, failed 0, unknown 0, awaiting confirmation 0, already sent before 0"
     )
     assert "needs attention" not in first.stdout
+    assert f"  late: 6 action(s) sent after their time (earliest due {DAY} 10:00, sent " in (
+        first.stdout
+    )
     planned = playbooks.plan_day(workspace, playbook="mature_day", day=DAY).actions
     assert sorted(line["key"] for line in sent) == sorted(a.key for a in planned)
     assert day_ledger(workspace) == sorted((a.key, "sent") for a in planned)
@@ -163,6 +197,21 @@ def test_run_refuses_a_bad_date_in_one_line(cli: Cli) -> None:
     line = one_error_line(cli("run", "mature_day", "--date", "2026-13-01", ok=False))
 
     assert line == "sop: error: --date: not a date: '2026-13-01' (YYYY-MM-DD)"
+
+
+def test_run_refuses_a_future_day_in_one_line_suggesting_a_dry_run(cli: Cli) -> None:
+    line = one_error_line(cli("run", "mature_day", "--date", "2099-01-01", ok=False))
+
+    assert line == (
+        "sop: error: 2099-01-01 is a future day: a run sends only what is due, and nothing is "
+        "due yet; use --dry-run to see its plan"
+    )
+
+
+def test_run_refuses_a_bad_until_in_one_line(cli: Cli) -> None:
+    line = one_error_line(cli("run", "mature_day", "--until", "7h33", ok=False))
+
+    assert line == "sop: error: --until: not a time: '7h33' (HH:MM)"
 
 
 def test_serve_without_a_server_refuses_in_one_line(

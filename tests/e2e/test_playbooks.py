@@ -191,7 +191,8 @@ def test_sop_send_times_become_shanghai_cron_deployments_on_the_server(
         assert (schedule.schedule.cron, schedule.schedule.timezone) == (spec.cron, "Asia/Shanghai")
         assert schedule.active
     assert stored["welcome-every-5-min"].schedules[0].schedule.cron == "*/5 * * * *"
-    assert stored["mature_day-1000"].parameters == {"workspace": str(ws.root), "until_now": True}
+    # No clock parameter: each run sends what is due at the minute it was scheduled for.
+    assert stored["mature_day-1000"].parameters == {"workspace": str(ws.root)}
 
 
 def test_served_mature_day_sends_each_planned_action_once_per_batch_task(
@@ -205,8 +206,7 @@ def test_served_mature_day_sends_each_planned_action_once_per_batch_task(
     parameters = {
         "workspace": str(ws.root),
         "day": DAY.isoformat(),
-        "scheduled_clock": True,
-        "until_now": False,
+        "scheduled_clock": True,  # replay the whole (past) day, each batch at its time
     }
 
     with serving_in_background(deployments, limit=2):
@@ -279,3 +279,19 @@ def test_promotion_after_a_sent_day_does_not_resend_its_slots(
 
     resent = [(line["group"], line["slot"]) for line in day_outbox(ws)[len(sent) :]]
     assert resent == [], f"slots posted twice after promoting v1.1: {resent}"
+
+
+def test_a_run_sends_only_what_is_due_at_its_clock(
+    prefect_server: PrefectServer, ws: Workspace
+) -> None:
+    early = mature_day(workspace=str(ws.root), day=DAY.isoformat(), now=f"{DAY}T07:33:00+08:00")
+    assert day_outbox(ws) == [] and day_ledger(ws) == []
+    assert (early["timing"], early["planned"], early["later"]) == ("today", 0, 3 * len(GROUPS))
+
+    at_1005 = mature_day(workspace=str(ws.root), day=DAY.isoformat(), now=f"{DAY}T10:05:00")
+
+    assert at_1005["totals"]["sent"] == len(GROUPS) and at_1005["later"] == 2 * len(GROUPS)
+    assert sorted((line["group"], line["at"][11:16]) for line in day_outbox(ws)) == [
+        (group, "10:00") for group in sorted(GROUPS)
+    ]
+    assert [r.status for r in day_ledger(ws)] == ["sent"] * len(GROUPS)
