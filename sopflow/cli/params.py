@@ -7,7 +7,7 @@ workspace's timezone: commands pass the parsed value through `in_zone(value, ws.
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 import typer
@@ -39,6 +39,16 @@ def parse_datetime(text: str | datetime) -> datetime:
         ) from None
 
 
+def parse_clock(text: str | time) -> time:
+    """`07:33` -> a time of day; anything else is a usage error."""
+    if isinstance(text, time):
+        return text
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"not a time: {text!r} (HH:MM)") from None
+
+
 def in_zone(value: datetime | None, zone: tzinfo) -> datetime | None:
     """The one rule for times typed without a zone: they are in the workspace's timezone
     (`ws.settings.zone`)."""
@@ -55,3 +65,8 @@ def date_option(default: Any, *names: str, help: str) -> Any:
 def datetime_option(default: Any, *names: str, help: str) -> Any:
     """A `typer.Option` whose value is a date/time, maybe without a zone (see `in_zone`)."""
     return typer.Option(default, *names, parser=parse_datetime, metavar=DATETIME_METAVAR, help=help)
+
+
+def clock_option(default: Any, *names: str, help: str) -> Any:
+    """A `typer.Option` whose value is a time of day (see `parse_clock`)."""
+    return typer.Option(default, *names, parser=parse_clock, metavar="HH:MM", help=help)

@@ -14,29 +14,17 @@ from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
 from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, now, workspace
-from sopflow.cli.params import date_option
+from sopflow.cli.params import clock_option, date_option
 from sopflow.prefect_context import prefect_for, prefect_home
-
-
-def parse_clock(text: str | dt_time) -> dt_time:
-    """`07:33` -> time; anything else is a usage error."""
-    if isinstance(text, dt_time):
-        return text
-    try:
-        return dt_time.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"not a time: {text!r} (HH:MM)") from None
 
 
 def run(
     ctx: typer.Context,
     playbook: str = typer.Argument(..., help=f"One of: {', '.join(sorted(PLAYBOOK_KINDS))}."),
     day: date = date_option(None, "--date", help="Day to run (default: today)."),
-    until: dt_time = typer.Option(
+    until: dt_time = clock_option(
         None,
         "--until",
-        parser=parse_clock,
-        metavar="HH:MM",
         help="Send only what was due by this time of the day (never later than now).",
     ),
     dry_run: bool = typer.Option(

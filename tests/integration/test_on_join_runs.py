@@ -17,9 +17,8 @@ from engine.members import MemberJoin
 from services import playbooks
 from services.planning import plan_window
 from services.workspace import Workspace
-from tests.support.examples import example_text
 from tests.support.planning import local
-from versions import services
+from tests.support.workspaces import in_production
 
 NOW = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 SOP = "mombaby-refined"
@@ -33,23 +32,7 @@ LAST_INTRO = f"{SOP}:1.0:g1:on_join.self-intro:2026-09-03:wm-last"
 @pytest.fixture
 def ws(workspace: Workspace) -> Workspace:
     """Mombaby 1.0 in production, one outbox group, one member who joined at 23:45."""
-    services.save_version(
-        workspace.uow(),
-        text=example_text(SOP),
-        source="mombaby.yaml",
-        author="小王",
-        message="首版",
-        major=False,
-        now=NOW,
-    )
-    services.promote(
-        workspace.uow(),
-        sop_id=SOP,
-        version="1.0",
-        approver="李经理",
-        policy=workspace.policy,
-        now=NOW,
-    )
+    in_production(workspace, SOP, now=NOW)
     with workspace.session() as session:
         add_group(
             session,

@@ -16,9 +16,8 @@ from engine.groups import add_group
 from services import playbooks
 from services.workspace import Workspace
 from sop_models.errors import PlaybookError
-from tests.support.examples import example_text
 from tests.support.planning import local
-from versions import services
+from tests.support.workspaces import in_production
 
 SETUP = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 SOP = "mombaby-refined"
@@ -29,23 +28,7 @@ GROUPS = ("sh-01", "bj-01")
 @pytest.fixture
 def ws(workspace: Workspace) -> Workspace:
     """Mombaby 1.0 in production, two mature groups on the outbox channel."""
-    services.save_version(
-        workspace.uow(),
-        text=example_text(SOP),
-        source="mombaby.yaml",
-        author="小王",
-        message="首版",
-        major=False,
-        now=SETUP,
-    )
-    services.promote(
-        workspace.uow(),
-        sop_id=SOP,
-        version="1.0",
-        approver="李经理",
-        policy=workspace.policy,
-        now=SETUP,
-    )
+    in_production(workspace, SOP, now=SETUP)
     with workspace.session() as session:
         for group_id in GROUPS:
             add_group(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,27 @@ from typer.testing import CliRunner
 from services.workspace import Workspace, init_workspace
 from sopflow.cli.main import app
 from tests.support.examples import EXAMPLES, example_text, modified
+from versions import services
 
 # The example helpers live in tests.support.examples; still importable from here for the test
 # modules written before they moved.
-__all__ = ["EXAMPLES", "Cli", "cli", "example_text", "modified", "workspace"]
+__all__ = ["EXAMPLES", "Cli", "cli", "example_text", "in_production", "modified", "workspace"]
+
+
+def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
+    """Save example `name` as v1.0 (by 小王) and promote it (by 李经理)."""
+    services.save_version(
+        ws.uow(),
+        text=example_text(name),
+        source=f"{name}.yaml",
+        author="小王",
+        message="首版",
+        major=False,
+        now=now,
+    )
+    services.promote(
+        ws.uow(), sop_id=name, version="1.0", approver="李经理", policy=ws.policy, now=now
+    )
 
 
 @pytest.fixture

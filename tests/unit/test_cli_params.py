@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import typer
 
 from services.settings import Settings
 from sop_models.errors import WorkspaceError
-from sopflow.cli.params import in_zone, parse_date, parse_datetime
+from sopflow.cli.params import in_zone, parse_clock, parse_date, parse_datetime
 
 
 def test_an_iso_date_parses_and_anything_else_is_a_usage_error() -> None:
@@ -37,3 +37,9 @@ def test_times_without_a_zone_are_read_in_the_workspace_timezone() -> None:
 def test_an_unknown_workspace_timezone_is_a_one_line_error() -> None:
     with pytest.raises(WorkspaceError, match="unknown time zone 'Mars/Base'"):
         in_zone(datetime(2026, 1, 1), Settings(timezone="Mars/Base").zone)
+
+
+def test_a_clock_time_parses_and_anything_else_is_a_usage_error() -> None:
+    assert parse_clock(" 07:33 ") == time(7, 33)
+    with pytest.raises(typer.BadParameter, match="not a time: '7点半'"):
+        parse_clock("7点半")
