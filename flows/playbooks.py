@@ -29,7 +29,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
-from services import playbooks
+from services import playbooks, run_summary
 from services.playbooks import SHANGHAI, Batch
 from services.workspace import Workspace, open_workspace
 
@@ -126,7 +126,7 @@ def run_playbook(
             batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
         finally:
             _FLOW_WORKSPACE.reset(token)
-    run = playbooks.summarise(
+    run = run_summary.summarise(
         name=name,
         planned=planned,
         batches=batches,

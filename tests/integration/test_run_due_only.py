@@ -13,7 +13,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
-from services import playbooks
+from services import playbooks, run_summary
 from services.workspace import Workspace
 from sop_models.errors import PlaybookError
 from tests.support.planning import local
@@ -45,13 +45,13 @@ def ws(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def run(ws: Workspace, now: datetime, day: date | None = DAY) -> playbooks.RunSummary:
+def run(ws: Workspace, now: datetime, day: date | None = DAY) -> run_summary.RunSummary:
     """What a `mature_day` run at `now` does: plan what is due, send it, summarise."""
     planned = playbooks.plan_due(ws, playbook="mature_day", day=day, now=now)
     batches = playbooks.batches(planned.actions)
     reports = [playbooks.send_batch(ws, batch, now=now) for batch in batches]
     assert not any(r.needs_attention for r in reports), reports
-    return playbooks.summarise(
+    return run_summary.summarise(
         name="mature_day",
         planned=planned,
         batches=batches,
@@ -118,7 +118,7 @@ def test_a_future_day_has_nothing_due_and_a_real_run_of_it_is_refused(ws: Worksp
 
 def test_a_dry_run_lists_the_whole_day_marking_what_is_due(ws: Workspace) -> None:
     planned = playbooks.plan_due(ws, playbook="mature_day", day=DAY, now=local(2026, 9, 8, 15, 0))
-    summary = playbooks.summarise(
+    summary = run_summary.summarise(
         name="mature_day",
         planned=planned,
         batches=playbooks.batches(planned.actions),

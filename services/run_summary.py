@@ -1,0 +1,144 @@
+"""A playbook run's outcome: the per-group table (the run's artifact), totals, what needs
+attention, what was sent late, and (for dry runs) the day's plan marked due or later."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.dispatch import DispatchReport
+from services.playbooks import LATE_AFTER, Batch, DayPlan
+from sop_models.actions import PlannedAction
+
+
+@dataclass
+class GroupTally:
+    """Per-group counts for the run's table artifact."""
+
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    awaiting: int = 0
+    skipped: int = 0
+
+
+def tally(
+    actions: Sequence[PlannedAction], reports: Sequence[DispatchReport]
+) -> dict[str, GroupTally]:
+    """Group -> planned/sent/failed/unknown/awaiting counts from dispatch reports."""
+    by_key = {a.key: a.group_id for a in actions}
+    table: dict[str, GroupTally] = defaultdict(GroupTally)
+    for action in actions:
+        table[action.group_id].planned += 1
+    for report in reports:
+        for attr, keys in (
+            ("sent", report.sent),
+            ("failed", report.failed),
+            ("unknown", report.unknown),
+            ("awaiting", report.awaiting_confirmation),
+            ("skipped", report.skipped_already_done),
+        ):
+            for key in keys:
+                if key in by_key:
+                    tally_row = table[by_key[key]]
+                    setattr(tally_row, attr, getattr(tally_row, attr) + 1)
+    return dict(sorted(table.items()))
+
+
+TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped")
+
+
+def totals(table: dict[str, GroupTally]) -> dict[str, int]:
+    """Counts over all groups of a tally."""
+    return {name: sum(getattr(row, name) for row in table.values()) for name in TALLY_FIELDS}
+
+
+def needs_attention(counts: GroupTally) -> bool:
+    """A group with a failed or unknown action, or one neither sent nor skipped."""
+    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
+    return bool(counts.failed or counts.unknown or unsettled)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A playbook day's outcome: the per-group table (the run's artifact) and a small summary."""
+
+    table: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def summarise(
+    *,
+    name: str,
+    planned: DayPlan,
+    batches: Sequence[Batch],
+    reports: Sequence[DispatchReport],
+    dry_run: bool,
+    sent_at: datetime | None = None,
+) -> RunSummary:
+    """The per-group table, and a summary whose size does not grow with the number of groups.
+
+    `sent_at` is when the run sent (None: each batch at its own time, as the simulations do);
+    actions it sent more than `LATE_AFTER` after their time are counted as late. A dry run
+    lists the whole day, each action marked due (sent by a run now) or not.
+    """
+    table = tally(planned.actions, reports)
+    rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
+    attention = [
+        row
+        for row, counts in zip(rows, table.values(), strict=True)
+        if not dry_run and needs_attention(counts)
+    ]
+    listed = sorted(
+        [(a, True) for a in planned.actions] + [(a, False) for a in planned.later],
+        key=lambda item: (item[0].at, item[0].group_id, item[0].slot, item[0].key),
+    )
+    return RunSummary(
+        rows,
+        {
+            "playbook": name,
+            "day": planned.day.isoformat(),
+            "now": planned.now.isoformat() if planned.now else None,
+            "timing": planned.timing,
+            "dry_run": dry_run,
+            "planned": len(planned.actions),
+            "later": len(planned.later),
+            "batches": len(batches),
+            "warnings": planned.warnings,
+            "totals": totals(table),
+            "late": _late(planned.actions, reports, sent_at),
+            "attention": attention,
+            "versions": dict(sorted(Counter(planned.versions.values()).items())),
+            "actions": [_action_row(a, due) for a, due in listed] if dry_run else [],
+        },
+    )
+
+
+def _late(
+    actions: Sequence[PlannedAction], reports: Sequence[DispatchReport], sent_at: datetime | None
+) -> dict[str, Any]:
+    """How many actions this run sent late, and the earliest time one of them was due."""
+    if sent_at is None:
+        return {"count": 0, "earliest_due": None, "sent_at": None}
+    sent = {key for report in reports for key in report.sent}
+    late = [a.at for a in actions if a.key in sent and a.at + LATE_AFTER < sent_at]
+    return {
+        "count": len(late),
+        "earliest_due": min(late).isoformat() if late else None,
+        "sent_at": sent_at.isoformat(),
+    }
+
+
+def _action_row(action: PlannedAction, due: bool) -> dict[str, Any]:
+    return {
+        "key": action.key,
+        "group": action.group_id,
+        "at": action.at.isoformat(),
+        "kind": action.kind,
+        "text": action.text,
+        "due": due,
+    }
