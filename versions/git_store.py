@@ -25,10 +25,10 @@ import git
 from git.objects.fun import tree_to_stream
 from gitdb import IStream
 
-from sop_models.errors import StoreError, VersionNotFound
+from sop_models.errors import StoreError
 from sop_models.ids import id_problem
 from versions.numbering import Version
-from versions.store import BRANCH, Alias, VersionInfo, checked_id, unknown_sop
+from versions.store import BRANCH, Alias, VersionInfo, checked_id, resolve_ref
 
 ZERO = "0" * 40
 _FIELD = "\x1f"
@@ -276,31 +276,5 @@ class GitVersionStore:
                 self.repo.git.update_ref(ref, target)
 
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
-        """A version by number (`2.0`, `v2.0`), alias (`production`, `candidate`) or `latest`.
-
-        A bad SOP id or alias, or an unknown SOP (the message lists the known ones), is a
-        one-line VersionNotFound.
-        """
-        checked_id(sop_id)
-        if not Version.is_version(ref) and ref not in ("latest", ""):
-            checked_id(ref, "alias")
-        if Version.is_version(ref):
-            found = self.version_info(sop_id, Version.parse(ref))
-            if found is not None:
-                return found
-        elif ref not in ("latest", ""):
-            alias_version = self.aliases(sop_id).get(ref)
-            if alias_version is not None:
-                found = self.version_info(sop_id, alias_version)
-                assert found is not None
-                return found
-        latest = self.latest(sop_id)
-        if latest is None:
-            raise unknown_sop(sop_id, self.sop_ids())
-        if ref in ("latest", ""):
-            return latest
-        if Version.is_version(ref):
-            raise VersionNotFound(
-                f"{sop_id} has no version {Version.parse(ref)} (latest is {latest.version})"
-            )
-        raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
+        """A version by number, alias or `latest` (see `versions.store.resolve_ref`)."""
+        return resolve_ref(self, sop_id, ref, self.version_info)

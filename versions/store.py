@@ -8,7 +8,7 @@ records. A unit of work (`versions.unit_of_work`) holds one of each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,6 +159,44 @@ class VersionStore(Protocol):
     def iter_history(self, sop_id: str) -> Iterator[VersionInfo]:
         """Versions newest first."""
         ...
+
+
+def resolve_ref(
+    store: VersionStore,
+    sop_id: str,
+    ref: str,
+    find: Callable[[str, Version], VersionInfo | None],
+) -> VersionInfo:
+    """What every store's `resolve` does: a version by number (`2.0`, `v2.0`), alias
+    (`production`, `candidate`) or `latest`; `find` looks a numbered version up.
+
+    A bad SOP id or alias, or an unknown SOP (the message lists the known ones), is a
+    one-line VersionNotFound.
+    """
+    checked_id(sop_id)
+    numbered = Version.is_version(ref)
+    if not numbered and ref not in ("latest", ""):
+        checked_id(ref, "alias")
+    if numbered:
+        found = find(sop_id, Version.parse(ref))
+        if found is not None:
+            return found
+    elif ref not in ("latest", ""):
+        alias_version = store.aliases(sop_id).get(ref)
+        if alias_version is not None:
+            found = find(sop_id, alias_version)
+            assert found is not None
+            return found
+    latest = store.latest(sop_id)
+    if latest is None:
+        raise unknown_sop(sop_id, store.sop_ids())
+    if ref in ("latest", ""):
+        return latest
+    if numbered:
+        raise VersionNotFound(
+            f"{sop_id} has no version {Version.parse(ref)} (latest is {latest.version})"
+        )
+    raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
 
 
 class AuditTrail(Protocol):

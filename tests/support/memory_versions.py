@@ -25,12 +25,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sop_models.errors import StoreError, VersionNotFound
+from sop_models.errors import StoreError
 from versions import audit
 from versions.audit import AuditRecord
 from versions.audit_verify import GENESIS, MANAGED_REF_PREFIXES
 from versions.numbering import Version
-from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo, checked_id, unknown_sop
+from versions.store import (
+    BRANCH,
+    EVIDENCE_REF,
+    Alias,
+    VersionInfo,
+    checked_id,
+    resolve_ref,
+)
 from versions.unit_of_work import AbstractUnitOfWork
 
 
@@ -119,30 +126,8 @@ class InMemoryVersionStore:
         return self._info(ref) if ref in self._refs else None
 
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
-        """A version by number (`2.0`, `v2.0`), alias or `latest` (the git store's messages)."""
-        checked_id(sop_id)
-        if not Version.is_version(ref) and ref not in ("latest", ""):
-            checked_id(ref, "alias")
-        if Version.is_version(ref):
-            found = self._version(sop_id, Version.parse(ref))
-            if found is not None:
-                return found
-        elif ref not in ("latest", ""):
-            alias_version = self.aliases(sop_id).get(ref)
-            if alias_version is not None:
-                found = self._version(sop_id, alias_version)
-                assert found is not None
-                return found
-        latest = self.latest(sop_id)
-        if latest is None:
-            raise unknown_sop(sop_id, self.sop_ids())
-        if ref in ("latest", ""):
-            return latest
-        if Version.is_version(ref):
-            raise VersionNotFound(
-                f"{sop_id} has no version {Version.parse(ref)} (latest is {latest.version})"
-            )
-        raise VersionNotFound(f"{sop_id} has no {ref!r} alias set")
+        """A version by number, alias or `latest` (the git store's rule and messages)."""
+        return resolve_ref(self, sop_id, ref, self._version)
 
     def content(self, info: VersionInfo) -> str:
         """The stored document text of a version."""
