@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,6 @@ from sop_models.errors import DataFileError
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
 STATUSES += (ledger.AWAITING, ledger.DONE)
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
-
-
-def workspace_zone(ws: Workspace) -> tzinfo:
-    """The workspace's time zone (settings `timezone`), for times given without one."""
-    return ws.settings.zone
 
 
 def deliveries(
@@ -139,6 +134,4 @@ def confirm(ws: Workspace, *, now: datetime) -> Confirmation:
 def checklist(ws: Workspace, *, day: date) -> list[dict[str, str]]:
     """The operator's rows for one local day (hand posts, mass sends to confirm, unclear fates)."""
     with ws.session() as session:
-        return checklist_rows(
-            session, day=day, zone=workspace_zone(ws), tasks_dir=ws.root / "tasks"
-        )
+        return checklist_rows(session, day=day, zone=ws.settings.zone, tasks_dir=ws.root / "tasks")

@@ -7,6 +7,7 @@ Workspace layout:
     events/           imported event data (Parquet)
     outbox/           JSONL outbox channel files
     reports/          HTML reports
+    .prefect/         Prefect's local state (PREFECT_HOME for commands run here)
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from versions.unit_of_work import UnitOfWork
 
 STORE_DIR = "store.git"
 DB_FILE = "sopflow.db"
+PREFECT_DIR = ".prefect"
+
+
+def prefect_home(root: Path) -> Path:
+    """Where a workspace keeps Prefect's local state (ephemeral mode, profiles)."""
+    return root / PREFECT_DIR
 
 
 def all_migrations() -> list[tuple[str, Any]]:

@@ -12,11 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flows.runtime import prefect_env, prefect_environment, use_ephemeral
-
-
-def prefect_home(root: Path) -> Path:
-    """Where a workspace keeps Prefect's local state."""
-    return root / ".prefect"
+from services.workspace import prefect_home
 
 
 @contextmanager

@@ -42,7 +42,7 @@ def workspace(ctx: typer.Context) -> Workspace:
 def use_workspace_prefect_home(root: Path) -> None:
     """Point Prefect at `<workspace>/.prefect` before anything imports it (unless PREFECT_HOME
     is set): importing Prefect creates its home folder, and ours is the workspace's."""
-    from sopflow.prefect_context import prefect_home
+    from services.workspace import prefect_home
 
     os.environ.setdefault("PREFECT_HOME", str(prefect_home(root)))
 

@@ -11,7 +11,7 @@ import typer
 from engine.ledger import Delivery
 from services import deliveries as delivery_services
 from services.checklist import render_checklist
-from services.deliveries import STATUSES, workspace_zone
+from services.deliveries import STATUSES
 from sop_models.errors import DataFileError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
@@ -40,7 +40,7 @@ def deliveries_list(
     if ctx.invoked_subcommand is not None:
         return
     ws = workspace(ctx)
-    zone = workspace_zone(ws)
+    zone = ws.settings.zone
     rows = delivery_services.deliveries(
         ws,
         sop_id=sop,
@@ -83,7 +83,7 @@ def deliveries_summary(
     Example: sop deliveries summary --since 2025-03-01 --until 2025-04-01
     """
     ws = workspace(ctx)
-    zone = workspace_zone(ws)
+    zone = ws.settings.zone
     data = delivery_services.summary(
         ws,
         since=in_zone(since, zone),

@@ -12,10 +12,11 @@ import typer
 
 from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
+from services.workspace import prefect_home
 from sop_models.errors import WorkspaceError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import clock_option, date_option
-from sopflow.prefect_context import prefect_for, prefect_home
+from sopflow.prefect_context import prefect_for
 
 
 def run(
