@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 import pyarrow as pa
 
-from engine.events.store import EventStore, ImportResult
+from engine.events.store import EventStore
 from engine.kpi.alerts import AlertHit, evaluate_alerts
 from engine.kpi.compute import compute_kpis
+from engine.kpi.coverage import Coverage, coverage
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 
@@ -31,9 +31,11 @@ def event_store(ws: Workspace) -> EventStore:
     return EventStore(ws.dir("events"))
 
 
-def import_event_file(ws: Workspace, path: Path, *, now: datetime) -> ImportResult:
-    """Check and import one event file; times must fall between 2000 and a year after `now`."""
-    return event_store(ws).import_file(path, now=now)
+def event_coverage(
+    ws: Workspace, *, sop_id: str, start: date | None = None, end: date | None = None
+) -> Coverage:
+    """How many events the SOP's KPIs used, and how many no SOP version could be given."""
+    return coverage(event_store(ws), sop=sop_id, start=start, end=end)
 
 
 def kpi_table(

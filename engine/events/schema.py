@@ -11,6 +11,8 @@ One row is one thing that happened in one customer group:
 | value       | number, nullable      | meaning depends on the event (VALUE_MEANING); never < 0   |
 | sop_version | text, nullable        | `1.0` or `v1.0` (stored as `1.0`)                         |
 | sop         | text, optional column | SOP id                                                    |
+| message     | text, optional column | message key `sop:version:slot:date`, or just the slot     |
+| event_id    | text, optional column | the source's id of the event: repeats are skipped         |
 
 A time without an offset is a row error unless the caller names the zone it was written in
 (`naive_tz="Asia/Shanghai"`): a bare `10:00` is ambiguous and guessing would shift whole days.
@@ -63,9 +65,11 @@ VALUE_MEANING: dict[str, str] = {
 }
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("group", "time", "event")
-COLUMNS: tuple[str, ...] = ("group", "member", "time", "event", "value", "sop_version", "sop")
-#: Columns of the stored Parquet files, in order.
-STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "day")
+COLUMNS: tuple[str, ...] = (
+    *("group", "member", "time", "event", "value", "sop_version", "sop", "message", "event_id"),
+)
+#: Columns of the stored Parquet files, in order (`row_hash` identifies a row across imports).
+STORED_COLUMNS: tuple[str, ...] = (*COLUMNS, "day", "row_hash")
 
 DEFAULT_TZ = "Asia/Shanghai"
 KEEP_CAP = 1000  # bad rows kept on an EventRowsError

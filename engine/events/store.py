@@ -10,16 +10,19 @@ temp files in the store directory and moved into place with `os.replace`; a Parq
 manifest entry could not be written is removed again. Event times must fall in the window of
 `TimeLimits` (from 2000 to a year after the `now` the caller passes; see schema.py).
 
-Files are named by the SHA-256 of what was imported, so importing the same content again is a
-no-op that returns the earlier import (`new=False`): retried flows and re-run fetchers never
-double-count. Overlapping but different files are not deduplicated against each other.
+Each import is a batch named by the SHA-256 of its rows (the same rows in another order, format
+or with group names for ids give the same hash). Importing rows that are already stored is
+refused, naming the batch that holds them (`sop events remove BATCH` takes a batch out again),
+unless the rows carry an `event_id`: rows whose id is already stored are then skipped. Callers
+that retry (flows handing over simulator rows) may pass `again="reuse"` to get the earlier batch
+back for exactly the same rows. Given an `Attribution`, groups are matched by id or registered
+name (an unknown name fails the import) and missing sop/sop_version are filled (attribution.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import tempfile
@@ -32,6 +35,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 
+from engine.events.attribution import (
+    Attribution,
+    add_day,
+    batch_hash,
+    fill_labels,
+    finish_rows,
+    resolve_groups,
+)
+from engine.events.batches import EMPTY_SQL, Again, ImportResult, against_stored
 from engine.events.readers import file_format, load_raw, load_table
 from engine.events.schema import DEFAULT_TIME_LIMITS, DEFAULT_TZ, EventRowsError, TimeLimits
 from engine.events.validate import check_raw, normalised_sql
@@ -39,20 +51,7 @@ from sop_models.errors import DataFileError
 
 MANIFEST = "manifest.json"
 
-_EMPTY = """SELECT NULL::VARCHAR AS "group", NULL::VARCHAR AS member, NULL::TIMESTAMPTZ AS time,
-    NULL::VARCHAR AS event, NULL::DOUBLE AS value, NULL::VARCHAR AS sop_version,
-    NULL::VARCHAR AS sop, NULL::DATE AS day WHERE false"""
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What one import stored: rows, Parquet file, content hash, and whether it is new."""
-
-    rows: int
-    file: Path
-    sha256: str
-    source: str = ""
-    new: bool = True
+_EMPTY = EMPTY_SQL
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,15 @@ class EventStore:
     def imports(self) -> list[ImportResult]:
         """Every import so far, oldest first."""
         return [
-            ImportResult(e["rows"], self.root / e["file"], e["sha256"], e["source"], new=False)
+            ImportResult(
+                e["rows"],
+                self.root / e["file"],
+                e["sha256"],
+                e["source"],
+                new=False,
+                skipped=e.get("skipped", 0),
+                imported_at=e.get("imported_at"),
+            )
             for e in self._manifest().get("imports", [])
         ]
 
@@ -120,7 +127,9 @@ class EventStore:
         if not self.paths:
             return f"({_EMPTY})"
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.paths)
-        return f"read_parquet([{files}], union_by_name=true)"
+        # Union with the typed empty table: files written before a column existed lack it.
+        parquet = f"read_parquet([{files}], union_by_name=true)"
+        return f"({_EMPTY} UNION ALL BY NAME SELECT * FROM {parquet})"
 
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         """All events as a DuckDB relation on `con`."""
@@ -135,22 +144,23 @@ class EventStore:
         now: datetime | None = None,
         naive_tz: str | None = None,
         limits: TimeLimits = DEFAULT_TIME_LIMITS,
+        attribution: Attribution | None = None,
+        again: Again = "refuse",
     ) -> ImportResult:
-        """Check and store one CSV, JSONL or Parquet file; all rows or none.
+        """Check and store one CSV, JSONL or Parquet file as one batch; all rows or none.
 
-        Raises EventRowsError (listing bad rows by line) or DataFileError. `now` is the time of
-        the import (aware), which bounds event times from above (`limits.ahead` after it);
-        without it `limits.latest_without_now` does. `naive_tz` names the zone of times written
-        without an offset; by default such times are refused.
+        Raises EventRowsError (listing bad rows by line) or DataFileError (a file fault, an
+        unknown group, rows already stored). `now` is the time of the import (aware), which
+        bounds event times from above (`limits.ahead` after it); without it
+        `limits.latest_without_now` does. `naive_tz` names the zone of times written without an
+        offset; by default such times are refused.
         """
         path = Path(path)
         file_format(path)
         if not path.is_file():
             raise DataFileError(f"{path}: no such event file")
-        sha = _file_sha256(path)
-        return self._store(
-            sha, str(path), _Checks(naive_tz, limits, now), lambda con: load_raw(con, path)
-        )
+        checks = _Checks(naive_tz, limits, now, attribution, again)
+        return self._store(str(path), checks, lambda con: load_raw(con, path))
 
     def import_rows(
         self,
@@ -160,30 +170,47 @@ class EventStore:
         now: datetime | None = None,
         naive_tz: str | None = None,
         limits: TimeLimits = DEFAULT_TIME_LIMITS,
+        attribution: Attribution | None = None,
+        again: Again = "reuse",
     ) -> ImportResult:
         """Check and store rows handed over in memory (a fetcher, a simulator); all or none.
 
         Columns as in the event schema; `time` may be text or a timestamp. Bad rows are named
-        by their 0-based row index. `now`, `naive_tz` and `limits` as for `import_file`.
+        by their 0-based row index. Exactly the same rows again return the earlier batch
+        (`new=False`) unless `again="refuse"`; the rest as for `import_file`.
         """
-        sha = _table_sha256(table)
 
         def load(con: duckdb.DuckDBPyConnection) -> str:
             load_table(con, table, source)
             return "row"
 
-        return self._store(sha, source, _Checks(naive_tz, limits, now), load)
+        return self._store(source, _Checks(naive_tz, limits, now, attribution, again), load)
+
+    def remove(self, batch: str) -> ImportResult:
+        """Take one batch (id or a unique prefix of its hash, 6+ characters) out of the store."""
+        entry = self.find(batch)
+        with self._lock():
+            manifest = self._manifest()
+            manifest["imports"] = [
+                e for e in manifest.get("imports", []) if e["sha256"] != entry.sha256
+            ]
+            _atomic_write(self.root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+            entry.file.unlink(missing_ok=True)
+        return entry
+
+    def find(self, batch: str) -> ImportResult:
+        """The batch a user names by its id; DataFileError naming the known ones otherwise."""
+        key = batch.strip().lower()
+        found = [i for i in self.imports() if len(key) >= 6 and i.sha256.startswith(key)]
+        if len(found) != 1:
+            known = ", ".join(i.batch for i in self.imports()[-10:]) or "none"
+            why = "matches several batches" if found else "is not an event batch"
+            raise DataFileError(f"{batch!r} {why} (batches: {known}; see `sop events list`)")
+        return found[0]
 
     def _store(
-        self,
-        sha: str,
-        source: str,
-        checks: _Checks,
-        load: Callable[[duckdb.DuckDBPyConnection], str],
+        self, source: str, checks: _Checks, load: Callable[[duckdb.DuckDBPyConnection], str]
     ) -> ImportResult:
-        done = self._imported(sha)
-        if done is not None:
-            return done
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
@@ -197,16 +224,28 @@ class EventStore:
             )
             if total:
                 raise EventRowsError(source, problems, total)
-            first, last, no_version, no_sop = con.execute(
-                """SELECT min(ts), max(ts), count(*) FILTER (WHERE ver IS NULL),
+            add_day(con, self.tz)
+            if checks.attribution is not None:
+                resolve_groups(con, source, checks.attribution)
+                fill_labels(con, checks.attribution)
+            finish_rows(con)
+            sha = batch_hash(con)
+            earlier = against_stored(con, self.imports(), source, where, sha, checks.again)
+            if earlier is not None:
+                return earlier
+            first, last, rows, no_version, no_sop = con.execute(
+                """SELECT min(ts), max(ts), count(*), count(*) FILTER (WHERE ver IS NULL),
                           count(*) FILTER (WHERE sop IS NULL) FROM checked"""
             ).fetchall()[0]
+            skipped = con.execute("SELECT count(*) FROM dropped").fetchall()[0][0]
+            if rows == 0 and skipped:
+                return ImportResult(0, Path(), sha, source, new=False, skipped=skipped)
             # Checked: only now does anything get created in the store directory.
             self.root.mkdir(parents=True, exist_ok=True)
             with self._lock():
-                done = self._imported(sha)
-                if done is not None:
-                    return done
+                earlier = against_stored(con, self.imports(), source, where, sha, checks.again)
+                if earlier is not None:
+                    return earlier
                 name = f"events-{sha}.parquet"
                 rows = self._write_parquet(con, name)
                 entry = {
@@ -218,6 +257,8 @@ class EventStore:
                     "last": last.isoformat() if last else None,
                     "no_version": no_version,
                     "no_sop": no_sop,
+                    "skipped": skipped,
+                    "imported_at": checks.now.isoformat() if checks.now else None,
                 }
                 try:
                     manifest = self._manifest()
@@ -228,23 +269,18 @@ class EventStore:
                 except BaseException:
                     (self.root / name).unlink(missing_ok=True)
                     raise
-                return ImportResult(rows, self.root / name, sha, source, new=True)
+                return ImportResult(
+                    rows, self.root / name, sha, source, True, skipped, entry["imported_at"]
+                )
         finally:
             con.close()
-
-    def _imported(self, sha: str) -> ImportResult | None:
-        """The earlier import of the same content, if any."""
-        for entry in self.imports():
-            if entry.sha256 == sha:
-                return entry
-        return None
 
     def _write_parquet(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".parquet")
         os.close(fd)
         try:
             quoted = tmp.replace("'", "''")
-            sql = normalised_sql(self.tz)
+            sql = normalised_sql()
             con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)")
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{quoted}')").fetchall()[0]
             Path(tmp).replace(self.root / name)
@@ -279,6 +315,8 @@ class _Checks:
     naive_tz: str | None
     limits: TimeLimits
     now: datetime | None
+    attribution: Attribution | None = None
+    again: Again = "refuse"
 
     @property
     def latest_why(self) -> str:
@@ -296,38 +334,3 @@ def _atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _table_sha256(table: pa.Table) -> str:
-    """Hash of the table's content: same columns and values give the same hash."""
-    digest = _HashSink()
-    table = table.replace_schema_metadata(None).combine_chunks()
-    with pa.ipc.new_stream(pa.PythonFile(digest, mode="w"), table.schema) as writer:
-        writer.write_table(table)
-    return digest.sha.hexdigest()
-
-
-class _HashSink:
-    """A write-only file that hashes what it is given instead of keeping it."""
-
-    def __init__(self) -> None:
-        self.sha = hashlib.sha256()
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
-
-    def close(self) -> None:
-        self.closed = True

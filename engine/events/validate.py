@@ -26,6 +26,8 @@ AWARE_RE = _DATE_TIME + r"(Z|z|[+-]\d{2}(:?\d{2})?)"
 NAIVE_RE = _DATE_TIME
 VERSION_RE = r"^[vV]?(\d+\.\d+)$"
 OFFSET_RE = r"[+-](\d{2}):?(\d{2})?$"
+#: A message key `sop:version:slot:date` (version as 1.0 or v1.0), or only its slot.
+MESSAGE_RE = r"[^:\s]+(:[vV]?\d+\.\d+:[^:\s]+:\d{4}-\d{2}-\d{2})?"
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -65,6 +67,10 @@ def _checks_sql() -> str:
         "THEN e || ' is a group event: member must be empty' END",
         f"CASE WHEN ver_s IS NOT NULL AND ver IS NULL "
         f"THEN 'bad sop_version ' || {_shown('ver_s')} || ' (expected e.g. 1.0)' END",
+        f"CASE WHEN msg IS NOT NULL AND NOT regexp_full_match(msg, '{MESSAGE_RE}') "
+        f"THEN 'bad message ' || {_shown('msg')} || ' (expected sop:version:slot:date or a slot)'"
+        " END",
+        f"CASE WHEN eid_n > 1 THEN 'event_id ' || {_shown('eid')} || ' repeated in the file' END",
     ]
     return f"""
         CREATE OR REPLACE TEMP TABLE checked AS
@@ -76,7 +82,9 @@ def _checks_sql() -> str:
                    nullif(trim(event), '') AS e,
                    nullif(trim(value), '') AS value_s,
                    nullif(trim(sop_version), '') AS ver_s,
-                   nullif(trim(sop), '') AS sop
+                   nullif(trim(sop), '') AS sop,
+                   nullif(trim(message), '') AS msg,
+                   nullif(trim(event_id), '') AS eid
             FROM raw),
         o AS (
             SELECT *,
@@ -102,9 +110,10 @@ def _checks_sql() -> str:
                          THEN timezone($naive_tz, TRY_CAST(time_s AS TIMESTAMP))
                    END AS ts,
                    TRY_CAST(value_s AS DOUBLE) AS v,
-                   nullif(regexp_extract(ver_s, '{VERSION_RE}', 1), '') AS ver
+                   nullif(regexp_extract(ver_s, '{VERSION_RE}', 1), '') AS ver,
+                   CASE WHEN eid IS NOT NULL THEN count(*) OVER (PARTITION BY eid) END AS eid_n
             FROM q)
-        SELECT loc, g, m, ts, e, v, ver, sop,
+        SELECT loc, g, m, ts, e, v, ver, sop, msg, eid,
                CASE WHEN pre_error IS NOT NULL THEN [pre_error]
                     ELSE list_filter([{", ".join(reasons)}], lambda x: x IS NOT NULL)
                END AS reasons
@@ -148,10 +157,11 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def normalised_sql(tz: str) -> str:
-    """SELECT over table `checked` giving the stored columns, `day` in zone `tz`."""
-    return f"""
+def normalised_sql() -> str:
+    """SELECT over table `checked` (after `attribute`, see attribution.py) giving the stored
+    columns."""
+    return """
         SELECT g AS "group", m AS member, ts AS time, e AS event, v AS value,
-               ver AS sop_version, sop, CAST(timezone('{tz}', ts) AS DATE) AS day
+               ver AS sop_version, sop, msg AS message, eid AS event_id, day, row_hash
         FROM checked ORDER BY loc
     """

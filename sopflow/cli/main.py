@@ -122,7 +122,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "paused": Entry("run_cmd", "paused", "List flow runs waiting for approval."),
     "kpi": Entry(
-        "check_cmd",
+        "events_cmd",
         "kpi",
         "KPIs of an SOP by version, group and/or day, plus the days its alert rules fire.",
     ),
@@ -155,7 +155,7 @@ COMMANDS: dict[str, Entry] = {
         "audit_cmd", "audit_app", "The audit trail: who changed what, when, and proof it is intact."
     ),
     "events": Entry(
-        "check_cmd", "events_app", "Event data (joins, messages, opens, orders, ...) for KPIs."
+        "events_cmd", "events_app", "Event data (joins, messages, opens, orders, ...) for KPIs."
     ),
     "groups": Entry(
         "groups_cmd",

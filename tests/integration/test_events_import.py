@@ -194,16 +194,68 @@ def test_naive_times_are_refused_unless_a_zone_is_named(tmp_path: Path) -> None:
     assert _rows(store)[0][2] == datetime(2026, 8, 19, 15, 30, tzinfo=UTC)
 
 
-def test_importing_the_same_file_twice_is_a_no_op(tmp_path: Path) -> None:
+def test_importing_the_same_rows_again_is_refused_naming_the_batch(tmp_path: Path) -> None:
     src = tmp_path / "events.csv"
     src.write_text(CSV_OK, encoding="utf-8")
     store = EventStore(tmp_path / "store")
     first = store.import_file(src)
-    again = store.import_file(src)
-    assert again.new is False
-    assert (again.sha256, again.file, again.rows) == (first.sha256, first.file, first.rows)
+    # The same rows in another order (another file's bytes) are the same batch.
+    lines = CSV_OK.splitlines(keepends=True)
+    shuffled = tmp_path / "again.csv"
+    shuffled.write_text(lines[0] + "".join(reversed(_records(lines[1:]))), encoding="utf-8")
+    for path in (src, shuffled):
+        with pytest.raises(DataFileError, match=f"already imported as batch {first.batch}"):
+            store.import_file(path)
     assert len(store.imports()) == 1
     assert len(_rows(store)) == 4
+
+
+def _records(lines: list[str]) -> list[str]:
+    """CSV records (a quoted newline keeps two lines together)."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1].count('"') % 2 == 1:
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
+def test_overlapping_rows_are_refused_by_line_unless_they_carry_event_ids(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "store")
+    head = "group,member,time,event,event_id\n"
+    one = "一群,张三,2026-08-19T10:00:00+08:00,open,e1\n"
+    two = "一群,李四,2026-08-19T10:05:00+08:00,open,e2\n"
+    first = tmp_path / "a.csv"
+    first.write_text(head + one, encoding="utf-8")
+    batch = store.import_file(first).batch
+    second = tmp_path / "b.csv"
+    second.write_text(head + two + one, encoding="utf-8")
+    result = store.import_file(second)  # e1 is stored: skipped, e2 is new
+    assert (result.rows, result.skipped) == (1, 1)
+    plain = tmp_path / "c.csv"
+    plain.write_text(
+        "group,member,time,event\n一群,王五,2026-08-19T11:00:00+08:00,open\n"
+        "一群,张三,2026-08-19T10:00:00+08:00,open\n",
+        encoding="utf-8",
+    )
+    # Without an id, a row equal to a stored one is refused by its line, naming its batch.
+    with pytest.raises(DataFileError, match=rf"1 row\(s\) \(line 3\) .* batch {batch}"):
+        store.import_file(plain)
+    assert store.summary().rows == 2
+
+
+def test_removing_a_batch_takes_its_rows_out(tmp_path: Path) -> None:
+    src = tmp_path / "events.csv"
+    src.write_text(CSV_OK, encoding="utf-8")
+    store = EventStore(tmp_path / "store")
+    result = store.import_file(src)
+    assert store.remove(result.batch[:8]).sha256 == result.sha256
+    assert (store.summary().rows, store.imports(), _rows(store)) == (0, [], [])
+    assert not result.file.exists()
+    with pytest.raises(DataFileError, match="is not an event batch"):
+        store.remove(result.batch)
+    assert store.import_file(src).new is True
 
 
 def test_rows_from_memory_are_checked_by_row_index_and_deduplicated(tmp_path: Path) -> None:

@@ -1,0 +1,160 @@
+"""Event data commands: `sop events import|list|remove|wecom-stats` and `sop kpi`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.params import date_option
+
+events_app = typer.Typer(
+    help="Event data (joins, messages, opens, orders, ...) for KPIs.\n\n"
+    "Example: sop events import events-2026-09.csv"
+)
+
+
+@events_app.command("import")
+def events_import(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="CSV, JSONL or Parquet event files."),
+    tz: str = typer.Option(
+        None, "--tz", help="Zone of times written without an offset (default: workspace's)."
+    ),
+    by: str = typer.Option("operator", "--by", help="Who imports (for the audit trail)."),
+) -> None:
+    """Check and import event files, one batch each; a file with any bad row imports nothing.
+
+    Groups are matched by id or registered name; rows without sop/sop_version take the group's.
+    Rows already imported are refused (or skipped when the file has an event_id column).
+
+    Example: sop events import events-2026-09.csv --tz Asia/Shanghai
+    """
+    from services.event_imports import import_events
+
+    ws = workspace(ctx)
+    for path in files:
+        result = import_events(ws, path, now=now(), tz=tz, actor=by)
+        skipped = f", skipped {result.skipped} already imported" if result.skipped else ""
+        if result.rows == 0:
+            typer.echo(f"imported nothing new from {path}{skipped}")
+        else:
+            typer.echo(
+                f"imported {result.rows} event(s) from {path} as batch {result.batch}{skipped}"
+            )
+
+
+@events_app.command("list")
+def events_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON."),
+) -> None:
+    """List the imported event batches, oldest first: batch id, rows, when, from which file.
+
+    Example: sop events list
+    """
+    from services.event_imports import list_batches
+
+    batches = list_batches(workspace(ctx))
+    if as_json:
+        echo_json([vars(b) for b in batches])
+        return
+    if not batches:
+        typer.echo("no event batches imported")
+    for b in batches:
+        skipped = f" (+{b.skipped} skipped)" if b.skipped else ""
+        typer.echo(f"{b.batch}  {b.rows:>7} event(s){skipped}  {b.imported_at or '-'}  {b.source}")
+
+
+@events_app.command("remove")
+def events_remove(
+    ctx: typer.Context,
+    batch: str = typer.Argument(..., help="Batch id from `sop events list` (or 6+ characters)."),
+    by: str = typer.Option(..., "--by", help="Who removes it (recorded in the audit trail)."),
+) -> None:
+    """Take one imported batch out of the event data; the removal is recorded in the audit trail.
+
+    Example: sop events remove 53ecb91e5ac5 --by 小王
+    """
+    from services.event_imports import remove_batch
+
+    entry = remove_batch(workspace(ctx), batch, now=now(), actor=by)
+    typer.echo(f"removed batch {entry.batch}: {entry.rows} event(s) from {entry.source}")
+
+
+@events_app.command("wecom-stats")
+def events_wecom_stats(
+    ctx: typer.Context,
+    start: date = date_option(..., "--from", help="First day (YYYY-MM-DD)."),
+    end: date = date_option(..., "--to", help="Last day, included (YYYY-MM-DD)."),
+    owner: list[str] = typer.Option(None, "--owner", help="Group owner userids (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
+) -> None:
+    """Fetch WeCom customer-group statistics (by owner and by day) into the event store.
+
+    Example: sop events wecom-stats --from 2026-10-01 --to 2026-10-31 --owner zhangsan
+    """
+    from services.wecom_stats import fetch_into_store
+
+    ws = workspace(ctx)
+    stored = fetch_into_store(ws, start=start, end=end, owners=owner or None, today=now().date())
+    if as_json:
+        echo_json({k: str(v) for k, v in stored.items()})
+        return
+    typer.echo(
+        f"stored {stored['owner_rows']} owner row(s) and {stored['day_rows']} day row(s)"
+        f" under {ws.dir('events') / 'wecom'}"
+    )
+
+
+def kpi(
+    ctx: typer.Context,
+    sop: str = typer.Argument(..., help="SOP id."),
+    by: str = typer.Option("version", "--by", help="version, group, day or a comma list."),
+    metric: list[str] = typer.Option(None, "--metric", help="Only these metrics."),
+    start: date = date_option(None, "--from", help="First day (YYYY-MM-DD)."),
+    end: date = date_option(None, "--to", help="Day after the last."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows and alerts as JSON."),
+) -> None:
+    """KPIs of an SOP by version, group and/or day, plus the days its alert rules fire.
+
+    Also says how many events were used and how many could not be attributed to an SOP version.
+
+    Example: sop kpi mombaby-refined --by version,day --metric open_rate
+    """
+    from services.kpis import event_coverage, kpis_with_alerts
+
+    ws = workspace(ctx)
+    keys = [part.strip() for part in by.split(",") if part.strip()]
+    table, hits = kpis_with_alerts(
+        ws, sop_id=sop, by=keys, metrics=metric or None, start=start, end=end
+    )
+    counted = event_coverage(ws, sop_id=sop, start=start, end=end)
+    rows = table.to_pylist()
+    if as_json:
+        echo_json({"rows": rows, "alerts": [vars(hit) for hit in hits], "events": vars(counted)})
+        return
+    columns = [
+        c
+        for c in ("metric", "sop_version", "group", "day", "message", "slot")
+        if c in table.column_names
+    ]
+    for row in rows:
+        where = "  ".join(str(row[c]) for c in columns)
+        value = "-" if row["value"] is None else f"{row['value']:.4f}"
+        typer.echo(f"{where}  {value}  ({row['num']:g}/{row['den']:g})")
+    for hit in hits:
+        typer.echo(f"alert {hit}")
+    note = (
+        f"events: {counted.used} used for {sop}; {counted.unattributed} could not be attributed"
+        " to an SOP version (no sop/sop_version, and none known for their group that day)"
+    )
+    typer.echo(note)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(events_app, name="events")
+    app.command()(kpi)
