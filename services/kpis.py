@@ -12,6 +12,7 @@ from engine.events.store import EventStore
 from engine.kpi.alerts import AlertHit, evaluate_alerts
 from engine.kpi.compute import compute_kpis
 from engine.kpi.coverage import Coverage, coverage
+from engine.kpi.messages import message_kpis
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 
@@ -47,7 +48,12 @@ def kpi_table(
     start: date | None = None,
     end: date | None = None,
 ) -> pa.Table:
-    """KPI rows (metric, by-columns, num, den, value) for one SOP."""
+    """KPI rows (metric, by-columns, num, den, value) for one SOP; `by` message or slot gives
+    each message's own open rate (engine/kpi/messages.py)."""
+    if {"message", "slot"} & set(by):
+        return message_kpis(
+            event_store(ws), sop=sop_id, by=by, metrics=metrics, start=start, end=end
+        )
     return compute_kpis(
         event_store(ws),
         metrics=metrics,

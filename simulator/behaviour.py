@@ -16,6 +16,7 @@ from simulator.events import DayEvents, EventBuffer
 from simulator.params import SimulationParams
 from simulator.population import GroupState, JoinDraw
 from sop_models.actions import PlannedAction
+from sop_models.messages import message_key, message_of_delivery
 
 _FLASH = "flash_sale"
 
@@ -39,7 +40,7 @@ class _GroupDay:
 
     def effect(self, kind: str, behaviour: str) -> float:
         return self.params.kind_effect(kind, behaviour) * self.params.version_effect(
-            self.version, behaviour
+            self.version, behaviour, kind=kind
         )
 
     def rate(self, name: str, idx: np.ndarray) -> np.ndarray:
@@ -53,6 +54,17 @@ class _GroupDay:
         t = seconds + self.rng.exponential(mean, seconds.shape)
         t = np.minimum(np.minimum(t, self.leave[idx] - 1.0), DAY_SECONDS - 1.0)
         return np.maximum(np.floor(t), seconds)
+
+
+def _label(action: PlannedAction) -> tuple[str | None, ...]:
+    """The labels of the answers to one action: its version, SOP and message key (the one its
+    delivery key holds, or built from its fields when the key has another shape)."""
+    parts = action.key.split(":")
+    if len(parts) >= 5 and parts[:2] == [action.sop_id, action.version]:
+        message = message_of_delivery(action.key)
+    else:
+        message = message_key(action.sop_id, action.version, action.slot, action.at.date())
+    return (action.version, action.sop_id, message)
 
 
 def _respond(day: _GroupDay, idx: np.ndarray, sent: float, kind: str, label: int) -> None:
@@ -195,7 +207,7 @@ def simulate_group_day(
     """
     n_before = state.size - joins.ids.size
     ordinal = day.toordinal()
-    labels: dict[tuple[str | None, str | None], int] = {(version, state.spec.sop_id): 0}
+    labels: dict[tuple[str | None, ...], int] = {(version, state.spec.sop_id, None): 0}
     start = np.concatenate([np.zeros(n_before), joins.seconds])
     engagement = state.effect * float(np.exp(rng.normal(0.0, params.day_effect_sd)))
     g = _GroupDay(
@@ -224,14 +236,14 @@ def simulate_group_day(
     leaving = _leaves(g, state, ordinal - last_cold < params.cold_start_window_days)
 
     for sent, i, action in delivered_welcomes:
-        label = labels.setdefault((action.version, action.sop_id), len(labels))
+        label = labels.setdefault(_label(action), len(labels))
         if g.leave[i] > sent:
             g.buf.add("delivered", sent, member=i, value=1.0, label=label)
             if params.cost_per_welcome > 0:
                 g.buf.add("cost", sent, value=params.cost_per_welcome, label=label)
             _respond(g, np.array([i]), sent, "welcome", label)
     for sent, action in pushes:
-        label = labels.setdefault((action.version, action.sop_id), len(labels))
+        label = labels.setdefault(_label(action), len(labels))
         present = np.flatnonzero((start <= sent) & (g.leave > sent))
         g.buf.add("delivered", sent, value=float(present.size), label=label)
         if params.cost_per_push > 0:

@@ -42,6 +42,7 @@ EVENT_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("sop_version", pa.string()),
         ("sop", pa.string()),
+        ("message", pa.string()),  # message key sop:version:slot:date of a push's answers
     ]
 )
 _US = 1_000_000
@@ -51,7 +52,7 @@ class EventBuffer:
     """Events of one group on one day, as column chunks; times are seconds after local midnight.
 
     `member` is an index into the day's member ids (-1: a group-level event); `label` is an
-    index into the day's (sop_version, sop) pairs.
+    index into the day's (sop_version, sop, message) labels.
     """
 
     def __init__(self) -> None:
@@ -118,7 +119,7 @@ class DayEvents:
     time_us: np.ndarray  # int64 microseconds since the epoch (UTC)
     event: np.ndarray  # int8 codes into EVENT_TYPES
     value: np.ndarray  # float64, NaN for null
-    labels: list[tuple[str | None, ...]]  # (sop_version, sop) pairs
+    labels: list[tuple[str | None, ...]]  # (sop_version, sop[, message]) labels
     label: np.ndarray  # int32 index into labels
 
 
@@ -148,7 +149,7 @@ def build_table(parts: Sequence[DayEvents]) -> pa.Table:
         return EVENT_SCHEMA.empty_table()
     groups = np.repeat(np.arange(len(parts)), [p.event.size for p in parts])
     members, member_ids = _offsets(parts, "member", "member_ids")
-    labels, pairs = _offsets(parts, "label", "labels")
+    labels, triples = _offsets(parts, "label", "labels")
     value = np.concatenate([p.value for p in parts])
     columns = [
         _dictionary(groups, [p.group for p in parts]),
@@ -156,8 +157,9 @@ def build_table(parts: Sequence[DayEvents]) -> pa.Table:
         pa.array(np.concatenate([p.time_us for p in parts]), type=EVENT_SCHEMA.field("time").type),
         _dictionary(np.concatenate([p.event for p in parts]), list(EVENT_TYPES)),
         pa.array(value, mask=np.isnan(value), type=pa.float64()),
-        _dictionary(labels, [v for v, _ in pairs]),
-        _dictionary(labels, [s for _, s in pairs]),
+        _dictionary(labels, [t[0] for t in triples]),
+        _dictionary(labels, [t[1] for t in triples]),
+        _dictionary(labels, [t[2] if len(t) > 2 else None for t in triples]),
     ]
     return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
 

@@ -123,6 +123,8 @@ class SimulationParams:
 
     `version_effects` maps an SOP version to relative multipliers on behaviours of members of
     groups on that version, e.g. `{"2.0": {"open": 1.18}}`; versions not listed have no effect.
+    A key `version/kind` scales only the answers to messages of that kind, e.g.
+    `{"2.0/welcome": {"open": 1.18}}`: a new welcome text that changes nothing else.
     """
 
     seed: int = 0
@@ -190,11 +192,13 @@ class SimulationParams:
         """Relative multiplier of `behaviour` for a message of `kind` (1.0 if not set)."""
         return self.kind_effects.get(kind, {}).get(behaviour, 1.0)
 
-    def version_effect(self, version: str | None, behaviour: str) -> float:
-        """Relative multiplier of `behaviour` in groups on `version` (1.0 if not set)."""
+    def version_effect(self, version: str | None, behaviour: str, *, kind: str = "") -> float:
+        """Relative multiplier of `behaviour` in groups on `version` (1.0 if not set), times
+        the one for answers to messages of `kind` on that version."""
         if version is None:
             return 1.0
-        return self.version_effects.get(version, {}).get(behaviour, 1.0)
+        both = self.version_effects.get(version, {}).get(behaviour, 1.0)
+        return both * self.version_effects.get(f"{version}/{kind}", {}).get(behaviour, 1.0)
 
 
 def _fail(name: str, message: str) -> None:
@@ -245,6 +249,10 @@ def _validate(p: SimulationParams) -> None:
         _fail("kind_effects", f"unknown action kind {unknown_kinds[0]!r}")
     _check_effects("kind_effects", p.kind_effects)
     _check_effects("version_effects", p.version_effects)
+    for key in p.version_effects:
+        kind = key.partition("/")[2]
+        if "/" in key and kind not in (*PUSH_KINDS, "welcome"):
+            _fail("version_effects", f"unknown action kind {kind!r} in {key!r}")
     for key, lift in p.flash_sale_order_lift.items():
         if key not in MEMBER_TYPES or not lift >= 0:
             _fail("flash_sale_order_lift", f"bad entry {key!r}: {lift}")

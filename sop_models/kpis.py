@@ -80,6 +80,9 @@ METRICS = _registry(
        "messages / members, summed over group-days"),
     _D("open_rate", "activation", "消息打开率", "proportion", "higher", True, "day",
        "open events / members reached by pushes"),
+    _D("welcome_open_rate", "activation", "欢迎语打开率", "proportion", "higher", True, "day",
+       "opens of welcome messages / welcomes delivered (events whose `message` is an on_join "
+       "slot: one message's own opens, not every open that day)"),
     _D("activity_participation", "activation", "活动参与率", "proportion", "higher", True, "day",
        "members taking part in an activity that day / members, summed over group-days"),
     _D("retention", "retention", "留存率", "proportion", "higher", True, "period",

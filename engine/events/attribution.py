@@ -83,7 +83,7 @@ def resolve_groups(con: duckdb.DuckDBPyConnection, source: str, attribution: Att
 def fill_labels(con: duckdb.DuckDBPyConnection, attribution: Attribution) -> None:
     """Rows without `sop` take their group's registry SOP; rows without `sop_version` take the
     version the ledger shows their group ran that day (for that SOP)."""
-    _split_message_keys(con)
+    split_message_keys(con)
     groups = [r[0] for r in con.execute("SELECT DISTINCT g FROM checked ORDER BY g").fetchall()]
     sops = {g: attribution.sop_of[g] for g in groups if g in attribution.sop_of}
     if sops:
@@ -112,7 +112,7 @@ def fill_labels(con: duckdb.DuckDBPyConnection, attribution: Attribution) -> Non
     con.unregister("labels")
 
 
-def _split_message_keys(con: duckdb.DuckDBPyConnection) -> None:
+def split_message_keys(con: duckdb.DuckDBPyConnection) -> None:
     """A full message key `sop:version:slot:date` names the row's sop and version if missing."""
     con.execute(
         """UPDATE checked SET
@@ -125,6 +125,7 @@ def _split_message_keys(con: duckdb.DuckDBPyConnection) -> None:
 def finish_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Add `row_hash`, which identifies a row across imports whatever its labels, and complete
     message keys (a bare slot becomes `sop:version:slot:day` once both are known)."""
+    split_message_keys(con)
     con.execute("ALTER TABLE checked ADD COLUMN row_hash VARCHAR")
     con.execute(
         """UPDATE checked SET row_hash = md5(concat_ws(chr(31), g, coalesce(m, ''),

@@ -139,6 +139,8 @@ def _connection_source(con: duckdb.DuckDBPyConnection, table: str, tz: str) -> s
         extra.append(f"CAST(timezone('{tz}', time) AS DATE) AS day")
     if "sop" not in cols:
         extra.append("NULL::VARCHAR AS sop")
+    if "message" not in cols:
+        extra.append("NULL::VARCHAR AS message")
     return f"(SELECT *{''.join(', ' + e for e in extra)} FROM {table})" if extra else table
 
 

@@ -32,6 +32,7 @@ from sop_models.errors import CheckError
 from sop_models.kpis import METRICS as DOMAIN_METRICS
 from sop_models.kpis import STAGES as STAGES  # re-exported: engine.kpi.STAGES
 from sop_models.kpis import Direction, Grain, Kind, MetricDefinition, Stage
+from sop_models.messages import WELCOME_PREFIX
 
 #: Member events that show a member is active (everything but joining and leaving).
 ACTIVE_EVENTS: tuple[str, ...] = (
@@ -43,7 +44,8 @@ _ACTIVE_SQL = ", ".join(f"'{e}'" for e in ACTIVE_EVENTS)
 
 @dataclass(frozen=True)
 class Measure:
-    """A named quantity of one cell. `sql` aggregates events (columns g m t e v day) or members."""
+    """A named quantity of one cell. `sql` aggregates events (columns g m t e v day msg slot) or
+    members."""
 
     name: str
     source: Literal["event", "event_distinct", "grid", "member_day", "period_member", "period_stay"]
@@ -76,6 +78,12 @@ MEASURES: dict[str, Measure] = {
         _m("delivered", "event", "sum(v) FILTER (WHERE e = 'delivered')",
            "members reached by pushes (value of delivered events)"),
         _m("opens", "event", "count(*) FILTER (WHERE e = 'open')", "open events"),
+        _m("welcome_delivered", "event",
+           f"sum(v) FILTER (WHERE e = 'delivered' AND starts_with(slot, '{WELCOME_PREFIX}'))",
+           "welcome messages delivered (delivered events of on_join slots)"),
+        _m("welcome_opens", "event",
+           f"count(*) FILTER (WHERE e = 'open' AND starts_with(slot, '{WELCOME_PREFIX}'))",
+           "opens of welcome messages (open events of on_join slots)"),
         _m("participants", "event_distinct", "participate",
            "distinct members taking part in an activity that day"),
         _m("order_amount", "event", "sum(v) FILTER (WHERE e = 'order')", "sum of order amounts"),
@@ -140,6 +148,7 @@ FORMULAS: dict[str, Formula] = {
     "interaction_rate": Formula("speakers", "members"),
     "messages_per_member": Formula("messages", "members"),
     "open_rate": Formula("opens", "delivered"),
+    "welcome_open_rate": Formula("welcome_opens", "welcome_delivered"),
     "activity_participation": Formula("participants", "members"),
     "retention": Formula("retained_members", "start_members"),
     "weekly_active": Formula("weekly_active_members", "members"),

@@ -27,7 +27,9 @@ OUT_NAMES = {"g": "group", "ver": "sop_version", "day": "day"}
 ORDER = {name: i for i, name in enumerate(METRICS)}
 _ROWS = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
 _EV_SELECT = """SELECT "group" AS g, member AS m, time AS t, event AS e, value AS v,
-    sop_version AS ver, sop, day FROM {source}{where}"""
+    sop_version AS ver, sop, day, message AS msg,
+    CASE WHEN message LIKE '%:%' THEN split_part(message, ':', 3) ELSE message END AS slot
+    FROM {source}{where}"""
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,11 @@ def events_wecom_stats(
 def kpi(
     ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id."),
-    by: str = typer.Option("version", "--by", help="version, group, day or a comma list."),
+    by: str = typer.Option(
+        "version",
+        "--by",
+        help="version, group, day or a comma list; message or slot: each message's own rates.",
+    ),
     metric: list[str] = typer.Option(None, "--metric", help="Only these metrics."),
     start: date = date_option(None, "--from", help="First day (YYYY-MM-DD)."),
     end: date = date_option(None, "--to", help="Day after the last."),

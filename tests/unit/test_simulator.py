@@ -148,6 +148,7 @@ def test_event_table_has_the_fixed_schema() -> None:
         "value",
         "sop_version",
         "sop",
+        "message",
     ]
     assert [f.type for f in events.schema] == [
         pa.string(),
@@ -155,6 +156,7 @@ def test_event_table_has_the_fixed_schema() -> None:
         pa.timestamp("us", tz="Asia/Shanghai"),
         pa.string(),
         pa.float64(),
+        pa.string(),
         pa.string(),
         pa.string(),
     ]
