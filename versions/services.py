@@ -47,7 +47,12 @@ def save_version(
     major: bool,
     now: datetime,
 ) -> VersionInfo:
-    """Validate and save a document as the next version; refuse invalid or unchanged ones."""
+    """Validate and save a document as the next version; refuse invalid or unchanged ones.
+
+    The text is stored exactly as written (comments, key order, the author's own words such as
+    工作日 or 周三), so `sop show` gives it back byte for byte; the typed document is derived
+    from it whenever it is read. "Unchanged" means the same document once parsed.
+    """
     author = required(stored_name(author), "--author")
     message = required(message, "-m/--message")
     doc = parse_document(text, source)
@@ -55,7 +60,7 @@ def save_version(
     with uow:
         store = uow.store
         latest = store.latest(doc.id)
-        if latest and store.content(latest) == canonical:
+        if latest and _canonical(store.content(latest), latest.tag) == canonical:
             raise NothingToSave(
                 f"{source}: unchanged since {doc.id} {latest.version.label}; nothing saved"
             )
@@ -65,7 +70,7 @@ def save_version(
         info = store.write_version(
             sop_id=doc.id,
             version=version,
-            content=canonical,
+            content=text,
             author=author,
             message=f"{version.label}: {message}",
             at=now,
@@ -82,6 +87,11 @@ def save_version(
         )
         uow.commit()
     return info
+
+
+def _canonical(text: str, source: str) -> str:
+    """A stored text in canonical form, for comparing documents rather than their spelling."""
+    return dump_document(parse_document(text, source))
 
 
 def resolve(store: VersionStore, sop_id: str, ref: str) -> VersionInfo:

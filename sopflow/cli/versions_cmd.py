@@ -106,6 +106,9 @@ def show(
 ) -> None:
     """Print one version of an SOP (latest unless a version or alias is given).
 
+    The document comes out exactly as saved (comments and wording kept); the version line goes
+    to stderr, so `sop show X > x.yaml` gives back the saved file.
+
     Example: sop show mombaby-refined@production
     """
     sop_id, ref = split_ref(spec)
@@ -115,7 +118,7 @@ def show(
         document = shown.document().model_dump(mode="json")
         echo_json({**info.as_dict(), "evidence": shown.evidence, "document": document})
     else:
-        typer.echo(f"# {info.tag}  {info.author}  {info.message}")
+        typer.echo(f"# {info.tag}  {info.author}  {info.message}", err=True)
         typer.echo(shown.text, nl=False)
 
 
