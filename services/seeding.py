@@ -49,9 +49,9 @@ class Seeded:
         return self.production.sop_id
 
 
-def with_new_welcome(text: str) -> str:
-    """`text` with a new on-join welcome and the welcome's own open rate (its opens over welcomes
-    delivered, not every open of the day) as the primary metric of its check."""
+def with_new_welcome(text: str, *, primary: str = "open_rate") -> str:
+    """`text` with a new on-join welcome and `primary` as the primary metric of its check (the
+    demo passes welcome_open_rate: the welcome's own opens over welcomes delivered)."""
     data = parse_document(text).model_dump(mode="json", exclude_none=True)
     template_id = data["schedule"]["on_join"][0]["template"]
     for template in data["templates"]:
@@ -60,9 +60,9 @@ def with_new_welcome(text: str) -> str:
             template["variables"] = sorted(
                 {*template.get("variables", []), "member_name", "group_name"}
             )
-    targets = [t for t in data["kpis"]["targets"] if t["metric"] != "welcome_open_rate"]
+    targets = [t for t in data["kpis"]["targets"] if t["metric"] != primary]
     data["kpis"]["targets"] = [
-        {"metric": "welcome_open_rate", "target": 0.25, "direction": "higher"},
+        {"metric": primary, "target": 0.25, "direction": "higher"},
         *targets,
     ]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -131,7 +131,7 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
                     v2, split = seed_candidate(
                         ws,
                         sop_id=sop_id,
-                        text=with_new_welcome(base),
+                        text=with_new_welcome(base, primary="welcome_open_rate"),
                         source="V2.0 新欢迎语",
                         author=AUTHOR,
                         message="新欢迎语",
