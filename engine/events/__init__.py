@@ -12,5 +12,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "schema": ("EVENT_TYPES", "GROUP_EVENTS", "MEMBER_EVENTS", "EventRowsError", "RowProblem"),
         "store": ("EventStore", "EventSummary", "ImportResult"),
+        "attribution": ("Attribution",),
     },
 )

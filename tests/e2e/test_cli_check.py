@@ -63,6 +63,9 @@ def test_events_import_is_all_or_nothing_with_line_numbers(cli: Cli, tmp_path: P
     assert "line 3" in result.output and "line 4" in result.output
     assert "Traceback" not in result.output
     assert not list((cli.root / "events").glob("*.parquet"))
+    # Event rows name registered groups (by id or name): register 宝妈1群 first.
+    cli("save", str(EXAMPLES / f"{SOP}.yaml"), "--author", "小王", "-m", "首版")
+    cli("groups", "add", "g1", "--name", "宝妈1群", "--sop", SOP)
     good = tmp_path / "good.csv"
     good.write_text(GOOD_CSV, encoding="utf-8")
     assert "imported 3 event(s)" in cli("events", "import", str(good)).output
