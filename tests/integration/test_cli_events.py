@@ -168,3 +168,13 @@ def test_event_commands_have_help_with_an_example(path: list[str]) -> None:
     result = CliRunner().invoke(main.app, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example:" in result.output
+
+
+def test_a_name_two_groups_share_must_be_written_as_an_id(ws_cli: Cli, tmp_path: Path) -> None:
+    ws_cli("groups", "add", "g3", "--name", "一群", "--sop", SOP)
+    text = "group,member,time,event\n一群,m1,2026-09-01T10:00+08:00,open\n"
+    result = ws_cli("events", "import", write(tmp_path, "e.csv", text), ok=False)
+    assert (
+        result.exit_code == 2 and "group name 一群 is shared by g1, g3: use the id" in result.stderr
+    )
+    ws_cli("events", "import", write(tmp_path, "ids.csv", text.replace("一群", "g3")))
