@@ -58,15 +58,16 @@ def test_robots_are_paced_independently(wecom, clock) -> None:
 
 
 def test_45009_backs_off_and_retries_the_same_message(wecom, clock) -> None:
-    wecom.fail_next(SEND, 45009, times=2)
+    wecom.fail_next(SEND, 45009)  # blocks the robot for 60 s: retrying sooner only adds calls
     [result] = make_channel(wecom, clock).send_batch([planned("k1", target="宝妈群机器人")])
-    assert (result.status, result.attempts) == (SENT, 3)
-    assert clock.sleeps == [15.0, 30.0]
+    assert (result.status, result.attempts) == (SENT, 2)
+    assert clock.sleeps == [60.0]
     assert len(wecom.robot_messages(KEY_A)) == 1
 
 
 def test_a_robot_that_stays_limited_fails_its_rest_but_others_still_send(wecom, clock) -> None:
-    wecom.fail_next(SEND, 45009, times=4)
+    wecom.block_seconds = 3600  # the robot stays blocked past the one 60 s wait
+    wecom.fail_next(SEND, 45009)
     actions = [
         planned("a1", target="宝妈群机器人"),
         planned("b1", target="福利群机器人"),
@@ -74,7 +75,7 @@ def test_a_robot_that_stays_limited_fails_its_rest_but_others_still_send(wecom, 
     ]
     results = make_channel(wecom, clock).send_batch(actions)
     assert [(r.key, r.status, r.attempts) for r in results] == [
-        ("a1", FAILED, 4),
+        ("a1", FAILED, 2),
         ("b1", SENT, 1),
         ("a2", FAILED, 0),
     ]
@@ -92,7 +93,7 @@ def test_timeout_is_unknown_not_resent_and_stops_the_batch(wecom, clock) -> None
 
 def test_msgtypes_map_to_robot_payloads(wecom, clock, tmp_path: Path) -> None:
     image = tmp_path / "poster.png"
-    image.write_bytes(b"\x89PNG fake poster")
+    image.write_bytes(b"\x89PNG\r\n\x1a\n fake poster")
     actions = [
         planned("t", target="宝妈群机器人", extra={"mentioned_list": "@all"}),
         planned("m", target="宝妈群机器人", msgtype="markdown", text="**周三秒杀** 今晚 20:00"),
