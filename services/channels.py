@@ -25,7 +25,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -44,6 +44,7 @@ from engine.channels import (
     TaskListChannel,
     WeComMassSendChannel,
 )
+from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask
 from engine.channels.shared_limit import DatabaseWindowLimiter
 from engine.groups import CHANNELS, Group
 from engine.ledger import AWAITING as LEDGER_AWAITING
@@ -54,7 +55,7 @@ from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
 from services.db import make_engine
 from services.settings import CONFIG_FILE, Settings
 from services.workspace import Workspace
-from sop_models.errors import ChannelError, ChannelNotConfigured
+from sop_models.errors import ChannelError, ChannelNotConfigured, WorkspaceError
 
 MASS_SEND = "wecom_mass"
 
@@ -183,9 +184,11 @@ def _recipe(
         def mass() -> Built:
             secrets = configured_secrets(settings)
             client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base, secrets=secrets)
-            return WeComMassSendChannel(client), client.close
+            cap = settings.wecom_mass_cap
+            return WeComMassSendChannel(client, cap_rule=cap), client.close
 
-        return (name, base, corp_id, _digest(secret), _secrets_digest(settings)), mass
+        key = (name, base, corp_id, _digest(secret), _secrets_digest(settings))
+        return (*key, settings.wecom_mass_cap), mass
     raise ChannelError(f"unknown channel {name!r}: use one of {', '.join(CHANNELS)}")
 
 
@@ -205,6 +208,42 @@ def build_channel(
 def close_channels() -> None:
     """Release the HTTP connections of every channel `build_channel` made in this process."""
     _CACHE.close()
+
+
+def check_wecom_setup(ws: Workspace) -> None:
+    """Stop before a run if WeCom refuses the app: raises WeComSetupError naming the setting.
+
+    Call it once before sending mass messages; a wrong secret or corp id, a system-app
+    secret or an untrusted server IP would otherwise fail every batch in turn.
+    """
+    channel = build_channel(MASS_SEND, ws)
+    assert isinstance(channel, WeComMassSendChannel)
+    channel.check_setup()
+
+
+def follow_up_policy(settings: Settings) -> FollowUpPolicy:
+    """When to remind and when to cancel unconfirmed mass sends, from the settings."""
+    remind = timedelta(hours=settings.wecom_remind_after_hours)
+    cancel = timedelta(hours=settings.wecom_cancel_after_hours)
+    if remind >= cancel:
+        raise WorkspaceError(
+            "wecom_remind_after_hours must be less than wecom_cancel_after_hours "
+            f"({settings.wecom_remind_after_hours} >= {settings.wecom_cancel_after_hours})"
+        )
+    return FollowUpPolicy(remind_after=remind, remind_every=remind, cancel_after=cancel)
+
+
+def follow_up_mass_sends(ws: Workspace, tasks: Sequence[UnconfirmedTask]) -> list[FollowUp]:
+    """Remind or cancel unconfirmed mass sends as the workspace settings say.
+
+    The caller builds `tasks` from the ledger (msgid, sender, creation time, keys, reminders
+    so far) and records each FollowUp's result; nothing is written here.
+    """
+    if not tasks:
+        return []
+    channel = build_channel(MASS_SEND, ws)
+    assert isinstance(channel, WeComMassSendChannel)
+    return channel.follow_up(tasks, follow_up_policy(ws.settings))
 
 
 @dataclass

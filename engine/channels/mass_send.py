@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.channels.base import (
@@ -62,11 +62,13 @@ from engine.wecom.groupmsg import (
     remind_group_msg,
 )
 from engine.wecom.media import MediaCache
+from engine.wecom.statistics import follow_users
 from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelError, ChannelRateLimited, DeliveryOutcomeUnknown
 
 log = logging.getLogger("engine.wecom")
 LOOKUP_SLACK = 300  # seconds around the send in which a created task is looked for
+SETUP_RECHECK = timedelta(minutes=10)  # after a setup error, no call before this has passed
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,20 @@ class WeComMassSendChannel:
         self._cap_rule = cap_rule
         self._media = MediaCache(client, clock=lambda: self._now().timestamp())
         self._awaiting: dict[str, AwaitingSend] = {}
+        self._setup: tuple[str, datetime] | None = None  # a setup error and when it came
+
+    def check_setup(self) -> None:
+        """Raise WeComSetupError (naming the setting to fix) unless the app may mass-send.
+
+        Asks for a token and the staff with customer-contact permission: wrong secret or
+        corp id, a system-app secret (48002) and an untrusted server IP (60020) show here.
+        """
+        follow_users(self._client)
+
+    def _setup_stop(self, exc: WeComSetupError) -> str:
+        reason = self._clean(exc)
+        self._setup = (reason, self._now())
+        return reason
 
     def __repr__(self) -> str:
         return f"WeComMassSendChannel(name={self.name!r}, client={self._client!r})"
@@ -124,10 +140,12 @@ class WeComMassSendChannel:
         results: dict[str, DeliveryResult] = {}
         batches: dict[tuple[str, str, str], dict[str, list[PlannedAction]]] = {}
         stopped: str | None = None
+        if self._setup and self._now() - self._setup[1] < SETUP_RECHECK:
+            return not_sent(actions, self._setup[0])  # no call until the setting is fixed
         try:
             over_cap = self._over_cap(actions)
         except WeComSetupError as exc:
-            over_cap, stopped = {}, self._clean(exc)
+            over_cap, stopped = {}, self._setup_stop(exc)
         for action in actions:
             if stopped:
                 break
@@ -140,7 +158,7 @@ class WeComMassSendChannel:
                     raise ContentError(over_cap[action.key])
                 text, attachments = mass_content(action, self._media.media_id)
             except WeComSetupError as exc:
-                stopped = self._clean(exc)
+                stopped = self._setup_stop(exc)
                 break
             except ChannelError as exc:  # content, or an image upload that was refused
                 error = self._clean(exc) if not isinstance(exc, ContentError) else str(exc)
@@ -208,7 +226,9 @@ class WeComMassSendChannel:
         except DeliveryOutcomeUnknown as exc:
             error = self._clean(exc)
             return [DeliveryResult(a.key, UNKNOWN, error=error) for a in todo], error
-        except (WeComUnreachable, ChannelRateLimited, WeComSetupError) as exc:
+        except WeComSetupError as exc:
+            return self._failed(todo, exc), self._setup_stop(exc)
+        except (WeComUnreachable, ChannelRateLimited) as exc:
             return self._failed(todo, exc), self._clean(exc)
         except ChannelError as exc:  # this call was refused; other calls may go through
             return self._failed(todo, exc), None

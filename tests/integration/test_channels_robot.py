@@ -167,3 +167,39 @@ def test_fake_webhook_refuses_the_21st_message_within_a_minute(wecom, clock) -> 
     webhook.close()
     assert answers == [0] * 20 + [45009, 0]
     assert wecom.webhook_rejections == 1
+
+
+def test_robot_images_and_news_outside_wecom_rules_fail_before_any_call(
+    wecom, clock, tmp_path: Path
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    gif, big = tmp_path / "a.gif", tmp_path / "big.png"
+    gif.write_bytes(b"GIF89a" + b"\x00" * 32)
+    big.write_bytes(png + b"\x00" * (2 * 1024 * 1024))
+    encoded = base64.b64encode(png).decode()
+    robot = {"target": "宝妈群机器人"}
+    actions = [
+        planned("gif", **robot, msgtype="image", extra={"image_path": str(gif)}),
+        planned("big", **robot, msgtype="image", extra={"image_path": str(big)}),
+        planned(
+            "md5",
+            **robot,
+            msgtype="image",
+            extra={"image_base64": encoded, "image_md5": "0" * 32},
+        ),
+        planned(
+            "title",
+            **robot,
+            msgtype="news",
+            text="标" * 43,  # the first line becomes the title: 129 bytes
+            extra={"news_url": "https://example.com/a"},
+        ),
+        planned("ok", **robot, msgtype="image", extra={"image_base64": encoded}),
+    ]
+    results = make_channel(wecom, clock).send_batch(actions)
+    assert [(r.status, r.attempts) for r in results] == [(FAILED, 0)] * 4 + [(SENT, 1)]
+    errors = [r.error or "" for r in results]
+    assert "JPG or PNG" in errors[0] and "at most 2097152" in errors[1]
+    assert "md5" in errors[2] and "news title is 129 bytes" in errors[3]
+    [(_, body)] = wecom.robot_messages(KEY_A)
+    assert body["image"]["md5"] == hashlib.md5(png).hexdigest()
