@@ -10,10 +10,10 @@ its sender (status 0: it may go out before the period ends).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from engine.quota import CapRule, cap_period
+from engine.quota import RULE_WORDS, CapRule, cap_period
 from engine.wecom.client import WeComClient
 from engine.wecom.groupmsg import (
     STATUS_NOT_SENT,
@@ -22,6 +22,7 @@ from engine.wecom.groupmsg import (
     group_msg_tasks,
     group_send_results,
 )
+from sop_models.actions import PlannedAction
 
 
 def sends_in_period(
@@ -44,3 +45,26 @@ def sends_in_period(
                 if (row.status == STATUS_SENT and in_period) or row.status == STATUS_NOT_SENT:
                     counts[row.chat_id] += 1
     return counts, cap
+
+
+def over_cap(
+    client: WeComClient, rule: CapRule, now: datetime, actions: Sequence[PlannedAction]
+) -> dict[str, str]:
+    """Keys to skip because their chat would pass the cap -> why (earliest actions kept)."""
+    chats = {a.target for a in actions if a.target}
+    if not chats:
+        return {}
+    counts, cap = sends_in_period(client, rule=rule, at=now, chats=chats)
+    skipped: dict[str, str] = {}
+    for action in sorted(actions, key=lambda a: (a.at, a.key)):
+        chat = action.target
+        if not chat:
+            continue
+        if counts[chat] >= cap:
+            skipped[action.key] = (
+                f"skipped: group {action.group_id} ({chat}) already has {counts[chat]} mass "
+                f"message(s) this period, WeCom cap {cap} {RULE_WORDS[rule]}; not sent"
+            )
+        else:
+            counts[chat] += 1
+    return skipped

@@ -9,16 +9,21 @@ did for one ledger key, with the delivery result to record:
     reminded   remind_groupmsg_send was called        result awaiting_confirmation
     cancelled  cancel_groupmsg_send was called        result failed (attempts 0: a new task
                                                       may be created), error says why
+A refused reminder (WeCom allows 3 a day) leaves the key `waiting` with the reason.
     sent       the task was confirmed meanwhile       no result: `confirm` records the chats
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from engine.channels.base import DeliveryResult
+from engine.channels.base import AWAITING, FAILED, DeliveryResult
+from engine.wecom.client import WeComClient
+from engine.wecom.groupmsg import TASK_SENT, cancel_group_msg, group_msg_tasks, remind_group_msg
+from sop_models.errors import ChannelError, WeComSetupError, one_line
 
 Decision = Literal["wait", "remind", "cancel"]
 FollowUpAction = Literal["waiting", "reminded", "cancelled", "sent"]
@@ -71,3 +76,44 @@ def follow_up_decision(task: UnconfirmedTask, now: datetime, policy: FollowUpPol
     if task.last_reminded is not None and now - task.last_reminded < policy.remind_every:
         return "wait"
     return "remind"
+
+
+def follow_up(
+    client: WeComClient, tasks: Sequence[UnconfirmedTask], policy: FollowUpPolicy, now: datetime
+) -> list[FollowUp]:
+    """Remind or cancel each unconfirmed task as `policy` says; one FollowUp per key."""
+    done: list[FollowUp] = []
+    for task in tasks:
+        sent = any(
+            int(t.get("status", 0)) == TASK_SENT
+            for t in group_msg_tasks(client, msgid=task.msgid)
+            if t.get("userid") == task.sender
+        )
+        decision = "sent" if sent else follow_up_decision(task, now, policy)
+        hours = (now - task.created_at).total_seconds() / 3600
+        refused = ""
+        if decision == "remind":
+            try:
+                remind_group_msg(client, msgid=task.msgid)
+            except WeComSetupError:
+                raise
+            except ChannelError as exc:  # e.g. the 3 reminders of the day are used up
+                decision, refused = "wait", f"reminder refused: {one_line(exc)}"
+        for key in task.keys:
+            if decision == "sent":
+                done.append(FollowUp(key, task.msgid, "sent", None))
+            elif decision == "wait":
+                waiting = DeliveryResult(key, AWAITING, task.msgid, refused or None, attempts=0)
+                done.append(FollowUp(key, task.msgid, "waiting", waiting, refused))
+        if decision == "remind":
+            note = f"reminded {task.sender} after {hours:.1f} h without confirmation"
+            for key in task.keys:
+                result = DeliveryResult(key, AWAITING, task.msgid, note, attempts=0)
+                done.append(FollowUp(key, task.msgid, "reminded", result, note))
+        elif decision == "cancel":
+            cancel_group_msg(client, msgid=task.msgid)
+            note = f"cancelled: {task.sender} did not confirm within {hours:.1f} h"
+            for key in task.keys:
+                result = DeliveryResult(key, FAILED, task.msgid, note, attempts=0)
+                done.append(FollowUp(key, task.msgid, "cancelled", result, note))
+    return done

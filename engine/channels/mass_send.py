@@ -37,29 +37,20 @@ from engine.channels.base import (
     shanghai_now,
 )
 from engine.channels.content import ContentError
-from engine.channels.mass_cap import sends_in_period
+from engine.channels.mass_cap import over_cap
 from engine.channels.mass_content import mass_content
-from engine.channels.mass_followup import (
-    FollowUp,
-    FollowUpPolicy,
-    UnconfirmedTask,
-    follow_up_decision,
-)
-from engine.quota import RULE_WORDS, CapRule
+from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask, follow_up
+from engine.quota import CapRule
 from engine.wecom.client import WeComClient
 from engine.wecom.errors import WeComSetupError, WeComUnreachable
 from engine.wecom.groupmsg import (
     FAILED_REASONS,
     MAX_CHATS_PER_TEMPLATE,
     STATUS_SENT,
-    TASK_SENT,
     MassSendTicket,
     add_group_msg_template,
-    cancel_group_msg,
     find_created_task,
-    group_msg_tasks,
     group_send_results,
-    remind_group_msg,
 )
 from engine.wecom.media import MediaCache
 from engine.wecom.statistics import follow_users
@@ -186,30 +177,13 @@ class WeComMassSendChannel:
         """Keys whose chat already has its cap of mass messages this period -> why."""
         if self._cap_rule is None:
             return {}
-        rule, now = self._cap_rule, self._now()
-        chats = {a.target for a in actions if a.target}
-        if not chats:
-            return {}
         try:
-            counts, cap = sends_in_period(self._client, rule=rule, at=now, chats=chats)
+            return over_cap(self._client, self._cap_rule, self._now(), actions)
         except WeComSetupError:
             raise
         except ChannelError as exc:  # WeCom still refuses past the cap (status 3)
             log.warning("mass send: cannot count this period's sends: %s", self._clean(exc))
             return {}
-        skipped: dict[str, str] = {}
-        for action in sorted(actions, key=lambda a: (a.at, a.key)):
-            chat = action.target
-            if not chat:
-                continue
-            if counts[chat] >= cap:
-                skipped[action.key] = (
-                    f"skipped: group {action.group_id} ({chat}) already has {counts[chat]} mass "
-                    f"message(s) this period, WeCom cap {cap} {RULE_WORDS[rule]}; not sent"
-                )
-            else:
-                counts[chat] += 1
-        return skipped
 
     def _send_chunk(
         self,
@@ -341,32 +315,8 @@ class WeComMassSendChannel:
 
     def follow_up(self, tasks: Sequence[UnconfirmedTask], policy: FollowUpPolicy) -> list[FollowUp]:
         """Remind or cancel each unconfirmed task as `policy` says; one FollowUp per key."""
-        now, done = self._now(), []
-        for task in tasks:
-            sent = any(
-                int(t.get("status", 0)) == TASK_SENT
-                for t in group_msg_tasks(self._client, msgid=task.msgid)
-                if t.get("userid") == task.sender
-            )
-            decision = "sent" if sent else follow_up_decision(task, now, policy)
-            hours = (now - task.created_at).total_seconds() / 3600
-            for key in task.keys:
-                if decision == "sent":
-                    done.append(FollowUp(key, task.msgid, "sent", None))
-                elif decision == "wait":
-                    waiting = DeliveryResult(key, AWAITING, task.msgid, attempts=0)
-                    done.append(FollowUp(key, task.msgid, "waiting", waiting))
-            if decision == "remind":
-                remind_group_msg(self._client, msgid=task.msgid)
-                note = f"reminded {task.sender} after {hours:.1f} h without confirmation"
-                for key in task.keys:
-                    result = DeliveryResult(key, AWAITING, task.msgid, note, attempts=0)
-                    done.append(FollowUp(key, task.msgid, "reminded", result, note))
-            elif decision == "cancel":
-                cancel_group_msg(self._client, msgid=task.msgid)
-                note = f"cancelled: {task.sender} did not confirm within {hours:.1f} h"
-                for key in task.keys:
-                    result = DeliveryResult(key, FAILED, task.msgid, note, attempts=0)
-                    done.append(FollowUp(key, task.msgid, "cancelled", result, note))
-                    self._awaiting.pop(key, None)
+        done = follow_up(self._client, tasks, policy, self._now())
+        for item in done:
+            if item.action == "cancelled":
+                self._awaiting.pop(item.key, None)
         return done

@@ -16,6 +16,7 @@ from engine.channels import (
 )
 from engine.wecom.client import WeComClient
 from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, GET_SEND_RESULT, LIST_V2, group_msg_list
+from engine.wecom.media import upload_permanent_image
 from tests.support.wecom_fake import FakeClock, FakeWeCom, planned
 
 SENDER = "zhangsan"
@@ -328,3 +329,35 @@ def test_two_posts_to_one_group_in_one_batch_keep_the_first_under_the_cap(wecom,
         ]
     )
     assert [r.status for r in results] == [FAILED, AWAITING]
+
+
+def test_a_permanent_image_url_from_uploadimg_travels_as_pic_url(wecom, channel, clock) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    with make_client(wecom, clock) as client:
+        url = upload_permanent_image(client, PNG)
+    assert url.startswith("https://")
+    extra = {"image_pic_url": url}
+    [result] = channel.send_batch(
+        [planned("pic", sender=SENDER, target="wr-1", msgtype="image", extra=extra)]
+    )
+    assert result.status == AWAITING
+    body = wecom.calls(ADD_MSG_TEMPLATE)[0].body
+    assert body["attachments"] == [{"msgtype": "image", "image": {"pic_url": url}}]
+
+
+def test_a_group_wecom_refuses_past_its_cap_is_confirmed_as_failed(wecom, clock) -> None:
+    wecom.cap_rule = "day"
+    wecom.add_chats(SENDER, ["wr-1"])
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule=None)
+    first, second = (
+        channel.send_batch([planned(k, sender=SENDER, target="wr-1", text=k)])[0]
+        for k in ("早安", "晚安")
+    )
+    assert (first.status, second.status) == (AWAITING, AWAITING)  # nothing counted: both queued
+    for result in (first, second):
+        wecom.confirm(result.response_id or "")
+    fates = channel.confirm(
+        [AwaitingSend(r.key, r.response_id or "", SENDER, "wr-1") for r in (first, second)]
+    )
+    assert [f.status for f in fates] == [SENT, FAILED]
+    assert "quota" in (fates[1].error or "")

@@ -180,3 +180,14 @@ def test_workspace_settings_choose_the_cap_rule_and_the_follow_up_times(
     policy = follow_up_policy(workspace.settings)
     assert (policy.remind_after, policy.cancel_after) == (timedelta(hours=2), timedelta(hours=6))
     close_channels()
+
+
+def test_a_refused_reminder_leaves_the_task_waiting_with_the_reason(
+    wecom: FakeWeCom, channel: WeComMassSendChannel, clock: FakeClock
+) -> None:
+    task = sent_task(channel, clock)
+    clock.sleep(3 * 3600)
+    wecom.fail_next(REMIND, 41063)
+    done = channel.follow_up([task], POLICY)
+    assert {f.action for f in done} == {"waiting"}
+    assert "reminder refused" in done[0].detail and "41063" in done[0].detail
