@@ -275,7 +275,7 @@ class WeComSetupError(WeComApiError):
     def __init__(self, api: str, errcode: int, errmsg: str, *, attempts: int = 1) -> None:
         super().__init__(api, errcode, errmsg, attempts=attempts)
         self.fix = SETUP_FIXES.get(errcode, "check the WeCom settings")
-        self.args = (f"WeCom {self.api}: errcode {errcode}: {self.fix}",)
+        self.args = (f"WeCom {self.api}: errcode {errcode} ({self.errmsg}): {self.fix}",)
 
 
 class WeComUnreachable(ChannelError):
