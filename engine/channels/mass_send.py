@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -203,7 +203,12 @@ class WeComMassSendChannel:
         except WeComSetupError as exc:
             return self._failed(todo, exc), self._setup_stop(exc)
         except (WeComUnreachable, ChannelRateLimited) as exc:
-            return self._failed(todo, exc), self._clean(exc)
+            failed = self._failed(todo, exc)
+            wait = getattr(exc, "retry_after", None)
+            if wait:  # blocked (45009): the run reschedules instead of calling into the block
+                retry_at = self._now() + timedelta(seconds=wait)
+                failed = [replace(r, retry_at=retry_at) for r in failed]
+            return failed, self._clean(exc)
         except ChannelError as exc:  # this call was refused; other calls may go through
             return self._failed(todo, exc), None
         msgid = self._secrets.redact(ticket.msgid)  # WeCom's text, stored as the response id

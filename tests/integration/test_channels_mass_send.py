@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -361,3 +362,19 @@ def test_a_group_wecom_refuses_past_its_cap_is_confirmed_as_failed(wecom, clock)
     )
     assert [f.status for f in fates] == [SENT, FAILED]
     assert "quota" in (fates[1].error or "")
+
+
+def test_an_hourly_45009_block_stops_the_batch_with_a_time_to_retry(wecom, clock) -> None:
+    chats, actions = group_actions(2, "zhangsan", "早安")
+    _, others = group_actions(1, "lisi", "晚安")
+    wecom.add_chats("zhangsan", chats)
+    wecom.block_seconds = 3600
+    wecom.fail_next(ADD_MSG_TEMPLATE, 45009)
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule=None)
+    results = channel.send_batch(actions + others)
+    assert [r.status for r in results] == [FAILED] * 3
+    assert results[0].retry_at == clock.now() + timedelta(hours=1)
+    assert "retry in 3600s" in (results[0].error or "")
+    assert [r.attempts for r in results] == [2, 2, 0]
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2, "one wait of 60 s, then no more calls"
+    assert clock.sleeps == [60.0]
