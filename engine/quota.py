@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
@@ -40,14 +40,19 @@ def cap_period(rule: CapRule, at: datetime) -> tuple[datetime, datetime, int]:
 
 
 def quota_warnings(
-    actions: Iterable[PlannedAction], *, per_month: int | None = None, rule: CapRule = "month"
+    actions: Iterable[PlannedAction],
+    *,
+    per_month: int | None = None,
+    rule: CapRule = "month",
+    sent: Mapping[tuple[str, datetime], int] | None = None,
 ) -> list[str]:
     """One line per group and period whose `wecom_mass` actions exceed the cap.
 
     The cap is `rule`'s (days in the month, 7 a week, 1 a day); `per_month` overrides the
-    monthly one. Periods are local (Asia/Shanghai). Sends that other tools or staff make
-    count too: the channel checks those against WeCom before sending.
+    monthly one. Periods are local (Asia/Shanghai). `sent` gives, per (group id, period
+    start), the mass messages WeCom already reports (staff's and other tools' count too).
     """
+    already = dict(sent or {})
     counts: Counter[tuple[str, datetime]] = Counter()
     caps: dict[datetime, int] = {}
     for action in actions:
@@ -58,10 +63,12 @@ def quota_warnings(
     warnings: list[str] = []
     for (group, start), planned in sorted(counts.items()):
         cap = caps[start]
-        if planned > cap:
+        if planned + already.get((group, start), 0) > cap:
             when = {"month": "%Y-%m", "week": "week of %Y-%m-%d", "day": "%Y-%m-%d"}[rule]
+            done = already.get((group, start), 0)
+            before = f" ({done} already sent)" if done else ""
             warnings.append(
-                f"group {group}: {start.strftime(when)}: {planned} mass messages planned, "
-                f"WeCom cap {cap} {RULE_WORDS[rule]}"
+                f"group {group}: {start.strftime(when)}: {planned} mass messages planned"
+                f"{before}, WeCom cap {cap} {RULE_WORDS[rule]}"
             )
     return warnings

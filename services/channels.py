@@ -49,12 +49,14 @@ from engine.channels.shared_limit import DatabaseWindowLimiter
 from engine.groups import CHANNELS, Group
 from engine.ledger import AWAITING as LEDGER_AWAITING
 from engine.ledger import Delivery, record_results
+from engine.quota import cap_period, quota_warnings
 from engine.wecom.client import WeComClient
 from engine.wecom.errors import Secrets
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
 from services.db import make_engine
 from services.settings import CONFIG_FILE, Settings
 from services.workspace import Workspace
+from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelError, ChannelNotConfigured, WorkspaceError
 
 MASS_SEND = "wecom_mass"
@@ -219,6 +221,25 @@ def check_wecom_setup(ws: Workspace) -> None:
     channel = build_channel(MASS_SEND, ws)
     assert isinstance(channel, WeComMassSendChannel)
     channel.check_setup()
+
+
+def mass_cap_warnings(ws: Workspace, actions: Sequence[PlannedAction], now: datetime) -> list[str]:
+    """The planner's cap warning with what WeCom already reports for the current period.
+
+    Sends in the period containing `now` are counted from WeCom (every creator) for the
+    chats of the planned `wecom_mass` actions; later periods count the plan alone.
+    """
+    mass = [a for a in actions if a.channel == MASS_SEND and a.target]
+    rule = ws.settings.wecom_mass_cap
+    if not mass:
+        return quota_warnings(actions, rule=rule)
+    channel = build_channel(MASS_SEND, ws)
+    assert isinstance(channel, WeComMassSendChannel)
+    chats = {a.target: a.group_id for a in mass}
+    counts = channel.sent_this_period(set(chats), now)
+    start = cap_period(rule, now)[0]
+    sent = {(chats[chat], start): count for chat, count in counts.items() if count}
+    return quota_warnings(actions, rule=rule, sent=sent)
 
 
 def follow_up_policy(settings: Settings) -> FollowUpPolicy:

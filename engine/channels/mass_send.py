@@ -37,7 +37,7 @@ from engine.channels.base import (
     shanghai_now,
 )
 from engine.channels.content import ContentError
-from engine.channels.mass_cap import over_cap
+from engine.channels.mass_cap import over_cap, sends_in_period
 from engine.channels.mass_content import mass_content
 from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask, follow_up
 from engine.quota import CapRule
@@ -172,6 +172,13 @@ class WeComMassSendChannel:
         rest = [a for a in actions if a.key not in results]
         results.update((r.key, r) for r in not_sent(rest, stopped or "batch stopped"))
         return [results[a.key] for a in actions]
+
+    def sent_this_period(self, chats: set[str], at: datetime) -> dict[str, int]:
+        """Mass messages WeCom reports per chat in the cap period containing `at`."""
+        counts, _ = sends_in_period(
+            self._client, rule=self._cap_rule or "month", at=at, chats=chats
+        )
+        return dict(counts)
 
     def _over_cap(self, actions: Sequence[PlannedAction]) -> dict[str, str]:
         """Keys whose chat already has its cap of mass messages this period -> why."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -17,11 +17,17 @@ from engine.channels.mass_followup import (
 )
 from engine.wecom.client import WeComClient
 from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, CANCEL, REMIND
-from services.channels import build_channel, check_wecom_setup, close_channels, follow_up_policy
+from services.channels import (
+    build_channel,
+    check_wecom_setup,
+    close_channels,
+    follow_up_policy,
+    mass_cap_warnings,
+)
 from services.settings import load_settings
 from services.workspace import Workspace
 from sop_models.errors import WeComSetupError
-from tests.support.wecom_fake import FakeClock, FakeWeCom, planned
+from tests.support.wecom_fake import CST, FakeClock, FakeWeCom, planned
 
 SENDER = "zhangsan"
 POLICY = FollowUpPolicy(
@@ -191,3 +197,19 @@ def test_a_refused_reminder_leaves_the_task_waiting_with_the_reason(
     done = channel.follow_up([task], POLICY)
     assert {f.action for f in done} == {"waiting"}
     assert "reminder refused" in done[0].detail and "41063" in done[0].detail
+
+
+def test_cap_warning_counts_what_wecom_already_reports_this_period(
+    workspace: Workspace, wecom: FakeWeCom
+) -> None:
+    wire(workspace, wecom, 'wecom_mass_cap = "day"\n')
+    close_channels()
+    now = datetime.now(CST)
+    post = planned("today", channel="wecom_mass", group_id="g-1", target="wr-1", at=now)
+    assert mass_cap_warnings(workspace, [post], now) == []
+    wecom.other_send("wr-1", int(now.timestamp()), creator="lisi")
+    assert mass_cap_warnings(workspace, [post], now) == [
+        f"group g-1: {now.date().isoformat()}: 1 mass messages planned (1 already sent), "
+        "WeCom cap 1 per day"
+    ]
+    close_channels()
