@@ -3,8 +3,9 @@
 Byte limits, media lifetime, image rules and the mass-message cap periods, from
 ../shared/wecom-api.md (doc ids [91770], [92135], [96484]). Each check returns the
 (errcode, errmsg) WeCom would answer, or None. Where the docs name a limit but not its
-errcode the fake answers 45002 ("content size out of limit", WeCom's global code for it),
-40007 for an unknown or expired media id and 40009 for a bad image.
+errcode the fake answers 45002 (content size out of limit); global codes: 40007 invalid
+media_id (unknown or expired), 40004 invalid media type (not JPG/PNG), 40009 invalid image
+size (also a wrong md5). Remind/cancel refusals (41063/41064) are the fake's own choice.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def image_kind(raw: bytes) -> str | None:
 
 def check_image(raw: bytes, max_bytes: int) -> Refusal:
     if image_kind(raw) is None:
-        return 40009, "invalid image: JPG or PNG only"
+        return 40004, "invalid media type: JPG or PNG only"
     if len(raw) > max_bytes:
         return 40009, f"invalid image size: {len(raw)} bytes, limit {max_bytes}"
     return None
