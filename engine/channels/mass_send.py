@@ -37,7 +37,7 @@ from engine.channels.base import (
     shanghai_now,
 )
 from engine.channels.content import ContentError
-from engine.channels.mass_cap import over_cap, sends_in_period
+from engine.channels.mass_cap import FinalRows, over_cap, sends_in_period
 from engine.channels.mass_content import mass_content
 from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask, follow_up
 from engine.quota import CapRule
@@ -104,6 +104,7 @@ class WeComMassSendChannel:
         self._media = MediaCache(client, clock=lambda: self._now().timestamp())
         self._awaiting: dict[str, AwaitingSend] = {}
         self._setup: tuple[str, datetime] | None = None  # a setup error and when it came
+        self._final: FinalRows = {}  # send results that can no longer change (cap counting)
 
     def check_setup(self) -> None:
         """Raise WeComSetupError (naming the setting to fix) unless the app may mass-send.
@@ -185,7 +186,7 @@ class WeComMassSendChannel:
         if self._cap_rule is None:
             return {}
         try:
-            return over_cap(self._client, self._cap_rule, self._now(), actions)
+            return over_cap(self._client, self._cap_rule, self._now(), actions, self._final)
         except WeComSetupError:
             raise
         except ChannelError as exc:  # WeCom still refuses past the cap (status 3)

@@ -378,3 +378,19 @@ def test_an_hourly_45009_block_stops_the_batch_with_a_time_to_retry(wecom, clock
     assert [r.attempts for r in results] == [2, 2, 0]
     assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2, "one wait of 60 s, then no more calls"
     assert clock.sleeps == [60.0]
+
+
+def test_cap_counting_asks_only_about_the_senders_open_tasks(wecom, clock) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    wecom.add_chats("lisi", ["wr-9"])
+    wecom.other_send("wr-9", wecom.unix_now() - 60, creator="admin")  # lisi's group
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule="month")
+    [first] = channel.send_batch([planned("a", sender=SENDER, target="wr-1", text="一")])
+    wecom.confirm(first.response_id or "")
+    for n in range(3):
+        clock.sleep(3600)
+        channel.send_batch([planned(f"b{n}", sender=SENDER, target="wr-1", text=f"二{n}")])
+    asked = [c.body for c in wecom.calls(GET_SEND_RESULT)]
+    assert all(body["userid"] == SENDER for body in asked), "lisi's tasks are not fetched"
+    about_first = [b for b in asked if b["msgid"] == first.response_id]
+    assert len(about_first) == 1, "a task whose chats are final is fetched once"

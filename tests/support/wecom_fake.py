@@ -211,7 +211,8 @@ class FakeWeCom:
     def other_send(self, chat_id: str, at: int, creator: str = "") -> None:
         """A mass message another tool (or staff) sent to `chat_id`: counts to the cap.
 
-        With a `creator` it is a task of theirs, listed by get_groupmsg_list_v2 like ours.
+        With a `creator` it is a task they created, sent through the group's owner and
+        listed by get_groupmsg_list_v2 like ours.
         """
         with self.lock:
             if not creator:
@@ -219,8 +220,11 @@ class FakeWeCom:
                 return
             msgid = self.new_msgid()
             body = {"chat_type": "group", "text": {"content": "(another tool)"}}
-            status = {chat_id: (1, at)}
-            self.templates[msgid] = Template(msgid, creator, [chat_id], body, at, status)
+            owner = next((s for s, chats in self.chats.items() if chat_id in chats), creator)
+            status = {chat_id: (1, at)}  # a group's mass messages go out through its owner
+            self.templates[msgid] = Template(
+                msgid, owner, [chat_id], body, at, status, creator=creator
+            )
 
     def upload_media(self, raw: bytes, at: int | None = None) -> str:
         """A media id as `media/upload` would give for `raw`, uploaded at `at` (unix)."""

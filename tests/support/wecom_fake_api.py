@@ -36,6 +36,10 @@ class Template:
     status: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     cancelled: bool = False
     reminders: list[int] = field(default_factory=list)
+    creator: str = ""  # who created the task (an admin, another tool); default the sender
+
+    def __post_init__(self) -> None:
+        self.creator = self.creator or self.sender
 
 
 # externalcontact APIs: module functions called with the lock held -------------------------
@@ -120,14 +124,14 @@ def _list_v2(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
     found = [
         {
             "msgid": t.msgid,
-            "creator": t.sender,
+            "creator": t.creator,
             "create_time": t.created,
             "create_type": 0,
             "text": t.body.get("text", {}),
             "attachments": t.body.get("attachments", []),
         }
         for t in fake.templates.values()
-        if start <= t.created <= end and body.get("creator") in (None, "", t.sender)
+        if start <= t.created <= end and body.get("creator") in (None, "", t.creator)
     ]
     page, cursor = _paged(found, body, 100)
     return {"errcode": 0, "errmsg": "ok", "next_cursor": cursor, "group_msg_list": page}
