@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
@@ -37,6 +39,7 @@ from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelRateLimited, DeliveryOutcomeUnknown
 from sop_models.wecom_limits import ROBOT_MARKDOWN_BYTES, ROBOT_TEXT_BYTES
 
+ROBOT_BLOCK = timedelta(seconds=60)  # a robot refused with 45009 is refused for a while
 ROBOT_RETRY = RetryPolicy(max_attempts=4, base_delay=15.0, max_delay=120.0)
 
 
@@ -172,7 +175,10 @@ class RobotWebhookChannel:
         except WeComUnreachable as exc:
             return self._failed(action, exc, attempts), "batch"
         except ChannelRateLimited as exc:
-            return self._failed(action, exc, attempts), "robot"
+            failed = self._failed(action, exc, attempts)
+            if getattr(exc, "errcode", None) == FREQUENCY_LIMITED:  # blocked for a while
+                failed = replace(failed, retry_at=self._now() + ROBOT_BLOCK)
+            return failed, "robot"
         except WeComApiError as exc:
             return self._failed(action, exc, attempts), ""
 

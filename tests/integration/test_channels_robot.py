@@ -80,6 +80,7 @@ def test_a_robot_that_stays_limited_fails_its_rest_but_others_still_send(wecom, 
         ("a2", FAILED, 0),
     ]
     assert "45009" in (results[0].error or "") and "not sent" in (results[2].error or "")
+    assert results[0].retry_at is not None and results[1].retry_at is None
     assert wecom.robot_messages(KEY_A) == []
 
 
