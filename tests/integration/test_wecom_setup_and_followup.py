@@ -17,14 +17,9 @@ from engine.channels.mass_followup import (
 )
 from engine.wecom.client import WeComClient
 from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, CANCEL, REMIND
-from services.channels import (
-    build_channel,
-    check_wecom_setup,
-    close_channels,
-    follow_up_policy,
-    mass_cap_warnings,
-)
+from services.channels import build_channel, close_channels
 from services.settings import load_settings
+from services.wecom_mass import check_wecom_setup, follow_up_policy, mass_cap_warnings
 from services.workspace import Workspace
 from sop_models.errors import WeComSetupError
 from tests.support.wecom_fake import CST, FakeClock, FakeWeCom, planned
