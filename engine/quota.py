@@ -1,40 +1,74 @@
-"""WeCom's monthly cap on customer-group mass messages, checked against a plan.
+"""WeCom's cap on customer-group mass messages, and the plan checked against it.
 
-By default WeCom lets each customer group receive as many mass messages per month as the
-month has days (admins may lower it). A plan that exceeds the cap would see its extra sends
-refused, so the planner warns before anything is sent.
+Each customer group receives at most as many mass messages a month as the month has days,
+counting staff's own sends and every tool's [92135]; admins may switch the rule to 7 a
+week or 1 a day. The rule is a workspace setting (`wecom_mass_cap`). A plan past the cap
+would see its extra sends refused (status 3), so the planner warns before anything is sent
+and the mass-send channel skips a group that WeCom would refuse.
 """
 
 from __future__ import annotations
 
 from calendar import monthrange
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sop_models.actions import PlannedAction
 
 MASS_CHANNEL = "wecom_mass"
 TZ = ZoneInfo("Asia/Shanghai")
+CapRule = Literal["month", "week", "day"]
+CAP_RULES: tuple[str, ...] = get_args(CapRule)
+RULE_WORDS = {"month": "per month", "week": "per week", "day": "per day"}
 
 
-def quota_warnings(actions: Iterable[PlannedAction], *, per_month: int | None = None) -> list[str]:
-    """One line per group and calendar month whose `wecom_mass` actions exceed the cap.
+def cap_period(rule: CapRule, at: datetime) -> tuple[datetime, datetime, int]:
+    """[start, end) of the local period `at` falls in under `rule`, and its cap."""
+    local = at.astimezone(TZ)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if rule == "day":
+        return day, day + timedelta(days=1), 1
+    if rule == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(days=7), 7
+    first = day.replace(day=1)
+    days = monthrange(first.year, first.month)[1]
+    return first, first + timedelta(days=days), days
 
-    The cap is `per_month` if given, else the number of days in that month. Months are
-    local (Asia/Shanghai) calendar months.
+
+def quota_warnings(
+    actions: Iterable[PlannedAction],
+    *,
+    per_month: int | None = None,
+    rule: CapRule = "month",
+    sent: Mapping[tuple[str, datetime], int] | None = None,
+) -> list[str]:
+    """One line per group and period whose `wecom_mass` actions exceed the cap.
+
+    The cap is `rule`'s (days in the month, 7 a week, 1 a day); `per_month` overrides the
+    monthly one. Periods are local (Asia/Shanghai). `sent` gives, per (group id, period
+    start), the mass messages WeCom already reports (staff's and other tools' count too).
     """
-    counts: Counter[tuple[str, int, int]] = Counter()
+    already = dict(sent or {})
+    counts: Counter[tuple[str, datetime]] = Counter()
+    caps: dict[datetime, int] = {}
     for action in actions:
         if action.channel == MASS_CHANNEL:
-            at = action.at.astimezone(TZ)
-            counts[(action.group_id, at.year, at.month)] += 1
+            start, _, cap = cap_period(rule, action.at)
+            counts[(action.group_id, start)] += 1
+            caps[start] = per_month if per_month is not None and rule == "month" else cap
     warnings: list[str] = []
-    for (group, year, month), planned in sorted(counts.items()):
-        cap = per_month if per_month is not None else monthrange(year, month)[1]
-        if planned > cap:
+    for (group, start), planned in sorted(counts.items()):
+        cap = caps[start]
+        if planned + already.get((group, start), 0) > cap:
+            when = {"month": "%Y-%m", "week": "week of %Y-%m-%d", "day": "%Y-%m-%d"}[rule]
+            done = already.get((group, start), 0)
+            before = f" ({done} already sent)" if done else ""
             warnings.append(
-                f"group {group}: {year:04d}-{month:02d}: {planned} mass messages planned, "
-                f"WeCom cap {cap} per month"
+                f"group {group}: {start.strftime(when)}: {planned} mass messages planned"
+                f"{before}, WeCom cap {cap} {RULE_WORDS[rule]}"
             )
     return warnings

@@ -183,9 +183,11 @@ def _recipe(
         def mass() -> Built:
             secrets = configured_secrets(settings)
             client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base, secrets=secrets)
-            return WeComMassSendChannel(client), client.close
+            cap = settings.wecom_mass_cap
+            return WeComMassSendChannel(client, cap_rule=cap), client.close
 
-        return (name, base, corp_id, _digest(secret), _secrets_digest(settings)), mass
+        key = (name, base, corp_id, _digest(secret), _secrets_digest(settings))
+        return (*key, settings.wecom_mass_cap), mass
     raise ChannelError(f"unknown channel {name!r}: use one of {', '.join(CHANNELS)}")
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sop_models.errors import WorkspaceError
@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     wecom_corp_secret: SecretStr | None = None
     robot_keys: dict[str, SecretStr] = {}
     robot_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    wecom_mass_cap: Literal["month", "week", "day"] = "month"
+    """The corp's mass-message rule per group: days in the month (default), 7 a week, 1 a day."""
+    wecom_remind_after_hours: float = Field(default=2.0, gt=0)
+    """Remind a sender who has not confirmed a mass send after this many hours."""
+    wecom_cancel_after_hours: float = Field(default=24.0, gt=0)
+    """Cancel a mass send its sender has not confirmed after this many hours."""
 
     @property
     def zone(self) -> tzinfo:
@@ -75,4 +81,7 @@ timezone = "Asia/Shanghai"
 # wecom_corp_secret = "..."            # or SOPFLOW_WECOM_CORP_SECRET
 # [robot_keys]
 # ops-robot = "..."                    # group robot webhook key per robot name
+# wecom_mass_cap = "month"             # the corp's mass-message rule: month | week | day
+# wecom_remind_after_hours = 2         # remind senders of unconfirmed mass sends
+# wecom_cancel_after_hours = 24        # then cancel them
 """

@@ -21,6 +21,7 @@ from sop_models.kpis import RATE_METRICS
 from sop_models.plain import Finding, at, dicts, join
 from sop_models.templates import template_variables
 from sop_models.values import canonical_value
+from sop_models.wecom_limits import template_limit_problems
 
 
 def semantic_problems(data: Any) -> list[Finding]:
@@ -30,6 +31,7 @@ def semantic_problems(data: Any) -> list[Finding]:
     out: list[Finding] = []
     _unique_ids(data, "", out)
     template_ids = _check_templates(data.get("templates"), out)
+    out.extend(template_limit_problems(data.get("templates")))
     tags = _check_library(data.get("content_library"), out)
     _check_references(data, "", template_ids, tags, out)
     _check_faq(at(data, "base_content", "faq"), out)

@@ -26,7 +26,8 @@
     │   │   └── WeComRateLimited      45009 / 45033 / -1 still answered after every backoff
     │   ├── DeliveryOutcomeUnknown    the request left, the answer never came
     │   ├── WeComApiError             WeCom answered with a non-zero errcode
-    │   │   └── WeComTokenRejected    40014 / 42001: the access_token is invalid or expired
+    │   │   ├── WeComTokenRejected    40014 / 42001: the access_token is invalid or expired
+    │   │   └── WeComSetupError       40001 / 40013 / 48002 / 60020: a setting must be fixed first
     │   ├── WeComUnreachable          no connection: the request never left (safe to retry)
     │   └── WeComRequestInvalid       we refuse to send a request that breaks a documented limit
     ├── LedgerError                   the delivery ledger refused an operation
@@ -217,13 +218,24 @@ class ChannelRateLimited(ChannelError):
 class WeComRateLimited(ChannelRateLimited):
     """WeCom kept answering 45009/45033/-1 after every backoff."""
 
-    def __init__(self, api: str, errcode: int, errmsg: str, *, attempts: int = 1) -> None:
+    def __init__(
+        self,
+        api: str,
+        errcode: int,
+        errmsg: str,
+        *,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
         self.api = redact(one_line(api))
         self.errcode = errcode
         self.errmsg = redact(one_line(errmsg))
         self.attempts = attempts
+        self.retry_after = retry_after  # seconds WeCom may keep refusing (45009 blocks)
+        later = f"; blocked, retry in {retry_after:.0f}s or later" if retry_after else ""
         super().__init__(
             f"WeCom {self.api}: errcode {errcode} ({self.errmsg}) after {attempts} attempt(s)"
+            + later
         )
 
 
@@ -244,6 +256,26 @@ class WeComApiError(ChannelError):
 
 class WeComTokenRejected(WeComApiError):
     """WeCom rejected the access_token (40014 invalid, 42001 expired)."""
+
+
+SETUP_FIXES = {
+    40001: "wecom_corp_secret is wrong: set the secret of the self-built app listed under "
+    "客户联系 (customer contact)",
+    40013: "wecom_corp_id is wrong: set the corp id (企业ID, ww...) from 我的企业",
+    48002: "the app behind wecom_corp_secret may not call this API: use the secret of a "
+    "self-built app listed under 客户联系 (system-app secrets are refused since 2023-12-01)",
+    60020: "this server's IP is not among the app's trusted IPs (企业可信IP): add it in the "
+    "WeCom admin console, app settings",
+}
+
+
+class WeComSetupError(WeComApiError):
+    """A setup error no retry can fix (secret, corp id, permission, trusted IP): stop the run."""
+
+    def __init__(self, api: str, errcode: int, errmsg: str, *, attempts: int = 1) -> None:
+        super().__init__(api, errcode, errmsg, attempts=attempts)
+        self.fix = SETUP_FIXES.get(errcode, "check the WeCom settings")
+        self.args = (f"WeCom {self.api}: errcode {errcode} ({self.errmsg}): {self.fix}",)
 
 
 class WeComUnreachable(ChannelError):

@@ -46,6 +46,8 @@ class DeliveryResult:
     error: str | None = None
     attempts: int = 1
     sent_at: datetime | None = None
+    retry_at: datetime | None = None
+    """Set when the service refused for a while (WeCom 45009): do not try before this."""
 
 
 @runtime_checkable

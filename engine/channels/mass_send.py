@@ -4,17 +4,24 @@ Actions are grouped by (sender, content); each group becomes one add_msg_templat
 2,000 chats (`action.target` is the chat id, `action.sender` the owner's staff user id).
 WeCom only queues the message: the sender must confirm it in the WeCom client, so results
 are `awaiting_confirmation` with the msgid as response id until `poll_results`/`confirm`
-(get_groupmsg_send_result) find each chat sent (1) or failed (2, 3). Every error text and
-response id is masked with the client's secrets (corp secret, tokens, any other configured
-secret) before it leaves the channel.
+(get_groupmsg_send_result) find each chat sent (1) or failed (2, 3); `follow_up` reminds
+senders who do not confirm and cancels at a deadline (engine.channels.mass_followup).
+
+Before sending, each chat's mass messages in the cap's period (`cap_rule`: month, week or
+day) are counted from WeCom; a chat at its cap is skipped (failed, attempts 0, the reason
+says so) instead of being sent and refused. After a lost answer or a `-1`, the task is
+looked up (get_groupmsg_list_v2) before anything is sent again. A setup error (secret, corp
+id, permission, trusted IP) stops the batch: nothing more is tried. Every error text and
+response id is masked with the client's secrets before it leaves the channel.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.channels.base import (
@@ -29,18 +36,30 @@ from engine.channels.base import (
     not_sent,
     shanghai_now,
 )
-from engine.channels.content import ContentError, news_article
+from engine.channels.content import ContentError
+from engine.channels.mass_cap import FinalRows, over_cap, sends_in_period
+from engine.channels.mass_content import mass_content
+from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask, follow_up
+from engine.quota import CapRule
 from engine.wecom.client import WeComClient
-from engine.wecom.errors import WeComUnreachable
+from engine.wecom.errors import WeComSetupError, WeComUnreachable
 from engine.wecom.groupmsg import (
     FAILED_REASONS,
     MAX_CHATS_PER_TEMPLATE,
     STATUS_SENT,
+    MassSendTicket,
     add_group_msg_template,
+    find_created_task,
     group_send_results,
 )
+from engine.wecom.media import MediaCache
+from engine.wecom.statistics import follow_users
 from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelError, ChannelRateLimited, DeliveryOutcomeUnknown
+
+log = logging.getLogger("engine.wecom")
+LOOKUP_SLACK = 300  # seconds around the send in which a created task is looked for
+SETUP_RECHECK = timedelta(minutes=10)  # after a setup error, no call before this has passed
 
 
 @dataclass(frozen=True)
@@ -63,44 +82,42 @@ class ChatOutcome:
     error: str | None = None
 
 
-def mass_content(action: PlannedAction) -> tuple[str, list[dict[str, Any]]]:
-    """(text, attachments) of an action; see engine.channels.content for `extra` keys.
-
-    Markdown goes out as plain text: customer groups do not render it.
-    """
-    extra = action.extra
-    attachments: list[dict[str, Any]] = []
-    if extra.get("image_media_id"):
-        attachments.append({"msgtype": "image", "image": {"media_id": extra["image_media_id"]}})
-    elif extra.get("image_pic_url"):
-        attachments.append({"msgtype": "image", "image": {"pic_url": extra["image_pic_url"]}})
-    elif action.msgtype == "image":
-        raise ContentError(
-            f"{action.key}: an image mass send needs extra.image_media_id or pic_url"
-        )
-    if action.msgtype == "news" or extra.get("news_url"):
-        article = news_article(action)
-        link = {"title": article["title"], "desc": article["description"], "url": article["url"]}
-        if "picurl" in article:
-            link["picurl"] = article["picurl"]
-        attachments.append({"msgtype": "link", "link": link})
-    text = "" if action.msgtype in ("news", "image") else action.text
-    if not text.strip() and not attachments:
-        raise ContentError(f"{action.key}: empty message")
-    return text, attachments
-
-
 class WeComMassSendChannel:
-    """Creates group mass-send tasks through a WeComClient (given by the caller)."""
+    """Creates group mass-send tasks through a WeComClient (given by the caller).
+
+    `cap_rule` is the workspace's mass-message cap (None: do not count, let WeCom refuse).
+    """
 
     def __init__(
-        self, client: WeComClient, *, now: Now = shanghai_now, name: str = "wecom_mass"
+        self,
+        client: WeComClient,
+        *,
+        now: Now = shanghai_now,
+        name: str = "wecom_mass",
+        cap_rule: CapRule | None = "month",
     ) -> None:
         self.name = name
         self._client = client
         self._secrets = client.secrets
         self._now = now
+        self._cap_rule = cap_rule
+        self._media = MediaCache(client, clock=lambda: self._now().timestamp())
         self._awaiting: dict[str, AwaitingSend] = {}
+        self._setup: tuple[str, datetime] | None = None  # a setup error and when it came
+        self._final: FinalRows = {}  # send results that can no longer change (cap counting)
+
+    def check_setup(self) -> None:
+        """Raise WeComSetupError (naming the setting to fix) unless the app may mass-send.
+
+        Asks for a token and the staff with customer-contact permission: wrong secret or
+        corp id, a system-app secret (48002) and an untrusted server IP (60020) show here.
+        """
+        follow_users(self._client)
+
+    def _setup_stop(self, exc: WeComSetupError) -> str:
+        reason = self._clean(exc)
+        self._setup = (reason, self._now())
+        return reason
 
     def __repr__(self) -> str:
         return f"WeComMassSendChannel(name={self.name!r}, client={self._client!r})"
@@ -108,24 +125,39 @@ class WeComMassSendChannel:
     def send_batch(self, actions: Sequence[PlannedAction]) -> list[DeliveryResult]:
         """One add_msg_template per (sender, content) and 2,000 chats; results per key.
 
-        A lost answer makes that call's keys `unknown` and stops the batch; so does an
-        unreachable or rate-limited WeCom. Keys not attempted are `failed` with attempts 0.
+        A lost answer that no lookup resolves makes that call's keys `unknown` and stops the
+        batch; so does an unreachable, rate-limited or misconfigured WeCom. Keys not
+        attempted are `failed` with attempts 0.
         """
         results: dict[str, DeliveryResult] = {}
         batches: dict[tuple[str, str, str], dict[str, list[PlannedAction]]] = {}
+        stopped: str | None = None
+        if self._setup and self._now() - self._setup[1] < SETUP_RECHECK:
+            return not_sent(actions, self._setup[0])  # no call until the setting is fixed
+        try:
+            over_cap = self._over_cap(actions)
+        except WeComSetupError as exc:
+            over_cap, stopped = {}, self._setup_stop(exc)
         for action in actions:
+            if stopped:
+                break
             try:
                 if not action.sender:
                     raise ContentError(f"{action.key}: no sender (group owner's staff user id)")
                 if not action.target:
                     raise ContentError(f"{action.key}: no chat id (target) for {action.group_id}")
-                text, attachments = mass_content(action)
-            except ContentError as exc:
-                results[action.key] = DeliveryResult(action.key, FAILED, error=str(exc), attempts=0)
+                if action.key in over_cap:
+                    raise ContentError(over_cap[action.key])
+                text, attachments = mass_content(action, self._media.media_id)
+            except WeComSetupError as exc:
+                stopped = self._setup_stop(exc)
+                break
+            except ChannelError as exc:  # content, or an image upload that was refused
+                error = self._clean(exc) if not isinstance(exc, ContentError) else str(exc)
+                results[action.key] = DeliveryResult(action.key, FAILED, error=error, attempts=0)
                 continue
             content = (action.sender, text, json.dumps(attachments, sort_keys=True))
             batches.setdefault(content, {}).setdefault(action.target, []).append(action)
-        stopped: str | None = None
         for (sender, text, attachments), by_chat in batches.items():
             chats = list(by_chat)
             for start in range(0, len(chats), MAX_CHATS_PER_TEMPLATE):
@@ -138,7 +170,28 @@ class WeComMassSendChannel:
                     continue
                 done, stopped = self._send_chunk(sender, text, json.loads(attachments), chunk)
                 results.update((r.key, r) for r in done)
+        rest = [a for a in actions if a.key not in results]
+        results.update((r.key, r) for r in not_sent(rest, stopped or "batch stopped"))
         return [results[a.key] for a in actions]
+
+    def sent_this_period(self, chats: set[str], at: datetime) -> dict[str, int]:
+        """Mass messages WeCom reports per chat in the cap period containing `at`."""
+        counts, _ = sends_in_period(
+            self._client, rule=self._cap_rule or "month", at=at, chats=chats
+        )
+        return dict(counts)
+
+    def _over_cap(self, actions: Sequence[PlannedAction]) -> dict[str, str]:
+        """Keys whose chat already has its cap of mass messages this period -> why."""
+        if self._cap_rule is None:
+            return {}
+        try:
+            return over_cap(self._client, self._cap_rule, self._now(), actions, self._final)
+        except WeComSetupError:
+            raise
+        except ChannelError as exc:  # WeCom still refuses past the cap (status 3)
+            log.warning("mass send: cannot count this period's sends: %s", self._clean(exc))
+            return {}
 
     def _send_chunk(
         self,
@@ -149,19 +202,21 @@ class WeComMassSendChannel:
     ) -> tuple[list[DeliveryResult], str | None]:
         """Send one template for `chunk` (chat id -> actions); results and a reason to stop."""
         todo = [a for group in chunk.values() for a in group]
+        since = int(self._now().timestamp()) - LOOKUP_SLACK
         try:
-            ticket = add_group_msg_template(
-                self._client,
-                sender=sender,
-                chat_ids=list(chunk),
-                text=text,
-                attachments=attachments,
-            )
+            ticket = self._create(sender, text, attachments, chunk, since)
         except DeliveryOutcomeUnknown as exc:
             error = self._clean(exc)
             return [DeliveryResult(a.key, UNKNOWN, error=error) for a in todo], error
+        except WeComSetupError as exc:
+            return self._failed(todo, exc), self._setup_stop(exc)
         except (WeComUnreachable, ChannelRateLimited) as exc:
-            return self._failed(todo, exc), self._clean(exc)
+            failed = self._failed(todo, exc)
+            wait = getattr(exc, "retry_after", None)
+            if wait:  # blocked (45009): the run reschedules instead of calling into the block
+                retry_at = self._now() + timedelta(seconds=wait)
+                failed = [replace(r, retry_at=retry_at) for r in failed]
+            return failed, self._clean(exc)
         except ChannelError as exc:  # this call was refused; other calls may go through
             return self._failed(todo, exc), None
         msgid = self._secrets.redact(ticket.msgid)  # WeCom's text, stored as the response id
@@ -180,6 +235,46 @@ class WeComMassSendChannel:
                     DeliveryResult(action.key, AWAITING, msgid, attempts=ticket.attempts)
                 )
         return results, None
+
+    def _create(
+        self,
+        sender: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        chunk: Mapping[str, list[PlannedAction]],
+        since: int,
+    ) -> MassSendTicket:
+        """add_msg_template; after a lost answer or -1, find the task before sending again."""
+        for attempt in (1, 2):
+            try:
+                return add_group_msg_template(
+                    self._client,
+                    sender=sender,
+                    chat_ids=list(chunk),
+                    text=text,
+                    attachments=attachments,
+                )
+            except DeliveryOutcomeUnknown as lost:
+                until = int(self._now().timestamp()) + LOOKUP_SLACK
+                known = {item.msgid for item in self._awaiting.values()}
+                try:
+                    msgid = find_created_task(
+                        self._client,
+                        sender=sender,
+                        text=text,
+                        attachments=attachments,
+                        since=since,
+                        until=until,
+                        known=known,
+                    )
+                except ChannelError:  # the lookup failed too: the outcome stays unknown
+                    raise lost from None
+                if msgid:
+                    return MassSendTicket(msgid, (), attempt)
+                if attempt == 2:
+                    raise
+                log.warning("mass send: no task was created for %s, sending again", sender)
+        raise AssertionError("unreachable")
 
     def _clean(self, exc: Exception) -> str:
         return f"mass send: {self._secrets.redact(str(exc))}"
@@ -230,3 +325,11 @@ class WeComMassSendChannel:
         """Fates of keys this channel queued in this process (others are not known here)."""
         pending = [self._awaiting[key] for key in keys if key in self._awaiting]
         return {result.key: result for result in self.confirm(pending)}
+
+    def follow_up(self, tasks: Sequence[UnconfirmedTask], policy: FollowUpPolicy) -> list[FollowUp]:
+        """Remind or cancel each unconfirmed task as `policy` says; one FollowUp per key."""
+        done = follow_up(self._client, tasks, policy, self._now())
+        for item in done:
+            if item.action == "cancelled":
+                self._awaiting.pop(item.key, None)
+        return done

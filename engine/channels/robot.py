@@ -1,40 +1,55 @@
 """Group robot channel: posts actions through WeCom group robot webhooks.
 
 Each robot takes at most 20 messages a minute. Sends to one robot are paced by a sliding
-window that waits (messages queue, none is dropped); a 45009 answer (another process used
-the robot) backs off and retries. `action.target` names the robot; the keys, which are
-secrets, come in a name -> key mapping and never appear in results or errors: every error
-text is masked with all the keys and any other `secrets` given, before it leaves the channel.
+window that waits (messages queue, none is dropped). A 45009 answer (another process used
+the robot) blocks the robot for a while: the channel waits out one 60 s block and tries
+again; refused still, the robot's remaining messages are not sent (failed, attempts 0).
+`action.target` names the robot; the keys, which are secrets, come in a name -> key mapping
+and never appear in results or errors: every error text is masked with all the keys and any
+other `secrets` given, before it leaves the channel.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from engine.channels.base import FAILED, SENT, UNKNOWN, DeliveryResult, Now, shanghai_now
-from engine.channels.content import ContentError, image_payload, news_article, split_list
+from engine.channels.content import (
+    ContentError,
+    check_bytes,
+    image_payload,
+    news_article,
+    split_list,
+)
 from engine.channels.ratelimit import Limiter, SlidingWindowLimiter
 from engine.wecom.errors import Secrets, WeComApiError, WeComUnreachable
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE, WEBHOOK_SEND, RobotWebhook
-from engine.wecom.transport import BUSY_CODES, DEFAULT_BASE_URL, RetryPolicy, raise_for_errcode
+from engine.wecom.transport import (
+    BUSY_CODES,
+    DEFAULT_BASE_URL,
+    FREQUENCY_LIMITED,
+    RetryPolicy,
+    raise_for_errcode,
+)
 from sop_models.actions import PlannedAction
 from sop_models.errors import ChannelRateLimited, DeliveryOutcomeUnknown
+from sop_models.wecom_limits import ROBOT_MARKDOWN_BYTES, ROBOT_TEXT_BYTES
 
-TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # bytes, as documented for robot messages
+ROBOT_BLOCK = timedelta(seconds=60)  # a robot refused with 45009 is refused for a while
 ROBOT_RETRY = RetryPolicy(max_attempts=4, base_delay=15.0, max_delay=120.0)
 
 
 def robot_message(action: PlannedAction) -> dict[str, Any]:
     """The webhook body for an action, by msgtype (see engine.channels.content for extra)."""
     if action.msgtype in ("text", "markdown"):
-        limit = TEXT_LIMIT if action.msgtype == "text" else MARKDOWN_LIMIT
-        size = len(action.text.encode("utf-8"))
+        limit = ROBOT_TEXT_BYTES if action.msgtype == "text" else ROBOT_MARKDOWN_BYTES
         if not action.text.strip():
             raise ContentError(f"{action.key}: empty {action.msgtype} message")
-        if size > limit:
-            raise ContentError(f"{action.key}: {action.msgtype} is {size} bytes, robot max {limit}")
+        check_bytes(action, f"robot {action.msgtype}", action.text, limit)
         if action.msgtype == "markdown":
             return {"msgtype": "markdown", "markdown": {"content": action.text}}
         text: dict[str, Any] = {"content": action.text}
@@ -132,6 +147,7 @@ class RobotWebhookChannel:
         except ContentError as exc:
             return DeliveryResult(action.key, FAILED, error=str(exc), attempts=0), ""
         attempts = 0
+        waited_block = False
         try:
             while True:
                 attempts += 1
@@ -144,7 +160,11 @@ class RobotWebhookChannel:
                     self._sleep(self._retry.delay(attempts))
                     continue
                 code = int(answer.get("errcode", 0))
-                if code in BUSY_CODES and attempts < self._retry.max_attempts:
+                if code == FREQUENCY_LIMITED and not waited_block and self._retry.block_wait:
+                    waited_block = True  # the robot is blocked for a while: wait it out once
+                    self._sleep(self._retry.block_wait)
+                    continue
+                if code in BUSY_CODES - {FREQUENCY_LIMITED} and attempts < self._retry.max_attempts:
                     self._sleep(self._retry.delay(attempts))
                     continue
                 raise_for_errcode(WEBHOOK_SEND, answer, attempts, self._secrets)
@@ -155,7 +175,10 @@ class RobotWebhookChannel:
         except WeComUnreachable as exc:
             return self._failed(action, exc, attempts), "batch"
         except ChannelRateLimited as exc:
-            return self._failed(action, exc, attempts), "robot"
+            failed = self._failed(action, exc, attempts)
+            if getattr(exc, "errcode", None) == FREQUENCY_LIMITED:  # blocked for a while
+                failed = replace(failed, retry_at=self._now() + ROBOT_BLOCK)
+            return failed, "robot"
         except WeComApiError as exc:
             return self._failed(action, exc, attempts), ""
 

@@ -12,6 +12,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "WeComApiError",
             "WeComRateLimited",
             "WeComRequestInvalid",
+            "WeComSetupError",
             "WeComTokenRejected",
             "WeComUnreachable",
             "redact",

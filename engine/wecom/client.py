@@ -150,19 +150,21 @@ class WeComClient:
         *,
         method: str = "POST",
         idempotent: bool,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Reply:
         """Call `api` (a path under the base URL) with the access_token.
 
         On 40014/42001 the token is fetched again and the call retried once; a second
         rejection raises WeComTokenRejected. Pass `idempotent=False` for calls that create
         something, so a lost answer raises DeliveryOutcomeUnknown instead of a resend.
+        `files` (field -> (name, bytes, type)) sends a multipart upload instead of JSON.
         """
         token = self.access_token()
         try:
-            return self._send(method, api, body, token, idempotent)
+            return self._send(method, api, body, token, idempotent, files)
         except WeComTokenRejected as first:
             self._cache.drop(self._key, token)
-            reply = self._send(method, api, body, self.access_token(), idempotent)
+            reply = self._send(method, api, body, self.access_token(), idempotent, files)
             return Reply(reply.payload, reply.attempts + first.attempts)
 
     def _send(
@@ -172,12 +174,17 @@ class WeComClient:
         body: Mapping[str, Any] | None,
         token: str,
         idempotent: bool,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Reply:
+        params = {"access_token": token}
+        if files:
+            params.update({k: str(v) for k, v in (body or {}).items()})
         return self._transport.request(
             method,
             api,
-            params={"access_token": token},
-            body=body,
+            params=params,
+            body=None if files else body,
             idempotent=idempotent,
             secrets=self._secrets,
+            files=files,
         )

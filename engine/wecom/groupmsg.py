@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +13,14 @@ ADD_MSG_TEMPLATE = "externalcontact/add_msg_template"
 GET_SEND_RESULT = "externalcontact/get_groupmsg_send_result"
 GET_TASK = "externalcontact/get_groupmsg_task"
 LIST_V2 = "externalcontact/get_groupmsg_list_v2"
+REMIND = "externalcontact/remind_groupmsg_send"
+CANCEL = "externalcontact/cancel_groupmsg_send"
 MAX_CHATS_PER_TEMPLATE = 2000
 MAX_ATTACHMENTS = 9
 # get_groupmsg_send_result status: 0 not sent yet, 1 sent, 2 and 3 failed.
 STATUS_NOT_SENT, STATUS_SENT = 0, 1
+# get_groupmsg_task status: 0 the sender has not confirmed yet, 2 sent (not 1) [93338].
+TASK_WAITING, TASK_SENT = 0, 2
 FAILED_REASONS = {
     2: "WeCom could not deliver to this group (status 2)",
     3: "the group already had its mass message quota (status 3)",
@@ -129,3 +133,41 @@ def group_msg_list(
     if creator:
         body["creator"] = creator
     return list(_pages(client, LIST_V2, body, "group_msg_list"))
+
+
+def remind_group_msg(client: WeComClient, *, msgid: str) -> None:
+    """Remind the senders of `msgid` to confirm it (WeCom allows 3 reminders a day)."""
+    client.call(REMIND, {"msgid": msgid}, idempotent=False)
+
+
+def cancel_group_msg(client: WeComClient, *, msgid: str) -> None:
+    """Cancel `msgid` for senders who have not confirmed it (idempotent: cancelled stays so)."""
+    client.call(CANCEL, {"msgid": msgid}, idempotent=True)
+
+
+def find_created_task(
+    client: WeComClient,
+    *,
+    sender: str,
+    text: str,
+    attachments: Sequence[Mapping[str, Any]],
+    since: int,
+    until: int,
+    known: Collection[str] = (),
+) -> str | None:
+    """The msgid of a task `sender` created in [since, until] with this content, if any.
+
+    After a lost answer or a `-1`, the task may exist although no msgid came back. Tasks in
+    `known` (msgids already recorded) are not candidates. list_v2 carries no chat ids, so
+    two unrecorded tasks with the same content and sender cannot be told apart: the newest
+    is taken.
+    """
+    found = [
+        item
+        for item in group_msg_list(client, start_time=since, end_time=until, creator=sender)
+        if str(item.get("msgid", "")) not in known
+        and (item.get("text") or {}).get("content", "") == text
+        and list(item.get("attachments") or []) == [dict(a) for a in attachments]
+    ]
+    found.sort(key=lambda item: int(item.get("create_time") or 0))
+    return str(found[-1]["msgid"]) if found else None

@@ -3,6 +3,8 @@
 WeCom answers at most 30 days per query (both ends included), 100 owners per filter and
 1,000 rows per page, and keeps 180 days. Longer ranges are split, owner lists chunked and
 pages followed here, so callers ask for what they need. Days are Asia/Shanghai dates.
+`owner_filter` is always sent: without it a corp whose app sees more than 1,000 people gets
+81017, so "every owner" is resolved first (`get_follow_user_list`) and asked 100 at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from engine.wecom.errors import WeComRequestInvalid
 
 BY_OWNER = "externalcontact/groupchat/statistic"
 BY_DAY = "externalcontact/groupchat/statistic_group_by_day"
+FOLLOW_USERS = "externalcontact/get_follow_user_list"
 CST = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAX_DAYS, MAX_OWNERS, MAX_LIMIT, HISTORY_DAYS = 30, 100, 1000, 180
 COUNT_FIELDS = (
@@ -86,10 +89,14 @@ def day_ranges(start: date, end: date, max_days: int = MAX_DAYS) -> list[tuple[d
     return windows
 
 
-def owner_chunks(owners: Sequence[str] | None, size: int = MAX_OWNERS) -> list[list[str] | None]:
-    """Owner filters of at most `size` ids; `[None]` (no filter) when owners is None."""
-    if owners is None:
-        return [None]
+def follow_users(client: WeComClient) -> list[str]:
+    """Staff with customer-contact permission: every possible group owner the app sees."""
+    payload = client.call(FOLLOW_USERS, None, method="GET", idempotent=True).payload
+    return [str(user) for user in payload.get("follow_user") or ()]
+
+
+def owner_chunks(owners: Sequence[str], size: int = MAX_OWNERS) -> list[list[str]]:
+    """Owner filters of at most `size` distinct ids each."""
     unique = list(dict.fromkeys(owners))
     return [unique[i : i + size] for i in range(0, len(unique), size)]
 
@@ -108,14 +115,12 @@ def _counts(data: Mapping[str, Any]) -> dict[str, int]:
     return {name: int(data.get(name) or 0) for name in COUNT_FIELDS}
 
 
-def _body(begin: date, end: date, owners: list[str] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def _body(begin: date, end: date, owners: list[str]) -> dict[str, Any]:
+    return {
         "day_begin_time": day_timestamp(begin),
         "day_end_time": day_timestamp(end),
+        "owner_filter": {"userid_list": owners},
     }
-    if owners is not None:
-        body["owner_filter"] = {"userid_list": owners}
-    return body
 
 
 def _owner_pages(
@@ -147,16 +152,17 @@ def fetch_owner_stats(
 ) -> list[OwnerStat]:
     """Group counts per owner, one row per owner and ≤30-day window of [start, end].
 
-    `owners=None` asks for every owner the app sees; with `today` the range is checked
-    against WeCom's 180-day history first. Windows are not summed: totals such as
-    chat_total are snapshots, not additive.
+    `owners=None` asks for every owner the app sees (resolved first); with `today` the
+    range is checked against WeCom's 180-day history. Windows are not summed: totals such
+    as chat_total are snapshots, not additive.
     """
     if not 1 <= page_size <= MAX_LIMIT:
         raise WeComRequestInvalid(f"statistics: page size {page_size}, expected 1 to {MAX_LIMIT}")
     _check_window(start, end, today)
+    chunks = owner_chunks(follow_users(client) if owners is None else owners)
     rows: list[OwnerStat] = []
     for begin, stop in day_ranges(start, end):
-        for chunk in owner_chunks(owners):
+        for chunk in chunks:
             body = {**_body(begin, stop, chunk), "order_by": order_by, "order_asc": 0}
             for item in _owner_pages(client, body, page_size):
                 counts = _counts(item.get("data") or {})
@@ -174,12 +180,14 @@ def fetch_daily_stats(
 ) -> list[DayStat]:
     """Group counts per day over [start, end], summed over `owners` (None: all owners).
 
-    Owner lists above 100 are queried in chunks and each day's counts added up.
+    Owner lists above 100 are queried in chunks and each day's counts added up (a group has
+    one owner, so one day's counts of different owners add up; days are never added).
     """
     _check_window(start, end, today)
+    chunks = owner_chunks(follow_users(client) if owners is None else owners)
     totals: dict[date, dict[str, int]] = {}
     for begin, stop in day_ranges(start, end):
-        for chunk in owner_chunks(owners):
+        for chunk in chunks:
             payload = client.call(BY_DAY, _body(begin, stop, chunk), idempotent=True).payload
             for item in payload.get("items") or []:
                 day = day_of(int(item.get("stat_time", 0)))

@@ -2,7 +2,12 @@
 
 WeCom answers HTTP 200 with `{"errcode": ...}`; the errcode decides, not the status. A failed
 connection means the request never left and may be retried; a timeout or a garbled answer
-after sending means the outcome is unknown, so a non-idempotent call is never resent blindly.
+after sending means the outcome is unknown, so a non-idempotent call is never resent blindly;
+nor is one answered `-1` (system busy): WeCom may have done it anyway [90454].
+
+A 45009 (frequency limit) blocks the API for 60 s, or 60 min past an hourly limit: retrying
+after seconds only adds refused calls. The transport waits out one 60 s block and tries once
+more; still refused, it raises WeComRateLimited with `retry_after` so the run can reschedule.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from engine.wecom.errors import (
     install_log_redaction,
     redact,
 )
-from sop_models.errors import DeliveryOutcomeUnknown
+from sop_models.errors import SETUP_FIXES, DeliveryOutcomeUnknown, WeComSetupError
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 TOKEN_CODES = frozenset({40014, 42001})  # invalid / expired access_token
 BUSY_CODES = frozenset({45009, 45033, -1})  # frequency, concurrency, system busy
 RATE_CODES = frozenset({45009, 45033})
+FREQUENCY_LIMITED, SYSTEM_BUSY = 45009, -1
+BLOCK_SECONDS, HOURLY_BLOCK_SECONDS = 60.0, 3600.0
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Sleep = Callable[[float], None]
@@ -43,6 +50,8 @@ class RetryPolicy:
     max_attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 30.0
+    block_wait: float = BLOCK_SECONDS
+    """How long to wait after a 45009 before one more try (0: do not wait, raise at once)."""
 
     def delay(self, failures: int) -> float:
         """Seconds to wait after the `failures`-th failed attempt (1-based)."""
@@ -71,6 +80,8 @@ def raise_for_errcode(
     message = redact(str(payload.get("errmsg", "")), secrets)
     if code in TOKEN_CODES:
         raise WeComTokenRejected(api, code, message, attempts=attempts)
+    if code in SETUP_FIXES:
+        raise WeComSetupError(api, code, message, attempts=attempts)
     if code in BUSY_CODES:
         raise WeComRateLimited(api, code, message, attempts=attempts)
     raise WeComApiError(api, code, message, attempts=attempts)
@@ -111,6 +122,7 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         secrets: Iterable[str] = (),
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         """One HTTP exchange; returns the JSON answer whatever its errcode.
 
@@ -122,7 +134,12 @@ class Transport:
         headers = {"Content-Type": "application/json; charset=utf-8"} if content else None
         try:
             response = self._http.request(
-                method, self.base_url + api, params=params, content=content, headers=headers
+                method,
+                self.base_url + api,
+                params=params,
+                content=None if files else content,
+                headers=None if files else headers,
+                files=files,
             )
         except NOT_SENT_ERRORS as exc:
             raise WeComUnreachable(api, redact(_describe(exc), hidden)) from None
@@ -150,6 +167,7 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         idempotent: bool,
         secrets: Iterable[str] = (),
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Reply:
         """Send with retries: connection failures and busy errcodes back off and retry.
 
@@ -159,11 +177,14 @@ class Transport:
         """
         hidden = tuple(secrets)
         attempt = 0
+        waited_block = False
         while True:
             attempt += 1
             last = attempt >= self.retry.max_attempts
             try:
-                payload = self.once(method, api, params=params, body=body, secrets=hidden)
+                payload = self.once(
+                    method, api, params=params, body=body, secrets=hidden, files=files
+                )
             except WeComUnreachable as exc:
                 if last:
                     raise WeComUnreachable(api, exc.reason, attempts=attempt) from None
@@ -175,6 +196,23 @@ class Transport:
                 self._back_off(api, attempt, "no answer")
                 continue
             code = int(payload.get("errcode", 0))
+            if code == SYSTEM_BUSY and not idempotent:
+                raise DeliveryOutcomeUnknown(
+                    f"WeCom {api}: errcode -1 (system busy): it may have taken effect anyway"
+                )
+            if code == FREQUENCY_LIMITED:
+                if waited_block or not self.retry.block_wait:
+                    raise WeComRateLimited(
+                        api,
+                        code,
+                        redact(str(payload.get("errmsg", "")), hidden),
+                        attempts=attempt,
+                        retry_after=HOURLY_BLOCK_SECONDS if waited_block else BLOCK_SECONDS,
+                    )
+                waited_block = True
+                log.warning("WeCom %s: errcode 45009, waiting out the block", api)
+                self.sleep(self.retry.block_wait)
+                continue
             if code in BUSY_CODES and not last:
                 self._back_off(api, attempt, f"errcode {code}")
                 continue

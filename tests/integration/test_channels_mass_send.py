@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -15,10 +16,12 @@ from engine.channels import (
     WeComMassSendChannel,
 )
 from engine.wecom.client import WeComClient
-from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, GET_SEND_RESULT, group_msg_list
+from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, GET_SEND_RESULT, LIST_V2, group_msg_list
+from engine.wecom.media import upload_permanent_image
 from tests.support.wecom_fake import FakeClock, FakeWeCom, planned
 
 SENDER = "zhangsan"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -139,12 +142,43 @@ def test_results_of_large_sends_are_read_across_cursor_pages(wecom, channel) -> 
     assert len(wecom.calls(GET_SEND_RESULT)) == 2
 
 
-def test_timeout_makes_keys_unknown_sends_nothing_again_and_stops(wecom, clock) -> None:
+def test_timeout_that_created_the_task_finds_it_instead_of_sending_again(wecom, clock) -> None:
+    chats, actions = group_actions(2, "zhangsan", "早安")
+    wecom.add_chats("zhangsan", chats)
+    wecom.hang_next(ADD_MSG_TEMPLATE, 3.0)  # the answer is lost, the task was created
+    results = make_channel(wecom, clock, timeout=0.3).send_batch(actions)
+    [msgid] = wecom.templates
+    assert [(r.status, r.response_id) for r in results] == [(AWAITING, msgid)] * 2
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1
+    assert len(wecom.calls(LIST_V2)) >= 1
+
+
+def test_minus_one_that_created_the_task_is_looked_up_not_sent_twice(wecom, clock) -> None:
+    chats, actions = group_actions(2, "zhangsan", "早安")
+    wecom.add_chats("zhangsan", chats)
+    wecom.fail_after_effect(ADD_MSG_TEMPLATE, -1)
+    results = make_channel(wecom, clock).send_batch(actions)
+    assert len(wecom.templates) == 1, "a blind retry would have created a second task"
+    assert [r.status for r in results] == [AWAITING, AWAITING]
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1
+
+
+def test_minus_one_that_created_nothing_is_sent_again_once(wecom, clock) -> None:
+    chats, actions = group_actions(1, "zhangsan", "早安")
+    wecom.add_chats("zhangsan", chats)
+    wecom.fail_next(ADD_MSG_TEMPLATE, -1)
+    [result] = make_channel(wecom, clock).send_batch(actions)
+    assert result.status == AWAITING
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2 and len(wecom.templates) == 1
+
+
+def test_timeout_that_no_lookup_resolves_is_unknown_and_stops(wecom, clock) -> None:
     chats_a, first = group_actions(2, "zhangsan", "早安")
     chats_b, second = group_actions(2, "lisi", "早安")
     wecom.add_chats("zhangsan", chats_a)
     wecom.add_chats("lisi", chats_b)
     wecom.hang_next(ADD_MSG_TEMPLATE, 3.0)
+    wecom.fail_next(LIST_V2, 40058, times=2)  # the cap count and the lookup both fail
     results = make_channel(wecom, clock, timeout=0.3).send_batch(first + second)
     assert [(r.status, r.attempts) for r in results] == [
         (UNKNOWN, 1),
@@ -168,9 +202,10 @@ def test_actions_without_sender_chat_or_content_fail_without_a_call(wecom, chann
     assert wecom.calls(ADD_MSG_TEMPLATE) == []
 
 
-def test_images_and_news_travel_as_attachments(wecom, channel, clock) -> None:
+def test_images_and_news_travel_as_attachments(wecom, channel, clock, tmp_path) -> None:
     wecom.add_chats(SENDER, ["wr-1"])
-    wecom.unix_now = lambda: 1741399200
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(PNG)
     channel.send_batch(
         [
             planned(
@@ -178,7 +213,7 @@ def test_images_and_news_travel_as_attachments(wecom, channel, clock) -> None:
                 sender=SENDER,
                 target="wr-1",
                 msgtype="image",
-                extra={"image_media_id": "MEDIA_1"},
+                extra={"image_path": str(poster)},
             ),
             planned(
                 "news",
@@ -191,7 +226,8 @@ def test_images_and_news_travel_as_attachments(wecom, channel, clock) -> None:
         ]
     )
     image, news = (c.body for c in wecom.calls(ADD_MSG_TEMPLATE))
-    assert image["attachments"] == [{"msgtype": "image", "image": {"media_id": "MEDIA_1"}}]
+    [media_id] = wecom.media
+    assert image["attachments"] == [{"msgtype": "image", "image": {"media_id": media_id}}]
     assert "text" not in image
     assert news["attachments"] == [
         {
@@ -202,3 +238,159 @@ def test_images_and_news_travel_as_attachments(wecom, channel, clock) -> None:
     with make_client(wecom, clock) as client:
         listed = group_msg_list(client, start_time=1741392000, end_time=1741478400, creator=SENDER)
     assert len(listed) == 2 and listed[0]["creator"] == SENDER
+
+
+def test_a_four_day_old_media_id_is_never_sent(wecom, channel, clock, tmp_path) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(PNG)
+    post = {"sender": SENDER, "target": "wr-1", "msgtype": "image"}
+    extra = {"image_path": str(poster)}
+    [first] = channel.send_batch([planned("day-1", **post, extra=extra)])
+    clock.sleep(4 * 86400)
+    [later] = channel.send_batch([planned("day-5", **post, extra=extra)])
+    assert (first.status, later.status) == (AWAITING, AWAITING)
+    sent = [c.body["attachments"][0]["image"]["media_id"] for c in wecom.calls(ADD_MSG_TEMPLATE)]
+    assert len(set(sent)) == 2, "the second send uploaded the image again"
+    assert wecom.media[sent[1]] >= wecom.unix_now() - 60
+    assert len(wecom.calls("media/upload")) == 2
+
+
+def test_the_same_image_is_uploaded_once_within_its_reuse_time(wecom, channel, tmp_path) -> None:
+    wecom.add_chats(SENDER, ["wr-1", "wr-2"])
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(PNG)
+    actions = [
+        planned(
+            f"k{n}", sender=SENDER, target=chat, msgtype="image", extra={"image_path": str(poster)}
+        )
+        for n, chat in enumerate(["wr-1", "wr-2"])
+    ]
+    assert [r.status for r in channel.send_batch(actions)] == [AWAITING, AWAITING]
+    assert len(wecom.calls("media/upload")) == 1
+
+
+def test_a_stored_media_id_or_an_over_long_text_is_refused_before_any_call(wecom, channel) -> None:
+    results = channel.send_batch(
+        [
+            planned(
+                "stored",
+                sender=SENDER,
+                target="wr-1",
+                msgtype="image",
+                extra={"image_media_id": "3a-month-old-id"},
+            ),
+            planned("long", sender=SENDER, target="wr-1", text="好" * 1334),
+        ]
+    )
+    assert [(r.status, r.attempts) for r in results] == [(FAILED, 0), (FAILED, 0)]
+    assert "expires after 3 days" in (results[0].error or "")
+    assert "4002 bytes" in (results[1].error or "") and "4000" in (results[1].error or "")
+    assert wecom.calls(ADD_MSG_TEMPLATE) == []
+
+
+def test_with_a_one_a_day_cap_a_second_post_that_day_is_skipped_and_reported(wecom, clock) -> None:
+    wecom.cap_rule = "day"
+    wecom.add_chats(SENDER, ["wr-1"])
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule="day")
+    [morning] = channel.send_batch([planned("morning", sender=SENDER, target="wr-1")])
+    wecom.confirm(morning.response_id or "")
+    clock.sleep(5 * 3600)
+    [evening] = channel.send_batch([planned("evening", sender=SENDER, target="wr-1", text="晚安")])
+    assert morning.status == AWAITING
+    assert (evening.status, evening.attempts) == (FAILED, 0)
+    assert "cap 1 per day" in (evening.error or "") and "not sent" in (evening.error or "")
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1
+    clock.sleep(24 * 3600)  # the next day the group may receive one again
+    [tomorrow] = channel.send_batch([planned("next", sender=SENDER, target="wr-1")])
+    assert tomorrow.status == AWAITING
+
+
+def test_other_tools_sends_count_to_the_cap_before_sending(wecom, clock) -> None:
+    wecom.cap_rule = "day"
+    wecom.add_chats(SENDER, ["wr-1", "wr-2"])
+    wecom.other_send("wr-1", wecom.unix_now() - 3600, creator="lisi")
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule="day")
+    results = channel.send_batch(
+        [planned(f"k{n}", sender=SENDER, target=c) for n, c in enumerate(["wr-1", "wr-2"])]
+    )
+    assert [r.status for r in results] == [FAILED, AWAITING]
+    assert wecom.calls(ADD_MSG_TEMPLATE)[0].body["chat_id_list"] == ["wr-2"]
+
+
+def test_two_posts_to_one_group_in_one_batch_keep_the_first_under_the_cap(wecom, clock) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule="day")
+    results = channel.send_batch(
+        [
+            planned(
+                "late", sender=SENDER, target="wr-1", text="晚安", at=clock.now().replace(hour=20)
+            ),
+            planned("early", sender=SENDER, target="wr-1", text="早安"),
+        ]
+    )
+    assert [r.status for r in results] == [FAILED, AWAITING]
+
+
+def test_a_permanent_image_url_from_uploadimg_travels_as_pic_url(wecom, channel, clock) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    with make_client(wecom, clock) as client:
+        url = upload_permanent_image(client, PNG)
+    assert url.startswith("https://")
+    extra = {"image_pic_url": url}
+    [result] = channel.send_batch(
+        [planned("pic", sender=SENDER, target="wr-1", msgtype="image", extra=extra)]
+    )
+    assert result.status == AWAITING
+    body = wecom.calls(ADD_MSG_TEMPLATE)[0].body
+    assert body["attachments"] == [{"msgtype": "image", "image": {"pic_url": url}}]
+
+
+def test_a_group_wecom_refuses_past_its_cap_is_confirmed_as_failed(wecom, clock) -> None:
+    wecom.cap_rule = "day"
+    wecom.add_chats(SENDER, ["wr-1"])
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule=None)
+    first, second = (
+        channel.send_batch([planned(k, sender=SENDER, target="wr-1", text=k)])[0]
+        for k in ("早安", "晚安")
+    )
+    assert (first.status, second.status) == (AWAITING, AWAITING)  # nothing counted: both queued
+    for result in (first, second):
+        wecom.confirm(result.response_id or "")
+    fates = channel.confirm(
+        [AwaitingSend(r.key, r.response_id or "", SENDER, "wr-1") for r in (first, second)]
+    )
+    assert [f.status for f in fates] == [SENT, FAILED]
+    assert "quota" in (fates[1].error or "")
+
+
+def test_an_hourly_45009_block_stops_the_batch_with_a_time_to_retry(wecom, clock) -> None:
+    chats, actions = group_actions(2, "zhangsan", "早安")
+    _, others = group_actions(1, "lisi", "晚安")
+    wecom.add_chats("zhangsan", chats)
+    wecom.block_seconds = 3600
+    wecom.fail_next(ADD_MSG_TEMPLATE, 45009)
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule=None)
+    results = channel.send_batch(actions + others)
+    assert [r.status for r in results] == [FAILED] * 3
+    assert results[0].retry_at == clock.now() + timedelta(hours=1)
+    assert "retry in 3600s" in (results[0].error or "")
+    assert [r.attempts for r in results] == [2, 2, 0]
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2, "one wait of 60 s, then no more calls"
+    assert clock.sleeps == [60.0]
+
+
+def test_cap_counting_asks_only_about_the_senders_open_tasks(wecom, clock) -> None:
+    wecom.add_chats(SENDER, ["wr-1"])
+    wecom.add_chats("lisi", ["wr-9"])
+    wecom.other_send("wr-9", wecom.unix_now() - 60, creator="admin")  # lisi's group
+    channel = WeComMassSendChannel(make_client(wecom, clock), now=clock.now, cap_rule="month")
+    [first] = channel.send_batch([planned("a", sender=SENDER, target="wr-1", text="一")])
+    wecom.confirm(first.response_id or "")
+    for n in range(3):
+        clock.sleep(3600)
+        channel.send_batch([planned(f"b{n}", sender=SENDER, target="wr-1", text=f"二{n}")])
+    asked = [c.body for c in wecom.calls(GET_SEND_RESULT)]
+    assert all(body["userid"] == SENDER for body in asked), "lisi's tasks are not fetched"
+    about_first = [b for b in asked if b["msgid"] == first.response_id]
+    assert len(about_first) == 1, "a task whose chats are final is fetched once"

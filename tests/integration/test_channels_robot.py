@@ -58,15 +58,16 @@ def test_robots_are_paced_independently(wecom, clock) -> None:
 
 
 def test_45009_backs_off_and_retries_the_same_message(wecom, clock) -> None:
-    wecom.fail_next(SEND, 45009, times=2)
+    wecom.fail_next(SEND, 45009)  # blocks the robot for 60 s: retrying sooner only adds calls
     [result] = make_channel(wecom, clock).send_batch([planned("k1", target="宝妈群机器人")])
-    assert (result.status, result.attempts) == (SENT, 3)
-    assert clock.sleeps == [15.0, 30.0]
+    assert (result.status, result.attempts) == (SENT, 2)
+    assert clock.sleeps == [60.0]
     assert len(wecom.robot_messages(KEY_A)) == 1
 
 
 def test_a_robot_that_stays_limited_fails_its_rest_but_others_still_send(wecom, clock) -> None:
-    wecom.fail_next(SEND, 45009, times=4)
+    wecom.block_seconds = 3600  # the robot stays blocked past the one 60 s wait
+    wecom.fail_next(SEND, 45009)
     actions = [
         planned("a1", target="宝妈群机器人"),
         planned("b1", target="福利群机器人"),
@@ -74,11 +75,12 @@ def test_a_robot_that_stays_limited_fails_its_rest_but_others_still_send(wecom, 
     ]
     results = make_channel(wecom, clock).send_batch(actions)
     assert [(r.key, r.status, r.attempts) for r in results] == [
-        ("a1", FAILED, 4),
+        ("a1", FAILED, 2),
         ("b1", SENT, 1),
         ("a2", FAILED, 0),
     ]
     assert "45009" in (results[0].error or "") and "not sent" in (results[2].error or "")
+    assert results[0].retry_at is not None and results[1].retry_at is None
     assert wecom.robot_messages(KEY_A) == []
 
 
@@ -92,7 +94,7 @@ def test_timeout_is_unknown_not_resent_and_stops_the_batch(wecom, clock) -> None
 
 def test_msgtypes_map_to_robot_payloads(wecom, clock, tmp_path: Path) -> None:
     image = tmp_path / "poster.png"
-    image.write_bytes(b"\x89PNG fake poster")
+    image.write_bytes(b"\x89PNG\r\n\x1a\n fake poster")
     actions = [
         planned("t", target="宝妈群机器人", extra={"mentioned_list": "@all"}),
         planned("m", target="宝妈群机器人", msgtype="markdown", text="**周三秒杀** 今晚 20:00"),
@@ -166,3 +168,39 @@ def test_fake_webhook_refuses_the_21st_message_within_a_minute(wecom, clock) -> 
     webhook.close()
     assert answers == [0] * 20 + [45009, 0]
     assert wecom.webhook_rejections == 1
+
+
+def test_robot_images_and_news_outside_wecom_rules_fail_before_any_call(
+    wecom, clock, tmp_path: Path
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    gif, big = tmp_path / "a.gif", tmp_path / "big.png"
+    gif.write_bytes(b"GIF89a" + b"\x00" * 32)
+    big.write_bytes(png + b"\x00" * (2 * 1024 * 1024))
+    encoded = base64.b64encode(png).decode()
+    robot = {"target": "宝妈群机器人"}
+    actions = [
+        planned("gif", **robot, msgtype="image", extra={"image_path": str(gif)}),
+        planned("big", **robot, msgtype="image", extra={"image_path": str(big)}),
+        planned(
+            "md5",
+            **robot,
+            msgtype="image",
+            extra={"image_base64": encoded, "image_md5": "0" * 32},
+        ),
+        planned(
+            "title",
+            **robot,
+            msgtype="news",
+            text="标" * 43,  # the first line becomes the title: 129 bytes
+            extra={"news_url": "https://example.com/a"},
+        ),
+        planned("ok", **robot, msgtype="image", extra={"image_base64": encoded}),
+    ]
+    results = make_channel(wecom, clock).send_batch(actions)
+    assert [(r.status, r.attempts) for r in results] == [(FAILED, 0)] * 4 + [(SENT, 1)]
+    errors = [r.error or "" for r in results]
+    assert "JPG or PNG" in errors[0] and "at most 2097152" in errors[1]
+    assert "md5" in errors[2] and "news title is 129 bytes" in errors[3]
+    [(_, body)] = wecom.robot_messages(KEY_A)
+    assert body["image"]["md5"] == hashlib.md5(png).hexdigest()

@@ -32,7 +32,11 @@ from tests.support.wecom_fake import FakeClock, FakeWeCom, planned
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 8, 10, 1, tzinfo=CST)
-DAY_BODY = {"day_begin_time": 1741363200, "day_end_time": 1741363200}
+DAY_BODY = {  # owner_filter is required (81017 without it)
+    "day_begin_time": 1741363200,
+    "day_end_time": 1741363200,
+    "owner_filter": {"userid_list": ["zhangsan"]},
+}
 SENDER, CHAT = "zhangsan", "wrOgA"
 
 

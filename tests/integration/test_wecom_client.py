@@ -22,7 +22,11 @@ from tests.support.wecom_fake import FakeClock, FakeWeCom
 
 TASK = "externalcontact/get_groupmsg_task"
 BY_DAY = "externalcontact/groupchat/statistic_group_by_day"
-DAY_BODY = {"day_begin_time": 1741363200, "day_end_time": 1741363200}  # 2025-03-08 CST
+DAY_BODY = {  # 2025-03-08 CST; owner_filter is required (81017 without it)
+    "day_begin_time": 1741363200,
+    "day_end_time": 1741363200,
+    "owner_filter": {"userid_list": ["zhangsan"]},
+}
 
 
 @pytest.fixture
@@ -96,7 +100,7 @@ def test_second_consecutive_token_rejection_surfaces_as_an_error(wecom, client) 
     assert len(wecom.calls("gettoken")) == 2
 
 
-@pytest.mark.parametrize("errcode", [45009, 45033, -1])
+@pytest.mark.parametrize("errcode", [45033, -1])
 def test_busy_errcodes_back_off_exponentially_then_succeed(wecom, client, clock, errcode) -> None:
     wecom.fail_next(TASK, errcode, times=2)
     msgid = _template(wecom, client)
@@ -107,12 +111,40 @@ def test_busy_errcodes_back_off_exponentially_then_succeed(wecom, client, clock,
 
 
 def test_busy_errcode_gives_up_after_a_bounded_number_of_attempts(wecom, client, clock) -> None:
-    wecom.fail_next(BY_DAY, 45009, times=10)
+    wecom.fail_next(BY_DAY, 45033, times=10)
     with pytest.raises(WeComRateLimited) as caught:
         client.call(BY_DAY, DAY_BODY, idempotent=True)
     assert caught.value.attempts == 4
     assert len(wecom.calls(BY_DAY)) == 4
     assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_45009_is_waited_out_for_the_60_second_block_not_retried_in_seconds(
+    wecom, client, clock
+) -> None:
+    wecom.fail_next(BY_DAY, 45009)
+    assert client.call(BY_DAY, DAY_BODY, idempotent=True).attempts == 2
+    assert clock.sleeps == [60.0]
+    assert len(wecom.calls(BY_DAY)) == 2
+
+
+def test_45009_block_that_outlasts_the_wait_stops_with_retry_after(wecom, client, clock) -> None:
+    wecom.block_seconds = 3600  # the hourly limit
+    wecom.fail_next(BY_DAY, 45009)
+    with pytest.raises(WeComRateLimited) as caught:
+        client.call(BY_DAY, DAY_BODY, idempotent=True)
+    assert caught.value.retry_after == 3600
+    assert len(wecom.calls(BY_DAY)) == 2, "no calls into a block that has not ended"
+    assert clock.sleeps == [60.0]
+
+
+def test_minus_one_on_a_mass_send_is_not_resent_blindly(wecom, client, clock) -> None:
+    wecom.add_chats("zhangsan", ["wr-chat-1"])
+    wecom.fail_after_effect(ADD_MSG_TEMPLATE, -1)
+    with pytest.raises(DeliveryOutcomeUnknown):
+        add_group_msg_template(client, sender="zhangsan", chat_ids=["wr-chat-1"], text="福利")
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1
+    assert len(wecom.templates) == 1
 
 
 def test_other_errcodes_raise_at_once_without_retry(wecom, client, clock) -> None:

@@ -102,13 +102,17 @@ def test_owner_lists_over_100_are_chunked_and_day_counts_added_up(wecom, client)
 
 def test_owner_stats_keep_one_row_per_owner_and_window(wecom, client) -> None:
     end = START + timedelta(days=44)
-    wecom.add_stats("zhangsan", START, chat_total=8)
-    wecom.add_stats("zhangsan", end, chat_total=9)
+    # WeCom answers a window as a whole (chat_total is a snapshot): the fake sums nothing
+    wecom.add_window_stats("zhangsan", START, START + timedelta(days=29), chat_total=8)
+    wecom.add_window_stats("zhangsan", START + timedelta(days=30), end, chat_total=9)
     rows = fetch_owner_stats(client, start=START, end=end, owners=["zhangsan"])
     assert [(r.day_begin, r.day_end, r.chat_total) for r in rows] == [
         (START, START + timedelta(days=29), 8),
         (START + timedelta(days=30), end, 9),
     ]
+
+
+OWNERS = {"userid_list": ["zhangsan"]}
 
 
 def test_fake_wecom_refuses_what_the_docs_forbid(wecom, client) -> None:
@@ -121,7 +125,9 @@ def test_fake_wecom_refuses_what_the_docs_forbid(wecom, client) -> None:
     for api, body, errcode in [
         (BY_DAY, too_long, 600018),
         (BY_OWNER, too_many, 40058),
-        (BY_OWNER, {"day_begin_time": begin, "limit": 1001}, 40058),
+        (BY_OWNER, {"day_begin_time": begin, "limit": 1001, "owner_filter": OWNERS}, 40058),
+        (BY_OWNER, {"day_begin_time": begin}, 81017),
+        (BY_DAY, {"day_begin_time": begin}, 81017),
     ]:
         with pytest.raises(WeComApiError) as caught:
             client.call(api, body, idempotent=True)
@@ -135,3 +141,16 @@ def test_ranges_outside_the_180_day_history_are_refused_before_sending(wecom, cl
     with pytest.raises(WeComRequestInvalid, match="before it starts"):
         fetch_owner_stats(client, start=START, end=START - timedelta(days=1))
     assert wecom.calls(BY_DAY) == [] and wecom.calls(BY_OWNER) == []
+
+
+def test_every_owner_is_resolved_and_asked_for_100_at_a_time(wecom, client) -> None:
+    wecom.follow_users = {f"staff-{n:03d}" for n in range(250)}
+    wecom.add_stats("staff-007", START, chat_total=3)
+    wecom.add_stats("staff-201", START, chat_total=4)
+    rows = fetch_owner_stats(client, start=START, end=START)
+    assert {(r.owner, r.chat_total) for r in rows} == {("staff-007", 3), ("staff-201", 4)}
+    days = fetch_daily_stats(client, start=START, end=START)
+    assert [d.chat_total for d in days] == [7]
+    filters = [c.body["owner_filter"]["userid_list"] for c in wecom.calls(BY_OWNER)]
+    assert [len(f) for f in filters] == [100, 100, 50]
+    assert len(wecom.calls("externalcontact/get_follow_user_list")) == 2

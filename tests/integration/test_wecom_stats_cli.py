@@ -29,6 +29,10 @@ def test_group_statistics_are_fetched_into_the_store(workspace: Workspace, cli: 
                 member_total=200,
                 msg_total=30,
             )
+        # by owner, WeCom answers each <=30-day window as a whole (the fake sums no days)
+        middle = start + timedelta(29)
+        fake.add_window_stats("zhangsan", start, middle, new_member_cnt=60, member_total=200)
+        fake.add_window_stats("zhangsan", middle + timedelta(1), end, new_member_cnt=20)
         result = cli(
             "events",
             "wecom-stats",

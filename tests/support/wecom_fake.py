@@ -8,6 +8,18 @@ Every answer is HTTP 200 with an errcode. Tests steer it: `fail_next(api, errcod
 (40014, 42001, 45009, 45033, -1, ...), `hang_next(api, seconds)` (answers after the client
 gave up; the request still takes effect), `expire_tokens`/`invalidate_tokens`, `add_chats`,
 `set_chat_status`, `add_stats`. `calls(api)` and `robot_messages(key)` show what arrived.
+
+It is as strict as WeCom (rules in tests/support/wecom_fake_rules.py): media ids from
+`media/upload` expire after 3 days, texts/links/robot payloads have byte limits, robot images
+must be JPG/PNG <= 2 MB with the md5 of their bytes, `confirm(msgid)` (the sender confirming)
+marks each chat sent (1) or, past the mass-message cap under `cap_rule` ("month": days in
+the month, "week": 7, "day": 1; `other_send` adds sends of other tools), refused (3); a
+confirmed task reports status 2. Statistics need `owner_filter` once the app sees more than
+1,000 people (`visible_people`, default 5,000: 81017 otherwise), and multi-day by-owner
+windows answer only what `add_window_stats` gave (no invented sums). A 45009 blocks that API
+for `block_seconds` (60). `misconfigure(errcode)` makes a setup error stick (40001/40013 on
+gettoken, 48002/60020 on every API) until `misconfigure(None)`; `fail_after_effect(api,
+errcode)` answers an error although the call took effect (a `-1` after creating a task).
 `echo_secrets_in_errmsg=True` makes every error answer repeat the corp secret, the request's
 access token and robot key in free text (no `name=value`), as a careless server might.
 """
@@ -20,11 +32,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support import wecom_fake_rules as rules
+from tests.support.wecom_fake_api import COUNTS, ROUTES, Answer, Template, _day_ts, _error
 
 CST = timezone(timedelta(hours=8), "Asia/Shanghai")
 DAY = 86400
@@ -34,13 +49,14 @@ ERRMSG = {
     45009: "api freq out of limit",
     45033: "api concurrent out of limit",
     -1: "system busy",
+    40001: "invalid credential",
+    40013: "invalid corpid",
+    48002: "api forbidden",
+    60020: "not allow to access from your ip",
+    81017: "owner_filter is required",
 }
-COUNTS = (
-    *("new_chat_cnt", "chat_total", "chat_has_msg", "new_member_cnt", "member_total"),
-    *("member_has_msg", "msg_total", "migrate_trainee_chat_cnt"),
-)
-ORDER_BY = {1: "new_chat_cnt", 2: "chat_total", 3: "new_member_cnt", 4: "member_total"}
-Answer = dict[str, Any]
+GET_APIS = frozenset({"externalcontact/get_follow_user_list"})
+SETUP_ON_TOKEN, SETUP_ON_CALL = frozenset({40001, 40013}), frozenset({48002, 60020})
 
 
 class FakeClock:
@@ -74,16 +90,6 @@ class Call:
     at: float
 
 
-@dataclass
-class Template:
-    msgid: str
-    sender: str
-    chat_ids: list[str]
-    body: dict[str, Any]
-    created: int
-    status: dict[str, tuple[int, int | None]] = field(default_factory=dict)
-
-
 class FakeWeCom:
     """The fake server; state is guarded by one lock, handlers run in threads."""
 
@@ -101,7 +107,10 @@ class FakeWeCom:
         self.corpid, self.corpsecret, self.robot_keys = corpid, corpsecret, set(robot_keys)
         self.clock, self.token_ttl, self.echo = clock, token_ttl, echo_request_in_errmsg
         self.echo_secrets = echo_secrets_in_errmsg
-        self.unix_now: Callable[[], int] = lambda: int(time.time())
+        now = getattr(clock, "now", None)  # a FakeClock: WeCom's unix times follow it
+        self.unix_now: Callable[[], int] = (
+            (lambda: int(now().timestamp())) if callable(now) else (lambda: int(time.time()))
+        )
         self.stats_today: date | None = None  # set to enforce the 180-day window
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -115,6 +124,16 @@ class FakeWeCom:
         self.templates: dict[str, Template] = {}
         self.stats: dict[tuple[str, int], dict[str, int]] = {}
         self._robot_sent: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self.media: dict[str, int] = {}  # media_id -> unix time of its upload
+        self.cap_rule = "month"
+        self.other_sends: list[tuple[str, int]] = []  # (chat id, unix): other tools' sends
+        self.visible_people = 5000
+        self.follow_users: set[str] = set()
+        self.window_stats: dict[tuple[str, int, int], dict[str, int]] = {}
+        self.block_seconds = 60.0
+        self.blocked: dict[str, float] = {}
+        self.setup_error: int | None = None
+        self._after_effect: dict[str, deque[int]] = {}
         self.webhook_rejections = 0
         self._server: ThreadingHTTPServer | None = None
 
@@ -155,6 +174,71 @@ class FakeWeCom:
         with self.lock:
             self._hang.setdefault(api, deque()).extend([seconds] * times)
 
+    def fail_after_effect(self, api: str, errcode: int, times: int = 1) -> None:
+        """Answer `errcode` although the call takes effect (e.g. -1 after creating a task)."""
+        with self.lock:
+            self._after_effect.setdefault(api, deque()).extend([errcode] * times)
+
+    def misconfigure(self, errcode: int | None) -> None:
+        """A setup error every call meets until it is fixed (None): 40001/40013/48002/60020."""
+        with self.lock:
+            self.setup_error = errcode
+
+    def confirm(self, msgid: str, at: int | None = None) -> dict[str, int]:
+        """The sender confirms `msgid`: each chat sent (1), or refused past the cap (3)."""
+        with self.lock:
+            template = self.templates[msgid]
+            when = at or self.unix_now()
+            if template.cancelled:
+                return {}
+            for chat in template.status:
+                period, cap = rules.cap_period(self.cap_rule, when)
+                used = sum(
+                    1 for t in self._sends(chat) if rules.cap_period(self.cap_rule, t)[0] == period
+                )
+                template.status[chat] = (1, when) if used < cap else (3, None)
+            return {chat: status for chat, (status, _) in template.status.items()}
+
+    def _sends(self, chat: str) -> list[int]:
+        own = [
+            t
+            for template in self.templates.values()
+            for c, (status, t) in template.status.items()
+            if c == chat and status == 1 and t
+        ]
+        return own + [t for c, t in self.other_sends if c == chat]
+
+    def other_send(self, chat_id: str, at: int, creator: str = "") -> None:
+        """A mass message another tool (or staff) sent to `chat_id`: counts to the cap.
+
+        With a `creator` it is a task they created, sent through the group's owner and
+        listed by get_groupmsg_list_v2 like ours.
+        """
+        with self.lock:
+            if not creator:
+                self.other_sends.append((chat_id, at))
+                return
+            msgid = self.new_msgid()
+            body = {"chat_type": "group", "text": {"content": "(another tool)"}}
+            owner = next((s for s, chats in self.chats.items() if chat_id in chats), creator)
+            status = {chat_id: (1, at)}  # a group's mass messages go out through its owner
+            self.templates[msgid] = Template(
+                msgid, owner, [chat_id], body, at, status, creator=creator
+            )
+
+    def upload_media(self, raw: bytes, at: int | None = None) -> str:
+        """A media id as `media/upload` would give for `raw`, uploaded at `at` (unix)."""
+        with self.lock:
+            media_id = f"3fake-media-{next(self._ids):06d}"
+            self.media[media_id] = self.unix_now() if at is None else at
+            return media_id
+
+    def add_window_stats(self, owner: str, begin: date, end: date, **counts: int) -> None:
+        """What WeCom answers for `owner` over the window [begin, end] (by-owner statistics)."""
+        with self.lock:
+            window = (owner, _day_ts(begin), _day_ts(end))
+            self.window_stats[window] = {name: counts.get(name, 0) for name in COUNTS}
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, float("-inf"))
@@ -184,19 +268,35 @@ class FakeWeCom:
             return list(self._robot_sent.get(key, []))
 
     # dispatch ------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, body: Any) -> tuple[Answer, float]:
+    def handle(
+        self, method: str, path: str, body: Any, raw: bytes = b"", content_type: str = ""
+    ) -> tuple[Answer, float]:
         """The answer to one request and how long to hold it back."""
         parts = urlsplit(path)
         api = parts.path.removeprefix("/cgi-bin/")
         query = dict(parse_qsl(parts.query))
         with self.lock:
-            self._calls.append(Call(api, query, body, self.clock()))
+            now = self.clock()
+            self._calls.append(Call(api, query, body, now))
             hang = self._hang[api].popleft() if self._hang.get(api) else 0.0
             injected = self._fail[api].popleft() if self._fail.get(api) else None
+            scope = f"{api}#{query.get('key', '')}" if api == "webhook/send" else api
+            if injected == 45009:  # the limit is hit: refused for the whole period (per robot)
+                self.blocked[scope] = now + self.block_seconds
+            if injected is None:
+                injected = self._setup_refusal(api)
+            if injected is None and now < self.blocked.get(scope, float("-inf")):
+                injected = 45009
             if injected is not None:
                 answer = _error(injected, ERRMSG.get(injected, "injected error"))
+            elif api.startswith("media/"):
+                answer = self._media(api, query, raw, content_type)
             else:
                 answer = self._route(method, api, query, body)
+                after = self._after_effect.get(api)
+                if after and answer["errcode"] == 0:
+                    code = after.popleft()
+                    answer = _error(code, ERRMSG.get(code, "injected error"))
         if answer["errcode"] != 0 and self.echo:
             answer["errmsg"] += f" (request {path})"
         if answer["errcode"] != 0 and self.echo_secrets:
@@ -215,10 +315,49 @@ class FakeWeCom:
         token_error = self._check_token(query.get("access_token", ""))
         if token_error:
             return token_error
-        if method != "POST" or not isinstance(body, dict):
+        if api in GET_APIS and method == "GET":
+            body = {}
+        if (method != "POST" and api not in GET_APIS) or not isinstance(body, dict):
             return _error(40058, "expects a POST with a JSON object body")
         route = ROUTES.get(api)
         return route(self, body) if route else _error(40058, f"unknown api {api}")
+
+    def _setup_refusal(self, api: str) -> int | None:
+        code = self.setup_error
+        if code in SETUP_ON_TOKEN and api == "gettoken":
+            return code
+        if code in SETUP_ON_CALL and api not in ("gettoken", "webhook/send"):
+            return code
+        return None
+
+    def _media(self, api: str, query: dict[str, str], raw: bytes, content_type: str) -> Answer:
+        token_error = self._check_token(query.get("access_token", ""))
+        if token_error:
+            return token_error
+        data = rules.multipart_file(content_type, raw)
+        if data is None:
+            return _error(41005, "media data missing")
+        if api == "media/uploadimg":
+            refused = rules.check_image(data, rules.ROBOT_IMAGE_BYTES)
+            if refused:
+                return _error(*refused)
+            url = f"https://wework.qpic.cn/fake/{next(self._ids):06d}/0"
+            return {"errcode": 0, "errmsg": "ok", "url": url}
+        if api != "media/upload" or query.get("type") != "image":
+            return _error(40004, "invalid media type")
+        refused = rules.check_image(data, rules.UPLOAD_IMAGE_BYTES)
+        if refused:
+            return _error(*refused)
+        media_id = f"3fake-media-{next(self._ids):06d}"
+        self.media[media_id] = self.unix_now()
+        created = str(self.media[media_id])
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "type": "image",
+            "media_id": media_id,
+            "created_at": created,
+        }
 
     def _gettoken(self, query: dict[str, str]) -> Answer:
         if query.get("corpid") != self.corpid:
@@ -255,185 +394,14 @@ class FakeWeCom:
             return _error(40009, "image needs base64 and md5")
         if kind == "news" and not content.get("articles"):
             return _error(40058, "news needs articles")
+        refused = rules.check_robot_body(kind, content)
+        if refused:
+            return _error(*refused)
         sent.append((now, body))
         return {"errcode": 0, "errmsg": "ok"}
 
     def new_msgid(self) -> str:
         return f"msgGAAAA{next(self._ids):08d}"
-
-
-# externalcontact APIs: module functions called with the lock held -------------------------
-def _paged(items: list[Any], body: dict[str, Any], max_limit: int) -> tuple[list[Any], str]:
-    limit = int(body.get("limit") or max_limit)
-    if not 1 <= limit <= max_limit:
-        raise _Refused(40058, f"limit must be 1..{max_limit}")
-    start = int(body.get("cursor") or 0)
-    page = items[start : start + limit]
-    return page, str(start + limit) if start + limit < len(items) else ""
-
-
-class _Refused(Exception):
-    def __init__(self, errcode: int, errmsg: str) -> None:
-        self.answer = _error(errcode, errmsg)
-
-
-def _add_msg_template(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    chat_type = body.get("chat_type", "single")
-    sender = body.get("sender", "")
-    chat_ids = list(body.get("chat_id_list") or [])
-    if chat_type == "group" and not sender:
-        return _error(40058, "sender is required for chat_type group")
-    if len(chat_ids) > 2000:
-        return _error(40058, "chat_id_list exceeds 2000")
-    if len(body.get("attachments") or []) > 9:
-        return _error(40058, "at most 9 attachments")
-    if not (body.get("text") or {}).get("content") and not body.get("attachments"):
-        return _error(40058, "text or attachments required")
-    known = fake.chats.get(sender, set())
-    targets = chat_ids or sorted(known)
-    fail_list = [chat for chat in targets if chat not in known]
-    msgid = fake.new_msgid()
-    fake.templates[msgid] = Template(
-        msgid,
-        sender,
-        [c for c in targets if c in known],
-        body,
-        fake.unix_now(),
-        {c: (0, None) for c in targets if c in known},
-    )
-    return {"errcode": 0, "errmsg": "ok", "fail_list": fail_list, "msgid": msgid}
-
-
-def _template(fake: FakeWeCom, body: dict[str, Any]) -> Template:
-    template = fake.templates.get(str(body.get("msgid", "")))
-    if template is None:
-        raise _Refused(40058, "invalid msgid")
-    return template
-
-
-def _send_result(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    template = _template(fake, body)
-    rows = []
-    if body.get("userid") == template.sender:
-        for chat, (status, send_time) in template.status.items():
-            row = {"chat_id": chat, "userid": template.sender, "status": status}
-            rows.append({**row, "send_time": send_time} if send_time else row)
-    page, cursor = _paged(rows, body, 1000)
-    return {"errcode": 0, "errmsg": "ok", "next_cursor": cursor, "send_list": page}
-
-
-def _task(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    template = _template(fake, body)
-    done = [t for s, t in template.status.values() if s != 0]
-    task = {"userid": template.sender, "status": 1 if done else 0}
-    if done:
-        task["send_time"] = max(t or 0 for t in done)
-    page, cursor = _paged([task], body, 1000)
-    return {"errcode": 0, "errmsg": "ok", "next_cursor": cursor, "task_list": page}
-
-
-def _list_v2(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    start, end = int(body.get("start_time") or 0), int(body.get("end_time") or 0)
-    if body.get("chat_type") not in ("single", "group") or not start or end < start:
-        return _error(40058, "chat_type, start_time and end_time are required")
-    if end - start > 31 * DAY:
-        return _error(40058, "time range exceeds one month")
-    found = [
-        {
-            "msgid": t.msgid,
-            "creator": t.sender,
-            "create_time": t.created,
-            "create_type": 0,
-            "text": t.body.get("text", {}),
-            "attachments": t.body.get("attachments", []),
-        }
-        for t in fake.templates.values()
-        if start <= t.created <= end and body.get("creator") in (None, "", t.sender)
-    ]
-    page, cursor = _paged(found, body, 100)
-    return {"errcode": 0, "errmsg": "ok", "next_cursor": cursor, "group_msg_list": page}
-
-
-def _stat_window(fake: FakeWeCom, body: dict[str, Any]) -> tuple[list[int], list[str] | None]:
-    begin = int(body.get("day_begin_time") or 0)
-    end = int(body.get("day_end_time") or begin)
-    begin, end = begin - (begin + 8 * 3600) % DAY, end - (end + 8 * 3600) % DAY  # CST midnight
-    if begin <= 0 or end < begin or (end - begin) // DAY + 1 > 30:
-        raise _Refused(600018, "invalid start endtime")
-    if fake.stats_today is not None:
-        oldest, newest = _day_ts(fake.stats_today) - 180 * DAY, _day_ts(fake.stats_today) - DAY
-        if begin < oldest or end > newest:
-            raise _Refused(600018, "invalid start endtime")
-    owners = (body.get("owner_filter") or {}).get("userid_list")
-    if owners is not None and len(owners) > 100:
-        raise _Refused(40058, "userid_list exceeds 100")
-    return list(range(begin, end + 1, DAY)), owners
-
-
-def _sum(fake: FakeWeCom, owners: list[str], days: list[int]) -> dict[str, int]:
-    total = dict.fromkeys(COUNTS, 0)
-    for owner in owners:
-        for day in days:
-            for name, value in fake.stats.get((owner, day), {}).items():
-                total[name] += value
-    return total
-
-
-def _by_owner(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    days, owners = _stat_window(fake, body)
-    limit, offset = int(body.get("limit") or 500), int(body.get("offset") or 0)
-    if not 1 <= limit <= 1000:
-        return _error(40058, "limit must be 1..1000")
-    seen = sorted({o for o, d in fake.stats if d in days and (owners is None or o in owners)})
-    items = [{"owner": o, "data": _sum(fake, [o], days)} for o in seen]
-    order = ORDER_BY.get(int(body.get("order_by") or 1), "new_chat_cnt")
-    items.sort(key=lambda i: i["data"][order], reverse=not body.get("order_asc"))
-    page = items[offset : offset + limit]
-    return {
-        "errcode": 0,
-        "errmsg": "ok",
-        "total": len(items),
-        "next_offset": offset + len(page),
-        "items": page,
-    }
-
-
-def _by_day(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-    days, owners = _stat_window(fake, body)
-    chosen = owners if owners is not None else sorted({o for o, _ in fake.stats})
-    items = [{"stat_time": d, "data": _sum(fake, chosen, [d])} for d in days]
-    return {"errcode": 0, "errmsg": "ok", "items": items}
-
-
-def _refusable(route: Callable[[FakeWeCom, dict[str, Any]], Answer]) -> Any:
-    def run(fake: FakeWeCom, body: dict[str, Any]) -> Answer:
-        try:
-            return route(fake, body)
-        except _Refused as refused:
-            return refused.answer
-
-    return run
-
-
-ROUTES = {
-    api: _refusable(route)
-    for api, route in {
-        "externalcontact/add_msg_template": _add_msg_template,
-        "externalcontact/get_groupmsg_send_result": _send_result,
-        "externalcontact/get_groupmsg_task": _task,
-        "externalcontact/get_groupmsg_list_v2": _list_v2,
-        "externalcontact/groupchat/statistic": _by_owner,
-        "externalcontact/groupchat/statistic_group_by_day": _by_day,
-    }.items()
-}
-
-
-def _error(errcode: int, errmsg: str) -> Answer:
-    return {"errcode": errcode, "errmsg": errmsg}
-
-
-def _day_ts(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=CST).timestamp())
 
 
 def _handler_for(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
@@ -451,7 +419,8 @@ def _handler_for(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw.decode("utf-8")) if raw else None
             except ValueError:
                 body = None
-            answer, hang = fake.handle(method, self.path, body)
+            kind = self.headers.get("Content-Type") or ""
+            answer, hang = fake.handle(method, self.path, body, raw, kind)
             if hang and fake._stop.wait(hang):
                 return
             data = json.dumps(answer, ensure_ascii=False).encode("utf-8")

@@ -26,6 +26,7 @@ from sop_models.errors import (
     UnknownGroupError,
     WeComApiError,
     WeComRateLimited,
+    WeComSetupError,
     WeComTokenRejected,
     WeComUnreachable,
 )
@@ -89,6 +90,7 @@ SAMPLES: dict[type[SopflowError], tuple[SopflowError, int]] = {
     ),
     WeComApiError: (WeComApiError(f"/x?key={SECRET}", 60020, "not allow\nto access"), 1),
     WeComTokenRejected: (WeComTokenRejected("/x", 42001, "access_token expired\nhint"), 1),
+    WeComSetupError: (WeComSetupError("/x", 60020, "not allow\nfrom your ip"), 1),
     WeComUnreachable: (
         WeComUnreachable("/x", f"ConnectError\naccess_token={SECRET}", attempts=3),
         1,
