@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -145,3 +146,12 @@ def test_an_unclear_mark_refuses_the_file_by_line_and_records_nothing(
 def test_today_has_help_with_an_example() -> None:
     result = CliRunner().invoke(main.app, ["today", "--help"])
     assert result.exit_code == 0 and "Example: sop today" in result.output
+
+
+def test_day_words_are_days_in_the_workspace_timezone(workspace: Workspace, cli: Cli) -> None:
+    (workspace.root / "sopflow.toml").write_text('timezone = "Pacific/Kiritimati"\n')  # UTC+14
+    kiritimati = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    header = cli("deliveries", "checklist", "--date", "tomorrow").output.splitlines()[0]
+    assert header.startswith(f"# 待办清单 Checklist {kiritimati + timedelta(days=1)} ")
+    assert json.loads(cli("today", "--date", "today", "--json").output)["date"] == str(kiritimati)
+    assert cli("deliveries", "--since", "yesterday", "--until", "23:59").exit_code == 0
