@@ -92,6 +92,8 @@ class Group(SQLModel, table=True):
     member_count: int = 0
     tags: str = "[]"  # JSON list, e.g. ["city:上海"]
     created_at: datetime = Field(sa_type=AwareDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    """Set when a group with history is removed: it keeps its id and rows, gets no actions."""
 
     @property
     def tag_list(self) -> list[str]:
@@ -337,9 +339,20 @@ def get_group(session: Session, group_id: str) -> Group:
     return group
 
 
-def list_groups(session: Session, sop_id: str | None = None, tag: str | None = None) -> list[Group]:
-    """Registered groups ordered by id, optionally only one SOP's and/or those with a tag."""
+def list_groups(
+    session: Session,
+    sop_id: str | None = None,
+    tag: str | None = None,
+    *,
+    archived: bool = False,
+) -> list[Group]:
+    """Registered groups ordered by id, optionally only one SOP's and/or those with a tag.
+
+    Archived (removed) groups are left out unless `archived` is true.
+    """
     query = select(Group).order_by(col(Group.id))
+    if not archived:
+        query = query.where(col(Group.archived_at).is_(None))
     if sop_id is not None:
         query = query.where(Group.sop_id == sop_id)
     groups = list(session.exec(query).all())
