@@ -335,8 +335,12 @@ def get_group(session: Session, group_id: str) -> Group:
     """The group with this id, or UnknownGroupError."""
     group = session.get(Group, group_id)
     if group is None:
-        raise UnknownGroupError([group_id])
+        raise UnknownGroupError([group_id], _all_ids(session))
     return group
+
+
+def _all_ids(session: Session) -> list[str]:
+    return list(session.exec(select(Group.id).order_by(col(Group.id))).all())
 
 
 def list_groups(
@@ -369,7 +373,7 @@ def set_alias(session: Session, group_ids: Sequence[str], alias: str) -> list[Gr
     found = {g.id: g for g in session.exec(select(Group).where(col(Group.id).in_(ids))).all()}
     missing = [gid for gid in ids if gid not in found]
     if missing:
-        raise UnknownGroupError(missing)
+        raise UnknownGroupError(missing, _all_ids(session))
     for group in found.values():
         group.alias = alias
         session.add(group)

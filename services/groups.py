@@ -170,11 +170,7 @@ def show_group(ws: Workspace, *, group_id: str) -> tuple[Group, int]:
 
 
 def _get(session: Session, group_id: str) -> Group:
-    found = session.get(Group, group_id)
-    if found is None:
-        ids = [g.id for g in registry.list_groups(session, archived=True)]
-        raise GroupRegistryError(f"unknown group id: {group_id}{close_matches(group_id, ids)}")
-    return found
+    return registry.get_group(session, group_id)
 
 
 def edit_group(

@@ -50,6 +50,7 @@ Modules that used to define these classes import them from here and still export
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -179,11 +180,13 @@ class DuplicateGroupError(GroupRegistryError):
 
 
 class UnknownGroupError(GroupRegistryError):
-    """No group is registered under these ids."""
+    """No group is registered under these ids (the registered ids close to them are named)."""
 
-    def __init__(self, group_ids: Sequence[str]) -> None:
+    def __init__(self, group_ids: Sequence[str], known: Sequence[str] = ()) -> None:
         self.group_ids = list(group_ids)
-        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}")
+        close = [m for g in self.group_ids for m in difflib.get_close_matches(g, known, n=3)]
+        hint = f" (did you mean: {', '.join(dict.fromkeys(close))})" if close else ""
+        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}{hint}")
 
 
 class TemplateRenderError(SopflowError):

@@ -95,7 +95,7 @@ def test_edit_changes_fields_keeps_the_id_and_is_audited(ws: Workspace, cli: Cli
     nothing = cli("groups", "edit", "g1", ok=False)
     assert "give at least one field to change" in nothing.stderr
     unknown = cli("groups", "edit", "g11", "--owner", "x", ok=False)
-    assert error(unknown) == ["sop: error: unknown group id: g11 (did you mean: g1)"]
+    assert error(unknown) == ["sop: error: unknown group id(s): g11 (did you mean: g1)"]
     assert cli("audit", "verify").exit_code == 0
 
 
