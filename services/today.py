@@ -24,7 +24,7 @@ from engine import ledger
 from engine.groups import Group, list_groups
 from engine.ledger import Delivery
 from engine.planner import OPERATOR_CHANNEL
-from services.checklist import CHECKLIST_COLUMNS, checklist_rows
+from services.checklist import CHECKLIST_COLUMNS, checklist_rows, todo_for
 from services.planning import plan_window
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
@@ -185,20 +185,22 @@ def _planned_items(
     rows = ledger.get_deliveries(session, [a.key for a, _ in actions])
     covered: set[str] = set()
     for action, doc in actions:
-        covered.update((action.key, ledger.slot_key(action)))
+        row = rows.get(action.key)
         if action.kind in INTERNAL_KINDS:
             section, todo = INTERNAL, "内部任务，勿发到群里 internal: not for the group"
         elif action.channel == HAND_CHANNEL:
             section, todo = POST, "手动发送 post by hand"
+        elif row is not None and (needed := todo_for(row)) is not None:
+            section, todo = CHECK, needed  # a machine's send that needs a person now
         else:
             view.automatic += 1
             continue
+        covered.update((action.key, ledger.slot_key(action)))
         known = state.states.get(action.key)
         status = known.status if known else OPEN
         if action.key in state.posted_elsewhere:
             status = ledger.DONE
         group = groups.get(action.group_id)
-        row = rows.get(action.key)
         view_item = DayItem(
             section=section,
             at=action.at,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from engine.channels import DeliveryResult
+from engine.dispatch import dispatch
+from services.today import day_actions
 from services.workspace import Workspace
+from sop_models.actions import PlannedAction
 from sopflow.cli import main
 from tests.support.workspaces import Cli, in_production
 
@@ -155,3 +160,27 @@ def test_day_words_are_days_in_the_workspace_timezone(workspace: Workspace, cli:
     assert header.startswith(f"# 待办清单 Checklist {kiritimati + timedelta(days=1)} ")
     assert json.loads(cli("today", "--date", "today", "--json").output)["date"] == str(kiritimati)
     assert cli("deliveries", "--since", "yesterday", "--until", "23:59").exit_code == 0
+
+
+class Failing:
+    """A console channel whose every send fails."""
+
+    name = "console"
+
+    def send_batch(self, actions: Sequence[PlannedAction]) -> list[DeliveryResult]:
+        return [DeliveryResult(a.key, "failed", error="scripted failure") for a in actions]
+
+
+def test_a_machine_send_that_failed_for_good_is_a_check_under_its_post_name(
+    planned: Workspace, cli: Cli
+) -> None:
+    actions, _ = day_actions(planned, date.fromisoformat(DAY))
+    [morning] = [a for a, _ in actions if (a.group_id, a.slot) == ("g2", MORNING.split(":")[1])]
+    for minute in range(3):  # every attempt fails
+        dispatch(planned.session, Failing(), [morning], now=morning.at + timedelta(minutes=minute))
+    day = today(cli)
+    assert [(c["post"], c["group_id"], c["status"]) for c in day["checks"]] == [
+        ("育儿干货", "g2", "failed")
+    ]
+    assert "手动补发" in day["checks"][0]["todo"]
+    assert day["automatic"] == 2
