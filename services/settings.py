@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sop_models.errors import WorkspaceError
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     allow_self_approval: bool = False
     timezone: str = "Asia/Shanghai"
+    lateness_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    """A run sends a due action at most this long after its time; older ones are missed."""
     wecom_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_corp_id: str | None = None
     wecom_corp_secret: SecretStr | None = None
