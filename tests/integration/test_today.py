@@ -184,3 +184,9 @@ def test_a_machine_send_that_failed_for_good_is_a_check_under_its_post_name(
     ]
     assert "手动补发" in day["checks"][0]["todo"]
     assert day["automatic"] == 2
+
+
+def test_the_checklist_for_one_owner_lists_only_their_groups(planned: Workspace, cli: Cli) -> None:
+    rows = list(csv.DictReader(io.StringIO(cli("deliveries", "checklist", "--date", DAY,
+                "--owner", "小李", "--format", "csv").output)))  # fmt: skip
+    assert [(r["group"], r["section"], r["owner"]) for r in rows] == [("g2", "internal", "小李")]
