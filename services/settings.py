@@ -71,6 +71,7 @@ DEFAULT_CONFIG = """\
 # Four-eyes promotion: the approver must differ from the version's author.
 allow_self_approval = false
 timezone = "Asia/Shanghai"
+# lateness_minutes = 120               # due actions older than this are missed, not sent
 
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."
