@@ -128,7 +128,8 @@ def record_done(
         typed = _resolve(session, list(who_of), planned, now)
         missing = [k for k in who_of if k not in typed]
         if missing:
-            raise ledger.UnknownDeliveryError(missing)
+            known = [k.split(":", 1)[1] for k in planned]  # the short keys the checklist shows
+            raise ledger.UnknownDeliveryError(missing, known)
         by_key = {typed[k]: who for k, who in who_of.items()}
         changed: list[str] = []
         for who in dict.fromkeys(by_key.values()):

@@ -270,11 +270,13 @@ class LedgerError(SopflowError):
 
 
 class UnknownDeliveryError(LedgerError):
-    """Keys that are not in the ledger."""
+    """Keys that are not in the ledger (the known keys close to them are named)."""
 
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], known: Sequence[str] = ()) -> None:
         self.keys = list(keys)
-        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}")
+        close = [m for k in self.keys for m in difflib.get_close_matches(k, known, n=3)]
+        hint = f" (did you mean: {', '.join(dict.fromkeys(close))})" if close else ""
+        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}{hint}")
 
 
 class CheckError(SopflowError):

@@ -103,10 +103,11 @@ def test_done_takes_short_slot_and_full_keys_and_judges_on_the_time_given(
 
 
 def test_done_refuses_unknown_keys_and_a_time_in_the_future(planned: Workspace, cli: Cli) -> None:
-    unknown = cli("deliveries", "done", MORNING, "g1:columns.nope:2026-09-30", "--by", "小王",
-                  "--at", f"{DAY}T10:00", ok=False)  # fmt: skip
-    assert (
-        unknown.stderr.strip() == "sop: error: no delivery with key(s): g1:columns.nope:2026-09-30"
+    typo = "g1:columns.mornin-knowledge:2026-09-30"
+    unknown = cli("deliveries", "done", MORNING, typo, "--by", "小王", "--at", f"{DAY}T10:00",
+                  ok=False)  # fmt: skip
+    assert unknown.stderr.startswith(  # the closest of the day's keys first
+        f"sop: error: no delivery with key(s): {typo} (did you mean: {MORNING}, "
     )
     future = cli("deliveries", "done", MORNING, "--by", "小王", "--at", "2999-01-01T10:00",
                  ok=False)  # fmt: skip
