@@ -92,6 +92,8 @@ class Group(SQLModel, table=True):
     member_count: int = 0
     tags: str = "[]"  # JSON list, e.g. ["city:上海"]
     created_at: datetime = Field(sa_type=AwareDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    """Set when a group with history is removed: it keeps its id and rows, gets no actions."""
 
     @property
     def tag_list(self) -> list[str]:
@@ -333,13 +335,28 @@ def get_group(session: Session, group_id: str) -> Group:
     """The group with this id, or UnknownGroupError."""
     group = session.get(Group, group_id)
     if group is None:
-        raise UnknownGroupError([group_id])
+        raise UnknownGroupError([group_id], _all_ids(session))
     return group
 
 
-def list_groups(session: Session, sop_id: str | None = None, tag: str | None = None) -> list[Group]:
-    """Registered groups ordered by id, optionally only one SOP's and/or those with a tag."""
+def _all_ids(session: Session) -> list[str]:
+    return list(session.exec(select(Group.id).order_by(col(Group.id))).all())
+
+
+def list_groups(
+    session: Session,
+    sop_id: str | None = None,
+    tag: str | None = None,
+    *,
+    archived: bool = False,
+) -> list[Group]:
+    """Registered groups ordered by id, optionally only one SOP's and/or those with a tag.
+
+    Archived (removed) groups are left out unless `archived` is true.
+    """
     query = select(Group).order_by(col(Group.id))
+    if not archived:
+        query = query.where(col(Group.archived_at).is_(None))
     if sop_id is not None:
         query = query.where(Group.sop_id == sop_id)
     groups = list(session.exec(query).all())
@@ -356,7 +373,7 @@ def set_alias(session: Session, group_ids: Sequence[str], alias: str) -> list[Gr
     found = {g.id: g for g in session.exec(select(Group).where(col(Group.id).in_(ids))).all()}
     missing = [gid for gid in ids if gid not in found]
     if missing:
-        raise UnknownGroupError(missing)
+        raise UnknownGroupError(missing, _all_ids(session))
     for group in found.values():
         group.alias = alias
         session.add(group)

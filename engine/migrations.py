@@ -51,9 +51,18 @@ def _channel_sends(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=[ChannelSend.__table__])  # type: ignore[list-item]
 
 
+def _group_archived_at(connection: Connection) -> None:
+    """Add `archived_at` (a removed group with history) to registries made before it existed."""
+    if "archived_at" in {c["name"] for c in inspect(connection).get_columns("groups")}:
+        return  # created by 0101 from the current model
+    kind = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    connection.execute(text(f"ALTER TABLE groups ADD COLUMN archived_at {kind}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0101_groups_and_members", _groups_and_members),
     ("0102_delivery_ledger", _delivery_ledger),
     ("0103_delivery_slot_key", _delivery_slot_key),
     ("0104_channel_sends", _channel_sends),
+    ("0150_group_archived_at", _group_archived_at),
 ]

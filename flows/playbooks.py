@@ -9,7 +9,8 @@ A run sends what is due at its clock (`services.playbooks.plan_due`). The clock 
 given (ISO date/time, e.g. from `sop run`), else the wall clock, but never before the minute a
 cron deployment's run was scheduled for, so the 10:00 run sends the 10:00 posts even if it
 starts a moment early. `scheduled_clock` replays a whole (simulated) day: every action of the
-day is due and each batch is sent at its own time (the demo, benchmarks).
+day is due and each batch is sent at its own time (the demo, benchmarks). Actions older than
+the lateness window are missed, not sent, unless `catch_up` (a replay always catches up).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def run_playbook(
     scheduled_clock: bool = False,
     now: str | None = None,
     sop: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """Plan what is due and dispatch it; returns a summary (also published as an artifact)."""
     playbook = playbooks.check_playbook(name)
@@ -122,7 +124,14 @@ def run_playbook(
     with open_workspace(Path(workspace)) as ws:
         token = _FLOW_WORKSPACE.set(ws)
         try:
-            planned = playbooks.plan_due(ws, playbook=playbook, day=the_day, now=clock, sop_id=sop)
+            planned = playbooks.plan_due(
+                ws,
+                playbook=playbook,
+                day=the_day,
+                now=clock,
+                sop_id=sop,
+                catch_up=catch_up or scheduled_clock,
+            )
             batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
         finally:
             _FLOW_WORKSPACE.reset(token)
@@ -152,6 +161,7 @@ def cold_start(
     dry_run: bool = False,
     scheduled_clock: bool = False,
     now: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """Cold-start day-N actions for groups in their first days."""
     return run_playbook(
@@ -161,6 +171,7 @@ def cold_start(
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
         now=now,
+        catch_up=catch_up,
     )
 
 
@@ -171,6 +182,7 @@ def mature_day(
     dry_run: bool = False,
     scheduled_clock: bool = False,
     now: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """Fixed columns, weekly flash sale, month-end RFM and calendar columns of one day."""
     return run_playbook(
@@ -180,6 +192,7 @@ def mature_day(
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
         now=now,
+        catch_up=catch_up,
     )
 
 
@@ -190,6 +203,7 @@ def campaign(
     dry_run: bool = False,
     scheduled_clock: bool = False,
     now: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """Campaign actions (holiday, check-in, group buy, limited offers) of one day."""
     return run_playbook(
@@ -199,6 +213,7 @@ def campaign(
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
         now=now,
+        catch_up=catch_up,
     )
 
 
@@ -209,6 +224,7 @@ def welcome(
     dry_run: bool = False,
     scheduled_clock: bool = False,
     now: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """On-join welcomes for members who joined (run every few minutes)."""
     return run_playbook(
@@ -218,6 +234,7 @@ def welcome(
         dry_run=dry_run,
         scheduled_clock=scheduled_clock,
         now=now,
+        catch_up=catch_up,
     )
 
 
@@ -228,10 +245,17 @@ def playbook_day(
     dry_run: bool = False,
     scheduled_clock: bool = False,
     now: str | None = None,
+    catch_up: bool = False,
 ) -> dict[str, Any]:
     """Every playbook of one day in one run (used by `sop run all` and the demo)."""
     return run_playbook(
-        "all", workspace, day, dry_run=dry_run, scheduled_clock=scheduled_clock, now=now
+        "all",
+        workspace,
+        day,
+        dry_run=dry_run,
+        scheduled_clock=scheduled_clock,
+        now=now,
+        catch_up=catch_up,
     )
 
 

@@ -1,4 +1,6 @@
-"""The operator's checklist for one day, read from the delivery ledger.
+"""The operator's checklist for one day: the ledger's rows that need a person, and rendering.
+
+`services.today` builds the day from the plan and lays these ledger rows over it.
 
 A row needs a person when it is on the task list channel and not yet done, when a WeCom mass
 send waits for its sender's confirmation, when its fate is unknown, or when it failed with no
@@ -24,8 +26,8 @@ from engine.groups import Group, read_text_file
 from engine.ledger import Delivery
 
 CHECKLIST_COLUMNS = (
-    *("done", "time", "group", "group_name", "channel", "todo", "kind", "slot", "member"),
-    *("status", "text", "key", "done_by"),
+    *("done", "time", "section", "post", "group", "group_name", "owner", "channel", "todo"),
+    *("kind", "slot", "member", "status", "text", "key", "short_key", "done_by"),
 )
 
 
@@ -95,23 +97,36 @@ def checklist_rows(
     return found
 
 
+SECTIONS = {
+    "post": "手动发送 Posts by hand",
+    "internal": "内部任务 Internal tasks — 勿发到客户群 never paste into a group",
+    "check": "需核实 To check",
+}
+
+
 def render_checklist(day: date, rows: Sequence[dict[str, str]], fmt: str) -> str:
-    """The checklist as CSV (formula-safe cells) or a Markdown task list."""
+    """The checklist as CSV (formula-safe cells) or a Markdown task list in sections."""
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CHECKLIST_COLUMNS, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: csv_cell(r.get(k, "")) for k in CHECKLIST_COLUMNS} for r in rows)
         return buffer.getvalue()
-    lines = [f"# 待办清单 Checklist {day.isoformat()} ({len(rows)})", ""]
-    for r in rows:
-        who = f"{r['group_name']} ({r['group']})" if r["group_name"] else r["group"]
-        member = f" · 成员 {r['member']}" if r["member"] else ""
-        lines.append(
-            f"- [ ] **{r['time']}** {who}{member} · {r['todo']} · {r['kind']} / {r['slot']}"
-            f" · `{r['key']}`"
-        )
-        lines += [f"  > {line}".rstrip() for line in r["text"].splitlines()]
+    lines = [f"# 待办清单 Checklist {day.isoformat()} ({len(rows)})"]
+    for section, title in SECTIONS.items():
+        mine = [r for r in rows if r.get("section", "check") == section]
+        if mine:
+            lines += ["", f"## {title} ({len(mine)})"]
+        for r in mine:
+            who = f"{r['group_name']} ({r['group']})" if r["group_name"] else r["group"]
+            owner = f" · 群主 {r['owner']}" if r.get("owner") else ""
+            member = f" · 成员 {r['member']}" if r["member"] else ""
+            post = r.get("post") or r["slot"]
+            lines.append(
+                f"- [ ] **{r['time']}** {post} · {who}{owner}{member} · {r['todo']}"
+                f" · `{r.get('short_key') or r['key']}`"
+            )
+            lines += [f"  > {line}".rstrip() for line in r["text"].splitlines()]
     if not rows:
-        lines.append("nothing to do by hand 今日无待办")
+        lines += ["", "nothing to do by hand 今日无待办"]
     return "\n".join(lines) + "\n"

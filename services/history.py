@@ -4,12 +4,15 @@ a semantic diff."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from engine.groups import list_groups
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
-from versions import services
+from versions import audit, services
 from versions.diff import Change, diff_documents
 from versions.store import VersionInfo, unknown_sop
 
@@ -23,16 +26,30 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class LastChange:
+    """The newest audit record naming an SOP: a save, alias move, group change, ..."""
+
+    at: datetime
+    actor: str
+    action: str
+    note: str
+
+
+@dataclass(frozen=True)
 class SopSummary:
-    """One SOP at a glance: its latest save and the versions its aliases point at."""
+    """One SOP at a glance: its latest save, the versions its aliases point at, how many
+    groups follow each alias, and its last recorded change."""
 
     latest: VersionInfo
     production: str | None
     candidate: str | None
+    groups: dict[str, int] = field(default_factory=dict)
+    last_change: LastChange | None = None
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (`at` as ISO-8601 with its offset)."""
         info = self.latest
+        last = self.last_change
         return {
             "sop": info.sop_id,
             "latest": str(info.version),
@@ -41,6 +58,15 @@ class SopSummary:
             "author": info.author,
             "at": info.at.isoformat(),
             "message": info.message,
+            "groups": {alias: self.groups.get(alias, 0) for alias in ("production", "candidate")},
+            "last_change": None
+            if last is None
+            else {
+                "at": last.at.isoformat(),
+                "actor": last.actor,
+                "action": last.action,
+                "note": last.note,
+            },
         }
 
 
@@ -68,14 +94,29 @@ def history(ws: Workspace, *, sop_id: str) -> list[Entry]:
 
 
 def list_sops(ws: Workspace) -> list[SopSummary]:
-    """Every SOP in the store, by id: latest version, production and candidate versions."""
+    """Every SOP in the store, by id: latest version, production and candidate versions,
+    groups following each alias and the last audited change."""
     found = []
+    with ws.session() as session:
+        following = Counter((g.sop_id, g.alias) for g in list_groups(session))
+        last: dict[str, LastChange] = {}
+        for record in audit.query(session):  # oldest first: the newest per SOP wins
+            last[record.sop_id] = LastChange(record.at, record.actor, record.action, record.note)
     for sop_id in ws.store.sop_ids():
         latest = ws.store.latest(sop_id)
         if latest is None:
             continue
         aliases = {name: str(version) for name, version in ws.store.aliases(sop_id).items()}
-        found.append(SopSummary(latest, aliases.get("production"), aliases.get("candidate")))
+        groups = {alias: following[(sop_id, alias)] for alias in ("production", "candidate")}
+        found.append(
+            SopSummary(
+                latest,
+                aliases.get("production"),
+                aliases.get("candidate"),
+                groups,
+                last.get(sop_id),
+            )
+        )
     return found
 
 

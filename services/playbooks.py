@@ -5,8 +5,11 @@ Flows call these; so do `sop run` (through a flow) and the demo. Each group foll
 changes what the next run sends without any redeploy.
 
 A run never sends early: `plan_due` is the one rule for what a run at `now` sends. Actions
-at or before `now` are due; today's later ones wait for their own run, a past day's run
-catches up on that whole day, and a future day's run sends nothing.
+at or before `now` are due; today's later ones wait for their own run, and a future day's run
+sends nothing. A due action older than the lateness window (setting `lateness_minutes`,
+default 120) that is not in the ledger as sent or done is missed: reported, not sent, unless
+the run catches up (`--catch-up`), so a 10:00 post never lands in a group at 20:00 unasked.
+The scheduled runs go through the same rule.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
-from engine import members
+from engine import ledger, members
 from engine.dispatch import DispatchReport, dispatch
 from engine.planner import join_window, plan
 from services.channels import build_channel
@@ -57,6 +60,9 @@ class DayPlan:
     # Set by `plan_due`: the run's clock, and the day's actions after it (left to later runs).
     now: datetime | None = None
     later: list[PlannedAction] = field(default_factory=list)
+    # Due longer ago than the lateness window, never sent: reported, not sent (no catch-up).
+    missed: list[PlannedAction] = field(default_factory=list)
+    lateness: timedelta | None = None
 
     @property
     def timing(self) -> Timing | None:
@@ -141,19 +147,34 @@ def plan_due(
     now: datetime,
     day: date | None = None,
     sop_id: str | None = None,
+    catch_up: bool = False,
 ) -> DayPlan:
-    """What a run at `now` sends of `day` (default: today): the actions at or before `now`.
+    """What a run at `now` sends of `day` (default: today): the actions at or before `now`
+    and, unless `catch_up`, not older than the lateness window.
 
     The rest of the day goes to `later`, for the runs at their own times: nothing is sent
-    ahead of time. A past day is caught up whole; a future day has nothing due. A run of today
-    also plans the day before's late on-join actions (see `plan_day`).
+    ahead of time. Due actions older than the window that the ledger has not seen sent or
+    done go to `missed`. A future day has nothing due. A run of today also plans the day
+    before's late on-join actions (see `plan_day`).
     """
     the_day = day or now.astimezone(SHANGHAI).date()
     rolling = timing(the_day, now) == "today"
     result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling)
     result.now = now
     result.later = [a for a in result.actions if a.at > now]
-    result.actions = [a for a in result.actions if a.at <= now]
+    due = [a for a in result.actions if a.at <= now]
+    window = timedelta(minutes=ws.settings.lateness_minutes)
+    result.lateness = window
+    old = [] if catch_up else [a for a in due if a.at < now - window]
+    if old:
+        with ws.session() as session:
+            view = ledger.read_ledger(session, old)
+        settled = {
+            k for k, state in view.states.items() if state.status in ledger.SETTLED
+        } | view.posted_elsewhere
+        result.missed = [a for a in old if a.key not in settled]
+    missed = {a.key for a in result.missed}
+    result.actions = [a for a in due if a.key not in missed]
     return result
 
 

@@ -93,8 +93,10 @@ def summarise(
         for row, counts in zip(rows, table.values(), strict=True)
         if not dry_run and needs_attention(counts)
     ]
+    missed = {a.key for a in planned.missed}
     listed = sorted(
-        [(a, True) for a in planned.actions] + [(a, False) for a in planned.later],
+        [(a, True) for a in planned.actions]
+        + [(a, False) for a in [*planned.later, *planned.missed]],
         key=lambda item: (item[0].at, item[0].group_id, item[0].slot, item[0].key),
     )
     return RunSummary(
@@ -107,13 +109,24 @@ def summarise(
             "dry_run": dry_run,
             "planned": len(planned.actions),
             "later": len(planned.later),
+            "missed": {
+                "count": len(planned.missed),
+                "earliest_due": min(a.at for a in planned.missed).isoformat()
+                if planned.missed
+                else None,
+                "window_minutes": int(planned.lateness.total_seconds() // 60)
+                if planned.lateness is not None
+                else None,
+            },
             "batches": len(batches),
             "warnings": planned.warnings,
             "totals": totals(table),
             "late": _late(planned.actions, reports, sent_at),
             "attention": attention,
             "versions": dict(sorted(Counter(planned.versions.values()).items())),
-            "actions": [_action_row(a, due) for a, due in listed] if dry_run else [],
+            "actions": [_action_row(a, due, a.key in missed) for a, due in listed]
+            if dry_run
+            else [],
         },
     )
 
@@ -133,7 +146,7 @@ def _late(
     }
 
 
-def _action_row(action: PlannedAction, due: bool) -> dict[str, Any]:
+def _action_row(action: PlannedAction, due: bool, missed: bool = False) -> dict[str, Any]:
     return {
         "key": action.key,
         "group": action.group_id,
@@ -141,4 +154,5 @@ def _action_row(action: PlannedAction, due: bool) -> dict[str, Any]:
         "kind": action.kind,
         "text": action.text,
         "due": due,
+        "missed": missed,
     }

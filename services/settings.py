@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     allow_self_approval: bool = False
     timezone: str = "Asia/Shanghai"
+    lateness_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    """A run sends a due action at most this long after its time; older ones are missed."""
     wecom_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_corp_id: str | None = None
     wecom_corp_secret: SecretStr | None = None
@@ -75,6 +77,7 @@ DEFAULT_CONFIG = """\
 # Four-eyes promotion: the approver must differ from the version's author.
 allow_self_approval = false
 timezone = "Asia/Shanghai"
+# lateness_minutes = 120               # due actions older than this are missed, not sent
 
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."

@@ -51,6 +51,7 @@ Modules that used to define these classes import them from here and still export
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -180,11 +181,13 @@ class DuplicateGroupError(GroupRegistryError):
 
 
 class UnknownGroupError(GroupRegistryError):
-    """No group is registered under these ids."""
+    """No group is registered under these ids (the registered ids close to them are named)."""
 
-    def __init__(self, group_ids: Sequence[str]) -> None:
+    def __init__(self, group_ids: Sequence[str], known: Sequence[str] = ()) -> None:
         self.group_ids = list(group_ids)
-        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}")
+        close = [m for g in self.group_ids for m in difflib.get_close_matches(g, known, n=3)]
+        hint = f" (did you mean: {', '.join(dict.fromkeys(close))})" if close else ""
+        super().__init__(f"unknown group id(s): {', '.join(self.group_ids)}{hint}")
 
 
 class TemplateRenderError(SopflowError):
@@ -299,11 +302,13 @@ class LedgerError(SopflowError):
 
 
 class UnknownDeliveryError(LedgerError):
-    """Keys that are not in the ledger."""
+    """Keys that are not in the ledger (the known keys close to them are named)."""
 
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], known: Sequence[str] = ()) -> None:
         self.keys = list(keys)
-        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}")
+        close = [m for k in self.keys for m in difflib.get_close_matches(k, known, n=3)]
+        hint = f" (did you mean: {', '.join(dict.fromkeys(close))})" if close else ""
+        super().__init__(f"no delivery with key(s): {', '.join(self.keys)}{hint}")
 
 
 class CheckError(SopflowError):

@@ -8,6 +8,7 @@ records. A unit of work (`versions.unit_of_work`) holds one of each.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ def unknown_sop(sop_id: str, known: list[str]) -> VersionNotFound:
         )
     shown = ", ".join(known[:KNOWN_SHOWN])
     more = f" and {len(known) - KNOWN_SHOWN} more" if len(known) > KNOWN_SHOWN else ""
-    return VersionNotFound(f"no SOP {sop_id!r} in the store (known: {shown}{more})")
+    close = difflib.get_close_matches(sop_id, known, n=3, cutoff=0.6)
+    hint = f"did you mean: {', '.join(close)}; " if close else ""
+    return VersionNotFound(f"no SOP {sop_id!r} in the store ({hint}known: {shown}{more})")
 
 
 Alias = Literal["production", "candidate"]

@@ -102,25 +102,38 @@ def deliveries_summary(
 @deliveries_app.command("done")
 def deliveries_done(
     ctx: typer.Context,
-    keys: list[str] = typer.Argument(None, help="Delivery keys."),
+    keys: list[str] = typer.Argument(
+        None, help="Keys: full, sop:group:slot:date or group:slot:date (the checklist's)."
+    ),
     by: str = typer.Option(..., "--by", help="Who posted them by hand."),
     ticked: Path = typer.Option(
         None, "--from", help="A ticked checklist CSV (done column); its done_by wins over --by."
+    ),
+    at: datetime = datetime_option(
+        None, "--at", help="When they were posted (default: now); judged on time/late on it."
     ),
 ) -> None:
     """Record that an operator posted these actions by hand (who and when).
 
     Keys come from the arguments and/or the ticked rows of a checklist CSV (the output of
-    `sop deliveries checklist --format csv` or the task list channel's file).
+    `sop deliveries checklist --format csv` or the task list channel's file). A done cell
+    takes √ ✓ x 是 已完成 done ok 1; an unclear mark refuses the file, by line. A post that
+    was planned but not run yet is recorded too.
 
-    Example: sop deliveries done mombaby-refined:g1:columns.morning:2025-03-08 --by 小王
+    Example: sop deliveries done g1:columns.morning:2025-03-08 --by 小王 --at 10:05
     """
-    done = delivery_services.mark_done(
-        workspace(ctx), keys=keys or [], by=by, checklist=ticked, now=now()
-    )
-    typer.echo(f"marked {len(done.changed)} done: {', '.join(done.changed) or '-'}")
+    from services.done_marks import record_done
+
+    ws = workspace(ctx)
+    when = in_zone(at, ws.settings.zone) if at is not None else now()
+    done = record_done(ws, keys=keys or [], by=by, at=when, now=now(), checklist=ticked)
+    shown = [f"{key} ({VERDICTS[v]})" for key, v in done.changed.items()]
+    typer.echo(f"marked {len(done.changed)} done: {', '.join(shown) or '-'}")
     if done.unchanged:
         typer.echo(f"already sent or done, unchanged: {', '.join(done.unchanged)}")
+
+
+VERDICTS = {"on_time": "准时 on time", "late": "迟了 late", "early": "提前 early, not on time"}
 
 
 @deliveries_app.command("confirm")
@@ -150,12 +163,19 @@ def deliveries_checklist(
         "md", "--format", help="md (Markdown task list) or csv."
     ),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    owner: str = typer.Option(None, "--owner", help="Only groups this owner (群主) runs."),
 ) -> None:
     """The operator's list for one day: hand posts, mass sends to confirm, unclear fates.
 
+    Built from the plan (no run needed) for every SOP, laid over the delivery ledger: hand
+    posts with their names, groups, owners and exact texts; operator tasks apart, never as
+    posts; ledger rows a person must check. Done items drop off.
+
     Example: sop deliveries checklist --date 2025-03-08 --format csv -o 待办-0308.csv
     """
-    rows = delivery_services.checklist(workspace(ctx), day=day)
+    from services.today import checklist
+
+    rows = checklist(workspace(ctx), day=day, owner=owner)
     text = render_checklist(day, rows, fmt)
     if output is None:
         typer.echo(text, nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -45,7 +46,17 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 
 GROUP_FIELDS = ("id", "name", "sop", "alias", "channel", "target", "sender", "owner")
-GROUP_FIELDS += ("start_date", "member_count", "tags", "created_at")
+GROUP_FIELDS += ("start_date", "member_count", "tags", "created_at", "archived_at")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+BY_HELP = "Who makes the change (audit trail; default: your login name)."
 
 
 def group_dict(group: Group) -> dict[str, Any]:
@@ -98,8 +109,12 @@ def groups_add(
     start_date: date = date_option(None, "--start-date", help="Cold-start day 1."),
     members: int = typer.Option(0, "--members", help="Member count."),
     tag: list[str] = typer.Option(None, "--tag", help="A tag, e.g. city:上海 (repeatable)."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Register one customer group.
+
+    The SOP must be saved; a robot group needs its robot key and a wecom_mass group the
+    WeCom credentials configured (the error names the setting). The change is audited.
 
     Example: sop groups add wrOgAAA1 --name 上海宝妈福利群 --sop mombaby-refined --tag city:上海
     """
@@ -116,7 +131,7 @@ def groups_add(
         member_count=members,
         tags=tuple(tag or ()),
     )
-    change = group_services.add_groups(workspace(ctx), groups=[new], now=now())
+    change = group_services.add_groups(workspace(ctx), groups=[new], now=now(), by=by or _login())
     [group] = change.groups
     via = f"{group.channel} {group.target}".rstrip()
     typer.echo(f"added group {group.id} {group.name} -> {group.sop_id}@{group.alias} via {via}")
@@ -127,6 +142,7 @@ def groups_add(
 def groups_import(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV: id,name,sop[,owner,sender,channel,...]."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Import groups from a UTF-8 CSV, all or nothing (every bad row is reported).
 
@@ -135,7 +151,8 @@ def groups_import(
 
     Example: sop groups import groups.csv
     """
-    count, change = group_services.import_groups(workspace(ctx), path=file, now=now())
+    ws = workspace(ctx)
+    count, change = group_services.import_groups(ws, path=file, now=now(), by=by or _login())
     typer.echo(f"imported {count} group(s) from {file}")
     _note_unresolved(change.unresolved)
 
@@ -145,13 +162,14 @@ def groups_list(
     ctx: typer.Context,
     sop: str = typer.Option(None, "--sop", help="Only groups following this SOP."),
     tag: str = typer.Option(None, "--tag", help="Only groups with this tag."),
+    archived: bool = typer.Option(False, "--archived", help="Include removed (archived) groups."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """List registered groups, by id.
 
     Example: sop groups list --sop mombaby-refined --tag city:上海
     """
-    found = group_services.list_groups(workspace(ctx), sop_id=sop, tag=tag)
+    found = group_services.list_groups(workspace(ctx), sop_id=sop, tag=tag, archived=archived)
     if as_json:
         echo_json([group_dict(g) for g in found])
         return
@@ -169,6 +187,7 @@ def groups_set_alias(
     group_ids: list[str] = typer.Argument(None, help="Group ids to move."),
     sop: str = typer.Option(None, "--sop", help="With --all: every group of this SOP."),
     every: bool = typer.Option(False, "--all", help="Move every group of --sop."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Point groups at their SOP's production or candidate version (e.g. a pilot group).
 
@@ -180,11 +199,89 @@ def groups_set_alias(
             "set-alias: give group ids, or --sop SOP --all (one of the two, not both)"
         )
     change = group_services.move_groups(
-        workspace(ctx), alias=alias, group_ids=ids, sop_id=sop if every else None
+        workspace(ctx),
+        alias=alias,
+        group_ids=ids,
+        sop_id=sop if every else None,
+        by=by or _login(),
+        now=now(),
     )
     moved = [g.id for g in change.groups]
     typer.echo(f"{len(moved)} group(s) now follow the {alias} version: {', '.join(moved)}")
     _note_unresolved(change.unresolved)
+
+
+@groups_app.command("show")
+def groups_show(
+    ctx: typer.Context,
+    group_id: str = typer.Argument(..., help="Group id."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Show one group (archived ones too): every field and how much history it has.
+
+    Example: sop groups show wrOgAAA1
+    """
+    group, history = group_services.show_group(workspace(ctx), group_id=group_id)
+    data = {**group_dict(group), "history": history}
+    if as_json:
+        echo_json(data)
+        return
+    for name, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        typer.echo(f"{name:<13} {'-' if shown in (None, '') else shown}")
+
+
+@groups_app.command("edit")
+def groups_edit(
+    ctx: typer.Context,
+    group_id: str = typer.Argument(..., help="Group id (it never changes)."),
+    name: str = typer.Option(None, "--name", help="New group name."),
+    sop: str = typer.Option(None, "--sop", help="SOP id the group follows."),
+    owner: str = typer.Option(None, "--owner", help="Group owner (群主)."),
+    sender: str = typer.Option(None, "--sender", help="Owner's staff userid (wecom_mass)."),
+    channel: str = typer.Option(None, "--channel", help=f"One of {', '.join(CHANNELS)}."),
+    target: str = typer.Option(None, "--target", help="Chat id or robot name."),
+    alias: str = typer.Option(None, "--alias", help="production or candidate."),
+    start_date: date = date_option(None, "--start-date", help="Cold-start day 1."),
+    members: int = typer.Option(None, "--members", help="Member count."),
+    tag: list[str] = typer.Option(None, "--tag", help="Replace the tags (repeatable)."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Change a group's fields; checked like an add (SOP saved, channel configured), audited.
+
+    Example: sop groups edit wrOgAAA1 --owner 小李 --channel robot --target ops-robot
+    """
+    given = {
+        **{"name": name, "sop_id": sop, "owner": owner, "sender": sender},
+        **{"channel": channel, "target": target, "alias": alias, "start_date": start_date},
+        **{"member_count": members, "tags": list(tag) if tag else None},
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    change = group_services.edit_group(
+        workspace(ctx), group_id=group_id, changes=changes, by=by or _login(), now=now()
+    )
+    [group] = change.groups
+    typer.echo(f"edited group {group.id} {group.name} -> {group.sop_id}@{group.alias}")
+    _note_unresolved(change.unresolved)
+
+
+@groups_app.command("remove")
+def groups_remove(
+    ctx: typer.Context,
+    group_id: str = typer.Argument(..., help="Group id."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Remove a group: with deliveries or joins it is archived (history kept), else deleted.
+
+    Example: sop groups remove wrOgAAA1 --by 李经理
+    """
+    archived = group_services.remove_group(
+        workspace(ctx), group_id=group_id, by=by or _login(), now=now()
+    )
+    if archived:
+        typer.echo(f"archived group {group_id}: it has history, which stays; no more actions")
+    else:
+        typer.echo(f"removed group {group_id}")
 
 
 @members_app.command("joined")

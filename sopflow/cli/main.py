@@ -167,6 +167,11 @@ COMMANDS: dict[str, Entry] = {
         "members_app",
         "Member events that trigger per-member actions (welcome messages).",
     ),
+    "today": Entry(
+        "today_cmd",
+        "today",
+        "Today's hand posts (names, groups, owners, texts) and internal tasks, across every SOP.",
+    ),
     "deliveries": Entry(
         "deliveries_cmd",
         "deliveries_app",

@@ -3,34 +3,63 @@
 Use as `start: date = date_option(None, "--from", help="First day.")`. A bad value is
 a usage error naming the option (exit code 2). A time typed without a zone means the
 workspace's timezone: commands pass the parsed value through `in_zone(value, ws.settings.zone)`.
+Wherever a date is typed, `today`, `tomorrow` and `yesterday` (今天, 明天, 昨天) name the day in
+the workspace's timezone; a date/time may also be such a word, or `HH:MM` alone (today).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
+import click
 import typer
 
 DATE_METAVAR = "YYYY-MM-DD"
 DATETIME_METAVAR = "YYYY-MM-DD[THH:MM[+08:00]]"
 
 
-def parse_date(text: str | date) -> date:
-    """`2026-09-08` -> date; anything else is a usage error."""
+DAY_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "今天": 0, "明天": 1, "昨天": -1}
+
+
+def workspace_today() -> date:
+    """Today in the workspace's timezone (the workspace the command line names)."""
+    # Imported here: only a command given a day word pays for the workspace wiring.
+    from services.settings import load_settings
+    from services.workspace import find_root
+
+    context = click.get_current_context(silent=True)
+    obj = context.find_root().obj if context is not None else None
+    explicit = obj.get("workspace_path") if isinstance(obj, dict) else None
+    zone = load_settings(find_root(Path(explicit) if explicit else None)).zone
+    return datetime.now(UTC).astimezone(zone).date()
+
+
+def parse_date(text: str | date, *, today: date | None = None) -> date:
+    """`2026-09-08`, `today`, `tomorrow`, `yesterday` -> date; anything else is a usage error."""
     if isinstance(text, date):
         return text
+    word = text.strip().casefold()
+    if word in DAY_WORDS:
+        return (today or workspace_today()) + timedelta(days=DAY_WORDS[word])
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(f"not a date: {text!r} (YYYY-MM-DD)") from None
 
 
-def parse_datetime(text: str | datetime) -> datetime:
-    """An ISO date or date/time; a date alone means its midnight. May come back without a zone."""
+def parse_datetime(text: str | datetime, *, today: date | None = None) -> datetime:
+    """An ISO date or date/time, a day word (its midnight) or `HH:MM` (today). May come back
+    without a zone."""
     if isinstance(text, datetime):
         return text
+    word = text.strip().casefold()
     try:
+        if word in DAY_WORDS:
+            return datetime.combine(parse_date(word, today=today), time())
+        if len(word) <= 8 and ":" in word and "-" not in word:
+            return datetime.combine(today or workspace_today(), time.fromisoformat(word))
         return datetime.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(

@@ -31,14 +31,18 @@ def run(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="List the whole day's plan, marking what is due; send nothing."
     ),
+    catch_up: bool = typer.Option(
+        False, "--catch-up", help="Also send due actions older than the lateness window."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
     """Run one playbook now as a Prefect flow (ephemeral unless PREFECT_API_URL is set).
 
     Sends only what is due, never anything early: today's run sends the actions whose time has
     come (at or before now; --until an earlier time) and leaves the rest to their scheduled
-    runs. A past day (--date) is caught up and its late sends are reported. A future day is
-    refused: use --dry-run to see its plan.
+    runs. Actions due longer ago than the lateness window (setting lateness_minutes, default
+    120) are reported as missed, not sent, unless --catch-up (e.g. a past day: --date D
+    --catch-up; its late sends are reported). A future day is refused: use --dry-run.
 
     Example: sop run mature_day --date 2026-10-10 --dry-run
     """
@@ -57,11 +61,16 @@ def run(
             day=day.isoformat() if day else None,
             dry_run=dry_run,
             now=clock.isoformat(),
+            catch_up=catch_up,
         )
     if as_json:
         echo_json({**summary, "prefect": where})
         return
     _print_summary(summary, name=name, where=where, dry_run=dry_run)
+
+
+def _mark(row: dict[str, Any]) -> str:
+    return "missed" if row.get("missed") else "due" if row["due"] else "later"
 
 
 def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: bool) -> None:
@@ -73,13 +82,20 @@ def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: b
         typer.echo(f"warning: {warning}", err=True)
     for row in summary["actions"]:
         typer.echo(
-            f"  {row['at'][11:16]}  {'due' if row['due'] else 'later':<5}  {row['group']:<14} "
+            f"  {row['at'][11:16]}  {_mark(row):<6}  {row['group']:<14} "
             f"{row['kind']:<10} {row['text'][:60]}"
         )
     if summary["later"]:
         typer.echo(
             f"  not due yet at {summary['now'][11:16]}: {summary['later']} action(s), "
             "left to their scheduled runs"
+        )
+    missed = summary["missed"]
+    if missed["count"]:
+        typer.echo(
+            f"  missed: {missed['count']} action(s) due more than {missed['window_minutes']} min"
+            f" before {summary['now'][11:16]} (earliest {missed['earliest_due'][11:16]}),"
+            " not sent; --catch-up sends them"
         )
     totals = summary["totals"]
     if not dry_run:

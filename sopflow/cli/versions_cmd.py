@@ -56,6 +56,9 @@ def list_command(
 ) -> None:
     """List every SOP: latest version, production and candidate, who saved last and when.
 
+    GROUPS counts the groups following production + candidate; LAST CHANGE is the newest
+    audit record naming the SOP (a save, an alias move, a group change).
+
     Example: sop list --json
     """
     ws = workspace(ctx)
@@ -67,14 +70,19 @@ def list_command(
         typer.echo("no SOPs saved yet (sop save FILE --author NAME -m MESSAGE)")
         return
     width = max(len("SOP"), *(len(sop.latest.sop_id) for sop in sops))
-    typer.echo(f"{'SOP':<{width}}  LATEST  PRODUCTION  CANDIDATE  LAST SAVED")
+    typer.echo(f"{'SOP':<{width}}  LATEST  PRODUCTION  CANDIDATE  GROUPS  LAST CHANGE")
     for sop in sops:
         info = sop.latest
         production = f"v{sop.production}" if sop.production else "-"
         candidate = f"v{sop.candidate}" if sop.candidate else "-"
+        groups = f"{sop.groups.get('production', 0)}+{sop.groups.get('candidate', 0)}"
+        last = sop.last_change
+        when, who, what = (
+            (last.at, last.actor, last.action) if last else (info.at, info.author, "save")
+        )
         typer.echo(
             f"{info.sop_id:<{width}}  {info.version.label:<6}  {production:<10}  {candidate:<9}  "
-            f"{local_time(info.at, ws.settings.zone)}  {info.author}"
+            f"{groups:<6}  {local_time(when, ws.settings.zone)}  {who}  {what}"
         )
 
 

@@ -110,7 +110,9 @@ def totals_line(output: str) -> str:
 def test_run_dry_run_lists_the_plan_and_sends_nothing(
     prefect_server: PrefectServer, ready: Cli, workspace: Workspace
 ) -> None:
-    result = ready("run", "mature_day", "--date", DAY.isoformat(), "--dry-run", "--json")
+    result = ready(
+        "run", "mature_day", "--date", DAY.isoformat(), "--dry-run", "--catch-up", "--json"
+    )
 
     summary = json.loads(result.stdout)
     planned = playbooks.plan_day(workspace, playbook="mature_day", day=DAY).actions
@@ -120,7 +122,7 @@ def test_run_dry_run_lists_the_plan_and_sends_nothing(
     assert {(a["group"], a["at"][11:16]) for a in summary["actions"]} == {
         (g, t) for g in GROUPS for t in ("10:00", "15:00", "20:00")
     }
-    assert all(a["due"] for a in summary["actions"])  # a past day: everything was due
+    assert all(a["due"] for a in summary["actions"])  # a past day caught up: everything was due
     assert summary["totals"]["sent"] == 0 and summary["attention"] == []
     assert summary["versions"] == {"1.0": len(GROUPS)}
     assert day_ledger(workspace) == []
@@ -161,9 +163,12 @@ def test_run_until_1005_sends_the_1000_posts_only(
 def test_run_sends_the_day_once_and_a_rerun_sends_nothing_new(
     prefect_server: PrefectServer, ready: Cli, workspace: Workspace
 ) -> None:
-    first = ready("run", "mature_day", "--date", DAY.isoformat())
+    missed = ready("run", "mature_day", "--date", DAY.isoformat())
+    assert outbox_lines(workspace.root) == []
+    assert "  missed: 6 action(s) due more than 120 min before" in missed.stdout
+    first = ready("run", "mature_day", "--date", DAY.isoformat(), "--catch-up")
     sent = outbox_lines(workspace.root)
-    second = ready("run", "mature_day", "--date", DAY.isoformat())
+    second = ready("run", "mature_day", "--date", DAY.isoformat(), "--catch-up")
 
     assert first.stdout.startswith(
         f"mature_day {DAY} via Prefect server {prefect_server.api_url}: 6 action(s) in 3 batch(es)"

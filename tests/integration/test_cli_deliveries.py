@@ -225,7 +225,7 @@ def test_checklist_lists_only_what_needs_a_person_that_day(filled: Workspace, cl
         "g3-0308-noon",
         "g3-0308-afternoon",
     ]
-    assert items[0].startswith("- [ ] **10:00** 杭州福利群 (g2) · 手动发送 post by hand")
+    assert items[0].startswith("- [ ] **10:00** columns.morning · 杭州福利群 (g2) · 手动发送")
     assert f"  > {CHECKIN}" in lines  # the text comes from the task list, exactly
     assert "手动补发" in items[1] and "核实是否已发出" in items[2]
 

@@ -11,12 +11,27 @@ import pytest
 from typer.testing import CliRunner
 
 from sopflow.cli import groups_cmd, main
-from tests.support.workspaces import Cli
+from tests.support.workspaces import Cli, save_example_as
 
 if "groups_cmd" not in main.COMMAND_MODULES:
     groups_cmd.register(main.app)
 
 HEADER = "id,name,owner,sender,channel,target,sop,alias,start_date,member_count,tags\n"
+
+
+SAVED = ("demo", "other", "mombaby-refined", "mombaby", "not-saved-yet")
+CONFIG = 'wecom_corp_id = "ww-test"\nwecom_corp_secret = "s3cret"\n[robot_keys]\nops-robot = "k"\n'
+
+
+@pytest.fixture(autouse=True)
+def saved(request: pytest.FixtureRequest) -> None:
+    """The SOPs the tests' groups follow are saved, and the channels' settings configured."""
+    if "cli" not in request.fixturenames:
+        return
+    ws = request.getfixturevalue("workspace")
+    for sop_id in SAVED:
+        save_example_as(ws, sop_id)
+    (ws.root / "sopflow.toml").write_text(CONFIG, encoding="utf-8")
 
 
 def write(path: Path, text: str, *, bom: bool = False) -> Path:

@@ -39,19 +39,47 @@ def test_list_shows_each_sop_with_its_versions_and_last_save_in_local_time(
 ) -> None:
     _two_sops(workspace)
     lines = cli("list").output.splitlines()
-    assert lines[0].split() == ["SOP", "LATEST", "PRODUCTION", "CANDIDATE", "LAST", "SAVED"]
-    rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert rows[JEWELRY] == [JEWELRY, "v1.0", "-", "-", "2026-11-20", "10:00", "+08:00", "小李"]
-    assert rows[MOMBABY] == [
-        MOMBABY,
-        "v2.0",
-        "v1.0",
-        "v2.0",
-        "2026-11-27",
-        "07:31",
-        "+08:00",
-        "小王",
+    assert lines[0].split() == [
+        "SOP",
+        "LATEST",
+        "PRODUCTION",
+        "CANDIDATE",
+        "GROUPS",
+        "LAST",
+        "CHANGE",
     ]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert rows[JEWELRY] == [
+        *(JEWELRY, "v1.0", "-", "-", "0+0", "2026-11-20", "10:00", "+08:00", "小李", "save")
+    ]
+    assert rows[MOMBABY] == [
+        *(MOMBABY, "v2.0", "v1.0", "v2.0", "0+0", "2026-11-27", "07:31", "+08:00", "小王"),
+        "candidate",
+    ]
+
+
+def test_list_counts_groups_per_alias_and_shows_the_last_change(
+    workspace: Workspace, cli: Cli
+) -> None:
+    _two_sops(workspace)
+    for gid in ("g1", "g2", "g3"):
+        cli("groups", "add", gid, "--name", f"群{gid}", "--sop", MOMBABY, "--by", "小美")
+    cli("groups", "set-alias", "candidate", "g3", "--by", "李经理")
+    mombaby = next(r for r in json.loads(cli("list", "--json").output) if r["sop"] == MOMBABY)
+    assert mombaby["groups"] == {"production": 2, "candidate": 1}
+    last = mombaby["last_change"]
+    assert (last["actor"], last["action"]) == ("李经理", "group_alias")
+    row = next(line for line in cli("list").output.splitlines() if line.startswith(MOMBABY))
+    assert row.split()[4] == "2+1" and row.endswith("李经理  group_alias")
+
+
+def test_an_unknown_sop_id_names_the_close_ones(workspace: Workspace, cli: Cli) -> None:
+    _two_sops(workspace)
+    result = cli("log", "mombaby-refine", ok=False)
+    assert result.stderr.strip() == (
+        "sop: error: no SOP 'mombaby-refine' in the store"
+        f" (did you mean: {MOMBABY}; known: {JEWELRY}, {MOMBABY})"
+    )
 
 
 def test_list_json_gives_versions_author_and_iso_time_with_offset(

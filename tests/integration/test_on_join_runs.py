@@ -162,6 +162,8 @@ def test_whole_day_runs_leave_the_day_before_to_its_own_run(ws: Workspace) -> No
 
 def test_a_catch_up_run_of_a_past_day_sends_that_day_only(ws: Workspace) -> None:
     _join_at_2358(ws)
-    planned = playbooks.plan_due(ws, playbook="welcome", day=NEXT_DAY, now=local(2026, 9, 6, 9))
+    planned = playbooks.plan_due(
+        ws, playbook="welcome", day=NEXT_DAY, now=local(2026, 9, 6, 9), catch_up=True
+    )
     assert planned.timing == "catch_up" and planned.later == []
     assert [a.at for a in planned.actions] == [local(2026, 9, 4, 0, 15), local(2026, 9, 4, 0, 28)]

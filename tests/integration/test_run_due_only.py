@@ -14,7 +14,7 @@ import pytest
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from services import playbooks, run_summary
-from services.workspace import Workspace
+from services.workspace import Workspace, open_workspace
 from sop_models.errors import PlaybookError
 from tests.support.planning import local
 from tests.support.workspaces import in_production
@@ -45,9 +45,11 @@ def ws(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def run(ws: Workspace, now: datetime, day: date | None = DAY) -> run_summary.RunSummary:
+def run(
+    ws: Workspace, now: datetime, day: date | None = DAY, *, catch_up: bool = False
+) -> run_summary.RunSummary:
     """What a `mature_day` run at `now` does: plan what is due, send it, summarise."""
-    planned = playbooks.plan_due(ws, playbook="mature_day", day=day, now=now)
+    planned = playbooks.plan_due(ws, playbook="mature_day", day=day, now=now, catch_up=catch_up)
     batches = playbooks.batches(planned.actions)
     reports = [playbooks.send_batch(ws, batch, now=now) for batch in batches]
     assert not any(r.needs_attention for r in reports), reports
@@ -91,9 +93,22 @@ def test_each_scheduled_minute_sends_its_own_posts_once(ws: Workspace) -> None:
     assert sent_times(ws) == sorted((g, t) for g in GROUPS for t in ("10:00", "15:00"))
 
 
-def test_a_past_day_is_caught_up_whole_and_its_sends_reported_late(ws: Workspace) -> None:
+def test_a_past_day_is_missed_not_sent_unless_caught_up(ws: Workspace) -> None:
     now = local(2026, 9, 9, 8, 0)
     summary = run(ws, now).summary
+
+    assert sent_times(ws) == []
+    assert (summary["planned"], summary["later"]) == (0, 0)
+    assert summary["missed"] == {
+        "count": 6,
+        "earliest_due": local(2026, 9, 8, 10, 0).isoformat(),
+        "window_minutes": 120,
+    }
+
+
+def test_a_past_day_is_caught_up_whole_and_its_sends_reported_late(ws: Workspace) -> None:
+    now = local(2026, 9, 9, 8, 0)
+    summary = run(ws, now, catch_up=True).summary
 
     assert sent_times(ws) == sorted((g, t) for g in GROUPS for t in ("10:00", "15:00", "20:00"))
     assert (summary["timing"], summary["planned"], summary["later"]) == ("catch_up", 6, 0)
@@ -126,11 +141,30 @@ def test_a_dry_run_lists_the_whole_day_marking_what_is_due(ws: Workspace) -> Non
         dry_run=True,
     ).summary
 
-    listed = [(a["group"], a["at"][11:16], a["due"]) for a in summary["actions"]]
-    assert sorted(listed) == sorted(
-        (g, t, t != "20:00") for g in GROUPS for t in ("10:00", "15:00", "20:00")
+    listed = [(a["group"], a["at"][11:16], a["due"], a["missed"]) for a in summary["actions"]]
+    assert sorted(listed) == sorted(  # at 15:00 the 10:00 posts are 5 h old: missed
+        (g, t, t == "15:00", t == "10:00") for g in GROUPS for t in ("10:00", "15:00", "20:00")
     )
     assert sent_times(ws) == []
+
+
+def test_within_the_lateness_window_a_late_run_still_sends_and_older_sent_posts_are_not_missed(
+    ws: Workspace,
+) -> None:
+    run(ws, local(2026, 9, 8, 10, 5))  # the 10:00 run
+    summary = run(ws, local(2026, 9, 8, 16, 30)).summary  # 15:00 run 90 min late
+
+    assert sent_times(ws) == sorted((g, t) for g in GROUPS for t in ("10:00", "15:00"))
+    assert summary["missed"]["count"] == 0  # 10:00 is 6.5 h old but was sent
+    assert summary["late"]["count"] == len(GROUPS)
+
+
+def test_the_lateness_window_is_a_setting(ws: Workspace) -> None:
+    (ws.root / "sopflow.toml").write_text("lateness_minutes = 30\n", encoding="utf-8")
+    with open_workspace(ws.root) as strict:
+        planned = playbooks.plan_due(strict, playbook="mature_day", day=DAY,
+                                     now=local(2026, 9, 8, 10, 45))  # fmt: skip
+    assert planned.actions == [] and len(planned.missed) == len(GROUPS)
 
 
 def test_without_a_day_the_run_is_for_the_local_day_of_now(ws: Workspace) -> None:

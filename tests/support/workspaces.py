@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from versions import services
 # The example helpers live in tests.support.examples; still importable from here for the test
 # modules written before they moved.
 __all__ = ["EXAMPLES", "Cli", "cli", "example_text", "in_production", "modified", "workspace"]
+__all__ += ["save_example_as"]
 
 
 def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
@@ -33,6 +34,20 @@ def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
     )
     services.promote(
         ws.uow(), sop_id=name, version="1.0", approver="李经理", policy=ws.policy, now=now
+    )
+
+
+def save_example_as(ws: Workspace, sop_id: str, *, name: str = "mombaby-refined") -> None:
+    """Save example `name` under another SOP id as v1.0 (by 小王), no alias moved."""
+    text = modified(example_text(name), lambda data: data.update(id=sop_id))
+    services.save_version(
+        ws.uow(),
+        text=text,
+        source=f"{sop_id}.yaml",
+        author="小王",
+        message="首版",
+        major=False,
+        now=datetime(2025, 3, 1, tzinfo=UTC),
     )
 
 

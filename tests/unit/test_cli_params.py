@@ -43,3 +43,20 @@ def test_a_clock_time_parses_and_anything_else_is_a_usage_error() -> None:
     assert parse_clock(" 07:33 ") == time(7, 33)
     with pytest.raises(typer.BadParameter, match="not a time: '7点半'"):
         parse_clock("7点半")
+
+
+@pytest.mark.parametrize(
+    ("word", "days"), [("today", 0), ("Tomorrow", 1), ("yesterday", -1), ("明天", 1)]
+)
+def test_day_words_name_days_from_today(word: str, days: int) -> None:
+    today = date(2026, 12, 31)
+    assert parse_date(word, today=today) == today + timedelta(days=days)
+    assert parse_datetime(word, today=today) == datetime.combine(
+        today + timedelta(days=days), time()
+    )
+
+
+def test_a_clock_time_alone_is_today_at_that_time() -> None:
+    assert parse_datetime("10:05", today=date(2026, 9, 30)) == datetime(2026, 9, 30, 10, 5)
+    with pytest.raises(typer.BadParameter, match="not a date/time: '25:00'"):
+        parse_datetime("25:00", today=date(2026, 9, 30))

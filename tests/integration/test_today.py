@@ -1,0 +1,193 @@
+"""`sop today` and `sop deliveries checklist|done` built from the plan, before any run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.channels import DeliveryResult
+from engine.dispatch import dispatch
+from services.today import day_actions
+from services.workspace import Workspace
+from sop_models.actions import PlannedAction
+from sopflow.cli import main
+from tests.support.workspaces import Cli, in_production
+
+DAY = "2026-09-30"  # a workday and the month's end (the RFM task's day); nothing was run
+AHEAD = "2026-12-31"  # the same, still ahead when this was written
+SAVED = datetime(2026, 9, 1, tzinfo=UTC)
+MORNING = "g1:columns.morning-knowledge:2026-09-30"
+
+
+@pytest.fixture
+def planned(workspace: Workspace, cli: Cli) -> Workspace:
+    """mombaby-refined in production; g1 is posted by hand (小王), g2 by the console (小李)."""
+    in_production(workspace, "mombaby-refined", now=SAVED)
+    cli("groups", "add", "g1", "--name", "上海宝妈福利群", "--sop", "mombaby-refined",
+        "--channel", "tasklist", "--owner", "小王")  # fmt: skip
+    cli("groups", "add", "g2", "--name", "杭州群", "--sop", "mombaby-refined", "--owner", "小李")
+    return workspace
+
+
+def today(cli: Cli, *args: str) -> dict[str, Any]:
+    return json.loads(cli("today", "--date", DAY, *args, "--json").output)
+
+
+def test_today_lists_a_future_days_hand_posts_with_names_and_texts_and_tasks_apart(
+    planned: Workspace, cli: Cli
+) -> None:
+    day = today(cli)
+    posts = [(p["post"], p["group_name"], p["owner"], p["short_key"]) for p in day["posts"]]
+    assert posts == [
+        ("育儿干货", "上海宝妈福利群", "小王", MORNING),
+        ("妈妈话题", "上海宝妈福利群", "小王", "g1:columns.afternoon-topic:2026-09-30"),
+        ("晚间福利", "上海宝妈福利群", "小王", "g1:columns.evening-welfare:2026-09-30"),
+    ]
+    assert day["posts"][0]["text"].startswith("**今日育儿干货｜宝宝夜醒频繁的 5 个常见原因**")
+    assert all(p["status"] == "open" for p in day["posts"])
+    internal = [(t["post"], t["group_id"], t["kind"]) for t in day["internal"]]
+    assert internal == [("月末 RFM 分层", "g1", "rfm"), ("月末 RFM 分层", "g2", "rfm")]
+    assert not any(p["kind"] == "rfm" for p in day["posts"])
+    assert day["automatic"] == 3  # g2's three columns go out through its console channel
+    assert [t["group_id"] for t in today(cli, "--owner", "小李")["internal"]] == ["g2"]
+    assert today(cli, "--owner", "小李")["posts"] == []
+
+    text = cli("today", "--date", DAY).output
+    posts_at, tasks_at = text.index("## 手动发送"), text.index("## 内部任务")
+    assert posts_at < text.index("育儿干货 · 上海宝妈福利群 (g1) · 群主 小王") < tasks_at
+    assert text.index("月末 RFM 分层 · 杭州群 (g2)") > tasks_at
+
+
+def test_checklist_needs_no_run_and_keeps_internal_tasks_out_of_the_posts(
+    planned: Workspace, cli: Cli
+) -> None:
+    text = cli("deliveries", "checklist", "--date", AHEAD).output
+    assert text.splitlines()[0] == f"# 待办清单 Checklist {AHEAD} (5)"
+    posts, internal = text.split("## 内部任务")
+    assert "**10:00** 育儿干货 · 上海宝妈福利群 (g1) · 群主 小王" in posts
+    assert "  > 今天聊聊：你家宝宝第一口辅食吃的是什么？ 欢迎在群里分享你的经验～" in posts
+    assert "RFM" not in posts and internal.count("月末 RFM 分层") == 2
+    rows = list(csv.DictReader(io.StringIO(cli("deliveries", "checklist", "--date", AHEAD,
+                                                "--format", "csv").output)))  # fmt: skip
+    assert [r["section"] for r in rows] == ["post"] * 3 + ["internal"] * 2
+    assert rows[0]["key"] == "mombaby-refined:1.0:g1:columns.morning-knowledge:2026-12-31"
+
+
+def test_done_takes_short_slot_and_full_keys_and_judges_on_the_time_given(
+    planned: Workspace, cli: Cli
+) -> None:
+    on_time = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:20")
+    assert "(准时 on time)" in on_time.output
+    early = cli("deliveries", "done", "mombaby-refined:g1:columns.afternoon-topic:2026-09-30",
+                "--by", "小王", "--at", f"{DAY}T14:50")  # fmt: skip
+    assert "(提前 early, not on time)" in early.output
+    late = cli("deliveries", "done", "mombaby-refined:1.0:g1:columns.evening-welfare:2026-09-30",
+               "--by", "小王", "--at", f"{DAY}T21:10+08:00")  # fmt: skip
+    assert "(迟了 late)" in late.output
+    rows = {r["slot"]: r for r in json.loads(cli("deliveries", "--json").output)}
+    assert rows["columns.morning-knowledge"]["sent_at"] == "2026-09-30T02:20:00Z"  # UTC
+    assert {r["status"] for r in rows.values()} == {"done"}
+    assert [p["status"] for p in today(cli)["posts"]] == ["done"] * 3
+    again = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:30")
+    assert "unchanged" in again.output
+    assert "(3)" not in cli("deliveries", "checklist", "--date", DAY).output.splitlines()[0]
+
+
+def test_done_refuses_unknown_keys_and_a_time_in_the_future(planned: Workspace, cli: Cli) -> None:
+    typo = "g1:columns.mornin-knowledge:2026-09-30"
+    unknown = cli("deliveries", "done", MORNING, typo, "--by", "小王", "--at", f"{DAY}T10:00",
+                  ok=False)  # fmt: skip
+    assert unknown.stderr.startswith(  # the closest of the day's keys first
+        f"sop: error: no delivery with key(s): {typo} (did you mean: {MORNING}, "
+    )
+    future = cli("deliveries", "done", MORNING, "--by", "小王", "--at", "2999-01-01T10:00",
+                 ok=False)  # fmt: skip
+    assert "is in the future" in future.stderr
+    assert json.loads(cli("deliveries", "--json").output) == []
+
+
+def _tick(path: Path, marks: dict[int, str]) -> None:
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    for index, mark in marks.items():
+        rows[index]["done"] = mark
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize("mark", ["√", "✓", "x", "是", "已完成", "done", "OK", "1", "ｘ"])
+def test_a_ticked_checklist_takes_the_marks_people_type(
+    planned: Workspace, cli: Cli, tmp_path: Path, mark: str
+) -> None:
+    sheet = tmp_path / "待办.csv"
+    cli("deliveries", "checklist", "--date", DAY, "--format", "csv", "-o", str(sheet))
+    _tick(sheet, {0: mark})
+    result = cli("deliveries", "done", "--from", str(sheet), "--by", "小王", "--at", f"{DAY}T10:05")
+    assert "marked 1 done: mombaby-refined:1.0:g1:columns.morning-knowledge" in result.output
+
+
+def test_an_unclear_mark_refuses_the_file_by_line_and_records_nothing(
+    planned: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "待办.csv"
+    cli("deliveries", "checklist", "--date", DAY, "--format", "csv", "-o", str(sheet))
+    _tick(sheet, {0: "已完成", 1: "maybe"})
+    result = cli("deliveries", "done", "--from", str(sheet), "--by", "小王", ok=False)
+    assert result.exit_code == 2
+    # line 5: the header, then the first post's three-line text
+    assert result.stderr.startswith(f"sop: error: {sheet}: line 5: done: 'maybe' is not a mark")
+    assert json.loads(cli("deliveries", "--json").output) == []
+
+
+def test_today_has_help_with_an_example() -> None:
+    result = CliRunner().invoke(main.app, ["today", "--help"])
+    assert result.exit_code == 0 and "Example: sop today" in result.output
+
+
+def test_day_words_are_days_in_the_workspace_timezone(workspace: Workspace, cli: Cli) -> None:
+    (workspace.root / "sopflow.toml").write_text('timezone = "Pacific/Kiritimati"\n')  # UTC+14
+    kiritimati = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    header = cli("deliveries", "checklist", "--date", "tomorrow").output.splitlines()[0]
+    assert header.startswith(f"# 待办清单 Checklist {kiritimati + timedelta(days=1)} ")
+    assert json.loads(cli("today", "--date", "today", "--json").output)["date"] == str(kiritimati)
+    assert cli("deliveries", "--since", "yesterday", "--until", "23:59").exit_code == 0
+
+
+class Failing:
+    """A console channel whose every send fails."""
+
+    name = "console"
+
+    def send_batch(self, actions: Sequence[PlannedAction]) -> list[DeliveryResult]:
+        return [DeliveryResult(a.key, "failed", error="scripted failure") for a in actions]
+
+
+def test_a_machine_send_that_failed_for_good_is_a_check_under_its_post_name(
+    planned: Workspace, cli: Cli
+) -> None:
+    actions, _ = day_actions(planned, date.fromisoformat(DAY))
+    [morning] = [a for a, _ in actions if (a.group_id, a.slot) == ("g2", MORNING.split(":")[1])]
+    for minute in range(3):  # every attempt fails
+        dispatch(planned.session, Failing(), [morning], now=morning.at + timedelta(minutes=minute))
+    day = today(cli)
+    assert [(c["post"], c["group_id"], c["status"]) for c in day["checks"]] == [
+        ("育儿干货", "g2", "failed")
+    ]
+    assert "手动补发" in day["checks"][0]["todo"]
+    assert day["automatic"] == 2
+
+
+def test_the_checklist_for_one_owner_lists_only_their_groups(planned: Workspace, cli: Cli) -> None:
+    rows = list(csv.DictReader(io.StringIO(cli("deliveries", "checklist", "--date", DAY,
+                "--owner", "小李", "--format", "csv").output)))  # fmt: skip
+    assert [(r["group"], r["section"], r["owner"]) for r in rows] == [("g2", "internal", "小李")]
