@@ -63,8 +63,10 @@ class BatchIncomplete(RuntimeError):
 def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> DispatchReport:
     """Send one channel batch; a rerun never resends what the ledger marks sent."""
     now = max(a.at for a in batch.actions) if scheduled_clock else datetime.now(UTC)
+    run_id = flow_run.id
+    owner = f"{run_id}/{batch.label}" if run_id else None  # a retry takes back its own rows
     with _workspace(workspace) as ws:
-        report = playbooks.send_batch(ws, batch, now=now)
+        report = playbooks.send_batch(ws, batch, now=now, owner=owner)
     if report.error and report.not_attempted:
         raise BatchIncomplete(
             f"{batch.label}: {len(report.not_attempted)} action(s) not attempted: {report.error}"

@@ -222,13 +222,21 @@ def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
     return found
 
 
-def send_batch(ws: Workspace, batch: Batch, *, now: datetime) -> DispatchReport:
-    """Send one batch through its channel with the ledger's exactly-once bookkeeping."""
+def send_batch(
+    ws: Workspace, batch: Batch, *, now: datetime, owner: str | None = None
+) -> DispatchReport:
+    """Send one batch through its channel with the ledger's exactly-once bookkeeping.
+
+    `owner` names the run in the rows it claims (a retry with the same owner takes back the
+    rows its failed attempt left); a new id by default.
+    """
     channel = build_channel(batch.channel, ws, day=batch.actions[0].at.date())
     # Local channels can look into their own records after a crash, so a large chunk risks
     # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
     chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
-    return dispatch(ws.session, channel, list(batch.actions), now=now, chunk_size=chunk)
+    return dispatch(
+        ws.session, channel, list(batch.actions), now=now, chunk_size=chunk, owner=owner
+    )
 
 
 def check_playbook(name: str) -> Playbook:

@@ -6,7 +6,7 @@ processes never take the same seq, and `verify` compares it with the table's las
 deleting records at the end shows too. Hashing and checking: `versions.audit_verify`.
 
 Actions (free text, these are the ones sopflow writes): save, candidate, promote, reject,
-rollback, approval, decline, evidence, delivery_done.
+rollback, approval, decline, evidence, delivery_done, delivery_settle.
 
 Ref convention: every record that changes a git ref under refs/tags/ or refs/aliases/ carries
 `{"refs": {"<ref name>": "<target commit sha or null>"}}` in its `after` JSON (null = the ref
