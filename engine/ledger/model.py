@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import Field, SQLModel
 
 from engine.groups import AwareDateTime
-from sop_models.actions import PlannedAction
+from sop_models.actions import KEY_SEPARATOR, PlannedAction, action_key
 from sop_models.errors import LedgerError as LedgerError
 from sop_models.errors import UnknownDeliveryError as UnknownDeliveryError
 
@@ -113,7 +113,10 @@ def unversioned_key(key: str, sop_id: str, version: str) -> str:
     """A key without its version: `sop:version:group:slot:date[:member]` ->
     `sop:group:slot:date[:member]`. One group gets one post per such key, whatever the version.
     """
-    return key.replace(f"{sop_id}:{version}:", f"{sop_id}:", 1)
+    prefix = action_key(sop_id, version) + KEY_SEPARATOR
+    if not key.startswith(prefix):
+        return key  # not a planner key: it stands for its own slot
+    return action_key(sop_id) + KEY_SEPARATOR + key[len(prefix) :]
 
 
 def slot_key(action: PlannedAction) -> str:
