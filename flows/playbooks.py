@@ -30,8 +30,9 @@ from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
 from services import playbooks, run_summary
-from services.playbooks import SHANGHAI, Batch
+from services.playbooks import SHANGHAI, Batch, RunFailure
 from services.workspace import Workspace, open_workspace
+from sop_models.errors import PartialRunError, one_line
 
 RETRY_DELAYS_S = [5, 30, 120]
 # The workspace a flow run holds open; its batch tasks (run in the same thread) reuse it
@@ -76,8 +77,11 @@ def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> D
 
 def _dispatch(
     workspace: str, planned: playbooks.DayPlan, dry_run: bool, scheduled_clock: bool
-) -> tuple[list[Batch], list[DispatchReport]]:
-    """Log the plan's warnings and send it, one task per channel batch (none in a dry run)."""
+) -> tuple[list[Batch], list[DispatchReport], list[RunFailure]]:
+    """Log the plan's warnings and send it, one task per channel batch (none in a dry run).
+
+    A batch that fails (after its retries) is recorded and the other batches still go out.
+    """
     logger = get_run_logger()
     for warning in planned.warnings:
         logger.warning(warning)
@@ -88,10 +92,21 @@ def _dispatch(
             len(planned.actions),
             len(batches),
         )
-        return batches, []
-    # quote(): Prefect would otherwise walk every action of the batch twice per task run
-    # while resolving parameters; the batch holds no futures to resolve.
-    return batches, [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
+        return batches, [], []
+    reports: list[DispatchReport] = []
+    failures: list[RunFailure] = []
+    for batch in batches:
+        # quote(): Prefect would otherwise walk every action of the batch twice per task run
+        # while resolving parameters; the batch holds no futures to resolve.
+        state = send_batch(workspace, quote(batch), scheduled_clock, return_state=True)
+        if state.is_completed():
+            reports.append(state.result())
+            continue
+        logger.error("%s failed: %s", batch.label, state.message)
+        sops = ",".join(sorted({a.sop_id for a in batch.actions}))
+        groups = tuple(dict.fromkeys(a.group_id for a in batch.actions))
+        failures.append(RunFailure("send", sops, groups, one_line(state.message or "failed")))
+    return batches, reports, failures
 
 
 def run_clock(now: str | None, day: date | None, scheduled_clock: bool) -> datetime:
@@ -117,7 +132,12 @@ def run_playbook(
     now: str | None = None,
     sop: str | None = None,
 ) -> dict[str, Any]:
-    """Plan what is due and dispatch it; returns a summary (also published as an artifact)."""
+    """Plan what is due and dispatch it; returns a summary (also published as an artifact).
+
+    An SOP, group or batch that fails is recorded in the summary and the artifact while the
+    others go out; the run then raises PartialRunError (carrying the summary), so it ends
+    Failed.
+    """
     playbook = playbooks.check_playbook(name)
     the_day = date.fromisoformat(day) if day else None
     clock = run_clock(now, the_day, scheduled_clock)
@@ -125,7 +145,9 @@ def run_playbook(
         token = _FLOW_WORKSPACE.set(ws)
         try:
             planned = playbooks.plan_due(ws, playbook=playbook, day=the_day, now=clock, sop_id=sop)
-            batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
+            batches, reports, send_failures = _dispatch(
+                workspace, planned, dry_run, scheduled_clock
+            )
         finally:
             _FLOW_WORKSPACE.reset(token)
     run = run_summary.summarise(
@@ -133,6 +155,7 @@ def run_playbook(
         planned=planned,
         batches=batches,
         reports=reports,
+        failures=[*planned.failures, *send_failures],
         dry_run=dry_run,
         sent_at=None if scheduled_clock else datetime.now(SHANGHAI),
     )
@@ -142,6 +165,8 @@ def run_playbook(
             table=run.table,
             description=f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}",
         )
+    if run.summary["failures"]:  # the run ends Failed (Prefect shows it), the rest went out
+        raise PartialRunError(run_summary.failure_line(run.summary), run.summary)
     # The per-group table is the artifact; the return value stays small whatever the number
     # of groups (Prefect walks a flow's return value looking for futures).
     return run.summary

@@ -12,10 +12,11 @@ catches up on that whole day, and a future day's run sends nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
@@ -26,7 +27,7 @@ from services.channels import build_channel
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
-from sop_models.errors import PlaybookError, VersionNotFound
+from sop_models.errors import PlaybookError, SopflowError, VersionNotFound, one_line
 from versions.store import VersionInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -46,6 +47,30 @@ LATE_AFTER = timedelta(minutes=30)
 Timing = Literal["today", "catch_up", "future"]
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """Part of a run that failed while the rest went on: an SOP's groups that could not be
+    planned, or a channel batch that could not be sent."""
+
+    stage: Literal["plan", "send"]
+    sop_id: str
+    groups: tuple[str, ...]
+    error: str
+
+    def as_dict(self) -> dict[str, object]:
+        """Small, whatever the number of groups (the first ten are named)."""
+        return {
+            "stage": self.stage, "sop": self.sop_id, "groups": len(self.groups),
+            "first_groups": list(self.groups[:10]), "error": self.error,
+        }  # fmt: skip
+
+
+def failure_text(err: BaseException) -> str:
+    """One line for a run's summary: our errors as they read, others with their type."""
+    text = one_line(err)
+    return text if isinstance(err, SopflowError) else f"{type(err).__name__}: {text}"
+
+
 @dataclass
 class DayPlan:
     """Actions due on one day, plus planner warnings and groups that could not be planned."""
@@ -57,6 +82,7 @@ class DayPlan:
     # Set by `plan_due`: the run's clock, and the day's actions after it (left to later runs).
     now: datetime | None = None
     later: list[PlannedAction] = field(default_factory=list)
+    failures: list[RunFailure] = field(default_factory=list)  # planned around, not stopped
 
     @property
     def timing(self) -> Timing | None:
@@ -87,7 +113,10 @@ Resolved = list[tuple[VersionInfo, SopDocument, list[group_registry.Group]]]
 
 
 def _resolve(
-    ws: Workspace, groups: Sequence[group_registry.Group], warnings: list[str]
+    ws: Workspace,
+    groups: Sequence[group_registry.Group],
+    warnings: list[str],
+    failures: list[RunFailure],
 ) -> Resolved:
     """Each (SOP, alias) of `groups` resolved to its version now; unresolvable ones warned."""
     by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
@@ -101,7 +130,11 @@ def _resolve(
         except VersionNotFound as err:
             warnings.append(f"{len(members_of)} group(s) not planned: {err}")
             continue
-        resolved.append((info, _document(ws, info, docs), members_of))
+        try:
+            resolved.append((info, _document(ws, info, docs), members_of))
+        except Exception as err:  # a stored document that no longer parses stops only its SOP
+            ids = tuple(g.id for g in members_of)
+            failures.append(RunFailure("plan", group_sop, ids, failure_text(err)))
     return resolved
 
 
@@ -165,7 +198,7 @@ def _plan(
     kinds = PLAYBOOK_KINDS[playbook]
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
-    resolved = _resolve(ws, groups, result.warnings)
+    resolved = _resolve(ws, groups, result.warnings, result.failures)
     windows = [(day, day, kinds)]
     if rolling and "welcome" in kinds:
         windows.insert(0, (day - timedelta(1), day - timedelta(1), {"welcome"}))
@@ -176,23 +209,45 @@ def _plan(
             joins = members.joins_between(session, low, high)
     for info, doc, members_of in resolved:
         ids = {g.id for g in members_of}
+        mine = [j for j in joins if j.group_id in ids]
         for start, end, wanted in windows:
-            planned = plan(
-                doc=doc,
-                version=str(info.version),
-                groups=members_of,
-                start=start,
-                end=end,
-                joins=[j for j in joins if j.group_id in ids],
+            plan_for = partial(
+                plan, doc=doc, version=str(info.version), start=start, end=end, joins=mine,
                 kinds=wanted,
-            )
-            if start == day:  # the catch-up window's warnings are the day before's
-                result.warnings.extend(planned.warnings)
-            result.actions.extend(planned.actions)
-        for group_id in ids:
+            )  # fmt: skip
+            for planned in _isolated(plan_for, doc.id, members_of, result.failures):
+                if start == day:  # the catch-up window's warnings are the day before's
+                    result.warnings.extend(planned.warnings)
+                result.actions.extend(planned.actions)
+        failed = {g for f in result.failures if f.sop_id == doc.id for g in f.groups}
+        for group_id in ids - failed:
             result.versions[group_id] = str(info.version)
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.key))
     return result
+
+
+def _isolated(
+    plan_for: Callable[..., Any],
+    sop_id: str,
+    groups: list[group_registry.Group],
+    failures: list[RunFailure],
+) -> list[Any]:
+    """Plans of an SOP's groups; when planning them together fails, each group alone, so
+    one group's failure (a template, a calendar year without data) stops only that group.
+    Failures are appended to `failures`: one per SOP when every group fails alike."""
+    try:
+        return [plan_for(groups=groups)]
+    except Exception:
+        pass
+    plans: list[Any] = []
+    errors: dict[str, list[str]] = defaultdict(list)
+    for group in groups:
+        try:
+            plans.append(plan_for(groups=[group]))
+        except Exception as err:  # one group's failure is recorded, the others go on
+            errors[failure_text(err)].append(group.id)
+    failures.extend(RunFailure("plan", sop_id, tuple(ids), text) for text, ids in errors.items())
+    return plans
 
 
 def check_run_day(day: date | None, *, now: datetime, dry_run: bool) -> None:
