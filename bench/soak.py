@@ -174,7 +174,7 @@ def one_point(folder: Path, index: int, span_s: float, soak: Soak) -> None:
     first = context.Process(target=child_a, args=(str(folder), lookup))
     first.start()
     if _kill_at_random(first, span_s):
-        soak.kills[(folder / "phase.txt").read_text("utf-8")] += 1
+        soak.kills[(folder / "phase.txt").read_text("utf-8") or "starting"] += 1
     racing = index % 3 == 0
     start = context.Barrier(2) if racing else None
     reruns = [context.Process(target=child_b, args=(str(folder), lookup, start))

@@ -27,18 +27,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Text, TypeDecorator, exc, select, update
+from sqlalchemy import Column, Integer, String, Text, TypeDecorator, event, exc, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
 from sop_models.errors import AuditError
 from versions.audit_verify import (
     GENESIS,
     ChainRecord,
+    GitFacts,
+    anchor_findings,
     canonical_json,
     chain_findings,
     expected_refs,
     format_at,
+    object_findings,
     parse_at,
     record_hash,
     ref_findings,
@@ -46,6 +50,26 @@ from versions.audit_verify import (
 
 HEAD_ID = 1
 MAX_FINDINGS = 50
+# session.info key: a callable(seq, hash) that anchors the chain head in git (the workspace
+# sets the store's `set_audit_anchor`); called after a commit that appended records.
+ANCHOR_WRITER = "sopflow.audit_anchor"
+_WRITTEN = "sopflow.audit_head_written"
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _anchor_after_commit(session: OrmSession) -> None:
+    head = session.info.pop(_WRITTEN, None)
+    writer = session.info.get(ANCHOR_WRITER)
+    if head is not None and writer is not None:
+        try:
+            writer(*head)
+        except Exception:  # a missed anchor shows in verify as "behind"; repair re-anchors
+            return
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_after_rollback(session: OrmSession) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 class UtcText(TypeDecorator[datetime]):
@@ -222,6 +246,7 @@ def append(
     session.exec(
         update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=record.seq, hash=record.hash)
     )
+    session.info[_WRITTEN] = (record.seq, record.hash)  # anchored in git after the commit
     try:
         session.flush()
     except exc.IntegrityError as err:
@@ -266,19 +291,29 @@ def findings(
     head: tuple[int, str] | None,
     *,
     git_refs: Mapping[str, str] | None = None,
+    git: GitFacts | None = None,
 ) -> list[str]:
     """One line per problem in records given in seq order, against the chain head (seq, hash)
-    and, given actual git refs, per unrecorded ref move; at most MAX_FINDINGS and a count."""
+    and, given actual git refs, per unrecorded ref move; given `git`, per re-made tag,
+    lightweight tag, rewritten note and head anchor out of step; at most MAX_FINDINGS."""
     found = chain_findings(records, head)
     if git_refs is not None:
         found.extend(ref_findings(records, git_refs))
+    if git is not None:
+        found.extend(object_findings(records, git.raw_refs))
+        found.extend(anchor_findings(head, git.anchor))
     if len(found) > MAX_FINDINGS:
         hidden = len(found) - MAX_FINDINGS
         found = [*found[:MAX_FINDINGS], f"... and {hidden} more audit findings"]
     return found
 
 
-def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+def verify(
+    session: Session,
+    *,
+    git_refs: Mapping[str, str] | None = None,
+    git: GitFacts | None = None,
+) -> list[str]:
     """One line per problem in the chain (and, given actual git refs, per unrecorded ref move).
 
     `git_refs` maps ref names to the commit they resolve to (tags peeled); only refs under
@@ -286,7 +321,7 @@ def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> li
     Holds the chain lock on PostgreSQL until the caller's transaction ends; does not commit.
     """
     head = _head(session, for_write=False)  # first: appends wait until we have read
-    return findings(query(session), head, git_refs=git_refs)
+    return findings(query(session), head, git_refs=git_refs, git=git)
 
 
 class SqlAuditTrail:
@@ -303,9 +338,15 @@ class SqlAuditTrail:
         """Records of one SOP and/or action, in seq order (this transaction's included)."""
         return query(self.session, sop_id=sop_id, action=action)
 
-    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+    def verify(
+        self, *, git_refs: Mapping[str, str] | None = None, git: GitFacts | None = None
+    ) -> list[str]:
         """Problems in the chain and unrecorded ref moves (see `verify`)."""
-        return verify(self.session, git_refs=git_refs)
+        return verify(self.session, git_refs=git_refs, git=git)
+
+    def head(self) -> tuple[int, str] | None:
+        """The chain head (seq, hash) as this transaction sees it."""
+        return _head(self.session, for_write=False)
 
 
 __all__ = [
