@@ -27,12 +27,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Text, TypeDecorator, event, exc, select, update
+from sqlalchemy import Column, Integer, String, Text, TypeDecorator, exc, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
 from sop_models.errors import AuditError
+from versions.audit_anchor import ANCHOR_WRITER as ANCHOR_WRITER
+from versions.audit_anchor import note_written
 from versions.audit_verify import (
     GENESIS,
     ChainRecord,
@@ -50,26 +51,6 @@ from versions.audit_verify import (
 
 HEAD_ID = 1
 MAX_FINDINGS = 50
-# session.info key: a callable(seq, hash) that anchors the chain head in git (the workspace
-# sets the store's `set_audit_anchor`); called after a commit that appended records.
-ANCHOR_WRITER = "sopflow.audit_anchor"
-_WRITTEN = "sopflow.audit_head_written"
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _anchor_after_commit(session: OrmSession) -> None:
-    head = session.info.pop(_WRITTEN, None)
-    writer = session.info.get(ANCHOR_WRITER)
-    if head is not None and writer is not None:
-        try:
-            writer(*head)
-        except Exception:  # a missed anchor shows in verify as "behind"; repair re-anchors
-            return
-
-
-@event.listens_for(OrmSession, "after_rollback")
-def _forget_after_rollback(session: OrmSession) -> None:
-    session.info.pop(_WRITTEN, None)
 
 
 class UtcText(TypeDecorator[datetime]):
@@ -246,7 +227,7 @@ def append(
     session.exec(
         update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=record.seq, hash=record.hash)
     )
-    session.info[_WRITTEN] = (record.seq, record.hash)  # anchored in git after the commit
+    note_written(session, record.seq, record.hash)  # anchored in git after the commit
     try:
         session.flush()
     except exc.IntegrityError as err:
