@@ -47,6 +47,15 @@ def _delivery_slot_key(connection: Connection) -> None:
     )
 
 
+def _delivery_owner_lease(connection: Connection) -> None:
+    """Add the claim's `owner` (run id) and `lease_until` to ledgers made before them."""
+    present = {c["name"] for c in inspect(connection).get_columns("deliveries")}
+    stamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    for name, kind in (("owner", "VARCHAR"), ("lease_until", stamp)):
+        if name not in present:  # absent unless 0102 created the table from the current model
+            connection.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {kind}"))
+
+
 def _channel_sends(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=[ChannelSend.__table__])  # type: ignore[list-item]
 
@@ -64,5 +73,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0102_delivery_ledger", _delivery_ledger),
     ("0103_delivery_slot_key", _delivery_slot_key),
     ("0104_channel_sends", _channel_sends),
+    ("0105_delivery_owner_lease", _delivery_owner_lease),
     ("0150_group_archived_at", _group_archived_at),
 ]

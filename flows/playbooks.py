@@ -31,8 +31,9 @@ from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
 from services import playbooks, run_summary
-from services.playbooks import SHANGHAI, Batch
+from services.playbooks import SHANGHAI, Batch, RunFailure
 from services.workspace import Workspace, open_workspace
+from sop_models.errors import PartialRunError, one_line
 
 RETRY_DELAYS_S = [5, 30, 120]
 # The workspace a flow run holds open; its batch tasks (run in the same thread) reuse it
@@ -64,8 +65,10 @@ class BatchIncomplete(RuntimeError):
 def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> DispatchReport:
     """Send one channel batch; a rerun never resends what the ledger marks sent."""
     now = max(a.at for a in batch.actions) if scheduled_clock else datetime.now(UTC)
+    run_id = flow_run.id
+    owner = f"{run_id}/{batch.label}" if run_id else None  # a retry takes back its own rows
     with _workspace(workspace) as ws:
-        report = playbooks.send_batch(ws, batch, now=now)
+        report = playbooks.send_batch(ws, batch, now=now, owner=owner)
     if report.error and report.not_attempted:
         raise BatchIncomplete(
             f"{batch.label}: {len(report.not_attempted)} action(s) not attempted: {report.error}"
@@ -75,8 +78,11 @@ def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> D
 
 def _dispatch(
     workspace: str, planned: playbooks.DayPlan, dry_run: bool, scheduled_clock: bool
-) -> tuple[list[Batch], list[DispatchReport]]:
-    """Log the plan's warnings and send it, one task per channel batch (none in a dry run)."""
+) -> tuple[list[Batch], list[DispatchReport], list[RunFailure]]:
+    """Log the plan's warnings and send it, one task per channel batch (none in a dry run).
+
+    A batch that fails (after its retries) is recorded and the other batches still go out.
+    """
     logger = get_run_logger()
     for warning in planned.warnings:
         logger.warning(warning)
@@ -87,10 +93,21 @@ def _dispatch(
             len(planned.actions),
             len(batches),
         )
-        return batches, []
-    # quote(): Prefect would otherwise walk every action of the batch twice per task run
-    # while resolving parameters; the batch holds no futures to resolve.
-    return batches, [send_batch(workspace, quote(batch), scheduled_clock) for batch in batches]
+        return batches, [], []
+    reports: list[DispatchReport] = []
+    failures: list[RunFailure] = []
+    for batch in batches:
+        # quote(): Prefect would otherwise walk every action of the batch twice per task run
+        # while resolving parameters; the batch holds no futures to resolve.
+        state = send_batch(workspace, quote(batch), scheduled_clock, return_state=True)
+        if state.is_completed():
+            reports.append(state.result())
+            continue
+        logger.error("%s failed: %s", batch.label, state.message)
+        sops = ",".join(sorted({a.sop_id for a in batch.actions}))
+        groups = tuple(dict.fromkeys(a.group_id for a in batch.actions))
+        failures.append(RunFailure("send", sops, groups, one_line(state.message or "failed")))
+    return batches, reports, failures
 
 
 def run_clock(now: str | None, day: date | None, scheduled_clock: bool) -> datetime:
@@ -117,7 +134,12 @@ def run_playbook(
     sop: str | None = None,
     catch_up: bool = False,
 ) -> dict[str, Any]:
-    """Plan what is due and dispatch it; returns a summary (also published as an artifact)."""
+    """Plan what is due and dispatch it; returns a summary (also published as an artifact).
+
+    An SOP, group or batch that fails is recorded in the summary and the artifact while the
+    others go out; the run then raises PartialRunError (carrying the summary), so it ends
+    Failed.
+    """
     playbook = playbooks.check_playbook(name)
     the_day = date.fromisoformat(day) if day else None
     clock = run_clock(now, the_day, scheduled_clock)
@@ -132,7 +154,9 @@ def run_playbook(
                 sop_id=sop,
                 catch_up=catch_up or scheduled_clock,
             )
-            batches, reports = _dispatch(workspace, planned, dry_run, scheduled_clock)
+            batches, reports, send_failures = _dispatch(
+                workspace, planned, dry_run, scheduled_clock
+            )
         finally:
             _FLOW_WORKSPACE.reset(token)
     run = run_summary.summarise(
@@ -140,6 +164,7 @@ def run_playbook(
         planned=planned,
         batches=batches,
         reports=reports,
+        failures=[*planned.failures, *send_failures],
         dry_run=dry_run,
         sent_at=None if scheduled_clock else datetime.now(SHANGHAI),
     )
@@ -149,6 +174,8 @@ def run_playbook(
             table=run.table,
             description=f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}",
         )
+    if run.summary["failures"]:  # the run ends Failed (Prefect shows it), the rest went out
+        raise PartialRunError(run_summary.failure_line(run.summary), run.summary)
     # The per-group table is the artifact; the return value stays small whatever the number
     # of groups (Prefect walks a flow's return value looking for futures).
     return run.summary

@@ -23,6 +23,7 @@ from typing import Self
 
 import httpx
 
+from flows import server_guard
 from sop_models.errors import PrefectServerError
 
 STARTUP_TIMEOUT_S = 90
@@ -112,6 +113,9 @@ def use_ephemeral(home: Path, *, logging_level: str = "WARNING") -> Iterator[Non
     env["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
     with prefect_environment(env):
         try:
+            # Started here, under a watchdog, so that it dies with this process even when
+            # this process is killed with SIGKILL (see flows.server_guard).
+            server_guard.start_guarded_ephemeral_server()
             yield
         finally:
             drain_prefect_workers()
@@ -126,6 +130,7 @@ def _stop_ephemeral_servers() -> None:
 
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
+    server_guard.release()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -6,7 +6,10 @@ from datetime import datetime
 
 from services.workspace import Workspace
 from versions import audit, services
+from versions.approvals import required
 from versions.audit import AuditRecord
+from versions.audit_repair import RepairReport
+from versions.audit_repair import repair as repair_store
 
 
 def records(
@@ -28,3 +31,8 @@ def records(
 def verify(ws: Workspace) -> list[str]:
     """Breaks in the hash chain and git refs that moved without an audit record."""
     return services.verify(ws.uow())
+
+
+def repair(ws: Workspace, *, actor: str, remove: bool, now: datetime) -> RepairReport:
+    """Record or remove tags no audit record mentions (a crashed save); re-anchor the head."""
+    return repair_store(ws.uow(), actor=required(actor, "--by"), remove=remove, now=now)

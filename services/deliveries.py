@@ -1,5 +1,6 @@
 """Delivery ledger services: list and summarise deliveries, record hand posts, confirm mass
-sends, build the operator's checklist. Changes commit their own transaction."""
+sends, list what needs a person and settle it, build the operator's checklist. Changes commit
+their own transaction."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from services.channels import ConfirmReport, confirm_mass_sends, pending_mass_se
 from services.checklist import checklist_rows, group_names
 from services.workspace import Workspace
 from sop_models.errors import DataFileError
+from versions import audit
+from versions.approvals import required
 
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
 STATUSES += (ledger.AWAITING, ledger.DONE)
@@ -135,3 +138,71 @@ def checklist(ws: Workspace, *, day: date) -> list[dict[str, str]]:
     """The operator's rows for one local day (hand posts, mass sends to confirm, unclear fates)."""
     with ws.session() as session:
         return checklist_rows(session, day=day, zone=ws.settings.zone, tasks_dir=ws.root / "tasks")
+
+
+# What to do about a row of unclear fate, by status.
+NEXT_STEP = {
+    ledger.UNKNOWN: "check the channel, then: sop deliveries settle KEY sent|not-sent --by NAME",
+    ledger.AWAITING: "the sender confirms it in WeCom, then: sop deliveries confirm",
+    ledger.SENDING: "left by a stopped run: the next run reconciles it, or settle it by hand",
+}
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """A ledger row a person must look at, and the step to take."""
+
+    key: str
+    group_id: str
+    channel: str
+    status: str
+    due_at: datetime
+    note: str
+    action: str
+
+
+def attention(ws: Workspace, *, now: datetime) -> list[AttentionItem]:
+    """Rows of unclear fate (unknown, awaiting confirmation, abandoned sending) by due time."""
+    with ws.session() as session:
+        rows = ledger.needing_attention(session, wall=now)
+    return [
+        AttentionItem(
+            r.key,
+            r.group_id,
+            r.channel,
+            r.status,
+            r.due_at,
+            r.error or r.response_id or "",
+            NEXT_STEP[r.status],
+        )
+        for r in rows
+    ]
+
+
+SETTLE_OUTCOMES = {"sent": ledger.SENT, "not-sent": ledger.NOT_SENT}
+
+
+def settle(ws: Workspace, *, key: str, outcome: str, by: str, now: datetime) -> Delivery:
+    """An operator's verdict on one row of unclear fate, with its audit record, together.
+
+    `sent`: it went out (never sent again); `not-sent`: it did not (the next run sends it).
+    """
+    if outcome not in SETTLE_OUTCOMES:
+        raise LedgerError(f"OUTCOME: {outcome!r} is not one of {', '.join(SETTLE_OUTCOMES)}")
+    who = required(by, "--by")
+    with ws.session() as session:
+        row, before = ledger.settle(session, key, SETTLE_OUTCOMES[outcome], now, by=who)
+        audit.append(
+            session,
+            actor=who,
+            action="delivery_settle",
+            sop_id=row.sop_id,
+            version=row.version,
+            before={"key": key, "status": before},
+            after={"key": key, "status": row.status},
+            note=f"{key}: {before} -> {outcome} (settled by hand)",
+            now=now,
+        )
+        session.commit()
+        session.refresh(row)
+    return row

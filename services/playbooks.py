@@ -15,10 +15,11 @@ The scheduled runs go through the same rule.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
@@ -29,7 +30,7 @@ from services.channels import build_channel
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
-from sop_models.errors import PlaybookError, VersionNotFound
+from sop_models.errors import PlaybookError, SopflowError, VersionNotFound, one_line
 from versions.store import VersionInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -49,6 +50,30 @@ LATE_AFTER = timedelta(minutes=30)
 Timing = Literal["today", "catch_up", "future"]
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """Part of a run that failed while the rest went on: an SOP's groups that could not be
+    planned, or a channel batch that could not be sent."""
+
+    stage: Literal["plan", "send"]
+    sop_id: str
+    groups: tuple[str, ...]
+    error: str
+
+    def as_dict(self) -> dict[str, object]:
+        """Small, whatever the number of groups (the first ten are named)."""
+        return {
+            "stage": self.stage, "sop": self.sop_id, "groups": len(self.groups),
+            "first_groups": list(self.groups[:10]), "error": self.error,
+        }  # fmt: skip
+
+
+def failure_text(err: BaseException) -> str:
+    """One line for a run's summary: our errors as they read, others with their type."""
+    text = one_line(err)
+    return text if isinstance(err, SopflowError) else f"{type(err).__name__}: {text}"
+
+
 @dataclass
 class DayPlan:
     """Actions due on one day, plus planner warnings and groups that could not be planned."""
@@ -63,6 +88,7 @@ class DayPlan:
     # Due longer ago than the lateness window, never sent: reported, not sent (no catch-up).
     missed: list[PlannedAction] = field(default_factory=list)
     lateness: timedelta | None = None
+    failures: list[RunFailure] = field(default_factory=list)  # planned around, not stopped
 
     @property
     def timing(self) -> Timing | None:
@@ -93,7 +119,10 @@ Resolved = list[tuple[VersionInfo, SopDocument, list[group_registry.Group]]]
 
 
 def _resolve(
-    ws: Workspace, groups: Sequence[group_registry.Group], warnings: list[str]
+    ws: Workspace,
+    groups: Sequence[group_registry.Group],
+    warnings: list[str],
+    failures: list[RunFailure],
 ) -> Resolved:
     """Each (SOP, alias) of `groups` resolved to its version now; unresolvable ones warned."""
     by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
@@ -107,7 +136,11 @@ def _resolve(
         except VersionNotFound as err:
             warnings.append(f"{len(members_of)} group(s) not planned: {err}")
             continue
-        resolved.append((info, _document(ws, info, docs), members_of))
+        try:
+            resolved.append((info, _document(ws, info, docs), members_of))
+        except Exception as err:  # a stored document that no longer parses stops only its SOP
+            ids = tuple(g.id for g in members_of)
+            failures.append(RunFailure("plan", group_sop, ids, failure_text(err)))
     return resolved
 
 
@@ -186,7 +219,7 @@ def _plan(
     kinds = PLAYBOOK_KINDS[playbook]
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
-    resolved = _resolve(ws, groups, result.warnings)
+    resolved = _resolve(ws, groups, result.warnings, result.failures)
     windows = [(day, day, kinds)]
     if rolling and "welcome" in kinds:
         windows.insert(0, (day - timedelta(1), day - timedelta(1), {"welcome"}))
@@ -197,23 +230,45 @@ def _plan(
             joins = members.joins_between(session, low, high)
     for info, doc, members_of in resolved:
         ids = {g.id for g in members_of}
+        mine = [j for j in joins if j.group_id in ids]
         for start, end, wanted in windows:
-            planned = plan(
-                doc=doc,
-                version=str(info.version),
-                groups=members_of,
-                start=start,
-                end=end,
-                joins=[j for j in joins if j.group_id in ids],
+            plan_for = partial(
+                plan, doc=doc, version=str(info.version), start=start, end=end, joins=mine,
                 kinds=wanted,
-            )
-            if start == day:  # the catch-up window's warnings are the day before's
-                result.warnings.extend(planned.warnings)
-            result.actions.extend(planned.actions)
-        for group_id in ids:
+            )  # fmt: skip
+            for planned in _isolated(plan_for, doc.id, members_of, result.failures):
+                if start == day:  # the catch-up window's warnings are the day before's
+                    result.warnings.extend(planned.warnings)
+                result.actions.extend(planned.actions)
+        failed = {g for f in result.failures if f.sop_id == doc.id for g in f.groups}
+        for group_id in ids - failed:
             result.versions[group_id] = str(info.version)
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.key))
     return result
+
+
+def _isolated(
+    plan_for: Callable[..., Any],
+    sop_id: str,
+    groups: list[group_registry.Group],
+    failures: list[RunFailure],
+) -> list[Any]:
+    """Plans of an SOP's groups; when planning them together fails, each group alone, so
+    one group's failure (a template, a calendar year without data) stops only that group.
+    Failures are appended to `failures`: one per SOP when every group fails alike."""
+    try:
+        return [plan_for(groups=groups)]
+    except Exception:
+        pass
+    plans: list[Any] = []
+    errors: dict[str, list[str]] = defaultdict(list)
+    for group in groups:
+        try:
+            plans.append(plan_for(groups=[group]))
+        except Exception as err:  # one group's failure is recorded, the others go on
+            errors[failure_text(err)].append(group.id)
+    failures.extend(RunFailure("plan", sop_id, tuple(ids), text) for text, ids in errors.items())
+    return plans
 
 
 def check_run_day(day: date | None, *, now: datetime, dry_run: bool) -> None:
@@ -243,13 +298,21 @@ def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
     return found
 
 
-def send_batch(ws: Workspace, batch: Batch, *, now: datetime) -> DispatchReport:
-    """Send one batch through its channel with the ledger's exactly-once bookkeeping."""
+def send_batch(
+    ws: Workspace, batch: Batch, *, now: datetime, owner: str | None = None
+) -> DispatchReport:
+    """Send one batch through its channel with the ledger's exactly-once bookkeeping.
+
+    `owner` names the run in the rows it claims (a retry with the same owner takes back the
+    rows its failed attempt left); a new id by default.
+    """
     channel = build_channel(batch.channel, ws, day=batch.actions[0].at.date())
     # Local channels can look into their own records after a crash, so a large chunk risks
     # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
     chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
-    return dispatch(ws.session, channel, list(batch.actions), now=now, chunk_size=chunk)
+    return dispatch(
+        ws.session, channel, list(batch.actions), now=now, chunk_size=chunk, owner=owner
+    )
 
 
 def check_playbook(name: str) -> Playbook:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.dispatch import DispatchReport
-from services.playbooks import LATE_AFTER, Batch, DayPlan
+from services.playbooks import LATE_AFTER, Batch, DayPlan, RunFailure
 from sop_models.actions import PlannedAction
 
 
@@ -79,6 +79,7 @@ def summarise(
     reports: Sequence[DispatchReport],
     dry_run: bool,
     sent_at: datetime | None = None,
+    failures: Sequence[RunFailure] = (),
 ) -> RunSummary:
     """The per-group table, and a summary whose size does not grow with the number of groups.
 
@@ -87,11 +88,18 @@ def summarise(
     lists the whole day, each action marked due (sent by a run now) or not.
     """
     table = tally(planned.actions, reports)
-    rows = [{"group": group, **vars(counts)} for group, counts in table.items()]
+    errors = {g: f"{f.stage}: {f.error}" for f in failures for g in f.groups}
+    for group in errors:
+        table.setdefault(group, GroupTally())
+    table = dict(sorted(table.items()))
+    rows = [
+        {"group": group, **vars(counts), "error": errors.get(group, "")}
+        for group, counts in table.items()
+    ]
     attention = [
         row
         for row, counts in zip(rows, table.values(), strict=True)
-        if not dry_run and needs_attention(counts)
+        if (not dry_run and needs_attention(counts)) or row["error"]
     ]
     missed = {a.key for a in planned.missed}
     listed = sorted(
@@ -107,6 +115,8 @@ def summarise(
             "now": planned.now.isoformat() if planned.now else None,
             "timing": planned.timing,
             "dry_run": dry_run,
+            "status": "partial" if failures else "ok",
+            "failures": [f.as_dict() for f in failures],
             "planned": len(planned.actions),
             "later": len(planned.later),
             "missed": {
@@ -156,3 +166,15 @@ def _action_row(action: PlannedAction, due: bool, missed: bool = False) -> dict[
         "due": due,
         "missed": missed,
     }
+
+
+def failure_line(summary: dict[str, Any]) -> str:
+    """One line for a partly failed run: how many groups failed where, and the first error."""
+    failures = summary["failures"]
+    groups = sum(f["groups"] for f in failures)
+    first = failures[0]
+    return (
+        f"{summary['playbook']} {summary['day']}: {groups} group(s) failed in "
+        f"{len(failures)} place(s), the others were planned and sent; first: "
+        f"{first['stage']} {first['sop']}: {first['error']}"
+    )

@@ -24,6 +24,7 @@ from sqlmodel import Session
 from services.db import make_engine, migrate
 from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, load_settings
 from sop_models.errors import WorkspaceError
+from versions import audit
 from versions.git_store import GitVersionStore
 from versions.services import ApprovalPolicy
 from versions.unit_of_work import UnitOfWork
@@ -84,7 +85,10 @@ class Workspace:
 
     def session(self) -> Session:
         """A new database session (caller closes it, e.g. `with ws.session() as s`)."""
-        return Session(self.engine, expire_on_commit=False)
+        session = Session(self.engine, expire_on_commit=False)
+        # Audit records committed in it are anchored in the store (see versions.audit).
+        session.info[audit.ANCHOR_WRITER] = self.store.set_audit_anchor
+        return session
 
     def uow(self) -> UnitOfWork:
         """A unit of work over the store and the database."""

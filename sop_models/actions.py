@@ -18,6 +18,24 @@ ActionKind = Literal[
 MsgType = Literal["text", "markdown", "image", "news"]
 
 
+KEY_SEPARATOR = ":"
+_ESCAPES = {"%": "%25", KEY_SEPARATOR: "%3A"}
+
+
+def key_part(text: str) -> str:
+    """One part of an action key with `%` and the separator percent-escaped, so that parts
+    joined by `:` split back into exactly the parts they were made of. Valid ids and ISO
+    dates contain neither, so their keys read as before."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def action_key(*parts: str) -> str:
+    """An action key: `sop:version:group:slot:date[:member]`, each part escaped, so no two
+    different actions share one (a group id or slot name holding `:` cannot pose as two
+    parts)."""
+    return KEY_SEPARATOR.join(key_part(part) for part in parts)
+
+
 @dataclass(frozen=True)
 class PlannedAction:
     """One message (or operator task) due for one group at one local time.

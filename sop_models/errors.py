@@ -19,6 +19,7 @@
     ├── TemplateRenderError           a template could not be rendered with the given variables
     ├── PlanError                     the planner cannot plan what was asked (window, kinds)
     ├── PlaybookError                 a playbook run asked for something that does not exist
+    │   └── PartialRunError           some SOPs or groups of a run failed; the others went out
     ├── ChannelError                  a channel could not deliver
     │   ├── ChannelNotConfigured      a channel lacks settings (credentials, robot keys)
     │   ├── ContentError              an action lacks what its msgtype needs; nothing was sent
@@ -200,6 +201,17 @@ class PlanError(SopflowError):
 
 class PlaybookError(SopflowError):
     """A playbook run was asked for something that does not exist."""
+
+
+class PartialRunError(PlaybookError):
+    """Some SOPs or groups of a run failed to plan or send; the others went out."""
+
+    def __init__(self, message: str, summary: dict[str, object] | None = None) -> None:
+        super().__init__(one_line(message))
+        self.summary = summary or {}
+
+    def __reduce__(self) -> tuple[type[PartialRunError], tuple[str, dict[str, object]]]:
+        return (type(self), (str(self), self.summary))
 
 
 class ChannelError(SopflowError):

@@ -98,13 +98,14 @@ def attach(
     uow.track(EVIDENCE_REF)
     line = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     uow.store.add_evidence(info, line)
+    notes = dict(uow.store.snapshot_refs([EVIDENCE_REF]))  # pins every note blob
     uow.audit.append(
         actor=actor,
         action="evidence",
         sop_id=info.sop_id,
         version=str(info.version),
         before=None,
-        after={"evidence": record},
+        after={"evidence": record, "objects": notes},
         note=str(record.get("summary", "evidence attached")),
         now=now,
     )
@@ -126,18 +127,24 @@ def _promote(
     refs = move_alias(uow, sop_id=info.sop_id, alias="production", target=info)
     if before.get("candidate") == str(info.version):
         refs.update(move_alias(uow, sop_id=info.sop_id, alias="candidate", target=None))
+    objects: dict[str, str | None] = {}
     if changelog:
-        uow.track(store.tag_ref(info.sop_id, info.version))
+        tag_ref = store.tag_ref(info.sop_id, info.version)
+        uow.track(tag_ref)
         # The tag keeps its author and date (the author of a version never changes);
         # the approver is in the audit record.
         info = store.retag(info, message=changelog, author=info.author, at=info.at)
+        objects = dict(store.snapshot_refs([tag_ref]))  # the new tag object
+    after: dict[str, Any] = {"refs": refs, "author": info.author, "approver": approver}
+    if objects:
+        after["objects"] = objects
     uow.audit.append(
         actor=approver,
         action="promote",
         sop_id=info.sop_id,
         version=str(info.version),
         before=before,
-        after={"refs": refs, "author": info.author, "approver": approver},
+        after=after,
         note=changelog or f"production -> {info.version.label}",
         now=now,
     )

@@ -6,7 +6,7 @@ processes never take the same seq, and `verify` compares it with the table's las
 deleting records at the end shows too. Hashing and checking: `versions.audit_verify`.
 
 Actions (free text, these are the ones sopflow writes): save, candidate, promote, reject,
-rollback, approval, decline, evidence, delivery_done.
+rollback, approval, decline, evidence, delivery_done, delivery_settle.
 
 Ref convention: every record that changes a git ref under refs/tags/ or refs/aliases/ carries
 `{"refs": {"<ref name>": "<target commit sha or null>"}}` in its `after` JSON (null = the ref
@@ -32,13 +32,18 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel
 
 from sop_models.errors import AuditError
+from versions.audit_anchor import ANCHOR_WRITER as ANCHOR_WRITER
+from versions.audit_anchor import note_written
 from versions.audit_verify import (
     GENESIS,
     ChainRecord,
+    GitFacts,
+    anchor_findings,
     canonical_json,
     chain_findings,
     expected_refs,
     format_at,
+    object_findings,
     parse_at,
     record_hash,
     ref_findings,
@@ -222,6 +227,7 @@ def append(
     session.exec(
         update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=record.seq, hash=record.hash)
     )
+    note_written(session, record.seq, record.hash)  # anchored in git after the commit
     try:
         session.flush()
     except exc.IntegrityError as err:
@@ -266,19 +272,29 @@ def findings(
     head: tuple[int, str] | None,
     *,
     git_refs: Mapping[str, str] | None = None,
+    git: GitFacts | None = None,
 ) -> list[str]:
     """One line per problem in records given in seq order, against the chain head (seq, hash)
-    and, given actual git refs, per unrecorded ref move; at most MAX_FINDINGS and a count."""
+    and, given actual git refs, per unrecorded ref move; given `git`, per re-made tag,
+    lightweight tag, rewritten note and head anchor out of step; at most MAX_FINDINGS."""
     found = chain_findings(records, head)
     if git_refs is not None:
         found.extend(ref_findings(records, git_refs))
+    if git is not None:
+        found.extend(object_findings(records, git.raw_refs))
+        found.extend(anchor_findings(head, git.anchor))
     if len(found) > MAX_FINDINGS:
         hidden = len(found) - MAX_FINDINGS
         found = [*found[:MAX_FINDINGS], f"... and {hidden} more audit findings"]
     return found
 
 
-def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+def verify(
+    session: Session,
+    *,
+    git_refs: Mapping[str, str] | None = None,
+    git: GitFacts | None = None,
+) -> list[str]:
     """One line per problem in the chain (and, given actual git refs, per unrecorded ref move).
 
     `git_refs` maps ref names to the commit they resolve to (tags peeled); only refs under
@@ -286,7 +302,7 @@ def verify(session: Session, *, git_refs: Mapping[str, str] | None = None) -> li
     Holds the chain lock on PostgreSQL until the caller's transaction ends; does not commit.
     """
     head = _head(session, for_write=False)  # first: appends wait until we have read
-    return findings(query(session), head, git_refs=git_refs)
+    return findings(query(session), head, git_refs=git_refs, git=git)
 
 
 class SqlAuditTrail:
@@ -303,9 +319,15 @@ class SqlAuditTrail:
         """Records of one SOP and/or action, in seq order (this transaction's included)."""
         return query(self.session, sop_id=sop_id, action=action)
 
-    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+    def verify(
+        self, *, git_refs: Mapping[str, str] | None = None, git: GitFacts | None = None
+    ) -> list[str]:
         """Problems in the chain and unrecorded ref moves (see `verify`)."""
-        return verify(self.session, git_refs=git_refs)
+        return verify(self.session, git_refs=git_refs, git=git)
+
+    def head(self) -> tuple[int, str] | None:
+        """The chain head (seq, hash) as this transaction sees it."""
+        return _head(self.session, for_write=False)
 
 
 __all__ = [

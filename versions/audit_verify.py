@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -210,3 +211,89 @@ def ref_findings(records: Iterable[ChainRecord], git_refs: Mapping[str, str]) ->
                 f" set it to {_short(target)}"
             )
     return findings
+
+
+ANCHOR_NAME = "refs/sopflow/audit-head"
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    """What git holds for the audit trail beyond ref targets: raw ref objects and types
+    (tags, aliases, the evidence notes) and the anchored chain head."""
+
+    raw_refs: Mapping[str, tuple[str, str]]
+    anchor: tuple[int, str] | None
+
+
+NOTES_REF = "refs/notes/evidence"
+
+
+def _object_history(records: Iterable[ChainRecord]) -> dict[str, tuple[str | None, int]]:
+    """Each ref -> (raw object id, seq) from the latest record's `after.objects`."""
+    state: dict[str, tuple[str | None, int]] = {}
+    for record in sorted(records, key=lambda r: r.seq):
+        try:
+            data = json.loads(record.after) if record.after else None
+        except ValueError:
+            continue
+        objects = data.get("objects") if isinstance(data, dict) else None
+        if isinstance(objects, dict):
+            for name, oid in objects.items():
+                if oid is None or isinstance(oid, str):
+                    state[name] = (oid, record.seq)
+    return state
+
+
+def object_findings(
+    records: Iterable[ChainRecord], raw_refs: Mapping[str, tuple[str, str]]
+) -> list[str]:
+    """Tags that are lightweight or whose tag object (tagger, changelog) was re-made, and
+    evidence notes rewritten, against the objects the audit trail recorded."""
+    history = _object_history(records)
+    findings: list[str] = []
+    for name, (oid, kind) in sorted(raw_refs.items()):
+        if name.startswith("refs/tags/") and kind != "tag":
+            findings.append(
+                f"git tag {name} is a lightweight tag (no tagger, no changelog): sopflow"
+                " versions are annotated tags"
+            )
+            continue
+        recorded = history.get(name)
+        if recorded is None:
+            if name == NOTES_REF:
+                findings.append(f"git ref {name} holds {_short(oid)} but no audit record has it")
+            continue  # a tag saved before tag objects were recorded
+        expected, seq = recorded
+        if oid != expected:
+            what = (
+                "evidence notes rewritten"
+                if name == NOTES_REF
+                else ("tag re-made: its tagger or changelog changed")
+            )
+            findings.append(
+                f"git ref {name} holds object {_short(oid)}, but audit record seq {seq}"
+                f" recorded {_short(expected)} ({what})"
+            )
+    return findings
+
+
+def anchor_findings(head: tuple[int, str] | None, anchor: tuple[int, str] | None) -> list[str]:
+    """The chain head against the copy anchored in git with every record (`ANCHOR_NAME`):
+    records deleted from the end with the head moved back show as an anchor ahead."""
+    if head is None:
+        return []
+    seq, hash_ = head
+    anchored_seq, anchored_hash = anchor or (0, GENESIS)
+    if anchored_seq > seq:
+        return [
+            f"the git anchor {ANCHOR_NAME} says the chain reached seq {anchored_seq}, but the"
+            f" database ends at seq {seq}: records at the end were deleted"
+        ]
+    if anchored_seq == seq and anchored_hash != hash_:
+        return [f"audit record seq {seq} differs from the one anchored in git ({ANCHOR_NAME})"]
+    if anchored_seq < seq:
+        return [
+            f"the git anchor {ANCHOR_NAME} is behind (seq {anchored_seq} of {seq}): records"
+            " were written but not anchored (a crash in between?); run `sop audit repair`"
+        ]
+    return []

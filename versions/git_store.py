@@ -28,14 +28,16 @@ from gitdb import IStream
 from sop_models.errors import StoreError
 from sop_models.ids import id_problem
 from versions.numbering import Version
-from versions.store import BRANCH, Alias, VersionInfo, checked_id, resolve_ref
+from versions.store import BRANCH, EVIDENCE_REF, Alias, VersionInfo, checked_id, resolve_ref
 
 ZERO = "0" * 40
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 _TAG_FORMAT = (
-    "%(refname)%1f%(*objectname)%1f%(taggername)%1f%(taggerdate:iso-strict)%1f%(contents)%1e"
+    "%(refname)%1f%(objecttype)%1f%(*objectname)%1f%(taggername)%1f%(taggerdate:iso-strict)"
+    "%1f%(contents)%1e"
 )
+ANCHOR_REF = "refs/sopflow/audit-head"  # a blob "<seq> <hash>": the audit chain's last head
 
 
 def _ident_env(name: str, at: datetime) -> dict[str, str]:
@@ -135,8 +137,13 @@ class GitVersionStore:
         yield from reversed(self.versions(sop_id))
 
     def _parse_tag_record(self, record: str) -> VersionInfo:
-        refname, commit, tagger, date, contents = record.lstrip("\n").split(_FIELD, 4)
+        refname, kind, commit, tagger, date, contents = record.lstrip("\n").split(_FIELD, 5)
         sop_id, label = refname.removeprefix("refs/tags/").split("/", 1)
+        if kind != "tag":  # a lightweight tag has no tagger or message: not one of ours
+            raise StoreError(
+                f"{refname.removeprefix('refs/tags/')} is a lightweight tag, not a saved version"
+                " (no tagger, no changelog): see `sop audit verify`"
+            )
         return VersionInfo(
             sop_id=sop_id,
             version=Version.parse(label),
@@ -184,6 +191,46 @@ class GitVersionStore:
             ref, obj, peeled = line.split(_FIELD)
             result[ref] = peeled or obj
         return result
+
+    def raw_refs(self) -> dict[str, tuple[str, str]]:
+        """Tags, aliases and the evidence notes ref -> (raw object id, object type)."""
+        out = self.repo.git.for_each_ref(
+            "refs/tags/",
+            "refs/aliases/",
+            EVIDENCE_REF,
+            format="%(refname)%1f%(objectname)%1f%(objecttype)",
+        )
+        found: dict[str, tuple[str, str]] = {}
+        for line in out.splitlines():
+            ref, obj, kind = line.split(_FIELD)
+            found[ref] = (obj, kind)
+        return found
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """The audit head last anchored in `refs/sopflow/audit-head`; None if never."""
+        blob = self.snapshot_refs([ANCHOR_REF])[ANCHOR_REF]
+        if blob is None:
+            return None
+        seq, hash_ = self.repo.git.cat_file("-p", blob).split()
+        return int(seq), hash_
+
+    def set_audit_anchor(self, seq: int, hash_: str) -> None:
+        """Move the anchor forward to (seq, hash); a later anchor already there is kept.
+
+        Compare-and-swap on the ref, so two writers never move it backwards.
+        """
+        data = f"{seq} {hash_}\n".encode()
+        blob = self.repo.odb.store(IStream("blob", len(data), BytesIO(data))).hexsha
+        blob = blob.decode() if isinstance(blob, bytes) else blob
+        for _ in range(20):
+            old = self.snapshot_refs([ANCHOR_REF])[ANCHOR_REF]
+            if old is not None and int(self.repo.git.cat_file("-p", old).split()[0]) >= seq:
+                return
+            try:
+                self.repo.git.update_ref(ANCHOR_REF, blob, old or ZERO)
+                return
+            except git.GitCommandError:
+                continue  # another writer moved it in between: look again
 
     # -- writing (caller holds the lock) ---------------------------------------------------
     def _head(self) -> str | None:

@@ -32,6 +32,7 @@ from versions.approvals import (
     same_person,
     stored_name,
 )
+from versions.audit_verify import GitFacts
 from versions.numbering import Version, next_version
 from versions.store import BRANCH, EVIDENCE_REF, AuditTrail, VersionInfo, VersionStore
 from versions.unit_of_work import AbstractUnitOfWork
@@ -81,7 +82,11 @@ def save_version(
             sop_id=doc.id,
             version=str(version),
             before={"latest": str(latest.version)} if latest else None,
-            after={"commit": info.commit, "refs": {tag_ref: info.commit}},
+            after={
+                "commit": info.commit,
+                "refs": {tag_ref: info.commit},
+                "objects": dict(store.snapshot_refs([tag_ref])),  # the tag object itself
+            },
             note=info.message,
             now=now,
         )
@@ -183,9 +188,12 @@ def attach_evidence(
 
 
 def verify(uow: AbstractUnitOfWork) -> list[str]:
-    """Audit chain findings plus git refs that moved without an audit record."""
+    """Audit chain findings, git refs that moved without an audit record, tag objects and
+    evidence notes other than recorded, lightweight tags, the head anchor out of step."""
     with uow:
-        return uow.audit.verify(git_refs=uow.store.refs())
+        store = uow.store
+        facts = GitFacts(store.raw_refs(), store.audit_anchor())
+        return uow.audit.verify(git_refs=store.refs(), git=facts)
 
 
 __all__ = [

@@ -147,6 +147,19 @@ class VersionStore(Protocol):
         """Current targets (raw object ids) of the given refs, for rolling back."""
         ...
 
+    def raw_refs(self) -> dict[str, tuple[str, str]]:
+        """Tags, aliases and the evidence notes ref -> (raw object id, object type): a tag's
+        own object (tagger, message), not the commit it points at."""
+        ...
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """The audit chain head (seq, hash) last written into the store; None: never."""
+        ...
+
+    def set_audit_anchor(self, seq: int, hash_: str) -> None:
+        """Record the audit chain head in the store, unless it already holds a later one."""
+        ...
+
     def restore_refs(self, snapshot: Mapping[str, str | None]) -> None:
         """Put refs back where a snapshot found them (delete those that did not exist)."""
         ...
@@ -226,6 +239,9 @@ class AuditTrail(Protocol):
         """Records of one SOP and/or action in seq order, the open unit's own included."""
         ...
 
-    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
-        """One line per problem in the chain and per tag or alias moved without a record."""
+    def verify(
+        self, *, git_refs: Mapping[str, str] | None = None, git: Any | None = None
+    ) -> list[str]:
+        """One line per problem in the chain and per tag or alias moved without a record;
+        given `git` (versions.audit.GitFacts), per re-made tag, rewritten note, anchor."""
         ...

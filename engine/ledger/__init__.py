@@ -25,6 +25,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "model": (
             "AWAITING",
+            "Claim",
             "DONE",
             "FAILED",
             "MAX_ATTEMPTS",
@@ -35,6 +36,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "SENDING",
             "SENT",
             "SETTLED",
+            "TAKEN",
             "UNKNOWN",
             "Delivery",
             "DeliveryOutcome",
@@ -45,6 +47,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "slot_key",
             "unique_actions",
         ),
+        "lease": ("LEASE", "Heartbeat", "wall_clock"),
         "reads": (
             "GroupSummary",
             "LedgerView",
@@ -52,9 +55,24 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "get_states",
             "group_summary",
             "list_deliveries",
+            "needing_attention",
             "read_ledger",
         ),
-        "sending": ("add_rows", "claim", "mark_sending", "record_results", "write_results"),
-        "settling": ("apply_reconciliation", "mark_done", "mark_stale_sending_unknown", "requeue"),
+        "sending": (
+            "add_rows",
+            "claim",
+            "extend_lease",
+            "mark_sending",
+            "record_results",
+            "write_results",
+        ),
+        "settling": (
+            "apply_reconciliation",
+            "mark_done",
+            "mark_stale_sending_unknown",
+            "requeue",
+            "settle",
+            "settleable",
+        ),
     },
 )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from sqlalchemy import or_
 from sqlmodel import Field, SQLModel
 
 from engine.groups import AwareDateTime
-from sop_models.actions import PlannedAction
+from sop_models.actions import KEY_SEPARATOR, PlannedAction, action_key
 from sop_models.errors import LedgerError as LedgerError
 from sop_models.errors import UnknownDeliveryError as UnknownDeliveryError
 
@@ -24,6 +25,10 @@ RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING)
 SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
 
 RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation may settle these
+
+# A slot (see slot_key) is taken, whatever the version, while one of its rows is in these:
+# posted, handed to a person, or possibly out (in flight or of unknown fate).
+TAKEN = (SENDING, UNKNOWN, SENT, DONE, AWAITING)
 
 MAX_ATTEMPTS = 3
 
@@ -65,6 +70,31 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     updated_at: datetime = Field(sa_type=AwareDateTime)
     done_by: str | None = None
+    # The run that moved the row to `sending`, and until when its claim holds (the run
+    # extends it while alive); only that run settles the row before the lease ends.
+    owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class Claim(NamedTuple):
+    """Who moves rows to `sending` (a run id) and until when the claim holds."""
+
+    owner: str
+    until: datetime
+
+
+def claim_free(table: Any, owner: Any, wall: Any) -> Any:
+    """SQL: a `sending` row another run may settle: no owner, or ours, or its lease ended.
+
+    `owner` and `wall` are bind parameters or plain values; NULL ones match nothing.
+    """
+    c = table.c
+    free = [c.owner.is_(None), c.lease_until.is_(None)]
+    if owner is not None:
+        free.append(c.owner == owner)
+    if wall is not None:
+        free.append(c.lease_until < wall)
+    return or_(*free)
 
 
 class LedgerState(NamedTuple):
@@ -83,7 +113,10 @@ def unversioned_key(key: str, sop_id: str, version: str) -> str:
     """A key without its version: `sop:version:group:slot:date[:member]` ->
     `sop:group:slot:date[:member]`. One group gets one post per such key, whatever the version.
     """
-    return key.replace(f"{sop_id}:{version}:", f"{sop_id}:", 1)
+    prefix = action_key(sop_id, version) + KEY_SEPARATOR
+    if not key.startswith(prefix):
+        return key  # not a planner key: it stands for its own slot
+    return action_key(sop_id) + KEY_SEPARATOR + key[len(prefix) :]
 
 
 def slot_key(action: PlannedAction) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -16,11 +16,12 @@ from engine.ledger.model import (
     PENDING,
     SENDING,
     SENT,
-    SETTLED,
+    TAKEN,
     UNKNOWN,
     Delivery,
     LedgerState,
     chunks,
+    claim_free,
     slot_key,
 )
 from sop_models.actions import PlannedAction
@@ -53,30 +54,57 @@ class LedgerView:
     """What the ledger holds for some actions, read in one query per 500 actions.
 
     `states`: status and attempts per action key in the ledger. `posted_elsewhere`: keys
-    whose slot already went out (sent, done, awaiting) under another version's key: after a
-    promotion or an experiment split in the middle of a day, re-planning that day gives new
-    keys for slots that were already posted.
+    whose slot is taken (see TAKEN: sending, unknown, sent, done, awaiting) by another key:
+    after a promotion or an experiment split in the middle of a day, re-planning that day
+    gives new keys for slots that already went out, or may have. `others`: those other
+    keys' status and channel. `held`: `sending` keys (ours or others) that another run still
+    holds under a live lease.
     """
 
     states: dict[str, LedgerState]
     posted_elsewhere: set[str]
+    others: dict[str, tuple[str, str]] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)
 
 
-def read_ledger(session: Session, actions: Sequence[PlannedAction]) -> LedgerView:
-    """The ledger's view of `actions`, matched on their slot keys (indexed)."""
+def read_ledger(
+    session: Session,
+    actions: Sequence[PlannedAction],
+    *,
+    owner: str | None = None,
+    wall: datetime | None = None,
+) -> LedgerView:
+    """The ledger's view of `actions`, matched on their slot keys (indexed), for the run
+    `owner` at wall-clock time `wall` (a lease counts as live without one)."""
     ours: dict[str, list[str]] = {}  # slot key -> our keys (one, unless versions are mixed)
     for action in actions:
         ours.setdefault(slot_key(action), []).append(action.key)
     view = LedgerView({}, set())
-    columns = (Delivery.key, Delivery.slot_key, Delivery.status, Delivery.attempts)
+    columns = (
+        Delivery.key, Delivery.slot_key, Delivery.status, Delivery.attempts, Delivery.channel,
+        Delivery.owner, Delivery.lease_until,
+    )  # fmt: skip
     for part in chunks(list(ours)):
         query = select(*columns).where(col(Delivery.slot_key).in_(part))
-        for key, slot, status, attempts in session.exec(query):
+        for key, slot, status, attempts, channel, holder, lease in session.exec(query):
             if key in ours[slot]:
                 view.states[key] = LedgerState(status, attempts)
-            if status in SETTLED:
+            else:
+                view.others[key] = (status, channel)
+            if status in TAKEN:
                 view.posted_elsewhere.update(k for k in ours[slot] if k != key)
+            live = lease is not None and (wall is None or lease >= wall)
+            if status == SENDING and holder not in (None, owner) and live:
+                view.held.add(key)
     return view
+
+
+def needing_attention(session: Session, *, wall: datetime) -> list[Delivery]:
+    """Rows a person must look at, by due time: unknown fate, awaiting a sender's
+    confirmation, or `sending` with no live run behind them (a crash nobody reconciled)."""
+    abandoned = (col(Delivery.status) == SENDING) & claim_free(Delivery.__table__, None, wall)
+    query = select(Delivery).where(col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned)
+    return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
 
 
 def list_deliveries(

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from engine.ledger.model import (
+    AWAITING,
     FAILED,
     MAX_ATTEMPTS,
     NOT_SENT,
@@ -20,11 +21,14 @@ from engine.ledger.model import (
     RESULT_STATUSES,
     SENDING,
     SENT,
+    UNKNOWN,
+    Claim,
     Delivery,
     DeliveryOutcome,
     LedgerError,
     UnknownDeliveryError,
     chunks,
+    claim_free,
     is_sendable,
     slot_key,
     unique_actions,
@@ -57,17 +61,19 @@ def add_rows(
     now: datetime,
     *,
     sending: Collection[str] = (),
+    claim: Claim | None = None,
 ) -> list[str]:
     """Insert a row per action whose key is not in the ledger yet; returns the keys inserted.
 
     Rows start `pending`, or `sending` with one attempt counted for keys in `sending` (so a
     dispatch can claim and mark its first chunk in one statement). A key another run
-    inserted first is left alone and not returned (ON CONFLICT DO NOTHING).
+    inserted first is left alone and not returned (ON CONFLICT DO NOTHING). `claim` names the
+    run owning the `sending` rows and its lease.
     """
     if not actions:
         return []
     marked = set(sending)
-    rows = [_row_values(a, now, sending=a.key in marked) for a in actions]
+    rows = [_row_values(a, now, sending=a.key in marked, claim=claim) for a in actions]
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
     table = Delivery.__table__  # Core executemany: no per-row ORM bookkeeping
@@ -80,9 +86,10 @@ def add_rows(
 
 
 def _row_values(
-    action: PlannedAction, now: datetime, *, sending: bool = False
+    action: PlannedAction, now: datetime, *, sending: bool = False, claim: Claim | None = None
 ) -> dict[str, object]:
-    return {
+    owner, until = claim if sending and claim is not None else (None, None)
+    return {"owner": owner, "lease_until": until,
         "key": action.key, "slot_key": slot_key(action), "sop_id": action.sop_id,
         "version": action.version, "group_id": action.group_id, "member_id": action.member_id,
         "kind": action.kind, "slot": action.slot, "channel": action.channel,
@@ -92,12 +99,19 @@ def _row_values(
 
 
 def mark_sending(
-    session: Session, keys: Sequence[str], now: datetime, *, max_attempts: int = MAX_ATTEMPTS
+    session: Session,
+    keys: Sequence[str],
+    now: datetime,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    claim: Claim | None = None,
 ) -> list[str]:
     """Move sendable keys to `sending` and count the attempt; return the keys moved.
 
     The move is one conditional UPDATE, so of two runs racing for a key only one moves it.
+    `claim` records the run that moved them and its lease.
     """
+    owner, until = claim if claim is not None else (None, None)
     moved: list[str] = []
     for part in chunks(keys):
         stmt = (
@@ -107,7 +121,13 @@ def mark_sending(
                 (col(Delivery.status) == PENDING)
                 | ((col(Delivery.status) == FAILED) & (col(Delivery.attempts) < max_attempts))
             )
-            .values(status=SENDING, attempts=col(Delivery.attempts) + 1, updated_at=now)
+            .values(
+                status=SENDING,
+                attempts=col(Delivery.attempts) + 1,
+                updated_at=now,
+                owner=owner,
+                lease_until=until,
+            )
             .returning(col(Delivery.key))
             .execution_options(synchronize_session=False)
         )
@@ -118,7 +138,12 @@ def mark_sending(
 
 
 def record_results(
-    session: Session, results: Iterable[DeliveryOutcome], now: datetime
+    session: Session,
+    results: Iterable[DeliveryOutcome],
+    now: datetime,
+    *,
+    owner: str | None = None,
+    wall: datetime | None = None,
 ) -> list[str]:
     """Store channel outcomes on rows that are sending, unknown or awaiting confirmation.
 
@@ -131,12 +156,13 @@ def record_results(
     missing = [r.key for r in results if r.key not in states]
     if missing:
         raise UnknownDeliveryError(missing)
-    write_results(session, results, now)
+    write_results(session, results, now, owner=owner, wall=wall)
     return [r.key for r in results if states[r.key].status in RESOLVABLE]
 
 
 def _results_update(*, many_keys: bool) -> Update:
-    """UPDATE rows with a channel outcome, only while they are sending/unknown/awaiting.
+    """UPDATE rows with a channel outcome, only while they are unknown/awaiting, or sending
+    and not claimed by another run (`b_owner` is the writer, `b_wall` the wall clock).
 
     One row per parameter set (`b_key`), or every key of the list `b_keys` with the same
     outcome. Old values are kept in SQL (COALESCE), so no read is needed first: response_id
@@ -154,7 +180,17 @@ def _results_update(*, many_keys: bool) -> Update:
         update(table)
         .where(which)
         # Constants in the SQL: executemany cannot expand an IN list of parameters.
-        .where(or_(*(c.status == literal_column(f"'{status}'") for status in RESOLVABLE)))
+        .where(
+            or_(
+                *(c.status == literal_column(f"'{status}'") for status in (UNKNOWN, AWAITING)),
+                (c.status == literal_column(f"'{SENDING}'"))
+                & claim_free(
+                    table,
+                    bindparam("b_owner", type_=c.owner.type),
+                    bindparam("b_wall", type_=c.lease_until.type),
+                ),
+            )
+        )
         .values(
             status=bindparam("b_status"),
             response_id=func.coalesce(bindparam("b_response_id", type_=c.response_id.type),
@@ -173,20 +209,35 @@ _Outcome = tuple[str, str | None, datetime | None, str | None]  # status, respon
 MAX_OUTCOME_GROUPS = 8  # above this, one parameter set per key is cheaper
 
 
-def write_results(session: Session, results: Iterable[DeliveryOutcome], now: datetime) -> None:
+def write_results(
+    session: Session,
+    results: Iterable[DeliveryOutcome],
+    now: datetime,
+    *,
+    owner: str | None = None,
+    wall: datetime | None = None,
+) -> None:
     """Store channel outcomes without reading the rows first.
 
     Rows not sending, unknown or awaiting confirmation (and keys not in the ledger) are left
-    as they are. For callers that just moved these keys to `sending` themselves.
+    as they are, and so are `sending` rows claimed by a run other than `owner` whose lease
+    lasts past `wall`. For callers that just moved these keys to `sending` themselves.
     """
     results = list(results)
     for result in results:
         if result.status not in RESULT_STATUSES:
             raise LedgerError(f"{result.key}: channel status {result.status!r} is not known")
-    store_outcomes(session, results, now)
+    store_outcomes(session, results, now, owner=owner, wall=wall)
 
 
-def store_outcomes(session: Session, outcomes: Iterable[DeliveryOutcome], now: datetime) -> None:
+def store_outcomes(
+    session: Session,
+    outcomes: Iterable[DeliveryOutcome],
+    now: datetime,
+    *,
+    owner: str | None = None,
+    wall: datetime | None = None,
+) -> None:
     """Settle sending/unknown/awaiting rows with outcomes (statuses already checked).
 
     `not_sent` (a channel knows the message never left) puts a row back to pending. Keys
@@ -211,7 +262,7 @@ def store_outcomes(session: Session, outcomes: Iterable[DeliveryOutcome], now: d
             "b_status": PENDING if status == NOT_SENT else status,
             "b_response_id": response_id, "b_sent_at": sent_at,
             "b_sent_fallback": now if sent else None, "b_clear": sent or status == NOT_SENT,
-            "b_error": error, "b_now": now,
+            "b_error": error, "b_now": now, "b_owner": owner, "b_wall": wall,
         }  # fmt: skip
 
     if len(groups) <= MAX_OUTCOME_GROUPS:
@@ -223,3 +274,15 @@ def store_outcomes(session: Session, outcomes: Iterable[DeliveryOutcome], now: d
         rows = [{**values(o), "b_key": key} for o, keys in groups.items() for key in keys]
         session.execute(_results_update(many_keys=False), rows)
     session.expire_all()
+
+
+def extend_lease(session: Session, claim: Claim) -> int:
+    """The heartbeat: push the lease of every row `claim.owner` holds in `sending` to
+    `claim.until`; returns how many rows it holds."""
+    statement = (
+        update(Delivery)
+        .where(col(Delivery.status) == SENDING, col(Delivery.owner) == claim.owner)
+        .values(lease_until=claim.until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

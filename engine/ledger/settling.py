@@ -15,17 +15,18 @@ from engine.ledger.model import (
     FAILED,
     NOT_SENT,
     PENDING,
-    RESOLVABLE,
     RESULT_STATUSES,
     SENDING,
+    SENT,
     UNKNOWN,
     Delivery,
     DeliveryOutcome,
     LedgerError,
     UnknownDeliveryError,
     chunks,
+    claim_free,
 )
-from engine.ledger.reads import get_deliveries, get_states
+from engine.ledger.reads import get_deliveries
 from engine.ledger.sending import store_outcomes
 
 
@@ -40,13 +41,19 @@ class _Found(NamedTuple):
 
 
 def apply_reconciliation(
-    session: Session, found: Mapping[str, str | DeliveryOutcome], now: datetime
+    session: Session,
+    found: Mapping[str, str | DeliveryOutcome],
+    now: datetime,
+    *,
+    owner: str | None = None,
+    wall: datetime | None = None,
 ) -> list[str]:
     """Settle sending/unknown/awaiting rows with what a channel found in its own records.
 
     Values are a status or a full outcome: sent, failed, unknown, awaiting_confirmation, or
     `not_sent` (the channel knows it never left: the row goes back to pending). A bare `sent`
-    is stamped `now` as sent_at. Keys not in the ledger are ignored. Returns the keys changed.
+    is stamped `now` as sent_at. Keys not in the ledger are ignored, and so are `sending` rows
+    another run than `owner` holds past `wall` (see claim_free). Returns the keys changed.
     """
     outcomes = [
         _Found(key, value)
@@ -57,16 +64,59 @@ def apply_reconciliation(
     for outcome in outcomes:
         if outcome.status not in (*RESULT_STATUSES, NOT_SENT):
             raise LedgerError(f"{outcome.key}: reconciled status {outcome.status!r} is not known")
-    states = get_states(session, [o.key for o in outcomes])
+    rows = get_deliveries(session, [o.key for o in outcomes])
     changed = [
         o
         for o in outcomes
-        if (state := states.get(o.key)) is not None
-        and state.status in RESOLVABLE
-        and o.status != state.status
+        if (row := rows.get(o.key)) is not None
+        and settleable(row, owner=owner, wall=wall)
+        and o.status != row.status
     ]
-    store_outcomes(session, changed, now)
+    store_outcomes(session, changed, now, owner=owner, wall=wall)
     return [o.key for o in changed]
+
+
+def settleable(row: Delivery, *, owner: str | None, wall: datetime | None) -> bool:
+    """Python twin of the SQL guard: unknown/awaiting, or sending and not held by another run."""
+    if row.status in (UNKNOWN, AWAITING):
+        return True
+    if row.status != SENDING:
+        return False
+    return (
+        row.owner is None
+        or row.lease_until is None
+        or row.owner == owner
+        or (wall is not None and row.lease_until < wall)
+    )
+
+
+def settle(
+    session: Session, key: str, outcome: str, now: datetime, *, by: str
+) -> tuple[Delivery, str]:
+    """An operator's verdict on one key of unclear fate: `sent`, or `not_sent` (back to
+    pending, sendable again). Only unknown, awaiting or expired `sending` rows take one.
+
+    Returns the row and its status before.
+    """
+    if outcome not in (SENT, NOT_SENT):
+        raise LedgerError(f"settle: outcome {outcome!r} is not sent or not-sent")
+    row = get_deliveries(session, [key]).get(key)
+    if row is None:
+        raise UnknownDeliveryError([key])
+    if not settleable(row, owner=None, wall=now):
+        held = " by a running send (its lease has not ended)" if row.status == SENDING else ""
+        raise LedgerError(
+            f"{key}: is {row.status}{held}; only unknown, awaiting_confirmation or abandoned"
+            " sending rows can be settled"
+        )
+    before = row.status
+    row.status, row.updated_at, row.owner, row.lease_until = PENDING, now, None, None
+    if outcome == SENT:
+        row.status, row.done_by = SENT, by
+    row.error = None if outcome == SENT else f"not sent, settled by {by}"
+    session.add(row)
+    session.flush()
+    return row, before
 
 
 def _set_status(
@@ -110,14 +160,19 @@ def mark_stale_sending_unknown(
     *,
     keys: Sequence[str] | None = None,
     reason: str = "interrupted while sending",
+    owner: str | None = None,
+    wall: datetime | None = None,
 ) -> list[str]:
     """Rows left `sending` (by a crashed run) become `unknown`; returns their keys.
 
-    With `keys`, only those rows are looked at; `reason` goes into the row's error. Each
-    UPDATE is guarded by the status and time it read, so a row another run settled (or
-    re-marked) in between keeps what that run wrote and is not in the returned keys.
+    A row counts as left when it has no owner or lease, is `owner`'s, or its lease ended
+    before `wall`: a live run's rows are never touched. With `keys`, only those rows are
+    looked at; `reason` goes into the row's error. Each UPDATE is guarded by the status and
+    time it read, so a row another run settled (or re-marked) in between keeps what that run
+    wrote and is not in the returned keys.
     """
-    sending = select(Delivery.key, Delivery.updated_at).where(col(Delivery.status) == SENDING)
+    free = claim_free(Delivery.__table__, owner, wall)
+    sending = select(Delivery.key, Delivery.updated_at).where(col(Delivery.status) == SENDING, free)
     if keys is None:
         seen = list(session.exec(sending).all())
     else:
@@ -139,6 +194,7 @@ def mark_stale_sending_unknown(
                     col(Delivery.key).in_(part),
                     col(Delivery.status) == SENDING,
                     col(Delivery.updated_at) == since,
+                    free,
                 )
                 .values(status=UNKNOWN, updated_at=now, error=error)
                 .returning(col(Delivery.key))

@@ -33,7 +33,7 @@ from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.variables import content_variables
 from engine.quota import quota_warnings
 from sop_models import SopDocument
-from sop_models.actions import ActionKind, PlannedAction
+from sop_models.actions import ActionKind, PlannedAction, action_key
 from sop_models.errors import PlanError
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
@@ -105,11 +105,11 @@ class _Builder:
         key_day: date,
         member: str | None = None,
     ) -> None:
-        key = f"{self.doc.id}:{self.version}:{group.id}:{slot.name}:{key_day.isoformat()}"
+        parts = [self.doc.id, self.version, group.id, slot.name, key_day.isoformat()]
         channel = OPERATOR_CHANNEL if slot.kind == "rfm" else group.channel
         self.actions.append(
             PlannedAction(
-                key=key if member is None else f"{key}:{member}",
+                key=action_key(*parts, *([] if member is None else [member])),
                 sop_id=self.doc.id,
                 version=self.version,
                 group_id=group.id,

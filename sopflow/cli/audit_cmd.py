@@ -9,7 +9,7 @@ import typer
 from report.times import local_time
 from services import audit_trail
 from sop_models.errors import AuditError
-from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import datetime_option, in_zone
 from versions.audit import AuditRecord
 
@@ -59,11 +59,39 @@ def format_record(r: AuditRecord, zone: tzinfo = UTC) -> str:
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
-    """Check the hash chain and that every git tag and alias move has an audit record.
+    """Check the hash chain, that every git tag and alias move has an audit record, that tag
+    objects and evidence notes are the ones recorded, and the head anchored in git.
 
     Example: sop audit verify
     """
     findings = audit_trail.verify(workspace(ctx))
+    if findings:
+        raise AuditError("\n".join(findings))
+    typer.echo("audit trail intact: hash chain verified, git tags and aliases match")
+
+
+@audit_app.command("repair")
+def audit_repair(
+    ctx: typer.Context,
+    by: str = typer.Option(..., "--by", help="Who repairs (recorded in the audit trail)."),
+    remove: bool = typer.Option(
+        False, "--remove", help="Delete orphan tags instead of recording them as recovered."
+    ),
+) -> None:
+    """After a crash between a git write and its audit record: record each tag no audit
+    record mentions (flagged recovered) or remove it (--remove); re-anchor the chain head.
+
+    Example: sop audit repair --by 李经理
+    """
+    ws = workspace(ctx)
+    report = audit_trail.repair(ws, actor=by, remove=remove, now=now())
+    for ref in report.recorded:
+        typer.echo(f"recorded {ref} (recovered)")
+    for ref in report.removed:
+        typer.echo(f"removed {ref}")
+    if report.anchored:
+        typer.echo(f"anchored the audit head at seq {report.anchored[0]}")
+    findings = audit_trail.verify(ws)
     if findings:
         raise AuditError("\n".join(findings))
     typer.echo("audit trail intact: hash chain verified, git tags and aliases match")

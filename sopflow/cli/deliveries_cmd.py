@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal
@@ -32,8 +33,8 @@ def deliveries_list(
 ) -> None:
     """The delivery ledger: list rows by due time, filtered by SOP, group, status, due time.
 
-    Subcommands: summary, done, confirm, checklist. A date without a time means midnight
-    in the workspace time zone (default Asia/Shanghai).
+    Subcommands: summary, attention, settle, done, confirm, checklist. A date without a time
+    means midnight in the workspace time zone (default Asia/Shanghai).
 
     Example: sop deliveries --group wrOgAAA1 --status failed --since 2025-03-01
     """
@@ -185,6 +186,50 @@ def deliveries_checklist(
     except OSError as exc:
         raise DataFileError(f"{output}: cannot write ({exc.strerror or exc})") from None
     typer.echo(f"wrote {len(rows)} item(s) to {output}")
+
+
+@deliveries_app.command("attention")
+def deliveries_attention(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
+) -> None:
+    """Deliveries whose fate is unclear (unknown, awaiting confirmation, left sending by a
+    stopped run), each with the step to take. Exit code 1 when there are any.
+
+    Example: sop deliveries attention
+    """
+    ws = workspace(ctx)
+    items = delivery_services.attention(ws, now=now())
+    if as_json:
+        echo_json([{**asdict(item), "due_at": item.due_at.isoformat()} for item in items])
+    elif not items:
+        typer.echo("nothing needs attention")
+    else:
+        zone = ws.settings.zone
+        rows = [
+            (i.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), i.group_id, i.channel,
+             i.status, i.key, i.action)
+            for i in items
+        ]  # fmt: skip
+        echo_table(("due", "group", "channel", "status", "key", "to do"), rows)
+    if items:
+        raise typer.Exit(1)
+
+
+@deliveries_app.command("settle")
+def deliveries_settle(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="The delivery key."),
+    outcome: str = typer.Argument(..., help="sent (it went out) or not-sent (send it again)."),
+    by: str = typer.Option(..., "--by", help="Who checked the channel."),
+) -> None:
+    """Settle one delivery of unclear fate after checking the channel; audited.
+
+    `sent` closes it; `not-sent` puts it back to pending, so the next run sends it.
+
+    Example: sop deliveries settle mombaby-refined:1.0:g1:columns.morning:2025-03-08 sent --by 小王
+    """
+    row = delivery_services.settle(workspace(ctx), key=key, outcome=outcome, by=by, now=now())
+    typer.echo(f"{row.key}: {row.status} (settled by {by.strip()}, recorded in the audit trail)")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ import typer
 from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
 from services.workspace import prefect_home
-from sop_models.errors import WorkspaceError
+from sop_models.errors import PartialRunError, WorkspaceError
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import clock_option, date_option
 from sopflow.prefect_context import prefect_for
@@ -55,18 +55,32 @@ def run(
         clock = min(clock, datetime.combine(the_day, until, ws.settings.zone))
     from flows.playbooks import FLOWS
 
+    partial: PartialRunError | None = None
     with prefect_for(ws.root) as where:
-        summary = FLOWS[name](
-            workspace=str(ws.root),
-            day=day.isoformat() if day else None,
-            dry_run=dry_run,
-            now=clock.isoformat(),
-            catch_up=catch_up,
-        )
+        try:
+            summary = FLOWS[name](
+                workspace=str(ws.root),
+                day=day.isoformat() if day else None,
+                dry_run=dry_run,
+                now=clock.isoformat(),
+                catch_up=catch_up,
+            )
+        except PartialRunError as err:  # some SOPs/groups failed; the summary covers the rest
+            if not err.summary:
+                raise
+            partial, summary = err, err.summary
     if as_json:
         echo_json({**summary, "prefect": where})
-        return
-    _print_summary(summary, name=name, where=where, dry_run=dry_run)
+    else:
+        _print_summary(summary, name=name, where=where, dry_run=dry_run)
+    if partial is not None:
+        for failure in summary["failures"]:
+            typer.echo(
+                f"sop: error: {failure['stage']} failed for {failure['groups']} group(s) of "
+                f"{failure['sop']} ({', '.join(failure['first_groups'])}): {failure['error']}",
+                err=True,
+            )
+        raise typer.Exit(1)
 
 
 def _mark(row: dict[str, Any]) -> str:

@@ -90,7 +90,11 @@ def filled(workspace: Workspace) -> Iterator[Workspace]:
 
 @pytest.mark.parametrize(
     "path",
-    [["deliveries"]] + [["deliveries", c] for c in ("summary", "done", "confirm", "checklist")],
+    [["deliveries"]]
+    + [
+        ["deliveries", c]
+        for c in ("summary", "attention", "settle", "done", "confirm", "checklist")
+    ],
 )
 def test_delivery_commands_have_help_with_an_example(path: list[str]) -> None:
     result = CliRunner().invoke(main.app, [*path, "--help"])
@@ -277,3 +281,48 @@ def test_checklist_refuses_bad_date_and_format(filled: Workspace, cli: Cli) -> N
 
 def test_confirm_with_nothing_awaiting_needs_no_credentials(filled: Workspace, cli: Cli) -> None:
     assert "no mass sends awaiting confirmation" in cli("deliveries", "confirm").output
+
+
+def test_attention_lists_unclear_fates_with_the_step_to_take(filled: Workspace, cli: Cli) -> None:
+    listed = cli("deliveries", "attention", "--json", ok=False)
+    assert listed.exit_code == 1  # something needs a person
+    items = {item["key"]: item for item in json.loads(listed.output)}
+    assert sorted(items) == ["g2-0308-morning", "g2-0309-morning", "g3-0308-afternoon"]
+    assert items["g3-0308-afternoon"]["status"] == "unknown"
+    assert "sop deliveries settle KEY sent|not-sent" in items["g3-0308-afternoon"]["action"]
+    assert "sop deliveries confirm" in items["g2-0308-morning"]["action"]
+    table = cli("deliveries", "attention", ok=False).output
+    assert "g3-0308-afternoon" in table and "to do" in table
+
+
+def test_settle_records_the_operators_verdict_in_the_audit_chain(
+    filled: Workspace, cli: Cli
+) -> None:
+    out = cli("deliveries", "settle", "g3-0308-afternoon", "sent", "--by", "小王").output
+    assert "g3-0308-afternoon: sent" in out
+    back = cli("deliveries", "settle", "g2-0309-morning", "not-sent", "--by", "小王").output
+    assert "g2-0309-morning: pending" in back
+    rows = rows_by_key(cli)
+    assert rows["g3-0308-afternoon"]["status"] == "sent"
+    assert rows["g2-0309-morning"]["status"] == "pending"  # the next run sends it
+    records = json.loads(cli("audit", "--action", "delivery_settle", "--json").output)
+    assert [(r["actor"], r["sop_id"], r["note"]) for r in records] == [
+        ("小王", "mombaby", "g3-0308-afternoon: unknown -> sent (settled by hand)"),
+        ("小王", "mombaby", "g2-0309-morning: awaiting_confirmation -> not-sent (settled by hand)"),
+    ]
+    assert "intact" in cli("audit", "verify").output
+    left = json.loads(cli("deliveries", "attention", "--json", ok=False).output)
+    assert [item["key"] for item in left] == ["g2-0308-morning"]
+
+
+def test_settle_refuses_rows_whose_fate_is_known_in_one_line(filled: Workspace, cli: Cli) -> None:
+    for args, expected in (
+        (("g1-0308-morning", "sent"), "g1-0308-morning: is sent; only unknown"),
+        (("g3-0308-afternoon", "maybe"), "OUTCOME: 'maybe' is not one of sent, not-sent"),
+        (("ghost", "sent"), "ghost"),
+    ):
+        result = cli("deliveries", "settle", *args, "--by", "小王", ok=False)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("sop: error: ") and expected in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(cli("audit", "--action", "delivery_settle", "--json").output) == []

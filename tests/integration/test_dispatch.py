@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -17,68 +15,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from engine.dispatch import dispatch
-from engine.ledger import get_deliveries, list_deliveries, mark_done, requeue
+from engine.ledger import LEASE, get_deliveries, list_deliveries, mark_done, requeue, wall_clock
 from services.db import make_engine
 from sop_models.actions import PlannedAction
+from tests.support.jsonl_channel import JsonlChannel, ReconcilingJsonlChannel, Result
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 5, 20, 0, tzinfo=SHANGHAI)
-
-
-@dataclass(frozen=True)
-class Result:
-    """A channel outcome with the shape of engine.channels' DeliveryResult."""
-
-    key: str
-    status: str
-    response_id: str | None = None
-    error: str | None = None
-    attempts: int = 1
-    sent_at: datetime | None = None
-
-
-class JsonlChannel:
-    """Appends one JSON line per message; can die (os._exit) after k messages of chunk n."""
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        crash_in_chunk: int | None = None,
-        crash_after: int = 0,
-        status: str = "sent",
-    ) -> None:
-        self.path = path
-        self.crash_in_chunk = crash_in_chunk
-        self.crash_after = crash_after
-        self.status = status
-        self.chunks = 0
-
-    def send_batch(self, actions: list[PlannedAction]) -> list[Result]:
-        self.chunks += 1
-        results = []
-        for index, action in enumerate(actions):
-            if self.chunks == self.crash_in_chunk and index == self.crash_after:
-                os._exit(1)
-            line = {"key": action.key, "group": action.group_id, "text": action.text}
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            results.append(Result(action.key, self.status, f"line-{action.key}", sent_at=NOW))
-        return results
-
-    def written(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line)["key"] for line in lines]
-
-
-class ReconcilingJsonlChannel(JsonlChannel):
-    """The same channel, able to say exactly which keys it already wrote."""
-
-    def reconcile(self, keys: list[str]) -> dict[str, str]:
-        written = set(self.written())
-        return {key: "sent" if key in written else "not_sent" for key in keys}
 
 
 class RaisingChannel:
@@ -124,6 +67,11 @@ def run_and_crash(db_url: str, out: Path) -> None:
     assert process.exitcode == 1
 
 
+def after_lease() -> datetime:
+    """A wall clock one lease length ahead: a crashed run's claims have ended."""
+    return wall_clock() + LEASE + timedelta(seconds=1)
+
+
 def sessions(engine: Engine) -> Callable[[], Session]:
     """A session factory like the workspace's."""
     return lambda: Session(engine, expire_on_commit=False)
@@ -143,7 +91,9 @@ def test_rerun_after_crash_reconciles_written_keys_and_sends_each_action_once(
     assert Counter(JsonlChannel(out).written()) == Counter(keys[:7])
 
     channel = ReconcilingJsonlChannel(out)
-    report = dispatch(sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=3))
+    report = dispatch(
+        sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=3), clock=after_lease
+    )
     assert sorted(report.reconciled) == sorted(keys[5:10])
     assert report.skipped_already_done == keys[:5]
     assert report.sent == keys[5:]
@@ -166,7 +116,11 @@ def test_rerun_after_crash_without_reconcile_reports_unknown_and_never_resends(
     channel = JsonlChannel(out)
     for minute in (3, 4):  # a second rerun must not resend either
         report = dispatch(
-            sessions(engine_db), channel, actions, now=NOW + timedelta(minutes=minute)
+            sessions(engine_db),
+            channel,
+            actions,
+            now=NOW + timedelta(minutes=minute),
+            clock=after_lease,
         )
         assert report.unknown == keys[5:10]
         assert report.needs_attention

@@ -313,3 +313,25 @@ def test_slot_key_migration_backfills_ledgers_made_before_it(engine_db: Engine) 
         view = read_ledger(session, [old, promoted, other])
     assert set(view.states) == {old.key, other.key}
     assert view.posted_elsewhere == {promoted.key}  # the slot went out under version 3
+
+
+def test_owner_lease_migration_adds_the_claim_columns_to_ledgers_made_before_it(
+    engine_db: Engine,
+) -> None:
+    old = action("g1", "columns.morning", NOW)
+    with Session(engine_db) as session:
+        claim(session, [old], NOW)
+        mark_sending(session, [old.key], NOW)  # a crash leftover from before claims had owners
+        session.commit()
+    with engine_db.begin() as connection:  # back to the 0104 schema, rows kept
+        connection.execute(text("ALTER TABLE deliveries DROP COLUMN owner"))
+        connection.execute(text("ALTER TABLE deliveries DROP COLUMN lease_until"))
+    with engine_db.begin() as connection:
+        dict(MIGRATIONS)["0105_delivery_owner_lease"](connection)
+        dict(MIGRATIONS)["0105_delivery_owner_lease"](connection)  # a second run changes nothing
+
+    with Session(engine_db) as session:
+        row = get_deliveries(session, [old.key])[old.key]
+        assert (row.status, row.owner, row.lease_until) == ("sending", None, None)
+        # an ownerless `sending` row was left by a crash: any later run may reconcile it
+        assert mark_stale_sending_unknown(session, NOW, keys=[old.key], wall=NOW) == [old.key]

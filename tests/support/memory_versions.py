@@ -72,6 +72,7 @@ class InMemoryVersionStore:
         self._tags: dict[str, _Tag] = {}
         self._notes: dict[str, _Notes] = {}
         self._refs: dict[str, str] = {}  # ref name -> object id
+        self._anchor: tuple[int, str] | None = None
         self._lock = threading.Lock()  # not reentrant, like the git store's flock
 
     @staticmethod
@@ -160,6 +161,24 @@ class InMemoryVersionStore:
             for ref, oid in self._refs.items()
             if ref.startswith(MANAGED_REF_PREFIXES)
         }
+
+    def raw_refs(self) -> dict[str, tuple[str, str]]:
+        """Tags, aliases and the evidence notes ref -> (raw object id, object type)."""
+        kinds = {**dict.fromkeys(self._tags, "tag"), **dict.fromkeys(self._commits, "commit")}
+        return {
+            ref: (oid, kinds.get(oid, "commit"))
+            for ref, oid in self._refs.items()
+            if ref.startswith(MANAGED_REF_PREFIXES) or ref == EVIDENCE_REF
+        }
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """The audit head last anchored; None if never."""
+        return self._anchor
+
+    def set_audit_anchor(self, seq: int, hash_: str) -> None:
+        """Move the anchor forward (a later one is kept)."""
+        if self._anchor is None or self._anchor[0] < seq:
+            self._anchor = (seq, hash_)
 
     # -- writing (caller holds the lock) -------------------------------------------------
     def write_version(
@@ -259,9 +278,11 @@ class InMemoryAuditTrail:
             if sop_id in (None, record.sop_id) and action in (None, record.action)
         ]
 
-    def verify(self, *, git_refs: Mapping[str, str] | None = None) -> list[str]:
+    def verify(
+        self, *, git_refs: Mapping[str, str] | None = None, git: Any | None = None
+    ) -> list[str]:
         """Problems in the chain and unrecorded ref moves."""
-        return audit.findings(self._records(), self._head(), git_refs=git_refs)
+        return audit.findings(self._records(), self._head(), git_refs=git_refs, git=git)
 
     def commit(self) -> None:
         """Keep the pending records."""
@@ -287,6 +308,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
 
     def _commit(self) -> None:
         self.audit.commit()
+        self.store.set_audit_anchor(*self.audit._head())  # as the workspace's sessions do
 
     def _rollback(self) -> None:
         self.audit.rollback()

@@ -17,6 +17,7 @@ from sop_models.errors import (
     DocumentInvalid,
     EventRowsError,
     FlowRunError,
+    PartialRunError,
     PrefectApiError,
     PrefectServerError,
     Problem,
@@ -107,6 +108,7 @@ SAMPLES: dict[type[SopflowError], tuple[SopflowError, int]] = {
         1,
     ),
     FlowRunError: (FlowRunError("flow run r cannot be resumed:\nnot paused", flow_run_id="r"), 1),
+    PartialRunError: (PartialRunError("1 of 3 SOP(s) failed:\nbad", {"planned": 2}), 1),
 }
 
 
