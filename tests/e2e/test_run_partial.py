@@ -54,7 +54,7 @@ def test_a_group_that_fails_to_plan_leaves_the_others_sent_and_the_run_failed(
         cli("groups", "add", group, "--name", name, "--sop", sop, "--channel", "outbox",
             "--target", group, "--start-date", "2026-08-01")  # fmt: skip
 
-    result = cli("run", "mature_day", "--date", "2026-09-08", ok=False)
+    result = cli("run", "mature_day", "--date", "2026-09-08", "--catch-up", ok=False)
 
     assert result.exit_code == 1, result.output
     assert "sent 6, failed 0" in result.stdout  # mom-01 and daily-ok: 3 posts each
