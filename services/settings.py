@@ -9,10 +9,10 @@ from __future__ import annotations
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sop_models.errors import WorkspaceError
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     wecom_corp_secret: SecretStr | None = None
     robot_keys: dict[str, SecretStr] = {}
     robot_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # The ops console (sop web): who may approve, idle logout, UI language.
+    approvals: Literal["cli", "console"] = "cli"
+    web_idle_minutes: int = Field(default=30, ge=1)
+    language: Literal["zh", "en"] = "zh"
 
     @property
     def zone(self) -> tzinfo:

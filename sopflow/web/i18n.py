@@ -1,0 +1,77 @@
+"""The console's words in Chinese (default) and English (`language = "en"` in sopflow.toml)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("sopflow 运营控制台", "sopflow ops console"),
+    "skip": ("跳到正文", "Skip to content"),
+    "sops": ("SOP 列表", "SOPs"),
+    "approvals": ("待审批", "Approvals"),
+    "tasks": ("我的任务", "My tasks"),
+    "audit": ("审计日志", "Audit log"),
+    "logout": ("退出登录", "Log out"),
+    "login": ("登录", "Log in"),
+    "account": ("账号", "Account"),
+    "password": ("密码", "Password"),
+    "sop": ("SOP", "SOP"),
+    "latest": ("最新版本", "Latest"),
+    "production": ("生产版本", "Production"),
+    "candidate": ("候选版本", "Candidate"),
+    "groups": ("群数", "Groups"),
+    "last_change": ("最近修改", "Last change"),
+    "history": ("版本历史", "History"),
+    "version": ("版本", "Version"),
+    "author": ("作者", "Author"),
+    "time": ("时间", "Time"),
+    "changelog": ("变更说明", "Changelog"),
+    "aliases": ("别名", "Aliases"),
+    "evidence": ("证据", "Evidence"),
+    "diff": ("版本对比", "Diff"),
+    "compare": ("对比", "Compare"),
+    "from": ("从", "From"),
+    "to": ("到", "To"),
+    "path": ("字段路径", "Field path"),
+    "change": ("变化", "Change"),
+    "before": ("之前", "Before"),
+    "after": ("之后", "After"),
+    "text_diff": ("全文对照", "Side-by-side text"),
+    "no_changes": ("两个版本没有差别。", "The two versions are the same."),
+    "promote": ("升为生产", "Promote"),
+    "make_candidate": ("设为候选", "Make candidate"),
+    "reject": ("拒绝候选", "Reject candidate"),
+    "rollback": ("回滚生产", "Roll back"),
+    "reason": ("理由", "Reason"),
+    "confirm": ("我确认此操作", "I confirm this action"),
+    "actor": ("操作人", "Actor"),
+    "action": ("动作", "Action"),
+    "note": ("说明", "Note"),
+    "filter": ("筛选", "Filter"),
+    "audit_ok": ("审计链完整：sop audit verify 未发现问题。", "Audit trail intact: no findings."),
+    "audit_bad": ("审计链有问题：", "Audit trail findings:"),
+    "no_paused": ("没有等待审批的检查。", "No check runs wait for approval."),
+    "approve": ("批准并升级", "Approve and promote"),
+    "decline": ("驳回", "Decline"),
+    "run": ("运行", "Run"),
+    "today": ("今天", "Today"),
+    "tomorrow": ("明天", "Tomorrow"),
+    "hand_posts": ("需要手动发送", "Post by hand"),
+    "other_tasks": ("其他内部任务", "Other tasks"),
+    "copy": ("复制文案", "Copy text"),
+    "copied": ("已复制", "Copied"),
+    "done": ("已发送", "Done"),
+    "nothing": ("没有待办。", "Nothing to do."),
+    "group": ("群", "Group"),
+    "on_time": ("准时", "on time"),
+    "late": ("迟了", "late"),
+    "recorded": ("已记录", "Recorded"),
+    "as_saved": ("保存的原文", "As saved"),
+    "view": ("查看", "View"),
+}
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """`t(key)` in the language (unknown keys show as themselves)."""
+    index = 1 if language == "en" else 0
+    return lambda key: WORDS[key][index] if key in WORDS else key

@@ -1,0 +1,107 @@
+"""Pages for leads: SOP list, history, a version as saved, diffs, alias moves, the audit log."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from services import audit_trail
+from services.groups import list_groups
+from services.history import diff_versions, history, list_sops, show_version
+from services.sessions import Login
+from sopflow.web.app import render
+from sopflow.web.auth import checked_form, lead, login, now, workspace
+from sopflow.web.diffview import side_by_side
+from versions import services
+
+router = APIRouter()
+AUDIT_ROWS = 500
+
+
+@router.get("/")
+def sop_list(request: Request, user: Login = Depends(login)) -> Response:
+    if not user.user.is_lead:
+        return RedirectResponse("/tasks", status_code=303)
+    ws = workspace(request)
+    following = Counter(group.sop_id for group in list_groups(ws))
+    return render(request, "sops.html", sops=list_sops(ws), following=following)
+
+
+@router.get("/sops/{sop_id}")
+def sop_history(request: Request, sop_id: str, user: Login = Depends(lead)) -> Response:
+    entries = history(workspace(request), sop_id=sop_id)
+    return render(request, "history.html", sop_id=sop_id, entries=entries)
+
+
+@router.get("/sops/{sop_id}/v/{ref}")
+def sop_version(request: Request, sop_id: str, ref: str, user: Login = Depends(lead)) -> Response:
+    shown = show_version(workspace(request), sop_id=sop_id, ref=ref)
+    return render(request, "version.html", sop_id=sop_id, shown=shown)
+
+
+@router.get("/sops/{sop_id}/diff")
+def sop_diff(
+    request: Request, sop_id: str, a: str, b: str, user: Login = Depends(lead)
+) -> Response:
+    ws = workspace(request)
+    changes = diff_versions(ws, sop_id=sop_id, a=a, b=b)
+    left = show_version(ws, sop_id=sop_id, ref=a)
+    right = show_version(ws, sop_id=sop_id, ref=b)
+    rows = side_by_side(left.text, right.text)
+    return render(request, "diff.html", sop_id=sop_id, a=left, b=right, changes=changes, rows=rows)
+
+
+def _confirmed(form: dict[str, str]) -> None:
+    if form.get("confirm") != "yes":
+        raise HTTPException(400, "请勾选确认 / tick the confirmation box")
+
+
+@router.post("/sops/{sop_id}/{action}")
+def sop_action(
+    request: Request,
+    sop_id: str,
+    action: str,
+    user: Login = Depends(lead),
+    form: dict[str, str] = Depends(checked_form),
+) -> Response:
+    """Candidate, promote, reject or rollback as the logged-in lead, after a confirmation."""
+    ws, name, at = workspace(request), user.user.name, now()
+    _confirmed(form)
+    version, reason = form.get("version", ""), form.get("reason", "").strip()
+    if action == "candidate":
+        services.set_candidate(ws.uow(), sop_id=sop_id, version=version, actor=name, now=at)
+    elif action == "promote":
+        services.promote(
+            ws.uow(), sop_id=sop_id, version=version, approver=name, policy=ws.policy, now=at
+        )
+    elif action == "reject":
+        services.reject(ws.uow(), sop_id=sop_id, actor=name, reason=reason, now=at)
+    elif action == "rollback":
+        services.rollback(ws.uow(), sop_id=sop_id, author=name, reason=reason, now=at)
+    else:
+        raise HTTPException(404, f"no action {action!r}")
+    return RedirectResponse(f"/sops/{sop_id}", status_code=303)
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request,
+    sop: str = "",
+    actor: str = "",
+    action: str = "",
+    user: Login = Depends(lead),
+) -> Response:
+    ws = workspace(request)
+    found = audit_trail.records(ws, sop_id=sop or None, actor=actor or None, action=action or None)
+    newest = list(reversed(found[-AUDIT_ROWS:]))
+    findings = audit_trail.verify(ws)
+    return render(
+        request,
+        "audit.html",
+        rows=newest,
+        total=len(found),
+        findings=findings,
+        filters={"sop": sop, "actor": actor, "action": action},
+    )
