@@ -87,3 +87,43 @@ def test_users_add_refuses_a_name_in_use(cli: Cli) -> None:
     )
     assert result.exit_code == 2
     assert "exists already" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["promote", "mombaby-refined", "1.0", "--approver", "李经理"],
+        ["approve", "0b6c7c3e-0000-4000-8000-000000000000", "--approver", "李经理"],
+        [
+            "decline",
+            "0b6c7c3e-0000-4000-8000-000000000000",
+            "--approver",
+            "李经理",
+            "--reason",
+            "x",
+        ],
+    ],
+)
+def test_approvals_in_the_console_only_make_the_cli_refuse_approving(
+    cli: Cli, workspace: Workspace, args: list[str]
+) -> None:
+    from tests.support.examples import example_text
+    from versions import services
+
+    services.save_version(
+        workspace.uow(),
+        text=example_text("mombaby-refined"),
+        source="a.yaml",
+        author="小王",
+        message="首版",
+        major=False,
+        now=NOW,
+    )
+    settings = workspace.root / "sopflow.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\napprovals = "console"\n', encoding="utf-8"
+    )
+    result = cli(*args, ok=False)
+    assert result.exit_code == 2
+    assert "takes approvals in the console only" in result.stderr
+    assert workspace.store.aliases("mombaby-refined") == {}
