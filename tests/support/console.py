@@ -65,3 +65,53 @@ def log_in(web: TestClient, name: str, password: str = PASSWORD) -> object:
     return web.post(
         "/login", data={"name": name, "password": password, "pre": csrf_of(page.text, "pre")}
     )
+
+
+POSTS = {
+    "g-fang": ("阿芳的福利群", "阿芳", "今晚 20:00 会员福利：<b>湿巾</b>买一送一 ✨"),
+    "g-other": ("别人的群", "小李", "别人的文案"),
+}
+
+
+def with_hand_posts(ws: Workspace, *, now: datetime) -> dict[str, str]:
+    """Two task-list groups (阿芳's and someone else's), each with a hand post due one hour
+    after `now` (written by the real task list channel); returns group id -> delivery key."""
+    from datetime import timedelta
+
+    from engine.dispatch import dispatch
+    from engine.groups import add_group
+    from services.channels import build_channel, close_channels
+    from tests.support.wecom_fake import planned
+
+    with ws.session() as session:
+        for gid, (name, owner, _) in POSTS.items():
+            add_group(
+                session,
+                id=gid,
+                name=name,
+                sop_id="mombaby-refined",
+                owner=owner,
+                channel="tasklist",
+                now=now,
+            )
+        session.commit()
+    due = now.astimezone(ws.settings.zone) + timedelta(hours=1)
+    keys = {gid: f"mombaby-refined:1.0:{gid}:evening:{due.date()}" for gid in POSTS}
+    actions = [
+        planned(
+            keys[gid],
+            group_id=gid,
+            at=due,
+            channel="tasklist",
+            sop_id="mombaby-refined",
+            version="1.0",
+            slot="columns.evening",
+            text=text,
+        )
+        for gid, (_, _, text) in POSTS.items()
+    ]
+    try:
+        dispatch(ws.session, build_channel("tasklist", ws), actions, now=now)
+    finally:
+        close_channels()
+    return keys

@@ -1,0 +1,60 @@
+"""The operator's phone page over HTTP: their groups' hand posts, "done" into the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from engine import ledger
+from services.workspace import Workspace
+from tests.support.console import POSTS, client, csrf_of, log_in, with_accounts, with_hand_posts
+
+
+@pytest.fixture
+def ws(workspace: Workspace) -> Workspace:
+    return with_accounts(workspace)
+
+
+@pytest.fixture
+def web(ws: Workspace) -> Iterator[TestClient]:
+    with client(ws) as c:
+        yield c
+
+
+def test_an_operator_sees_the_exact_text_of_their_groups_posts_only(
+    web: TestClient, ws: Workspace
+) -> None:
+    with_hand_posts(ws, now=datetime.now(UTC))
+    log_in(web, "阿芳")
+    html = web.get("/tasks").text
+    assert "阿芳的福利群" in html
+    assert "今晚 20:00 会员福利：&lt;b&gt;湿巾&lt;/b&gt;买一送一 ✨" in html
+    assert POSTS["g-other"][0] not in html
+
+
+def test_done_records_the_operator_and_time_in_the_ledger(web: TestClient, ws: Workspace) -> None:
+    keys = with_hand_posts(ws, now=datetime.now(UTC))
+    log_in(web, "阿芳")
+    csrf = csrf_of(web.get("/tasks").text)
+    answer = web.post("/tasks/done", data={"csrf": csrf, "key": keys["g-fang"]})
+    assert answer.status_code == 303
+    assert "late=0" in answer.headers["location"]
+    with ws.session() as session:
+        row = ledger.get_deliveries(session, [keys["g-fang"]])[keys["g-fang"]]
+    assert (row.status, row.done_by) == (ledger.DONE, "阿芳")
+    after = web.get(answer.headers["location"]).text
+    assert "已记录" in after and "准时" in after
+    assert keys["g-fang"] not in after  # done: no longer listed
+
+
+def test_an_operator_cannot_mark_another_groups_post_done(web: TestClient, ws: Workspace) -> None:
+    keys = with_hand_posts(ws, now=datetime.now(UTC))
+    log_in(web, "阿芳")
+    csrf = csrf_of(web.get("/tasks").text)
+    assert web.post("/tasks/done", data={"csrf": csrf, "key": keys["g-other"]}).status_code == 403
+    with ws.session() as session:
+        row = ledger.get_deliveries(session, [keys["g-other"]])[keys["g-other"]]
+    assert row.status != ledger.DONE
