@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services import audit_trail
-from services.groups import list_groups
+from services.console_reads import groups_following
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
 from sopflow.web.app import render
@@ -25,8 +23,7 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
     if not user.user.is_lead:
         return RedirectResponse("/tasks", status_code=303)
     ws = workspace(request)
-    following = Counter(group.sop_id for group in list_groups(ws))
-    return render(request, "sops.html", sops=list_sops(ws), following=following)
+    return render(request, "sops.html", sops=list_sops(ws), following=groups_following(ws))
 
 
 @router.get("/sops/{sop_id}")
