@@ -1,4 +1,4 @@
-"""Rows the ops console stores: accounts, login sessions and failed logins.
+"""Rows the ops console stores: accounts, login sessions, failed logins, tracked links.
 
 The named migration writes its DDL out, frozen, like the other layers' migrations; the
 SQLModel classes below map the same tables for the services (`services.accounts`,
@@ -54,6 +54,30 @@ class LoginFailure(SQLModel, table=True):
     at: datetime = Field(sa_type=UtcText)
 
 
+class TrackedLink(SQLModel, table=True):
+    """A short link standing for one URL in one message to one group (no personal data)."""
+
+    __tablename__ = "web_links"
+
+    token: str = Field(primary_key=True)
+    message_key: str = Field(index=True)
+    group_id: str
+    sop_id: str
+    version: str
+    url: str
+    created_at: datetime = Field(sa_type=UtcText)
+
+
+class LinkClick(SQLModel, table=True):
+    """The first click on a link by one visitor (a member, or an address where unidentified)."""
+
+    __tablename__ = "web_clicks"
+
+    token: str = Field(primary_key=True)
+    visitor: str = Field(primary_key=True)
+    at: datetime = Field(sa_type=UtcText)
+
+
 def _console_tables(conn: Connection) -> None:
     meta = MetaData()
     Table(
@@ -89,6 +113,31 @@ def _console_tables(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def _link_tables(conn: Connection) -> None:
+    meta = MetaData()
+    Table(
+        "web_links",
+        meta,
+        Column("token", String, primary_key=True),
+        Column("message_key", String, nullable=False),
+        Column("group_id", String, nullable=False),
+        Column("sop_id", String, nullable=False),
+        Column("version", String, nullable=False),
+        Column("url", String, nullable=False),
+        Column("created_at", String(32), nullable=False),
+        Index("ix_web_links_message_key", "message_key"),
+    )
+    Table(
+        "web_clicks",
+        meta,
+        Column("token", String, primary_key=True),
+        Column("visitor", String, primary_key=True),
+        Column("at", String(32), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0501_console_accounts", _console_tables),
+    ("0502_console_tracked_links", _link_tables),
 ]

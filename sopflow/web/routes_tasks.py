@@ -36,3 +36,21 @@ def done(
         raise HTTPException(403, str(err)) from None
     flag = "1" if result.late else "0"
     return RedirectResponse(f"/tasks?posted={result.group_id}&late={flag}", status_code=303)
+
+
+@router.get("/r/{token}")
+def tracked_link(request: Request, token: str) -> Response:
+    """A tracked link: count the click (robots and repeats aside), then redirect."""
+    from services.tracked_links import click
+
+    target = click(
+        workspace(request),
+        token=token,
+        member=None,  # members are identified only by WeCom's in-app authorization (not yet)
+        address=request.client.host if request.client else "unknown",
+        user_agent=request.headers.get("user-agent", ""),
+        now=now(),
+    )
+    if target is None:
+        raise HTTPException(404, "没有这个链接 / no such link")
+    return RedirectResponse(target, status_code=302)
