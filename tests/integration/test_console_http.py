@@ -187,3 +187,17 @@ def test_every_page_forbids_scripts_from_elsewhere(web: TestClient) -> None:
         line for line in answer.text.splitlines() if "src=" in line or "href=" in line
     )
     assert web.get("/static/console.css").status_code == 200
+
+
+def test_the_console_speaks_chinese_by_default_and_english_when_set(ws: Workspace) -> None:
+    with client(ws) as web:
+        html = web.get("/login").text
+    assert '<html lang="zh-CN">' in html and "<h1>登录</h1>" in html
+    config = ws.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    from services.workspace import open_workspace
+
+    with open_workspace(ws.root) as english, client(english) as web:
+        html = web.get("/login").text
+    assert '<html lang="en">' in html and "<h1>Log in</h1>" in html
+    assert '<label for="password">Password</label>' in html
