@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     approvals: Literal["cli", "console"] = "cli"
     web_idle_minutes: int = Field(default=30, ge=1)
     language: Literal["zh", "en"] = "zh"
+    wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
 
     @property
     def zone(self) -> tzinfo:

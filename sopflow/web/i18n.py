@@ -68,6 +68,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "recorded": ("已记录", "Recorded"),
     "as_saved": ("保存的原文", "As saved"),
     "view": ("查看", "View"),
+    "wecom_qr": ("企业微信扫码登录", "Log in with WeCom (QR code)"),
+    "wecom_app": ("在企业微信中登录", "Log in inside WeCom"),
 }
 
 

@@ -8,7 +8,7 @@ import secrets
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.accounts import authenticate
+from services.accounts import User, authenticate
 from services.sessions import end_session, start_session
 from sop_models.errors import AccountError
 from sopflow.web.app import render
@@ -65,11 +65,17 @@ def login_submit(
         user = authenticate(ws, name=name, password=password, address=address, now=now())
     except AccountError as err:
         return _login_page(request, next_url=_safe_next(next), error=str(err), status=401)
+    return _logged_in(request, user, next)
+
+
+def _logged_in(request: Request, user: User, next_url: str) -> Response:
+    """End any earlier session, start a new one (a new id), and go where the person was going."""
+    ws = workspace(request)
     old = session_id(request)
     if old:
         end_session(ws, session_id=old)
     new_id, _ = start_session(ws, user=user, now=now())
-    target = _safe_next(next)
+    target = _safe_next(next_url)
     if target == "/" and not user.is_lead:
         target = "/tasks"
     response = RedirectResponse(target, status_code=303)
@@ -86,3 +92,38 @@ def logout(request: Request, form: dict[str, str] = Depends(checked_form)) -> Re
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+STATE_COOKIE = "sop_wecom_state"
+
+
+@router.get("/login/wecom")
+def wecom_start(request: Request, qr: int = 0, next: str = "/") -> Response:
+    """Send the browser to WeCom (QR-code login with `qr=1`, else in-app authorization)."""
+    from services.wecom_login import authorize_url
+
+    state = secrets.token_urlsafe(16)
+    callback = str(request.url_for("wecom_callback"))
+    try:
+        target = authorize_url(workspace(request), redirect_uri=callback, state=state, qr=bool(qr))
+    except AccountError as err:
+        return _login_page(request, next_url=_safe_next(next), error=str(err), status=400)
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, STATE_COOKIE, f"{state} {_safe_next(next)}", PRE_MAX_AGE)
+    return response
+
+
+@router.get("/login/wecom/callback", name="wecom_callback")
+def wecom_callback(request: Request, code: str = "", state: str = "") -> Response:
+    """WeCom's redirect back: the `state` must be ours; the code names the WeCom user."""
+    from services.wecom_login import user_for_code
+
+    expected, _, next_url = (unsigned_cookie(request, STATE_COOKIE) or "").partition(" ")
+    if not state or not expected or not secrets.compare_digest(state, expected):
+        raise HTTPException(403, "登录状态不符 / the login state does not match")
+    ws = workspace(request)
+    try:
+        user = user_for_code(ws, code=code)
+    except AccountError as err:
+        return _login_page(request, next_url=_safe_next(next_url), error=str(err), status=401)
+    return _logged_in(request, user, next_url)

@@ -116,6 +116,7 @@ class FakeWeCom:
         self.stats: dict[tuple[str, int], dict[str, int]] = {}
         self._robot_sent: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self.webhook_rejections = 0
+        self.login_codes: dict[str, str] = {}  # OAuth2 code -> userid (auth/getuserinfo)
         self._server: ThreadingHTTPServer | None = None
 
     # lifecycle ---------------------------------------------------------------------------
@@ -215,6 +216,8 @@ class FakeWeCom:
         token_error = self._check_token(query.get("access_token", ""))
         if token_error:
             return token_error
+        if api == "auth/getuserinfo" and method == "GET":
+            return self._getuserinfo(query.get("code", ""))
         if method != "POST" or not isinstance(body, dict):
             return _error(40058, "expects a POST with a JSON object body")
         route = ROUTES.get(api)
@@ -229,6 +232,13 @@ class FakeWeCom:
         token = f"fake-token-{self.tokens_issued:04d}-{next(self._ids):06d}"
         self.tokens[token] = self.clock() + self.token_ttl
         return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
+
+    def _getuserinfo(self, code: str) -> Answer:
+        """A login code is good once (WeCom's codes are single-use, 5 minutes)."""
+        userid = self.login_codes.pop(code, None)
+        if userid is None:
+            return _error(40029, "invalid code")
+        return {"errcode": 0, "errmsg": "ok", "userid": userid}
 
     def _check_token(self, token: str) -> Answer | None:
         if token not in self.tokens:
