@@ -133,6 +133,8 @@ def test_an_operator_on_a_phone_marks_a_hand_post_done(workspace: Workspace, req
     with client(ws):
         pass  # migrations and signing key in place before the server thread starts
     with serving(ws) as base, browser_page(375, 667) as page:
+        page.goto(f"{base}/login")
+        page.screenshot(path=shots / "login-375.png", full_page=True)
         log_in_page(page, base, "阿芳", PASSWORD)
         assert page.url.endswith("/tasks")
         post = page.get_by_role("article", name="阿芳的福利群")
