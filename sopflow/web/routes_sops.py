@@ -16,6 +16,7 @@ from versions import services
 
 router = APIRouter()
 AUDIT_ROWS = 500
+HISTORY_PAGE = 50  # versions per history page (the newest first)
 
 
 @router.get("/")
@@ -27,9 +28,22 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
 
 
 @router.get("/sops/{sop_id}")
-def sop_history(request: Request, sop_id: str, user: Login = Depends(lead)) -> Response:
+def sop_history(
+    request: Request, sop_id: str, page: int = 1, user: Login = Depends(lead)
+) -> Response:
     entries = history(workspace(request), sop_id=sop_id)
-    return render(request, "history.html", sop_id=sop_id, entries=entries)
+    pages = max(1, -(-len(entries) // HISTORY_PAGE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    return render(
+        request,
+        "history.html",
+        sop_id=sop_id,
+        entries=entries,
+        shown=shown,
+        page=page,
+        pages=pages,
+    )
 
 
 @router.get("/sops/{sop_id}/v/{ref}")

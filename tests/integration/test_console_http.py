@@ -201,3 +201,28 @@ def test_the_console_speaks_chinese_by_default_and_english_when_set(ws: Workspac
         html = web.get("/login").text
     assert '<html lang="en">' in html and "<h1>Log in</h1>" in html
     assert '<label for="password">Password</label>' in html
+
+
+def test_history_lists_the_newest_versions_first_in_pages(web: TestClient, ws: Workspace) -> None:
+    from datetime import UTC, datetime
+
+    from sopflow.web.routes_sops import HISTORY_PAGE
+    from tests.support.examples import example_text
+    from versions.numbering import Version
+
+    for minor in range(1, HISTORY_PAGE):  # 2.1 .. 2.49: with 1.0 and 2.0, one page and one more
+        ws.store.write_version(
+            sop_id="mombaby-refined",
+            version=Version(2, minor),
+            content=example_text("mombaby-refined").replace("title: ", f"title: {minor} ", 1),
+            author="小王",
+            message=f"v2.{minor}: 第 {minor} 次",
+            at=datetime(2026, 9, 2, tzinfo=UTC),
+        )
+    log_in(web, "李经理")
+    first = web.get("/sops/mombaby-refined").text
+    assert 'href="/sops/mombaby-refined/v/2.49"' in first and "1 / 2" in first
+    assert 'href="/sops/mombaby-refined/v/1.0"' not in first
+    second = web.get("/sops/mombaby-refined?page=2").text
+    assert 'href="/sops/mombaby-refined/v/1.0"' in second and "2 / 2" in second
+    assert 'href="/sops/mombaby-refined/v/2.49"' not in second
