@@ -37,6 +37,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "before": ("之前", "Before"),
     "after": ("之后", "After"),
     "text_diff": ("全文对照", "Side-by-side text"),
+    "unchanged": ("未改动的行已省略", "unchanged lines left out"),
     "no_changes": ("两个版本没有差别。", "The two versions are the same."),
     "promote": ("升为生产", "Promote"),
     "make_candidate": ("设为候选", "Make candidate"),

@@ -50,3 +50,13 @@ def test_words_exist_in_chinese_and_english() -> None:
     assert zh("approve") == "批准并升级" and en("approve") == "Approve and promote"
     assert all(pair[0] and pair[1] for pair in WORDS.values())
     assert zh("no-such-word") == "no-such-word"
+
+
+def test_side_by_side_leaves_out_unchanged_lines_beyond_the_context() -> None:
+    before = "\n".join(f"第 {n} 行" for n in range(1, 21))
+    after = before.replace("第 10 行", "第十行")
+    rows = side_by_side(before, after, context=2)
+    assert [r.kind for r in rows] == ["skip", "equal", "equal", "replace", "equal", "equal", "skip"]
+    assert [r.left_no for r in rows[1:-1]] == [8, 9, 10, 11, 12]
+    assert rows[3].right == "第十行"
+    assert side_by_side(before, before, context=2) == []
