@@ -120,6 +120,7 @@ def run(quick: bool = False) -> list[Row]:
         "one version as saved": f"/sops/{SOP}/v/1.{last // 2}",
         "diff of two versions": f"/sops/{SOP}/diff?a=1.0&b=1.{last}",
         "audit log + verify": "/audit",
+        "groups (search, first 200 shown)": "/groups?q=宝妈群 99",
     }
     with tempfile.TemporaryDirectory() as tmp:
         ws = init_workspace(Path(tmp) / "ws")

@@ -48,7 +48,13 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 def create_app(ws: Workspace) -> FastAPI:
     """The console for workspace `ws` (its database migrated, its signing key made)."""
-    from sopflow.web import routes_approvals, routes_login, routes_sops, routes_tasks
+    from sopflow.web import (
+        routes_approvals,
+        routes_groups,
+        routes_login,
+        routes_sops,
+        routes_tasks,
+    )
 
     app = FastAPI(title="sopflow", docs_url=None, redoc_url=None, openapi_url=None)
     _ = ws.engine  # migrate before the first request
@@ -57,7 +63,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.t = translator(ws.settings.language)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (routes_login, routes_sops, routes_approvals, routes_tasks):
+    for module in (routes_login, routes_sops, routes_groups, routes_approvals, routes_tasks):
         app.include_router(module.router)
 
     @app.middleware("http")

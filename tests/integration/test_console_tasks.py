@@ -58,3 +58,18 @@ def test_an_operator_cannot_mark_another_groups_post_done(web: TestClient, ws: W
     with ws.session() as session:
         row = ledger.get_deliveries(session, [keys["g-other"]])[keys["g-other"]]
     assert row.status != ledger.DONE
+
+
+def test_the_groups_page_filters_by_owner_and_search_for_leads_only(
+    web: TestClient, ws: Workspace
+) -> None:
+    with_hand_posts(ws, now=datetime.now(UTC))
+    log_in(web, "阿芳")
+    assert web.get("/groups").status_code == 403
+    log_in(web, "李经理")
+    every = web.get("/groups").text
+    assert "阿芳的福利群" in every and "别人的群" in every
+    mine = web.get("/groups", params={"owner": "阿芳"}).text
+    assert "阿芳的福利群" in mine and "别人的群" not in mine
+    found = web.get("/groups", params={"q": "别人"}).text
+    assert "别人的群" in found and "阿芳的福利群" not in found
