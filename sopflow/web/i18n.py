@@ -44,6 +44,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "g_sop": ("SOP", "SOP"),
     "channel": ("渠道", "Channel"),
     "members": ("成员数", "Members"),
+    "kpis": ("KPI 趋势与告警日（报告）", "KPI trends and alert days (report)"),
     "unchanged": ("未改动的行已省略", "unchanged lines left out"),
     "no_changes": ("两个版本没有差别。", "The two versions are the same."),
     "promote": ("升为生产", "Promote"),

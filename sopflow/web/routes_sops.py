@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import audit_trail
 from services.console_reads import groups_following
@@ -50,6 +50,18 @@ def sop_history(
 def sop_version(request: Request, sop_id: str, ref: str, user: Login = Depends(lead)) -> Response:
     shown = show_version(workspace(request), sop_id=sop_id, ref=ref)
     return render(request, "version.html", sop_id=sop_id, shown=shown)
+
+
+@router.get("/sops/{sop_id}/kpis")
+def sop_kpis(request: Request, sop_id: str, user: Login = Depends(lead)) -> Response:
+    """KPI trends per version with alert days: the offline report's page (inline SVG, no JS)."""
+    from report.html import render_report
+    from services.report_data import report_data
+
+    html = render_report(report_data(workspace(request), sop_id, now=now()))
+    # The report is one self-contained file: its own inline styles, no scripts at all.
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/sops/{sop_id}/diff")

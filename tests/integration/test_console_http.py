@@ -226,3 +226,11 @@ def test_history_lists_the_newest_versions_first_in_pages(web: TestClient, ws: W
     second = web.get("/sops/mombaby-refined?page=2").text
     assert 'href="/sops/mombaby-refined/v/1.0"' in second and "2 / 2" in second
     assert 'href="/sops/mombaby-refined/v/2.49"' not in second
+
+
+def test_the_kpi_page_is_the_report_with_escaped_text_and_no_scripts(web: TestClient) -> None:
+    log_in(web, "李经理")
+    answer = web.get("/sops/mombaby-refined/kpis")
+    assert answer.status_code == 200
+    assert "mombaby-refined" in answer.text and "<script" not in answer.text
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
