@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import audit_trail
 from services.console_reads import groups_following
+from services.groups import list_groups
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
 from sopflow.web.app import render
@@ -16,6 +19,7 @@ from versions import services
 
 router = APIRouter()
 AUDIT_ROWS = 500
+WEEK_GROUPS = 10  # groups planned when none are asked for
 HISTORY_PAGE = 50  # versions per history page (the newest first)
 
 
@@ -62,6 +66,39 @@ def sop_kpis(request: Request, sop_id: str, user: Login = Depends(lead)) -> Resp
     # The report is one self-contained file: its own inline styles, no scripts at all.
     policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
     return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
+@router.get("/sops/{sop_id}/week")
+def sop_week(
+    request: Request, sop_id: str, group: str = "", start: str = "", user: Login = Depends(lead)
+) -> Response:
+    """A week of planned posts per group (each group's own alias), markers from the planner."""
+    from services.planning import plan_window
+
+    ws = workspace(request)
+    try:
+        first = date.fromisoformat(start) if start else now().astimezone(ws.settings.zone).date()
+    except ValueError:
+        raise HTTPException(400, f"start: {start!r} is not a date (YYYY-MM-DD)") from None
+    wanted = [g for g in group.replace(",", " ").split() if g]
+    if not wanted:
+        wanted = [g.id for g in list_groups(ws, sop_id=sop_id)[:WEEK_GROUPS]]
+    plan = plan_window(
+        ws, sop_id=sop_id, ref=None, start=first, end=first + timedelta(days=6), group_ids=wanted
+    )
+    days: dict[date, list] = {first + timedelta(days=n): [] for n in range(7)}
+    for action in plan.actions:
+        days.setdefault(action.at.astimezone(ws.settings.zone).date(), []).append(action)
+    return render(
+        request,
+        "week.html",
+        sop_id=sop_id,
+        days=days,
+        warnings=plan.warnings,
+        group=" ".join(wanted),
+        start=first.isoformat(),
+        zone=ws.settings.zone,
+    )
 
 
 @router.get("/sops/{sop_id}/diff")

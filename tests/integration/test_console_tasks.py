@@ -73,3 +73,20 @@ def test_the_groups_page_filters_by_owner_and_search_for_leads_only(
     assert "阿芳的福利群" in mine and "别人的群" not in mine
     found = web.get("/groups", params={"q": "别人"}).text
     assert "别人的群" in found and "阿芳的福利群" not in found
+
+
+def test_the_week_view_lists_each_days_planned_posts_of_a_group(
+    web: TestClient, ws: Workspace
+) -> None:
+    from tests.support.console import with_versions
+
+    with_versions(ws)
+    with_hand_posts(ws, now=datetime.now(UTC))
+    log_in(web, "李经理")
+    html = web.get(
+        "/sops/mombaby-refined/week", params={"group": "g-fang", "start": "2026-09-07"}
+    ).text
+    for day in ("2026-09-07", "2026-09-13"):
+        assert f'<h2 id="d-{day}">{day}</h2>' in html
+    assert "g-fang" in html and "columns." in html
+    assert web.get("/sops/mombaby-refined/week", params={"start": "tomorrow"}).status_code == 400
