@@ -207,6 +207,7 @@ def authenticate(ws: Workspace, *, name: str, password: str, address: str, now: 
                 session.add(row)
                 session.commit()
             return user_of(row)
+        session.exec(delete(LoginFailure).where(LoginFailure.at < now - WINDOW))  # type: ignore[call-overload,arg-type]
         session.add(LoginFailure(account=name, address=address, at=now))
         session.flush()
         if _locked(session, name, address, now):

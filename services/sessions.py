@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.accounts import User, user_of
 from services.web_store import Account, WebSession
@@ -37,7 +37,10 @@ def _hash(session_id: str) -> str:
 def start_session(ws: Workspace, *, user: User, now: datetime) -> tuple[str, Login]:
     """A new session for `user`: (the id for the cookie, the login with its CSRF token)."""
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    idle = timedelta(minutes=ws.settings.web_idle_minutes)
     with ws.session() as session:
+        # Sessions idle too long are dead anyway; dropping them here keeps the table small.
+        session.exec(delete(WebSession).where(col(WebSession.last_seen) < now - idle))  # type: ignore[call-overload]
         session.add(
             WebSession(
                 id_hash=_hash(session_id),
