@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.groups import list_groups
+from services.console_reads import find_groups
 from services.sessions import Login
 from sopflow.web.app import render
 from sopflow.web.auth import lead, workspace
@@ -24,16 +24,13 @@ def groups(
     sop: str = "",
     user: Login = Depends(lead),
 ) -> Response:
-    found = list_groups(workspace(request), sop_id=sop or None, tag=tag or None)
-    if owner:
-        found = [g for g in found if g.owner == owner]
-    if q:
-        needle = q.casefold()
-        found = [g for g in found if needle in g.name.casefold() or needle in g.id.casefold()]
+    shown, total = find_groups(
+        workspace(request), search=q, owner=owner, tag=tag, sop_id=sop, limit=GROUPS_SHOWN
+    )
     return render(
         request,
         "groups.html",
-        groups=found[:GROUPS_SHOWN],
-        total=len(found),
+        groups=shown,
+        total=total,
         filters={"q": q, "owner": owner, "tag": tag, "sop": sop},
     )

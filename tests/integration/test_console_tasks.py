@@ -90,3 +90,22 @@ def test_the_week_view_lists_each_days_planned_posts_of_a_group(
         assert f'<h2 id="d-{day}">{day}</h2>' in html
     assert "g-fang" in html and "columns." in html
     assert web.get("/sops/mombaby-refined/week", params={"start": "tomorrow"}).status_code == 400
+
+
+def test_group_search_filters_in_the_database_by_tag_exactly_and_sop(
+    web: TestClient, ws: Workspace
+) -> None:
+    from engine.groups import add_group
+    from services.console_reads import find_groups
+
+    now = datetime.now(UTC)
+    with ws.session() as session:
+        add_group(session, id="g1", name="上海 100% 群", sop_id="a", tags=["city:上海"], now=now)
+        add_group(session, id="g2", name="上海二群", sop_id="b", tags=["city:上海浦东"], now=now)
+        add_group(session, id="g3", name="杭州群", sop_id="a", now=now)
+        session.commit()
+    assert [g.id for g in find_groups(ws, tag="city:上海")[0]] == ["g1"]
+    assert [g.id for g in find_groups(ws, search="100%")[0]] == ["g1"]
+    assert [g.id for g in find_groups(ws, search="上海", sop_id="b")[0]] == ["g2"]
+    shown, total = find_groups(ws, limit=2)
+    assert ([g.id for g in shown], total) == (["g1", "g2"], 3)
