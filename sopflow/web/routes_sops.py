@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import audit_trail
-from services.console_reads import groups_following
-from services.groups import list_groups
+from services.console_reads import find_groups, groups_following
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
 from sopflow.web.app import render
@@ -82,7 +81,7 @@ def sop_week(
         raise HTTPException(400, f"start: {start!r} is not a date (YYYY-MM-DD)") from None
     wanted = [g for g in group.replace(",", " ").split() if g]
     if not wanted:
-        wanted = [g.id for g in list_groups(ws, sop_id=sop_id)[:WEEK_GROUPS]]
+        wanted = [g.id for g in find_groups(ws, sop_id=sop_id, limit=WEEK_GROUPS)[0]]
     plan = plan_window(
         ws, sop_id=sop_id, ref=None, start=first, end=first + timedelta(days=6), group_ids=wanted
     )
