@@ -66,7 +66,9 @@ def _check_password(password: str) -> str:
     return password
 
 
-def _record(session: Session, *, actor: str, action: str, name: str, note: str, now: datetime):
+def _record(
+    session: Session, *, actor: str, action: str, name: str, note: str, now: datetime
+) -> None:
     audit.append(
         session,
         actor=actor,
@@ -132,7 +134,10 @@ def get_user(ws: Workspace, name: str) -> User | None:
         return None if row is None else user_of(row)
 
 
-def _change(ws: Workspace, name: str, action: str, note: str, actor: str, now: datetime, **values):
+def _change(
+    ws: Workspace, name: str, action: str, note: str, actor: str, now: datetime, **values: object
+) -> User:
+    """Set `values` on an account, with its audit record, in one transaction."""
     with ws.session() as session:
         row = _get(session, name)
         for key, value in values.items():
