@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     """Remind a sender who has not confirmed a mass send after this many hours."""
     wecom_cancel_after_hours: float = Field(default=24.0, gt=0)
     """Cancel a mass send its sender has not confirmed after this many hours."""
+    # The ops console (sop web): who may approve, idle logout, UI language.
+    approvals: Literal["cli", "console"] = "cli"
+    web_idle_minutes: int = Field(default=30, ge=1)
+    language: Literal["zh", "en"] = "zh"
+    wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
 
     @property
     def zone(self) -> tzinfo:

@@ -47,6 +47,9 @@ def all_migrations() -> list[tuple[str, Any]]:
     from engine import migrations as engine_side
 
     found.extend(engine_side.MIGRATIONS)
+    from services import web_store  # the console's accounts and sessions
+
+    found.extend(web_store.MIGRATIONS)
     return found
 
 

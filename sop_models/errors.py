@@ -13,6 +13,7 @@
     │   └── AliasError                an alias move that is not allowed
     ├── ApprovalError                 four-eyes rule or approval state violated
     ├── AuditError                    the audit trail cannot be written or read
+    ├── AccountError                  a console account operation or login was refused
     ├── GroupRegistryError            a group registry operation was refused
     │   ├── DuplicateGroupError       the group id is already registered
     │   └── UnknownGroupError         no group with that id
@@ -171,6 +172,10 @@ class ApprovalError(SopflowError):
 
 class AuditError(SopflowError):
     """The audit trail could not be written or read."""
+
+
+class AccountError(SopflowError):
+    """A console account operation or login was refused (unknown, disabled, locked out)."""
 
 
 class GroupRegistryError(SopflowError):

@@ -81,6 +81,12 @@ def demo(
     console.print(
         "  Prefect  sop server   # then open http://127.0.0.1:4200 (runs of a real server)"
     )
+    console.print(
+        f"  console  sop --workspace {ws} users add 李经理 --role lead"
+        f" && sop --workspace {ws} web   # then open http://127.0.0.1:8000",
+        markup=False,
+        soft_wrap=True,
+    )
     console.print(f"\ndone in {time.monotonic() - started:.0f} s (seed {seed})")
 
 

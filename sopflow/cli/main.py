@@ -177,6 +177,10 @@ COMMANDS: dict[str, Entry] = {
         "deliveries_app",
         "The delivery ledger: list rows by due time, filtered by SOP, group, status, due time.",
     ),
+    "users": Entry(
+        "users_cmd", "users_app", "Console accounts: who may log in to `sop web`, with which role."
+    ),
+    "web": Entry("web_cmd", "web", "Start the ops console (web pages for leads and operators)."),
 }
 
 # Every command module, once each (tests that register a module themselves check this list).

@@ -174,7 +174,10 @@ def promote(
 
     Example: sop promote mombaby-refined 2.0 --approver 李经理
     """
+    from services.console_policy import refuse_cli_approval
+
     ws = workspace(ctx)
+    refuse_cli_approval(ws, command="promote")
     info = services.promote(
         ws.uow(),
         sop_id=sop,

@@ -55,6 +55,7 @@ def test_demo_ends_in_promote_with_a_changelog_line(tmp_path: Path) -> None:
     report = root / "reports" / "mombaby-refined.html"
     assert report.exists() and "推广" in report.read_text(encoding="utf-8")
     assert any((root / "outbox").glob("outbox-2026-09-*.jsonl"))
+    assert f"users add 李经理 --role lead && sop --workspace {root.resolve()} web" in out
 
 
 def test_demo_with_a_worse_v2_ends_in_reject_and_keeps_the_evidence(tmp_path: Path) -> None:

@@ -135,6 +135,7 @@ class FakeWeCom:
         self.setup_error: int | None = None
         self._after_effect: dict[str, deque[int]] = {}
         self.webhook_rejections = 0
+        self.login_codes: dict[str, str] = {}  # OAuth2 code -> userid (auth/getuserinfo)
         self._server: ThreadingHTTPServer | None = None
 
     # lifecycle ---------------------------------------------------------------------------
@@ -315,6 +316,8 @@ class FakeWeCom:
         token_error = self._check_token(query.get("access_token", ""))
         if token_error:
             return token_error
+        if api == "auth/getuserinfo" and method == "GET":
+            return self._getuserinfo(query.get("code", ""))
         if api in GET_APIS and method == "GET":
             body = {}
         if (method != "POST" and api not in GET_APIS) or not isinstance(body, dict):
@@ -368,6 +371,13 @@ class FakeWeCom:
         token = f"fake-token-{self.tokens_issued:04d}-{next(self._ids):06d}"
         self.tokens[token] = self.clock() + self.token_ttl
         return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
+
+    def _getuserinfo(self, code: str) -> Answer:
+        """A login code is good once (WeCom's codes are single-use, 5 minutes)."""
+        userid = self.login_codes.pop(code, None)
+        if userid is None:
+            return _error(40029, "invalid code")
+        return {"errcode": 0, "errmsg": "ok", "userid": userid}
 
     def _check_token(self, token: str) -> Answer | None:
         if token not in self.tokens:

@@ -1,0 +1,77 @@
+"""WeCom login (企业微信 OAuth2) for the console: the in-app authorization on phones and the
+QR-code login on desktops both end with a one-time `code`, which `auth/getuserinfo` turns into
+a WeCom userid; the account whose `wecom_userid` it is logs in.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import httpx
+from sqlmodel import select
+
+from engine.wecom.client import WeComClient
+from services.accounts import User, user_of
+from services.web_store import Account
+from services.workspace import Workspace
+from sop_models.errors import AccountError, WeComApiError, one_line, redact
+
+OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
+QR_LOGIN = "https://login.work.weixin.qq.com/wwlogin/sso/login"
+
+
+def _corp(ws: Workspace) -> tuple[str, str]:
+    settings = ws.settings
+    if not settings.wecom_corp_id or settings.wecom_corp_secret is None:
+        raise AccountError("WeCom login needs wecom_corp_id and wecom_corp_secret in sopflow.toml")
+    return settings.wecom_corp_id, settings.wecom_corp_secret.get_secret_value()
+
+
+def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> str:
+    """Where to send the browser: the QR-code login (desktop) or in-app authorization (phone)."""
+    corp_id, _ = _corp(ws)
+    if qr:
+        if not ws.settings.wecom_agent_id:
+            raise AccountError("WeCom QR-code login needs wecom_agent_id in sopflow.toml")
+        query = {
+            "login_type": "CorpApp",
+            "appid": corp_id,
+            "agentid": ws.settings.wecom_agent_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+        return f"{QR_LOGIN}?{urlencode(query, quote_via=quote)}"
+    query = {
+        "appid": corp_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": state,
+    }
+    return f"{OAUTH}?{urlencode(query, quote_via=quote)}#wechat_redirect"
+
+
+def user_for_code(ws: Workspace, *, code: str) -> User:
+    """The active account of the WeCom user a login `code` names."""
+    corp_id, secret = _corp(ws)
+    base = ws.settings.wecom_base_url
+    try:
+        with WeComClient(corpid=corp_id, corpsecret=secret, base_url=base) as client:
+            # WeComClient.call sends only the token as query; this API takes the code there too.
+            answer = httpx.get(
+                f"{client.base_url}auth/getuserinfo",
+                params={"access_token": client.access_token(), "code": code},
+                timeout=10.0,
+            ).json()
+    except (WeComApiError, httpx.HTTPError, ValueError) as err:
+        raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
+    if answer.get("errcode"):
+        raise AccountError(f"WeCom login refused: errcode {answer.get('errcode')}")
+    userid = str(answer.get("userid") or answer.get("UserId") or "")
+    if not userid:
+        raise AccountError("WeCom login: this WeCom user is not a member of the company")
+    with ws.session() as session:
+        row = session.exec(select(Account).where(Account.wecom_userid == userid)).first()
+        if row is None or row.disabled:
+            raise AccountError(f"WeCom user {userid} has no active console account")
+        return user_of(row)

@@ -1,0 +1,1 @@
+"""The ops console: a server-rendered FastAPI app over the same services the CLI uses."""

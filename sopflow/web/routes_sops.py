@@ -1,0 +1,166 @@
+"""Pages for leads: SOP list, history, a version as saved, diffs, alias moves, the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services import audit_trail
+from services.console_reads import find_groups, groups_following
+from services.history import diff_versions, history, list_sops, show_version
+from services.sessions import Login
+from sopflow.web.app import render
+from sopflow.web.auth import checked_form, lead, login, now, workspace
+from sopflow.web.diffview import side_by_side
+from versions import services
+
+router = APIRouter()
+AUDIT_ROWS = 500
+WEEK_GROUPS = 10  # groups planned when none are asked for
+HISTORY_PAGE = 50  # versions per history page (the newest first)
+
+
+@router.get("/")
+def sop_list(request: Request, user: Login = Depends(login)) -> Response:
+    if not user.user.is_lead:
+        return RedirectResponse("/tasks", status_code=303)
+    ws = workspace(request)
+    return render(request, "sops.html", sops=list_sops(ws), following=groups_following(ws))
+
+
+@router.get("/sops/{sop_id}")
+def sop_history(
+    request: Request, sop_id: str, page: int = 1, user: Login = Depends(lead)
+) -> Response:
+    entries = history(workspace(request), sop_id=sop_id)
+    pages = max(1, -(-len(entries) // HISTORY_PAGE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    return render(
+        request,
+        "history.html",
+        sop_id=sop_id,
+        entries=entries,
+        shown=shown,
+        page=page,
+        pages=pages,
+    )
+
+
+@router.get("/sops/{sop_id}/v/{ref}")
+def sop_version(request: Request, sop_id: str, ref: str, user: Login = Depends(lead)) -> Response:
+    shown = show_version(workspace(request), sop_id=sop_id, ref=ref)
+    return render(request, "version.html", sop_id=sop_id, shown=shown)
+
+
+@router.get("/sops/{sop_id}/kpis")
+def sop_kpis(request: Request, sop_id: str, user: Login = Depends(lead)) -> Response:
+    """KPI trends per version with alert days: the offline report's page (inline SVG, no JS)."""
+    from report.html import render_report
+    from services.report_data import report_data
+
+    html = render_report(report_data(workspace(request), sop_id, now=now()))
+    # The report is one self-contained file: its own inline styles, no scripts at all.
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
+@router.get("/sops/{sop_id}/week")
+def sop_week(
+    request: Request, sop_id: str, group: str = "", start: str = "", user: Login = Depends(lead)
+) -> Response:
+    """A week of planned posts per group (each group's own alias), markers from the planner."""
+    from services.planning import plan_window
+
+    ws = workspace(request)
+    try:
+        first = date.fromisoformat(start) if start else now().astimezone(ws.settings.zone).date()
+    except ValueError:
+        raise HTTPException(400, f"start: {start!r} is not a date (YYYY-MM-DD)") from None
+    wanted = [g for g in group.replace(",", " ").split() if g]
+    if not wanted:
+        wanted = [g.id for g in find_groups(ws, sop_id=sop_id, limit=WEEK_GROUPS)[0]]
+    plan = plan_window(
+        ws, sop_id=sop_id, ref=None, start=first, end=first + timedelta(days=6), group_ids=wanted
+    )
+    days: dict[date, list] = {first + timedelta(days=n): [] for n in range(7)}
+    for action in plan.actions:
+        days.setdefault(action.at.astimezone(ws.settings.zone).date(), []).append(action)
+    return render(
+        request,
+        "week.html",
+        sop_id=sop_id,
+        days=days,
+        warnings=plan.warnings,
+        group=" ".join(wanted),
+        start=first.isoformat(),
+        zone=ws.settings.zone,
+    )
+
+
+@router.get("/sops/{sop_id}/diff")
+def sop_diff(
+    request: Request, sop_id: str, a: str, b: str, user: Login = Depends(lead)
+) -> Response:
+    ws = workspace(request)
+    changes = diff_versions(ws, sop_id=sop_id, a=a, b=b)
+    left = show_version(ws, sop_id=sop_id, ref=a)
+    right = show_version(ws, sop_id=sop_id, ref=b)
+    rows = side_by_side(left.text, right.text)
+    return render(request, "diff.html", sop_id=sop_id, a=left, b=right, changes=changes, rows=rows)
+
+
+def _confirmed(form: dict[str, str]) -> None:
+    if form.get("confirm") != "yes":
+        raise HTTPException(400, "请勾选确认 / tick the confirmation box")
+
+
+@router.post("/sops/{sop_id}/{action}")
+def sop_action(
+    request: Request,
+    sop_id: str,
+    action: str,
+    user: Login = Depends(lead),
+    form: dict[str, str] = Depends(checked_form),
+) -> Response:
+    """Candidate, promote, reject or rollback as the logged-in lead, after a confirmation."""
+    ws, name, at = workspace(request), user.user.name, now()
+    _confirmed(form)
+    version, reason = form.get("version", ""), form.get("reason", "").strip()
+    if action == "candidate":
+        services.set_candidate(ws.uow(), sop_id=sop_id, version=version, actor=name, now=at)
+    elif action == "promote":
+        services.promote(
+            ws.uow(), sop_id=sop_id, version=version, approver=name, policy=ws.policy, now=at
+        )
+    elif action == "reject":
+        services.reject(ws.uow(), sop_id=sop_id, actor=name, reason=reason, now=at)
+    elif action == "rollback":
+        services.rollback(ws.uow(), sop_id=sop_id, author=name, reason=reason, now=at)
+    else:
+        raise HTTPException(404, f"no action {action!r}")
+    return RedirectResponse(f"/sops/{sop_id}", status_code=303)
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request,
+    sop: str = "",
+    actor: str = "",
+    action: str = "",
+    user: Login = Depends(lead),
+) -> Response:
+    ws = workspace(request)
+    found = audit_trail.records(ws, sop_id=sop or None, actor=actor or None, action=action or None)
+    newest = list(reversed(found[-AUDIT_ROWS:]))
+    findings = audit_trail.verify(ws)
+    return render(
+        request,
+        "audit.html",
+        rows=newest,
+        total=len(found),
+        findings=findings,
+        filters={"sop": sop, "actor": actor, "action": action},
+    )

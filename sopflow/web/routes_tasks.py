@@ -1,0 +1,56 @@
+"""The operator's phone page: today's and tomorrow's hand posts of their groups, and "done"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from services.hand_posts import day_work, mark_posted
+from services.sessions import Login
+from sop_models.errors import AccountError
+from sopflow.web.app import render
+from sopflow.web.auth import checked_form, login, now, workspace
+
+router = APIRouter()
+
+
+@router.get("/tasks")
+def tasks(
+    request: Request, posted: str = "", late: str = "", user: Login = Depends(login)
+) -> Response:
+    ws = workspace(request)
+    today = now().astimezone(ws.settings.zone).date()
+    days = [day_work(ws, user=user.user, day=today + timedelta(days=n)) for n in (0, 1)]
+    return render(request, "tasks.html", days=days, posted=posted, late=late == "1")
+
+
+@router.post("/tasks/done")
+def done(
+    request: Request, user: Login = Depends(login), form: dict[str, str] = Depends(checked_form)
+) -> Response:
+    try:
+        result = mark_posted(workspace(request), user=user.user, key=form.get("key", ""), now=now())
+    except AccountError as err:
+        raise HTTPException(403, str(err)) from None
+    flag = "1" if result.late else "0"
+    return RedirectResponse(f"/tasks?posted={result.group_id}&late={flag}", status_code=303)
+
+
+@router.get("/r/{token}")
+def tracked_link(request: Request, token: str) -> Response:
+    """A tracked link: count the click (robots and repeats aside), then redirect."""
+    from services.tracked_links import click
+
+    target = click(
+        workspace(request),
+        token=token,
+        member=None,  # members are identified only by WeCom's in-app authorization (not yet)
+        address=request.client.host if request.client else "unknown",
+        user_agent=request.headers.get("user-agent", ""),
+        now=now(),
+    )
+    if target is None:
+        raise HTTPException(404, "没有这个链接 / no such link")
+    return RedirectResponse(target, status_code=302)

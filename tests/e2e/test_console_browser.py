@@ -1,0 +1,152 @@
+"""The ops console in a real Chromium (Playwright): a lead approves a paused check run after
+opening the diff, the version's author cannot, and an operator on a 375x667 phone marks a hand
+post done. Screenshots of every page are kept under test-artifacts/console/."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import ledger
+from flows.approval import paused_runs
+from flows.check import check
+from flows.runtime import PrefectServer
+from services import audit_trail
+from services.accounts import add_user
+from services.workspace import Workspace, open_workspace
+from tests.support.browser import artifacts_dir, browser_page, log_in_page, serving
+from tests.support.console import PASSWORD, client, with_accounts, with_hand_posts, with_versions
+from tests.support.experiments import APPROVER, AUTHOR, BETTER, SOP, WINDOW, build_experiment
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("console") / "ws"
+    build_experiment(root, BETTER)
+    return root
+
+
+def _check_in_background(root: Path) -> tuple[threading.Thread, list[Any]]:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(
+                check(
+                    workspace=str(root),
+                    sop=SOP,
+                    sequential=False,
+                    poll_interval_s=1,
+                    approval_timeout_s=180,
+                    **WINDOW,
+                )
+            )
+        except BaseException as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _paused_check() -> str:
+    def found() -> str | None:
+        runs = [r for r in paused_runs() if r.flow_name == "check" and r.waits_for_approval]
+        return str(runs[0].id) if runs else None
+
+    return wait_until(found, timeout=90, what="the check run to pause for approval")
+
+
+def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot(
+    prefect_server: PrefectServer, experiment: Path, tmp_path: Path, request: Any
+) -> None:
+    root = Path(shutil.copytree(experiment, tmp_path / "ws"))
+    shots = artifacts_dir(request.node.name)
+    ws = open_workspace(root)
+    for name in (APPROVER, AUTHOR):
+        add_user(
+            ws, name=name, role="lead", password=PASSWORD, actor="os:test", now=datetime.now(UTC)
+        )
+    thread, outcome = _check_in_background(root)
+    run_id = _paused_check()
+    with serving(ws) as base, browser_page() as page:
+        # The version's author is refused, and the run keeps waiting.
+        log_in_page(page, base, AUTHOR, PASSWORD)
+        page.goto(f"{base}/approvals")
+        page.screenshot(path=shots / "approvals.png", full_page=True)
+        card = page.locator("section.card", has_text=run_id)
+        card.locator("form", has_text="批准并升级").get_by_label("我确认此操作").check()
+        card.get_by_role("button", name="批准并升级").click()
+        page.wait_for_load_state()
+        assert "another person must approve it" in page.inner_text("main")
+        page.screenshot(path=shots / "author-refused.png", full_page=True)
+        assert not outcome
+        assert str(ws.store.aliases(SOP)["production"]) == "1.0"
+        page.get_by_role("button", name="退出登录").click()
+        page.wait_for_load_state()
+
+        # The lead reads the SOP list, the history and the diff, then approves.
+        log_in_page(page, base, APPROVER, PASSWORD)
+        assert page.get_by_role("heading", name="SOP 列表").is_visible()
+        page.screenshot(path=shots / "sops.png", full_page=True)
+        page.get_by_role("link", name=SOP).click()
+        page.wait_for_load_state()
+        page.screenshot(path=shots / "history.png", full_page=True)
+        page.get_by_label("从").select_option("1.0")
+        page.get_by_label("到").select_option("2.0")
+        page.get_by_role("button", name="对比").click()
+        page.wait_for_load_state()
+        assert "kpis.targets[0].metric" in page.inner_text("main")  # open rate comes first
+        page.screenshot(path=shots / "diff.png", full_page=True)
+        page.goto(f"{base}/sops/{SOP}/v/2.0")
+        page.screenshot(path=shots / "version.png", full_page=True)
+        page.goto(f"{base}/approvals")
+        card = page.locator("section.card", has_text=run_id)
+        card.locator("form", has_text="批准并升级").get_by_label("我确认此操作").check()
+        card.get_by_role("button", name="批准并升级").click()
+        page.wait_for_load_state()
+        thread.join(120)
+        assert outcome and not isinstance(outcome[0], BaseException), outcome
+        assert str(ws.store.aliases(SOP)["production"]) == "2.0"
+        page.goto(f"{base}/audit")
+        assert "审计链完整" in page.inner_text("main")
+        page.screenshot(path=shots / "audit.png", full_page=True)
+    approvals = audit_trail.records(ws, sop_id=SOP, action="approval")
+    promotes = audit_trail.records(ws, sop_id=SOP, action="promote")
+    assert approvals[-1].actor == APPROVER
+    assert (promotes[-1].actor, promotes[-1].version) == (APPROVER, "2.0")
+    ws.close()
+
+
+def test_an_operator_on_a_phone_marks_a_hand_post_done(workspace: Workspace, request: Any) -> None:
+    shots = artifacts_dir(request.node.name)
+    ws = with_versions(with_accounts(workspace))
+    keys = with_hand_posts(ws, now=datetime.now(UTC))
+    with client(ws):
+        pass  # migrations and signing key in place before the server thread starts
+    with serving(ws) as base, browser_page(375, 667) as page:
+        page.goto(f"{base}/login")
+        page.screenshot(path=shots / "login-375.png", full_page=True)
+        log_in_page(page, base, "阿芳", PASSWORD)
+        assert page.url.endswith("/tasks")
+        post = page.get_by_role("article", name="阿芳的福利群")
+        assert "湿巾" in post.inner_text()
+        assert post.get_by_role("button", name="复制文案").is_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the phone page scrolls sideways ({width} px)"
+        page.screenshot(path=shots / "tasks-375.png", full_page=True)
+        post.get_by_role("button", name="已发送").click()
+        page.wait_for_load_state()
+        assert "已记录" in page.inner_text("main")
+        page.screenshot(path=shots / "tasks-done-375.png", full_page=True)
+    with ws.session() as session:
+        row = ledger.get_deliveries(session, [keys["g-fang"]])[keys["g-fang"]]
+    assert (row.status, row.done_by) == (ledger.DONE, "阿芳")

@@ -1,0 +1,94 @@
+"""WeCom login (OAuth2 code -> auth/getuserinfo -> account) against the fake WeCom server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.accounts import add_user
+from services.settings import Settings
+from services.workspace import Workspace
+from tests.support.console import PASSWORD, client
+from tests.support.wecom_fake import FakeWeCom
+
+NOW = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeWeCom]:
+    with FakeWeCom() as server:
+        yield server
+
+
+@pytest.fixture
+def web(workspace: Workspace, fake: FakeWeCom) -> Iterator[TestClient]:
+    settings = Settings(
+        wecom_corp_id=fake.corpid,
+        wecom_corp_secret=fake.corpsecret,
+        wecom_base_url=fake.base_url,
+        wecom_agent_id="1000002",
+    )
+    ws = Workspace(workspace.root, settings)
+    add_user(
+        ws,
+        name="阿芳",
+        role="operator",
+        password=PASSWORD,
+        actor="os:test",
+        now=NOW,
+        wecom_userid="fang",
+    )
+    try:
+        with client(ws) as c:
+            yield c
+    finally:
+        ws.close()
+
+
+def _start(web: TestClient, qr: bool) -> str:
+    answer = web.get(f"/login/wecom?qr={int(qr)}&next=/tasks")
+    assert answer.status_code == 303
+    target = urlsplit(answer.headers["location"])
+    query = parse_qs(target.query)
+    assert query["redirect_uri"] == ["http://testserver/login/wecom/callback"]
+    if qr:
+        assert target.netloc == "login.work.weixin.qq.com" and query["agentid"] == ["1000002"]
+    else:
+        assert target.netloc == "open.weixin.qq.com" and query["scope"] == ["snsapi_base"]
+        assert target.fragment == "wechat_redirect"
+    return query["state"][0]
+
+
+@pytest.mark.parametrize("qr", [False, True])
+def test_a_wecom_code_logs_in_the_account_of_that_userid(
+    web: TestClient, fake: FakeWeCom, qr: bool
+) -> None:
+    state = _start(web, qr)
+    fake.login_codes["CODE-1"] = "fang"
+    answer = web.get(f"/login/wecom/callback?code=CODE-1&state={state}")
+    assert answer.status_code == 303, answer.text[-1500:]
+    assert answer.headers["location"] == "/tasks"
+    assert "阿芳 (operator)" in web.get("/tasks").text
+    assert [c.query.get("code") for c in fake.calls("auth/getuserinfo")] == ["CODE-1"]
+
+
+def test_an_unknown_code_or_a_userid_without_account_does_not_log_in(
+    web: TestClient, fake: FakeWeCom
+) -> None:
+    state = _start(web, False)
+    assert web.get(f"/login/wecom/callback?code=nope&state={state}").status_code == 401
+    fake.login_codes["CODE-2"] = "stranger"
+    answer = web.get(f"/login/wecom/callback?code=CODE-2&state={state}")
+    assert answer.status_code == 401 and "has no active console account" in answer.text
+    assert web.get("/tasks").status_code == 303
+
+
+def test_a_callback_with_a_forged_state_is_refused(web: TestClient, fake: FakeWeCom) -> None:
+    _start(web, False)
+    fake.login_codes["CODE-3"] = "fang"
+    assert web.get("/login/wecom/callback?code=CODE-3&state=forged").status_code == 403
+    assert fake.calls("auth/getuserinfo") == []
