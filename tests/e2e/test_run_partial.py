@@ -64,11 +64,17 @@ def test_a_group_that_fails_to_plan_leaves_the_others_sent_and_the_run_failed(
     assert {r["group"] for r in lines} == {"mom-01", "daily-ok"}
 
     with get_client(sync_client=True) as client:
-        [run] = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["mature_day"])),
-            sort=FlowRunSort.START_TIME_DESC,
-            limit=1,
-        )
+        # The session's server holds other tests' mature_day runs (some only scheduled):
+        # this test's run is the one on this workspace.
+        [run] = [
+            r
+            for r in client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["mature_day"])),
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=200,
+            )
+            if r.parameters.get("workspace") == str(workspace.root)
+        ]
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
         )
