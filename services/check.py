@@ -11,12 +11,13 @@ candidate cleared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.events.store import EventStore
@@ -38,6 +39,7 @@ from versions.store import VersionInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_GUARDRAILS = ("leave_rate",)
 MINIMUMS = Minimums(units_per_arm=4, days=7)
+PLANNED_DAYS = 14  # the sequential mode's plan: daily looks over two weeks
 
 
 @dataclass
@@ -77,8 +79,12 @@ def _candidate_since(ws: Workspace, sop_id: str, candidate: VersionInfo) -> date
     return when.astimezone(SHANGHAI).date()
 
 
-def _arms(table: Any, production: str, candidate: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _arms(
+    table: Any, production: str, candidate: str, drop: frozenset[str] = frozenset()
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     arms = {}
+    if drop:
+        table = table.filter(pc.invert(pc.is_in(table["group"], pa.array(sorted(drop)))))
     for name, version in (("baseline", production), ("candidate", candidate)):
         rows = table.filter(pc.equal(table["sop_version"], version))
         arms[name] = (
@@ -86,6 +92,18 @@ def _arms(table: Any, production: str, candidate: str) -> dict[str, tuple[np.nda
             np.asarray(rows["den"].to_pylist(), dtype=float),
         )
     return arms
+
+
+def _crossed(table: Any, production: str, candidate: str) -> frozenset[str]:
+    """Groups with rows under both versions in the window (e.g. a window starting before the
+    assignment): they would count in both arms, so they are left out and counted."""
+    groups: dict[str, set[str]] = {}
+    for group, version in zip(
+        table["group"].to_pylist(), table["sop_version"].to_pylist(), strict=True
+    ):
+        if version in (production, candidate):
+            groups.setdefault(group, set()).add(version)
+    return frozenset(g for g, seen in groups.items() if len(seen) > 1)
 
 
 def _test(
@@ -98,10 +116,11 @@ def _test(
     versions: tuple[str, str],
     sequential: bool,
     before_after: bool = False,
-) -> tuple[MetricResult, tuple[int, int]]:
+) -> tuple[MetricResult, tuple[int, int], frozenset[str]]:
     definition = get_metric(metric)
     table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
-    arms = _arms(table, *versions)
+    crossed = frozenset() if before_after else _crossed(table, *versions)
+    arms = _arms(table, *versions, crossed)
     if before_after:  # production's own period of the same length, just before the candidate's
         before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
         arms["baseline"] = _arms(before, *versions)["baseline"]
@@ -122,8 +141,9 @@ def _test(
         kind=kind,
         direction=definition.direction,
         sequential=sequential,
+        fraction=min(1.0, (end - start).days / PLANNED_DAYS),
     )
-    return result, (len(den_b), len(den_c))
+    return result, (len(den_b), len(den_c)), crossed
 
 
 def evaluate(
@@ -166,7 +186,7 @@ def evaluate(
         sequential=sequential,
         before_after=before_after,
     )
-    primary, arms = _test(events, primary_name, **args)
+    primary, arms, crossed = _test(events, primary_name, **args)
     guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:
@@ -184,6 +204,13 @@ def evaluate(
         days_observed=(last - first).days,
         design="before_after" if before_after else "randomized",
     )
+    if crossed:
+        note = (
+            f"excluded {len(crossed)} group{'' if len(crossed) == 1 else 's'} seen under both "
+            f"versions in the window ({', '.join(sorted(crossed)[:5])}"
+            f"{', ...' if len(crossed) > 5 else ''})"
+        )
+        decision = replace(decision, reasons=(*decision.reasons, note))
     message = candidate.message.split(": ", 1)[-1]
     changelog = changelog_line(candidate, message, primary, arms, (last - first).days)
     evidence = Evidence.model_validate(

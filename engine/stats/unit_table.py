@@ -26,7 +26,7 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 
-from engine.stats.decision import Decision, Minimums, decide
+from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
 from engine.stats.result import MetricKind, MetricResult
 from engine.stats.srm import srm_check
@@ -118,6 +118,7 @@ def check_unit_table(
     expected_share: float = 0.5,
     min_units: int | None = None,
     lower_is_better: Sequence[str] = (),
+    practical: Practical = Practical(),
 ) -> TableCheck:
     """Read `path`, compare candidate with baseline on every metric and decide.
 
@@ -138,6 +139,7 @@ def check_unit_table(
             parse_spec(text, "primary" if i == 0 else "secondary", columns, lower_is_better)
             for i, text in enumerate(metrics)
         ] + [parse_spec(text, "guardrail", columns, lower_is_better) for text in guardrails]
+        _known_lower(lower_is_better, specs)
         need(columns, variant_column, path, "--variant-column")
         for name, what in ((unit, "--unit"), (cluster, "--cluster")):
             if name is not None:
@@ -164,7 +166,14 @@ def check_unit_table(
     default = MIN_UNITS_DEFAULT if cluster is None else MIN_CLUSTERS_DEFAULT
     minimums = Minimums(units_per_arm=default if min_units is None else min_units)
     roles = {r: [m for s, m in zip(specs, results, strict=True) if s.role == r] for r in ROLES}
-    decision = decide(roles["primary"][0], roles["guardrail"], roles["secondary"], srm, minimums)
+    decision = decide(
+        roles["primary"][0],
+        roles["guardrail"],
+        roles["secondary"],
+        srm,
+        minimums,
+        practical=practical,
+    )
     notes = []
     if ignored:
         notes.append(f"ignored {_count(ignored, 'row')} with other {variant_column} values")
@@ -174,6 +183,17 @@ def check_unit_table(
         notes.append(f"excluded {_count(excluded, noun)} {what}, with all their rows")
     decision = replace(decision, reasons=(*decision.reasons, *notes))
     return TableCheck(decision, excluded, ignored, rows, "cluster" if cluster else "unit")
+
+
+def _known_lower(names: Sequence[str], specs: Sequence[MetricSpec]) -> None:
+    """Every --lower-is-better NAME must name a metric SPEC or one of its columns."""
+    known = {s.name.strip() for s in specs} | {c for s in specs for c in s.columns}
+    unknown = [n for n in names if n.strip() not in known]
+    if unknown:
+        raise CheckError(
+            f"--lower-is-better {unknown[0]}: no --metric or --guardrail is named so "
+            f"(known: {', '.join(sorted(known))})"
+        )
 
 
 def _count(n: int, word: str) -> str:

@@ -79,8 +79,13 @@ def daily_checks(
     for day in days or range(1, DAYS + 1):
         sent_b = np.full(opens_b.shape[:2], per_unit_messages * day, dtype=float)
         sent_c = np.full(opens_c.shape[:2], per_unit_messages * day, dtype=float)
-        b, c = ratio_arm(opens_b[..., day - 1], sent_b), ratio_arm(opens_c[..., day - 1], sent_c)
-        comp = compare(b, c, alpha=ALPHA, df=welch_df(b, c), sequential=sequential)
+        b, c = (
+            ratio_arm(opens_b[..., day - 1], sent_b, proportion=True),
+            ratio_arm(opens_c[..., day - 1], sent_c, proportion=True),
+        )
+        comp = compare(
+            b, c, alpha=ALPHA, df=welch_df(b, c), sequential=sequential, fraction=day / DAYS
+        )
         for i in np.flatnonzero(running):
             metric = metric_result(
                 "open_rate",
