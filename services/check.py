@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,16 +95,22 @@ def _arms(
     return arms
 
 
-def _crossed(table: Any, production: str, candidate: str) -> frozenset[str]:
-    """Groups with rows under both versions in the window (e.g. a window starting before the
-    assignment): they would count in both arms, so they are left out and counted."""
-    groups: dict[str, set[str]] = {}
-    for group, version in zip(
-        table["group"].to_pylist(), table["sop_version"].to_pylist(), strict=True
-    ):
-        if version in (production, candidate):
-            groups.setdefault(group, set()).add(version)
-    return frozenset(g for g, seen in groups.items() if len(seen) > 1)
+def _crossed(
+    store: EventStore, *, sop_id: str, start: date, end: date, versions: tuple[str, str]
+) -> frozenset[str]:
+    """Groups with events under both versions in the window (e.g. a window starting before the
+    assignment): they would count in both arms, so every metric leaves them out."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f'SELECT "group" FROM {store.source_sql()} WHERE day >= ? AND day < ? '
+            "AND (sop = ? OR sop IS NULL) AND sop_version IN (?, ?) "
+            'GROUP BY "group" HAVING count(DISTINCT sop_version) > 1',
+            [start, end, sop_id, *versions],
+        ).fetchall()
+    finally:
+        con.close()
+    return frozenset(str(r[0]) for r in rows)
 
 
 def _test(
@@ -116,10 +123,10 @@ def _test(
     versions: tuple[str, str],
     sequential: bool,
     before_after: bool = False,
-) -> tuple[MetricResult, tuple[int, int], frozenset[str]]:
+    crossed: frozenset[str] = frozenset(),
+) -> tuple[MetricResult, tuple[int, int]]:
     definition = get_metric(metric)
     table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
-    crossed = frozenset() if before_after else _crossed(table, *versions)
     arms = _arms(table, *versions, crossed)
     if before_after:  # production's own period of the same length, just before the candidate's
         before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
@@ -143,7 +150,7 @@ def _test(
         sequential=sequential,
         fraction=min(1.0, (end - start).days / PLANNED_DAYS),
     )
-    return result, (len(den_b), len(den_c)), crossed
+    return result, (len(den_b), len(den_c))
 
 
 def evaluate(
@@ -186,7 +193,13 @@ def evaluate(
         sequential=sequential,
         before_after=before_after,
     )
-    primary, arms, crossed = _test(events, primary_name, **args)
+    crossed = (
+        frozenset()
+        if before_after
+        else _crossed(events, sop_id=sop_id, start=first, end=last, versions=versions)
+    )
+    args["crossed"] = crossed
+    primary, arms = _test(events, primary_name, **args)
     guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:

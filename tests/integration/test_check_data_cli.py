@@ -298,3 +298,33 @@ def _assert_one_line_error(result: Result, message: str) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("sop: error: ")
     assert message in lines[0]
+
+
+def test_misspelled_lower_is_better_name_is_an_error(app: typer.Typer, tmp_path: Path) -> None:
+    rows = [[f"m{i}", "AB"[i % 2], i % 3 == 0, i % 7 == 0] for i in range(400)]
+    path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
+    args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "lfet")
+    _assert_one_line_error(run(app, path, *UNIT_ARGS, *args), "--lower-is-better lfet")
+
+
+def test_guardrail_must_rule_out_the_margin_before_promote(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    """Opened 20% -> 30% (significant); left 5% -> 5.5%: not significantly worse, but its CI
+    still allows a rise far above 10%, so the guardrail is inconclusive and PROMOTE waits."""
+    rows = [
+        [f"{arm}{i}", arm, i < opened, i < left]
+        for arm, opened, left in (("A", 200, 50), ("B", 300, 55))
+        for i in range(1000)
+    ]
+    path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
+    args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "left")
+    out = run_json(app, path, *UNIT_ARGS, *args)
+    guard = out["metrics"][1]
+    assert out["decision"] == "CONTINUE" and guard["state"] == "inconclusive"
+    assert any("guardrail left is inconclusive" in r for r in out["reasons"])
+    loose = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2")
+    assert loose["decision"] == "PROMOTE" and loose["metrics"][1]["state"] == "passes"
+    small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
+    assert small["decision"] == "CONTINUE"
+    assert any("too small to matter" in r for r in small["reasons"])
