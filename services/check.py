@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from engine.events.store import EventStore
 from engine.kpi.compute import unit_sums
 from engine.kpi.definitions import get_metric
-from engine.stats.decision import Decision, Minimums, decide
+from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import ratio_delta_test
 from engine.stats.result import MetricResult
 from engine.stats.srm import srm_check
@@ -216,6 +216,9 @@ def evaluate(
         MINIMUMS,
         days_observed=(last - first).days,
         design="before_after" if before_after else "randomized",
+        practical=Practical(
+            ws.settings.min_effect, ws.settings.suspicious_lift, ws.settings.guardrail_margin
+        ),
     )
     if crossed:
         note = (
