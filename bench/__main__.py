@@ -10,7 +10,14 @@ import time
 
 from bench.table import Row, render
 
-SUITES = ["cli_startup", "store_bench", "kpi_bench", "planner_bench", "dispatch_bench"]
+SUITES = [
+    "cli_startup",
+    "store_bench",
+    "kpi_bench",
+    "planner_bench",
+    "dispatch_bench",
+    "check_data_bench",
+]
 
 
 def main() -> None:
