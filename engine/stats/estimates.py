@@ -152,8 +152,9 @@ def compare(
     one_sided_low = np.where(theta < 0, p / 2, 1 - p / 2)
     one_sided_high = np.where(theta > 0, p / 2, 1 - p / 2)
     low, high = theta - half, theta + half
-    low = np.where(log_ok, np.expm1(low), low)
-    high = np.where(log_ok, np.expm1(high), high)
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = np.where(log_ok, np.expm1(low), low)
+        high = np.where(log_ok, np.expm1(high), high)
     bad = ~np.isfinite(p) | ~np.isfinite(theta) | ~np.isfinite(var)
     nan = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
