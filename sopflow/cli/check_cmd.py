@@ -1,4 +1,4 @@
-"""Commands of the check step: events import, kpi, experiment start, check."""
+"""Commands of the check step: events import, kpi, check (experiments: experiment_cmd)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from services import preflight
-from services.experiments import start_experiment
 from services.kpis import import_event_file, kpis_with_alerts
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
@@ -91,25 +90,6 @@ def kpi(
         typer.echo(f"alert {hit}")
 
 
-def experiment(
-    ctx: typer.Context,
-    sop: str = typer.Argument(..., help="SOP id whose candidate is tested."),
-    share: float = typer.Option(0.5, "--share", help="Share of groups on the candidate."),
-    author: str = typer.Option("operator", "--author", help="Who starts the experiment."),
-    salt: str = typer.Option(None, "--salt", help="Hash salt (default: SOP id + candidate)."),
-) -> None:
-    """Assign the SOP's groups to candidate or production (salted hash) and record it.
-
-    Example: sop experiment mombaby-refined --share 0.5 --author 小王
-    """
-    ws = workspace(ctx)
-    result = start_experiment(ws, sop_id=sop, share=share, author=author, now=now(), salt=salt)
-    typer.echo(
-        f"{result.name}: {len(result.candidate)} group(s) on candidate, "
-        f"{len(result.production)} on production"
-    )
-
-
 def check(
     ctx: typer.Context,
     sop: str = typer.Argument(..., help="SOP id with a candidate."),
@@ -171,5 +151,5 @@ def check(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(events_app, name="events")
-    for command in (kpi, experiment, check):
+    for command in (kpi, check):
         app.command()(command)
