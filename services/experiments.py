@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine import groups as group_registry
-from engine.experiment import assign_groups
+from engine.experiment import assign_groups_balanced
 from engine.stats.power import History, PlanRow, history, plan
 from services.workspace import Workspace
 from sop_models.errors import CheckError
@@ -38,8 +38,12 @@ def start_experiment(
         groups = group_registry.list_groups(session, sop_id=sop_id)
         if not groups:
             raise CheckError(f"{sop_id}: no groups registered (sop groups add ...)")
-        records = assign_groups(
-            [g.id for g in groups], experiment=name, share=share, now=now, salt=salt
+        records = assign_groups_balanced(
+            [(g.id, g.member_count, g.tag_list) for g in groups],
+            experiment=name,
+            share=share,
+            now=now,
+            salt=salt,
         )
         on_candidate = sorted(r.group_id for r in records if r.variant == "candidate")
         on_production = sorted(r.group_id for r in records if r.variant != "candidate")
