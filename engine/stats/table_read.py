@@ -48,8 +48,9 @@ def literal(text: str) -> str:
 def load(
     con: duckdb.DuckDBPyConnection, path: Path, text_columns: Sequence[str] = ()
 ) -> dict[str, str]:
-    """Make `src` over CSV (typed once, into a table) or Parquet (a view: columnar reads);
-    returns {column: DuckDB type}. `text_columns` that exist are read from a CSV as text."""
+    """Make the view `raw` over CSV (types detected by DuckDB) or Parquet (types as stored);
+    returns {column: DuckDB type}. `text_columns` that exist are read from a CSV as text.
+    `keep_columns` then makes `src`, what the check reads."""
     if not path.is_file():
         raise DataFileError(f"{path}: no such file")
     try:
@@ -61,22 +62,44 @@ def load(
     source = literal(exact_path(path))
     try:
         if parquet:
-            con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({source})")
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({source})")
         else:
             sniffed = con.execute(f"DESCRIBE SELECT * FROM read_csv({source}, header=true)")
             names = [row[0] for row in sniffed.fetchall()]
             text = [c for c in dict.fromkeys(text_columns) if c in names]
             types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
             option = f", types={{{types}}}" if text else ""
-            con.execute(
-                f"CREATE TABLE src AS SELECT * FROM read_csv({source}, header=true{option})"
-            )
-        described = con.execute("DESCRIBE src").fetchall()
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv({source}, header=true{option})")
+        described = con.execute("DESCRIBE raw").fetchall()
     except duckdb.Error as err:
         first = str(err).strip().splitlines()[0][:200]
         kind = "Parquet" if parquet else "CSV"
         raise DataFileError(f"{path}: cannot read as {kind}: {first}") from None
     return {row[0]: str(row[1]) for row in described}
+
+
+def keep_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[str], *, csv: bool
+) -> None:
+    """`src`: the columns the check uses. A CSV is parsed once, into a table of just those
+    columns; a Parquet file stays a view (columnar reads are cheap to repeat)."""
+    listed = ", ".join(quote(c) for c in dict.fromkeys(columns))
+    try:
+        if csv:
+            con.execute(f"CREATE TABLE src AS SELECT {listed} FROM raw")
+        else:
+            con.execute(f"CREATE VIEW src AS SELECT {listed} FROM raw")
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0][:200]
+        raise DataFileError(
+            f"{path}: cannot read as {'CSV' if csv else 'Parquet'}: {first}"
+        ) from None
+
+
+def is_parquet(path: Path) -> bool:
+    """Parquet by suffix or magic bytes (the caller has checked the file exists)."""
+    with path.open("rb") as handle:
+        return path.suffix.lower() in (".parquet", ".pq") or handle.read(4) == b"PAR1"
 
 
 def exact_path(path: Path) -> str:

@@ -30,7 +30,16 @@ from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
 from engine.stats.result import MetricKind, MetricResult
 from engine.stats.srm import srm_check
-from engine.stats.table_read import column_kind, literal, load, need, number, quote
+from engine.stats.table_read import (
+    column_kind,
+    is_parquet,
+    keep_columns,
+    literal,
+    load,
+    need,
+    number,
+    quote,
+)
 from sop_models.errors import CheckError, DataFileError
 from sop_models.kpis import METRICS, Direction
 
@@ -153,6 +162,8 @@ def check_unit_table(
             c: f"c{i}" for i, c in enumerate(dict.fromkeys(c for s in specs for c in s.columns))
         }
         key = cluster or unit or ""
+        used = [variant_column, *(c for c in (unit, cluster) if c), *alias]
+        keep_columns(con, path, used, csv=not is_parquet(path))
         rows, ignored = _keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
         kinds = {c: column_kind(con, path, c, a, "kept", types[c]) for c, a in alias.items()}
         numbers = {a: number(a, types[c]) for c, a in alias.items()}
@@ -250,11 +261,11 @@ def _exclude(
     rule = "count(DISTINCT arm) > 1" if by_cluster else "count(*) > 1"
     con.execute(f"CREATE TABLE dropped AS SELECT id FROM kept GROUP BY id HAVING {rule}")
     values = "".join(f", {expr} AS {name}" for name, expr in numbers.items())
-    con.execute(
-        f"CREATE TABLE clean AS SELECT arm = 'b' AS is_b, id{values} "
-        "FROM kept ANTI JOIN dropped USING (id)"
-    )
     excluded = con.execute("SELECT count(*) FROM dropped").fetchone()[0]
+    # Unit-level rows need no id once duplicates are out; most files have none to take out.
+    ident = ", id" if by_cluster else ""
+    source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
+    con.execute(f"CREATE TABLE clean AS SELECT arm = 'b' AS is_b{ident}{values} FROM {source}")
     left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
     if not left.get(True) or not left.get(False):
         what = "clusters seen in both variants" if by_cluster else "units with several rows"
