@@ -16,18 +16,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from engine.events.store import EventStore
-from engine.kpi.compute import unit_sums
-from engine.kpi.definitions import get_metric
 from engine.stats.decision import Decision, Minimums, Practical, decide
-from engine.stats.estimates import ratio_delta_test
-from engine.stats.result import MetricResult
 from engine.stats.srm import srm_check
+from services.check_metrics import crossed_groups, test_metric
 from services.check_summary import changelog_line, markdown
 from services.workspace import Workspace
 from sop_models import parse_document
@@ -40,7 +32,6 @@ from versions.store import VersionInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_GUARDRAILS = ("leave_rate",)
 MINIMUMS = Minimums(units_per_arm=4, days=7)
-PLANNED_DAYS = 14  # the sequential mode's plan: daily looks over two weeks
 
 
 @dataclass
@@ -78,79 +69,6 @@ def _candidate_since(ws: Workspace, sop_id: str, candidate: VersionInfo) -> date
     marks = [r.at for r in records if r.version == str(candidate.version)]
     when = marks[-1] if marks else candidate.at
     return when.astimezone(SHANGHAI).date()
-
-
-def _arms(
-    table: Any, production: str, candidate: str, drop: frozenset[str] = frozenset()
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    arms = {}
-    if drop:
-        table = table.filter(pc.invert(pc.is_in(table["group"], pa.array(sorted(drop)))))
-    for name, version in (("baseline", production), ("candidate", candidate)):
-        rows = table.filter(pc.equal(table["sop_version"], version))
-        arms[name] = (
-            np.asarray(rows["num"].to_pylist(), dtype=float),
-            np.asarray(rows["den"].to_pylist(), dtype=float),
-        )
-    return arms
-
-
-def _crossed(
-    store: EventStore, *, sop_id: str, start: date, end: date, versions: tuple[str, str]
-) -> frozenset[str]:
-    """Groups with events under both versions in the window (e.g. a window starting before the
-    assignment): they would count in both arms, so every metric leaves them out."""
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            f'SELECT "group" FROM {store.source_sql()} WHERE day >= ? AND day < ? '
-            "AND (sop = ? OR sop IS NULL) AND sop_version IN (?, ?) "
-            'GROUP BY "group" HAVING count(DISTINCT sop_version) > 1',
-            [start, end, sop_id, *versions],
-        ).fetchall()
-    finally:
-        con.close()
-    return frozenset(str(r[0]) for r in rows)
-
-
-def _test(
-    store: EventStore,
-    metric: str,
-    *,
-    sop_id: str,
-    start: date,
-    end: date,
-    versions: tuple[str, str],
-    sequential: bool,
-    before_after: bool = False,
-    crossed: frozenset[str] = frozenset(),
-) -> tuple[MetricResult, tuple[int, int]]:
-    definition = get_metric(metric)
-    table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
-    arms = _arms(table, *versions, crossed)
-    if before_after:  # production's own period of the same length, just before the candidate's
-        before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
-        arms["baseline"] = _arms(before, *versions)["baseline"]
-    (num_b, den_b), (num_c, den_c) = arms["baseline"], arms["candidate"]
-    if len(den_b) == 0 or len(den_c) == 0:
-        raise CheckError(
-            f"{sop_id}: no {metric} data for "
-            f"{'production v' + versions[0] if len(den_b) == 0 else 'candidate v' + versions[1]}"
-            f" between {start} and {end - timedelta(days=1)} (import events first)"
-        )
-    kind = "proportion" if definition.kind == "proportion" else "ratio"
-    result = ratio_delta_test(
-        num_b,
-        den_b,
-        num_c,
-        den_c,
-        name=metric,
-        kind=kind,
-        direction=definition.direction,
-        sequential=sequential,
-        fraction=min(1.0, (end - start).days / PLANNED_DAYS),
-    )
-    return result, (len(den_b), len(den_c))
 
 
 def evaluate(
@@ -196,15 +114,15 @@ def evaluate(
     crossed = (
         frozenset()
         if before_after
-        else _crossed(events, sop_id=sop_id, start=first, end=last, versions=versions)
+        else crossed_groups(events, sop_id=sop_id, start=first, end=last, versions=versions)
     )
     args["crossed"] = crossed
-    primary, arms = _test(events, primary_name, **args)
-    guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
+    primary, arms = test_metric(events, primary_name, **args)
+    guardrails = [test_metric(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:
         try:
-            secondaries.append(_test(events, name, **args)[0])
+            secondaries.append(test_metric(events, name, **args)[0])
         except CheckError:
             continue  # a secondary without data yet (e.g. first-week retention) is left out
     srm = None if before_after else srm_check(arms[0], arms[1], expected_share)

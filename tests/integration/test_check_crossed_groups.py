@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,9 @@ def candidate_workspace(ws: Workspace) -> None:
     services.set_candidate(ws.uow(), sop_id=SOP, version="2.0", actor="小王", now=NOW)
 
 
-def events(groups: dict[str, list[str]], days: int) -> pa.Table:
+def events(
+    groups: dict[str, list[str]], days: int, first: date = START, prefix: str = ""
+) -> pa.Table:
     """20 members per group joining on day 1; each day 20 delivered and a seeded number of opens."""
     rng = np.random.default_rng(14)
     columns = ("group", "member", "time", "event", "value", "sop_version", "sop")
@@ -43,14 +45,14 @@ def events(groups: dict[str, list[str]], days: int) -> pa.Table:
 
     for group, versions in groups.items():
         for day in range(days):
-            when = datetime(2026, 9, 1, 2, 0, tzinfo=UTC) + timedelta(days=day)
+            when = datetime.combine(first, time(2, 0), tzinfo=UTC) + timedelta(days=day)
             version = versions[day % len(versions)]
             if day == 0:
                 for m in range(20):
-                    add(group, f"{group}-m{m}", when, "join", None)
+                    add(group, f"{prefix}{group}-m{m}", when, "join", None)
             add(group, "", when, "delivered", 20.0)
             for m in range(int(rng.binomial(20, 0.3))):
-                add(group, f"{group}-m{m}", when + timedelta(hours=1), "open", None)
+                add(group, f"{prefix}{group}-m{m}", when + timedelta(hours=1), "open", None)
     return pa.table(rows)
 
 
@@ -67,3 +69,18 @@ def test_groups_seen_under_both_versions_are_excluded_and_counted(workspace: Wor
     assert any("excluded 1 group seen under both versions" in r and "both" in r
                for r in outcome.decision.reasons)  # fmt: skip
     assert outcome.evidence.groups_per_arm == (8, 8)
+
+
+def test_check_uses_cuped_when_every_group_has_a_pre_period(workspace: Workspace) -> None:
+    candidate_workspace(workspace)
+    groups = {f"g{i}": ["1.0"] for i in range(8)} | {f"h{i}": ["2.0"] for i in range(8)}
+    store = EventStore(workspace.dir("events"))
+    store.import_rows(events(groups, 10), "experiment")
+    window = {"start": START, "end": START + timedelta(days=10)}
+    plain = evaluate(workspace, sop_id=SOP, now=NOW, sequential=False, **window)
+    assert "CUPED" not in plain.decision.primary.method  # no data before the window: plain
+    earlier = events({g: ["1.0"] for g in groups}, 7, START - timedelta(days=7), "pre-")
+    store.import_rows(earlier, "pre-period")
+    adjusted = evaluate(workspace, sop_id=SOP, now=NOW, sequential=False, **window)
+    opens = [m for m in adjusted.decision.secondaries if m.name == "open_rate"]
+    assert opens and "CUPED with the pre-period: variance" in opens[0].method
