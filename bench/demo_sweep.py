@@ -83,6 +83,7 @@ def one(seed: int, worse: bool, root: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", default="1-10", help="e.g. 1-10 or 3,7")
+    parser.add_argument("--effects", default="better,worse", help="better, worse or both")
     args = parser.parse_args()
     if "-" in args.seeds:
         first, last = (int(x) for x in args.seeds.split("-"))
@@ -90,7 +91,7 @@ def main() -> None:
     else:
         seeds = [int(x) for x in args.seeds.split(",")]
     counts: Counter[tuple[str, str, str]] = Counter()
-    for worse in (False, True):
+    for worse in [e == "worse" for e in args.effects.split(",")]:
         for seed in seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 found = one(seed, worse, Path(tmp) / "ws")

@@ -35,17 +35,28 @@ def start(
     share: float = typer.Option(0.5, "--share", help="Share of groups on the candidate."),
     author: str = typer.Option("operator", "--author", help="Who starts the experiment."),
     salt: str = typer.Option(None, "--salt", help="Hash salt (default: SOP id + candidate)."),
+    mde: str = typer.Option(
+        None, "--mde", help="Change to detect (18% or 0.18): warn when the groups cannot."
+    ),
+    metric: str = typer.Option("open_rate", "--metric", help="Primary metric for --mde."),
 ) -> None:
     """Assign the SOP's groups to candidate or production (salted hash) and record it.
 
-    Example: sop experiment start mombaby-refined --share 0.5 --author 小王
+    Example: sop experiment start mombaby-refined --share 0.5 --author 小王 --mde 18%
     """
     ws = workspace(ctx)
-    result = start_experiment(ws, sop_id=sop, share=share, author=author, now=now(), salt=salt)
+    clock = now()
+    warning = None
+    if mde is not None:
+        planned = plan_experiment(ws, sop_id=sop, metric=metric, mde=_share(mde), now=clock)
+        warning = planned.warning
+    result = start_experiment(ws, sop_id=sop, share=share, author=author, now=clock, salt=salt)
     typer.echo(
         f"{result.name}: {len(result.candidate)} group(s) on candidate, "
         f"{len(result.production)} on production"
     )
+    if warning:
+        typer.echo(f"warning: {warning} (see sop experiment plan)", err=True)
 
 
 def _share(text: str) -> float:

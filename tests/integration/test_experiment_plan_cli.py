@@ -43,3 +43,5 @@ def test_experiment_without_subcommand_still_assigns_groups(root: Path, tmp_path
     shutil.copytree(root, copy)
     out = Cli(copy)("experiment", SOP, "--share", "0.5", "--salt", "again").output
     assert "group(s) on candidate" in out
+    warned = Cli(copy)("experiment", SOP, "--salt", "third", "--mde", "1%")
+    assert "warning: 16 groups cannot reach 80% power for +1% on open_rate" in warned.stderr
