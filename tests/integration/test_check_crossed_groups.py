@@ -69,6 +69,10 @@ def test_groups_seen_under_both_versions_are_excluded_and_counted(workspace: Wor
     assert any("excluded 1 group seen under both versions" in r and "both" in r
                for r in outcome.decision.reasons)  # fmt: skip
     assert outcome.evidence.groups_per_arm == (8, 8)
+    # The evidence keeps what decided: each guardrail's state and the scale of each CI.
+    (leave,) = [m for m in outcome.evidence.check.metrics if m.role == "guardrail"]
+    assert leave.name == "leave_rate" and leave.state in ("passes", "inconclusive")
+    assert {m.scale for m in outcome.evidence.check.metrics} <= {"relative", "absolute"}
 
 
 def test_check_uses_cuped_when_every_group_has_a_pre_period(workspace: Workspace) -> None:
