@@ -1,6 +1,7 @@
 """The check step: compare the candidate with production on real event data, then decide.
 
-`evaluate()` computes each metric per group and version over the experiment window (DuckDB),
+`evaluate()` computes each metric per group and version over the experiment window (DuckDB;
+`services.check_metrics`: groups seen under both versions left out, CUPED with the pre-period),
 runs the statistics engine (delta method on per-group sums: groups are the randomized units)
 and returns an `Outcome` with the decision, its reasons, a Markdown summary, the changelog
 line and the typed `Evidence`. `conclude()` then does what the verdict means, in one unit of

@@ -4,6 +4,8 @@
     estimates.py   two_proportion_test, welch_test, ratio_delta_test; vectorised compare()
     sequential.py  the mixture test tuned and calibrated for the planned daily looks
     multiplicity.py  holm_adjust (guardrails, secondaries)
+    cuped.py       CUPED adjustment of group ratio metrics with the pre-period
+    power.py       planning: groups x days needed, from history
     srm.py         srm_check: sample ratio mismatch
     decision.py    decide -> Decision (PROMOTE / REJECT / CONTINUE with reasons), Minimums
     unit_table.py  check_unit_table: a unit-level CSV/Parquet file -> Decision (DuckDB)
