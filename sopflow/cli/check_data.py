@@ -59,7 +59,8 @@ def check_data(
     sequential: bool = typer.Option(
         False,
         "--sequential",
-        help="Always-valid p-values and CIs (mSPRT), safe when the data is checked every day.",
+        help="Sequential p-values and CIs (mixture tuned and calibrated for 14 daily looks; this "
+        "look counts as the last), safe when the data is checked every day.",
     ),
     expected_share: float = typer.Option(
         0.5,
