@@ -58,7 +58,7 @@ def test_a_useless_pre_period_changes_almost_nothing() -> None:
     b, c = arms(rng, 0.1, persistent=False)
     adjusted = cuped_test(b, c, name="m", kind="proportion", direction="higher")
     plain = ratio_delta_test(b.y, b.x, c.y, c.x, kind="proportion")
-    assert adjusted.baseline.value == pytest.approx(plain.baseline.value)
+    assert adjusted.baseline.value == pytest.approx(plain.baseline.value, rel=0.05)
     width = adjusted.ci[1] - adjusted.ci[0]
     assert width == pytest.approx(plain.ci[1] - plain.ci[0], rel=0.25)
 
