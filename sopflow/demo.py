@@ -162,7 +162,6 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
                 sop=sop_id,
                 start=experiment_start.isoformat(),
                 end=(days[-1] + timedelta(1)).isoformat(),
-                sequential=False,
                 poll_interval_s=1,
                 approval_timeout_s=300,
             )
