@@ -29,6 +29,7 @@ import numpy as np
 from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
 from engine.stats.result import MetricKind, MetricResult
+from engine.stats.specs import ROLES, MetricSpec, known_lower, parse_spec
 from engine.stats.srm import srm_check
 from engine.stats.table_read import (
     column_kind,
@@ -41,10 +42,7 @@ from engine.stats.table_read import (
     quote,
 )
 from sop_models.errors import CheckError, DataFileError
-from sop_models.kpis import METRICS, Direction
 
-Role = Literal["primary", "secondary", "guardrail"]
-ROLES: tuple[Role, ...] = ("primary", "secondary", "guardrail")
 MIN_UNITS_DEFAULT = 100
 MIN_CLUSTERS_DEFAULT = 5
 
@@ -75,41 +73,6 @@ class TableCheck:
             "alpha": primary.alpha,
             "metrics": data["metrics"],
         }
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """A parsed `--metric` / `--guardrail` SPEC."""
-
-    name: str
-    role: Role
-    columns: tuple[str, ...]  # (column,) or (numerator, denominator)
-    direction: Direction
-
-
-def parse_spec(text: str, role: Role, columns: Sequence[str], lower: Sequence[str]) -> MetricSpec:
-    """`opened` -> one column; `orders/clicks` -> ratio of sums (unless a column has that name)."""
-    if text in columns or "/" not in text:
-        parts: tuple[str, ...] = (text.strip(),)
-    else:
-        num, den = text.split("/", 1)
-        parts = (num.strip(), den.strip())
-    return MetricSpec(text, role, parts, spec_direction(text.strip(), parts[0], lower))
-
-
-def spec_direction(name: str, first_column: str, lower: Sequence[str]) -> Direction:
-    """The registry's direction for a known KPI; for an ad-hoc SPEC "lower" when it or its
-    (numerator) column is listed in `lower`. Listing a higher-is-better KPI is a CheckError."""
-    listed = name in lower or first_column in lower
-    known = METRICS.get(name)
-    if known is None:
-        return "lower" if listed else "higher"
-    if listed and known.direction != "lower":
-        raise CheckError(
-            f"--lower-is-better {name}: {name} ({known.label}) is a KPI where "
-            f"{known.direction} is better; rename the column to compare it the other way"
-        )
-    return known.direction
 
 
 def check_unit_table(
@@ -149,7 +112,7 @@ def check_unit_table(
             parse_spec(text, "primary" if i == 0 else "secondary", columns, lower_is_better)
             for i, text in enumerate(metrics)
         ] + [parse_spec(text, "guardrail", columns, lower_is_better) for text in guardrails]
-        _known_lower(lower_is_better, specs)
+        known_lower(lower_is_better, specs)
         need(columns, variant_column, path, "--variant-column")
         for name, what in ((unit, "--unit"), (cluster, "--cluster")):
             if name is not None:
@@ -197,17 +160,6 @@ def check_unit_table(
         notes.append(f"excluded {_count(excluded, noun)} {what}, with all their rows")
     decision = replace(decision, reasons=(*decision.reasons, *notes))
     return TableCheck(decision, excluded, ignored, rows, "cluster" if cluster else "unit")
-
-
-def _known_lower(names: Sequence[str], specs: Sequence[MetricSpec]) -> None:
-    """Every --lower-is-better NAME must name a metric SPEC or one of its columns."""
-    known = {s.name.strip() for s in specs} | {c for s in specs for c in s.columns}
-    unknown = [n for n in names if n.strip() not in known]
-    if unknown:
-        raise CheckError(
-            f"--lower-is-better {unknown[0]}: no --metric or --guardrail is named so "
-            f"(known: {', '.join(sorted(known))})"
-        )
 
 
 def _count(n: int, word: str) -> str:
