@@ -17,6 +17,7 @@ SUITES = [
     "planner_bench",
     "dispatch_bench",
     "console_bench",
+    "check_data_bench",
 ]
 
 

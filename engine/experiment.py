@@ -6,12 +6,16 @@ independent between experiments with different salts, and stable when the share 
 in the candidate at 10% stays there at 20%. By default whole groups are randomized (every member
 of a group sees the same SOP, which members of a chat group would notice otherwise); by member
 is for one-to-one channels. Assignments come back as plain records for the caller to store.
+
+`sop experiment` assigns groups with `assign_groups_balanced`: matched blocks of like groups
+(same tags, similar size), the hash deciding within each block, so few groups still split
+evenly (4 groups: 2/2) and both arms get a like mix of big and small groups.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -113,6 +117,48 @@ def assign_groups(
             assigned_at=now,
         )
         for group_id in group_ids
+    ]
+
+
+def assign_groups_balanced(
+    groups: Iterable[tuple[str, int, Sequence[str]]],
+    *,
+    experiment: str,
+    share: float,
+    now: datetime,
+    salt: str | None = None,
+) -> list[Assignment]:
+    """Assign whole groups in matched blocks: groups with the same tags, sorted by size, are cut
+    into blocks of about 1 / share (2 at half), and in each block the salted hash picks which
+    get the candidate (round(share x block), carrying the remainder over). Four groups split
+    2/2, never 3/1, and each arm gets a like mix of big and small groups. Unlike `assign_groups`
+    a group's arm depends on the other groups, so it is decided once and recorded."""
+    _check_share(share)
+    key = experiment if salt is None else salt
+    rows = sorted(groups, key=lambda g: (sorted(g[2]), -g[1], bucket(g[0], key)))
+    minority = min(share, 1 - share)
+    size = max(2, round(1 / minority)) if minority > 0 else max(1, len(rows))
+    chosen: set[str] = set()
+    owed = 0.0
+    for start in range(0, len(rows), size):
+        block = sorted(rows[start : start + size], key=lambda g: bucket(g[0], key))
+        owed += share * len(block)
+        take = min(len(block), round(owed))
+        chosen.update(g[0] for g in block[:take])
+        owed -= take
+    return [
+        Assignment(
+            experiment=experiment,
+            member_id=None,
+            group_id=g[0],
+            unit_id=g[0],
+            by="group",
+            variant=CANDIDATE if g[0] in chosen else PRODUCTION,
+            share=share,
+            salt=key,
+            assigned_at=now,
+        )
+        for g in sorted(rows, key=lambda g: g[0])
     ]
 
 

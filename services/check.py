@@ -1,6 +1,7 @@
 """The check step: compare the candidate with production on real event data, then decide.
 
-`evaluate()` computes each metric per group and version over the experiment window (DuckDB),
+`evaluate()` computes each metric per group and version over the experiment window (DuckDB;
+`services.check_metrics`: groups seen under both versions left out, CUPED with the pre-period),
 runs the statistics engine (delta method on per-group sums: groups are the randomized units)
 and returns an `Outcome` with the decision, its reasons, a Markdown summary, the changelog
 line and the typed `Evidence`. `conclude()` then does what the verdict means, in one unit of
@@ -11,21 +12,15 @@ candidate cleared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow.compute as pc
-
 from engine.events.store import EventStore
-from engine.kpi.compute import unit_sums
-from engine.kpi.definitions import get_metric
-from engine.stats.decision import Decision, Minimums, decide
-from engine.stats.estimates import ratio_delta_test
-from engine.stats.result import MetricResult
+from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.srm import srm_check
+from services.check_metrics import crossed_groups, test_metric
 from services.check_summary import changelog_line, markdown
 from services.workspace import Workspace
 from sop_models import parse_document
@@ -77,55 +72,6 @@ def _candidate_since(ws: Workspace, sop_id: str, candidate: VersionInfo) -> date
     return when.astimezone(SHANGHAI).date()
 
 
-def _arms(table: Any, production: str, candidate: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    arms = {}
-    for name, version in (("baseline", production), ("candidate", candidate)):
-        rows = table.filter(pc.equal(table["sop_version"], version))
-        arms[name] = (
-            np.asarray(rows["num"].to_pylist(), dtype=float),
-            np.asarray(rows["den"].to_pylist(), dtype=float),
-        )
-    return arms
-
-
-def _test(
-    store: EventStore,
-    metric: str,
-    *,
-    sop_id: str,
-    start: date,
-    end: date,
-    versions: tuple[str, str],
-    sequential: bool,
-    before_after: bool = False,
-) -> tuple[MetricResult, tuple[int, int]]:
-    definition = get_metric(metric)
-    table = unit_sums(store, metric, start=start, end=end, sop=sop_id)
-    arms = _arms(table, *versions)
-    if before_after:  # production's own period of the same length, just before the candidate's
-        before = unit_sums(store, metric, start=start - (end - start), end=start, sop=sop_id)
-        arms["baseline"] = _arms(before, *versions)["baseline"]
-    (num_b, den_b), (num_c, den_c) = arms["baseline"], arms["candidate"]
-    if len(den_b) == 0 or len(den_c) == 0:
-        raise CheckError(
-            f"{sop_id}: no {metric} data for "
-            f"{'production v' + versions[0] if len(den_b) == 0 else 'candidate v' + versions[1]}"
-            f" between {start} and {end - timedelta(days=1)} (import events first)"
-        )
-    kind = "proportion" if definition.kind == "proportion" else "ratio"
-    result = ratio_delta_test(
-        num_b,
-        den_b,
-        num_c,
-        den_c,
-        name=metric,
-        kind=kind,
-        direction=definition.direction,
-        sequential=sequential,
-    )
-    return result, (len(den_b), len(den_c))
-
-
 def evaluate(
     ws: Workspace,
     *,
@@ -166,12 +112,18 @@ def evaluate(
         sequential=sequential,
         before_after=before_after,
     )
-    primary, arms = _test(events, primary_name, **args)
-    guardrails = [_test(events, name, **args)[0] for name in guardrail_names]
+    crossed = (
+        frozenset()
+        if before_after
+        else crossed_groups(events, sop_id=sop_id, start=first, end=last, versions=versions)
+    )
+    args["crossed"] = crossed
+    primary, arms = test_metric(events, primary_name, **args)
+    guardrails = [test_metric(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:
         try:
-            secondaries.append(_test(events, name, **args)[0])
+            secondaries.append(test_metric(events, name, **args)[0])
         except CheckError:
             continue  # a secondary without data yet (e.g. first-week retention) is left out
     srm = None if before_after else srm_check(arms[0], arms[1], expected_share)
@@ -183,7 +135,17 @@ def evaluate(
         MINIMUMS,
         days_observed=(last - first).days,
         design="before_after" if before_after else "randomized",
+        practical=Practical(
+            ws.settings.min_effect, ws.settings.suspicious_lift, ws.settings.guardrail_margin
+        ),
     )
+    if crossed:
+        note = (
+            f"excluded {len(crossed)} group{'' if len(crossed) == 1 else 's'} seen under both "
+            f"versions in the window ({', '.join(sorted(crossed)[:5])}"
+            f"{', ...' if len(crossed) > 5 else ''})"
+        )
+        decision = replace(decision, reasons=(*decision.reasons, note))
     message = candidate.message.split(": ", 1)[-1]
     changelog = changelog_line(candidate, message, primary, arms, (last - first).days)
     evidence = Evidence.model_validate(

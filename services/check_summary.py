@@ -25,12 +25,18 @@ def changelog_line(
 ) -> str:
     """`v2.0: 新欢迎语 — open rate +18.0% (20.0% -> 23.6%), 95% CI [...], 8+8 groups, 14 days`."""
     name = primary.name.replace("_", " ")
-    low, high = primary.ci_rel
+    low, high = primary.ci
+    level = f"{round((1 - primary.alpha) * 100)}% CI"
+    if primary.scale == "absolute":  # no relative lift over a baseline <= 0
+        return (
+            f"{candidate.version.label}: {message} — {name} {primary.abs_lift:+.4g} absolute "
+            f"({primary.baseline.value:.4g} -> {primary.candidate.value:.4g}), "
+            f"{level} [{low:+.4g}, {high:+.4g}], {arms[0]}+{arms[1]} groups, {days} days"
+        )
     return (
         f"{candidate.version.label}: {message} — {name} {_signed(primary.rel_lift)} "
         f"({_pct(primary.baseline.value)} -> {_pct(primary.candidate.value)}), "
-        f"{round((1 - primary.alpha) * 100)}% CI [{_signed(low)}, {_signed(high)}], "
-        f"{arms[0]}+{arms[1]} groups, {days} days"
+        f"{level} [{_signed(low)}, {_signed(high)}], {arms[0]}+{arms[1]} groups, {days} days"
     )
 
 
@@ -44,7 +50,7 @@ def markdown(outcome: Outcome) -> str:
         f"Window {outcome.start} .. {outcome.end - timedelta(days=1)} ({outcome.days} days), "
         f"groups {outcome.groups_per_arm[0]} + {outcome.groups_per_arm[1]}, design {d.design}.",
         "",
-        "| metric | role | production | candidate | lift | 95% CI (relative) | p |",
+        "| metric | role | production | candidate | lift | 95% CI | p |",
         "|---|---|---:|---:|---:|---|---:|",
     ]
     rows = [
@@ -53,10 +59,13 @@ def markdown(outcome: Outcome) -> str:
         *((m, "secondary") for m in d.secondaries),
     ]
     for m, role in rows:
+        if m.scale == "absolute":
+            lift, ci = f"{m.abs_lift:+.4g} (abs.)", f"[{m.ci[0]:+.4g}, {m.ci[1]:+.4g}] (abs.)"
+        else:
+            lift, ci = _signed(m.rel_lift), f"[{_signed(m.ci[0])}, {_signed(m.ci[1])}]"
         lines.append(
             f"| {m.name} | {role} | {m.baseline.value:.4f} | {m.candidate.value:.4f} | "
-            f"{_signed(m.rel_lift)} | [{_signed(m.ci_rel[0])}, {_signed(m.ci_rel[1])}] | "
-            f"{m.p_value:.4f} |"
+            f"{lift} | {ci} | {m.p_value:.4f} |"
         )
     lines += ["", "**Reasons**", "", *(f"- {reason}" for reason in d.reasons), ""]
     if d.srm is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine import groups as group_registry
-from engine.experiment import assign_groups
+from engine.experiment import assign_groups_balanced
+from engine.stats.power import History, PlanRow, history, plan
 from services.workspace import Workspace
 from sop_models.errors import CheckError
 from versions import audit
@@ -37,8 +38,12 @@ def start_experiment(
         groups = group_registry.list_groups(session, sop_id=sop_id)
         if not groups:
             raise CheckError(f"{sop_id}: no groups registered (sop groups add ...)")
-        records = assign_groups(
-            [g.id for g in groups], experiment=name, share=share, now=now, salt=salt
+        records = assign_groups_balanced(
+            [(g.id, g.member_count, g.tag_list) for g in groups],
+            experiment=name,
+            share=share,
+            now=now,
+            salt=salt,
         )
         on_candidate = sorted(r.group_id for r in records if r.variant == "candidate")
         on_production = sorted(r.group_id for r in records if r.variant != "candidate")
@@ -62,3 +67,77 @@ def start_experiment(
         )
         session.commit()
     return Assignment(name, on_candidate, on_production)
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """How many groups and days the SOP's experiment needs, from the workspace's history."""
+
+    sop_id: str
+    metric: str
+    mde: float
+    alpha: float
+    power: float
+    history: History
+    available_groups: int
+    rows: list[PlanRow]
+
+    @property
+    def warning(self) -> str | None:
+        """Set when no planned duration reaches the power with the groups available."""
+        if any(r.groups_per_arm <= self.available_groups // 2 for r in self.rows):
+            return None
+        best = max(self.rows, key=lambda r: r.power_with_available)
+        return (
+            f"{self.available_groups} groups cannot reach {self.power:.0%} power for "
+            f"{self.mde:+.0%} on {self.metric}: at most {best.power_with_available:.0%} "
+            f"({best.days} days); add groups or aim for a larger change"
+        )
+
+
+def plan_experiment(
+    ws: Workspace,
+    *,
+    sop_id: str,
+    metric: str,
+    mde: float,
+    now: datetime,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    history_days: int = 28,
+) -> ExperimentPlan:
+    """Groups per arm and days needed to detect `mde` (relative) on `metric`, from the last
+    `history_days` days with events of the SOP (between-group variance, events per group-day)."""
+    from engine.events.store import EventStore
+    from engine.kpi.compute import compute_kpis
+    from engine.kpi.definitions import get_metric
+
+    get_metric(metric)  # an unknown metric name is an error, not an empty plan
+    if not mde > 0:
+        raise CheckError(f"--mde must be a positive relative change, got {mde}")
+    end = now.astimezone(ws.settings.zone).date() + timedelta(days=1)
+    table = compute_kpis(
+        EventStore(ws.dir("events")), metrics=[metric], by=("group", "day"), sop=sop_id, end=end
+    )
+    days = table["day"].to_pylist()
+    since = max(days) - timedelta(days=history_days - 1) if days else end
+    series: dict[str, list[tuple[float, float]]] = {}
+    for group, day, num, den in zip(
+        table["group"].to_pylist(),
+        days,
+        table["num"].to_pylist(),
+        table["den"].to_pylist(),
+        strict=True,
+    ):
+        if day >= since:
+            series.setdefault(str(group), []).append((float(num or 0), float(den or 0)))
+    found = history(series)
+    if found.groups < 2 or not found.mean > 0:
+        raise CheckError(
+            f"{sop_id}: not enough {metric} history to plan (groups with 2+ days of data: "
+            f"{found.groups}); import events first"
+        )
+    with ws.session() as session:
+        available = len(group_registry.list_groups(session, sop_id=sop_id))
+    rows = plan(found, mde=mde, alpha=alpha, power=power, available_groups=available)
+    return ExperimentPlan(sop_id, metric, mde, alpha, power, found, available, rows)

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(default=30, ge=1)
     language: Literal["zh", "en"] = "zh"
     wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
+    # `sop check` (engine.stats.decision.Practical): harm a guardrail must rule out, smallest
+    # relative lift worth promoting, lift that asks for a human look.
+    guardrail_margin: float = Field(0.10, ge=0)
+    min_effect: float = Field(0.0, ge=0)
+    suspicious_lift: float = Field(0.5, gt=0)
 
     @property
     def zone(self) -> tzinfo:
@@ -75,6 +80,13 @@ def load_settings(root: Path) -> Settings:
         raise WorkspaceError(f"{path}: {where}: {first['msg']}") from None
 
 
+def declare_guardrail_margin(root: Path, margin: float) -> None:
+    """Write the workspace's guardrail margin into its settings file (read by every check)."""
+    path = root / CONFIG_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(f"{text.rstrip()}\nguardrail_margin = {margin!r}\n", encoding="utf-8")
+
+
 DEFAULT_CONFIG = """\
 # sopflow workspace settings. Environment variables SOPFLOW_<NAME> override these.
 # database_url = "postgresql+psycopg://user@127.0.0.1:5432/sopflow"  # default: sopflow.db here
@@ -83,6 +95,9 @@ DEFAULT_CONFIG = """\
 allow_self_approval = false
 timezone = "Asia/Shanghai"
 # lateness_minutes = 120               # due actions older than this are missed, not sent
+
+# sop check: a guardrail passes only when its CI rules out a relative harm above this margin.
+# guardrail_margin = 0.10
 
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."

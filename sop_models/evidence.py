@@ -48,6 +48,10 @@ class MetricEvidence(_Frozen):
     p_value: float | None
     p_worse: float | None = None
     method: str = ""
+    scale: Literal["relative", "absolute"] = "relative"
+    ci_abs: tuple[float | None, float | None] = (None, None)
+    state: Literal["passes", "fails", "inconclusive"] | None = None  # guardrails
+    p_holm: float | None = None  # guardrails: Holm-adjusted p
 
 
 class SrmEvidence(_Frozen):
@@ -69,6 +73,7 @@ class CheckEvidence(_Frozen):
     design: Design = "randomized"
     srm: SrmEvidence | None = None
     metrics: tuple[MetricEvidence, ...]
+    flags: tuple[str, ...] = ()
 
 
 class Evidence(_Frozen):

@@ -27,6 +27,7 @@ from services.seeding import (
     seed_production,
     with_new_welcome,
 )
+from services.settings import declare_guardrail_margin
 from services.workspace import Workspace, init_workspace
 from simulator import Community, SimulationParams
 
@@ -95,12 +96,18 @@ def _approve_when_paused(result_box: dict[str, Any], say: Say) -> None:
         time.sleep(0.5)
 
 
+DEMO_GUARDRAIL_MARGIN = 0.5
+
+
 def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
     """Run the PDCA loop end to end in `cfg.workspace` (created if needed)."""
     from flows.check import check as check_flow
     from sopflow.prefect_context import prefect_for
 
     ws = init_workspace(cfg.workspace)
+    # The demo's declared guardrail: leave rate may not rise by more than half. 32 groups over
+    # two weeks cannot bound it within the product's default 10% (the check would CONTINUE).
+    declare_guardrail_margin(ws.root, DEMO_GUARDRAIL_MARGIN)
     try:
         base = EXAMPLE.read_text(encoding="utf-8")
         seeded = seed_production(
@@ -156,7 +163,6 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
                 sop=sop_id,
                 start=experiment_start.isoformat(),
                 end=(days[-1] + timedelta(1)).isoformat(),
-                sequential=False,
                 poll_interval_s=1,
                 approval_timeout_s=300,
             )

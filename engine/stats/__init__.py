@@ -2,7 +2,10 @@
 
     result.py      MetricResult, ArmEstimate, Direction, MetricKind
     estimates.py   two_proportion_test, welch_test, ratio_delta_test; vectorised compare()
-    sequential.py  always-valid p-values and confidence sequences (mSPRT) for daily looks
+    sequential.py  the mixture test tuned and calibrated for the planned daily looks
+    multiplicity.py  holm_adjust (guardrails, secondaries)
+    cuped.py       CUPED adjustment of group ratio metrics with the pre-period
+    power.py       planning: groups x days needed, from history
     srm.py         srm_check: sample ratio mismatch
     decision.py    decide -> Decision (PROMOTE / REJECT / CONTINUE with reasons), Minimums
     unit_table.py  check_unit_table: a unit-level CSV/Parquet file -> Decision (DuckDB)
@@ -18,20 +21,29 @@ __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     globals(),
     {
-        "decision": ("Decision", "Design", "Minimums", "Outcome", "decide", "describe"),
+        "decision": (
+            "Decision",
+            "Design",
+            "Guardrail",
+            "Minimums",
+            "Outcome",
+            "Practical",
+            "decide",
+            "describe",
+        ),
         "estimates": (
             "ArmStats",
             "Comparison",
             "compare",
-            "metric_result",
             "ratio_arm",
             "ratio_delta_test",
             "two_proportion_test",
             "welch_df",
             "welch_test",
         ),
-        "result": ("ArmEstimate", "Direction", "MetricKind", "MetricResult"),
-        "sequential": ("DEFAULT_TAU", "always_valid_p", "confidence_half_width"),
+        "multiplicity": ("holm_adjust",),
+        "result": ("ArmEstimate", "Direction", "MetricKind", "MetricResult", "metric_result"),
+        "sequential": ("K_TAU", "PLANNED_LOOKS", "sequential_half_width", "sequential_p"),
         "srm": ("SRM_THRESHOLD", "SrmResult", "srm_check"),
     },
 )

@@ -1,14 +1,17 @@
 """The decision rule: PROMOTE, REJECT or CONTINUE a candidate SOP version, always with reasons.
 
-- REJECT when the sample ratio is off (assignment or logging broken), a guardrail is
-  significantly worse (one-sided), or the primary metric is significantly worse.
-- PROMOTE when the primary metric is significantly better, no guardrail fails, the sample ratio is
-  fine and the minimum sample size and duration are met.
-- CONTINUE otherwise: not enough evidence yet.
+- REJECT when the sample ratio is off (assignment or logging broken), or, once the minimum
+  units and days are met, when a guardrail (Holm-adjusted across guardrails) or the primary
+  metric is significantly worse. Before the minimums a harm is reported and the check CONTINUEs.
+- PROMOTE when the primary metric is significantly better by at least the practical minimum,
+  every guardrail *passes* (its CI rules out a harm larger than the declared margin: a
+  non-inferiority test), the sample ratio is fine and the minimums are met. A lift at or above
+  the suspicious size still PROMOTEs but asks for a human look.
+- CONTINUE otherwise, with what is missing (an inconclusive guardrail blocks PROMOTE).
 
-A before/after comparison (the previous version's period against the new one) is decided by the
-same rule but labelled as weaker evidence: time, season and everything else that changed between
-the periods is mixed into the lift.
+Significance is always the metric's own two-sided test at alpha (p and CI from one estimator);
+better/worse come from the declared direction and the sign of the absolute difference.
+A before/after comparison is decided by the same rule but labelled as weaker evidence.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.stats.estimates import MetricResult
+from engine.stats.multiplicity import holm_adjust
+from engine.stats.result import MetricResult
 from engine.stats.srm import SrmResult
 
 Outcome = Literal["PROMOTE", "REJECT", "CONTINUE"]
 Design = Literal["randomized", "before_after"]
+GuardState = Literal["passes", "fails", "inconclusive"]
 
 BEFORE_AFTER_NOTE = (
     "before/after comparison (previous version's period vs the new one): weaker evidence than a "
@@ -31,10 +36,30 @@ BEFORE_AFTER_NOTE = (
 
 @dataclass(frozen=True)
 class Minimums:
-    """Evidence required before any PROMOTE: units per arm on the primary metric, and days run."""
+    """Evidence required before any PROMOTE or REJECT: units per arm on the primary metric, and
+    days run."""
 
     units_per_arm: int = 0
     days: float = 0.0
+
+
+@dataclass(frozen=True)
+class Practical:
+    """What matters in practice: the smallest relative change worth promoting, the lift that
+    asks for a human look, and how much harm a guardrail may not rule out (relative)."""
+
+    min_effect: float = 0.0
+    suspicious: float = 0.5
+    guardrail_margin: float = 0.10
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """One guardrail's verdict: Holm-adjusted p and passes / fails / inconclusive."""
+
+    metric: MetricResult
+    p_holm: float
+    state: GuardState
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,8 @@ class Decision:
     secondaries: tuple[MetricResult, ...]
     srm: SrmResult | None
     design: Design
+    guardrail_states: tuple[Guardrail, ...] = ()
+    flags: tuple[str, ...] = ()
 
     def metrics(self) -> list[tuple[str, MetricResult]]:
         """(role, result) pairs: primary, then secondaries, then guardrails."""
@@ -59,12 +86,21 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `sop check-data --json` object without the data counts)."""
+        states = {g.metric.name: g for g in self.guardrail_states}
+        metrics = []
+        for role, m in self.metrics():
+            item = m.as_dict(role)
+            if role == "guardrail" and m.name in states:
+                g = states[m.name]
+                item.update(state=g.state, p_holm=_finite(g.p_holm))
+            metrics.append(item)
         return {
             "decision": self.decision,
             "reasons": list(self.reasons),
             "design": self.design,
+            "flags": list(self.flags),
             "srm": self.srm.as_dict() if self.srm else None,
-            "metrics": [m.as_dict(role) for role, m in self.metrics()],
+            "metrics": metrics,
         }
 
 
@@ -77,47 +113,69 @@ def decide(
     *,
     days_observed: float | None = None,
     design: Design = "randomized",
+    practical: Practical = Practical(),
 ) -> Decision:
     """Decide from already computed metric results; `srm` is required for randomized designs."""
     if srm is None and design == "randomized":
         raise ValueError("a randomized design needs a sample ratio check (srm)")
-    guards, seconds = tuple(guardrails), tuple(secondaries)
+    seconds = tuple(secondaries)
+    verdicts = _guardrails(tuple(guardrails), primary.alpha, practical.guardrail_margin)
     notes = [BEFORE_AFTER_NOTE] if design == "before_after" else []
-    notes += [f"note: secondary {describe(m)} is significantly worse" for m in seconds if m.worse]
+    notes += _secondary_notes(seconds)
+    if len(verdicts) > 1:
+        notes.append(f"guardrails tested together with Holm's adjustment ({len(verdicts)} metrics)")
 
-    rejects: list[str] = []
-    if srm is not None and not srm.ok:
-        rejects.append(
-            f"sample ratio mismatch: {srm.n_baseline} baseline vs {srm.n_candidate} candidate "
-            f"units, expected candidate share {srm.expected_share:.0%} (chi-square p="
-            f"{srm.p_value:.2g} < 0.001); assignment or logging is broken, results untrustworthy"
+    def done(outcome: Outcome, reasons: list[str], flags: tuple[str, ...] = ()) -> Decision:
+        guards = tuple(g.metric for g in verdicts)
+        return Decision(
+            outcome, tuple(reasons), primary, guards, seconds, srm, design, verdicts, flags
         )
-    for g in guards:
-        if g.guardrail_fails:
-            rejects.append(
-                f"guardrail {describe(g)} is significantly worse (one-sided p={g.p_worse:.3g})"
-            )
-    if primary.worse:
-        rejects.append(f"primary {describe(primary)} is significantly worse")
-    if rejects:
-        return _decision("REJECT", [*notes, *rejects], primary, guards, seconds, srm, design)
 
-    blocks = _minimum_blocks(primary, minimums, days_observed)
-    blocks += [
-        f"guardrail {g.name} cannot be tested yet ({_untestable(g)}), so PROMOTE waits"
-        for g in guards
-        if not g.testable
+    if srm is not None and not srm.ok:
+        return done("REJECT", [*notes, _srm_text(srm)])
+    harms = [
+        f"guardrail {describe(g.metric)} is significantly worse (Holm p={g.p_holm:.3g})"
+        for g in verdicts
+        if g.state == "fails"
     ]
+    if primary.worse:
+        harms.append(f"primary {describe(primary)} is significantly worse")
+    blocks = _minimum_blocks(primary, minimums, days_observed)
+    if harms and not blocks:
+        return done("REJECT", [*notes, *harms])
+    if harms:
+        held = [f"{h}, but REJECT waits for the minimums" for h in harms]
+        return done("CONTINUE", [*notes, *held, *blocks])
+
+    margin = practical.guardrail_margin
+    blocks += [
+        f"guardrail {g.metric.name} is inconclusive: {_harm_text(g.metric, margin)}, so PROMOTE "
+        "waits"
+        for g in verdicts
+        if g.state == "inconclusive"
+    ]
+    effect = abs(primary.rel_lift) if primary.scale == "relative" else math.inf
+    if primary.better and effect < practical.min_effect:
+        blocks.append(
+            f"the lift {_pct(primary.rel_lift)} is below the practical minimum "
+            f"{practical.min_effect:.0%}: too small to matter"
+        )
     if primary.better and not blocks:
         checks = [f"primary {describe(primary)} is significantly better"]
-        if guards:
-            names = ", ".join(g.name for g in guards)
-            checks.append(f"no guardrail is significantly worse ({names})")
+        checks += [
+            f"guardrail {g.metric.name} holds: {_harm_text(g.metric, margin)}" for g in verdicts
+        ]
         if srm is not None:
             checks.append(f"sample ratio ok (p={srm.p_value:.2g})")
         if minimums.units_per_arm or minimums.days:
             checks.append(_minimums_met(minimums))
-        return _decision("PROMOTE", [*notes, *checks], primary, guards, seconds, srm, design)
+        flags: tuple[str, ...] = ()
+        if primary.scale == "relative" and effect >= practical.suspicious:
+            flags = (
+                f"suspicious uplift {_pct(primary.rel_lift)} (>= {practical.suspicious:.0%}): "
+                "look at the data before promoting",
+            )
+        return done("PROMOTE", [*notes, *checks, *flags], flags)
 
     if not primary.testable:
         why = [f"primary {primary.name} cannot be tested yet: {_untestable(primary)}"]
@@ -125,17 +183,70 @@ def decide(
         why = [f"primary {describe(primary)} is significantly better, but PROMOTE is blocked"]
     else:
         why = [f"primary {describe(primary)} is not significant yet"]
-    return _decision("CONTINUE", [*notes, *why, *blocks], primary, guards, seconds, srm, design)
+    return done("CONTINUE", [*notes, *why, *blocks])
+
+
+def _guardrails(
+    guards: tuple[MetricResult, ...], alpha: float, margin: float
+) -> tuple[Guardrail, ...]:
+    adjusted = holm_adjust([g.p_value if g.testable else math.nan for g in guards])
+    verdicts = []
+    for g, p in zip(guards, adjusted, strict=True):
+        if g.testable and p < alpha and g.abs_lift != 0 and not g.improves:
+            state: GuardState = "fails"
+        elif g.testable and g.harm_bound < margin:
+            state = "passes"
+        else:
+            state = "inconclusive"
+        verdicts.append(Guardrail(g, p, state))
+    return tuple(verdicts)
+
+
+def _secondary_notes(seconds: tuple[MetricResult, ...]) -> list[str]:
+    adjusted = holm_adjust([m.p_value if m.testable else math.nan for m in seconds])
+    family = f", Holm across {len(seconds)} secondaries" if len(seconds) > 1 else ""
+    return [
+        f"note: secondary {describe(m)} is significantly worse (adjusted p={p:.3g}{family})"
+        for m, p in zip(seconds, adjusted, strict=True)
+        if m.testable and p < m.alpha and m.abs_lift != 0 and not m.improves
+    ]
+
+
+def _harm_text(m: MetricResult, margin: float) -> str:
+    bound = m.harm_bound
+    if not math.isfinite(bound):
+        return f"cannot bound the harm ({_untestable(m)})"
+    word = "rise" if m.direction == "lower" else "fall"
+    return (
+        f"its CI allows a {word} of up to {max(bound, 0.0):.1%} (margin {margin:.0%})"
+        if bound >= margin
+        else f"its CI rules out a {word} of more than {margin:.0%} (bound {bound:+.1%})"
+    )
+
+
+def _srm_text(srm: SrmResult) -> str:
+    return (
+        f"sample ratio mismatch: {srm.n_baseline} baseline vs {srm.n_candidate} candidate "
+        f"units, expected candidate share {srm.expected_share:.0%} (chi-square p="
+        f"{srm.p_value:.2g} < 0.001); assignment or logging is broken, results untrustworthy"
+    )
 
 
 def describe(m: MetricResult) -> str:
     """`open_rate: candidate 23.6% vs baseline 20.0% (+18.0%, 95% CI +8.1% to +29.0%, p=0.001)`."""
-    level = f"{1 - m.alpha:.0%} {'always-valid ' if m.sequential else ''}CI"
-    low, high = m.ci_rel
+    level = f"{1 - m.alpha:.0%} {'sequential ' if m.sequential else ''}CI"
+    low, high = m.ci
+    lower = ", lower is better" if m.direction == "lower" else ""
+    head = f"{m.name}: candidate {_value(m, m.candidate.value)} vs baseline "
+    head += _value(m, m.baseline.value)
+    if m.scale == "absolute":
+        return (
+            f"{head} (absolute difference {_num(m.abs_lift)}, {level} {_num(low)} to "
+            f"{_num(high)}, p={m.p_value:.3g}; baseline <= 0, so no relative lift{lower})"
+        )
     return (
-        f"{m.name}: candidate {_value(m, m.candidate.value)} vs baseline "
-        f"{_value(m, m.baseline.value)} ({_pct(m.rel_lift)}, {level} {_pct(low)} to "
-        f"{_pct(high)}, p={m.p_value:.3g}{', lower is better' if m.direction == 'lower' else ''})"
+        f"{head} ({_pct(m.rel_lift)}, {level} {_pct(low)} to {_pct(high)}, "
+        f"p={m.p_value:.3g}{lower})"
     )
 
 
@@ -145,13 +256,14 @@ def _minimum_blocks(m: MetricResult, minimums: Minimums, days: float | None) -> 
     if fewest < minimums.units_per_arm:
         blocks.append(
             f"minimum sample size not met: {fewest} units in the smaller arm, "
-            f"{minimums.units_per_arm} needed per arm before PROMOTE"
+            f"{minimums.units_per_arm} needed per arm before PROMOTE or REJECT"
         )
     if minimums.days > 0 and days is None:
-        blocks.append(f"duration unknown; {minimums.days:g} days needed before PROMOTE")
+        blocks.append(f"duration unknown; {minimums.days:g} days needed before PROMOTE or REJECT")
     elif days is not None and days < minimums.days:
         blocks.append(
-            f"minimum duration not met: {days:g} days run, {minimums.days:g} needed before PROMOTE"
+            f"minimum duration not met: {days:g} days run, {minimums.days:g} needed before "
+            "PROMOTE or REJECT"
         )
     return blocks
 
@@ -164,11 +276,7 @@ def _minimums_met(minimums: Minimums) -> str:
 
 
 def _untestable(m: MetricResult) -> str:
-    zero = not math.isfinite(m.baseline.value) or m.baseline.value == 0
-    return (
-        f"{m.baseline.n} baseline and {m.candidate.n} candidate units"
-        f"{', zero or undefined baseline' if zero else ''}"
-    )
+    return f"{m.baseline.n} baseline and {m.candidate.n} candidate units"
 
 
 def _value(m: MetricResult, x: float) -> str:
@@ -179,13 +287,9 @@ def _pct(x: float) -> str:
     return f"{x:+.1%}" if math.isfinite(x) else "n/a"
 
 
-def _decision(
-    outcome: Outcome,
-    reasons: list[str],
-    primary: MetricResult,
-    guards: tuple[MetricResult, ...],
-    seconds: tuple[MetricResult, ...],
-    srm: SrmResult | None,
-    design: Design,
-) -> Decision:
-    return Decision(outcome, tuple(reasons), primary, guards, seconds, srm, design)
+def _num(x: float) -> str:
+    return f"{x:+.4g}" if math.isfinite(x) else "n/a"
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None

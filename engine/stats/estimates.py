@@ -1,19 +1,29 @@
-"""Compare one metric between baseline (production) and candidate: estimates, lifts, CI, p-value.
+"""Compare one metric between baseline (production) and candidate: one estimator per verdict.
 
-Tests, all two-sided at level alpha for the reported p-value and CI:
-- proportions (one 0/1 value per unit): two-proportion z-test with the pooled variance;
-- means (one number per unit): Welch's t-test;
-- ratio metrics and every group-randomized design: the delta method on per-unit sums (numerator
-  and denominator summed within each randomization unit), with Welch-Satterthwaite degrees of
-  freedom. Eight groups of 200 members are eight units per arm, not 1,600.
+The effect is the relative lift when the baseline estimate is positive, else the absolute
+difference c - b (and the result says so). The relative lift is tested on the log scale,
+theta = log(c / b) with the delta-method variance var_c / c^2 + var_b / b^2, and its CI is
+reported as exp(theta +- half) - 1. gbstats' linear form (c / b - 1 with var_c / b^2 +
+c^2 var_b / b^4) was the starting point, but it is skewed: in A/A simulations it rejects "worse"
+about twenty times as often as "better" (STATISTICS.md). The p-value and the CI both come from
+theta / se, so p < alpha exactly when the CI excludes 0, in every mode:
+- fixed horizon: Student t with Welch-Satterthwaite degrees of freedom (normal for proportions
+  of independent units);
+- small counts of independent 0/1 units (an expected cell count below 5): Fisher's exact test,
+  with Miettinen's test-based interval (the se implied by the exact p), so p and CI still agree;
+- sequential: the tuned, calibrated mixture of `engine.stats.sequential` on the same theta.
 
-Relative lift CI: the delta method on the log of the ratio of the two arm estimates
-(log(c / b) +- q * sqrt(var_c / c^2 + var_b / b^2), then exp - 1), which keeps the interval above
--100% and is less skewed than the linear version; when an estimate is <= 0 the linear delta
-method on c / b is used instead. In sequential mode the p-value and CI are the always-valid ones of
-`engine.stats.sequential` on the same log scale.
+Per-arm estimates are ratios of per-unit sums (one unit = one randomization unit: a member, or a
+group when groups are randomized). Their variance is the cluster-robust CR2 one: each unit's
+residual e_i = y_i - value * x_i is scaled by 1 / (1 - x_i / sum(x)), its leverage in the
+arm's mean, which for equal sizes is the usual n / (n - 1) and for unequal sizes keeps a few big
+groups from looking more certain than they are; the arm's degrees of freedom are the Kish
+effective number of units minus one. Residuals below 1e-12 of the data's size are exact zeros
+(identical or fixed-price arms are "no difference", never a p of 1e-29). A proportion's variance
+at exactly 0% or 100% (where its own variance vanishes) is the binomial one at the Agresti-Caffo
+estimate (s + 1) / (n + 2): honest and non-zero.
 
-`compare` and `ratio_arm` work on numpy arrays of any shape so simulations can run thousands of
+`compare` and `ratio_arm` work on numpy arrays of any shape so simulations run thousands of
 experiments at once through the very code the decisions use.
 """
 
@@ -25,31 +35,30 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from engine.stats.result import ArmEstimate, MetricKind, MetricResult
-from engine.stats.sequential import (
-    DEFAULT_TAU,
-    always_valid_p,
-    confidence_half_width,
-    small_sample_factor,
-)
+from engine.stats.result import MetricKind, MetricResult, metric_result
+from engine.stats.sequential import sequential_half_width, sequential_p, small_sample_factor
 from sop_models.kpis import Direction
 
 Floats = NDArray[np.float64]
+EXACT_BELOW = 5.0  # expected count in a 2x2 cell under which Fisher's exact test is used
+_TOL = 1e-12
 
 
 class ArmStats(NamedTuple):
-    """Per-arm estimate and the variance of that estimate (arrays over any leading axes)."""
+    """Per-arm estimate, the variance of that estimate and its degrees of freedom."""
 
     n: Floats
     value: Floats
     var: Floats
+    df: Floats
 
 
 class Comparison(NamedTuple):
-    """Vectorised comparison; `p_lower` / `p_higher` are one-sided p-values for c < b / c > b."""
+    """Vectorised comparison on the effect scale (`relative` True: theta = c / b - 1)."""
 
     abs_lift: Floats
     rel_lift: Floats
+    relative: NDArray[np.bool_]
     ci_low: Floats
     ci_high: Floats
     p_value: Floats
@@ -57,27 +66,41 @@ class Comparison(NamedTuple):
     p_higher: Floats
 
 
-def ratio_arm(num: ArrayLike, den: ArrayLike | None = None) -> ArmStats:
-    """Ratio of sums over units (last axis) and its delta-method variance.
+def ratio_arm(
+    num: ArrayLike, den: ArrayLike | None = None, *, proportion: bool = False
+) -> ArmStats:
+    """Ratio of sums over units (last axis), its CR2 variance and Kish degrees of freedom.
 
-    value = sum(num) / sum(den); var = s^2(num - value * den) / (n * mean(den)^2). With no `den`
-    (one value per unit) this is the sample mean and s^2 / n, i.e. Welch's ingredients.
+    With no `den` (one value per unit) this is the sample mean, s^2 / n and n - 1: Welch's
+    ingredients. `proportion` floors the variance at the Agresti-Caffo binomial variance.
     """
     y = np.asarray(num, dtype=float)
     x = np.ones_like(y) if den is None else np.asarray(den, dtype=float)
     n = np.full(y.shape[:-1], y.shape[-1], dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = y.sum(axis=-1) / x.sum(axis=-1)
+        sx, sy = x.sum(axis=-1), y.sum(axis=-1)
+        value = sy / sx
         resid = y - value[..., None] * x
-        s2 = (resid * resid).sum(axis=-1) / (n - 1)
-        var = s2 / (n * (x.sum(axis=-1) / n) ** 2)
-    return ArmStats(n, value, np.where(n > 1, var, np.nan))
+        size = np.maximum(np.abs(y).max(axis=-1, initial=0.0), np.abs(value) * x.max(axis=-1))
+        resid = np.where(np.abs(resid) <= _TOL * size[..., None], 0.0, resid)
+        leverage = x / sx[..., None]
+        var = (resid * resid / (1 - leverage)).sum(axis=-1) / sx**2
+        df = sx**2 / (x * x).sum(axis=-1) - 1
+        if proportion:
+            var = np.where((sy <= 0) | (sy >= sx), _boundary_var(sy, sx), var)
+    ok = n > 1
+    return ArmStats(n, value, np.where(ok, var, np.nan), np.where(ok, df, np.nan))
 
 
 def welch_df(b: ArmStats, c: ArmStats) -> Floats:
-    """Welch-Satterthwaite degrees of freedom for the difference of two arm estimates."""
+    """Welch-Satterthwaite degrees of freedom for the effect `compare` tests: each arm's
+    variance enters as it does there (divided by its squared estimate on the log scale)."""
+    log_scale = (b.value > 0) & (c.value > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (b.var + c.var) ** 2 / (b.var**2 / (b.n - 1) + c.var**2 / (c.n - 1))
+        vb = np.where(log_scale, b.var / b.value**2, b.var)
+        vc = np.where(log_scale, c.var / c.value**2, c.var)
+        df = (vb + vc) ** 2 / (vb**2 / b.df + vc**2 / c.df)
+    return np.where(np.isfinite(df), df, np.minimum(b.df, c.df))
 
 
 def compare(
@@ -86,60 +109,76 @@ def compare(
     *,
     alpha: float = 0.05,
     df: ArrayLike | None = None,
-    null_var: ArrayLike | None = None,
     sequential: bool = False,
-    tau: float = DEFAULT_TAU,
+    fraction: ArrayLike = 1.0,
+    exact_p: ArrayLike | None = None,
 ) -> Comparison:
-    """Test candidate vs baseline given arm estimates and their variances.
-
-    `df` None means a normal reference distribution, else Student t; `null_var` is the variance of
-    the difference under "no effect" (the pooled one for proportions), default var_b + var_c.
-    """
+    """Test candidate vs baseline; `df` None means normal, else Student t. `fraction` is the
+    share of the planned looks done (sequential); `exact_p` replaces the Wald p (small counts)."""
     diff = c.value - b.value
-    v0 = b.var + c.var if null_var is None else np.asarray(null_var, dtype=float)
-    dist = stats.norm if df is None else stats.t(np.asarray(df, dtype=float))
+    relative = np.isfinite(b.value) & (b.value > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = diff / np.sqrt(v0)
-        theta, v_rel, log_scale = _relative(b, c)
-    exact = v0 == 0  # identical constant arms: the difference is known without error
-    p_lower = np.where(exact, np.where(diff < 0, 0.0, 1.0), dist.cdf(stat))
-    p_higher = np.where(exact, np.where(diff > 0, 0.0, 1.0), dist.sf(stat))
-    p_value = np.minimum(1.0, 2 * np.minimum(p_lower, p_higher))
-    if sequential:
-        v_seq = v_rel if df is None else v_rel * small_sample_factor(df, alpha)
-        p_value = always_valid_p(theta, v_seq, tau)
-        half = confidence_half_width(v_seq, alpha, tau)
-        p_lower = np.where(theta < 0, p_value / 2, 1.0)
-        p_higher = np.where(theta > 0, p_value / 2, 1.0)
-    else:
-        q = stats.norm.ppf(1 - alpha / 2) if df is None else dist.ppf(1 - alpha / 2)
-        half = q * np.sqrt(v_rel)
+        bb = np.where(relative, b.value, 1.0)
+        # Relative lift on the log scale (log(c / b), var_c / c^2 + var_b / b^2): symmetric
+        # under "no effect", unlike the linear c / b - 1 (see STATISTICS.md); a candidate at
+        # exactly 0 uses the linear form (theta = -100% with variance var_c / b^2).
+        log_ok = relative & (c.value > 0)
+        cc = np.where(log_ok, c.value, 1.0)
+        theta = np.where(relative, np.where(log_ok, np.log(cc / bb), c.value / bb - 1), diff)
+        v_rel = np.where(log_ok, c.var / cc**2 + b.var / bb**2, c.var / bb**2)
+        var = np.where(relative, v_rel, b.var + c.var)
+        scale = np.where(relative, 1.0, np.maximum(np.abs(b.value), np.abs(c.value)))
+        same = np.abs(diff) <= _TOL * np.maximum(np.abs(b.value), np.abs(c.value))
+        theta = np.where(same, 0.0, theta)
+        known = var <= (_TOL * scale) ** 2  # no sampling error left: the effect is exact
+        safe_var = np.where(known, 1.0, var)
+        dist = stats.norm if df is None else stats.t(np.asarray(df, dtype=float))
+        stat = theta / np.sqrt(safe_var)
+        if sequential:
+            v = safe_var if df is None else safe_var * small_sample_factor(df, alpha)
+            if exact_p is not None:
+                v = _implied_var(theta, exact_p, v)
+            p = sequential_p(theta, v, fraction)
+            half = sequential_half_width(v, fraction, alpha)
+        elif exact_p is not None:
+            p = np.asarray(exact_p, dtype=float)
+            half = np.sqrt(_implied_var(theta, p, safe_var)) * stats.norm.ppf(1 - alpha / 2)
+        else:
+            p = np.minimum(1.0, 2 * dist.sf(np.abs(stat)))
+            q = stats.norm.ppf(1 - alpha / 2) if df is None else dist.ppf(1 - alpha / 2)
+            half = q * np.sqrt(safe_var)
+    p = np.where(known, np.where(theta == 0, 1.0, 0.0), p)
+    half = np.where(known, 0.0, half)
+    one_sided_low = np.where(theta < 0, p / 2, 1 - p / 2)
+    one_sided_high = np.where(theta > 0, p / 2, 1 - p / 2)
     low, high = theta - half, theta + half
-    low = np.where(log_scale, np.expm1(low), low)
-    high = np.where(log_scale, np.expm1(high), high)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = c.value / b.value - 1
-    bad = ~np.isfinite(p_value) | ~np.isfinite(diff)
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = np.where(log_ok, np.expm1(low), low)
+        high = np.where(log_ok, np.expm1(high), high)
+    bad = ~np.isfinite(p) | ~np.isfinite(theta) | ~np.isfinite(var)
     nan = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(relative, c.value / bb - 1, nan)
     return Comparison(
         diff,
         rel,
-        low,
-        high,
-        np.where(bad, nan, p_value),
-        np.where(bad, nan, p_lower),
-        np.where(bad, nan, p_higher),
+        relative,
+        np.where(bad, nan, low),
+        np.where(bad, nan, high),
+        np.where(bad, nan, p),
+        np.where(bad, nan, one_sided_low),
+        np.where(bad, nan, one_sided_high),
     )
 
 
-def _relative(b: ArmStats, c: ArmStats) -> tuple[Floats, Floats, NDArray[np.bool_]]:
-    """Relative effect on the log scale where both estimates are positive, else linear c/b - 1."""
-    log_scale = (b.value > 0) & (c.value > 0)
-    ratio = c.value / b.value
-    theta = np.where(log_scale, np.log(np.where(log_scale, ratio, 1.0)), ratio - 1)
-    v_log = c.var / c.value**2 + b.var / b.value**2
-    v_lin = (c.var + ratio**2 * b.var) / b.value**2
-    return theta, np.where(log_scale, v_log, v_lin), log_scale
+def _implied_var(theta: ArrayLike, p: ArrayLike, fallback: ArrayLike) -> Floats:
+    """The variance a normal test would need to give p for theta (Miettinen's test-based se)."""
+    th, pp = np.asarray(theta, dtype=float), np.asarray(p, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = stats.norm.isf(pp / 2)
+        implied = (th / z) ** 2
+    ok = np.isfinite(implied) & (implied > 0) & (th != 0)
+    return np.where(ok, implied, np.asarray(fallback, dtype=float))
 
 
 def two_proportion_test(
@@ -152,20 +191,46 @@ def two_proportion_test(
     direction: Direction = "higher",
     alpha: float = 0.05,
     sequential: bool = False,
+    fraction: float = 1.0,
 ) -> MetricResult:
-    """Two-proportion z-test (pooled variance) on unit counts; each unit is one 0/1 outcome."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        nb, nc = np.float64(n_b), np.float64(n_c)
-        pb, pc = successes_b / nb, successes_c / nc
-        pooled = (successes_b + successes_c) / (nb + nc)
-        b = ArmStats(nb, pb, pb * (1 - pb) / nb)
-        c = ArmStats(nc, pc, pc * (1 - pc) / nc)
-        null_var = pooled * (1 - pooled) * (1 / nb + 1 / nc)
-    comp = compare(b, c, alpha=alpha, null_var=null_var, sequential=sequential)
-    method = "two-proportion z-test"
+    """Two proportions of independent 0/1 units (counts); Fisher's exact test for small counts."""
+    b = _proportion_arm(successes_b, n_b)
+    c = _proportion_arm(successes_c, n_c)
+    exact_p = None
+    method = "delta method on the relative lift (normal)"
+    if n_b > 1 and n_c > 1 and _small(successes_b, n_b, successes_c, n_c):
+        table = [[successes_c, n_c - successes_c], [successes_b, n_b - successes_b]]
+        exact_p = np.float64(stats.fisher_exact(table).pvalue)
+        method = "Fisher's exact test (small counts), test-based CI"
+    comp = compare(b, c, alpha=alpha, sequential=sequential, fraction=fraction, exact_p=exact_p)
     return metric_result(
         name, "proportion", direction, b, c, comp, alpha=alpha, sequential=sequential, method=method
     )
+
+
+def _proportion_arm(successes: int, n: int) -> ArmStats:
+    nn = np.float64(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = successes / nn
+        var = value * (1 - value) / nn
+        var = _boundary_var(successes, nn) if successes in (0, n) else var
+    ok = n > 1
+    return ArmStats(nn, value, var if ok else np.float64(np.nan), nn - 1 if ok else np.nan)
+
+
+def _boundary_var(successes: ArrayLike, trials: ArrayLike) -> Floats:
+    """Binomial variance at the Agresti-Caffo estimate (s + 1) / (n + 2): used where the
+    estimate sits at 0% or 100% and its own variance would vanish."""
+    s, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+    tilde = (s + 1) / (n + 2)
+    return tilde * (1 - tilde) / n
+
+
+def _small(sb: int, nb: int, sc: int, nc: int) -> bool:
+    """Cochran's rule: some expected count of the 2x2 table under "no difference" is below 5."""
+    total, hits = nb + nc, sb + sc
+    expected = [n * k / total for n in (nb, nc) for k in (hits, total - hits)]
+    return min(expected) < EXACT_BELOW
 
 
 def welch_test(
@@ -176,12 +241,12 @@ def welch_test(
     direction: Direction = "higher",
     alpha: float = 0.05,
     sequential: bool = False,
+    fraction: float = 1.0,
 ) -> MetricResult:
-    """Welch's unequal-variance t-test on one value per unit."""
+    """Means of one value per unit: Welch's t on the relative lift (absolute if baseline <= 0)."""
     b, c = ratio_arm(values_b), ratio_arm(values_c)
-    df = welch_df(b, c)
-    comp = compare(b, c, alpha=alpha, df=df, sequential=sequential)
-    method = "Welch t-test"
+    comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential, fraction=fraction)
+    method = "delta method on the relative lift (Welch t)"
     return metric_result(
         name, "mean", direction, b, c, comp, alpha=alpha, sequential=sequential, method=method
     )
@@ -198,53 +263,17 @@ def ratio_delta_test(
     alpha: float = 0.05,
     sequential: bool = False,
     kind: MetricKind = "ratio",
+    fraction: float = 1.0,
 ) -> MetricResult:
-    """Ratio of sums with delta-method variance, one (numerator, denominator) pair per unit.
+    """Ratio of sums with CR2 delta-method variance, one (numerator, denominator) per unit.
 
     For a group-randomized proportion or mean pass per-group sums of the outcome as `num` and
     per-group member (or observation) counts as `den`, and set `kind` accordingly.
     """
-    b, c = ratio_arm(num_b, den_b), ratio_arm(num_c, den_c)
-    comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential)
-    method = "delta method on per-unit sums (Welch df)"
+    prop = kind == "proportion"
+    b, c = ratio_arm(num_b, den_b, proportion=prop), ratio_arm(num_c, den_c, proportion=prop)
+    comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential, fraction=fraction)
+    method = "delta method on per-unit sums (CR2 variance; t with Kish-Welch df)"
     return metric_result(
         name, kind, direction, b, c, comp, alpha=alpha, sequential=sequential, method=method
-    )
-
-
-def metric_result(
-    name: str,
-    kind: MetricKind,
-    direction: Direction,
-    b: ArmStats,
-    c: ArmStats,
-    comp: Comparison,
-    *,
-    alpha: float,
-    sequential: bool,
-    method: str,
-    index: int | tuple[int, ...] = (),
-) -> MetricResult:
-    """One `MetricResult` out of (possibly vectorised) arm stats and comparison, at `index`."""
-
-    def at(x: Floats) -> float:
-        return float(np.asarray(x)[index])
-
-    p_worse = comp.p_lower if direction == "higher" else comp.p_higher
-    if sequential:
-        method += ", always-valid mSPRT (sequential)"
-    return MetricResult(
-        name=name,
-        kind=kind,
-        direction=direction,
-        baseline=ArmEstimate(int(at(b.n)), at(b.value)),
-        candidate=ArmEstimate(int(at(c.n)), at(c.value)),
-        abs_lift=at(comp.abs_lift),
-        rel_lift=at(comp.rel_lift),
-        ci_rel=(at(comp.ci_low), at(comp.ci_high)),
-        p_value=at(comp.p_value),
-        p_worse=at(p_worse),
-        alpha=alpha,
-        sequential=sequential,
-        method=method,
     )

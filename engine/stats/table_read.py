@@ -1,10 +1,16 @@
 """Reading a unit-level table with DuckDB: load, check columns, type metric columns.
 
-Every failure is a one-line `DataFileError` naming the file and the column.
+Columns keep their types: Parquet's as stored, CSV's as DuckDB's reader detects them (once, on
+load); the variant and unit/cluster columns of a CSV are read as text so `--baseline 01` means
+the text 01. A metric column is a proportion when it is BOOLEAN or holds only 0 and 1, a mean
+when it holds other numbers; text columns (a CSV column mixing `True` and `1`) are read as
+booleans or numbers where every value is one. Every failure is a one-line `DataFileError`
+naming the file and the column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -13,6 +19,20 @@ from engine.stats.result import MetricKind
 from sop_models.errors import DataFileError
 
 _BOOLEAN_TEXT = ("true", "false", "1", "0", "1.0", "0.0")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+)
 
 
 def quote(name: str) -> str:
@@ -20,8 +40,17 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def load(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Read CSV (all text) or Parquet (by suffix or magic bytes) into table `src`; its columns."""
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def load(
+    con: duckdb.DuckDBPyConnection, path: Path, text_columns: Sequence[str] = ()
+) -> dict[str, str]:
+    """Make the view `raw` over CSV (types detected by DuckDB) or Parquet (types as stored);
+    returns {column: DuckDB type}. `text_columns` that exist are read from a CSV as text.
+    `keep_columns` then makes `src`, what the check reads."""
     if not path.is_file():
         raise DataFileError(f"{path}: no such file")
     try:
@@ -30,19 +59,47 @@ def load(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     except OSError as err:
         raise DataFileError(f"{path}: cannot read: {err.strerror}") from None
     parquet = path.suffix.lower() in (".parquet", ".pq") or magic == b"PAR1"
-    literal = "'" + exact_path(path).replace("'", "''") + "'"
-    reader = (
-        f"read_parquet({literal})"
-        if parquet
-        else f"read_csv({literal}, header=true, all_varchar=true)"
-    )
+    source = literal(exact_path(path))
     try:
-        con.execute(f"CREATE TABLE src AS SELECT * FROM {reader}")
+        if parquet:
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({source})")
+        else:
+            sniffed = con.execute(f"DESCRIBE SELECT * FROM read_csv({source}, header=true)")
+            names = [row[0] for row in sniffed.fetchall()]
+            text = [c for c in dict.fromkeys(text_columns) if c in names]
+            types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
+            option = f", types={{{types}}}" if text else ""
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv({source}, header=true{option})")
+        described = con.execute("DESCRIBE raw").fetchall()
     except duckdb.Error as err:
         first = str(err).strip().splitlines()[0][:200]
         kind = "Parquet" if parquet else "CSV"
         raise DataFileError(f"{path}: cannot read as {kind}: {first}") from None
-    return [row[0] for row in con.execute("DESCRIBE src").fetchall()]
+    return {row[0]: str(row[1]) for row in described}
+
+
+def keep_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[str], *, csv: bool
+) -> None:
+    """`src`: the columns the check uses. A CSV is parsed once, into a table of just those
+    columns; a Parquet file stays a view (columnar reads are cheap to repeat)."""
+    listed = ", ".join(quote(c) for c in dict.fromkeys(columns))
+    try:
+        if csv:
+            con.execute(f"CREATE TABLE src AS SELECT {listed} FROM raw")
+        else:
+            con.execute(f"CREATE VIEW src AS SELECT {listed} FROM raw")
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0][:200]
+        raise DataFileError(
+            f"{path}: cannot read as {'CSV' if csv else 'Parquet'}: {first}"
+        ) from None
+
+
+def is_parquet(path: Path) -> bool:
+    """Parquet by suffix or magic bytes (the caller has checked the file exists)."""
+    with path.open("rb") as handle:
+        return path.suffix.lower() in (".parquet", ".pq") or handle.read(4) == b"PAR1"
 
 
 def exact_path(path: Path) -> str:
@@ -54,29 +111,30 @@ def exact_path(path: Path) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-def need(columns: list[str], name: str, path: Path, what: str) -> None:
+def need(columns: Sequence[str], name: str, path: Path, what: str) -> None:
     """Raise unless the table has column `name` (`what` says which option asked for it)."""
     if name not in columns:
         raise DataFileError(f"{path}: no column {name!r} ({what}); columns: {', '.join(columns)}")
 
 
 def column_kind(
-    con: duckdb.DuckDBPyConnection, path: Path, column: str, field: str, table: str
+    con: duckdb.DuckDBPyConnection, path: Path, column: str, field: str, table: str, sql_type: str
 ) -> MetricKind:
     """`proportion` when every value of `field` in `table` (the user's `column`) is a boolean
-    (true/false in any case, 1/0), else `mean`.
-
-    Empty cells and values that are not finite numbers are errors, never silently skipped.
-    """
-    bools = ", ".join(f"'{v}'" for v in _BOOLEAN_TEXT)
-    empty, non_bool, bad, example = con.execute(
-        "SELECT count(*) FILTER (WHERE t IS NULL), "
-        f"count(*) FILTER (WHERE t IS NOT NULL AND lower(t) NOT IN ({bools})), "
-        "count(*) FILTER (WHERE bad), any_value(t) FILTER (WHERE bad) FROM "
-        "(SELECT t, t IS NOT NULL AND lower(t) NOT IN ('true', 'false') AND "
-        "NOT coalesce(isfinite(TRY_CAST(t AS DOUBLE)), false) AS bad FROM "
-        f"(SELECT NULLIF(trim(CAST({quote(field)} AS VARCHAR)), '') AS t FROM {table}))"
-    ).fetchone()
+    or 0/1, else `mean`. Empty cells and values that are not finite numbers are errors."""
+    base = sql_type.split("(")[0]
+    if base == "BOOLEAN" or base in _NUMERIC or base == "DECIMAL":
+        value = f"CAST({quote(field)} AS DOUBLE)"
+        empty, bad, non_bool = con.execute(
+            f"SELECT count(*) FILTER (WHERE {quote(field)} IS NULL), "
+            f"count(*) FILTER (WHERE NOT isfinite({value})), "
+            f"count(*) FILTER (WHERE {value} NOT IN (0, 1)) FROM {table}"
+        ).fetchone()
+        example = "inf or nan"
+    elif base == "VARCHAR":
+        empty, non_bool, bad, example = _text_counts(con, field, table)
+    else:
+        raise DataFileError(f"{path}: column {column!r} is not numeric: it holds {sql_type}")
     if empty:
         raise DataFileError(
             f"{path}: column {column!r} has {empty} empty values; fill them (e.g. with 0)"
@@ -88,9 +146,23 @@ def column_kind(
     return "mean" if non_bool else "proportion"
 
 
-def number(column: str) -> str:
+def _text_counts(con: duckdb.DuckDBPyConnection, field: str, table: str) -> tuple:
+    bools = ", ".join(f"'{v}'" for v in _BOOLEAN_TEXT)
+    return con.execute(
+        "SELECT count(*) FILTER (WHERE t IS NULL), "
+        f"count(*) FILTER (WHERE t IS NOT NULL AND lower(t) NOT IN ({bools})), "
+        "count(*) FILTER (WHERE bad), any_value(t) FILTER (WHERE bad) FROM "
+        "(SELECT t, t IS NOT NULL AND lower(t) NOT IN ('true', 'false') AND "
+        "NOT coalesce(isfinite(TRY_CAST(t AS DOUBLE)), false) AS bad FROM "
+        f"(SELECT NULLIF(trim({quote(field)}), '') AS t FROM {table}))"
+    ).fetchone()
+
+
+def number(column: str, sql_type: str) -> str:
     """SQL expression for a column's value as a double (booleans as 1.0 / 0.0)."""
-    t = f"lower(trim(CAST({quote(column)} AS VARCHAR)))"
+    if not sql_type.startswith("VARCHAR"):
+        return f"CAST({quote(column)} AS DOUBLE)"
+    t = f"lower(trim({quote(column)}))"
     return (
         f"(CASE WHEN {t} = 'true' THEN 1.0 WHEN {t} = 'false' THEN 0.0 "
         f"ELSE CAST({t} AS DOUBLE) END)"

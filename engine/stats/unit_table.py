@@ -26,16 +26,23 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 
-from engine.stats.decision import Decision, Minimums, decide
+from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
 from engine.stats.result import MetricKind, MetricResult
+from engine.stats.specs import ROLES, MetricSpec, known_lower, parse_spec
 from engine.stats.srm import srm_check
-from engine.stats.table_read import column_kind, load, need, number, quote
+from engine.stats.table_read import (
+    column_kind,
+    is_parquet,
+    keep_columns,
+    literal,
+    load,
+    need,
+    number,
+    quote,
+)
 from sop_models.errors import CheckError, DataFileError
-from sop_models.kpis import METRICS, Direction
 
-Role = Literal["primary", "secondary", "guardrail"]
-ROLES: tuple[Role, ...] = ("primary", "secondary", "guardrail")
 MIN_UNITS_DEFAULT = 100
 MIN_CLUSTERS_DEFAULT = 5
 
@@ -68,41 +75,6 @@ class TableCheck:
         }
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    """A parsed `--metric` / `--guardrail` SPEC."""
-
-    name: str
-    role: Role
-    columns: tuple[str, ...]  # (column,) or (numerator, denominator)
-    direction: Direction
-
-
-def parse_spec(text: str, role: Role, columns: Sequence[str], lower: Sequence[str]) -> MetricSpec:
-    """`opened` -> one column; `orders/clicks` -> ratio of sums (unless a column has that name)."""
-    if text in columns or "/" not in text:
-        parts: tuple[str, ...] = (text.strip(),)
-    else:
-        num, den = text.split("/", 1)
-        parts = (num.strip(), den.strip())
-    return MetricSpec(text, role, parts, spec_direction(text.strip(), parts[0], lower))
-
-
-def spec_direction(name: str, first_column: str, lower: Sequence[str]) -> Direction:
-    """The registry's direction for a known KPI; for an ad-hoc SPEC "lower" when it or its
-    (numerator) column is listed in `lower`. Listing a higher-is-better KPI is a CheckError."""
-    listed = name in lower or first_column in lower
-    known = METRICS.get(name)
-    if known is None:
-        return "lower" if listed else "higher"
-    if listed and known.direction != "lower":
-        raise CheckError(
-            f"--lower-is-better {name}: {name} ({known.label}) is a KPI where "
-            f"{known.direction} is better; rename the column to compare it the other way"
-        )
-    return known.direction
-
-
 def check_unit_table(
     path: Path,
     *,
@@ -118,6 +90,7 @@ def check_unit_table(
     expected_share: float = 0.5,
     min_units: int | None = None,
     lower_is_better: Sequence[str] = (),
+    practical: Practical = Practical(),
 ) -> TableCheck:
     """Read `path`, compare candidate with baseline on every metric and decide.
 
@@ -133,11 +106,13 @@ def check_unit_table(
         raise CheckError(f"--baseline and --candidate are the same value: {baseline!r}")
     con = duckdb.connect()
     try:
-        columns = load(con, path)
+        types = load(con, path, [c for c in (variant_column, unit, cluster) if c])
+        columns = list(types)
         specs = [
             parse_spec(text, "primary" if i == 0 else "secondary", columns, lower_is_better)
             for i, text in enumerate(metrics)
         ] + [parse_spec(text, "guardrail", columns, lower_is_better) for text in guardrails]
+        known_lower(lower_is_better, specs)
         need(columns, variant_column, path, "--variant-column")
         for name, what in ((unit, "--unit"), (cluster, "--cluster")):
             if name is not None:
@@ -150,21 +125,32 @@ def check_unit_table(
             c: f"c{i}" for i, c in enumerate(dict.fromkeys(c for s in specs for c in s.columns))
         }
         key = cluster or unit or ""
+        used = [variant_column, *(c for c in (unit, cluster) if c), *alias]
+        keep_columns(con, path, used, csv=not is_parquet(path))
         rows, ignored = _keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
-        kinds = {c: column_kind(con, path, c, a, "kept") for c, a in alias.items()}
-        excluded = _exclude(con, path, by_cluster=cluster is not None)
+        kinds = {c: column_kind(con, path, c, a, "kept", types[c]) for c, a in alias.items()}
+        numbers = {a: number(a, types[c]) for c, a in alias.items()}
+        excluded = _exclude(con, path, numbers, by_cluster=cluster is not None)
         results = [
             _measure(con, s, alias, kinds, cluster is not None, alpha, sequential) for s in specs
         ]
-        sql = "SELECT arm, count(DISTINCT id) FROM clean GROUP BY arm"
-        arms = dict(con.execute(sql).fetchall())
+        count = "count(DISTINCT id)" if cluster else "count(*)"
+        found = dict(con.execute(f"SELECT is_b, {count} FROM clean GROUP BY is_b").fetchall())
+        arms = {"b": found[True], "c": found[False]}
     finally:
         con.close()
     srm = srm_check(arms["b"], arms["c"], expected_share)
     default = MIN_UNITS_DEFAULT if cluster is None else MIN_CLUSTERS_DEFAULT
     minimums = Minimums(units_per_arm=default if min_units is None else min_units)
     roles = {r: [m for s, m in zip(specs, results, strict=True) if s.role == r] for r in ROLES}
-    decision = decide(roles["primary"][0], roles["guardrail"], roles["secondary"], srm, minimums)
+    decision = decide(
+        roles["primary"][0],
+        roles["guardrail"],
+        roles["secondary"],
+        srm,
+        minimums,
+        practical=practical,
+    )
     notes = []
     if ignored:
         notes.append(f"ignored {_count(ignored, 'row')} with other {variant_column} values")
@@ -188,43 +174,52 @@ def _keep_rows(
     key: str,
     alias: dict[str, str],
 ) -> tuple[int, int]:
-    """Table `kept(arm, id, c0, ...)`: the two arms' rows; arm is 'b' or 'c', id unit/cluster."""
-    b, c = (v.strip() for v in values)
+    """View `kept(arm, id, c0, ...)`: the two arms' rows; arm is 'b' or 'c', id unit/cluster."""
+    b, c = (literal(v.strip()) for v in values)
     copies = "".join(f", {quote(column)} AS {name}" for column, name in alias.items())
     con.execute(
-        "CREATE TABLE kept AS SELECT CASE v WHEN ? THEN 'b' ELSE 'c' END AS arm, id"
+        f"CREATE VIEW kept AS SELECT CASE v WHEN {b} THEN 'b' ELSE 'c' END AS arm, id"
         f"{''.join(f', {name}' for name in alias.values())} FROM "
         f"(SELECT trim(CAST({quote(variant)} AS VARCHAR)) AS v, "
         f"NULLIF(trim(CAST({quote(key)} AS VARCHAR)), '') AS id{copies} FROM src) "
-        "WHERE v IN (?, ?)",
-        [b, b, c],
+        f"WHERE v IN ({b}, {c})"
     )
-    rows = con.execute("SELECT count(*) FROM src").fetchone()[0]
-    kept = dict(con.execute("SELECT arm, count(*) FROM kept GROUP BY arm").fetchall())
-    for code, value in (("b", b), ("c", c)):
-        if not kept.get(code):
+    rows, n_b, n_c, empty = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE v = {b}), count(*) FILTER (WHERE v = {c}), "
+        f"count(*) FILTER (WHERE v IN ({b}, {c}) AND id IS NULL) FROM "
+        f"(SELECT trim(CAST({quote(variant)} AS VARCHAR)) AS v, "
+        f"NULLIF(trim(CAST({quote(key)} AS VARCHAR)), '') AS id FROM src)"
+    ).fetchone()
+    for count, value in ((n_b, values[0]), (n_c, values[1])):
+        if not count:
             seen = con.execute(
                 f"SELECT DISTINCT trim(CAST({quote(variant)} AS VARCHAR)) AS v FROM src "
                 "ORDER BY v LIMIT 10"
             ).fetchall()
             raise DataFileError(
-                f"{path}: no rows with {variant} = {value!r}; values seen: "
+                f"{path}: no rows with {variant} = {value.strip()!r}; values seen: "
                 + ", ".join(repr(v[0]) for v in seen)
             )
-    empty = con.execute("SELECT count(*) FROM kept WHERE id IS NULL").fetchone()[0]
     if empty:
         raise DataFileError(f"{path}: column {key!r} has {empty} empty ids")
-    return rows, rows - sum(kept.values())
+    return rows, rows - n_b - n_c
 
 
-def _exclude(con: duckdb.DuckDBPyConnection, path: Path, *, by_cluster: bool) -> int:
-    """Table `clean`: `kept` without duplicate units (or clusters seen in both variants)."""
+def _exclude(
+    con: duckdb.DuckDBPyConnection, path: Path, numbers: dict[str, str], *, by_cluster: bool
+) -> int:
+    """Table `clean(is_b, id, c0, ...)`: `kept` without duplicate units (or clusters seen in
+    both variants), every metric column already a double."""
     rule = "count(DISTINCT arm) > 1" if by_cluster else "count(*) > 1"
     con.execute(f"CREATE TABLE dropped AS SELECT id FROM kept GROUP BY id HAVING {rule}")
-    con.execute("CREATE TABLE clean AS SELECT * FROM kept WHERE id NOT IN (SELECT id FROM dropped)")
+    values = "".join(f", {expr} AS {name}" for name, expr in numbers.items())
     excluded = con.execute("SELECT count(*) FROM dropped").fetchone()[0]
-    left = dict(con.execute("SELECT arm, count(*) FROM clean GROUP BY arm").fetchall())
-    if not left.get("b") or not left.get("c"):
+    # Unit-level rows need no id once duplicates are out; most files have none to take out.
+    ident = ", id" if by_cluster else ""
+    source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
+    con.execute(f"CREATE TABLE clean AS SELECT arm = 'b' AS is_b{ident}{values} FROM {source}")
+    left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
+    if not left.get(True) or not left.get(False):
         what = "clusters seen in both variants" if by_cluster else "units with several rows"
         raise DataFileError(
             f"{path}: an arm is empty after excluding {excluded} {what}"
@@ -244,14 +239,23 @@ def _measure(
 ) -> MetricResult:
     ratio = len(spec.columns) == 2
     kind: MetricKind = "ratio" if ratio else kinds[spec.columns[0]]
-    num = number(alias[spec.columns[0]])
-    den = number(alias[spec.columns[1]]) if ratio else "1.0"
+    num = alias[spec.columns[0]]
+    den = alias[spec.columns[1]] if ratio else "1.0"
+    if not clustered and not ratio and kind == "proportion":
+        counts = con.execute(
+            f"SELECT is_b, count(*), sum({num}) FROM clean GROUP BY is_b"
+        ).fetchall()
+        (n_b, s_b), (n_c, s_c) = ({k: (n, s) for k, n, s in counts}[k] for k in (True, False))
+        return two_proportion_test(
+            int(s_b), n_b, int(s_c), n_c, name=spec.name, direction=spec.direction,
+            alpha=alpha, sequential=sequential,
+        )  # fmt: skip
     if clustered:
-        sql = f"SELECT arm, sum({num}) AS y, sum({den}) AS x FROM clean GROUP BY id, arm"
+        sql = f"SELECT is_b, sum({num}) AS y, sum({den}) AS x FROM clean GROUP BY id, is_b"
     else:
-        sql = f"SELECT arm, {num} AS y, {den} AS x FROM clean"
+        sql = f"SELECT is_b, {num} AS y, {den} AS x FROM clean"
     arrays = con.execute(sql).fetchnumpy()
-    arm = np.asarray(arrays["arm"]) == "b"
+    arm = np.asarray(arrays["is_b"], dtype=bool)
     y, x = np.asarray(arrays["y"], dtype=float), np.asarray(arrays["x"], dtype=float)
     name, direction = spec.name, spec.direction
     if clustered or ratio:
@@ -265,17 +269,6 @@ def _measure(
             alpha=alpha,
             sequential=sequential,
             kind=kind,
-        )
-    if kind == "proportion":
-        return two_proportion_test(
-            int(y[arm].sum()),
-            int(arm.sum()),
-            int(y[~arm].sum()),
-            int((~arm).sum()),
-            name=name,
-            direction=direction,
-            alpha=alpha,
-            sequential=sequential,
         )
     return welch_test(
         y[arm], y[~arm], name=name, direction=direction, alpha=alpha, sequential=sequential

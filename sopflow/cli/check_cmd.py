@@ -1,4 +1,4 @@
-"""Commands of the check step: experiment start, check (events and kpi: events_cmd.py)."""
+"""Commands of the check step: check (events and kpi: events_cmd; experiments: experiment_cmd)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,9 @@ from datetime import date
 import typer
 
 from services import preflight
-from services.experiments import start_experiment
-from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.common import echo_json, workspace
 from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for
-
-
-def experiment(
-    ctx: typer.Context,
-    sop: str = typer.Argument(..., help="SOP id whose candidate is tested."),
-    share: float = typer.Option(0.5, "--share", help="Share of groups on the candidate."),
-    author: str = typer.Option("operator", "--author", help="Who starts the experiment."),
-    salt: str = typer.Option(None, "--salt", help="Hash salt (default: SOP id + candidate)."),
-) -> None:
-    """Assign the SOP's groups to candidate or production (salted hash) and record it.
-
-    Example: sop experiment mombaby-refined --share 0.5 --author 小王
-    """
-    ws = workspace(ctx)
-    result = start_experiment(ws, sop_id=sop, share=share, author=author, now=now(), salt=salt)
-    typer.echo(
-        f"{result.name}: {len(result.candidate)} group(s) on candidate, "
-        f"{len(result.production)} on production"
-    )
 
 
 def check(
@@ -92,5 +72,5 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    for command in (experiment, check):
+    for command in (check,):
         app.command()(command)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from engine.stats import describe
+from engine.stats import Practical, describe
 from engine.stats.unit_table import TableCheck, check_unit_table
 
 
@@ -59,7 +59,8 @@ def check_data(
     sequential: bool = typer.Option(
         False,
         "--sequential",
-        help="Always-valid p-values and CIs (mSPRT), safe when the data is checked every day.",
+        help="Sequential p-values and CIs (mixture tuned and calibrated for 14 daily looks; this "
+        "look counts as the last), safe when the data is checked every day.",
     ),
     expected_share: float = typer.Option(
         0.5,
@@ -77,11 +78,36 @@ def check_data(
         help="Units per arm (clusters with --cluster) needed before PROMOTE [default: 100, or 5 "
         "clusters].",
     ),
+    min_effect: float = typer.Option(
+        0.0,
+        "--min-effect",
+        metavar="SHARE",
+        min=0.0,
+        help="Smallest relative change worth promoting (0.05 = 5%); below it a significant "
+        "result is CONTINUE (too small to matter).",
+    ),
+    suspicious: float = typer.Option(
+        0.5,
+        "--suspicious",
+        metavar="SHARE",
+        min=0.0,
+        help="A PROMOTE with |relative lift| at or above this asks for a human look.",
+    ),
+    guardrail_margin: float = typer.Option(
+        0.10,
+        "--guardrail-margin",
+        metavar="SHARE",
+        min=0.0,
+        help="Harm a guardrail must rule out (relative): it passes only when its CI excludes a "
+        "worsening larger than this; otherwise it is inconclusive and PROMOTE waits.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Decide PROMOTE / REJECT / CONTINUE for a candidate from a unit-level table.
 
     Fixed-horizon tests (one look at a finished experiment) unless --sequential is given.
+    Guardrails must show they did not get worse by more than --guardrail-margin (Holm-adjusted
+    when there are several).
     Units with several rows, or clusters seen in both variants, are excluded and counted.
 
     Example: sop check-data members.csv --unit member_id --variant-column arm --baseline A
@@ -101,6 +127,7 @@ def check_data(
         expected_share=expected_share,
         min_units=min_units,
         lower_is_better=lower_is_better,
+        practical=Practical(min_effect, suspicious, guardrail_margin),
     )
     if as_json:
         typer.echo(json.dumps(check.as_dict(), ensure_ascii=False, indent=2))

@@ -127,9 +127,10 @@ COMMANDS: dict[str, Entry] = {
         "KPIs of an SOP by version, group and/or day, plus the days its alert rules fire.",
     ),
     "experiment": Entry(
-        "check_cmd",
-        "experiment",
-        "Assign the SOP's groups to candidate or production (salted hash) and record it.",
+        "experiment_cmd",
+        "experiment_app",
+        "Assign the SOP's groups to candidate or production (salted hash) and record it; "
+        "`plan` first says how many groups and days that needs.",
     ),
     "check": Entry(
         "check_cmd",

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from scipy import stats
-from statsmodels.stats.proportion import proportions_ztest
+from statsmodels.stats import proportion as sm_proportion
 from typer.testing import CliRunner, Result
 
 
@@ -75,9 +75,21 @@ def test_proportion_from_csv_excludes_duplicates_and_ignores_other_variants(
     assert m["baseline"] == {"n": 1000, "value": pytest.approx(0.2)}
     assert m["candidate"] == {"n": 1000, "value": pytest.approx(0.26)}
     assert m["abs_lift"] == pytest.approx(0.06) and m["rel_lift"] == pytest.approx(0.3)
-    assert m["p_value"] == pytest.approx(proportions_ztest([260, 200], [1000, 1000])[1], rel=1e-9)
+    log_ratio = sm_proportion.test_proportions_2indep(
+        260, 1000, 200, 1000, compare="ratio", method="log", correction=False
+    )
+    assert m["p_value"] == pytest.approx(log_ratio.pvalue, rel=1e-9)
     assert m["ci_rel"][0] < 0.3 < m["ci_rel"][1]
     assert out["srm"]["ok"] is True and out["srm"]["p_value"] == pytest.approx(1.0)
+
+
+def log_welch_p(b: np.ndarray, c: np.ndarray) -> float:
+    """Welch's t on log(mean_c / mean_b) with the delta-method variance: the reference."""
+    vb = b.var(ddof=1) / b.size / b.mean() ** 2
+    vc = c.var(ddof=1) / c.size / c.mean() ** 2
+    df = (vb + vc) ** 2 / (vb**2 / (b.size - 1) + vc**2 / (c.size - 1))
+    se = np.sqrt(vb + vc)
+    return float(2 * stats.t.sf(abs(np.log(c.mean() / b.mean())) / se, df))
 
 
 def test_means_from_parquet_with_lower_is_better_guardrail(
@@ -121,8 +133,7 @@ def test_means_from_parquet_with_lower_is_better_guardrail(
     spend = roles["spend"]
     assert (spend["role"], spend["kind"], spend["baseline"]["n"]) == ("secondary", "mean", 400)
     assert spend["baseline"]["value"] == pytest.approx(spend_b.mean())
-    welch = stats.ttest_ind(spend_c, spend_b, equal_var=False).pvalue
-    assert spend["p_value"] == pytest.approx(welch, rel=1e-9)
+    assert spend["p_value"] == pytest.approx(log_welch_p(spend_b, spend_c), rel=1e-9)
     left = roles["left"]
     assert (left["role"], left["kind"], left["direction"]) == ("guardrail", "proportion", "lower")
     assert left["candidate"]["value"] == pytest.approx(left_c.mean())
@@ -140,13 +151,14 @@ def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path:
     b, c = slice(0, 600), slice(600, 1200)
     assert m["baseline"]["value"] == pytest.approx(orders[b].sum() / clicks[b].sum())
     assert m["candidate"]["value"] == pytest.approx(orders[c].sum() / clicks[c].sum())
-    var = {}
+    var, dfs = {}, {}
     for arm, s in (("b", b), ("c", c)):
         y, x = orders[s].astype(float), clicks[s].astype(float)
-        r, cov = y.sum() / x.sum(), np.cov(y, x)
-        var[arm] = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (600 * x.mean() ** 2)
-    t = m["abs_lift"] / np.sqrt(var["b"] + var["c"])
-    df = (var["b"] + var["c"]) ** 2 / (var["b"] ** 2 / 599 + var["c"] ** 2 / 599)
+        e = y - y.sum() / x.sum() * x  # CR2: residuals scaled by 1 / (1 - leverage)
+        var[arm] = (e**2 / (1 - x / x.sum())).sum() / x.sum() ** 2 / (y.sum() / x.sum()) ** 2
+        dfs[arm] = x.sum() ** 2 / (x**2).sum() - 1  # Kish effective units - 1
+    t = np.log(m["candidate"]["value"] / m["baseline"]["value"]) / np.sqrt(var["b"] + var["c"])
+    df = (var["b"] + var["c"]) ** 2 / (var["b"] ** 2 / dfs["b"] + var["c"] ** 2 / dfs["c"])
     assert m["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
 
 
@@ -176,10 +188,8 @@ def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
         per_group.setdefault((arm, group), []).append(opened == "TRUE")
     old = [np.mean(v) for (arm, _), v in per_group.items() if arm == "旧版"]
     new = [np.mean(v) for (arm, _), v in per_group.items() if arm == "新版"]
-    # Equal group sizes: the delta method on group sums is Welch's test on group rates.
-    assert m["p_value"] == pytest.approx(
-        stats.ttest_ind(new, old, equal_var=False).pvalue, rel=1e-9
-    )
+    # Equal group sizes: the delta method on group sums is Welch's log-ratio test on group rates.
+    assert m["p_value"] == pytest.approx(log_welch_p(np.array(old), np.array(new)), rel=1e-9)
     assert m["baseline"]["value"] == pytest.approx(np.mean(old))
     text = run(app, path, *args, "--json").stdout
     assert '"name": "打开"' in text and "\\u" not in text
@@ -288,3 +298,33 @@ def _assert_one_line_error(result: Result, message: str) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("sop: error: ")
     assert message in lines[0]
+
+
+def test_misspelled_lower_is_better_name_is_an_error(app: typer.Typer, tmp_path: Path) -> None:
+    rows = [[f"m{i}", "AB"[i % 2], i % 3 == 0, i % 7 == 0] for i in range(400)]
+    path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
+    args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "lfet")
+    _assert_one_line_error(run(app, path, *UNIT_ARGS, *args), "--lower-is-better lfet")
+
+
+def test_guardrail_must_rule_out_the_margin_before_promote(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    """Opened 20% -> 30% (significant); left 5% -> 5.5%: not significantly worse, but its CI
+    still allows a rise far above 10%, so the guardrail is inconclusive and PROMOTE waits."""
+    rows = [
+        [f"{arm}{i}", arm, i < opened, i < left]
+        for arm, opened, left in (("A", 200, 50), ("B", 300, 55))
+        for i in range(1000)
+    ]
+    path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
+    args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "left")
+    out = run_json(app, path, *UNIT_ARGS, *args)
+    guard = out["metrics"][1]
+    assert out["decision"] == "CONTINUE" and guard["state"] == "inconclusive"
+    assert any("guardrail left is inconclusive" in r for r in out["reasons"])
+    loose = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2")
+    assert loose["decision"] == "PROMOTE" and loose["metrics"][1]["state"] == "passes"
+    small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
+    assert small["decision"] == "CONTINUE"
+    assert any("too small to matter" in r for r in small["reasons"])

@@ -6,12 +6,12 @@ so a run is reproducible; margins are three binomial standard errors of the simu
 
 Design: groups of 200 members, two messages a day, group open rates around 20% with a
 between-group SD of 2 points (that persists for the whole experiment), alpha 0.05.
-Stated power for a true +18% open-rate lift (20% -> 23.6%), measured with 20,000 experiments:
-- 8 + 8 groups, sequential mode checked daily for 14 days, PROMOTE allowed from day 7: 0.48;
-- 8 + 8 groups, one fixed-horizon look on day 14: 0.84;
+Stated power for a true +18% open-rate lift (20% -> 23.6%), measured with 2,000 experiments:
+- 8 + 8 groups, sequential mode checked daily for 14 days, PROMOTE allowed from day 7: 0.70
+  (0.48 with the untuned always-valid mixture);
+- 8 + 8 groups, one fixed-horizon look on day 14: 0.83;
 - the same 3,200 members randomized one by one, sequential daily: 1.00.
-With only eight groups per arm most of the uncertainty is between groups and does not shrink
-with more days, which is why the always-valid test loses power there.
+Sequential power is 84% of the fixed-horizon power (STATISTICS.md).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 
 from engine.stats import (
@@ -79,8 +80,13 @@ def daily_checks(
     for day in days or range(1, DAYS + 1):
         sent_b = np.full(opens_b.shape[:2], per_unit_messages * day, dtype=float)
         sent_c = np.full(opens_c.shape[:2], per_unit_messages * day, dtype=float)
-        b, c = ratio_arm(opens_b[..., day - 1], sent_b), ratio_arm(opens_c[..., day - 1], sent_c)
-        comp = compare(b, c, alpha=ALPHA, df=welch_df(b, c), sequential=sequential)
+        b, c = (
+            ratio_arm(opens_b[..., day - 1], sent_b, proportion=True),
+            ratio_arm(opens_c[..., day - 1], sent_c, proportion=True),
+        )
+        comp = compare(
+            b, c, alpha=ALPHA, df=welch_df(b, c), sequential=sequential, fraction=day / DAYS
+        )
         for i in np.flatnonzero(running):
             metric = metric_result(
                 "open_rate",
@@ -167,8 +173,9 @@ def test_true_18_percent_lift_is_promoted_with_stated_power_in_groups() -> None:
         per_unit_messages=MEMBERS * MESSAGES,
         days=[14],
     )
-    assert np.mean(seq == "PROMOTE") >= 0.48 - margin(0.48, sims)
-    assert np.mean(fixed == "PROMOTE") >= 0.84 - margin(0.84, sims)
+    assert np.mean(seq == "PROMOTE") >= 0.70 - margin(0.70, sims)
+    assert np.mean(fixed == "PROMOTE") >= 0.83 - margin(0.83, sims)
+    assert np.mean(seq == "PROMOTE") >= 0.7 * np.mean(fixed == "PROMOTE")
     assert np.mean(seq == "REJECT") < 0.01
 
 
@@ -212,3 +219,76 @@ def test_group_effects_fool_member_counting_but_not_cluster_level_tests() -> Non
         cluster += decide(grouped, srm=srm, minimums=Minimums(5)).decision == "PROMOTE"
     assert naive / sims > 0.15
     assert cluster / sims <= ALPHA + margin(ALPHA, sims)
+
+
+def aa_decisions(
+    num: NDArray, den: NDArray, *, sequential: bool, looks: list[int] | None = None
+) -> tuple[float, float]:
+    """(false PROMOTE, false REJECT) rates over daily looks of cumulative per-unit sums
+    (experiment, arm, unit, day) through `compare`, first significant look deciding."""
+    sims = num.shape[0]
+    decided = np.zeros(sims, dtype=int)
+    for day in looks or range(DAYS):
+        b = ratio_arm(num[:, 0, :, day], den[:, 0, :, day], proportion=True)
+        c = ratio_arm(num[:, 1, :, day], den[:, 1, :, day], proportion=True)
+        comp = compare(
+            b, c, alpha=ALPHA, df=welch_df(b, c), sequential=sequential, fraction=(day + 1) / DAYS
+        )
+        call = np.where(np.nan_to_num(comp.p_value, nan=1) < ALPHA, np.sign(comp.abs_lift), 0)
+        decided = np.where(decided == 0, call, decided)
+    return float(np.mean(decided > 0)), float(np.mean(decided < 0))
+
+
+def unequal_clusters(rng: np.random.Generator, sims: int, k: int) -> tuple[NDArray, NDArray]:
+    """k clusters per arm, lognormal sizes (median 100, sigma 1), beta-binomial with ICC 0.1."""
+    sizes = np.maximum(2, np.round(rng.lognormal(np.log(100), 1.0, (sims, 2, k))))
+    rate = rng.beta(1.8, 7.2, (sims, 2, k))  # mean 0.2, ICC 1 / (1.8 + 7.2 + 1) = 0.1
+    per_day = np.maximum(1, sizes // 7).astype(int)
+    daily = rng.binomial(per_day[..., None], rate[..., None], (sims, 2, k, DAYS))
+    return daily.cumsum(-1).astype(float), (per_day[..., None] * np.ones(DAYS)).cumsum(-1)
+
+
+@pytest.mark.parametrize("clusters", [5, 20])
+def test_a_a_with_unequal_cluster_sizes_stays_near_alpha_in_both_modes(clusters: int) -> None:
+    """The review measured 9-10% two-sided (6.7% false PROMOTE at 5 per arm) before CR2."""
+    sims = 1500
+    num, den = unequal_clusters(np.random.default_rng(40 + clusters), sims, clusters)
+    fixed = aa_decisions(num, den, sequential=False, looks=[DAYS - 1])
+    seq = aa_decisions(num, den, sequential=True)
+    for promote, reject in (fixed, seq):
+        assert promote <= ALPHA / 2 + margin(ALPHA / 2, sims)
+        # STATISTICS.md: Kish (working-independence Bell-McCaffrey) df leave 6-7% at 10-20
+        # clusters per arm with one fixed look; the old estimator gave 9-10%.
+        assert promote + reject <= 0.08
+    assert sum(seq) <= ALPHA + margin(ALPHA, sims)
+
+
+def test_a_a_on_rare_events_in_groups_does_not_reject_on_zeros() -> None:
+    """0.5% events in 8 + 8 groups of 150: the review saw 16-33% false REJECTs sequentially."""
+    rng = np.random.default_rng(41)
+    sims = 1500
+    rate = np.clip(rng.normal(0.005, 0.001, (sims, 2, 8)), 0, 1)
+    daily = rng.binomial(150, rate[..., None], (sims, 2, 8, DAYS))
+    num, den = daily.cumsum(-1).astype(float), np.full(daily.shape, 150.0).cumsum(-1)
+    promote, reject = aa_decisions(num, den, sequential=True)
+    assert reject <= 0.04 and promote <= 0.04
+    assert promote + reject <= ALPHA + 2 * margin(ALPHA, sims)
+
+
+def test_a_a_on_rare_events_by_member_uses_the_exact_test_at_every_look() -> None:
+    rng = np.random.default_rng(42)
+    sims, n = 300, 1500
+    hits = rng.random((sims, 2, n)) < 0.005
+    day = rng.integers(0, DAYS, (sims, 2, n))
+    decided = np.zeros(sims, dtype=int)
+    for d in range(DAYS):
+        seen = day <= d
+        s, m = (hits & seen).sum(-1), seen.sum(-1)
+        for i in np.flatnonzero(decided == 0):
+            r = two_proportion_test(
+                int(s[i, 0]), int(m[i, 0]), int(s[i, 1]), int(m[i, 1]),
+                sequential=True, fraction=(d + 1) / DAYS,
+            )  # fmt: skip
+            if r.testable and r.p_value < ALPHA:
+                decided[i] = 1 if r.abs_lift > 0 else -1
+    assert np.mean(decided != 0) <= ALPHA + margin(ALPHA, sims)
