@@ -64,7 +64,8 @@ def one(seed: int, worse: bool, root: Path) -> dict[str, str]:
         for index, day in enumerate(days):
             if index == cfg.days_before:
                 seed_candidate(
-                    ws, sop_id=seeded.sop_id, text=with_new_welcome(base), source="v2",
+                    ws, sop_id=seeded.sop_id, source="v2",
+                    text=with_new_welcome(base, primary="welcome_open_rate"),
                     author=AUTHOR, message="新欢迎语", share=0.5, salt=f"demo-{seed}", now=now,
                 )  # fmt: skip
             _day(ws, community, seeded.sop_id, day)

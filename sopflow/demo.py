@@ -34,7 +34,7 @@ from simulator import Community, SimulationParams
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"
 AUTHOR, APPROVER = "运营小王", "李经理"
 # V2.0 changes the welcome text: only the welcome's own opens move (message-level events).
-BETTER = {"2.0/welcome": {"open": 1.25}}
+BETTER = {"2.0/welcome": {"open": 1.2}}  # the true effect: +20% welcome open propensity
 WORSE = {"2.0": {"open": 0.85, "leave": 1.4}}
 
 
