@@ -8,6 +8,7 @@ from datetime import date
 from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
 from engine.planner import Plan, join_window, plan
+from services.calendar import workspace_calendar
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
@@ -42,6 +43,7 @@ def plan_window(
     low, high = join_window([doc for _, doc in docs.values()], start, end)
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
+    calendar = workspace_calendar(ws)
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]
@@ -53,9 +55,10 @@ def plan_window(
             start=start,
             end=end,
             joins=[j for j in joins if j.group_id in ids],
+            calendar=calendar,
         )
         result.actions += part.actions
-        result.warnings += part.warnings
+        result.warnings += [w for w in part.warnings if w not in result.warnings]
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     wecom_corp_secret: SecretStr | None = None
     robot_keys: dict[str, SecretStr] = {}
     robot_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    workday_fallback: Literal["weekdays", "skip"] = "weekdays"
+    """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
 
     @property
     def zone(self) -> tzinfo:
@@ -69,6 +71,9 @@ DEFAULT_CONFIG = """\
 # Four-eyes promotion: the approver must differ from the version's author.
 allow_self_approval = false
 timezone = "Asia/Shanghai"
+# Workday slots in a year with no holiday schedule (official or `sop calendar import`ed):
+# "weekdays" (Monday-Friday, with a warning) or "skip" (none, with a warning).
+workday_fallback = "weekdays"
 
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."

@@ -29,6 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
 
 from engine import render as rendering
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, fallback_warning
 from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.variables import content_variables
 from engine.quota import quota_warnings
@@ -194,10 +195,12 @@ def plan(
     joins: Sequence[JoinLike] = (),
     now: datetime | None = None,
     kinds: set[str] | None = None,
+    calendar: WorkdayCalendar = LIBRARY_ONLY,
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
 
-    Raises CalendarDataMissing when a workday rule needs a year beyond the holiday data,
+    Workdays come from `calendar` (the library alone by default); a workday rule in a year
+    without data follows the calendar's fallback and the plan warns, naming the year. Raises
     PlanError for an empty window or unknown kinds, TemplateRenderError for a template the
     document checks should have refused.
     """
@@ -210,7 +213,7 @@ def plan(
         raise PlanError(
             f"unknown action kind(s) {', '.join(unknown)}: use {', '.join(sorted(ACTION_KINDS))}"
         )
-    book = SlotBook(doc, start, end, wanted)
+    book = SlotBook(doc, start, end, wanted, calendar)
     days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)
@@ -231,6 +234,8 @@ def plan(
         kept.values(), key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
     warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
+    if book.guessed_years:
+        warnings.insert(0, fallback_warning(book.guessed_years, calendar.fallback))
     return Plan(actions=actions, warnings=warnings)
 
 

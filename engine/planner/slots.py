@@ -16,7 +16,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from engine.calendar import gregorian_occurrences, is_workday, lunar_occurrences
+from engine.calendar import (
+    LIBRARY_ONLY,
+    WorkdayCalendar,
+    gregorian_occurrences,
+    lunar_occurrences,
+)
 from engine.planner.variables import (
     Variables,
     campaign_variables,
@@ -71,8 +76,16 @@ class SlotBook:
     ends on 12-31 never asks the holiday calendar about the next year.
     """
 
-    def __init__(self, doc: SopDocument, start: date, end: date, kinds: frozenset[str]) -> None:
-        self.doc, self.kinds = doc, kinds
+    def __init__(
+        self,
+        doc: SopDocument,
+        start: date,
+        end: date,
+        kinds: frozenset[str],
+        calendar: WorkdayCalendar = LIBRARY_ONLY,
+    ) -> None:
+        self.doc, self.kinds, self.calendar = doc, kinds, calendar
+        self.guessed_years: set[int] = set()  # years the calendar's fallback decided
         self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
@@ -132,6 +145,13 @@ class SlotBook:
             self._cold[start] = slots
         return slots
 
+    def is_workday(self, day: date) -> bool:
+        """The calendar's answer, remembering the years only its fallback could decide."""
+        workday, guessed = self.calendar.lookup(day)
+        if guessed:
+            self.guessed_years.add(day.year)
+        return workday
+
     def _columns(self, day: date) -> Iterable[Slot]:
         if "column" not in self.kinds or day > self.end:
             return
@@ -139,7 +159,7 @@ class SlotBook:
             if column.days == "weekly":
                 runs = day.weekday() in {WEEKDAY_NUMBERS[w] for w in column.weekdays}
             elif column.days == "workdays":
-                runs = is_workday(day)  # raises CalendarDataMissing beyond the holiday data
+                runs = self.is_workday(day)
             else:
                 runs = True
             if runs:

@@ -167,6 +167,16 @@ COMMANDS: dict[str, Entry] = {
         "members_app",
         "Member events that trigger per-member actions (welcome messages).",
     ),
+    "calendar": Entry(
+        "calendar_cmd",
+        "calendar_app",
+        "The workspace holiday schedule: official data plus the days you enter.",
+    ),
+    "doctor": Entry(
+        "calendar_cmd",
+        "doctor",
+        "Check the workspace for what will stop working soon (holiday data running out).",
+    ),
     "deliveries": Entry(
         "deliveries_cmd",
         "deliveries_app",
