@@ -95,6 +95,17 @@ class WorkdayCalendar:
         """True on workdays (guessing by the fallback where no data exists)."""
         return self.lookup(day)[0]
 
+    def is_holiday(self, day: date) -> bool:
+        """True on an official (or entered) holiday; an ordinary weekend is no holiday."""
+        hit = self.entered.get(day)
+        if hit is not None:
+            return not hit.workday
+        first, last = HOLIDAY_YEARS
+        if not first <= day.year <= last:
+            return False  # an entered year's other days, or a year without data
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        return bool(on_holiday and name)
+
     def holiday_name(self, day: date) -> str | None:
         """The holiday's name on `day` (entered name first, then the library's), or None."""
         hit = self.entered.get(day)

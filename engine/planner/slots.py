@@ -22,6 +22,8 @@ from engine.calendar import (
     gregorian_occurrences,
     lunar_occurrences,
 )
+from engine.calendar import days as days_between
+from engine.planner.day_rules import after_holiday, filter_selects, posts_on
 from engine.planner.variables import (
     Variables,
     campaign_variables,
@@ -31,6 +33,7 @@ from engine.planner.variables import (
 )
 from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
 from sop_models.actions import ActionKind
+from sop_models.day_rules import lead_list
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -139,6 +142,8 @@ class SlotBook:
             if cold is not None and "cold_start" in self.kinds:
                 for act in cold.actions:
                     day = start + timedelta(act.day - 1)
+                    if cold.holiday_policy == "shift":
+                        day = after_holiday(day, self.calendar.is_holiday)
                     if self.first <= day <= self.last:
                         name, extra = f"cold_start.{act.id}", {"day": act.day}
                         slots.append(self._slot(name, "cold_start", day, act, extra))
@@ -156,16 +161,11 @@ class SlotBook:
         if "column" not in self.kinds or day > self.end:
             return
         for column in self.doc.schedule.columns:
-            if column.days == "weekly":
-                runs = day.weekday() in {WEEKDAY_NUMBERS[w] for w in column.weekdays}
-            elif column.days == "workdays":
-                runs = self.is_workday(day)
-            else:
-                runs = True
-            if runs:
-                mature_only = column.id in self._mature_columns
-                name = f"columns.{column.id}"
-                yield self._slot(name, "column", day, column, {}, mature_only=mature_only)
+            mature_only = column.id in self._mature_columns
+            for lead in posts_on(column, day, self.is_workday):
+                name = f"columns.{column.id}" + (f".d{lead}" if lead else "")
+                extra = {"days_left": lead}
+                yield self._slot(name, "column", day, column, extra, mature_only=mature_only)
 
     def _mature_extras(self, day: date) -> Iterable[Slot]:
         mature = self.doc.playbooks.mature
@@ -174,6 +174,8 @@ class SlotBook:
         sale = mature.flash_sale
         weekday = sale is not None and day.weekday() == WEEKDAY_NUMBERS[sale.weekday]
         if sale is not None and weekday and "flash_sale" in self.kinds:
+            if not filter_selects(sale.days, day, self.is_workday):
+                return
             name, extra = f"flash_sale.{sale.id}", flash_sale_variables(sale)
             main = self._slot(name, "flash_sale", day, sale, extra, mature_only=True)
             yield main
@@ -192,16 +194,26 @@ class SlotBook:
 
     def _add_calendar_columns(self) -> None:
         for column in self.doc.schedule.calendar_columns:
-            lead = timedelta(column.lead_days)
-            for when in occurrences(column.date, self.first + lead, self.last + lead):
-                day = when - lead
-                extra = {"days_left": column.lead_days, "calendar_date": when.isoformat()}
-                slot = self._slot(f"calendar.{column.id}", "calendar", day, column, extra)
-                self._fixed[day].append(slot)
+            # one name for every lead: leads of one yearly date fall on different dates
+            for lead_days in lead_list(column.lead_days):
+                lead = timedelta(lead_days)
+                for when in occurrences(column.date, self.first + lead, self.last + lead):
+                    day = when - lead
+                    extra = {"days_left": lead_days, "calendar_date": when.isoformat()}
+                    slot = self._slot(f"calendar.{column.id}", "calendar", day, column, extra)
+                    self._fixed[day].append(slot)
 
     def _add_campaign(self, campaign: Campaign) -> None:
         window = campaign.window
-        if window.anchor is not None:
+        if window.weekly is not None:
+            first = WEEKDAY_NUMBERS[window.weekly.first_weekday]
+            span = timedelta(window.length - 1)
+            runs = [
+                (day, day + span)
+                for day in days_between(self.first - span, self.last)
+                if day.weekday() == first
+            ]
+        elif window.anchor is not None:
             after, before = timedelta(window.days_after or 0), timedelta(window.days_before or 0)
             anchors = occurrences(window.anchor, self.first - after, self.last + before)
             runs = [(window.first_day(anchor), anchor) for anchor in anchors]
@@ -224,7 +236,7 @@ class SlotBook:
     def _campaign_day(self, campaign: Campaign, number: int, day: date, extra: Variables) -> None:
         prefix = f"campaigns.{campaign.id}"
         for act in campaign.actions:
-            if act.day == number:
+            if act.day == number and filter_selects(act.days, day, self.is_workday):
                 name, values = f"{prefix}.{act.id}", {**extra, "day": number}
                 self._fixed[day].append(self._slot(name, "campaign", day, act, values))
         check = campaign.check_in

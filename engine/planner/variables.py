@@ -6,6 +6,7 @@ With a content_tag: `content_title`, and `content_body` when the item has a body
 that, by kind:
 
     on-join action      member_name
+    column              days_left (0, or the lead day a countdown posts before its date)
     cold-start action   day (1 = the group's start day)
     calendar column     days_left (= lead_days), calendar_date
     flash sale          sale_time, duration_minutes, coupon_name (with a coupon);
@@ -129,7 +130,8 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
             "an on-join action",
         )
     for i, column in enumerate(schedule.columns):
-        add(f"schedule.columns[{i}]", column.template, column.content_tag, set(), "a column")
+        names = {"days_left"}
+        add(f"schedule.columns[{i}]", column.template, column.content_tag, names, "a column")
     for i, cal in enumerate(schedule.calendar_columns):
         names = {"days_left", "calendar_date"}
         add(

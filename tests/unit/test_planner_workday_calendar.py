@@ -7,7 +7,7 @@ from datetime import date
 
 from engine.calendar import DayEntry, WorkdayCalendar
 from tests.support.examples import example
-from tests.support.planning import G, by_slot, dates, run
+from tests.support.planning import G, by_slot, dates, run, sop
 
 LONG_AGO = date(2025, 1, 1)
 GROUP = [G("g1", "一群", LONG_AGO)]
@@ -39,9 +39,10 @@ def test_the_skip_fallback_plans_no_workday_slot_but_every_other_slot_of_2027() 
 
 
 def test_a_window_that_needs_no_workday_data_warns_about_nothing() -> None:
-    every_day = example("flash-sale-promo")  # no workday rule
+    column = {"id": "daily", "name": "每日", "time": "08:30", "template": "t"}
+    every_day = sop(schedule={"columns": [column]})  # no workday rule
     later = run(every_day, GROUP, date(2028, 3, 1), date(2028, 3, 1))
-    assert by_slot(later.actions, "columns.morning-deals")
+    assert by_slot(later.actions, "columns.daily")
     assert not [w for w in later.warnings if "holiday schedule" in w]
     last_day = run(example("mombaby-refined"), GROUP, date(2026, 12, 31), date(2026, 12, 31))
     assert by_slot(last_day.actions, "columns.morning-knowledge")
