@@ -20,6 +20,7 @@ from pydantic import Field
 from sop_models.content import ContentTag
 from sop_models.day_rules import WEEKDAY_NUMBERS, DayFilter, Weekday
 from sop_models.schedule import CalendarDate
+from sop_models.spacing import Priority
 from sop_models.values import ClockTime, DeadlineTime, IsoDate, Items, Key, SopModel, Text, aliased
 
 CampaignKindName = Literal[
@@ -110,6 +111,8 @@ class CampaignAction(SopModel):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class CheckIn(SopModel):

@@ -16,6 +16,7 @@ from pydantic import Field
 from sop_models.campaigns import Campaign, Coupon
 from sop_models.content import ContentTag
 from sop_models.day_rules import DayFilter, HolidayPolicy, Weekday
+from sop_models.spacing import Priority
 from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text
 
 
@@ -39,6 +40,8 @@ class ColdStartAction(SopModel):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class ColdStart(SopModel):
@@ -77,6 +80,8 @@ class FlashSale(SopModel):
     content_tag: ContentTag | None = None
     countdown: Countdown | None = None
     coupon: Coupon | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class RfmSegment(SopModel):

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from sop_models.content import ContentTag
 from sop_models.day_rules import DayRuleFields, LeadDays
+from sop_models.spacing import Priority, QuietHours, Spacing
 from sop_models.values import ClockTime, Items, Key, SopModel, Text, aliased
 
 CalendarKind = Literal["gregorian", "lunar"]
@@ -71,6 +72,8 @@ class Column(DayRuleFields):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class CalendarColumn(SopModel):
@@ -85,6 +88,8 @@ class CalendarColumn(SopModel):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class Schedule(SopModel):
@@ -93,3 +98,7 @@ class Schedule(SopModel):
     on_join: Items[OnJoinAction] = ()
     columns: Items[Column] = ()
     calendar_columns: Items[CalendarColumn] = ()
+    quiet_hours: QuietHours | None = None
+    """No customer posts in these hours (see sop_models.spacing); none when not given."""
+    spacing: Spacing = Spacing()
+    """Posts to one group closer than this collide (warned about by default)."""

@@ -57,6 +57,7 @@ class Slot:
     content_tag: str | None
     mature_only: bool
     variables: Variables
+    priority: int = 0
 
 
 def local_at(day: date, clock: str) -> datetime:
@@ -118,7 +119,8 @@ class SlotBook:
         when = at or local_at(day, getattr(source, "time"))  # noqa: B009
         variables = {**self._base, **content_variables(self.doc, tag), **extra}
         variables["date"] = when.date().isoformat()
-        return Slot(name, kind, day, when, source.template, tag, mature_only, variables)
+        priority = getattr(source, "priority", 0)
+        return Slot(name, kind, day, when, source.template, tag, mature_only, variables, priority)
 
     @property
     def days(self) -> list[date]:
