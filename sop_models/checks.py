@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sop_models.checks_content import check_content
 from sop_models.checks_timing import check_timing
 from sop_models.content import (
     CATEGORY_ALIASES,
@@ -35,6 +36,7 @@ def semantic_problems(data: Any) -> list[Finding]:
     _check_faq(at(data, "base_content", "faq"), out)
     _check_kpis(data.get("kpis"), out)
     out.extend(check_timing(data))
+    out.extend(check_content(data, tags))
     return out
 
 

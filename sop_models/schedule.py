@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from sop_models.content import ContentTag
+from sop_models.content_plan import ContentPlan
 from sop_models.day_rules import DayRuleFields, LeadDays
 from sop_models.spacing import Priority, QuietHours, Spacing
 from sop_models.values import ClockTime, Items, Key, SopModel, Text, aliased
@@ -72,6 +73,9 @@ class Column(DayRuleFields):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    """A fixed item; with `content`, what days without a scheduled or rotated item post."""
+    content: ContentPlan | None = None
+    """The content calendar: a schedule (date -> tag) and/or a rotation through the library."""
     priority: Priority = 0
     """Higher wins when two posts collide (see `schedule.spacing`)."""
 

@@ -129,8 +129,14 @@ class _Builder:
                 target=group.target,
                 sender=group.sender,
                 extra=message.extra,  # shared by identical messages; never mutate
+                content_title=_title(slot),
             )
         )
+
+
+def _title(slot: Slot) -> str | None:
+    title = slot.variables.get("content_title")
+    return title if isinstance(title, str) else None
 
 
 def _group_slots(book: SlotBook, group: GroupLike, days: list[date]) -> list[Slot]:
@@ -248,7 +254,7 @@ def plan(
         spaced, key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
     warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
-    warnings += quiet_warnings + collisions
+    warnings += quiet_warnings + collisions + book.content.warnings(start, end)
     if book.guessed_years:
         warnings.insert(0, fallback_warning(book.guessed_years, calendar.fallback))
     return Plan(actions=actions, warnings=warnings)

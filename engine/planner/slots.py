@@ -23,6 +23,7 @@ from engine.calendar import (
     lunar_occurrences,
 )
 from engine.calendar import days as days_between
+from engine.planner.content_calendar import ContentCalendar
 from engine.planner.day_rules import after_holiday, filter_selects, posts_on
 from engine.planner.variables import (
     Variables,
@@ -90,6 +91,7 @@ class SlotBook:
     ) -> None:
         self.doc, self.kinds, self.calendar = doc, kinds, calendar
         self.guessed_years: set[int] = set()  # years the calendar's fallback decided
+        self.content = ContentCalendar(doc, self.is_workday)
         self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
@@ -113,9 +115,11 @@ class SlotBook:
         *,
         at: datetime | None = None,
         mature_only: bool = False,
+        tag: str | None = None,
     ) -> Slot:
-        """A slot of `source` (a column, action, ...) on `day` at its time (or at `at`)."""
-        tag = getattr(source, "content_tag", None)
+        """A slot of `source` (a column, action, ...) on `day` at its time (or at `at`), with
+        its own content_tag unless `tag` is given."""
+        tag = tag or getattr(source, "content_tag", None)
         when = at or local_at(day, getattr(source, "time"))  # noqa: B009
         variables = {**self._base, **content_variables(self.doc, tag), **extra}
         variables["date"] = when.date().isoformat()
@@ -165,9 +169,14 @@ class SlotBook:
         for column in self.doc.schedule.columns:
             mature_only = column.id in self._mature_columns
             for lead in posts_on(column, day, self.is_workday):
+                tag = self.content.tag_for(column, day + timedelta(lead))
+                if column.content is not None and tag is None:
+                    continue  # a calendar gap: warned about, not posted
                 name = f"columns.{column.id}" + (f".d{lead}" if lead else "")
                 extra = {"days_left": lead}
-                yield self._slot(name, "column", day, column, extra, mature_only=mature_only)
+                yield self._slot(
+                    name, "column", day, column, extra, mature_only=mature_only, tag=tag
+                )
 
     def _mature_extras(self, day: date) -> Iterable[Slot]:
         mature = self.doc.playbooks.mature

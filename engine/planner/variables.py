@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sop_models import Campaign, FlashSale, RfmTask, SopDocument
+from sop_models import Campaign, Column, FlashSale, RfmTask, SopDocument
+from sop_models.checks_content import rotation_items
 
 Variables = dict[str, object]
 
@@ -112,6 +113,23 @@ def _base(doc: SopDocument, tag: str | None) -> set[str]:
         return names  # an unknown tag is reported by the document checks
 
 
+def _planned_content(doc: SopDocument, column: Column) -> set[str]:
+    """Content variables every item of a column's content calendar supplies."""
+    plan = column.content
+    if plan is None:
+        return set()
+    tags = [entry.tag for entry in plan.schedule]
+    if plan.rotate is not None:
+        rotate = plan.rotate.model_dump(exclude_none=True)
+        tags += rotation_items(rotate, [item.tag for item in doc.content_library])
+    tags += [column.content_tag] if column.content_tag else []
+    try:
+        supplied = [set(content_variables(doc, tag)) for tag in tags]
+    except KeyError:
+        return set()  # an unknown tag is reported by the document checks
+    return set.intersection(*supplied) if supplied else set()
+
+
 def template_uses(doc: SopDocument) -> list[TemplateUse]:
     """Every template reference of `doc` with the variables the planner supplies there."""
     uses: list[TemplateUse] = []
@@ -130,8 +148,9 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
             "an on-join action",
         )
     for i, column in enumerate(schedule.columns):
-        names = {"days_left"}
-        add(f"schedule.columns[{i}]", column.template, column.content_tag, names, "a column")
+        names = {"days_left"} | _planned_content(doc, column)
+        tag = column.content_tag if column.content is None else None  # planned: any item
+        add(f"schedule.columns[{i}]", column.template, tag, names, "a column")
     for i, cal in enumerate(schedule.calendar_columns):
         names = {"days_left", "calendar_date"}
         add(

@@ -172,6 +172,11 @@ COMMANDS: dict[str, Entry] = {
         "calendar_app",
         "The workspace holiday schedule: official data plus the days you enter.",
     ),
+    "content": Entry(
+        "content_cmd",
+        "content_app",
+        "The content calendar: which library item each column posts on which day.",
+    ),
     "doctor": Entry(
         "calendar_cmd",
         "doctor",

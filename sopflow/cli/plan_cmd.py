@@ -27,6 +27,7 @@ def action_record(action: PlannedAction) -> dict[str, Any]:
         "msgtype": action.msgtype,
         "text": action.text,
         "content_tag": action.content_tag,
+        "content_title": action.content_title,
         "channel": action.channel,
         "target": action.target,
         "extra": dict(action.extra),
@@ -37,8 +38,10 @@ def _line(action: PlannedAction) -> str:
     at = action.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     who = f" @{action.member_id}" if action.member_id else ""
     text = " / ".join(part.strip() for part in action.text.splitlines() if part.strip())
+    title = f"  [{action.content_title}]" if action.content_title else ""
     return (
-        f"{at}  {action.group_id}{who}  v{action.version}  {action.kind:<10} {action.slot}  {text}"
+        f"{at}  {action.group_id}{who}  v{action.version}  {action.kind:<10} {action.slot}{title}"
+        f"  {text}"
     )
 
 
