@@ -63,6 +63,11 @@ def _check_cold_start(cold: Any, out: list[Finding]) -> None:
         day = as_int(action.get("day"))
         if day is not None and day > days:
             out.append((f"{path}.day", f"day {day} is after the cold start's last day ({days})"))
+    hook = cold.get("hook")
+    if isinstance(hook, dict) and (hook.get("time") is None) != (hook.get("template") is None):
+        missing = "template" if hook.get("template") is None else "time"
+        where = f"playbooks.cold_start.hook.{missing}"
+        out.append((where, "a sign-in prompt needs both time and template"))
     streak = as_int(at(cold, "hook", "streak_days"))
     if streak is not None and streak > days:
         out.append(

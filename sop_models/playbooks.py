@@ -28,6 +28,10 @@ class ColdStartHook(SopModel):
     streak_days: Annotated[int, Field(ge=1, le=30)]
     """Days in a row a member must sign in; at most the cold start's length."""
     reward: Text
+    time: ClockTime | None = None
+    """With `template`: the sign-in prompt's time on each day 1..streak_days."""
+    template: Key | None = None
+    """The day-N sign-in prompt (variables: day, streak_days, reward)."""
 
 
 class ColdStartAction(SopModel):

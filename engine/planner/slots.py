@@ -153,8 +153,24 @@ class SlotBook:
                     if self.first <= day <= self.last:
                         name, extra = f"cold_start.{act.id}", {"day": act.day}
                         slots.append(self._slot(name, "cold_start", day, act, extra))
+            slots += self._sign_in(start)
             self._cold[start] = slots
         return slots
+
+    def _sign_in(self, start: date) -> list[Slot]:
+        """The cold-start hook's day-N sign-in prompts (when it has a time and template)."""
+        cold = self.doc.playbooks.cold_start
+        hook = cold.hook if cold is not None and "cold_start" in self.kinds else None
+        if hook is None or hook.time is None or hook.template is None:
+            return []
+        extra = {"streak_days": hook.streak_days, "reward": hook.reward}
+        found = []
+        for number in range(1, hook.streak_days + 1):
+            day = start + timedelta(number - 1)
+            if self.first <= day <= self.last:
+                values = {**extra, "day": number}
+                found.append(self._slot("cold_start.sign-in", "cold_start", day, hook, values))  # type: ignore[arg-type]
+        return found
 
     def is_workday(self, day: date) -> bool:
         """The calendar's answer, remembering the years only its fallback could decide."""

@@ -8,6 +8,7 @@ that, by kind:
     on-join action      member_name
     column              days_left (0, or the lead day a countdown posts before its date)
     cold-start action   day (1 = the group's start day)
+    sign-in prompt      day, streak_days, reward (the cold start's hook, days 1..streak_days)
     calendar column     days_left (= lead_days), calendar_date
     flash sale          sale_time, duration_minutes, coupon_name (with a coupon);
                         the countdown also minutes_left
@@ -164,6 +165,10 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
         for i, act in enumerate(books.cold_start.actions):
             path = f"playbooks.cold_start.actions[{i}]"
             add(path, act.template, act.content_tag, {"day"}, "a cold-start action")
+        hook = books.cold_start.hook
+        if hook is not None and hook.template is not None:
+            names = {"day", "streak_days", "reward"}
+            add("playbooks.cold_start.hook", hook.template, None, names, "the sign-in prompt")
     mature = books.mature
     if mature is not None and mature.flash_sale is not None:
         sale, path = mature.flash_sale, "playbooks.mature.flash_sale"
