@@ -7,7 +7,7 @@ from datetime import date
 
 from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
-from engine.planner import Plan, join_window, plan
+from engine.planner import Layer, Plan, join_window, plan_layers
 from services.calendar import workspace_calendar
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
@@ -26,9 +26,17 @@ def _groups(ws: Workspace, sop_id: str, wanted: Sequence[str]) -> list[Group]:
 
 
 def plan_window(
-    ws: Workspace, *, sop_id: str, ref: str | None, start: date, end: date, group_ids: Sequence[str]
+    ws: Workspace,
+    *,
+    sop_id: str,
+    ref: str | None,
+    start: date,
+    end: date,
+    group_ids: Sequence[str],
+    overlays: Sequence[tuple[str, str]] = (),
 ) -> Plan:
-    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None."""
+    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None;
+    with `overlays` ((sop, ref) pairs) laid over it at their declared `layer_priority`."""
     groups = _groups(ws, sop_id, group_ids)
     if not groups:
         services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
@@ -44,13 +52,14 @@ def plan_window(
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
     calendar = workspace_calendar(ws)
+    layers = [_layer(ws, overlay, ref) for overlay, ref in overlays]
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]
         ids = {g.id for g in members}
-        part = plan(
-            doc=doc,
-            version=version,
+        part = plan_layers(
+            base=Layer(doc, version),
+            overlays=layers,
             groups=members,
             start=start,
             end=end,
@@ -61,6 +70,12 @@ def plan_window(
         result.warnings += [w for w in part.warnings if w not in result.warnings]
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
     return result
+
+
+def _layer(ws: Workspace, sop_id: str, ref: str) -> Layer:
+    info = services.resolve(ws.store, sop_id, ref)
+    doc = parse_document(ws.store.content(info), info.tag)
+    return Layer(doc, str(info.version), priority=doc.layer_priority)
 
 
 def production_documents(ws: Workspace) -> list[SopDocument]:

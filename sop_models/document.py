@@ -5,9 +5,9 @@ The version number is not part of the document; the version store assigns it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from sop_models.checks import semantic_problems
 from sop_models.community import BaseContent, CommunityType, GroupPurpose, Positioning, Roles, Rules
@@ -47,6 +47,8 @@ class SopDocument(SopModel):
     playbooks: Playbooks = Playbooks()
     kpis: Kpis = Kpis()
     templates: Items[MessageTemplate] = ()
+    layer_priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    """As an overlay laid over a base SOP (`sop plan --overlay`): higher wins a collision."""
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> SopDocument:

@@ -79,6 +79,8 @@ class Plan:
 
     actions: list[PlannedAction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    priorities: dict[str, int] = field(default_factory=dict)
+    """Declared priority by action key (0 when absent), for spacing across layers."""
 
 
 class _Builder:
@@ -257,7 +259,7 @@ def plan(
     warnings += quiet_warnings + collisions + book.content.warnings(start, end)
     if book.guessed_years:
         warnings.insert(0, fallback_warning(book.guessed_years, calendar.fallback))
-    return Plan(actions=actions, warnings=warnings)
+    return Plan(actions=actions, warnings=warnings, priorities=builder.priorities)
 
 
 def _start_warnings(doc: SopDocument, groups: list[GroupLike]) -> list[str]:
