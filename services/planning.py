@@ -9,6 +9,7 @@ from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
 from engine.planner import Layer, Plan, join_window, plan_layers
 from services.calendar import workspace_calendar
+from services.overlays import attachments
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
@@ -35,8 +36,9 @@ def plan_window(
     group_ids: Sequence[str],
     overlays: Sequence[tuple[str, str]] = (),
 ) -> Plan:
-    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None;
-    with `overlays` ((sop, ref) pairs) laid over it at their declared `layer_priority`."""
+    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None; the
+    overlays attached to it (`sop overlay attach`) and `overlays` ((sop, ref) pairs, for a
+    preview) are laid over it at their declared `layer_priority`."""
     groups = _groups(ws, sop_id, group_ids)
     if not groups:
         services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
@@ -52,7 +54,8 @@ def plan_window(
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
     calendar = workspace_calendar(ws)
-    layers = [_layer(ws, overlay, ref) for overlay, ref in overlays]
+    layers = [_layer(ws, a.overlay, a.ref, a.start, a.end) for a in attachments(ws, base=sop_id)]
+    layers += [_layer(ws, overlay, ref) for overlay, ref in overlays]
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]
@@ -72,10 +75,12 @@ def plan_window(
     return result
 
 
-def _layer(ws: Workspace, sop_id: str, ref: str) -> Layer:
+def _layer(
+    ws: Workspace, sop_id: str, ref: str, start: date | None = None, end: date | None = None
+) -> Layer:
     info = services.resolve(ws.store, sop_id, ref)
     doc = parse_document(ws.store.content(info), info.tag)
-    return Layer(doc, str(info.version), priority=doc.layer_priority)
+    return Layer(doc, str(info.version), priority=doc.layer_priority, start=start, end=end)
 
 
 def production_documents(ws: Workspace) -> list[SopDocument]:

@@ -177,6 +177,11 @@ COMMANDS: dict[str, Entry] = {
         "content_app",
         "The content calendar: which library item each column posts on which day.",
     ),
+    "overlay": Entry(
+        "overlay_cmd",
+        "overlay_app",
+        "Overlays: campaign SOPs laid over a base SOP's groups for a window.",
+    ),
     "doctor": Entry(
         "calendar_cmd",
         "doctor",

@@ -59,3 +59,36 @@ def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
     without = json.loads(cli(*args, "--json").stdout)
     assert not [r for r in without if r["sop"] != "mombaby-refined"]
     assert date(2026, 9, 14).isoformat() in {r["at"][:10] for r in without}
+
+
+def test_an_attached_overlay_is_planned_inside_its_window_until_detached(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    base = tmp_path / "mombaby.yaml"
+    base.write_text(example_text("mombaby-refined"), encoding="utf-8")
+    overlay = tmp_path / "jielong.yaml"
+    overlay.write_text(modified(example_text("mombaby-refined"), _overlay), encoding="utf-8")
+    for path, sop in ((base, "mombaby-refined"), (overlay, "weekly-jielong")):
+        cli("save", str(path), "--author", "小王", "-m", "首版")
+        cli("promote", sop, "1.0", "--approver", "李经理")
+    with workspace.session() as session:
+        add_group(session, id="g1", name="一群", sop_id="mombaby-refined", now=NOW)
+        session.commit()
+    cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--from", "2026-09-21")
+    listed = json.loads(cli("overlay", "list", "--json").stdout)
+    assert listed == [
+        {
+            "overlay": "weekly-jielong",
+            "base": "mombaby-refined",
+            "ref": "production",
+            "from": "2026-09-21",
+            "until": None,
+        }
+    ]
+    args = ["plan", "mombaby-refined", "--from", "2026-09-14", "--to", "2026-09-27", "--json"]
+    opened = [r["at"][:10] for r in json.loads(cli(*args).stdout) if r["sop"] == "weekly-jielong"]
+    assert opened == ["2026-09-21"]  # not the Monday before the window
+    cli("overlay", "detach", "weekly-jielong", "--base", "mombaby-refined")
+    assert not [r for r in json.loads(cli(*args).stdout) if r["sop"] == "weekly-jielong"]
+    unknown = cli("overlay", "attach", "nope", "--base", "mombaby-refined", ok=False)
+    assert unknown.exit_code == 2 and "nope" in unknown.stderr
