@@ -38,7 +38,7 @@ def plan_window(
 ) -> Plan:
     """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None; the
     overlays attached to it (`sop overlay attach`) and `overlays` ((sop, ref) pairs, for a
-    preview) are laid over it at their declared `layer_priority`."""
+    preview) are laid over it at their declared `overlay.priority`."""
     groups = _groups(ws, sop_id, group_ids)
     if not groups:
         services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
@@ -80,7 +80,8 @@ def _layer(
 ) -> Layer:
     info = services.resolve(ws.store, sop_id, ref)
     doc = parse_document(ws.store.content(info), info.tag)
-    return Layer(doc, str(info.version), priority=doc.layer_priority, start=start, end=end)
+    priority = doc.overlay.priority if doc.overlay is not None else 0
+    return Layer(doc, str(info.version), priority=priority, start=start, end=end)
 
 
 def production_documents(ws: Workspace) -> list[SopDocument]:

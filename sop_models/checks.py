@@ -23,6 +23,9 @@ from sop_models.plain import Finding, at, dicts, join
 from sop_models.templates import template_variables
 from sop_models.values import canonical_value
 
+INHERITED = ("positioning", "community_type", "group_purpose", "roles", "rules", "base_content")
+"""Sections every SOP needs except an overlay, which inherits them from its base SOP."""
+
 
 def semantic_problems(data: Any) -> list[Finding]:
     """Every cross-field problem of a document given as plain data."""
@@ -37,6 +40,8 @@ def semantic_problems(data: Any) -> list[Finding]:
     _check_kpis(data.get("kpis"), out)
     out.extend(check_timing(data))
     out.extend(check_content(data, tags))
+    if data.get("overlay") is None:  # only an overlay inherits these from its base
+        out += [(name, "is required") for name in INHERITED if data.get(name) is None]
     return out
 
 

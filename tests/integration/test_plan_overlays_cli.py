@@ -17,7 +17,10 @@ NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
 def _overlay(data: dict) -> None:
     data["id"] = "weekly-jielong"
-    data["layer_priority"] = 10
+    data["overlay"] = {"priority": 10}
+    for section in ("positioning", "community_type", "group_purpose", "roles", "rules"):
+        del data[section]  # an overlay inherits them from its base
+    del data["base_content"]
     data["schedule"] = {"spacing": {"on_collision": "drop"}}
     campaign = {
         "id": "jielong",

@@ -7,7 +7,8 @@ import copy
 from datetime import date
 
 from engine.planner import Layer, plan_layers
-from sop_models import validate_data
+from sop_models import DocumentInvalid, validate_data
+from tests.support.examples import example
 from tests.support.planning import BASE, G, by_slot, dates, local
 
 GROUP = [G("g1", "一群", date(2025, 1, 1), channel="wecom_mass")]
@@ -90,3 +91,34 @@ def test_the_monthly_mass_message_cap_counts_the_overlay_too() -> None:
     )
     (cap,) = [w for w in spread.warnings if "mass messages" in w]
     assert "2026-09: 34 mass messages planned, WeCom cap 30 per month" in cap
+
+
+def test_an_overlay_document_needs_no_boilerplate_but_a_base_sop_does() -> None:
+    overlay = example("mombaby-weekly-jielong")
+    assert overlay.overlay is not None and overlay.positioning is None
+    assert overlay.document_variables() == {"sop_title": overlay.title}
+    data = copy.deepcopy(BASE)
+    del data["roles"]
+    try:
+        validate_data(data)
+    except DocumentInvalid as err:
+        assert [(p.path, p.message) for p in err.problems] == [("roles", "is required")]
+    else:
+        raise AssertionError("a base SOP without roles was accepted")
+
+
+def test_the_mombaby_jielong_overlay_takes_mondays_welfare_slot() -> None:
+    result = plan_layers(
+        base=Layer(example("mombaby-refined"), "1.0"),
+        overlays=[Layer(example("mombaby-weekly-jielong"), "1.0", priority=10)],
+        groups=[G("g1", "宝妈一群", date(2025, 1, 1))],
+        start=date(2026, 9, 21),
+        end=date(2026, 9, 23),
+    )
+    at_20 = [(a.sop_id, a.slot) for a in result.actions if a.at.hour == 20 and a.at.minute == 0]
+    assert at_20 == [
+        ("mombaby-weekly-jielong", "campaigns.jielong.open"),
+        ("mombaby-refined", "columns.evening-welfare"),
+        ("mombaby-refined", "columns.evening-welfare"),
+    ]
+    assert result.actions[-1].slot == "campaigns.jielong.close"
