@@ -112,8 +112,6 @@ class _Builder:
     ) -> None:
         key = f"{self.doc.id}:{self.version}:{group.id}:{slot.name}:{key_day.isoformat()}"
         channel = OPERATOR_CHANNEL if slot.kind == "rfm" else group.channel
-        if slot.priority:
-            self.priorities[key] = slot.priority
         self.actions.append(
             PlannedAction(
                 key=key if member is None else f"{key}:{member}",
@@ -134,6 +132,8 @@ class _Builder:
                 content_title=_title(slot),
             )
         )
+        if slot.priority:
+            self.priorities[self.actions[-1].key] = slot.priority
 
 
 def _title(slot: Slot) -> str | None:
