@@ -1,20 +1,28 @@
 """Calendars the planner needs: mainland China workdays and lunar festival dates.
 
 Workdays come from `chinese-calendar` (official State Council schedules, including adjusted
-Saturday/Sunday workdays); lunar dates from `lunardate` (1900-2099). Neither is a hand
-table here. When a year is beyond the holiday data we raise `CalendarDataMissing` instead of
-guessing weekends.
+Saturday/Sunday workdays), overridden and extended by the days a workspace entered
+(`WorkdayCalendar.entered`, see services.calendar); lunar dates from `lunardate` (1900-2099).
+Neither is a hand table here. A year with neither official nor entered data is decided by the
+workspace's fallback: `weekdays` (Monday-Friday) or `skip` (no workday at all), and the
+planner warns about every such year it consulted instead of failing the whole plan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib.metadata import version as package_version
+from typing import Literal
 
 import chinese_calendar
 from lunardate import LunarDate
 
 from sop_models.errors import CalendarDataMissing
+
+WorkdayFallback = Literal["skip", "weekdays"]
+FALLBACKS: tuple[str, ...] = ("weekdays", "skip")
 
 
 def _holiday_years() -> tuple[int, int]:
@@ -25,24 +33,115 @@ def _holiday_years() -> tuple[int, int]:
 HOLIDAY_YEARS = _holiday_years()
 
 
+def library_note() -> str:
+    """Which years the installed chinese-calendar covers, for messages."""
+    first, last = HOLIDAY_YEARS
+    return f"chinese-calendar {package_version('chinese-calendar')} covers {first}-{last}"
+
+
 def is_workday(day: date) -> bool:
-    """True on mainland China workdays (adjusted weekend workdays count, holidays do not)."""
+    """True on mainland China workdays by the library alone; raises beyond its data."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        first, last = HOLIDAY_YEARS
         raise CalendarDataMissing(
-            f"no mainland China holiday data for {day.year}: chinese-calendar "
-            f"{package_version('chinese-calendar')} covers {first}-{last}; upgrade it once the "
-            "State Council publishes that year's schedule"
+            f"no mainland China holiday data for {day.year}: {library_note()}; enter that "
+            "year's schedule with `sop calendar import` once the State Council publishes it"
         ) from None
 
 
-def holiday_name(day: date) -> str | None:
-    """The official holiday's English name on `day`, or None."""
-    is_workday(day)  # raises for years without data
-    on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    return str(name) if on_holiday and name else None
+@dataclass(frozen=True)
+class DayEntry:
+    """One entered day: a holiday (休) or a workday (班, e.g. an adjusted Saturday)."""
+
+    workday: bool
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkdayCalendar:
+    """Mainland workdays: entered days over the library; other years follow `fallback`.
+
+    A year with at least one entered day counts as known: its days not entered follow the
+    Monday-Friday rhythm (the State Council publishes only holidays and adjusted workdays).
+    """
+
+    entered: Mapping[date, DayEntry] = field(default_factory=dict)
+    fallback: WorkdayFallback = "weekdays"
+
+    def known(self, year: int) -> bool:
+        """True when the library or the workspace has data for `year`."""
+        first, last = HOLIDAY_YEARS
+        return first <= year <= last or year in self.entered_years
+
+    @property
+    def entered_years(self) -> frozenset[int]:
+        """Years with at least one entered day."""
+        return frozenset(day.year for day in self.entered)
+
+    def lookup(self, day: date) -> tuple[bool, bool]:
+        """(is `day` a workday, was it guessed by the fallback because no data exists)."""
+        hit = self.entered.get(day)
+        if hit is not None:
+            return hit.workday, False
+        first, last = HOLIDAY_YEARS
+        if first <= day.year <= last:
+            return bool(chinese_calendar.is_workday(day)), False
+        if day.year in self.entered_years:
+            return day.weekday() < 5, False
+        return (self.fallback == "weekdays" and day.weekday() < 5), True
+
+    def is_workday(self, day: date) -> bool:
+        """True on workdays (guessing by the fallback where no data exists)."""
+        return self.lookup(day)[0]
+
+    def is_holiday(self, day: date) -> bool:
+        """True on an official (or entered) holiday; an ordinary weekend is no holiday."""
+        hit = self.entered.get(day)
+        if hit is not None:
+            return not hit.workday
+        first, last = HOLIDAY_YEARS
+        if not first <= day.year <= last:
+            return False  # an entered year's other days, or a year without data
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        return bool(on_holiday and name)
+
+    def holiday_name(self, day: date) -> str | None:
+        """The holiday's name on `day` (entered name first, then the library's), or None."""
+        hit = self.entered.get(day)
+        if hit is not None:
+            return hit.name if not hit.workday else None
+        if not self.known(day.year) or day.year in self.entered_years:
+            return None
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        return str(name) if on_holiday and name else None
+
+    def covered_until(self, today: date) -> date | None:
+        """The last day of the run of known years from `today`'s; None if today's is unknown."""
+        if not self.known(today.year):
+            return None
+        year = today.year
+        while self.known(year + 1):
+            year += 1
+        return date(year, 12, 31)
+
+
+LIBRARY_ONLY = WorkdayCalendar()
+"""No entered days, the default fallback: what the planner uses when given no calendar."""
+
+
+def fallback_warning(years: set[int], fallback: WorkdayFallback) -> str:
+    """One line naming the years whose workday slots the fallback decided."""
+    shown = ", ".join(str(y) for y in sorted(years))
+    how = (
+        "planned Monday-Friday (fallback `weekdays`)"
+        if fallback == "weekdays"
+        else "not planned (fallback `skip`)"
+    )
+    return (
+        f"no holiday schedule for {shown} ({library_note()}, none entered): workday slots "
+        f"{how}; enter it with `sop calendar import FILE` or `sop calendar set DATE ...`"
+    )
 
 
 def lunar_to_gregorian(year: int, month: int, day: int, *, leap: bool = False) -> date | None:

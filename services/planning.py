@@ -7,7 +7,9 @@ from datetime import date
 
 from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
-from engine.planner import Plan, join_window, plan
+from engine.planner import Layer, Plan, join_window, plan_layers
+from services.calendar import workspace_calendar
+from services.overlays import attachments
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
@@ -25,9 +27,18 @@ def _groups(ws: Workspace, sop_id: str, wanted: Sequence[str]) -> list[Group]:
 
 
 def plan_window(
-    ws: Workspace, *, sop_id: str, ref: str | None, start: date, end: date, group_ids: Sequence[str]
+    ws: Workspace,
+    *,
+    sop_id: str,
+    ref: str | None,
+    start: date,
+    end: date,
+    group_ids: Sequence[str],
+    overlays: Sequence[tuple[str, str]] = (),
 ) -> Plan:
-    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None."""
+    """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None; the
+    overlays attached to it (`sop overlay attach`) and `overlays` ((sop, ref) pairs, for a
+    preview) are laid over it at their declared `overlay.priority`."""
     groups = _groups(ws, sop_id, group_ids)
     if not groups:
         services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
@@ -42,22 +53,35 @@ def plan_window(
     low, high = join_window([doc for _, doc in docs.values()], start, end)
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
+    calendar = workspace_calendar(ws)
+    layers = [_layer(ws, a.overlay, a.ref, a.start, a.end) for a in attachments(ws, base=sop_id)]
+    layers += [_layer(ws, overlay, ref) for overlay, ref in overlays]
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]
         ids = {g.id for g in members}
-        part = plan(
-            doc=doc,
-            version=version,
+        part = plan_layers(
+            base=Layer(doc, version),
+            overlays=layers,
             groups=members,
             start=start,
             end=end,
             joins=[j for j in joins if j.group_id in ids],
+            calendar=calendar,
         )
         result.actions += part.actions
-        result.warnings += part.warnings
+        result.warnings += [w for w in part.warnings if w not in result.warnings]
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
     return result
+
+
+def _layer(
+    ws: Workspace, sop_id: str, ref: str, start: date | None = None, end: date | None = None
+) -> Layer:
+    info = services.resolve(ws.store, sop_id, ref)
+    doc = parse_document(ws.store.content(info), info.tag)
+    priority = doc.overlay.priority if doc.overlay is not None else 0
+    return Layer(doc, str(info.version), priority=priority, start=start, end=end)
 
 
 def production_documents(ws: Workspace) -> list[SopDocument]:

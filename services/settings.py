@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     guardrail_margin: float = Field(0.10, ge=0)
     min_effect: float = Field(0.0, ge=0)
     suspicious_lift: float = Field(0.5, gt=0)
+    workday_fallback: Literal["weekdays", "skip"] = "weekdays"
+    """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
 
     @property
     def zone(self) -> tzinfo:
@@ -98,6 +100,10 @@ timezone = "Asia/Shanghai"
 
 # sop check: a guardrail passes only when its CI rules out a relative harm above this margin.
 # guardrail_margin = 0.10
+
+# Workday slots in a year with no holiday schedule (official or `sop calendar import`ed):
+# "weekdays" (Monday-Friday, with a warning) or "skip" (none, with a warning).
+workday_fallback = "weekdays"
 
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."

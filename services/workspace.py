@@ -7,6 +7,8 @@ Workspace layout:
     events/           imported event data (Parquet)
     outbox/           JSONL outbox channel files
     reports/          HTML reports
+    calendar.json     holiday schedule days entered with `sop calendar` (services.calendar)
+    overlays.json     overlay SOPs attached to base SOPs with `sop overlay` (services.overlays)
     .prefect/         Prefect's local state (PREFECT_HOME for commands run here)
 """
 

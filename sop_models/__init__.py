@@ -25,6 +25,7 @@ from sop_models.community import (
     Welcome,
 )
 from sop_models.content import ContentItem, TagParts, normalise_tag, parse_tag
+from sop_models.day_rules import WEEKDAY_NUMBERS
 from sop_models.document import SopDocument, document_schema
 from sop_models.errors import DocumentInvalid, Problem
 from sop_models.kpis import (
@@ -49,7 +50,6 @@ from sop_models.playbooks import (
     RfmTask,
 )
 from sop_models.schedule import (
-    WEEKDAY_NUMBERS,
     CalendarColumn,
     CalendarDate,
     Column,

@@ -59,3 +59,4 @@ class PlannedAction:
     target: str = ""  # channel target id (chat id, robot name, ...)
     sender: str = ""  # staff user id that owns the group (WeCom mass send)
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    content_title: str | None = None  # the content item's title, for people reading a plan

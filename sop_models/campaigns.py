@@ -2,7 +2,8 @@
 
 A campaign runs in a window of days: either fixed dates (`start`..`end`, a one-off) or
 anchored on a yearly calendar date (`anchor`, e.g. lunar 7/7) from `days_before` to
-`days_after` it (recurring every year). Days inside the window count from 1 (day 1 = the
+`days_after` it (recurring every year), or `weekly` (every week from `first_weekday` to
+`last_weekday`, e.g. a Monday-to-Wednesday 接龙). Days inside the window count from 1 (day 1 = the
 first day of the window; for an anchored window the anchor is day `days_before + 1`).
 
 Campaign kinds accept Chinese aliases on input: 节日活动, 打卡, 拼团接龙, 限时限量, 会员日,
@@ -17,7 +18,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sop_models.content import ContentTag
+from sop_models.day_rules import WEEKDAY_NUMBERS, DayFilter, Weekday
 from sop_models.schedule import CalendarDate
+from sop_models.spacing import Priority
 from sop_models.values import ClockTime, DeadlineTime, IsoDate, Items, Key, SopModel, Text, aliased
 
 CampaignKindName = Literal[
@@ -52,18 +55,37 @@ class Coupon(SopModel):
     valid_hours: Annotated[int, Field(ge=1)] | None = None
 
 
+class WeeklyWindow(SopModel):
+    """A window that recurs every week, e.g. Monday to Wednesday (a weekly 接龙)."""
+
+    first_weekday: Weekday
+    """Day 1 of each week's run, e.g. mon."""
+    last_weekday: Weekday
+    """The run's last day, e.g. wed (a run may cross the weekend: fri to mon)."""
+
+    @property
+    def length(self) -> int:
+        """Days in each week's run."""
+        first, last = WEEKDAY_NUMBERS[self.first_weekday], WEEKDAY_NUMBERS[self.last_weekday]
+        return (last - first) % 7 + 1
+
+
 class CampaignWindow(SopModel):
-    """Either `start` + `end` (fixed dates) or `anchor` with `days_before`/`days_after`."""
+    """`start` + `end` (fixed dates), `anchor` with `days_before`/`days_after` (yearly), or
+    `weekly` (every week, e.g. Monday to Wednesday)."""
 
     start: IsoDate | None = None
     end: IsoDate | None = None
     anchor: CalendarDate | None = None
     days_before: Annotated[int, Field(ge=0, le=60)] | None = None
     days_after: Annotated[int, Field(ge=0, le=60)] | None = None
+    weekly: WeeklyWindow | None = None
 
     @property
     def length(self) -> int:
         """Days in the window (1 for a one-day campaign)."""
+        if self.weekly is not None:
+            return self.weekly.length
         if self.start is not None and self.end is not None:
             return (self.end - self.start).days + 1
         return (self.days_before or 0) + (self.days_after or 0) + 1
@@ -84,9 +106,13 @@ class CampaignAction(SopModel):
     id: Key
     name: Text | None = None
     day: Annotated[int, Field(ge=1)]
+    days: DayFilter = "every_day"
+    """Left out on days this rule rejects: every_day, workdays or non_workdays."""
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class CheckIn(SopModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sop_models.checks_content import check_content
 from sop_models.checks_timing import check_timing
 from sop_models.content import (
     CATEGORY_ALIASES,
@@ -22,6 +23,9 @@ from sop_models.plain import Finding, at, dicts, join
 from sop_models.templates import template_variables
 from sop_models.values import canonical_value
 from sop_models.wecom_limits import template_limit_problems
+
+INHERITED = ("positioning", "community_type", "group_purpose", "roles", "rules", "base_content")
+"""Sections every SOP needs except an overlay, which inherits them from its base SOP."""
 
 
 def semantic_problems(data: Any) -> list[Finding]:
@@ -37,6 +41,9 @@ def semantic_problems(data: Any) -> list[Finding]:
     _check_faq(at(data, "base_content", "faq"), out)
     _check_kpis(data.get("kpis"), out)
     out.extend(check_timing(data))
+    out.extend(check_content(data, tags))
+    if data.get("overlay") is None:  # only an overlay inherits these from its base
+        out += [(name, "is required") for name in INHERITED if data.get(name) is None]
     return out
 
 

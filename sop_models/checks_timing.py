@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sop_models.campaigns import CAMPAIGN_KIND_ALIASES, SCARCITY_KIND_ALIASES
+from sop_models.day_rules import DAY_RULE_ALIASES, WEEKDAY_ALIASES, WEEKDAY_NUMBERS
 from sop_models.plain import Finding, as_date, as_int, at, dicts
-from sop_models.schedule import DAY_RULE_ALIASES
 from sop_models.values import canonical_value
 
 
@@ -27,8 +27,30 @@ def _check_columns(columns: Any, out: list[Finding]) -> None:
         weekdays = column.get("weekdays")
         if rule == "weekly" and not weekdays:
             out.append((f"{path}.weekdays", "a weekly column needs weekdays, e.g. [mon, wed]"))
-        elif rule in {"every_day", "workdays"} and weekdays:
+        elif rule != "weekly" and weekdays:
             out.append((f"{path}.weekdays", f"weekdays apply only to days: weekly (not {rule})"))
+        _check_day_rule(column, rule, path, out)
+
+
+def _check_day_rule(
+    column: dict[str, Any], rule: str | None, path: str, out: list[Finding]
+) -> None:
+    """monthly needs month_days or nth_weekdays (and only monthly takes them); 0 is no day."""
+    monthly = [f for f in ("month_days", "nth_weekdays") if column.get(f)]
+    if rule == "monthly" and not monthly:
+        out.append((f"{path}.month_days", "a monthly column needs month_days or nth_weekdays"))
+    for name in monthly if rule != "monthly" else ():
+        out.append((f"{path}.{name}", f"{name} apply only to days: monthly (not {rule})"))
+    for i, value in enumerate(column.get("month_days") or ()):
+        if value == 0:
+            out.append((f"{path}.month_days[{i}]", "0 is no day of the month: use 1..31 or -1"))
+    for i, nth in enumerate(column.get("nth_weekdays") or ()):
+        if isinstance(nth, dict) and nth.get("n") == 0:
+            out.append((f"{path}.nth_weekdays[{i}].n", "use 1..5, or -1 for the last"))
+    if rule == "weekly" and column.get("except_weekdays"):
+        out.append(
+            (f"{path}.except_weekdays", "a weekly column lists the weekdays it wants instead")
+        )
 
 
 def _check_cold_start(cold: Any, out: list[Finding]) -> None:
@@ -41,6 +63,11 @@ def _check_cold_start(cold: Any, out: list[Finding]) -> None:
         day = as_int(action.get("day"))
         if day is not None and day > days:
             out.append((f"{path}.day", f"day {day} is after the cold start's last day ({days})"))
+    hook = cold.get("hook")
+    if isinstance(hook, dict) and (hook.get("time") is None) != (hook.get("template") is None):
+        missing = "template" if hook.get("template") is None else "time"
+        where = f"playbooks.cold_start.hook.{missing}"
+        out.append((where, "a sign-in prompt needs both time and template"))
     streak = as_int(at(cold, "hook", "streak_days"))
     if streak is not None and streak > days:
         out.append(
@@ -89,6 +116,10 @@ def _window_length(window: Any, path: str, out: list[Finding]) -> int | None:
     start, end = window.get("start"), window.get("end")
     fixed = start is not None or end is not None
     anchored = window.get("anchor") is not None
+    if window.get("weekly") is not None:
+        if fixed or anchored or window.get("days_before") or window.get("days_after"):
+            out.append((f"{path}.weekly", "a weekly window takes no dates, anchor or days"))
+        return _weekly_length(window.get("weekly"))
     if fixed and anchored:
         out.append((path, "give either start/end dates or an anchor, not both"))
         return None
@@ -111,6 +142,16 @@ def _window_length(window: Any, path: str, out: list[Finding]) -> int | None:
         out.append((f"{path}.end", f"the campaign ends {last} before it starts {first}"))
         return None
     return (last - first).days + 1
+
+
+def _weekly_length(weekly: Any) -> int | None:
+    if not isinstance(weekly, dict):
+        return None
+    first, last = (
+        WEEKDAY_NUMBERS.get(canonical_value(weekly.get(f), WEEKDAY_ALIASES) or "")
+        for f in ("first_weekday", "last_weekday")
+    )
+    return None if first is None or last is None else (last - first) % 7 + 1
 
 
 def _check_campaign(campaign: dict[str, Any], path: str, out: list[Finding]) -> None:

@@ -5,11 +5,11 @@ The version number is not part of the document; the version store assigns it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from sop_models.checks import semantic_problems
+from sop_models.checks import INHERITED, semantic_problems
 from sop_models.community import BaseContent, CommunityType, GroupPurpose, Positioning, Roles, Rules
 from sop_models.content import ContentItem, normalise_tag
 from sop_models.errors import DocumentInvalid, Problem
@@ -24,6 +24,13 @@ SKIP_CROSS_CHECKS = "sop_models.skip_cross_checks"
 """Validation-context key: `parse_document` runs the cross-field checks itself."""
 
 
+class Overlay(SopModel):
+    """This SOP is an overlay: campaigns and columns laid over a base SOP's groups."""
+
+    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+    """Higher wins when its posts collide with the base's (or another overlay's)."""
+
+
 class SopDocument(SopModel):
     """One SOP (标准化操作流程) for a kind of customer group.
 
@@ -36,17 +43,25 @@ class SopDocument(SopModel):
     id: SopId
     """Slug used in git tags `<id>/v1.0`, e.g. mombaby-refined (rule: `sop_models.ids`)."""
     title: Text
-    positioning: Positioning
-    community_type: CommunityType
-    group_purpose: GroupPurpose
-    roles: Roles
-    rules: Rules
-    base_content: BaseContent
+    positioning: Positioning | None = None
+    """Required, except in an overlay (which inherits its base SOP's)."""
+    community_type: CommunityType | None = None
+    """Required, except in an overlay."""
+    group_purpose: GroupPurpose | None = None
+    """Required, except in an overlay."""
+    roles: Roles | None = None
+    """Required, except in an overlay."""
+    rules: Rules | None = None
+    """Required, except in an overlay."""
+    base_content: BaseContent | None = None
+    """Required, except in an overlay (whose templates then cannot read welcome_* etc.)."""
     content_library: Items[ContentItem] = ()
     schedule: Schedule = Schedule()
     playbooks: Playbooks = Playbooks()
     kpis: Kpis = Kpis()
     templates: Items[MessageTemplate] = ()
+    overlay: Overlay | None = None
+    """Makes this a campaign-only overlay SOP, laid over base SOPs (`sop overlay attach`)."""
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> SopDocument:
@@ -77,6 +92,8 @@ class SopDocument(SopModel):
 
     def document_variables(self) -> dict[str, str]:
         """Template variables whose values come from the document itself."""
+        if self.base_content is None:  # an overlay
+            return {"sop_title": self.title}
         welcome = self.base_content.welcome
         return {
             "sop_title": self.title,
@@ -91,4 +108,10 @@ class SopDocument(SopModel):
 def document_schema() -> dict[str, Any]:
     """JSON Schema of an SOP document, for editors (JSON-serialisable, Chinese intact)."""
     schema = SopDocument.model_json_schema(mode="validation")
+    for name in INHERITED:  # optional only by omission: a null there helps no editor
+        prop = schema["properties"][name]
+        branches = [b for b in prop.pop("anyOf", ()) if b.get("type") != "null"]
+        prop.pop("default", None)
+        if len(branches) == 1:
+            prop.update(branches[0])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

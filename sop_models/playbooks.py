@@ -15,7 +15,8 @@ from pydantic import Field
 
 from sop_models.campaigns import Campaign, Coupon
 from sop_models.content import ContentTag
-from sop_models.schedule import Weekday
+from sop_models.day_rules import DayFilter, HolidayPolicy, Weekday
+from sop_models.spacing import Priority
 from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text
 
 
@@ -27,6 +28,10 @@ class ColdStartHook(SopModel):
     streak_days: Annotated[int, Field(ge=1, le=30)]
     """Days in a row a member must sign in; at most the cold start's length."""
     reward: Text
+    time: ClockTime | None = None
+    """With `template`: the sign-in prompt's time on each day 1..streak_days."""
+    template: Key | None = None
+    """The day-N sign-in prompt (variables: day, streak_days, reward)."""
 
 
 class ColdStartAction(SopModel):
@@ -39,6 +44,8 @@ class ColdStartAction(SopModel):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class ColdStart(SopModel):
@@ -49,6 +56,10 @@ class ColdStart(SopModel):
     """Members of the pilot group that tests rules and content before rollout (50-100)."""
     hook: ColdStartHook | None = None
     actions: Items[ColdStartAction] = ()
+    holiday_policy: HolidayPolicy = "keep"
+    """An action whose day is an official holiday: keep (保持) it, or shift (顺延) it to the
+    first day after the holiday (a group started 9/29 then has its day 3 on 10/8, not in the
+    National Day break); ordinary weekends are kept."""
 
 
 class Countdown(SopModel):
@@ -64,12 +75,17 @@ class FlashSale(SopModel):
 
     id: Key
     weekday: Weekday
+    days: DayFilter = "every_day"
+    """Which of those weekdays: every_day, workdays (no sale on a holiday Wednesday) or
+    non_workdays."""
     time: ClockTime
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     template: Key
     content_tag: ContentTag | None = None
     countdown: Countdown | None = None
     coupon: Coupon | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class RfmSegment(SopModel):

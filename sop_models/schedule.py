@@ -4,10 +4,8 @@ Every action has an `id` unique within its list (the planner's slot name, e.g.
 `columns.morning-knowledge`), a `template` id and optionally a `content_tag` from the
 content library. Times are local "HH:MM" (Asia/Shanghai).
 
-Day rules of a column: `every_day`; `workdays` = mainland China workdays including adjusted
-weekend workdays (the document only names the rule, the engine's calendar resolves it);
-`weekly` on the listed `weekdays`. Chinese aliases accepted on input: 每天/每日, 工作日,
-每周; weekdays 周一..周日 / 星期一..星期日 (also 周天/星期天).
+Day rules of a column (every_day, workdays, non_workdays, weekly, monthly, except_weekdays,
+lead_days): see `sop_models.day_rules`, which also defines the weekday names.
 """
 
 from __future__ import annotations
@@ -18,31 +16,10 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from sop_models.content import ContentTag
+from sop_models.content_plan import ContentPlan
+from sop_models.day_rules import DayRuleFields, LeadDays
+from sop_models.spacing import Priority, QuietHours, Spacing
 from sop_models.values import ClockTime, Items, Key, SopModel, Text, aliased
-
-WeekdayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAY_NUMBERS: dict[str, int] = {
-    name: number for number, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-}
-"""Weekday name -> `date.weekday()` number (Monday = 0)."""
-
-_CN_DAYS = "一二三四五六日"
-WEEKDAY_ALIASES: dict[str, str] = {
-    **{f"周{c}": name for c, name in zip(_CN_DAYS, WEEKDAY_NUMBERS, strict=True)},
-    **{f"星期{c}": name for c, name in zip(_CN_DAYS, WEEKDAY_NUMBERS, strict=True)},
-    "周天": "sun",
-    "星期天": "sun",
-}
-Weekday = aliased(WeekdayName, WEEKDAY_ALIASES)
-
-DayRuleName = Literal["every_day", "workdays", "weekly"]
-DAY_RULE_ALIASES = {
-    "每天": "every_day",
-    "每日": "every_day",
-    "工作日": "workdays",
-    "每周": "weekly",
-}
-DayRule = aliased(DayRuleName, DAY_RULE_ALIASES)
 
 CalendarKind = Literal["gregorian", "lunar"]
 CALENDAR_ALIASES = {"公历": "gregorian", "阳历": "gregorian", "农历": "lunar", "阴历": "lunar"}
@@ -87,19 +64,20 @@ class OnJoinAction(SopModel):
     content_tag: ContentTag | None = None
 
 
-class Column(SopModel):
+class Column(DayRuleFields):
     """A fixed column (日常固定栏目): a post at `time` on the days the rule selects."""
 
     id: Key
     name: Text
     """e.g. 育儿干货, 周三秒杀."""
     time: ClockTime
-    days: DayRule = "every_day"
-    """every_day, workdays (mainland China calendar) or weekly (on `weekdays`)."""
-    weekdays: Items[Weekday] = ()
-    """Required for (and only for) `days: weekly`, e.g. [mon, wed]."""
     template: Key
     content_tag: ContentTag | None = None
+    """A fixed item; with `content`, what days without a scheduled or rotated item post."""
+    content: ContentPlan | None = None
+    """The content calendar: a schedule (date -> tag) and/or a rotation through the library."""
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class CalendarColumn(SopModel):
@@ -109,11 +87,13 @@ class CalendarColumn(SopModel):
     name: Text
     """e.g. 中秋团圆, 双11 预热."""
     date: CalendarDate
-    lead_days: Annotated[int, Field(ge=0, le=60)] = 0
-    """0 = on the day itself; 3 = three days before."""
+    lead_days: LeadDays = (0,)
+    """0 = on the day itself; 3 = three days before; [3, 0] = three days before and on it."""
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    priority: Priority = 0
+    """Higher wins when two posts collide (see `schedule.spacing`)."""
 
 
 class Schedule(SopModel):
@@ -122,3 +102,7 @@ class Schedule(SopModel):
     on_join: Items[OnJoinAction] = ()
     columns: Items[Column] = ()
     calendar_columns: Items[CalendarColumn] = ()
+    quiet_hours: QuietHours | None = None
+    """No customer posts in these hours (see sop_models.spacing); none when not given."""
+    spacing: Spacing = Spacing()
+    """Posts to one group closer than this collide (warned about by default)."""

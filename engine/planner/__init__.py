@@ -22,5 +22,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "plan",
         ),
         "slots": ("TZ",),
+        "layers": ("Layer", "plan_layers"),
     },
 )

@@ -29,7 +29,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
 
 from engine import render as rendering
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, fallback_warning
 from engine.planner.slots import TZ, Slot, SlotBook
+from engine.planner.spacing import apply_quiet_hours, apply_spacing
 from engine.planner.variables import content_variables
 from engine.quota import quota_warnings
 from sop_models import SopDocument
@@ -77,6 +79,8 @@ class Plan:
 
     actions: list[PlannedAction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    priorities: dict[str, int] = field(default_factory=dict)
+    """Declared priority by action key (0 when absent), for spacing across layers."""
 
 
 class _Builder:
@@ -87,6 +91,7 @@ class _Builder:
         self.reads = {t.id: frozenset(t.variables) for t in doc.templates}
         self.cache: dict[tuple[object, str | None], rendering.RenderedMessage] = {}
         self.actions: list[PlannedAction] = []
+        self.priorities: dict[str, int] = {}
 
     def message(self, slot: Slot, group_name: str) -> rendering.RenderedMessage:
         name = group_name if "group_name" in self.reads[slot.template] else None
@@ -124,8 +129,16 @@ class _Builder:
                 target=group.target,
                 sender=group.sender,
                 extra=message.extra,  # shared by identical messages; never mutate
+                content_title=_title(slot),
             )
         )
+        if slot.priority:
+            self.priorities[self.actions[-1].key] = slot.priority
+
+
+def _title(slot: Slot) -> str | None:
+    title = slot.variables.get("content_title")
+    return title if isinstance(title, str) else None
 
 
 def _group_slots(book: SlotBook, group: GroupLike, days: list[date]) -> list[Slot]:
@@ -179,7 +192,10 @@ def join_window(docs: Iterable[SopDocument], start: date, end: date) -> tuple[da
     A run for `start`..`end` must look at joins from before `start` too, by the longest delay,
     or an action whose delay crosses midnight is planned by no day's run.
     """
+    docs = list(docs)
     longest = max((a.delay_minutes for d in docs for a in d.schedule.on_join), default=0)
+    if any(d.schedule.quiet_hours is not None for d in docs):
+        longest += 24 * 60  # a welcome deferred out of the night before's quiet hours
     low = datetime.combine(start, time(), tzinfo=TZ) - timedelta(minutes=longest)
     return low, datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
 
@@ -194,10 +210,12 @@ def plan(
     joins: Sequence[JoinLike] = (),
     now: datetime | None = None,
     kinds: set[str] | None = None,
+    calendar: WorkdayCalendar = LIBRARY_ONLY,
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
 
-    Raises CalendarDataMissing when a workday rule needs a year beyond the holiday data,
+    Workdays come from `calendar` (the library alone by default); a workday rule in a year
+    without data follows the calendar's fallback and the plan warns, naming the year. Raises
     PlanError for an empty window or unknown kinds, TemplateRenderError for a template the
     document checks should have refused.
     """
@@ -210,7 +228,10 @@ def plan(
         raise PlanError(
             f"unknown action kind(s) {', '.join(unknown)}: use {', '.join(sorted(ACTION_KINDS))}"
         )
-    book = SlotBook(doc, start, end, wanted)
+    quiet = doc.schedule.quiet_hours
+    # a post deferred out of the quiet hours lands on the next day: build the day before too
+    back = timedelta(1) if quiet is not None and quiet.action == "defer" else timedelta(0)
+    book = SlotBook(doc, start - back, end, wanted, calendar)
     days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)
@@ -223,15 +244,22 @@ def plan(
         _welcomes(builder, unique, joins)
     low = datetime.combine(start, time(), tzinfo=TZ)
     high = datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
+    planned, quiet_warnings = apply_quiet_hours(builder.actions, quiet)
     kept: dict[str, PlannedAction] = {}
-    for action in builder.actions:
+    for action in planned:
         if low <= action.at < high and action.key not in kept:
             kept[action.key] = action
+    spaced, collisions = apply_spacing(
+        list(kept.values()), builder.priorities, doc.schedule.spacing
+    )
     actions = sorted(
-        kept.values(), key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
+        spaced, key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
     warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
-    return Plan(actions=actions, warnings=warnings)
+    warnings += quiet_warnings + collisions + book.content.warnings(start, end)
+    if book.guessed_years:
+        warnings.insert(0, fallback_warning(book.guessed_years, calendar.fallback))
+    return Plan(actions=actions, warnings=warnings, priorities=builder.priorities)
 
 
 def _start_warnings(doc: SopDocument, groups: list[GroupLike]) -> list[str]:

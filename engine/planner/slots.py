@@ -16,7 +16,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from engine.calendar import gregorian_occurrences, is_workday, lunar_occurrences
+from engine.calendar import (
+    LIBRARY_ONLY,
+    WorkdayCalendar,
+    gregorian_occurrences,
+    lunar_occurrences,
+)
+from engine.calendar import days as days_between
+from engine.planner.content_calendar import ContentCalendar
+from engine.planner.day_rules import after_holiday, filter_selects, posts_on
 from engine.planner.variables import (
     Variables,
     campaign_variables,
@@ -26,6 +34,7 @@ from engine.planner.variables import (
 )
 from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
 from sop_models.actions import ActionKind
+from sop_models.day_rules import lead_list
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -49,6 +58,7 @@ class Slot:
     content_tag: str | None
     mature_only: bool
     variables: Variables
+    priority: int = 0
 
 
 def local_at(day: date, clock: str) -> datetime:
@@ -71,8 +81,17 @@ class SlotBook:
     ends on 12-31 never asks the holiday calendar about the next year.
     """
 
-    def __init__(self, doc: SopDocument, start: date, end: date, kinds: frozenset[str]) -> None:
-        self.doc, self.kinds = doc, kinds
+    def __init__(
+        self,
+        doc: SopDocument,
+        start: date,
+        end: date,
+        kinds: frozenset[str],
+        calendar: WorkdayCalendar = LIBRARY_ONLY,
+    ) -> None:
+        self.doc, self.kinds, self.calendar = doc, kinds, calendar
+        self.guessed_years: set[int] = set()  # years the calendar's fallback decided
+        self.content = ContentCalendar(doc, self.is_workday)
         self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
@@ -96,13 +115,16 @@ class SlotBook:
         *,
         at: datetime | None = None,
         mature_only: bool = False,
+        tag: str | None = None,
     ) -> Slot:
-        """A slot of `source` (a column, action, ...) on `day` at its time (or at `at`)."""
-        tag = getattr(source, "content_tag", None)
+        """A slot of `source` (a column, action, ...) on `day` at its time (or at `at`), with
+        its own content_tag unless `tag` is given."""
+        tag = tag or getattr(source, "content_tag", None)
         when = at or local_at(day, getattr(source, "time"))  # noqa: B009
         variables = {**self._base, **content_variables(self.doc, tag), **extra}
         variables["date"] = when.date().isoformat()
-        return Slot(name, kind, day, when, source.template, tag, mature_only, variables)
+        priority = getattr(source, "priority", 0)
+        return Slot(name, kind, day, when, source.template, tag, mature_only, variables, priority)
 
     @property
     def days(self) -> list[date]:
@@ -126,26 +148,51 @@ class SlotBook:
             if cold is not None and "cold_start" in self.kinds:
                 for act in cold.actions:
                     day = start + timedelta(act.day - 1)
+                    if cold.holiday_policy == "shift":
+                        day = after_holiday(day, self.calendar.is_holiday)
                     if self.first <= day <= self.last:
                         name, extra = f"cold_start.{act.id}", {"day": act.day}
                         slots.append(self._slot(name, "cold_start", day, act, extra))
+            slots += self._sign_in(start)
             self._cold[start] = slots
         return slots
+
+    def _sign_in(self, start: date) -> list[Slot]:
+        """The cold-start hook's day-N sign-in prompts (when it has a time and template)."""
+        cold = self.doc.playbooks.cold_start
+        hook = cold.hook if cold is not None and "cold_start" in self.kinds else None
+        if hook is None or hook.time is None or hook.template is None:
+            return []
+        extra = {"streak_days": hook.streak_days, "reward": hook.reward}
+        found = []
+        for number in range(1, hook.streak_days + 1):
+            day = start + timedelta(number - 1)
+            if self.first <= day <= self.last:
+                values = {**extra, "day": number}
+                found.append(self._slot("cold_start.sign-in", "cold_start", day, hook, values))  # type: ignore[arg-type]
+        return found
+
+    def is_workday(self, day: date) -> bool:
+        """The calendar's answer, remembering the years only its fallback could decide."""
+        workday, guessed = self.calendar.lookup(day)
+        if guessed:
+            self.guessed_years.add(day.year)
+        return workday
 
     def _columns(self, day: date) -> Iterable[Slot]:
         if "column" not in self.kinds or day > self.end:
             return
         for column in self.doc.schedule.columns:
-            if column.days == "weekly":
-                runs = day.weekday() in {WEEKDAY_NUMBERS[w] for w in column.weekdays}
-            elif column.days == "workdays":
-                runs = is_workday(day)  # raises CalendarDataMissing beyond the holiday data
-            else:
-                runs = True
-            if runs:
-                mature_only = column.id in self._mature_columns
-                name = f"columns.{column.id}"
-                yield self._slot(name, "column", day, column, {}, mature_only=mature_only)
+            mature_only = column.id in self._mature_columns
+            for lead in posts_on(column, day, self.is_workday):
+                tag = self.content.tag_for(column, day + timedelta(lead))
+                if column.content is not None and tag is None:
+                    continue  # a calendar gap: warned about, not posted
+                name = f"columns.{column.id}" + (f".d{lead}" if lead else "")
+                extra = {"days_left": lead}
+                yield self._slot(
+                    name, "column", day, column, extra, mature_only=mature_only, tag=tag
+                )
 
     def _mature_extras(self, day: date) -> Iterable[Slot]:
         mature = self.doc.playbooks.mature
@@ -154,6 +201,8 @@ class SlotBook:
         sale = mature.flash_sale
         weekday = sale is not None and day.weekday() == WEEKDAY_NUMBERS[sale.weekday]
         if sale is not None and weekday and "flash_sale" in self.kinds:
+            if not filter_selects(sale.days, day, self.is_workday):
+                return
             name, extra = f"flash_sale.{sale.id}", flash_sale_variables(sale)
             main = self._slot(name, "flash_sale", day, sale, extra, mature_only=True)
             yield main
@@ -172,16 +221,26 @@ class SlotBook:
 
     def _add_calendar_columns(self) -> None:
         for column in self.doc.schedule.calendar_columns:
-            lead = timedelta(column.lead_days)
-            for when in occurrences(column.date, self.first + lead, self.last + lead):
-                day = when - lead
-                extra = {"days_left": column.lead_days, "calendar_date": when.isoformat()}
-                slot = self._slot(f"calendar.{column.id}", "calendar", day, column, extra)
-                self._fixed[day].append(slot)
+            # one name for every lead: leads of one yearly date fall on different dates
+            for lead_days in lead_list(column.lead_days):
+                lead = timedelta(lead_days)
+                for when in occurrences(column.date, self.first + lead, self.last + lead):
+                    day = when - lead
+                    extra = {"days_left": lead_days, "calendar_date": when.isoformat()}
+                    slot = self._slot(f"calendar.{column.id}", "calendar", day, column, extra)
+                    self._fixed[day].append(slot)
 
     def _add_campaign(self, campaign: Campaign) -> None:
         window = campaign.window
-        if window.anchor is not None:
+        if window.weekly is not None:
+            first = WEEKDAY_NUMBERS[window.weekly.first_weekday]
+            span = timedelta(window.length - 1)
+            runs = [
+                (day, day + span)
+                for day in days_between(self.first - span, self.last)
+                if day.weekday() == first
+            ]
+        elif window.anchor is not None:
             after, before = timedelta(window.days_after or 0), timedelta(window.days_before or 0)
             anchors = occurrences(window.anchor, self.first - after, self.last + before)
             runs = [(window.first_day(anchor), anchor) for anchor in anchors]
@@ -204,7 +263,7 @@ class SlotBook:
     def _campaign_day(self, campaign: Campaign, number: int, day: date, extra: Variables) -> None:
         prefix = f"campaigns.{campaign.id}"
         for act in campaign.actions:
-            if act.day == number:
+            if act.day == number and filter_selects(act.days, day, self.is_workday):
                 name, values = f"{prefix}.{act.id}", {**extra, "day": number}
                 self._fixed[day].append(self._slot(name, "campaign", day, act, values))
         check = campaign.check_in

@@ -6,7 +6,9 @@ With a content_tag: `content_title`, and `content_body` when the item has a body
 that, by kind:
 
     on-join action      member_name
+    column              days_left (0, or the lead day a countdown posts before its date)
     cold-start action   day (1 = the group's start day)
+    sign-in prompt      day, streak_days, reward (the cold start's hook, days 1..streak_days)
     calendar column     days_left (= lead_days), calendar_date
     flash sale          sale_time, duration_minutes, coupon_name (with a coupon);
                         the countdown also minutes_left
@@ -27,7 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sop_models import Campaign, FlashSale, RfmTask, SopDocument
+from sop_models import Campaign, Column, FlashSale, RfmTask, SopDocument
+from sop_models.checks_content import rotation_items
 
 Variables = dict[str, object]
 
@@ -111,6 +114,23 @@ def _base(doc: SopDocument, tag: str | None) -> set[str]:
         return names  # an unknown tag is reported by the document checks
 
 
+def _planned_content(doc: SopDocument, column: Column) -> set[str]:
+    """Content variables every item of a column's content calendar supplies."""
+    plan = column.content
+    if plan is None:
+        return set()
+    tags = [entry.tag for entry in plan.schedule]
+    if plan.rotate is not None:
+        rotate = plan.rotate.model_dump(exclude_none=True)
+        tags += rotation_items(rotate, [item.tag for item in doc.content_library])
+    tags += [column.content_tag] if column.content_tag else []
+    try:
+        supplied = [set(content_variables(doc, tag)) for tag in tags]
+    except KeyError:
+        return set()  # an unknown tag is reported by the document checks
+    return set.intersection(*supplied) if supplied else set()
+
+
 def template_uses(doc: SopDocument) -> list[TemplateUse]:
     """Every template reference of `doc` with the variables the planner supplies there."""
     uses: list[TemplateUse] = []
@@ -129,7 +149,9 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
             "an on-join action",
         )
     for i, column in enumerate(schedule.columns):
-        add(f"schedule.columns[{i}]", column.template, column.content_tag, set(), "a column")
+        names = {"days_left"} | _planned_content(doc, column)
+        tag = column.content_tag if column.content is None else None  # planned: any item
+        add(f"schedule.columns[{i}]", column.template, tag, names, "a column")
     for i, cal in enumerate(schedule.calendar_columns):
         names = {"days_left", "calendar_date"}
         add(
@@ -143,6 +165,10 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
         for i, act in enumerate(books.cold_start.actions):
             path = f"playbooks.cold_start.actions[{i}]"
             add(path, act.template, act.content_tag, {"day"}, "a cold-start action")
+        hook = books.cold_start.hook
+        if hook is not None and hook.template is not None:
+            names = {"day", "streak_days", "reward"}
+            add("playbooks.cold_start.hook", hook.template, None, names, "the sign-in prompt")
     mature = books.mature
     if mature is not None and mature.flash_sale is not None:
         sale, path = mature.flash_sale, "playbooks.mature.flash_sale"

@@ -168,6 +168,26 @@ COMMANDS: dict[str, Entry] = {
         "members_app",
         "Member events that trigger per-member actions (welcome messages).",
     ),
+    "calendar": Entry(
+        "calendar_cmd",
+        "calendar_app",
+        "The workspace holiday schedule: official data plus the days you enter.",
+    ),
+    "content": Entry(
+        "content_cmd",
+        "content_app",
+        "The content calendar: which library item each column posts on which day.",
+    ),
+    "overlay": Entry(
+        "overlay_cmd",
+        "overlay_app",
+        "Overlays: campaign SOPs laid over a base SOP's groups for a window.",
+    ),
+    "doctor": Entry(
+        "calendar_cmd",
+        "doctor",
+        "Check the workspace for what will stop working soon (holiday data running out).",
+    ),
     "today": Entry(
         "today_cmd",
         "today",

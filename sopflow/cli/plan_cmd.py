@@ -23,22 +23,28 @@ def action_record(action: PlannedAction) -> dict[str, Any]:
         "kind": action.kind,
         "slot": action.slot,
         "member": action.member_id,
+        "sop": action.sop_id,
         "version": action.version,
         "msgtype": action.msgtype,
         "text": action.text,
         "content_tag": action.content_tag,
+        "content_title": action.content_title,
         "channel": action.channel,
         "target": action.target,
         "extra": dict(action.extra),
     }
 
 
-def _line(action: PlannedAction) -> str:
+def _line(action: PlannedAction, base: str) -> str:
     at = action.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     who = f" @{action.member_id}" if action.member_id else ""
     text = " / ".join(part.strip() for part in action.text.splitlines() if part.strip())
+    title = f"  [{action.content_title}]" if action.content_title else ""
+    source = f"{action.sop_id} " if action.sop_id != base else ""  # an overlay's action
     return (
-        f"{at}  {action.group_id}{who}  v{action.version}  {action.kind:<10} {action.slot}  {text}"
+        f"{at}  {action.group_id}{who}  {source}v{action.version}  {action.kind:<10} "
+        f"{action.slot}{title}"
+        f"  {text}"
     )
 
 
@@ -51,6 +57,11 @@ def plan_command(
     date_to: date = date_option(..., "--to", help="Last day, inclusive."),
     group: list[str] = typer.Option(None, "--group", help="Only this group id (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the actions as JSON."),
+    overlay: list[str] = typer.Option(
+        None,
+        "--overlay",
+        help="Lay this SOP[@VERSION|@ALIAS] (default production) over it (repeatable).",
+    ),
 ) -> None:
     """Show every action an SOP plans for its groups between two dates; nothing is sent.
 
@@ -65,6 +76,9 @@ def plan_command(
         start=date_from,
         end=date_to,
         group_ids=group or [],
+        overlays=[
+            (o.partition("@")[0], o.partition("@")[2] or "production") for o in overlay or []
+        ],
     )
     for warning in result.warnings:
         typer.echo(f"sop: warning: {warning}", err=True)
@@ -72,7 +86,7 @@ def plan_command(
         echo_json([action_record(a) for a in result.actions])
         return
     for action in result.actions:
-        typer.echo(_line(action))
+        typer.echo(_line(action, sop_id))
     typer.echo(f"{len(result.actions)} action(s)", err=True)
 
 

@@ -158,6 +158,10 @@ def serve(
             "schedules do not fire in Prefect's ephemeral mode: start `sop server` and set "
             "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
         )
+    from services.calendar import coverage_warnings
+
+    for warning in coverage_warnings(ws, today=now().astimezone(ws.settings.zone).date()):
+        typer.echo(f"sop: warning: {warning}", err=True)
     specs = deployment_specs(str(ws.root), production_documents(ws))
     with prefect_for(ws.root):
         deployments = build_deployments(specs)

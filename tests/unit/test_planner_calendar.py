@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from engine.planner import plan
-from sop_models.errors import CalendarDataMissing
 from tests.support.examples import example
 from tests.support.planning import G, by_slot, dates, local, run, sop
 
@@ -78,17 +75,6 @@ def test_adjusted_saturday_workday_gets_workday_columns_and_the_national_day_hol
     assert slots_by_day[date(2026, 10, 10)] == WORKDAY_SLOTS | {"columns.weekend-story"}
     assert slots_by_day[date(2026, 10, 11)] == {"columns.weekend-story"}
     assert slots_by_day[date(2026, 10, 8)] == WORKDAY_SLOTS
-
-
-def test_a_workday_rule_beyond_the_holiday_data_raises_instead_of_guessing() -> None:
-    doc = example("mombaby-refined")
-    with pytest.raises(CalendarDataMissing, match="no mainland China holiday data for 2027"):
-        run(doc, [G("g1", "一群", LONG_AGO)], date(2027, 1, 4), date(2027, 1, 5))
-    last_day = run(doc, [G("g1", "一群", LONG_AGO)], date(2026, 12, 31), date(2026, 12, 31))
-    assert by_slot(last_day.actions, "columns.morning-knowledge")  # 12-31 is planned fine
-    every_day = example("flash-sale-promo")  # no workday rule: later years plan fine
-    later = run(every_day, [G("g1", "一群", LONG_AGO)], date(2028, 3, 1), date(2028, 3, 1))
-    assert by_slot(later.actions, "columns.morning-deals")
 
 
 def rfm_doc(days_before: int):

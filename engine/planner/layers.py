@@ -1,0 +1,81 @@
+"""Layers: a group's base SOP plus overlay SOPs (campaigns) laid over it for a window.
+
+Each layer is planned on its own (its actions keep their own SOP id and version, so their
+keys never meet and the ledger cannot double-send across layers); then posts of different
+layers that land within the base SOP's spacing gap collide, and the layer with the higher
+`priority` wins (a slot's own priority breaks ties inside a layer) the way the overlay's
+`schedule.spacing.on_collision` says (drop or shift; the base's when every overlay only
+warns). The WeCom monthly mass-message cap counts every layer's messages together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
+from engine.planner.core import GroupLike, JoinLike, Plan, plan
+from engine.planner.spacing import apply_spacing
+from engine.quota import quota_warnings
+from sop_models import SopDocument
+
+LAYER_WEIGHT = 1000  # a layer's priority outranks any slot priority (-100..100)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One SOP version laid over the groups from `start` to `end` (None: unbounded)."""
+
+    doc: SopDocument
+    version: str
+    priority: int = 0
+    start: date | None = None
+    end: date | None = None
+
+
+def plan_layers(
+    *,
+    base: Layer,
+    overlays: Sequence[Layer],
+    groups: Sequence[GroupLike],
+    start: date,
+    end: date,
+    joins: Sequence[JoinLike] = (),
+    kinds: set[str] | None = None,
+    calendar: WorkdayCalendar = LIBRARY_ONLY,
+) -> Plan:
+    """The base plan plus every overlay's plan inside its window, collisions resolved."""
+    actions, warnings, priorities = [], [], {}
+    own_quota: set[str] = set()
+    for layer in (base, *overlays):
+        first = max(start, layer.start) if layer.start else start
+        last = min(end, layer.end) if layer.end else end
+        if last < first:
+            continue
+        part = plan(
+            doc=layer.doc,
+            version=layer.version,
+            groups=groups,
+            start=first,
+            end=last,
+            joins=joins if layer is base else (),  # welcomes come from the base SOP only
+            kinds=kinds,
+            calendar=calendar,
+        )
+        actions += part.actions
+        own_quota |= set(quota_warnings(part.actions))
+        warnings += [w for w in part.warnings if w not in warnings]
+        for action in part.actions:
+            priorities[action.key] = layer.priority * LAYER_WEIGHT + part.priorities.get(
+                action.key, 0
+            )
+    spacing = base.doc.schedule.spacing
+    declared = [o.doc.schedule.spacing.on_collision for o in overlays]
+    resolve = next((c for c in declared if c != "warn"), spacing.on_collision)
+    spacing = spacing.model_copy(update={"on_collision": resolve})
+    spaced, collisions = apply_spacing(actions, priorities, spacing)
+    crossing = [w for w in collisions if w not in warnings]
+    spaced.sort(key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or ""))
+    warnings = [w for w in warnings if w not in own_quota] + crossing + quota_warnings(spaced)
+    return Plan(actions=spaced, warnings=warnings, priorities=priorities)

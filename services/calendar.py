@@ -1,0 +1,194 @@
+"""The workspace holiday schedule: days an ops lead entered over the official library data.
+
+Storage is a file in the workspace, `calendar.json`, not a database table: the schedule is
+workspace configuration like `sopflow.toml` (a few dozen rows a year, read whole by every plan,
+worth reading and copying by hand), and the workspace is already one folder on one host (its
+`store.git` is). Writes hold an flock and replace the file atomically, so an import either
+lands whole or leaves the previous file as it was.
+
+Import files are CSV with the header `date,type,name`: `type` is `holiday` (休) or `workday`
+(班, an adjusted weekend workday); the State Council's notice lists exactly these days.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from engine.calendar import HOLIDAY_YEARS, DayEntry, WorkdayCalendar, library_note
+from services.workspace import Workspace
+from sop_models.errors import BadRowsError, DataFileError, Problem, WorkspaceError
+
+CALENDAR_FILE = "calendar.json"
+WARN_DAYS = 45
+"""`sop doctor` and `sop serve` warn this many days before the holiday data runs out."""
+DAY_TYPES = {
+    "holiday": False,
+    "休": False,
+    "休息": False,
+    "假日": False,
+    "节假日": False,
+    "workday": True,
+    "班": True,
+    "上班": True,
+    "工作日": True,
+}
+COLUMNS = ("date", "type", "name")
+
+
+def _path(ws: Workspace) -> Path:
+    return ws.root / CALENDAR_FILE
+
+
+def load_entered(ws: Workspace) -> dict[date, DayEntry]:
+    """The days this workspace entered (empty when it entered none)."""
+    path = _path(ws)
+    if not path.exists():
+        return {}
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["days"]
+        return {
+            date.fromisoformat(r["date"]): DayEntry(bool(r["workday"]), r.get("name") or None)
+            for r in rows
+        }
+    except (ValueError, KeyError, TypeError) as err:
+        raise WorkspaceError(f"{path}: not a holiday schedule written by sopflow ({err})") from None
+
+
+def workspace_calendar(ws: Workspace) -> WorkdayCalendar:
+    """The calendar plans and runs of this workspace use: entered days + the fallback setting."""
+    return WorkdayCalendar(entered=load_entered(ws), fallback=ws.settings.workday_fallback)
+
+
+@contextmanager
+def _locked(ws: Workspace) -> Iterator[dict[date, DayEntry]]:
+    """The entered days under an exclusive lock; written back (atomically) when no error."""
+    with (ws.root / f"{CALENDAR_FILE}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            days = load_entered(ws)
+            yield days
+            rows = [
+                {"date": d.isoformat(), "workday": e.workday, "name": e.name}
+                for d, e in sorted(days.items())
+            ]
+            text = json.dumps({"days": rows}, ensure_ascii=False, indent=1) + "\n"
+            fd, name = tempfile.mkstemp(dir=ws.root, prefix=".calendar.")
+            tmp = Path(name)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+                tmp.replace(_path(ws))
+            finally:
+                tmp.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def set_day(ws: Workspace, *, day: date, workday: bool, name: str | None = None) -> None:
+    """Enter one day as a workday or a holiday (replacing what was entered for it)."""
+    with _locked(ws) as days:
+        days[day] = DayEntry(workday, name or None)
+
+
+def read_schedule_file(path: Path) -> dict[date, DayEntry]:
+    """Every row of a `date,type,name` CSV; BadRowsError lists each bad row by line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path}: cannot read: {err}") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    if header[:2] != ["date", "type"] or not set(header) <= set(COLUMNS):
+        raise DataFileError(f"{path}: line 1: the header must be `date,type,name`, not {header}")
+    found: dict[date, DayEntry] = {}
+    problems: list[Problem] = []
+    for line, row in enumerate(reader, start=2):
+        where = f"line {line}"
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row:
+            problems.append(Problem(str(path), where, "more fields than the header"))
+            continue
+        try:
+            day = date.fromisoformat(cells["date"])
+        except ValueError:
+            problems.append(Problem(str(path), where, f"date {cells['date']!r} is not YYYY-MM-DD"))
+            continue
+        kind = cells["type"]
+        if kind not in DAY_TYPES:
+            problems.append(
+                Problem(str(path), where, f"type {kind!r}: use holiday (休) or workday (班)")
+            )
+        elif day in found:
+            problems.append(Problem(str(path), where, f"{day} is listed twice"))
+        else:
+            found[day] = DayEntry(DAY_TYPES[kind], cells.get("name") or None)
+    if problems:
+        raise BadRowsError(problems)
+    if not found:
+        raise DataFileError(f"{path}: no days to import")
+    return found
+
+
+def import_schedule(ws: Workspace, *, path: Path) -> list[int]:
+    """Enter every day of the file (all rows or none); returns the years it touched."""
+    entries = read_schedule_file(path)
+    with _locked(ws) as days:
+        days.update(entries)
+    return sorted({d.year for d in entries})
+
+
+@dataclass(frozen=True)
+class YearView:
+    """A year's holidays and adjusted workdays, and where the data comes from."""
+
+    year: int
+    source: str  # "official", "official + entered", "entered" or "none"
+    rows: list[tuple[date, bool, str | None, bool]]  # day, workday, name, entered
+
+
+def year_view(ws: Workspace, year: int) -> YearView:
+    """The days of `year` that break the Monday-Friday rhythm, or are named, with their source."""
+    cal = workspace_calendar(ws)
+    first, last = HOLIDAY_YEARS
+    official = first <= year <= last
+    entered = year in cal.entered_years
+    source = {(True, False): "official", (True, True): "official + entered"}.get(
+        (official, entered), "entered" if entered else "none"
+    )
+    rows: list[tuple[date, bool, str | None, bool]] = []
+    if source != "none":
+        day = date(year, 1, 1)
+        while day.year == year:
+            workday, name = cal.is_workday(day), cal.holiday_name(day)
+            if workday != (day.weekday() < 5) or name:
+                rows.append((day, workday, name, day in cal.entered))
+            day += timedelta(1)
+    return YearView(year, source, rows)
+
+
+def coverage_warnings(ws: Workspace, *, today: date, days: int = WARN_DAYS) -> list[str]:
+    """A warning when the holiday data (official or entered) ends within `days` of `today`."""
+    cal = workspace_calendar(ws)
+    until = cal.covered_until(today)
+    fallback = f"workday slots then follow workday_fallback = {cal.fallback!r}"
+    if until is None:
+        return [
+            f"no holiday schedule for {today.year} ({library_note()}): {fallback}; enter it "
+            "with `sop calendar import FILE`"
+        ]
+    if (until - today).days > days:
+        return []
+    return [
+        f"holiday data ends {until} ({(until - today).days} days from now; {library_note()}): "
+        f"enter {until.year + 1}'s official schedule with `sop calendar import FILE` before "
+        f"then, or {fallback}"
+    ]

@@ -1,0 +1,108 @@
+"""`sop calendar ...` (the workspace holiday schedule) and `sop doctor` (workspace health)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.params import parse_date
+
+calendar_app = typer.Typer(
+    help="The workspace holiday schedule: official data plus the days you enter.\n\n"
+    "Example: sop calendar import holidays-2027.csv",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@calendar_app.command("show")
+def show(
+    ctx: typer.Context,
+    year: int = typer.Argument(..., min=1900, max=2099, help="The year, e.g. 2027."),
+    as_json: bool = typer.Option(False, "--json", help="Print the days as JSON."),
+) -> None:
+    """List a year's holidays and adjusted workdays and where the data comes from.
+
+    Example: sop calendar show 2027
+    """
+    from services.calendar import year_view
+
+    view = year_view(workspace(ctx), year)
+    if as_json:
+        rows = [
+            {"date": d.isoformat(), "type": "workday" if w else "holiday", "name": n, "entered": e}
+            for d, w, n, e in view.rows
+        ]
+        echo_json({"year": view.year, "source": view.source, "days": rows})
+        return
+    typer.echo(f"{year}: holiday data {view.source}")
+    for day, workday, name, entered in view.rows:
+        kind = "workday 班" if workday else "holiday 休"
+        origin = "entered" if entered else "official"
+        typer.echo(f"{day.isoformat()}  {day:%a}  {kind}  {name or '':<20} {origin}")
+    if view.source == "none":
+        typer.echo(
+            "no data: workday slots follow the workday_fallback setting; "
+            "enter the schedule with `sop calendar import FILE`",
+            err=True,
+        )
+
+
+@calendar_app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV with the header date,type,name."),
+) -> None:
+    """Enter every day of a CSV (date,type,name; type holiday/休 or workday/班): all or none.
+
+    Example: sop calendar import holidays-2027.csv
+    """
+    from services.calendar import import_schedule
+
+    years = import_schedule(workspace(ctx), path=file)
+    typer.echo(f"imported {file.name}: holiday schedule for {', '.join(map(str, years))}")
+
+
+@calendar_app.command("set")
+def set_command(
+    ctx: typer.Context,
+    day: date = typer.Argument(..., parser=parse_date, metavar="DATE", help="YYYY-MM-DD."),
+    kind: str = typer.Argument(..., metavar="workday|holiday", help="workday (班) or holiday (休)"),
+    name: str = typer.Option(None, "--name", help="The holiday's name, e.g. 春节."),
+) -> None:
+    """Enter one day as a workday or a holiday (replacing what was entered for that day).
+
+    Example: sop calendar set 2027-02-06 holiday --name 春节
+    """
+    from services.calendar import DAY_TYPES, set_day
+    from sop_models.errors import DataFileError
+
+    if kind not in DAY_TYPES:
+        raise DataFileError(f"workday|holiday: {kind!r} is neither workday (班) nor holiday (休)")
+    set_day(workspace(ctx), day=day, workday=DAY_TYPES[kind], name=name)
+    typer.echo(f"{day.isoformat()}: {'workday' if DAY_TYPES[kind] else 'holiday'} {name or ''}")
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Check the workspace for what will stop working soon (holiday data running out).
+
+    Example: sop doctor
+    """
+    from services.calendar import coverage_warnings
+
+    ws = workspace(ctx)
+    found = coverage_warnings(ws, today=now().astimezone(ws.settings.zone).date())
+    for warning in found:
+        typer.echo(f"sop: warning: {warning}", err=True)
+    if not found:
+        typer.echo("ok: holiday data covers the next 45 days")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `calendar` and `doctor` to the root app (once, however often called)."""
+    if calendar_app not in {info.typer_instance for info in app.registered_groups}:
+        app.add_typer(calendar_app, name="calendar")
+    app.command("doctor")(doctor)

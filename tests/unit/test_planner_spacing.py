@@ -1,0 +1,97 @@
+"""Collisions and quiet hours with fixed clocks: a collision warned and resolved by priority,
+a 23:58 welcome deferred to the morning (and planned by the next day's window only)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from engine.planner import join_window
+from tests.support.planning import G, J, by_slot, dates, local, run, sop
+
+LONG_AGO = date(2025, 1, 1)
+GROUP = [G("g1", "一群", LONG_AGO)]
+WEDNESDAY = date(2026, 9, 9)
+HI = {"id": "hi", "variables": ["member_name"], "body": "欢迎 {{ member_name }}"}
+T = {"id": "t", "variables": ["date"], "body": "{{ date }} 推送"}
+
+
+def welfare_and_sale(on_collision: str, sale_priority: int = 10) -> Any:
+    welfare = {"id": "welfare", "name": "福利", "time": "20:00", "template": "t"}
+    sale = {
+        "id": "wed",
+        "weekday": "wed",
+        "time": "20:10",
+        "template": "t",
+        "priority": sale_priority,
+    }
+    return sop(
+        schedule={"columns": [welfare], "spacing": {"on_collision": on_collision}},
+        playbooks={"mature": {"flash_sale": sale}},
+    )
+
+
+def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_by_default() -> None:
+    result = run(welfare_and_sale("warn"), GROUP, date(2026, 9, 7), date(2026, 9, 13))
+    assert len(by_slot(result.actions, "columns.welfare")) == 7
+    (warning,) = [w for w in result.warnings if w.startswith("collision")]
+    assert "columns.welfare and flash_sale.wed in 1 group-day(s)" in warning
+    assert "g1 2026-09-09 20:00/20:10 (10 min apart): kept both" in warning
+
+
+def test_a_collision_is_resolved_by_the_declared_priority() -> None:
+    window = (date(2026, 9, 7), date(2026, 9, 13))
+    dropped = run(welfare_and_sale("drop"), GROUP, *window)
+    welfare = by_slot(dropped.actions, "columns.welfare")
+    assert WEDNESDAY not in dates(welfare) and len(welfare) == 6
+    assert len(by_slot(dropped.actions, "flash_sale.wed")) == 1
+    assert any("dropped columns.welfare" in w for w in dropped.warnings)
+    shifted = run(welfare_and_sale("shift", sale_priority=-5), GROUP, *window)
+    (sale,) = by_slot(shifted.actions, "flash_sale.wed")
+    assert sale.at == local(2026, 9, 9, 20, 30)  # the column wins; the sale waits the gap
+    assert sale.key == "test-sop:1.0:g1:flash_sale.wed:2026-09-09"
+
+
+def quiet_doc(action: str = "defer", **quiet: Any) -> Any:
+    return sop(
+        schedule={
+            "on_join": [{"id": "welcome", "template": "hi"}],
+            "quiet_hours": {"action": action, **quiet},
+        },
+        templates=[HI, T],
+    )
+
+
+def test_a_welcome_at_23_58_is_deferred_to_08_00_and_planned_by_the_next_days_window() -> None:
+    doc = quiet_doc()
+    joins = [J("g1", "m1", "小红", local(2026, 9, 3, 23, 58))]
+    same_day = run(doc, GROUP, date(2026, 9, 3), date(2026, 9, 3), joins=joins)
+    assert not same_day.actions
+    next_day = run(doc, GROUP, date(2026, 9, 4), date(2026, 9, 4), joins=joins)
+    (welcome,) = next_day.actions
+    assert welcome.at == local(2026, 9, 4, 8, 0) and welcome.text == "欢迎 小红"
+    assert welcome.key == "test-sop:1.0:g1:on_join.welcome:2026-09-03:m1"
+    low, _ = join_window([doc], date(2026, 9, 4), date(2026, 9, 4))
+    assert low <= local(2026, 9, 3, 23, 58)
+    dropped = run(quiet_doc("drop"), GROUP, date(2026, 9, 4), date(2026, 9, 4), joins=joins)
+    assert not dropped.actions
+
+
+def test_without_quiet_hours_a_23_58_welcome_goes_out_at_once() -> None:
+    doc = sop(schedule={"on_join": [{"id": "welcome", "template": "hi"}]}, templates=[HI, T])
+    joins = [J("g1", "m1", "小红", local(2026, 9, 3, 23, 58))]
+    (welcome,) = run(doc, GROUP, date(2026, 9, 3), date(2026, 9, 3), joins=joins).actions
+    assert welcome.at == local(2026, 9, 3, 23, 58)
+
+
+def test_a_column_inside_custom_quiet_hours_moves_to_their_end_with_a_warning() -> None:
+    late = {"id": "late", "name": "夜读", "time": "22:30", "template": "t"}
+    doc = sop(
+        schedule={"columns": [late], "quiet_hours": {"start": "22:00", "end": "07:30"}},
+        templates=[HI, T],
+    )
+    result = run(doc, GROUP, date(2026, 9, 4), date(2026, 9, 5))
+    assert [a.at for a in result.actions] == [local(2026, 9, 4, 7, 30), local(2026, 9, 5, 7, 30)]
+    assert result.actions[0].key == "test-sop:1.0:g1:columns.late:2026-09-03"
+    assert result.actions[0].text == "2026-09-03 推送"
+    assert any("quiet hours 22:00-07:30: columns.late" in w for w in result.warnings)
