@@ -54,7 +54,7 @@ def plan_window(
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
     calendar = workspace_calendar(ws)
-    layers = [_layer(ws, a.overlay, a.ref, a.start, a.end) for a in attachments(ws, base=sop_id)]
+    layers = overlay_layers(ws, base=sop_id)
     layers += [_layer(ws, overlay, ref) for overlay, ref in overlays]
     result = Plan()
     for name, members in by_ref.items():
@@ -73,6 +73,11 @@ def plan_window(
         result.warnings += [w for w in part.warnings if w not in result.warnings]
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
     return result
+
+
+def overlay_layers(ws: Workspace, *, base: str) -> list[Layer]:
+    """The overlays attached to `base` (`sop overlay attach`), each at its version and window."""
+    return [_layer(ws, a.overlay, a.ref, a.start, a.end) for a in attachments(ws, base=base)]
 
 
 def _layer(

@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo
 from engine import groups as group_registry
 from engine import ledger, members
 from engine.dispatch import DispatchReport, dispatch
-from engine.planner import join_window, plan
+from engine.planner import Layer, join_window, plan_layers
+from services.calendar import workspace_calendar
 from services.channels import build_channel
+from services.planning import overlay_layers
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
@@ -228,13 +230,22 @@ def _plan(
         low, high = join_window([doc for _, doc, _ in resolved], windows[0][0], day)
         with ws.session() as session:
             joins = members.joins_between(session, low, high)
+    calendar = workspace_calendar(ws)  # official data + the days the workspace entered
     for info, doc, members_of in resolved:
         ids = {g.id for g in members_of}
         mine = [j for j in joins if j.group_id in ids]
+        try:
+            overlays = overlay_layers(ws, base=doc.id)
+        except SopflowError as err:  # an overlay that cannot be read stops only itself
+            result.failures.append(
+                RunFailure("overlay", doc.id, tuple(sorted(ids)), failure_text(err))
+            )
+            overlays = []
+        base = Layer(doc, str(info.version))
         for start, end, wanted in windows:
             plan_for = partial(
-                plan, doc=doc, version=str(info.version), start=start, end=end, joins=mine,
-                kinds=wanted,
+                plan_layers, base=base, overlays=overlays, start=start, end=end, joins=mine,
+                kinds=wanted, calendar=calendar,
             )  # fmt: skip
             for planned in _isolated(plan_for, doc.id, members_of, result.failures):
                 if start == day:  # the catch-up window's warnings are the day before's

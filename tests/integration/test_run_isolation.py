@@ -10,7 +10,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
-from services import playbooks, run_summary
+from services import calendar, overlays, playbooks, run_summary
 from services.workspace import Workspace
 from tests.support.examples import example_text, modified
 from tests.support.planning import local
@@ -62,14 +62,16 @@ def ws(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def run(ws: Workspace, day: date) -> tuple[playbooks.DayPlan, run_summary.RunSummary]:
-    """A mature_day run at 21:00 of `day`: plan, send, summarise (the flow's steps)."""
+def run(
+    ws: Workspace, day: date, playbook: playbooks.Playbook = "mature_day"
+) -> tuple[playbooks.DayPlan, run_summary.RunSummary]:
+    """A run at 21:00 of `day`: plan, send, summarise (the flow's steps)."""
     now = local(day.year, day.month, day.day, 21)
-    planned = playbooks.plan_due(ws, playbook="mature_day", day=day, now=now)
+    planned = playbooks.plan_due(ws, playbook=playbook, day=day, now=now)
     batches = playbooks.batches(planned.actions)
     reports = [playbooks.send_batch(ws, batch, now=now) for batch in batches]
     summary = run_summary.summarise(
-        name="mature_day", planned=planned, batches=batches, reports=reports,
+        name=playbook, planned=planned, batches=batches, reports=reports,
         failures=planned.failures, dry_run=False, sent_at=now,
     )  # fmt: skip
     return planned, summary
@@ -97,16 +99,47 @@ def test_a_template_that_raises_for_one_group_stops_only_that_group(ws: Workspac
     assert "1 group(s) failed" in run_summary.failure_line(summary.summary)
 
 
-def test_a_workday_sop_without_2027_calendar_data_stops_only_that_sop(ws: Workspace) -> None:
-    planned, summary = run(ws, date(2027, 1, 5))
+def test_a_year_without_holiday_data_plans_workday_posts_on_weekdays_with_a_warning(
+    ws: Workspace,
+) -> None:
+    planned, summary = run(ws, date(2027, 1, 5))  # a Tuesday; no official 2027 data
 
-    failed = {f.sop_id: f for f in planned.failures}
-    assert set(failed) == {"mombaby-refined", "daily-care"}
-    assert failed["mombaby-refined"].groups == ("mom-01",)
-    assert "2027" in failed["mombaby-refined"].error
-    assert sent_groups(ws) == {"daily-ok"}  # every-day posts still go out
+    assert [(f.sop_id, f.groups) for f in planned.failures] == [("daily-care", ("daily-bad",))]
+    assert any("2027" in w for w in planned.warnings)
+    assert sent_groups(ws) == {"mom-01", "daily-ok"}  # workday posts (fallback) and every-day
     assert summary.summary["totals"]["sent"] == len(planned.actions) > 0
-    assert planned.versions == {"daily-ok": "1.0"}
+    assert planned.versions == {"mom-01": "1.0", "daily-ok": "1.0"}
+
+
+def test_a_run_honours_the_holidays_the_workspace_entered(ws: Workspace) -> None:
+    calendar.set_day(ws, day=date(2027, 1, 5), workday=False, name="团建日")
+
+    planned, _ = run(ws, date(2027, 1, 5))
+
+    assert {a.group_id for a in planned.actions} == {"daily-ok"}  # mom-01 posts on workdays
+    assert sent_groups(ws) == {"daily-ok"}
+
+
+def test_a_run_sends_the_overlays_attached_to_a_groups_sop(ws: Workspace) -> None:
+    overlay = "mombaby-weekly-jielong"
+    services.save_version(
+        ws.uow(), text=example_text(overlay), source=f"{overlay}.yaml", author="小王",
+        message="接龙", major=False, now=SETUP,
+    )  # fmt: skip
+    services.promote(
+        ws.uow(), sop_id=overlay, version="1.0", approver="李经理", policy=ws.policy, now=SETUP
+    )  # fmt: skip
+    overlays.attach(
+        ws, overlays.Attachment(overlay=overlay, base="mombaby-refined", start=date(2026, 9, 21))
+    )
+
+    planned, _ = run(ws, date(2026, 9, 21), playbook="campaign")  # a Monday: 接龙 opens
+
+    mine = [a for a in planned.actions if a.sop_id == overlay]
+    assert {a.group_id for a in mine} == {"mom-01"}  # the base SOP's groups only
+    rows = [r for path in (ws.root / "outbox").glob("*.jsonl") for r in read_outbox(path)]
+    sent = [r for r in rows if str(r.get("key", "")).startswith(f"{overlay}:")]
+    assert len(sent) == len(mine) and all("接龙" in str(r["text"]) for r in sent)
 
 
 def test_a_run_without_failures_is_ok(workspace: Workspace) -> None:
