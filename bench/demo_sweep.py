@@ -27,14 +27,12 @@ from services.seeding import (
 )
 from services.settings import declare_guardrail_margin
 from services.workspace import Workspace, init_workspace, open_workspace
-from simulator import Community, SimulationParams
+from simulator import Community
 from sopflow.demo import (
     APPROVER,
     AUTHOR,
-    BETTER,
     DEMO_GUARDRAIL_MARGIN,
     EXAMPLE,
-    WORSE,
     DemoConfig,
 )
 
@@ -58,7 +56,7 @@ def one(seed: int, worse: bool, root: Path) -> dict[str, str]:
             ws, text=base, source="v1", author=AUTHOR, approver=APPROVER,
             groups_count=cfg.groups, members=cfg.members, start=cfg.start, now=now,
         )  # fmt: skip
-        params = SimulationParams(seed=seed, version_effects=WORSE if worse else BETTER)
+        params = cfg.simulation()
         community = Community.create(params=params, groups=seeded.groups)
         days = [cfg.start + timedelta(n) for n in range(cfg.days_before + cfg.days_experiment)]
         for index, day in enumerate(days):

@@ -50,6 +50,16 @@ class DemoConfig:
     days_before: int = 7
     days_experiment: int = 14
     worse: bool = False
+    # A community in its acquisition phase: new members a day per group (welcomes to measure).
+    joins_per_day: float = 5.0
+
+    def simulation(self) -> SimulationParams:
+        """The simulated community: the seed, V2.0's effect and the joins a day."""
+        return SimulationParams(
+            seed=self.seed,
+            version_effects=WORSE if self.worse else BETTER,
+            joins_per_day=self.joins_per_day,
+        )
 
 
 @dataclass
@@ -126,7 +136,7 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
             f"Plan: saved {seeded.production.tag} and promoted it to production "
             f"(approved by {APPROVER})"
         )
-        params = SimulationParams(seed=cfg.seed, version_effects=WORSE if cfg.worse else BETTER)
+        params = cfg.simulation()
         community = Community.create(params=params, groups=seeded.groups)
         total_days = cfg.days_before + cfg.days_experiment
         days = [cfg.start + timedelta(n) for n in range(total_days)]
