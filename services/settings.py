@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(default=30, ge=1)
     language: Literal["zh", "en"] = "zh"
     wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
+    console_url: str | None = None  # the console's public address, for tracked `/r/` links
 
     @property
     def zone(self) -> tzinfo:
