@@ -15,6 +15,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
+from engine.kpi.compute import unit_sums
 from services import playbooks
 from services.kpis import event_store, kpi_table
 from services.settings import load_settings
@@ -181,3 +182,6 @@ def test_click_rate_is_clicks_over_members_reached_per_version(workspace: Worksp
     table = kpi_table(workspace, sop_id=SOP, by=["version"], metrics=["click_rate"]).to_pylist()
     rates = {row["sop_version"]: (row["num"], row["den"], row["value"]) for row in table}
     assert rates == {"1.0": (2, 10, pytest.approx(0.2)), "2.0": (1, 4, pytest.approx(0.25))}
+    # what `sop check` tests when click_rate is the candidate's first KPI target
+    sums = unit_sums(event_store(workspace), "click_rate", sop=SOP).to_pylist()
+    assert {(r["sop_version"], r["num"], r["den"]) for r in sums} == {("1.0", 2, 10), ("2.0", 1, 4)}
