@@ -95,6 +95,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "hand_posts": ("需要手动发送", "Post by hand"),
     "other_tasks": ("其他内部任务", "Other tasks"),
     "copy": ("复制文案", "Copy text"),
+    "post_image": ("要发的图片", "Image to post"),
     "copied": ("已复制", "Copied"),
     "done": ("已发送", "Done"),
     "nothing": ("没有待办。", "Nothing to do."),
