@@ -19,6 +19,7 @@ from engine.groups import Group
 from services.accounts import User
 from services.checklist import CHECKLIST_COLUMNS, task_texts, todo_for
 from services.deliveries import mark_done
+from services.post_images import image_file, image_link, planned_extras
 from services.workspace import Workspace
 from sop_models.errors import AccountError
 
@@ -71,6 +72,7 @@ def _rows_of(ws: Workspace, groups: dict[str, str], day: date) -> list[dict[str,
     start = datetime.combine(day, time(), zone)
     texts = task_texts(ws.root / "tasks", day)
     found: list[tuple[datetime, dict[str, str]]] = []
+    posts: list[ledger.Delivery] = []
     with ws.session() as session:
         for group_id, name in groups.items():
             for row in ledger.list_deliveries(
@@ -79,6 +81,7 @@ def _rows_of(ws: Workspace, groups: dict[str, str], day: date) -> list[dict[str,
                 todo = todo_for(row)
                 if todo is None:
                     continue
+                posts.append(row)
                 found.append(
                     (
                         row.due_at,
@@ -92,7 +95,11 @@ def _rows_of(ws: Workspace, groups: dict[str, str], day: date) -> list[dict[str,
                         },
                     )
                 )
-    return [row for _, row in sorted(found, key=lambda item: (item[0], item[1]["key"]))]
+    rows = [row for _, row in sorted(found, key=lambda item: (item[0], item[1]["key"]))]
+    extras = planned_extras(ws, [(r.key, r.sop_id, r.version, r.group_id) for r in posts], day)
+    for row in rows:
+        row["image"] = image_link(row["key"], extras.get(row["key"], {}))
+    return rows
 
 
 def mark_posted(ws: Workspace, *, user: User, key: str, now: datetime) -> Posted:
@@ -103,3 +110,14 @@ def mark_posted(ws: Workspace, *, user: User, key: str, now: datetime) -> Posted
         raise AccountError(f"{key}: not a task of {user.name}'s groups")
     result = mark_done(ws, keys=[key], by=user.name, now=now)
     return Posted(key, row.group_id, now, now - row.due_at > LATE_AFTER, key in result.changed)
+
+
+def post_image(ws: Workspace, *, user: User, key: str) -> tuple[bytes, str] | None:
+    """The image file of a hand post of `user`'s groups (a lead: any group's), else None."""
+    with ws.session() as session:
+        row = ledger.get_deliveries(session, [key]).get(key)
+    if row is None or not (user.is_lead or row.group_id in groups_of(ws, user)):
+        return None
+    day = row.due_at.astimezone(ws.settings.zone).date()
+    extras = planned_extras(ws, [(row.key, row.sop_id, row.version, row.group_id)], day)
+    return image_file(ws, extras.get(key, {}))

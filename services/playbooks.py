@@ -29,6 +29,7 @@ from engine.planner import Layer, join_window, plan_layers
 from services.calendar import workspace_calendar
 from services.channels import build_channel
 from services.planning import overlay_layers
+from services.tracked_links import track_action_links
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
@@ -321,9 +322,8 @@ def send_batch(
     # Local channels can look into their own records after a crash, so a large chunk risks
     # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
     chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
-    return dispatch(
-        ws.session, channel, list(batch.actions), now=now, chunk_size=chunk, owner=owner
-    )
+    actions = track_action_links(ws, batch.actions, now=now)  # the SOP's `track_links`
+    return dispatch(ws.session, channel, actions, now=now, chunk_size=chunk, owner=owner)
 
 
 def check_playbook(name: str) -> Playbook:

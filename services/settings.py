@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     suspicious_lift: float = Field(0.5, gt=0)
     workday_fallback: Literal["weekdays", "skip"] = "weekdays"
     """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
+    console_url: str | None = None  # the console's public address, for tracked `/r/` links
 
     @property
     def zone(self) -> tzinfo:

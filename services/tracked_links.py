@@ -6,6 +6,11 @@ records the first click of each visitor (the member where WeCom identified them,
 address) in `web_clicks` (which knows the message key: `clicks_by_message`) and as a `click`
 event (group, member, time, SOP version) in the workspace's event store, ignores robots by
 user agent, and returns where to send the browser.
+
+`track_action_links` is the send-time hook (services/playbooks.send_batch): for actions whose
+SOP version declares `track_links` (sop_models/link_tracking.py) it rewrites the text and a
+news card's `news_url` under the `console_url` setting, with the action's message key
+`sop:version:slot:date`. A resend of the same message to the same group reuses its tokens.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import pyarrow as pa
@@ -20,10 +27,16 @@ from sqlalchemy import exc, func
 from sqlmodel import col, select
 
 from services.kpis import event_store
+from services.settings import CONFIG_FILE
 from services.web_store import LinkClick, TrackedLink
 from services.workspace import Workspace
+from sop_models import parse_document
+from sop_models.actions import PlannedAction
+from sop_models.errors import ChannelNotConfigured
+from sop_models.link_tracking import LinkTracking, tracks
+from sop_models.messages import message_of_delivery
 
-URL = re.compile(r"https?://[^\s<>\"'）】，。]+")
+URL = re.compile(r"https?://[^\s<>\"'()\[\]（）【】，。]+")
 BOTS = re.compile(
     r"bot|crawl|spider|slurp|preview|facebookexternalhit|curl|wget|python-|httpx|"
     r"go-http-client|java/|headless|monitor|scan",
@@ -46,31 +59,94 @@ def rewrite_links(
     version: str,
     base_url: str,
     now: datetime,
+    only: Callable[[str], bool] | None = None,
 ) -> str:
-    """`text` with each http(s) URL replaced by a tracked link of its own under `base_url`."""
+    """`text` with each http(s) URL (those `only` accepts) replaced by a tracked link under
+    `base_url`; the same URL of the same message and group keeps its token."""
+    with ws.session() as session:
+        known = {
+            link.url: link.token
+            for link in session.exec(
+                select(TrackedLink).where(
+                    TrackedLink.message_key == message_key, TrackedLink.group_id == group_id
+                )
+            ).all()
+        }
     made: list[TrackedLink] = []
 
-    def replace(match: re.Match[str]) -> str:
-        token = secrets.token_urlsafe(16)
-        made.append(
-            TrackedLink(
-                token=token,
-                message_key=message_key,
-                group_id=group_id,
-                sop_id=sop_id,
-                version=version,
-                url=match.group(0),
-                created_at=now,
+    def swap(match: re.Match[str]) -> str:
+        url = match.group(0)
+        if only is not None and not only(url):
+            return url
+        if url not in known:
+            known[url] = secrets.token_urlsafe(16)
+            made.append(
+                TrackedLink(
+                    token=known[url],
+                    message_key=message_key,
+                    group_id=group_id,
+                    sop_id=sop_id,
+                    version=version,
+                    url=url,
+                    created_at=now,
+                )
             )
-        )
-        return f"{base_url.rstrip('/')}/r/{token}"
+        return f"{base_url.rstrip('/')}/r/{known[url]}"
 
-    rewritten = URL.sub(replace, text)
+    rewritten = URL.sub(swap, text)
     if made:
         with ws.session() as session:
             session.add_all(made)
             session.commit()
     return rewritten
+
+
+Declared = bool | LinkTracking | None
+
+
+def track_action_links(
+    ws: Workspace, actions: Sequence[PlannedAction], *, now: datetime
+) -> list[PlannedAction]:
+    """`actions` with the links their SOP declares tracked rewritten into `/r/TOKEN` links.
+
+    Raises ChannelNotConfigured (naming `console_url`) when an SOP tracks links and the
+    workspace has no console URL: the message is not sent with links nobody can count.
+    """
+    declared: dict[tuple[str, str], Declared] = {}
+    out: list[PlannedAction] = []
+    for action in actions:
+        ref = (action.sop_id, action.version)
+        if ref not in declared:
+            info = ws.store.resolve(action.sop_id, action.version)
+            declared[ref] = parse_document(ws.store.content(info), info.tag).track_links
+        out.append(_tracked(ws, action, declared[ref], now))
+    return out
+
+
+def _tracked(
+    ws: Workspace, action: PlannedAction, declared: Declared, now: datetime
+) -> PlannedAction:
+    texts = (action.text, action.extra.get("news_url", ""))
+    if not any(tracks(declared, m.group(0)) for text in texts for m in URL.finditer(text)):
+        return action
+    base = (ws.settings.console_url or "").strip()
+    if not base:
+        raise ChannelNotConfigured(
+            f"{action.sop_id} {action.version}: track_links needs the console's address: "
+            f"set SOPFLOW_CONSOLE_URL or console_url in {ws.root / CONFIG_FILE}"
+        )
+
+    def rewrite(text: str) -> str:
+        return rewrite_links(
+            ws, text=text, message_key=message_of_delivery(action.key), group_id=action.group_id,
+            sop_id=action.sop_id, version=action.version, base_url=base, now=now,
+            only=lambda url: tracks(declared, url),
+        )  # fmt: skip
+
+    extra = dict(action.extra)
+    if extra.get("news_url"):
+        extra["news_url"] = rewrite(extra["news_url"])
+    return replace(action, text=rewrite(action.text), extra=extra)
 
 
 def click(
@@ -125,6 +201,7 @@ def _record_event(ws: Workspace, link: TrackedLink, *, member: str, now: datetim
         "value": [None],
         "sop_version": [link.version],
         "sop": [link.sop_id],
+        "message": [link.message_key],
     }
     table = pa.table(row, schema=_SCHEMA)
     event_store(ws).import_rows(table, f"tracked link {link.token}", now=now)
@@ -139,5 +216,6 @@ _SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("sop_version", pa.string()),
         ("sop", pa.string()),
+        ("message", pa.string()),
     ]
 )

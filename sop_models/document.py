@@ -15,6 +15,7 @@ from sop_models.content import ContentItem, normalise_tag
 from sop_models.errors import DocumentInvalid, Problem
 from sop_models.ids import SopId
 from sop_models.kpis import Kpis
+from sop_models.link_tracking import LinkTracking
 from sop_models.playbooks import Playbooks
 from sop_models.schedule import Schedule
 from sop_models.templates import MessageTemplate
@@ -62,6 +63,8 @@ class SopDocument(SopModel):
     templates: Items[MessageTemplate] = ()
     overlay: Overlay | None = None
     """Makes this a campaign-only overlay SOP, laid over base SOPs (`sop overlay attach`)."""
+    track_links: bool | LinkTracking | None = None
+    """Send links as tracked `/r/` links: true for all, or `links:` prefixes (link_tracking)."""
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> SopDocument:

@@ -83,6 +83,9 @@ METRICS = _registry(
     _D("welcome_open_rate", "activation", "欢迎语打开率", "proportion", "higher", True, "day",
        "opens of welcome messages / welcomes delivered (events whose `message` is an on_join "
        "slot: one message's own opens, not every open that day)"),
+    _D("click_rate", "activation", "链接点击率", "proportion", "higher", True, "day",
+       "clicks on tracked links (click events with a message key, one per member and link) / "
+       "members reached by pushes; `track_links` in the SOP turns its links into tracked ones"),
     _D("activity_participation", "activation", "活动参与率", "proportion", "higher", True, "day",
        "members taking part in an activity that day / members, summed over group-days"),
     _D("retention", "retention", "留存率", "proportion", "higher", True, "period",

@@ -13,6 +13,7 @@ audit records land together or not at all.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ def required(value: str, what: str) -> str:
     return value.strip()
 
 
+_OS_SIGNATURE = re.compile(r"\s*\(os:[^()]*\)\s*$")
 _CRUD = "".join(chr(c) for c in range(33)) + ".,:;<>\"\\'"
 
 
@@ -55,6 +57,7 @@ def same_person(a: str, b: str) -> bool:
     """Whether two names (as typed, or as stored) name the same person, for four-eyes."""
 
     def key(name: str) -> str:
+        name = _OS_SIGNATURE.sub("", name)  # the CLI's `李经理 (os:alice)` is 李经理
         return " ".join(unicodedata.normalize("NFKC", stored_name(name)).casefold().split())
 
     return key(a) == key(b)

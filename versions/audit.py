@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, String, Text, TypeDecorator, exc, select, update
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, or_
 
 from sop_models.errors import AuditError
 from versions.audit_anchor import ANCHOR_WRITER as ANCHOR_WRITER
@@ -250,13 +250,12 @@ def query(
 ) -> list[AuditRecord]:
     """Records matching every given filter, in seq order; `since <= at < until`, first `limit`."""
     stmt = select(AuditRecord)
-    for column, value in (
-        (AuditRecord.sop_id, sop_id),
-        (AuditRecord.actor, actor),
-        (AuditRecord.action, action),
-    ):
+    for column, value in ((AuditRecord.sop_id, sop_id), (AuditRecord.action, action)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if actor is not None:  # the typed name, also as the CLI signs it: `李经理 (os:alice)`
+        signed = col(AuditRecord.actor).startswith(f"{actor} (os:", autoescape=True)
+        stmt = stmt.where(or_(AuditRecord.actor == actor, signed))
     if since is not None:
         stmt = stmt.where(AuditRecord.at >= _aware(since))  # type: ignore[operator]
     if until is not None:

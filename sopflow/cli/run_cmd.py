@@ -214,13 +214,14 @@ def approve(
     Example: sop approve 0b6c7c3e-... --approver 李经理
     """
     from flows.approval import approve_run
+    from services.cli_identity import os_user, signed
     from services.console_policy import refuse_cli_approval
 
     ws = workspace(ctx)
     refuse_cli_approval(ws, command="approve")
     with prefect_for(ws.root):
         preflight.for_approval(ws, run_id=run_id, approver=approver)
-        approve_run(run_id, approver)
+        approve_run(run_id, signed(approver, os_user()))  # the audit names the OS user too
     typer.echo(f"run {run_id} approved by {approver}")
 
 
@@ -235,13 +236,14 @@ def decline(
     Example: sop decline 0b6c7c3e-... --approver 李经理 --reason "样本太小"
     """
     from flows.approval import decline_run
+    from services.cli_identity import os_user, signed
     from services.console_policy import refuse_cli_approval
 
     ws = workspace(ctx)
     refuse_cli_approval(ws, command="decline")
     with prefect_for(ws.root):
         preflight.for_decline(ws, run_id=run_id, reason=reason)
-        decline_run(run_id, approver, reason)
+        decline_run(run_id, signed(approver, os_user()), reason)
     typer.echo(f"run {run_id} declined by {approver}: {reason}")
 
 

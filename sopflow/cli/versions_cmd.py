@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from report.times import local_time
+from services.cli_identity import cli_uow
 from services.history import diff_versions, history, list_sops, show_version
 from services.validation import read_document_text, validate_text
 from sop_models.errors import DataFileError
@@ -36,7 +37,7 @@ def save(
     text = read_document_text(file)
     validate_text(text, str(file))
     info = services.save_version(
-        ws.uow(),
+        cli_uow(ws),
         text=text,
         source=str(file),
         author=author,
@@ -159,7 +160,7 @@ def candidate(
     Example: sop candidate mombaby-refined 2.0 --author 小王
     """
     ws = workspace(ctx)
-    info = services.set_candidate(ws.uow(), sop_id=sop, version=version, actor=author, now=now())
+    info = services.set_candidate(cli_uow(ws), sop_id=sop, version=version, actor=author, now=now())
     typer.echo(f"candidate of {sop} is now {info.version.label}")
 
 
@@ -179,7 +180,7 @@ def promote(
     ws = workspace(ctx)
     refuse_cli_approval(ws, command="promote")
     info = services.promote(
-        ws.uow(),
+        cli_uow(ws),
         sop_id=sop,
         version=version,
         approver=approver,
@@ -201,7 +202,7 @@ def reject(
     Example: sop reject mombaby-refined --author 李经理 -m "打开率下降"
     """
     ws = workspace(ctx)
-    info = services.reject(ws.uow(), sop_id=sop, actor=author, reason=reason, now=now())
+    info = services.reject(cli_uow(ws), sop_id=sop, actor=author, reason=reason, now=now())
     typer.echo(f"candidate {info.version.label} of {sop} rejected")
 
 
@@ -216,7 +217,7 @@ def rollback(
     Example: sop rollback mombaby-refined --author 李经理 -m "投诉增加"
     """
     ws = workspace(ctx)
-    info = services.rollback(ws.uow(), sop_id=sop, author=author, reason=message, now=now())
+    info = services.rollback(cli_uow(ws), sop_id=sop, author=author, reason=message, now=now())
     typer.echo(f"production of {sop} rolled back to {info.version.label}")
 
 
@@ -239,7 +240,7 @@ def evidence(
     if not isinstance(data, dict):
         raise DataFileError(f"{file}: evidence must be a JSON object")
     info = services.attach_evidence(
-        ws.uow(), sop_id=sop_id, version=ref, actor=author, evidence=data, now=now()
+        cli_uow(ws), sop_id=sop_id, version=ref, actor=author, evidence=data, now=now()
     )
     typer.echo(f"evidence attached to {info.tag}")
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import audit_trail
 from services.console_reads import find_groups, groups_following
+from services.headline import headline
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
+from services.workspace import Workspace
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, login, now, workspace
 from sopflow.web.diffview import side_by_side
@@ -27,7 +29,11 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
     if not user.user.is_lead:
         return RedirectResponse("/tasks", status_code=303)
     ws = workspace(request)
-    return render(request, "sops.html", sops=list_sops(ws), following=groups_following(ws))
+    sops, today = list_sops(ws), now().astimezone(ws.settings.zone).date()
+    headlines = {s.latest.sop_id: headline(ws, sop_id=s.latest.sop_id, today=today) for s in sops}
+    return render(
+        request, "sops.html", sops=sops, following=groups_following(ws), headlines=headlines
+    )
 
 
 @router.get("/sops/{sop_id}")
@@ -150,10 +156,21 @@ def audit_log(
     sop: str = "",
     actor: str = "",
     action: str = "",
+    since: str = "",
+    until: str = "",
     user: Login = Depends(lead),
 ) -> Response:
+    """The audit log, newest first; `since`/`until` are local days (both included)."""
     ws = workspace(request)
-    found = audit_trail.records(ws, sop_id=sop or None, actor=actor or None, action=action or None)
+    start, end = _local_day(ws, "since", since), _local_day(ws, "until", until)
+    found = audit_trail.records(
+        ws,
+        sop_id=sop or None,
+        actor=actor or None,
+        action=action or None,
+        since=start,
+        until=end + timedelta(days=1) if end else None,
+    )
     newest = list(reversed(found[-AUDIT_ROWS:]))
     findings = audit_trail.verify(ws)
     return render(
@@ -162,5 +179,16 @@ def audit_log(
         rows=newest,
         total=len(found),
         findings=findings,
-        filters={"sop": sop, "actor": actor, "action": action},
+        filters={"sop": sop, "actor": actor, "action": action, "since": since, "until": until},
     )
+
+
+def _local_day(ws: Workspace, name: str, text: str) -> datetime | None:
+    """The start of a local day typed as YYYY-MM-DD (None when empty)."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(400, f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time(), tzinfo=ws.settings.zone)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.hand_posts import day_work, mark_posted
+from services.hand_posts import day_work, mark_posted, post_image
 from services.sessions import Login
 from sop_models.errors import AccountError
 from sopflow.web.app import render
@@ -24,6 +24,16 @@ def tasks(
     today = now().astimezone(ws.settings.zone).date()
     days = [day_work(ws, user=user.user, day=today + timedelta(days=n)) for n in (0, 1)]
     return render(request, "tasks.html", days=days, posted=posted, late=late == "1")
+
+
+@router.get("/tasks/image")
+def image(request: Request, key: str, user: Login = Depends(login)) -> Response:
+    """The image of one of the user's hand posts (a JPG/PNG file in the workspace)."""
+    found = post_image(workspace(request), user=user.user, key=key)
+    if found is None:
+        raise HTTPException(404, "没有这张图片 / no such image")
+    raw, media_type = found
+    return Response(raw, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.post("/tasks/done")

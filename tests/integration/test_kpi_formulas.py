@@ -190,7 +190,7 @@ def test_events_without_version_count_for_their_group_days_version(tmp_path: Pat
 
 
 def test_registry_names_stages_and_refuses_unknown_metrics(store_a: EventStore) -> None:
-    assert len(METRICS) == 20
+    assert len(METRICS) == 21
     assert {m.stage for m in METRICS.values()} == set(STAGES)
     assert get_metric("open_rate").label == "消息打开率"
     assert get_metric("open_rate").stage_label == "激活期"

@@ -14,7 +14,7 @@ from services.workspace import Workspace
 from tests.support.console import client
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-KEY = "mombaby-refined:2.0:g-001:columns.evening:2026-09-01"
+KEY = "mombaby-refined:2.0:columns.evening:2026-09-01"  # a message key
 TEXT = "今晚福利 👉 https://shop.example.com/coupon?id=7 先到先得，详情 https://example.com/a"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) wxwork/4.1 MicroMessenger"
 
