@@ -46,7 +46,7 @@ BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
 LOCAL_CHANNELS = ("outbox", "console", "tasklist")
 LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
 # Sent this long after its time, an action counts as late (the ledger's on-time default).
-LATE_AFTER = timedelta(minutes=30)
+LATE_AFTER = ledger.ON_TIME_WINDOW
 Timing = Literal["today", "catch_up", "future"]
 
 

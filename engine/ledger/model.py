@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import or_
@@ -31,6 +31,19 @@ RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation 
 TAKEN = (SENDING, UNKNOWN, SENT, DONE, AWAITING)
 
 MAX_ATTEMPTS = 3
+
+ON_TIME_WINDOW = timedelta(minutes=30)
+"""Posted up to this long after its time, an action is on time (the workspace-wide default)."""
+
+EARLY, ON_TIME, LATE = "early", "on_time", "late"
+
+
+def punctuality(due: datetime, at: datetime, window: timedelta = ON_TIME_WINDOW) -> str:
+    """`on_time` when due <= at <= due + window; `early` before its time (not on time
+    either), `late` after the window. The one rule for sends and hand posts alike."""
+    if at < due:
+        return EARLY
+    return ON_TIME if at <= due + window else LATE
 
 
 class DeliveryOutcome(Protocol):

@@ -13,6 +13,8 @@ from engine.ledger.model import (
     AWAITING,
     DONE,
     FAILED,
+    ON_TIME,
+    ON_TIME_WINDOW,
     PENDING,
     SENDING,
     SENT,
@@ -22,6 +24,7 @@ from engine.ledger.model import (
     LedgerState,
     chunks,
     claim_free,
+    punctuality,
     slot_key,
 )
 from sop_models.actions import PlannedAction
@@ -130,7 +133,9 @@ def list_deliveries(
 
 @dataclass(frozen=True)
 class GroupSummary:
-    """Delivery counts of one group over a period (pending includes rows being sent)."""
+    """Delivery counts of one group over a period (pending includes rows being sent).
+
+    `on_time`, `late` and `early` split the sent and done rows (see ledger.punctuality)."""
 
     group_id: str
     planned: int = 0
@@ -142,6 +147,7 @@ class GroupSummary:
     pending: int = 0
     on_time: int = 0
     late: int = 0
+    early: int = 0
 
 
 _FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING)} | {
@@ -155,11 +161,13 @@ def group_summary(
     *,
     since: datetime,
     until: datetime,
-    late_after: timedelta = timedelta(minutes=30),
+    late_after: timedelta = ON_TIME_WINDOW,
 ) -> list[GroupSummary]:
     """Per group (sorted by id), counts of actions due in [since, until) by state.
 
-    A sent action is late when sent_at > due_at + late_after, on time otherwise.
+    A sent or done action is on time when due_at <= sent_at <= due_at + late_after, late
+    after that and early before it. A hand post is judged on the time given with `done --at`
+    (its sent_at; rows marked done without one, on when they were marked).
     """
     window = (col(Delivery.due_at) >= since, col(Delivery.due_at) < until)
     counts: dict[str, dict[str, int]] = {}
@@ -173,10 +181,11 @@ def group_summary(
         fields["planned"] = fields.get("planned", 0) + count
         name = _FIELD_OF[status]
         fields[name] = fields.get(name, 0) + count
-    sent_rows = select(Delivery.group_id, Delivery.due_at, Delivery.sent_at).where(
-        *window, Delivery.status == SENT
-    )
-    for group_id, due_at, sent_at in session.exec(sent_rows).all():
-        name = "late" if sent_at is not None and sent_at > due_at + late_after else "on_time"
+    posted = select(
+        Delivery.group_id, Delivery.status, Delivery.due_at, Delivery.sent_at, Delivery.updated_at
+    ).where(*window, col(Delivery.status).in_((SENT, DONE)))
+    for group_id, status, due_at, sent_at, updated_at in session.exec(posted).all():
+        at = sent_at or (updated_at if status == DONE else None)
+        name = ON_TIME if at is None else punctuality(due_at, at, late_after)
         counts[group_id][name] = counts[group_id].get(name, 0) + 1
     return [GroupSummary(group_id=gid, **counts[gid]) for gid in sorted(counts)]
