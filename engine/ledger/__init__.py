@@ -8,6 +8,8 @@ States (a key moves only along these arrows):
     sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
     sending -> unknown                         found by the next run (crash) or no result
     unknown | failed -> pending                an operator requeues after checking
+    awaiting_confirmation -> failed            a run cancels a mass send never confirmed
+                                               (follow_up `cancelled`; settled by hand only)
     anything not sent or done -> done          an operator posted it by hand
 
 `sending` is written and committed before a channel is called; a row still `sending` when a
@@ -25,6 +27,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "model": (
             "AWAITING",
+            "CANCELLED",
+            "REMINDED",
             "Claim",
             "DONE",
             "FAILED",
@@ -70,6 +74,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ),
         "settling": (
             "apply_reconciliation",
+            "is_cancelled",
+            "note_follow_ups",
             "mark_done",
             "mark_stale_sending_unknown",
             "requeue",

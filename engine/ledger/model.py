@@ -32,6 +32,8 @@ TAKEN = (SENDING, UNKNOWN, SENT, DONE, AWAITING)
 
 MAX_ATTEMPTS = 3
 
+REMINDED, CANCELLED = "reminded", "cancelled"  # follow-ups of unconfirmed mass sends
+
 ON_TIME_WINDOW = timedelta(minutes=30)
 """Posted up to this long after its time, an action is on time (the workspace-wide default)."""
 
@@ -87,6 +89,11 @@ class Delivery(SQLModel, table=True):
     # extends it while alive); only that run settles the row before the lease ends.
     owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # An unconfirmed WeCom mass send: what the last run did about it (REMINDED, CANCELLED),
+    # when its sender was last reminded and how many times that day (WeCom allows 3).
+    follow_up: str | None = None
+    reminded_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    reminders: int = 0
 
 
 class Claim(NamedTuple):

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from engine.ledger.model import (
     AWAITING,
+    CANCELLED,
     DONE,
     FAILED,
     ON_TIME,
@@ -104,9 +105,13 @@ def read_ledger(
 
 def needing_attention(session: Session, *, wall: datetime) -> list[Delivery]:
     """Rows a person must look at, by due time: unknown fate, awaiting a sender's
-    confirmation, or `sending` with no live run behind them (a crash nobody reconciled)."""
+    confirmation, a mass send cancelled for want of one, or `sending` with no live run
+    behind them (a crash nobody reconciled)."""
     abandoned = (col(Delivery.status) == SENDING) & claim_free(Delivery.__table__, None, wall)
-    query = select(Delivery).where(col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned)
+    cancelled = (col(Delivery.status) == FAILED) & (col(Delivery.follow_up) == CANCELLED)
+    query = select(Delivery).where(
+        col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned | cancelled
+    )
     return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
 
 

@@ -118,6 +118,14 @@ def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: b
             f"awaiting confirmation {totals['awaiting']}, "
             f"already sent before {totals['skipped']}"
         )
+    follow = summary.get("follow_up") or {}
+    if any(follow.get(k) for k in ("reminded", "cancelled", "waiting", "error")):
+        typer.echo(
+            f"  unconfirmed mass sends: reminded {len(follow['reminded'])}, cancelled "
+            f"{len(follow['cancelled'])}, still waiting {len(follow['waiting'])}"
+            f"{'; not followed up: ' + follow['error'] if follow['error'] else ''}"
+            " (see `sop deliveries attention`)"
+        )
     late = summary["late"]
     if late["count"]:
         typer.echo(

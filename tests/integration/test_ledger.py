@@ -359,3 +359,24 @@ def test_owner_lease_migration_adds_the_claim_columns_to_ledgers_made_before_it(
         assert (row.status, row.owner, row.lease_until) == ("sending", None, None)
         # an ownerless `sending` row was left by a crash: any later run may reconcile it
         assert mark_stale_sending_unknown(session, NOW, keys=[old.key], wall=NOW) == [old.key]
+
+
+def test_follow_up_migration_adds_its_columns_to_ledgers_made_before_it(engine_db: Engine) -> None:
+    old = action("g1", "columns.morning", NOW)
+    with Session(engine_db) as session:
+        claim(session, [old], NOW)
+        mark_sending(session, [old.key], NOW)
+        record_results(session, [Result(old.key, "awaiting_confirmation", "msgGA")], NOW)
+        session.commit()
+    with engine_db.begin() as connection:  # back to the 0150 schema, rows kept
+        for name in ("follow_up", "reminded_at", "reminders"):
+            connection.execute(text(f"ALTER TABLE deliveries DROP COLUMN {name}"))
+    with engine_db.begin() as connection:
+        dict(MIGRATIONS)["0106_delivery_follow_up"](connection)
+        dict(MIGRATIONS)["0106_delivery_follow_up"](connection)  # a second run changes nothing
+
+    with Session(engine_db) as session:
+        row = get_deliveries(session, [old.key])[old.key]
+        assert (row.status, row.follow_up, row.reminded_at, row.reminders) == (
+            "awaiting_confirmation", None, None, 0
+        )  # fmt: skip

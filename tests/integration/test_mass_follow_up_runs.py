@@ -1,0 +1,140 @@
+"""A run follows up WeCom mass sends their senders never confirmed: reminded after
+`wecom_remind_after_hours`, cancelled at `wecom_cancel_after_hours`, recorded in the ledger
+and listed by `sop deliveries attention`. Against the strict fake WeCom server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine import ledger
+from engine.dispatch import dispatch
+from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, CANCEL, REMIND
+from services.channels import build_channel, close_channels
+from services.settings import load_settings
+from services.wecom_mass import before_sending
+from services.workspace import Workspace
+from sop_models.actions import PlannedAction
+from tests.support.wecom_fake import CST, FakeWeCom, planned
+from tests.support.workspaces import Cli, in_production
+
+SOP = "mombaby-refined"
+SENDER = "zhangsan"
+SAVED = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def wecom() -> Iterator[FakeWeCom]:
+    with FakeWeCom() as fake:  # on real time, like the workspace's channel
+        fake.add_chats(SENDER, ["wr-1", "wr-2", "wr-3"])
+        yield fake
+
+
+@pytest.fixture
+def mass(workspace: Workspace, wecom: FakeWeCom, cli: Cli) -> Iterator[Workspace]:
+    """Three groups on the WeCom mass channel of the fake (remind after 2 h, cancel at 24 h)."""
+    path = workspace.root / "sopflow.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + f'wecom_base_url = "{wecom.base_url}"\nwecom_corp_id = "{wecom.corpid}"\n'
+        + f'wecom_corp_secret = "{wecom.corpsecret}"\n',
+        encoding="utf-8",
+    )
+    workspace.settings = load_settings(workspace.root)
+    in_production(workspace, SOP, now=SAVED)
+    for n in (1, 2, 3):
+        cli("groups", "add", f"g{n}", "--name", f"宝妈群{n}", "--sop", SOP, "--channel",
+            "wecom_mass", "--sender", SENDER, "--target", f"wr-{n}")  # fmt: skip
+    yield workspace
+    close_channels()
+
+
+def send(ws: Workspace, n: int, hours_ago: float) -> PlannedAction:
+    """A post to group g{n}, due `hours_ago`, handed to WeCom now (awaiting its sender)."""
+    now = datetime.now(CST)
+    post = planned(f"post-g{n}", sop_id=SOP, version="1.0", group_id=f"g{n}",
+                   channel="wecom_mass", sender=SENDER, target=f"wr-{n}",
+                   at=now - timedelta(hours=hours_ago))  # fmt: skip
+    report = dispatch(ws.session, build_channel("wecom_mass", ws), [post], now=now)
+    assert report.awaiting_confirmation == [post.key], report
+    return post
+
+
+def rows(ws: Workspace, *posts: PlannedAction) -> list[ledger.Delivery]:
+    with ws.session() as session:
+        found = ledger.get_deliveries(session, [p.key for p in posts])
+    return [found[p.key] for p in posts]
+
+
+def test_a_run_reminds_and_cancels_unconfirmed_sends_and_attention_lists_what_it_did(
+    mass: Workspace, wecom: FakeWeCom, cli: Cli
+) -> None:
+    fresh, stale, dead = send(mass, 1, 1), send(mass, 2, 3), send(mass, 3, 30)
+    msgid = {r.key: r.response_id or "" for r in rows(mass, fresh, stale, dead)}
+
+    report = before_sending(mass, [], now=datetime.now(CST))
+
+    assert (report.waiting, report.reminded, report.cancelled) == (
+        [fresh.key], [stale.key], [dead.key]
+    )  # fmt: skip
+    assert len(wecom.templates[msgid[stale.key]].reminders) == 1
+    assert wecom.templates[msgid[dead.key]].cancelled
+    assert not wecom.templates[msgid[fresh.key]].reminders
+    kept, reminded, cancelled = rows(mass, fresh, stale, dead)
+    assert (kept.status, kept.follow_up) == ("awaiting_confirmation", None)
+    assert (reminded.status, reminded.follow_up, reminded.reminders) == (
+        "awaiting_confirmation", "reminded", 1
+    )  # fmt: skip
+    assert (cancelled.status, cancelled.follow_up) == ("failed", "cancelled")
+    assert "did not confirm" in (cancelled.error or "")
+
+    listed = cli("deliveries", "attention", "--json", ok=False)
+    assert listed.exit_code == 1
+    items = {item["key"]: item for item in json.loads(listed.stdout)}
+    assert items[fresh.key]["follow_up"] == ""
+    assert items[stale.key]["follow_up"].startswith("reminded (1 that day, last ")
+    assert "wecom_cancel_after_hours" in items[stale.key]["action"]
+    assert (items[dead.key]["status"], items[dead.key]["follow_up"]) == ("failed", "cancelled")
+    assert "post it by hand" in items[dead.key]["action"]
+    table = cli("deliveries", "attention", ok=False).stdout
+    assert " reminded (1 that day" in table and " cancelled " in table
+
+    again = before_sending(mass, [], now=datetime.now(CST))  # reminders are spaced
+    assert again.reminded == [] and len(wecom.calls(REMIND)) == 1
+    assert again.cancelled == [] and len(wecom.calls(CANCEL)) == 1
+    calls = len(wecom.calls(ADD_MSG_TEMPLATE))
+    redo = dispatch(mass.session, build_channel("wecom_mass", mass), [dead], now=datetime.now(CST))
+    assert redo.sent == [] and len(wecom.calls(ADD_MSG_TEMPLATE)) == calls  # not sent blindly
+
+
+def test_a_cancelled_send_settled_not_sent_leaves_attention_and_is_sent_again(
+    mass: Workspace, wecom: FakeWeCom, cli: Cli
+) -> None:
+    dead = send(mass, 1, 30)
+    assert before_sending(mass, [], now=datetime.now(CST)).cancelled == [dead.key]
+    cli("deliveries", "settle", dead.key, "not-sent", "--by", "小王")
+    assert cli("deliveries", "attention").stdout.strip() == "nothing needs attention"
+    [row] = rows(mass, dead)
+    assert (row.status, row.follow_up) == ("pending", None)
+    send(mass, 1, 30)  # the next run hands it to WeCom again
+
+
+def test_a_send_confirmed_meanwhile_is_recorded_sent_and_never_reminded(
+    mass: Workspace, wecom: FakeWeCom
+) -> None:
+    post = send(mass, 1, 5)
+    [row] = rows(mass, post)
+    wecom.confirm(row.response_id or "")
+    report = before_sending(mass, [], now=datetime.now(CST))
+    assert (report.confirmed, report.reminded, report.cancelled) == ([post.key], [], [])
+    assert rows(mass, post)[0].status == "sent" and wecom.calls(REMIND) == []
+
+
+def test_with_nothing_awaiting_a_run_asks_wecom_nothing(mass: Workspace, wecom: FakeWeCom) -> None:
+    assert before_sending(mass, [], now=datetime.now(CST)).as_dict() == {
+        "confirmed": [], "reminded": [], "cancelled": [], "waiting": [], "error": ""
+    }  # fmt: skip
+    assert wecom.calls() == []
