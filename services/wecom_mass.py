@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from sqlmodel import col, select
+
 from engine import ledger
 from engine.channels import WeComMassSendChannel
 from engine.channels.mass_followup import FollowUp, FollowUpPolicy, UnconfirmedTask
+from engine.groups import Group
 from engine.quota import cap_period, quota_warnings
 from services.channels import MASS_SEND, build_channel, confirm_mass_sends, pending_mass_sends
 from services.settings import Settings
@@ -35,6 +38,18 @@ def check_wecom_setup(ws: Workspace) -> None:
     channel = build_channel(MASS_SEND, ws)
     assert isinstance(channel, WeComMassSendChannel)
     channel.check_setup()
+
+
+def check_setup_before_run(ws: Workspace, *, dry_run: bool) -> None:
+    """`sop run`'s check before Prefect starts: when a group of the workspace is on the mass
+    channel, a WeCom setup error stops the run here in one line (the flow checks again)."""
+    if dry_run:
+        return
+    with ws.session() as session:
+        query = select(Group.id).where(Group.channel == MASS_SEND, col(Group.archived_at).is_(None))
+        on_mass = session.exec(query.limit(1)).first() is not None
+    if on_mass:
+        check_wecom_setup(ws)
 
 
 def mass_cap_warnings(ws: Workspace, actions: Sequence[PlannedAction], now: datetime) -> list[str]:

@@ -12,6 +12,7 @@ import typer
 
 from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
+from services.wecom_mass import check_setup_before_run
 from services.workspace import prefect_home
 from sop_models.errors import PartialRunError, WorkspaceError
 from sopflow.cli.common import echo_json, now, workspace
@@ -50,6 +51,7 @@ def run(
     name = preflight.for_run(playbook=playbook)
     clock = now()
     playbooks.check_run_day(day, now=clock, dry_run=dry_run)
+    check_setup_before_run(ws, dry_run=dry_run)
     if until is not None:
         the_day = day or clock.astimezone(ws.settings.zone).date()
         clock = min(clock, datetime.combine(the_day, until, ws.settings.zone))

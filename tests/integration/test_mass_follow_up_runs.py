@@ -18,6 +18,7 @@ from services.settings import load_settings
 from services.wecom_mass import before_sending
 from services.workspace import Workspace
 from sop_models.actions import PlannedAction
+from sop_models.errors import WeComSetupError
 from tests.support.wecom_fake import CST, FakeWeCom, planned
 from tests.support.workspaces import Cli, in_production
 
@@ -138,3 +139,17 @@ def test_with_nothing_awaiting_a_run_asks_wecom_nothing(mass: Workspace, wecom: 
         "confirmed": [], "reminded": [], "cancelled": [], "waiting": [], "error": ""
     }  # fmt: skip
     assert wecom.calls() == []
+
+
+def test_a_run_with_mass_sends_stops_on_a_setup_error_before_following_up_or_sending(
+    mass: Workspace, wecom: FakeWeCom
+) -> None:
+    waiting = send(mass, 1, 30)
+    close_channels()  # a new run: the channel checks the setup afresh
+    wecom.misconfigure(40001)
+    post = planned("post-g2", sop_id=SOP, group_id="g2", channel="wecom_mass", target="wr-2")
+    with pytest.raises(WeComSetupError, match="wecom_corp_secret"):
+        before_sending(mass, [post], now=datetime.now(CST))
+    assert rows(mass, waiting)[0].follow_up is None and wecom.calls(CANCEL) == []
+    without = before_sending(mass, [], now=datetime.now(CST))  # no mass sends in this run
+    assert "wecom_corp_secret" in without.error and without.cancelled == []
