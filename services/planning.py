@@ -53,6 +53,7 @@ def plan_window(
             start=start,
             end=end,
             joins=[j for j in joins if j.group_id in ids],
+            cap_rule=ws.settings.wecom_mass_cap,
         )
         result.actions += part.actions
         result.warnings += part.warnings

@@ -234,6 +234,7 @@ def _plan(
         for start, end, wanted in windows:
             plan_for = partial(
                 plan, doc=doc, version=str(info.version), start=start, end=end, joins=mine,
+                cap_rule=ws.settings.wecom_mass_cap,
                 kinds=wanted,
             )  # fmt: skip
             for planned in _isolated(plan_for, doc.id, members_of, result.failures):

@@ -31,7 +31,7 @@ from typing import Protocol, get_args
 from engine import render as rendering
 from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.variables import content_variables
-from engine.quota import quota_warnings
+from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 from sop_models.actions import ActionKind, PlannedAction, action_key
 from sop_models.errors import PlanError
@@ -194,8 +194,11 @@ def plan(
     joins: Sequence[JoinLike] = (),
     now: datetime | None = None,
     kinds: set[str] | None = None,
+    cap_rule: CapRule = "month",
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
+
+    `cap_rule` is the workspace's WeCom mass-message cap the warnings check against.
 
     Raises CalendarDataMissing when a workday rule needs a year beyond the holiday data,
     PlanError for an empty window or unknown kinds, TemplateRenderError for a template the
@@ -230,7 +233,7 @@ def plan(
     actions = sorted(
         kept.values(), key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
-    warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
+    warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions, rule=cap_rule)
     return Plan(actions=actions, warnings=warnings)
 
 
