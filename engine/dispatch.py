@@ -32,6 +32,7 @@ from engine.ledger import (
     SENDING,
     SENT,
     SETTLED,
+    SKIPPED,
     UNKNOWN,
     DeliveryOutcome,
     Heartbeat,
@@ -69,6 +70,7 @@ class DispatchReport:
     unknown: list[str] = field(default_factory=list)
     awaiting_confirmation: list[str] = field(default_factory=list)
     not_attempted: list[str] = field(default_factory=list)  # still pending (run stopped early)
+    refused: list[str] = field(default_factory=list)  # skipped by the channel's rule (cap)
     in_flight: list[str] = field(default_factory=list)  # held by a live concurrent run
     reconciled: list[str] = field(default_factory=list)
     would_send: list[PlannedAction] = field(default_factory=list)  # dry runs only
@@ -285,6 +287,8 @@ def _report(
             report.awaiting_confirmation.append(key)
         elif status == FAILED:
             report.failed.append(key)
+        elif status == SKIPPED:
+            report.refused.append(key)
         elif status == PENDING:
             if not dry_run:  # a dry run lists these in would_send
                 report.not_attempted.append(key)

@@ -24,7 +24,7 @@ from versions import audit
 from versions.approvals import required
 
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
-STATUSES += (ledger.AWAITING, ledger.DONE)
+STATUSES += (ledger.AWAITING, ledger.DONE, ledger.SKIPPED)
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 

@@ -24,6 +24,7 @@ class GroupTally:
     unknown: int = 0
     awaiting: int = 0
     skipped: int = 0
+    refused: int = 0  # skipped by the channel's rule (WeCom's mass-message cap): not sent
 
 
 def tally(
@@ -41,6 +42,7 @@ def tally(
             ("unknown", report.unknown),
             ("awaiting", report.awaiting_confirmation),
             ("skipped", report.skipped_already_done),
+            ("refused", report.refused),
         ):
             for key in keys:
                 if key in by_key:
@@ -49,7 +51,7 @@ def tally(
     return dict(sorted(table.items()))
 
 
-TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped")
+TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped", "refused")
 
 
 def totals(table: dict[str, GroupTally]) -> dict[str, int]:
@@ -59,7 +61,7 @@ def totals(table: dict[str, GroupTally]) -> dict[str, int]:
 
 def needs_attention(counts: GroupTally) -> bool:
     """A group with a failed or unknown action, or one neither sent nor skipped."""
-    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
+    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting - counts.refused
     return bool(counts.failed or counts.unknown or unsettled)
 
 

@@ -2,7 +2,7 @@
 
 States (a key moves only along these arrows):
 
-    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation
+    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation | skipped
     (new) -> sending                           a dispatch's first chunk, in one INSERT
     failed  -> sending                         retry, while attempts < max_attempts
     sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
@@ -41,6 +41,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "SENDING",
             "SENT",
             "SETTLED",
+            "SKIPPED",
             "TAKEN",
             "UNKNOWN",
             "Delivery",

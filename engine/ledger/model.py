@@ -20,7 +20,9 @@ UNKNOWN, AWAITING, DONE = "unknown", "awaiting_confirmation", "done"
 
 NOT_SENT = "not_sent"  # only from reconciliation: the channel never let it out
 
-RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING)
+SKIPPED = "skipped"  # refused by a channel's rule (WeCom's cap): final, never sent again
+
+RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING, SKIPPED)
 
 SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
 

@@ -19,6 +19,7 @@ from engine.ledger.model import (
     PENDING,
     SENDING,
     SENT,
+    SKIPPED,
     TAKEN,
     UNKNOWN,
     Delivery,
@@ -150,12 +151,13 @@ class GroupSummary:
     unknown: int = 0
     awaiting: int = 0
     pending: int = 0
+    skipped: int = 0  # refused by the channel's rule (WeCom's cap)
     on_time: int = 0
     late: int = 0
     early: int = 0
 
 
-_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING)} | {
+_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING, SKIPPED)} | {
     AWAITING: "awaiting",
     SENDING: "pending",
 }

@@ -120,6 +120,11 @@ def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: b
             f"awaiting confirmation {totals['awaiting']}, "
             f"already sent before {totals['skipped']}"
         )
+    if not dry_run and totals.get("refused"):
+        typer.echo(
+            f"  skipped at WeCom's mass-message cap: {totals['refused']} action(s), not sent and"
+            " not retried (see `sop deliveries --status skipped`)"
+        )
     follow = summary.get("follow_up") or {}
     if any(follow.get(k) for k in ("reminded", "cancelled", "waiting", "error")):
         typer.echo(

@@ -14,6 +14,7 @@ from engine import ledger
 from engine.dispatch import dispatch
 from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, CANCEL, REMIND
 from services.channels import build_channel, close_channels
+from services.run_summary import tally, totals
 from services.settings import load_settings
 from services.wecom_mass import before_sending
 from services.workspace import Workspace
@@ -153,3 +154,30 @@ def test_a_run_with_mass_sends_stops_on_a_setup_error_before_following_up_or_sen
     assert rows(mass, waiting)[0].follow_up is None and wecom.calls(CANCEL) == []
     without = before_sending(mass, [], now=datetime.now(CST))  # no mass sends in this run
     assert "wecom_corp_secret" in without.error and without.cancelled == []
+
+
+def test_with_a_one_a_day_cap_the_second_post_of_a_day_is_skipped_reported_and_not_retried(
+    mass: Workspace, wecom: FakeWeCom, cli: Cli
+) -> None:
+    config = mass.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + 'wecom_mass_cap = "day"\n', "utf-8")
+    mass.settings = load_settings(mass.root)
+    wecom.cap_rule = "day"
+    close_channels()
+    first = send(mass, 1, 2)
+    wecom.confirm(rows(mass, first)[0].response_id or "")
+    now = datetime.now(CST)
+    second = planned("second-g1", sop_id=SOP, version="1.0", group_id="g1",
+                     channel="wecom_mass", sender=SENDER, target="wr-1",
+                     at=now - timedelta(minutes=5), text="晚安")  # fmt: skip
+
+    reports = [dispatch(mass.session, build_channel("wecom_mass", mass), [second], now=now)
+               for _ in range(2)]  # fmt: skip
+
+    assert [r.refused for r in reports] == [[second.key], [second.key]]
+    assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1  # the first post only: never retried
+    [row] = rows(mass, second)
+    assert row.status == "skipped" and "cap 1 per day" in (row.error or "")
+    assert totals(tally([second], reports[:1]))["refused"] == 1
+    listed = json.loads(cli("deliveries", "--status", "skipped", "--json").stdout)
+    assert [r["key"] for r in listed] == [second.key]
