@@ -134,6 +134,7 @@ def summarise(
             "warnings": planned.warnings,
             "totals": totals(table),
             "late": _late(planned.actions, reports, sent_at),
+            "blocked": _blocked(reports),
             "attention": attention,
             "versions": dict(sorted(Counter(planned.versions.values()).items())),
             "actions": [_action_row(a, due, a.key in missed) for a, due in listed]
@@ -141,6 +142,15 @@ def summarise(
             else [],
         },
     )
+
+
+def _blocked(reports: Sequence[DispatchReport]) -> dict[str, Any]:
+    """Actions left pending because the service blocked (WeCom 45009), and until when."""
+    until = [r.retry_at for r in reports if r.retry_at is not None]
+    return {
+        "count": sum(len(r.blocked) for r in reports),
+        "retry_at": max(until).isoformat() if until else None,
+    }
 
 
 def _late(

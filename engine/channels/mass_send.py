@@ -177,6 +177,13 @@ class WeComMassSendChannel:
                 results.update((r.key, r) for r in done)
         rest = [a for a in actions if a.key not in results]
         results.update((r.key, r) for r in not_sent(rest, stopped or "batch stopped"))
+        until = max((r.retry_at for r in results.values() if r.retry_at), default=None)
+        if until:  # what the block kept from going out waits for it too
+            results.update(
+                (k, replace(r, retry_at=until))
+                for k, r in results.items()
+                if r.status == FAILED and (r.error or "").startswith("not sent: ")
+            )
         return [results[a.key] for a in actions]
 
     def sent_this_period(self, chats: set[str], at: datetime) -> dict[str, int]:

@@ -125,6 +125,12 @@ def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: b
             f"  skipped at WeCom's mass-message cap: {totals['refused']} action(s), not sent and"
             " not retried (see `sop deliveries --status skipped`)"
         )
+    blocked = summary.get("blocked") or {}
+    if blocked.get("count"):
+        typer.echo(
+            f"  blocked by WeCom until {blocked['retry_at'][:16].replace('T', ' ')}: "
+            f"{blocked['count']} action(s) left pending for the next run"
+        )
     follow = summary.get("follow_up") or {}
     if any(follow.get(k) for k in ("reminded", "cancelled", "waiting", "error")):
         typer.echo(

@@ -375,6 +375,7 @@ def test_an_hourly_45009_block_stops_the_batch_with_a_time_to_retry(wecom, clock
     results = channel.send_batch(actions + others)
     assert [r.status for r in results] == [FAILED] * 3
     assert results[0].retry_at == clock.now() + timedelta(hours=1)
+    assert results[2].retry_at == results[0].retry_at  # kept from going out by the block
     assert "retry in 3600s" in (results[0].error or "")
     assert [r.attempts for r in results] == [2, 2, 0]
     assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2, "one wait of 60 s, then no more calls"

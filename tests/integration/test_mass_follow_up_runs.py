@@ -11,16 +11,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engine import ledger
+from engine.channels import WeComMassSendChannel
 from engine.dispatch import dispatch
+from engine.wecom.client import WeComClient
 from engine.wecom.groupmsg import ADD_MSG_TEMPLATE, CANCEL, REMIND
 from services.channels import build_channel, close_channels
-from services.run_summary import tally, totals
+from services.playbooks import DayPlan
+from services.run_summary import summarise, tally, totals
 from services.settings import load_settings
 from services.wecom_mass import before_sending
 from services.workspace import Workspace
 from sop_models.actions import PlannedAction
 from sop_models.errors import WeComSetupError
-from tests.support.wecom_fake import CST, FakeWeCom, planned
+from tests.support.wecom_fake import CST, FakeClock, FakeWeCom, planned
 from tests.support.workspaces import Cli, in_production
 
 SOP = "mombaby-refined"
@@ -181,3 +184,31 @@ def test_with_a_one_a_day_cap_the_second_post_of_a_day_is_skipped_reported_and_n
     assert totals(tally([second], reports[:1]))["refused"] == 1
     listed = json.loads(cli("deliveries", "--status", "skipped", "--json").stdout)
     assert [r["key"] for r in listed] == [second.key]
+
+
+def test_a_45009_block_leaves_the_posts_pending_and_the_run_reports_when_to_retry(
+    mass: Workspace, wecom: FakeWeCom
+) -> None:
+    clock = FakeClock()  # the client's waits pass at once; WeCom's block is on real time
+    wecom.block_seconds = 3600
+    wecom.fail_next(ADD_MSG_TEMPLATE, 45009)
+    client = WeComClient(
+        corpid=wecom.corpid, corpsecret=wecom.corpsecret, base_url=wecom.base_url,
+        timeout=2.0, sleep=clock.sleep, clock=clock,
+    )  # fmt: skip
+    now = datetime.now(CST)
+    posts = [planned(f"post-g{n}", sop_id=SOP, version="1.0", group_id=f"g{n}",
+                     channel="wecom_mass", sender=SENDER, target=f"wr-{n}",
+                     at=now - timedelta(minutes=5)) for n in (1, 2)]  # fmt: skip
+    with client:
+        channel = WeComMassSendChannel(client, now=clock.now, cap_rule=None)
+        report = dispatch(mass.session, channel, posts, now=now)
+
+    assert report.blocked == [p.key for p in posts] and report.failed == []
+    assert report.retry_at == clock.now() + timedelta(hours=1)
+    assert [(r.status, r.attempts) for r in rows(mass, *posts)] == [("pending", 0)] * 2
+    day = DayPlan(day=now.date(), actions=posts)
+    summary = summarise(
+        name="mature_day", planned=day, batches=[], reports=[report], dry_run=False, sent_at=now
+    ).summary
+    assert summary["blocked"] == {"count": 2, "retry_at": report.retry_at.isoformat()}
