@@ -32,6 +32,7 @@ from engine.ledger import (
     SENDING,
     SENT,
     SETTLED,
+    SKIPPED,
     UNKNOWN,
     DeliveryOutcome,
     Heartbeat,
@@ -44,6 +45,7 @@ from engine.ledger import (
     mark_sending,
     mark_stale_sending_unknown,
     read_ledger,
+    requeue,
     unique_actions,
     wall_clock,
     write_results,
@@ -69,6 +71,9 @@ class DispatchReport:
     unknown: list[str] = field(default_factory=list)
     awaiting_confirmation: list[str] = field(default_factory=list)
     not_attempted: list[str] = field(default_factory=list)  # still pending (run stopped early)
+    refused: list[str] = field(default_factory=list)  # skipped by the channel's rule (cap)
+    blocked: list[str] = field(default_factory=list)  # pending: the service blocks until retry_at
+    retry_at: datetime | None = None
     in_flight: list[str] = field(default_factory=list)  # held by a live concurrent run
     reconciled: list[str] = field(default_factory=list)
     would_send: list[PlannedAction] = field(default_factory=list)  # dry runs only
@@ -132,12 +137,14 @@ def _send_chunk(
     max_attempts: int,
     fates: dict[str, str],
     marked: set[str] | None = None,
+    blocked: dict[str, datetime] | None = None,
 ) -> str | None:
     """Mark, commit, send, record, commit; returns the channel's error if it raised.
 
     `marked` holds keys of the chunk already moved to `sending` (and committed) by the
     caller; without it the chunk's keys are moved here. `fates` gets the status this run
-    stored for each key it handed to the channel.
+    stored for each key it handed to the channel. Keys the service blocked (a result with
+    `retry_at`, e.g. WeCom's 45009) go back to pending, attempts reset, and into `blocked`.
     """
     if marked is None:
         with session_factory() as session:
@@ -163,9 +170,18 @@ def _send_chunk(
         mark_stale_sending_unknown(
             session, now, keys=silent, reason=reason, owner=beat.owner, wall=wall
         )
+        later: dict[str, datetime] = {
+            k: at
+            for k, r in outcomes.items()
+            if r.status == FAILED and (at := getattr(r, "retry_at", None)) is not None
+        }  # results of channels that predate retry_at have none
+        requeue(session, list(later), now)
         session.commit()
     fates.update((key, outcome.status) for key, outcome in outcomes.items())
     fates.update((key, UNKNOWN) for key in silent)
+    fates.update((key, PENDING) for key in later)
+    if blocked is not None:
+        blocked.update(later)
     return error
 
 
@@ -225,6 +241,7 @@ def dispatch(
         if a.key not in view.posted_elsewhere and is_sendable(states.get(a.key), max_attempts)
     ]  # fmt: skip
     fates: dict[str, str] = {}
+    blocked: dict[str, datetime] = {}
     with beat:
         first = to_send[:chunk_size]
         with session_factory() as session:
@@ -241,9 +258,9 @@ def dispatch(
         for start in range(0, len(to_send), chunk_size):
             chunk_error = _send_chunk(
                 session_factory, channel, to_send[start : start + chunk_size], now, beat,
-                max_attempts, fates, marked=marked if start == 0 else None,
+                max_attempts, fates, marked=marked if start == 0 else None, blocked=blocked,
             )  # fmt: skip
-            if chunk_error:
+            if chunk_error or blocked:  # a blocked service is not called again by this run
                 error = chunk_error
                 break
     mine = [k for k, status in fates.items() if status in RESOLVABLE]
@@ -255,6 +272,9 @@ def dispatch(
     report = _report(unique, view, before, after, set(fates) | set(settled_keys))
     report.reconciled = list(dict.fromkeys(reconciled + changed))
     report.error = error or reconcile_error
+    if blocked:
+        report.retry_at = max(blocked.values())
+        report.blocked, report.not_attempted = report.not_attempted, []  # all wait for it
     return report
 
 
@@ -285,6 +305,8 @@ def _report(
             report.awaiting_confirmation.append(key)
         elif status == FAILED:
             report.failed.append(key)
+        elif status == SKIPPED:
+            report.refused.append(key)
         elif status == PENDING:
             if not dry_run:  # a dry run lists these in would_send
                 report.not_attempted.append(key)

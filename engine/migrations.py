@@ -56,6 +56,17 @@ def _delivery_owner_lease(connection: Connection) -> None:
             connection.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {kind}"))
 
 
+def _delivery_follow_up(connection: Connection) -> None:
+    """Add the follow-up of unconfirmed mass sends (`follow_up`, `reminded_at`, `reminders`)."""
+    present = {c["name"] for c in inspect(connection).get_columns("deliveries")}
+    stamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    wanted = (("follow_up", "VARCHAR"), ("reminded_at", stamp),
+              ("reminders", "INTEGER NOT NULL DEFAULT 0"))  # fmt: skip
+    for name, kind in wanted:
+        if name not in present:  # absent unless 0102 created the table from the current model
+            connection.execute(text(f"ALTER TABLE deliveries ADD COLUMN {name} {kind}"))
+
+
 def _channel_sends(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=[ChannelSend.__table__])  # type: ignore[list-item]
 
@@ -75,4 +86,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0104_channel_sends", _channel_sends),
     ("0105_delivery_owner_lease", _delivery_owner_lease),
     ("0150_group_archived_at", _group_archived_at),
+    ("0106_delivery_follow_up", _delivery_follow_up),
 ]

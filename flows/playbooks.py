@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
-from services import playbooks, run_summary
+from services import playbooks, run_summary, wecom_mass
 from services.playbooks import SHANGHAI, Batch, RunFailure
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import PartialRunError, one_line
@@ -154,6 +154,10 @@ def run_playbook(
                 sop_id=sop,
                 catch_up=catch_up or scheduled_clock,
             )
+            wall = datetime.now(SHANGHAI)  # follow-ups act on WeCom's clock, not a replay's
+            follow_up = (
+                None if dry_run else wecom_mass.before_sending(ws, planned.actions, now=wall)
+            )
             batches, reports, send_failures = _dispatch(
                 workspace, planned, dry_run, scheduled_clock
             )
@@ -168,6 +172,7 @@ def run_playbook(
         dry_run=dry_run,
         sent_at=None if scheduled_clock else datetime.now(SHANGHAI),
     )
+    run.summary["follow_up"] = follow_up.as_dict() if follow_up else None
     if run.table:
         create_table_artifact(
             key=f"{name.replace('_', '-')}-deliveries",

@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from versions import audit
 from versions.approvals import required
 
 STATUSES = (ledger.PENDING, ledger.SENDING, ledger.SENT, ledger.FAILED, ledger.UNKNOWN)
-STATUSES += (ledger.AWAITING, ledger.DONE)
+STATUSES += (ledger.AWAITING, ledger.DONE, ledger.SKIPPED)
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
@@ -146,6 +146,12 @@ NEXT_STEP = {
     ledger.AWAITING: "the sender confirms it in WeCom, then: sop deliveries confirm",
     ledger.SENDING: "left by a stopped run: the next run reconciles it, or settle it by hand",
 }
+CANCELLED_STEP = (
+    "the sender never confirmed it and the run cancelled it: post it by hand, then"
+    " sop deliveries done KEY --at TIME, or send it again: sop deliveries settle KEY not-sent"
+    " --by NAME"
+)
+REMINDED_STEP = "the sender was reminded; the next run cancels it at wecom_cancel_after_hours"
 
 
 @dataclass(frozen=True)
@@ -159,24 +165,41 @@ class AttentionItem:
     due_at: datetime
     note: str
     action: str
+    follow_up: str = ""  # what runs did about an unconfirmed mass send
+
+
+def _follow_up(row: Delivery, zone: tzinfo) -> str:
+    if ledger.is_cancelled(row):
+        return "cancelled"
+    if row.status == ledger.AWAITING and row.follow_up == ledger.REMINDED and row.reminded_at:
+        last = row.reminded_at.astimezone(zone).strftime("%m-%d %H:%M")
+        return f"reminded ({row.reminders} that day, last {last})"
+    return ""
+
+
+def _next_step(row: Delivery, done: str) -> str:
+    if done == "cancelled":
+        return CANCELLED_STEP
+    if done:
+        return f"{REMINDED_STEP}; or {NEXT_STEP[row.status]}"
+    return NEXT_STEP[row.status]
 
 
 def attention(ws: Workspace, *, now: datetime) -> list[AttentionItem]:
-    """Rows of unclear fate (unknown, awaiting confirmation, abandoned sending) by due time."""
+    """Rows of unclear fate (unknown, awaiting confirmation, a mass send cancelled for want of
+    it, abandoned sending) by due time, with what runs did about them and the next step."""
     with ws.session() as session:
         rows = ledger.needing_attention(session, wall=now)
-    return [
-        AttentionItem(
-            r.key,
-            r.group_id,
-            r.channel,
-            r.status,
-            r.due_at,
-            r.error or r.response_id or "",
-            NEXT_STEP[r.status],
+    items = []
+    for r in rows:
+        done = _follow_up(r, ws.settings.zone)
+        note = r.error or r.response_id or ""
+        items.append(
+            AttentionItem(
+                r.key, r.group_id, r.channel, r.status, r.due_at, note, _next_step(r, done), done
+            )
         )
-        for r in rows
-    ]
+    return items
 
 
 SETTLE_OUTCOMES = {"sent": ledger.SENT, "not-sent": ledger.NOT_SENT}

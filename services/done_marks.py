@@ -35,7 +35,7 @@ DONE_MARKS = frozenset(
     | {"已发", "已发送", "发了", "完成", "已完成", "已做", "搞定"}
 )
 NOT_DONE_MARKS = frozenset({"", "0", "n", "no", "-", "否", "未", "没", "未发", "未完成"})
-ON_TIME_WINDOW = timedelta(minutes=30)
+ON_TIME_WINDOW = ledger.ON_TIME_WINDOW
 """A hand post up to this long after its time is on time (`sop deliveries summary`'s default)."""
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -88,9 +88,7 @@ def _uncell(value: str) -> str:
 
 def judge(due: datetime, at: datetime, window: timedelta = ON_TIME_WINDOW) -> str:
     """`on_time`, `late` or `early` (before its time: not on time either)."""
-    if at < due:
-        return "early"
-    return "on_time" if at <= due + window else "late"
+    return ledger.punctuality(due, at, window)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def plan_window(
             end=end,
             joins=[j for j in joins if j.group_id in ids],
             calendar=calendar,
+            cap_rule=ws.settings.wecom_mass_cap,
         )
         result.actions += part.actions
         result.warnings += [w for w in part.warnings if w not in result.warnings]

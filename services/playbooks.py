@@ -49,7 +49,7 @@ BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
 LOCAL_CHANNELS = ("outbox", "console", "tasklist")
 LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
 # Sent this long after its time, an action counts as late (the ledger's on-time default).
-LATE_AFTER = timedelta(minutes=30)
+LATE_AFTER = ledger.ON_TIME_WINDOW
 Timing = Literal["today", "catch_up", "future"]
 
 
@@ -246,7 +246,7 @@ def _plan(
         for start, end, wanted in windows:
             plan_for = partial(
                 plan_layers, base=base, overlays=overlays, start=start, end=end, joins=mine,
-                kinds=wanted, calendar=calendar,
+                kinds=wanted, calendar=calendar, cap_rule=ws.settings.wecom_mass_cap,
             )  # fmt: skip
             for planned in _isolated(plan_for, doc.id, members_of, result.failures):
                 if start == day:  # the catch-up window's warnings are the day before's

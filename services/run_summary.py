@@ -24,6 +24,7 @@ class GroupTally:
     unknown: int = 0
     awaiting: int = 0
     skipped: int = 0
+    refused: int = 0  # skipped by the channel's rule (WeCom's mass-message cap): not sent
 
 
 def tally(
@@ -41,6 +42,7 @@ def tally(
             ("unknown", report.unknown),
             ("awaiting", report.awaiting_confirmation),
             ("skipped", report.skipped_already_done),
+            ("refused", report.refused),
         ):
             for key in keys:
                 if key in by_key:
@@ -49,7 +51,7 @@ def tally(
     return dict(sorted(table.items()))
 
 
-TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped")
+TALLY_FIELDS = ("planned", "sent", "failed", "unknown", "awaiting", "skipped", "refused")
 
 
 def totals(table: dict[str, GroupTally]) -> dict[str, int]:
@@ -59,7 +61,7 @@ def totals(table: dict[str, GroupTally]) -> dict[str, int]:
 
 def needs_attention(counts: GroupTally) -> bool:
     """A group with a failed or unknown action, or one neither sent nor skipped."""
-    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting
+    unsettled = counts.planned - counts.sent - counts.skipped - counts.awaiting - counts.refused
     return bool(counts.failed or counts.unknown or unsettled)
 
 
@@ -132,6 +134,7 @@ def summarise(
             "warnings": planned.warnings,
             "totals": totals(table),
             "late": _late(planned.actions, reports, sent_at),
+            "blocked": _blocked(reports),
             "attention": attention,
             "versions": dict(sorted(Counter(planned.versions.values()).items())),
             "actions": [_action_row(a, due, a.key in missed) for a, due in listed]
@@ -139,6 +142,15 @@ def summarise(
             else [],
         },
     )
+
+
+def _blocked(reports: Sequence[DispatchReport]) -> dict[str, Any]:
+    """Actions left pending because the service blocked (WeCom 45009), and until when."""
+    until = [r.retry_at for r in reports if r.retry_at is not None]
+    return {
+        "count": sum(len(r.blocked) for r in reports),
+        "retry_at": max(until).isoformat() if until else None,
+    }
 
 
 def _late(

@@ -12,6 +12,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "AWAITING",
             "FAILED",
             "SENT",
+            "SKIPPED",
             "UNKNOWN",
             "Channel",
             "DeliveryResult",

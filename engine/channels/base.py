@@ -16,11 +16,14 @@ from typing import Literal, Protocol, runtime_checkable
 
 from sop_models.actions import PlannedAction
 
-DeliveryStatus = Literal["sent", "failed", "awaiting_confirmation", "unknown"]
+DeliveryStatus = Literal["sent", "failed", "awaiting_confirmation", "unknown", "skipped"]
 SENT: DeliveryStatus = "sent"
 FAILED: DeliveryStatus = "failed"
 AWAITING: DeliveryStatus = "awaiting_confirmation"
 UNKNOWN: DeliveryStatus = "unknown"
+# The channel refused it by rule before calling out (a group at WeCom's mass-message cap):
+# not sent, and not sent again by later runs; `error` says why.
+SKIPPED: DeliveryStatus = "skipped"
 CST = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no DST: a fixed +08:00
 
 Now = Callable[[], datetime]

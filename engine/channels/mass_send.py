@@ -8,7 +8,7 @@ are `awaiting_confirmation` with the msgid as response id until `poll_results`/`
 senders who do not confirm and cancels at a deadline (engine.channels.mass_followup).
 
 Before sending, each chat's mass messages in the cap's period (`cap_rule`: month, week or
-day) are counted from WeCom; a chat at its cap is skipped (failed, attempts 0, the reason
+day) are counted from WeCom; a chat at its cap is `skipped` (not sent again; the reason
 says so) instead of being sent and refused. After a lost answer or a `-1`, the task is
 looked up (get_groupmsg_list_v2) before anything is sent again. A setup error (secret, corp
 id, permission, trusted IP) stops the batch: nothing more is tried. Every error text and
@@ -29,6 +29,7 @@ from engine.channels.base import (
     CST,
     FAILED,
     SENT,
+    SKIPPED,
     UNKNOWN,
     DeliveryResult,
     DeliveryStatus,
@@ -147,7 +148,11 @@ class WeComMassSendChannel:
                 if not action.target:
                     raise ContentError(f"{action.key}: no chat id (target) for {action.group_id}")
                 if action.key in over_cap:
-                    raise ContentError(over_cap[action.key])
+                    reason = over_cap[action.key]
+                    results[action.key] = DeliveryResult(
+                        action.key, SKIPPED, error=reason, attempts=0
+                    )
+                    continue
                 text, attachments = mass_content(action, self._media.media_id)
             except WeComSetupError as exc:
                 stopped = self._setup_stop(exc)
@@ -172,6 +177,13 @@ class WeComMassSendChannel:
                 results.update((r.key, r) for r in done)
         rest = [a for a in actions if a.key not in results]
         results.update((r.key, r) for r in not_sent(rest, stopped or "batch stopped"))
+        until = max((r.retry_at for r in results.values() if r.retry_at), default=None)
+        if until:  # what the block kept from going out waits for it too
+            results.update(
+                (k, replace(r, retry_at=until))
+                for k, r in results.items()
+                if r.status == FAILED and (r.error or "").startswith("not sent: ")
+            )
         return [results[a.key] for a in actions]
 
     def sent_this_period(self, chats: set[str], at: datetime) -> dict[str, int]:

@@ -2,12 +2,14 @@
 
 States (a key moves only along these arrows):
 
-    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation
+    (new) -> pending -> sending -> sent | failed | unknown | awaiting_confirmation | skipped
     (new) -> sending                           a dispatch's first chunk, in one INSERT
     failed  -> sending                         retry, while attempts < max_attempts
     sending | unknown | awaiting_confirmation -> sent | failed | pending   (reconciliation)
     sending -> unknown                         found by the next run (crash) or no result
     unknown | failed -> pending                an operator requeues after checking
+    awaiting_confirmation -> failed            a run cancels a mass send never confirmed
+                                               (follow_up `cancelled`; settled by hand only)
     anything not sent or done -> done          an operator posted it by hand
 
 `sending` is written and committed before a channel is called; a row still `sending` when a
@@ -25,10 +27,13 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "model": (
             "AWAITING",
+            "CANCELLED",
+            "REMINDED",
             "Claim",
             "DONE",
             "FAILED",
             "MAX_ATTEMPTS",
+            "ON_TIME_WINDOW",
             "NOT_SENT",
             "PENDING",
             "RESOLVABLE",
@@ -36,6 +41,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "SENDING",
             "SENT",
             "SETTLED",
+            "SKIPPED",
             "TAKEN",
             "UNKNOWN",
             "Delivery",
@@ -44,6 +50,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "LedgerState",
             "UnknownDeliveryError",
             "is_sendable",
+            "punctuality",
             "slot_key",
             "unique_actions",
         ),
@@ -68,6 +75,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ),
         "settling": (
             "apply_reconciliation",
+            "is_cancelled",
+            "note_follow_ups",
             "mark_done",
             "mark_stale_sending_unknown",
             "requeue",

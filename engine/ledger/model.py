@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import or_
@@ -20,7 +20,9 @@ UNKNOWN, AWAITING, DONE = "unknown", "awaiting_confirmation", "done"
 
 NOT_SENT = "not_sent"  # only from reconciliation: the channel never let it out
 
-RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING)
+SKIPPED = "skipped"  # refused by a channel's rule (WeCom's cap): final, never sent again
+
+RESULT_STATUSES = (SENT, FAILED, UNKNOWN, AWAITING, SKIPPED)
 
 SETTLED = (SENT, DONE, AWAITING)  # delivered, or handed to a person to confirm
 
@@ -31,6 +33,21 @@ RESOLVABLE = (SENDING, UNKNOWN, AWAITING)  # a channel result or reconciliation 
 TAKEN = (SENDING, UNKNOWN, SENT, DONE, AWAITING)
 
 MAX_ATTEMPTS = 3
+
+REMINDED, CANCELLED = "reminded", "cancelled"  # follow-ups of unconfirmed mass sends
+
+ON_TIME_WINDOW = timedelta(minutes=30)
+"""Posted up to this long after its time, an action is on time (the workspace-wide default)."""
+
+EARLY, ON_TIME, LATE = "early", "on_time", "late"
+
+
+def punctuality(due: datetime, at: datetime, window: timedelta = ON_TIME_WINDOW) -> str:
+    """`on_time` when due <= at <= due + window; `early` before its time (not on time
+    either), `late` after the window. The one rule for sends and hand posts alike."""
+    if at < due:
+        return EARLY
+    return ON_TIME if at <= due + window else LATE
 
 
 class DeliveryOutcome(Protocol):
@@ -74,6 +91,11 @@ class Delivery(SQLModel, table=True):
     # extends it while alive); only that run settles the row before the lease ends.
     owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # An unconfirmed WeCom mass send: what the last run did about it (REMINDED, CANCELLED),
+    # when its sender was last reminded and how many times that day (WeCom allows 3).
+    follow_up: str | None = None
+    reminded_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    reminders: int = 0
 
 
 class Claim(NamedTuple):

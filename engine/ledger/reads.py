@@ -11,17 +11,22 @@ from sqlmodel import Session, col, select
 
 from engine.ledger.model import (
     AWAITING,
+    CANCELLED,
     DONE,
     FAILED,
+    ON_TIME,
+    ON_TIME_WINDOW,
     PENDING,
     SENDING,
     SENT,
+    SKIPPED,
     TAKEN,
     UNKNOWN,
     Delivery,
     LedgerState,
     chunks,
     claim_free,
+    punctuality,
     slot_key,
 )
 from sop_models.actions import PlannedAction
@@ -101,9 +106,13 @@ def read_ledger(
 
 def needing_attention(session: Session, *, wall: datetime) -> list[Delivery]:
     """Rows a person must look at, by due time: unknown fate, awaiting a sender's
-    confirmation, or `sending` with no live run behind them (a crash nobody reconciled)."""
+    confirmation, a mass send cancelled for want of one, or `sending` with no live run
+    behind them (a crash nobody reconciled)."""
     abandoned = (col(Delivery.status) == SENDING) & claim_free(Delivery.__table__, None, wall)
-    query = select(Delivery).where(col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned)
+    cancelled = (col(Delivery.status) == FAILED) & (col(Delivery.follow_up) == CANCELLED)
+    query = select(Delivery).where(
+        col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned | cancelled
+    )
     return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
 
 
@@ -130,7 +139,9 @@ def list_deliveries(
 
 @dataclass(frozen=True)
 class GroupSummary:
-    """Delivery counts of one group over a period (pending includes rows being sent)."""
+    """Delivery counts of one group over a period (pending includes rows being sent).
+
+    `on_time`, `late` and `early` split the sent and done rows (see ledger.punctuality)."""
 
     group_id: str
     planned: int = 0
@@ -140,11 +151,13 @@ class GroupSummary:
     unknown: int = 0
     awaiting: int = 0
     pending: int = 0
+    skipped: int = 0  # refused by the channel's rule (WeCom's cap)
     on_time: int = 0
     late: int = 0
+    early: int = 0
 
 
-_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING)} | {
+_FIELD_OF = {s: s for s in (SENT, DONE, FAILED, UNKNOWN, PENDING, SKIPPED)} | {
     AWAITING: "awaiting",
     SENDING: "pending",
 }
@@ -155,11 +168,13 @@ def group_summary(
     *,
     since: datetime,
     until: datetime,
-    late_after: timedelta = timedelta(minutes=30),
+    late_after: timedelta = ON_TIME_WINDOW,
 ) -> list[GroupSummary]:
     """Per group (sorted by id), counts of actions due in [since, until) by state.
 
-    A sent action is late when sent_at > due_at + late_after, on time otherwise.
+    A sent or done action is on time when due_at <= sent_at <= due_at + late_after, late
+    after that and early before it. A hand post is judged on the time given with `done --at`
+    (its sent_at; rows marked done without one, on when they were marked).
     """
     window = (col(Delivery.due_at) >= since, col(Delivery.due_at) < until)
     counts: dict[str, dict[str, int]] = {}
@@ -173,10 +188,11 @@ def group_summary(
         fields["planned"] = fields.get("planned", 0) + count
         name = _FIELD_OF[status]
         fields[name] = fields.get(name, 0) + count
-    sent_rows = select(Delivery.group_id, Delivery.due_at, Delivery.sent_at).where(
-        *window, Delivery.status == SENT
-    )
-    for group_id, due_at, sent_at in session.exec(sent_rows).all():
-        name = "late" if sent_at is not None and sent_at > due_at + late_after else "on_time"
+    posted = select(
+        Delivery.group_id, Delivery.status, Delivery.due_at, Delivery.sent_at, Delivery.updated_at
+    ).where(*window, col(Delivery.status).in_((SENT, DONE)))
+    for group_id, status, due_at, sent_at, updated_at in session.exec(posted).all():
+        at = sent_at or (updated_at if status == DONE else None)
+        name = ON_TIME if at is None else punctuality(due_at, at, late_after)
         counts[group_id][name] = counts[group_id].get(name, 0) + 1
     return [GroupSummary(group_id=gid, **counts[gid]) for gid in sorted(counts)]

@@ -11,10 +11,13 @@ from sqlmodel import Session, col, select
 
 from engine.ledger.model import (
     AWAITING,
+    CANCELLED,
     DONE,
     FAILED,
+    MAX_ATTEMPTS,
     NOT_SENT,
     PENDING,
+    REMINDED,
     RESULT_STATUSES,
     SENDING,
     SENT,
@@ -103,14 +106,15 @@ def settle(
     row = get_deliveries(session, [key]).get(key)
     if row is None:
         raise UnknownDeliveryError([key])
-    if not settleable(row, owner=None, wall=now):
+    if not (settleable(row, owner=None, wall=now) or is_cancelled(row)):
         held = " by a running send (its lease has not ended)" if row.status == SENDING else ""
         raise LedgerError(
-            f"{key}: is {row.status}{held}; only unknown, awaiting_confirmation or abandoned"
-            " sending rows can be settled"
+            f"{key}: is {row.status}{held}; only unknown, awaiting_confirmation, cancelled"
+            " mass sends or abandoned sending rows can be settled"
         )
     before = row.status
     row.status, row.updated_at, row.owner, row.lease_until = PENDING, now, None, None
+    row.follow_up = None
     if outcome == SENT:
         row.status, row.done_by = SENT, by
     row.error = None if outcome == SENT else f"not sent, settled by {by}"
@@ -202,3 +206,31 @@ def mark_stale_sending_unknown(
             )
             changed.extend(session.execute(statement).scalars())
     return changed
+
+
+def is_cancelled(row: Delivery) -> bool:
+    """A mass send cancelled because its sender never confirmed it (and not retried since)."""
+    return row.status == FAILED and row.follow_up == CANCELLED
+
+
+def note_follow_ups(
+    session: Session, reminded: Sequence[str], cancelled: Sequence[str], now: datetime
+) -> None:
+    """Record what a run did about unconfirmed mass sends (their results are recorded apart).
+
+    A reminder counts towards the day of `now` (its timezone); a cancelled key is not sent
+    again by a run (attempts used up): a person posts it by hand or settles it not-sent.
+    """
+    rows = get_deliveries(session, [*reminded, *cancelled])
+    for key in reminded:
+        row = rows[key]
+        last = row.reminded_at.astimezone(now.tzinfo) if row.reminded_at else None
+        same_day = last is not None and last.date() == now.date()
+        row.reminders = (row.reminders if same_day else 0) + 1
+        row.follow_up, row.reminded_at = REMINDED, now
+        session.add(row)
+    for key in cancelled:
+        row = rows[key]
+        row.follow_up, row.attempts = CANCELLED, max(row.attempts, MAX_ATTEMPTS)
+        session.add(row)
+    session.flush()

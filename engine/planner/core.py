@@ -33,7 +33,7 @@ from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, fallback_warning
 from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.spacing import apply_quiet_hours, apply_spacing
 from engine.planner.variables import content_variables
-from engine.quota import quota_warnings
+from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 from sop_models.actions import ActionKind, PlannedAction, action_key
 from sop_models.errors import PlanError
@@ -211,11 +211,13 @@ def plan(
     now: datetime | None = None,
     kinds: set[str] | None = None,
     calendar: WorkdayCalendar = LIBRARY_ONLY,
+    cap_rule: CapRule = "month",
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
 
     Workdays come from `calendar` (the library alone by default); a workday rule in a year
-    without data follows the calendar's fallback and the plan warns, naming the year. Raises
+    without data follows the calendar's fallback and the plan warns, naming the year.
+    `cap_rule` is the workspace's WeCom mass-message cap the warnings check against. Raises
     PlanError for an empty window or unknown kinds, TemplateRenderError for a template the
     document checks should have refused.
     """
@@ -255,7 +257,7 @@ def plan(
     actions = sorted(
         spaced, key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
     )
-    warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions)
+    warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions, rule=cap_rule)
     warnings += quiet_warnings + collisions + book.content.warnings(start, end)
     if book.guessed_years:
         warnings.insert(0, fallback_warning(book.guessed_years, calendar.fallback))

@@ -17,7 +17,7 @@ from datetime import date
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
 from engine.planner.core import GroupLike, JoinLike, Plan, plan
 from engine.planner.spacing import apply_spacing
-from engine.quota import quota_warnings
+from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 
 LAYER_WEIGHT = 1000  # a layer's priority outranks any slot priority (-100..100)
@@ -44,6 +44,7 @@ def plan_layers(
     joins: Sequence[JoinLike] = (),
     kinds: set[str] | None = None,
     calendar: WorkdayCalendar = LIBRARY_ONLY,
+    cap_rule: CapRule = "month",
 ) -> Plan:
     """The base plan plus every overlay's plan inside its window, collisions resolved."""
     actions, warnings, priorities = [], [], {}
@@ -62,9 +63,10 @@ def plan_layers(
             joins=joins if layer is base else (),  # welcomes come from the base SOP only
             kinds=kinds,
             calendar=calendar,
+            cap_rule=cap_rule,
         )
         actions += part.actions
-        own_quota |= set(quota_warnings(part.actions))
+        own_quota |= set(quota_warnings(part.actions, rule=cap_rule))
         warnings += [w for w in part.warnings if w not in warnings]
         for action in part.actions:
             priorities[action.key] = layer.priority * LAYER_WEIGHT + part.priorities.get(
@@ -77,5 +79,9 @@ def plan_layers(
     spaced, collisions = apply_spacing(actions, priorities, spacing)
     crossing = [w for w in collisions if w not in warnings]
     spaced.sort(key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or ""))
-    warnings = [w for w in warnings if w not in own_quota] + crossing + quota_warnings(spaced)
+    warnings = (
+        [w for w in warnings if w not in own_quota]
+        + crossing
+        + quota_warnings(spaced, rule=cap_rule)
+    )
     return Plan(actions=spaced, warnings=warnings, priorities=priorities)

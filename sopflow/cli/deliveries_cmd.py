@@ -192,8 +192,9 @@ def deliveries_checklist(
 def deliveries_attention(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
 ) -> None:
-    """Deliveries whose fate is unclear (unknown, awaiting confirmation, left sending by a
-    stopped run), each with the step to take. Exit code 1 when there are any.
+    """Deliveries whose fate is unclear (unknown, awaiting confirmation, a mass send cancelled
+    for want of confirmation, left sending by a stopped run), with what runs did about them
+    (reminded, cancelled) and the step to take. Exit code 1 when there are any.
 
     Example: sop deliveries attention
     """
@@ -207,10 +208,10 @@ def deliveries_attention(
         zone = ws.settings.zone
         rows = [
             (i.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), i.group_id, i.channel,
-             i.status, i.key, i.action)
+             i.status, i.follow_up or "-", i.key, i.action)
             for i in items
         ]  # fmt: skip
-        echo_table(("due", "group", "channel", "status", "key", "to do"), rows)
+        echo_table(("due", "group", "channel", "status", "done", "key", "to do"), rows)
     if items:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ import typer
 
 from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
+from services.wecom_mass import check_setup_before_run
 from services.workspace import prefect_home
 from sop_models.errors import PartialRunError, WorkspaceError
 from sopflow.cli.common import echo_json, now, workspace
@@ -50,6 +51,7 @@ def run(
     name = preflight.for_run(playbook=playbook)
     clock = now()
     playbooks.check_run_day(day, now=clock, dry_run=dry_run)
+    check_setup_before_run(ws, dry_run=dry_run)
     if until is not None:
         the_day = day or clock.astimezone(ws.settings.zone).date()
         clock = min(clock, datetime.combine(the_day, until, ws.settings.zone))
@@ -117,6 +119,25 @@ def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: b
             f"  sent {totals['sent']}, failed {totals['failed']}, unknown {totals['unknown']}, "
             f"awaiting confirmation {totals['awaiting']}, "
             f"already sent before {totals['skipped']}"
+        )
+    if not dry_run and totals.get("refused"):
+        typer.echo(
+            f"  skipped at WeCom's mass-message cap: {totals['refused']} action(s), not sent and"
+            " not retried (see `sop deliveries --status skipped`)"
+        )
+    blocked = summary.get("blocked") or {}
+    if blocked.get("count"):
+        typer.echo(
+            f"  blocked by WeCom until {blocked['retry_at'][:16].replace('T', ' ')}: "
+            f"{blocked['count']} action(s) left pending for the next run"
+        )
+    follow = summary.get("follow_up") or {}
+    if any(follow.get(k) for k in ("reminded", "cancelled", "waiting", "error")):
+        typer.echo(
+            f"  unconfirmed mass sends: reminded {len(follow['reminded'])}, cancelled "
+            f"{len(follow['cancelled'])}, still waiting {len(follow['waiting'])}"
+            f"{'; not followed up: ' + follow['error'] if follow['error'] else ''}"
+            " (see `sop deliveries attention`)"
         )
     late = summary["late"]
     if late["count"]:

@@ -11,6 +11,7 @@ from engine.channels import (
     AWAITING,
     FAILED,
     SENT,
+    SKIPPED,
     UNKNOWN,
     AwaitingSend,
     WeComMassSendChannel,
@@ -298,7 +299,7 @@ def test_with_a_one_a_day_cap_a_second_post_that_day_is_skipped_and_reported(wec
     clock.sleep(5 * 3600)
     [evening] = channel.send_batch([planned("evening", sender=SENDER, target="wr-1", text="晚安")])
     assert morning.status == AWAITING
-    assert (evening.status, evening.attempts) == (FAILED, 0)
+    assert (evening.status, evening.attempts) == (SKIPPED, 0)
     assert "cap 1 per day" in (evening.error or "") and "not sent" in (evening.error or "")
     assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 1
     clock.sleep(24 * 3600)  # the next day the group may receive one again
@@ -314,7 +315,7 @@ def test_other_tools_sends_count_to_the_cap_before_sending(wecom, clock) -> None
     results = channel.send_batch(
         [planned(f"k{n}", sender=SENDER, target=c) for n, c in enumerate(["wr-1", "wr-2"])]
     )
-    assert [r.status for r in results] == [FAILED, AWAITING]
+    assert [r.status for r in results] == [SKIPPED, AWAITING]
     assert wecom.calls(ADD_MSG_TEMPLATE)[0].body["chat_id_list"] == ["wr-2"]
 
 
@@ -329,7 +330,7 @@ def test_two_posts_to_one_group_in_one_batch_keep_the_first_under_the_cap(wecom,
             planned("early", sender=SENDER, target="wr-1", text="早安"),
         ]
     )
-    assert [r.status for r in results] == [FAILED, AWAITING]
+    assert [r.status for r in results] == [SKIPPED, AWAITING]
 
 
 def test_a_permanent_image_url_from_uploadimg_travels_as_pic_url(wecom, channel, clock) -> None:
@@ -374,6 +375,7 @@ def test_an_hourly_45009_block_stops_the_batch_with_a_time_to_retry(wecom, clock
     results = channel.send_batch(actions + others)
     assert [r.status for r in results] == [FAILED] * 3
     assert results[0].retry_at == clock.now() + timedelta(hours=1)
+    assert results[2].retry_at == results[0].retry_at  # kept from going out by the block
     assert "retry in 3600s" in (results[0].error or "")
     assert [r.attempts for r in results] == [2, 2, 0]
     assert len(wecom.calls(ADD_MSG_TEMPLATE)) == 2, "one wait of 60 s, then no more calls"

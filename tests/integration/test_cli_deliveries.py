@@ -159,6 +159,8 @@ def test_summary_counts_states_and_lateness_per_group(filled: Workspace, cli: Cl
     assert summary["g1"] == {
         **{"group": "g1", "name": "上海宝妈福利群", "planned": 2, "sent": 2, "done": 0},
         **{"failed": 0, "unknown": 0, "awaiting": 0, "pending": 0, "on_time": 1, "late": 1},
+        "early": 0,
+        "skipped": 0,
     }
     assert (summary["g2"]["planned"], summary["g2"]["awaiting"]) == (2, 2)
     g3 = summary["g3"]

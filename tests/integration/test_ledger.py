@@ -216,8 +216,10 @@ def test_list_deliveries_filters_by_sop_group_status_and_due_window(engine_db: E
         assert list_deliveries(session, sop_id="other") == []
 
 
-def test_group_summary_splits_on_time_and_late_sends(engine_db: Engine) -> None:
-    g1 = [action("g1", slot, NOW) for slot in ("a", "b", "c", "d")]
+def test_group_summary_counts_on_time_only_from_due_to_the_window_and_early_sends_apart(
+    engine_db: Engine,
+) -> None:
+    g1 = [action("g1", slot, NOW) for slot in ("a", "b", "c", "d", "e")]
     g2 = [action("g2", slot, NOW) for slot in ("a", "b")]
     outside = action("g1", "a", NOW + timedelta(days=2))
     with Session(engine_db) as session:
@@ -230,6 +232,7 @@ def test_group_summary_splits_on_time_and_late_sends(engine_db: Engine) -> None:
                 Result(g1[1].key, "sent", sent_at=NOW + timedelta(minutes=30)),
                 Result(g1[2].key, "sent", sent_at=NOW + timedelta(minutes=31)),
                 Result(g1[3].key, "failed", error="45009"),
+                Result(g1[4].key, "sent", sent_at=NOW),
                 Result(g2[0].key, "awaiting_confirmation", "msgGA"),
                 Result(g2[1].key, "unknown"),
                 Result(outside.key, "sent", sent_at=NOW + timedelta(days=3)),
@@ -239,9 +242,30 @@ def test_group_summary_splits_on_time_and_late_sends(engine_db: Engine) -> None:
         session.commit()
         summary = group_summary(session, since=NOW - timedelta(hours=1), until=NOW + timedelta(1))
     assert summary == [
-        GroupSummary("g1", planned=4, sent=3, failed=1, on_time=2, late=1),
+        GroupSummary("g1", planned=5, sent=4, failed=1, on_time=2, late=1, early=1),
         GroupSummary("g2", planned=2, awaiting=1, unknown=1),
     ]
+
+
+def test_group_summary_judges_hand_posts_on_their_done_time_not_on_when_marked(
+    engine_db: Engine,
+) -> None:
+    posts = [action("g1", slot, NOW) for slot in ("a", "b", "c")]
+    marked = NOW + timedelta(hours=5)  # everything is marked done late in the day
+    with Session(engine_db) as session:
+        claim(session, posts, NOW)
+        mark_done(session, [a.key for a in posts], "小王", marked)
+        rows = get_deliveries(session, [a.key for a in posts])
+        for post, minutes in zip(posts, (-10, 20, 45), strict=True):
+            rows[post.key].sent_at = NOW + timedelta(minutes=minutes)
+            session.add(rows[post.key])
+        session.commit()
+        judged = group_summary(session, since=NOW, until=NOW + timedelta(1))
+        wider = group_summary(
+            session, since=NOW, until=NOW + timedelta(1), late_after=timedelta(hours=1)
+        )
+    assert judged == [GroupSummary("g1", planned=3, done=3, on_time=1, late=1, early=1)]
+    assert wider == [GroupSummary("g1", planned=3, done=3, on_time=2, early=1)]
 
 
 def test_results_keep_earlier_ids_and_errors_unless_the_outcome_brings_its_own(
@@ -335,3 +359,24 @@ def test_owner_lease_migration_adds_the_claim_columns_to_ledgers_made_before_it(
         assert (row.status, row.owner, row.lease_until) == ("sending", None, None)
         # an ownerless `sending` row was left by a crash: any later run may reconcile it
         assert mark_stale_sending_unknown(session, NOW, keys=[old.key], wall=NOW) == [old.key]
+
+
+def test_follow_up_migration_adds_its_columns_to_ledgers_made_before_it(engine_db: Engine) -> None:
+    old = action("g1", "columns.morning", NOW)
+    with Session(engine_db) as session:
+        claim(session, [old], NOW)
+        mark_sending(session, [old.key], NOW)
+        record_results(session, [Result(old.key, "awaiting_confirmation", "msgGA")], NOW)
+        session.commit()
+    with engine_db.begin() as connection:  # back to the 0150 schema, rows kept
+        for name in ("follow_up", "reminded_at", "reminders"):
+            connection.execute(text(f"ALTER TABLE deliveries DROP COLUMN {name}"))
+    with engine_db.begin() as connection:
+        dict(MIGRATIONS)["0106_delivery_follow_up"](connection)
+        dict(MIGRATIONS)["0106_delivery_follow_up"](connection)  # a second run changes nothing
+
+    with Session(engine_db) as session:
+        row = get_deliveries(session, [old.key])[old.key]
+        assert (row.status, row.follow_up, row.reminded_at, row.reminders) == (
+            "awaiting_confirmation", None, None, 0
+        )  # fmt: skip

@@ -175,3 +175,23 @@ def test_without_a_day_the_run_is_for_the_local_day_of_now(ws: Workspace) -> Non
     assert planned.day == DAY and planned.timing == "today"
     assert {a.at for a in planned.actions} == {local(2026, 9, 8, 10, 0)}
     assert planned.later and all(a.at > now for a in planned.later)
+
+
+@pytest.mark.parametrize(("rule", "warned"), [("month", False), ("day", True)])
+def test_the_plans_cap_warning_follows_the_workspaces_mass_cap_rule(
+    ws: Workspace, rule: str, warned: bool
+) -> None:
+    config = ws.root / "sopflow.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + f'wecom_mass_cap = "{rule}"\n', encoding="utf-8"
+    )
+    with open_workspace(ws.root) as fresh, fresh.session() as session:
+        add_group(session, id="mass-01", name="宝妈群", sop_id=SOP, now=SETUP,
+                  channel="wecom_mass", target="wr-1", sender="zhangsan",
+                  start_date=date(2026, 8, 1))  # fmt: skip
+        session.commit()
+        planned = playbooks.plan_day(fresh, playbook="mature_day", day=DAY)
+    capped = [w for w in planned.warnings if "group mass-01" in w]
+    assert capped == (
+        [f"group mass-01: {DAY}: 3 mass messages planned, WeCom cap 1 per day"] if warned else []
+    )

@@ -100,6 +100,8 @@ def test_done_takes_short_slot_and_full_keys_and_judges_on_the_time_given(
     assert [p["status"] for p in today(cli)["posts"]] == ["done"] * 3
     again = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:30")
     assert "unchanged" in again.output
+    (g1,) = json.loads(cli("deliveries", "summary", "--json").output)
+    assert (g1["done"], g1["on_time"], g1["late"], g1["early"]) == (3, 1, 1, 1)
     assert "(3)" not in cli("deliveries", "checklist", "--date", DAY).output.splitlines()[0]
 
 

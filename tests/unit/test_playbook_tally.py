@@ -22,24 +22,29 @@ def action(group: str, slot: str, at: datetime = AT, channel: str = "outbox") ->
 
 
 def test_tally_counts_each_group_and_totals_add_up() -> None:
-    acts = [action(g, s) for g in ("g1", "g2", "g3") for s in ("am", "pm")]
+    acts = [action(g, s) for g in ("g1", "g2", "g3", "g4") for s in ("am", "pm")]
     report = DispatchReport(
         planned=len(acts),
-        sent=[acts[0].key, acts[1].key, acts[2].key],
+        sent=[acts[0].key, acts[1].key, acts[2].key, acts[6].key],
         failed=[acts[3].key],
         unknown=[acts[4].key],
         skipped_already_done=[acts[5].key],
+        refused=[acts[7].key],
     )
 
     table = tally(acts, [report])
 
-    assert {g: (r.planned, r.sent, r.failed, r.unknown, r.skipped) for g, r in table.items()} == {
-        "g1": (2, 2, 0, 0, 0),
-        "g2": (2, 1, 1, 0, 0),
-        "g3": (2, 0, 0, 1, 1),
+    assert {
+        g: (r.planned, r.sent, r.failed, r.unknown, r.skipped, r.refused) for g, r in table.items()
+    } == {
+        "g1": (2, 2, 0, 0, 0, 0),
+        "g2": (2, 1, 1, 0, 0, 0),
+        "g3": (2, 0, 0, 1, 1, 0),
+        "g4": (2, 1, 0, 0, 0, 1),
     }
     assert totals(table) == {
-        "planned": 6, "sent": 3, "failed": 1, "unknown": 1, "awaiting": 0, "skipped": 1,
+        "planned": 8, "sent": 4, "failed": 1, "unknown": 1, "awaiting": 0, "skipped": 1,
+        "refused": 1,
     }  # fmt: skip
 
 
@@ -50,6 +55,7 @@ def test_needs_attention_flags_failed_unknown_and_unsettled_groups_only() -> Non
     assert needs_attention(row(sent=3)) is False
     assert needs_attention(row(sent=1, skipped=2)) is False
     assert needs_attention(row(awaiting=3)) is False  # the sender confirms in WeCom
+    assert needs_attention(row(sent=2, refused=1)) is False  # at the cap: reported, not owed
     assert needs_attention(row(sent=2, failed=1)) is True
     assert needs_attention(row(sent=2, unknown=1)) is True
     assert needs_attention(row(sent=2)) is True  # one neither sent nor reported
