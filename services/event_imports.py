@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
 from engine.events.attribution import Attribution
+from engine.events.schema import TimeLimits
 from engine.events.store import EventStore, ImportResult
 from engine.groups import Group
 from engine.ledger.model import SETTLED, Delivery
@@ -39,6 +40,15 @@ def event_store(ws: Workspace) -> EventStore:
     return EventStore(ws.dir("events"))
 
 
+def time_limits(ws: Workspace) -> TimeLimits:
+    """Where event times must fall: `events_earliest` to `events_ahead_days` after the import."""
+    first = ws.settings.events_earliest
+    return TimeLimits(
+        earliest=datetime(first.year, first.month, first.day, tzinfo=UTC),
+        ahead=timedelta(days=ws.settings.events_ahead_days),
+    )
+
+
 def import_events(
     ws: Workspace, path: Path, *, now: datetime, tz: str | None = None, actor: str = "operator"
 ) -> ImportResult:
@@ -47,7 +57,9 @@ def import_events(
     zone = _zone(tz) if tz else ws.settings.timezone
     with ws.session() as session:
         attribution = _attribution(ws, session)
-        result = event_store(ws).import_file(path, now=now, naive_tz=zone, attribution=attribution)
+        result = event_store(ws).import_file(
+            path, now=now, naive_tz=zone, attribution=attribution, limits=time_limits(ws)
+        )
         if not result.new:
             return result
         try:

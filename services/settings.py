@@ -7,7 +7,7 @@ Secrets (WeCom corp secret, robot keys) may live in either, never in an SOP docu
 from __future__ import annotations
 
 import tomllib
-from datetime import tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     lateness_minutes: int = Field(default=120, ge=0, le=24 * 60)
     """A run sends a due action at most this long after its time; older ones are missed."""
+    events_earliest: date = date(2000, 1, 1)
+    """Event times before this day (UTC) are refused at import."""
+    events_ahead_days: int = Field(default=366, ge=1, le=3660)
+    """Event times more than this many days after the import are refused."""
     wecom_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_corp_id: str | None = None
     wecom_corp_secret: SecretStr | None = None

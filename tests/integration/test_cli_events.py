@@ -178,3 +178,18 @@ def test_a_name_two_groups_share_must_be_written_as_an_id(ws_cli: Cli, tmp_path:
         result.exit_code == 2 and "group name 一群 is shared by g1, g3: use the id" in result.stderr
     )
     ws_cli("events", "import", write(tmp_path, "ids.csv", text.replace("一群", "g3")))
+
+
+def test_the_event_time_window_is_a_workspace_setting(
+    ws_cli: Cli, workspace: Workspace, tmp_path: Path
+) -> None:
+    with (workspace.root / "sopflow.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\nevents_earliest = "2026-09-02"\n')
+
+    refused = ws_cli("events", "import", write(tmp_path, "first.csv", FIRST), ok=False)
+
+    assert refused.exit_code != 0
+    assert "line 2" in refused.stderr and "2026-09-02" in refused.stderr
+    assert json.loads(ws_cli("events", "list", "--json").stdout) == []
+    ws_cli("events", "import", write(tmp_path, "second.csv", SECOND))  # inside the window
+    assert len(json.loads(ws_cli("events", "list", "--json").stdout)) == 1
