@@ -51,7 +51,7 @@ class DemoConfig:
     days_experiment: int = 14
     worse: bool = False
     # A community in its acquisition phase: new members a day per group (welcomes to measure).
-    joins_per_day: float = 5.0
+    joins_per_day: float = 10.0
 
     def simulation(self) -> SimulationParams:
         """The simulated community: the seed, V2.0's effect and the joins a day."""
