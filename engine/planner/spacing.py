@@ -40,7 +40,8 @@ def apply_quiet_hours(
             continue
         day = local.date() if minute < end else local.date() + timedelta(1)
         at = datetime.combine(day, time(end // 60, end % 60), tzinfo=local.tzinfo)
-        kept.append(replace(action, at=at))
+        marker = {"quiet_hours": f"deferred from {local:%H:%M}"}  # shown by plans and the console
+        kept.append(replace(action, at=at, extra={**action.extra, **marker}))
     verb = "deferred to" if quiet.action == "defer" else "dropped (quiet hours end"
     tail = "" if quiet.action == "defer" else ")"
     warnings = [
@@ -79,11 +80,16 @@ def apply_spacing(
                 changed[loser.key] = None
                 outcome, follows = f"dropped {loser.slot}", winner
             elif mine != theirs and spacing.on_collision == "shift":
-                moved = replace(loser, at=winner.at + gap)
+                marker = {"collision": f"moved from {loser.at:%H:%M} ({winner.slot})"}
+                moved = replace(loser, at=winner.at + gap, extra={**loser.extra, **marker})
                 changed[loser.key] = moved
                 outcome, follows = f"moved {loser.slot} to {moved.at:%H:%M}", moved
             elif mine == theirs and spacing.on_collision != "warn":
                 outcome = "kept both (equal priority)"
+            if outcome.startswith("kept both"):  # both go out: mark each with the other
+                for one, other in ((post, last), (last, post)):
+                    note = {"collision": f"{minutes} min from {other.slot}"}
+                    changed[one.key] = replace(one, extra={**one.extra, **note})
             seen.setdefault((last.slot, post.slot), []).append(
                 f"{group_id} {post.at:%Y-%m-%d} {last.at:%H:%M}/{post.at:%H:%M} "
                 f"({minutes} min apart): {outcome}"

@@ -109,3 +109,33 @@ def test_group_search_filters_in_the_database_by_tag_exactly_and_sop(
     assert [g.id for g in find_groups(ws, search="上海", sop_id="b")[0]] == ["g2"]
     shown, total = find_groups(ws, limit=2)
     assert ([g.id for g in shown], total) == (["g1", "g2"], 3)
+
+
+def test_the_week_view_marks_posts_the_quiet_hours_moved(web: TestClient, ws: Workspace) -> None:
+    from tests.support.console import T0
+    from tests.support.examples import example_text, modified
+    from tests.support.workspaces import in_production
+    from versions import services
+
+    def quiet_from_19(data: dict) -> None:
+        data["schedule"]["quiet_hours"] = {"start": "19:00", "end": "08:00", "action": "defer"}
+
+    in_production(ws, "mombaby-refined", now=T0)
+    with_hand_posts(ws, now=datetime.now(UTC))
+    text = modified(example_text("mombaby-refined"), quiet_from_19)
+    services.save_version(
+        ws.uow(), text=text, source="quiet.yaml", author="小王", message="静默时段",
+        major=False, now=T0,
+    )  # fmt: skip
+    services.promote(
+        ws.uow(), sop_id="mombaby-refined", version="1.1", approver="李经理",
+        policy=ws.policy, now=T0,
+    )  # fmt: skip
+    log_in(web, "李经理")
+
+    html = web.get(
+        "/sops/mombaby-refined/week", params={"group": "g-fang", "start": "2026-09-07"}
+    ).text
+
+    assert 'class="marked"' in html
+    assert "quiet_hours: deferred from 20:00" in html

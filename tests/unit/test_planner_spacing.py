@@ -37,6 +37,12 @@ def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_by_default()
     (warning,) = [w for w in result.warnings if w.startswith("collision")]
     assert "columns.welfare and flash_sale.wed in 1 group-day(s)" in warning
     assert "g1 2026-09-09 20:00/20:10 (10 min apart): kept both" in warning
+    marked = {a.slot: a.extra.get("collision") for a in result.actions if a.at.date() == WEDNESDAY}
+    assert marked == {  # each post of the pair names the other (the console's week view shows it)
+        "columns.welfare": "10 min from flash_sale.wed",
+        "flash_sale.wed": "10 min from columns.welfare",
+    }
+    assert all("collision" not in a.extra for a in result.actions if a.at.date() != WEDNESDAY)
 
 
 def test_a_collision_is_resolved_by_the_declared_priority() -> None:
@@ -50,6 +56,7 @@ def test_a_collision_is_resolved_by_the_declared_priority() -> None:
     (sale,) = by_slot(shifted.actions, "flash_sale.wed")
     assert sale.at == local(2026, 9, 9, 20, 30)  # the column wins; the sale waits the gap
     assert sale.key == "test-sop:1.0:g1:flash_sale.wed:2026-09-09"
+    assert sale.extra["collision"] == "moved from 20:10 (columns.welfare)"
 
 
 def quiet_doc(action: str = "defer", **quiet: Any) -> Any:
@@ -71,6 +78,7 @@ def test_a_welcome_at_23_58_is_deferred_to_08_00_and_planned_by_the_next_days_wi
     (welcome,) = next_day.actions
     assert welcome.at == local(2026, 9, 4, 8, 0) and welcome.text == "欢迎 小红"
     assert welcome.key == "test-sop:1.0:g1:on_join.welcome:2026-09-03:m1"
+    assert welcome.extra == {"quiet_hours": "deferred from 23:58"}
     low, _ = join_window([doc], date(2026, 9, 4), date(2026, 9, 4))
     assert low <= local(2026, 9, 3, 23, 58)
     dropped = run(quiet_doc("drop"), GROUP, date(2026, 9, 4), date(2026, 9, 4), joins=joins)
