@@ -149,6 +149,12 @@ def _tracked(
     return replace(action, text=rewrite(action.text), extra=extra)
 
 
+def link_exists(ws: Workspace, token: str) -> bool:
+    """Whether `token` names a tracked link."""
+    with ws.session() as session:
+        return session.get(TrackedLink, token) is not None
+
+
 def click(
     ws: Workspace,
     *,

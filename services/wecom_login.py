@@ -5,6 +5,7 @@ a WeCom userid; the account whose `wecom_userid` it is logs in.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -51,8 +52,29 @@ def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> 
     return f"{OAUTH}?{urlencode(query, quote_via=quote)}#wechat_redirect"
 
 
-def user_for_code(ws: Workspace, *, code: str) -> User:
-    """The active account of the WeCom user a login `code` names."""
+def identifies_visitors(ws: Workspace) -> bool:
+    """Whether WeCom is configured, so tracked links can ask it who clicked."""
+    return bool(ws.settings.wecom_corp_id and ws.settings.wecom_corp_secret is not None)
+
+
+def visitor_for_code(ws: Workspace, *, code: str) -> str | None:
+    """Who clicked a tracked link, from WeCom's in-app authorization `code`: the userid of a
+    member of the company, or the external_userid (else openid) of a customer; None when
+    WeCom refuses the code or names nobody (the click is then counted by address)."""
+    try:
+        answer = _userinfo(ws, code)
+    except AccountError:
+        return None
+    if answer.get("errcode"):
+        return None
+    for field in ("userid", "UserId", "external_userid", "openid", "OpenId"):
+        if answer.get(field):
+            return str(answer[field])
+    return None
+
+
+def _userinfo(ws: Workspace, code: str) -> dict[str, Any]:
+    """`auth/getuserinfo` for a one-time OAuth2 code (the raw answer)."""
     corp_id, secret = _corp(ws)
     base = ws.settings.wecom_base_url
     try:
@@ -65,6 +87,12 @@ def user_for_code(ws: Workspace, *, code: str) -> User:
             ).json()
     except (WeComApiError, httpx.HTTPError, ValueError) as err:
         raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
+    return answer if isinstance(answer, dict) else {}
+
+
+def user_for_code(ws: Workspace, *, code: str) -> User:
+    """The active account of the WeCom user a login `code` names."""
+    answer = _userinfo(ws, code)
     if answer.get("errcode"):
         raise AccountError(f"WeCom login refused: errcode {answer.get('errcode')}")
     userid = str(answer.get("userid") or answer.get("UserId") or "")

@@ -48,17 +48,28 @@ def done(
     return RedirectResponse(f"/tasks?posted={result.group_id}&late={flag}", status_code=303)
 
 
-@router.get("/r/{token}")
-def tracked_link(request: Request, token: str) -> Response:
-    """A tracked link: count the click (robots and repeats aside), then redirect."""
-    from services.tracked_links import click
+@router.get("/r/{token}", name="tracked_link")
+def tracked_link(request: Request, token: str, code: str = "", state: str = "") -> Response:
+    """A tracked link: count the click (robots and repeats aside), then redirect. Inside WeCom
+    (and with WeCom configured) the visitor is first sent through WeCom's in-app authorization,
+    which comes back here with a `code` naming them, so repeats count once per member."""
+    from services.tracked_links import click, is_robot, link_exists
+    from services.wecom_login import authorize_url, identifies_visitors, visitor_for_code
 
+    ws = workspace(request)
+    agent = request.headers.get("user-agent", "")
+    member = visitor_for_code(ws, code=code) if code and state == token else None
+    in_wecom = "wxwork" in agent.lower() and not is_robot(agent)
+    if not code and in_wecom and identifies_visitors(ws) and link_exists(ws, token):
+        back = str(request.url_for("tracked_link", token=token))
+        target = authorize_url(ws, redirect_uri=back, state=token, qr=False)
+        return RedirectResponse(target, status_code=302)
     target = click(
-        workspace(request),
+        ws,
         token=token,
-        member=None,  # members are identified only by WeCom's in-app authorization (not yet)
+        member=member,
         address=request.client.host if request.client else "unknown",
-        user_agent=request.headers.get("user-agent", ""),
+        user_agent=agent,
         now=now(),
     )
     if target is None:

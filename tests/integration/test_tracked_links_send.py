@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +26,7 @@ from sop_models.errors import ChannelNotConfigured
 from tests.support.console import client
 from tests.support.examples import example_text, modified
 from tests.support.planning import local
+from tests.support.wecom_fake import FakeWeCom
 from versions import services as version_services
 
 SETUP = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
@@ -185,3 +187,44 @@ def test_click_rate_is_clicks_over_members_reached_per_version(workspace: Worksp
     # what `sop check` tests when click_rate is the candidate's first KPI target
     sums = unit_sums(event_store(workspace), "click_rate", sop=SOP).to_pylist()
     assert {(r["sop_version"], r["num"], r["den"]) for r in sums} == {("1.0", 2, 10), ("2.0", 1, 4)}
+
+
+def test_inside_wecom_a_customer_clicking_twice_is_identified_and_counted_once(
+    workspace: Workspace,
+) -> None:
+    with FakeWeCom() as fake:
+        ws = _workspace(workspace, True)
+        path = ws.root / "sopflow.toml"
+        path.write_text(
+            path.read_text(encoding="utf-8")
+            + f'wecom_corp_id = "{fake.corpid}"\nwecom_corp_secret = "{fake.corpsecret}"\n'
+            + f'wecom_base_url = "{fake.base_url}"\n',
+            encoding="utf-8",
+        )
+        ws.settings = load_settings(ws.root)
+        token = re.findall(r"/r/([\w-]+)", _send(ws))[0]
+        with client(ws) as web:
+            for code in ("code-1", "code-2"):  # WeCom's codes are single-use: one per visit
+                first = web.get(f"/r/{token}", headers={"user-agent": PHONE})
+                assert first.status_code == 302
+                target = urlsplit(first.headers["location"])
+                query = parse_qs(target.query)
+                assert target.netloc == "open.weixin.qq.com"
+                assert query["redirect_uri"] == [f"http://testserver/r/{token}"]
+                assert query["state"] == [token] and query["scope"] == ["snsapi_base"]
+                fake.visitor_codes[code] = "wmCustomer-1"
+                back = web.get(
+                    f"/r/{token}", params={"code": code, "state": token},
+                    headers={"user-agent": PHONE},
+                )  # fmt: skip
+                assert (back.status_code, back.headers["location"]) == (302, SHOP)
+    assert clicks_by_message(ws) == {MESSAGE: 1}
+    con = duckdb.connect()
+    try:
+        rel = event_store(ws).relation(con)
+        members = con.execute(
+            f"SELECT member FROM ({rel.sql_query()}) WHERE event = 'click'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert members == [("wmCustomer-1",)]

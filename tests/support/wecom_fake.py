@@ -136,6 +136,7 @@ class FakeWeCom:
         self._after_effect: dict[str, deque[int]] = {}
         self.webhook_rejections = 0
         self.login_codes: dict[str, str] = {}  # OAuth2 code -> userid (auth/getuserinfo)
+        self.visitor_codes: dict[str, str] = {}  # OAuth2 code -> a customer's external_userid
         self._server: ThreadingHTTPServer | None = None
 
     # lifecycle ---------------------------------------------------------------------------
@@ -374,6 +375,9 @@ class FakeWeCom:
 
     def _getuserinfo(self, code: str) -> Answer:
         """A login code is good once (WeCom's codes are single-use, 5 minutes)."""
+        customer = self.visitor_codes.pop(code, None)
+        if customer is not None:  # not a member of the company: external_userid and openid
+            return {"errcode": 0, "errmsg": "ok", "external_userid": customer, "openid": "o-x"}
         userid = self.login_codes.pop(code, None)
         if userid is None:
             return _error(40029, "invalid code")
