@@ -46,13 +46,7 @@ def signer(request: Request) -> Signer:
 
 def session_id(request: Request) -> str | None:
     """The session id from the signed cookie, or None (missing or tampered)."""
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        return None
-    try:
-        return signer(request).unsign(raw).decode()
-    except BadSignature:
-        return None
+    return unsigned_cookie(request, COOKIE)
 
 
 def set_cookie(request: Request, response: Any, name: str, value: str, max_age: int) -> None:
@@ -69,6 +63,7 @@ def set_cookie(request: Request, response: Any, name: str, value: str, max_age: 
 
 
 def unsigned_cookie(request: Request, name: str) -> str | None:
+    """A signed cookie's value, or None (missing or tampered)."""
     raw = request.cookies.get(name)
     if not raw:
         return None
