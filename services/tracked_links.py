@@ -115,6 +115,9 @@ def track_action_links(
     declared: dict[tuple[str, str], Declared] = {}
     out: list[PlannedAction] = []
     for action in actions:
+        if not any(URL.search(text) for text in _texts(action)):
+            out.append(action)  # no link: nothing to track, no need to read its SOP
+            continue
         ref = (action.sop_id, action.version)
         if ref not in declared:
             info = ws.store.resolve(action.sop_id, action.version)
@@ -123,11 +126,15 @@ def track_action_links(
     return out
 
 
+def _texts(action: PlannedAction) -> tuple[str, str]:
+    """Where a message's links are: its text and a news card's url."""
+    return action.text, action.extra.get("news_url", "")
+
+
 def _tracked(
     ws: Workspace, action: PlannedAction, declared: Declared, now: datetime
 ) -> PlannedAction:
-    texts = (action.text, action.extra.get("news_url", ""))
-    if not any(tracks(declared, m.group(0)) for text in texts for m in URL.finditer(text)):
+    if not any(tracks(declared, m.group(0)) for text in _texts(action) for m in URL.finditer(text)):
         return action
     base = (ws.settings.console_url or "").strip()
     if not base:
