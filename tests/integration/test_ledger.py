@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -28,21 +28,10 @@ from engine.ledger import (
 )
 from engine.migrations import MIGRATIONS
 from sop_models.actions import PlannedAction
+from tests.support.jsonl_channel import Result
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
-
-
-@dataclass(frozen=True)
-class Result:
-    """A channel outcome with the shape of engine.channels' DeliveryResult."""
-
-    key: str
-    status: str
-    response_id: str | None = None
-    error: str | None = None
-    attempts: int = 1
-    sent_at: datetime | None = None
 
 
 def action(group: str, slot: str, at: datetime) -> PlannedAction:

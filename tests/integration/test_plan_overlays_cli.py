@@ -7,6 +7,8 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from engine.groups import add_group
 from services.workspace import Workspace
 from tests.support.examples import example_text, modified
@@ -36,9 +38,9 @@ def _overlay(data: dict) -> None:
     ] + [t for t in data["templates"] if t["id"] == "welcome"]
 
 
-def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
-    workspace: Workspace, cli: Cli, tmp_path: Path
-) -> None:
+@pytest.fixture
+def saved(workspace: Workspace, cli: Cli, tmp_path: Path) -> Workspace:
+    """mombaby-refined and the weekly-jielong overlay in production, one group on the base."""
     base = tmp_path / "mombaby.yaml"
     base.write_text(example_text("mombaby-refined"), encoding="utf-8")
     overlay = tmp_path / "jielong.yaml"
@@ -49,6 +51,12 @@ def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
     with workspace.session() as session:
         add_group(session, id="g1", name="一群", sop_id="mombaby-refined", now=NOW)
         session.commit()
+    return workspace
+
+
+def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
+    saved: Workspace, cli: Cli
+) -> None:
     args = ["plan", "mombaby-refined", "--from", "2026-09-14", "--to", "2026-09-15"]
     rows = json.loads(cli(*args, "--overlay", "weekly-jielong", "--json").stdout)
     monday = [(r["sop"], r["slot"]) for r in rows if r["at"].startswith("2026-09-14T10")]
@@ -65,18 +73,8 @@ def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
 
 
 def test_an_attached_overlay_is_planned_inside_its_window_until_detached(
-    workspace: Workspace, cli: Cli, tmp_path: Path
+    saved: Workspace, cli: Cli
 ) -> None:
-    base = tmp_path / "mombaby.yaml"
-    base.write_text(example_text("mombaby-refined"), encoding="utf-8")
-    overlay = tmp_path / "jielong.yaml"
-    overlay.write_text(modified(example_text("mombaby-refined"), _overlay), encoding="utf-8")
-    for path, sop in ((base, "mombaby-refined"), (overlay, "weekly-jielong")):
-        cli("save", str(path), "--author", "小王", "-m", "首版")
-        cli("promote", sop, "1.0", "--approver", "李经理")
-    with workspace.session() as session:
-        add_group(session, id="g1", name="一群", sop_id="mombaby-refined", now=NOW)
-        session.commit()
     cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--from", "2026-09-21")
     listed = json.loads(cli("overlay", "list", "--json").stdout)
     assert listed == [
