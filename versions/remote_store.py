@@ -30,12 +30,13 @@ _MIRROR_REFS = "+refs/*:refs/*"
 
 
 def local_path(url: str) -> Path | None:
-    """The folder a `file://` URL or a plain path names; None for a network URL (ssh://...)."""
+    """The folder a `file://` URL or a plain path names (as written, perhaps relative); None for
+    a network URL (ssh://...)."""
     if url.startswith("file://"):
         return Path(urlparse(url).path)
     if "://" in url or (":" in url.split("/", 1)[0] and not Path(url).exists()):
         return None  # ssh://host/x or scp-like host:path
-    return Path(url).resolve()
+    return Path(url)
 
 
 def create_remote(url: str) -> None:
