@@ -124,8 +124,9 @@ def events_wecom_stats(
         )
     if sends.without_members:
         typer.echo(
-            f"note: {', '.join(sends.without_members)} ha(s) no member_count; their delivered"
-            " events reach 0 members (set it: sop groups edit ID --members N)"
+            f"note: no member_count for {', '.join(sends.without_members)}: WeCom does not say"
+            " how many members a send reached, so their delivered events count 0"
+            " (set it: sop groups edit ID --members N)"
         )
     typer.echo(f"note: {NO_READ_DATA}")
 

@@ -151,3 +151,22 @@ def test_fetching_again_adds_only_chats_sent_since(
     assert (sends["new_events"], sends["already_stored"], sends["read_data"]) == (1, 2, None)
     assert [m["sent"] for m in sends["messages"]] == [3]
     assert sorted(r["group"] for r in delivered(mass)) == ["g1", "g2", "g3"]
+
+
+def test_groups_without_a_member_count_are_named_not_given_invented_reach(
+    mass: Workspace, wecom: FakeWeCom, cli: Cli
+) -> None:
+    cli("groups", "edit", "g2", "--members", "0", "--by", "李经理")
+    due = datetime.now(CST).replace(microsecond=0) - timedelta(days=1)
+    msgid = post_to_all(mass, due)
+    wecom.confirm(msgid, at=int(due.timestamp()) + 60)
+    day = due.date().isoformat()
+
+    out = cli("events", "wecom-stats", "--from", day, "--to", day).output
+
+    assert "note: no member_count for g2:" in out
+    assert [(r["group"], r["value"]) for r in delivered(mass)] == [
+        ("g1", 120.0),
+        ("g2", 0.0),
+        ("g3", 60.0),
+    ]
