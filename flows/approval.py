@@ -2,7 +2,9 @@
 
 Inside a flow, `wait_for_approval()` pauses the run (state PAUSED, process keeps waiting) and
 returns the `ApprovalDecision` given on resume. Outside, `approve_run()` / `decline_run()`
-resume it with a decision and `paused_runs()` lists what waits. Prefect 3.8 has no CLI for
+resume it with a decision and `paused_runs()` lists what waits. A pause may carry structured
+evidence (a JSON object, stored as the run's input `EVIDENCE_KEY` before the pause) so that an
+inbox can draw it; `paused_runs()` returns it beside the Markdown. Prefect 3.8 has no CLI for
 resuming with input, so these are what `sop` calls.
 
 A Prefect server that cannot be reached or refuses our credentials is reported as one
@@ -33,7 +35,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout, ObjectNotFound
 from prefect.flow_runs import pause_flow_run
-from prefect.input import RunInput, keyset_from_paused_state
+from prefect.input import RunInput, create_flow_run_input, keyset_from_paused_state
 from prefect.logging import get_run_logger
 
 from services.prefect_api import prefect_api_errors
@@ -42,6 +44,8 @@ from sop_models.errors import ApprovalError, FlowRunError
 DEFAULT_TIMEOUT_S = 7 * 24 * 3600
 # A run turns PAUSED a moment before its input schema is stored; resuming in between is refused.
 _SCHEMA_WAIT_S = 10.0
+#: The run input under which a pause keeps its structured evidence.
+EVIDENCE_KEY = "sopflow-evidence"
 
 
 class ApprovalDecision(RunInput):
@@ -62,11 +66,13 @@ class PausedRun:
     paused_since: datetime | None
     waits_for_approval: bool
     description_md: str
+    evidence: dict[str, Any] | None = None
 
 
 def wait_for_approval(
     *,
     description_md: str,
+    evidence: dict[str, Any] | None = None,
     timeout_s: int = DEFAULT_TIMEOUT_S,
     poll_interval_s: int = 5,
 ) -> ApprovalDecision:
@@ -74,11 +80,15 @@ def wait_for_approval(
 
     Call inside a (sync) flow. The run stays PAUSED and its process keeps polling every
     `poll_interval_s`; after `timeout_s` without a decision this raises `ApprovalError`.
+    `evidence` (JSON-able) is stored with the run first, for `paused_runs()` to hand out.
     """
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise ApprovalError("wait_for_approval() must be called inside a flow run")
     logger = get_run_logger()
+    if evidence is not None:
+        # Stored before the pause, so every run listed as waiting already has it.
+        create_flow_run_input(key=EVIDENCE_KEY, value=evidence, flow_run_id=context.flow_run.id)
     form = ApprovalDecision.with_initial_data(description=description_md)
     try:
         given = pause_flow_run(
@@ -181,12 +191,14 @@ def paused_runs(limit: int = 200) -> list[PausedRun]:
         names = {flow.id: flow.name for flow in flows}
         listed = []
         for run in runs:
-            description = ""
+            description, evidence = "", None
             waits = _asks_for_approval(_pause_schema(client, run))
             if waits:
                 assert run.state is not None
                 key = keyset_from_paused_state(run.state)["description"]
                 description = str(_read_input(client, run.id, key) or "")
+                stored = _read_input(client, run.id, EVIDENCE_KEY)
+                evidence = stored if isinstance(stored, dict) else None
             listed.append(
                 PausedRun(
                     id=run.id,
@@ -195,6 +207,7 @@ def paused_runs(limit: int = 200) -> list[PausedRun]:
                     paused_since=run.state.timestamp if run.state else None,
                     waits_for_approval=waits,
                     description_md=description,
+                    evidence=evidence,
                 )
             )
     return listed

@@ -58,6 +58,7 @@ def check(
         # The workspace stays closed while the run waits (possibly for days).
         decision = wait_for_approval(
             description_md=outcome.markdown,
+            evidence=outcome.evidence.as_json(),
             timeout_s=approval_timeout_s,
             poll_interval_s=poll_interval_s,
         )

@@ -77,6 +77,15 @@ def forest_chart(experiment: ExperimentView) -> str:
     return "".join(parts)
 
 
+def forest_text(experiment: ExperimentView) -> list[str]:
+    """The chart as sentences, one per metric: its text alternative for screen readers."""
+    return [
+        f"{m.label_zh or m.name} {m.name}（{ROLE_LABELS.get(m.role, m.role)}）："
+        f"{fmt_pct(m.rel_lift)}，95% 置信区间 CI [{fmt_pct(m.ci_low)}, {fmt_pct(m.ci_high)}]"
+        for m in experiment.metrics
+    ]
+
+
 def _row(m: MetricView, cy: float, colour: str, x: Callable[[float], float]) -> list[str]:
     role = ROLE_LABELS.get(m.role, m.role)
     rel, low, high = finite(m.rel_lift), finite(m.ci_low), finite(m.ci_high)

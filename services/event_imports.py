@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from engine.events.attribution import Attribution
@@ -60,25 +61,50 @@ def import_events(
         result = event_store(ws).import_file(
             path, now=now, naive_tz=zone, attribution=attribution, limits=time_limits(ws)
         )
-        if not result.new:
-            return result
-        try:
-            audit.append(
-                session,
-                actor=actor,
-                action="events-import",
-                sop_id=EVENTS_SOP,
-                version=None,
-                before=None,
-                after={"batch": result.sha256, "source": result.source, "rows": result.rows},
-                note=f"batch {result.batch}: {result.rows} event(s) from {Path(path).name}",
-                now=now,
-            )
-            session.commit()
-        except BaseException:
-            event_store(ws).remove(result.sha256)  # no batch without its audit record
-            raise
+        if result.new:
+            _audit_import(ws, session, result, Path(path).name, actor=actor, now=now)
     return result
+
+
+def import_table(
+    ws: Workspace, table: pa.Table, *, source: str, now: datetime, actor: str
+) -> ImportResult:
+    """Import rows fetched from elsewhere (columns of the event schema) as one audited batch.
+
+    Rows whose `event_id` is stored already are skipped, so fetching again adds what is new.
+    """
+    with ws.session() as session:
+        result = event_store(ws).import_rows(
+            table,
+            source,
+            now=now,
+            attribution=_attribution(ws, session),
+            limits=time_limits(ws),
+        )
+        if result.new:
+            _audit_import(ws, session, result, source, actor=actor, now=now)
+    return result
+
+
+def _audit_import(
+    ws: Workspace, session: Session, result: ImportResult, name: str, *, actor: str, now: datetime
+) -> None:
+    try:
+        audit.append(
+            session,
+            actor=actor,
+            action="events-import",
+            sop_id=EVENTS_SOP,
+            version=None,
+            before=None,
+            after={"batch": result.sha256, "source": result.source, "rows": result.rows},
+            note=f"batch {result.batch}: {result.rows} event(s) from {name}",
+            now=now,
+        )
+        session.commit()
+    except BaseException:
+        event_store(ws).remove(result.sha256)  # no batch without its audit record
+        raise
 
 
 def list_batches(ws: Workspace) -> list[Batch]:

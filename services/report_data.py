@@ -87,8 +87,11 @@ def _latest_evidence(ws: Workspace, sop_id: str) -> Evidence | None:
 
 def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
     evidence = _latest_evidence(ws, sop_id)
-    if evidence is None:
-        return None
+    return None if evidence is None else experiment_view(evidence)
+
+
+def experiment_view(evidence: Evidence) -> ExperimentView:
+    """A check's evidence as the report's experiment (what the forest chart draws)."""
     check = evidence.check
     metrics = [
         MetricView(

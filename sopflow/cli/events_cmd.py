@@ -92,21 +92,43 @@ def events_wecom_stats(
     owner: list[str] = typer.Option(None, "--owner", help="Group owner userids (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was stored as JSON."),
 ) -> None:
-    """Fetch WeCom customer-group statistics (by owner and by day) into the event store.
+    """Fetch WeCom customer-group statistics (by owner and by day) into the event store, and
+    the send results of our mass sends due on those days as per-message `delivered` events.
+
+    WeCom has no read data for customer-group messages; the command says so, invents none.
 
     Example: sop events wecom-stats --from 2026-10-01 --to 2026-10-31 --owner zhangsan
     """
+    from services.wecom_sends import NO_READ_DATA, fetch_send_results
     from services.wecom_stats import fetch_into_store
 
     ws = workspace(ctx)
     stored = fetch_into_store(ws, start=start, end=end, owners=owner or None, today=now().date())
+    sends = fetch_send_results(ws, start=start, end=end, now=now())
     if as_json:
-        echo_json({k: str(v) for k, v in stored.items()})
+        echo_json({**{k: str(v) for k, v in stored.items()}, "send_results": sends.as_json()})
         return
     typer.echo(
         f"stored {stored['owner_rows']} owner row(s) and {stored['day_rows']} day row(s)"
         f" under {ws.dir('events') / 'wecom'}"
     )
+    batch = f" (batch {sends.batch})" if sends.batch else ""
+    typer.echo(
+        f"mass sends: {len(sends.messages)} message(s); {sends.new_events} new delivered"
+        f" event(s){batch}, {sends.already_stored} already stored"
+    )
+    for m in sends.messages:
+        typer.echo(
+            f"  {m.message}: sent {m.sent}, failed {m.failed}, over the monthly cap"
+            f" {m.over_cap}, not confirmed {m.waiting}"
+        )
+    if sends.without_members:
+        typer.echo(
+            f"note: no member_count for {', '.join(sends.without_members)}: WeCom does not say"
+            " how many members a send reached, so their delivered events count 0"
+            " (set it: sop groups edit ID --members N)"
+        )
+    typer.echo(f"note: {NO_READ_DATA}")
 
 
 def kpi(

@@ -1,9 +1,16 @@
-"""A check run's evidence (the Markdown its pause carries) as blocks a template renders:
-headings, tables, lists and paragraphs. Text only; the template escapes every cell."""
+"""A check run's evidence as a template renders it: the Markdown its pause carries as blocks
+(headings, tables, lists and paragraphs; the template escapes every cell), and its structured
+evidence as the report's forest chart (SVG) with the same content as text."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from sop_models.evidence import Evidence
 
 
 @dataclass
@@ -50,3 +57,26 @@ def blocks(markdown: str) -> list[Block]:
         else:
             found.append(Block(kind, [_plain(line.lstrip("#"))]))
     return found
+
+
+@dataclass(frozen=True)
+class EvidenceChart:
+    """The forest chart of a paused check (inline SVG) and its text alternative, per metric."""
+
+    svg: Markup
+    text: list[str]
+
+
+def chart(evidence: dict[str, Any] | None) -> EvidenceChart | None:
+    """The chart of a paused run's structured evidence; None when the pause carries none."""
+    from report.forest import forest_chart, forest_text
+    from services.report_data import experiment_view
+
+    if evidence is None:
+        return None
+    try:
+        view = experiment_view(Evidence.model_validate(evidence))
+    except ValidationError:
+        return None  # a pause from another tool or an older sopflow: the text evidence stays
+    # forest_chart escapes every text it draws.
+    return EvidenceChart(Markup(forest_chart(view)), forest_text(view))

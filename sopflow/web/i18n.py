@@ -86,6 +86,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "until": ("截止日", "To"),
     "audit_ok": ("审计链完整：sop audit verify 未发现问题。", "Audit trail intact: no findings."),
     "audit_bad": ("审计链有问题：", "Audit trail findings:"),
+    "ci_chart": (
+        "各指标相对提升及 95% 置信区间（图中内容的文字版）：",
+        "Relative lift per metric with its 95% CI (the chart as text):",
+    ),
     "no_paused": ("没有等待审批的检查。", "No check runs wait for approval."),
     "approve": ("批准并升级", "Approve and promote"),
     "decline": ("驳回", "Decline"),

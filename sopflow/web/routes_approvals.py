@@ -14,7 +14,7 @@ from services.sessions import Login
 from sopflow.prefect_context import prefect_for
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, workspace
-from sopflow.web.evidence_view import blocks
+from sopflow.web.evidence_view import blocks, chart
 
 router = APIRouter()
 
@@ -30,7 +30,7 @@ def inbox(request: Request, user: Login = Depends(lead)) -> Response:
             for run in paused_runs()
             if run.waits_for_approval and run.flow_name == preflight.CHECK_FLOW
         ]
-    return render(request, "approvals.html", runs=runs, evidence=blocks)
+    return render(request, "approvals.html", runs=runs, evidence=blocks, chart=chart)
 
 
 @router.post("/approvals/{run_id}/{decision}")

@@ -1,9 +1,12 @@
 """The ops console in a real Chromium (Playwright): a lead approves a paused check run after
 opening the diff, the version's author cannot, and an operator on a 375x667 phone marks a hand
-post done. Screenshots of every page are kept under test-artifacts/console/."""
+post done. Screenshots of every page are kept under test-artifacts/console/. Over HTTP: the
+approvals inbox draws a paused run's CI chart with every metric of its evidence."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -20,7 +23,15 @@ from services import audit_trail
 from services.accounts import add_user
 from services.workspace import Workspace, open_workspace
 from tests.support.browser import artifacts_dir, browser_page, log_in_page, serving
-from tests.support.console import PASSWORD, client, with_accounts, with_hand_posts, with_versions
+from tests.support.console import (
+    PASSWORD,
+    client,
+    csrf_of,
+    log_in,
+    with_accounts,
+    with_hand_posts,
+    with_versions,
+)
 from tests.support.experiments import APPROVER, AUTHOR, BETTER, SOP, WINDOW, build_experiment
 from tests.support.waiting import wait_until
 
@@ -83,6 +94,7 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
         page.goto(f"{base}/approvals")
         page.screenshot(path=shots / "approvals.png", full_page=True)
         card = page.locator("section.card", has_text=run_id)
+        assert card.get_by_role("img", name=re.compile("95% CI")).is_visible()
         card.locator("form", has_text="批准并升级").get_by_label("我确认此操作").check()
         card.get_by_role("button", name="批准并升级").click()
         page.wait_for_load_state()
@@ -123,6 +135,41 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
     promotes = audit_trail.records(ws, sop_id=SOP, action="promote")
     assert approvals[-1].actor == APPROVER
     assert (promotes[-1].actor, promotes[-1].version) == (APPROVER, "2.0")
+    ws.close()
+
+
+def test_the_inbox_draws_a_paused_check_runs_ci_chart_with_every_metric_of_its_evidence(
+    prefect_server: PrefectServer, experiment: Path, tmp_path: Path
+) -> None:
+    root = Path(shutil.copytree(experiment, tmp_path / "ws"))
+    ws = open_workspace(root)
+    add_user(ws, name=APPROVER, role="lead", password=PASSWORD, actor="os:t", now=datetime.now(UTC))
+    thread, outcome = _check_in_background(root)
+    run_id = _paused_check()
+    web = client(ws)
+    log_in(web, APPROVER)
+
+    page = web.get("/approvals").text
+    card = page[page.index(f'id="run-{run_id}"') :]
+    card = card[: card.index("</section>")]
+    svg = re.search(r'<svg class="chart forest".*?</svg>', card, re.S)
+    caption = re.search(r"<figcaption.*?</figcaption>", card, re.S)
+    web.post(
+        f"/approvals/{run_id}/decline",
+        data={"csrf": csrf_of(page), "reason": "先看图", "confirm": "yes"},
+    )
+    thread.join(120)
+
+    assert outcome and not isinstance(outcome[0], BaseException), outcome
+    # What the chart must show is what the check concluded on: the evidence note of V2.0.
+    [note] = [json.loads(line) for line in ws.store.evidence(ws.store.resolve(SOP, "2.0"))]
+    names = [m["name"] for m in note["check"]["metrics"]]
+    assert names[0] == "open_rate" and len(names) > 1
+    assert svg is not None and caption is not None, card
+    assert re.search(r'<figure class="forest" aria-describedby="ci-[^"]+">', card)
+    for m in note["check"]["metrics"]:
+        assert f"{m['name']} · " in svg.group(0)
+        assert m["name"] in caption.group(0)
     ws.close()
 
 
