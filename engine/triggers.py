@@ -71,6 +71,11 @@ def slot_name(campaign: Campaign, trigger: CountTrigger, threshold: int) -> str:
     return f"triggers.{campaign.id}.{trigger.id}.{threshold}"
 
 
+def fired_key(sop_id: str, group_id: str, watch: Watch, trigger: CountTrigger, at: int) -> str:
+    """The unversioned key (`sop:group:slot:date`) threshold `at` has in the ledger."""
+    return action_key(sop_id, group_id, slot_name(watch.campaign, trigger, at), str(watch.first))
+
+
 def due(trigger: CountTrigger, count: int) -> int | None:
     """The threshold to post at `count`: `at` once reached; for `every` the highest reached."""
     reached = trigger.thresholds(count)
@@ -91,7 +96,7 @@ def fired_actions(
 
     `counts` maps (campaign id, event, group id) to the count in the campaign's run that
     contains `day`; `fired` holds the unversioned keys (`sop:group:slot:date`) already in
-    the ledger. Any higher threshold already fired suppresses a lower one of the same trigger.
+    the ledger. Only the highest threshold reached is due: once it fired, lower ones never do.
     """
     base = doc.document_variables()
     found: list[PlannedAction] = []
@@ -105,12 +110,7 @@ def fired_actions(
                 threshold = due(trigger, count)
                 if threshold is None:
                     continue
-                keys = [
-                    action_key(doc.id, group.id, slot_name(campaign, trigger, t), str(watch.first))
-                    for t in trigger.thresholds(count)
-                    if t >= threshold
-                ]
-                if any(k in fired for k in keys):
+                if fired_key(doc.id, group.id, watch, trigger, threshold) in fired:
                     continue
                 values = {
                     **base, **content_variables(doc, trigger.content_tag), **static,

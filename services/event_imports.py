@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from engine.events.attribution import Attribution
@@ -60,25 +61,51 @@ def import_events(
         result = event_store(ws).import_file(
             path, now=now, naive_tz=zone, attribution=attribution, limits=time_limits(ws)
         )
-        if not result.new:
-            return result
-        try:
-            audit.append(
-                session,
-                actor=actor,
-                action="events-import",
-                sop_id=EVENTS_SOP,
-                version=None,
-                before=None,
-                after={"batch": result.sha256, "source": result.source, "rows": result.rows},
-                note=f"batch {result.batch}: {result.rows} event(s) from {Path(path).name}",
-                now=now,
-            )
-            session.commit()
-        except BaseException:
-            event_store(ws).remove(result.sha256)  # no batch without its audit record
-            raise
+        if result.new:
+            _record(ws, session, result, actor=actor, now=now, source=Path(path).name)
     return result
+
+
+def import_table(
+    ws: Workspace, table: pa.Table, *, source: str, now: datetime, actor: str
+) -> ImportResult:
+    """Import rows handed over in memory (`sop events push`: a batch of one) exactly like a
+    file: checked, attributed, refused when already stored, audited."""
+    with ws.session() as session:
+        result = event_store(ws).import_rows(
+            table,
+            source,
+            now=now,
+            naive_tz=ws.settings.timezone,
+            attribution=_attribution(ws, session),
+            limits=time_limits(ws),
+            again="refuse",
+        )
+        if result.new:
+            _record(ws, session, result, actor=actor, now=now, source=source)
+    return result
+
+
+def _record(
+    ws: Workspace, session: Session, result: ImportResult, *, actor: str, now: datetime, source: str
+) -> None:
+    """The batch's audit record; no batch stays stored without it."""
+    try:
+        audit.append(
+            session,
+            actor=actor,
+            action="events-import",
+            sop_id=EVENTS_SOP,
+            version=None,
+            before=None,
+            after={"batch": result.sha256, "source": result.source, "rows": result.rows},
+            note=f"batch {result.batch}: {result.rows} event(s) from {source}",
+            now=now,
+        )
+        session.commit()
+    except BaseException:
+        event_store(ws).remove(result.sha256)  # no batch without its audit record
+        raise
 
 
 def list_batches(ws: Workspace) -> list[Batch]:
