@@ -6,7 +6,8 @@ fires at 20, 40, ...: when one evaluation finds several multiples reached at onc
 highest is posted (one progress post, not a burst). Each fired threshold is an action with the
 stable key `sop:version:group:triggers.<campaign>.<trigger>.<threshold>:<window's first day>`,
 so a threshold fires at most once per group per window: the caller passes the slot keys the
-ledger already holds (`fired`), and the ledger refuses a key twice anyway.
+ledger already holds (`fired`), and the ledger refuses a key twice anyway. Nothing fires in
+the SOP's quiet hours; the first evaluation after them does.
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ def slot_name(campaign: Campaign, trigger: CountTrigger, threshold: int) -> str:
     return f"triggers.{campaign.id}.{trigger.id}.{threshold}"
 
 
+def in_quiet_hours(doc: SopDocument, now: datetime) -> bool:
+    """True inside the SOP's quiet hours: triggers wait, and the first evaluation after them
+    (the welcome loop) posts what is still due while the campaign run lasts."""
+    quiet = doc.schedule.quiet_hours
+    local = now.astimezone(TZ)
+    return quiet is not None and quiet.contains(local.hour * 60 + local.minute)
+
+
 def fired_key(sop_id: str, group_id: str, watch: Watch, trigger: CountTrigger, at: int) -> str:
     """The unversioned key (`sop:group:slot:date`) threshold `at` has in the ledger."""
     return action_key(sop_id, group_id, slot_name(watch.campaign, trigger, at), str(watch.first))
@@ -98,6 +107,8 @@ def fired_actions(
     contains `day`; `fired` holds the unversioned keys (`sop:group:slot:date`) already in
     the ledger. Only the highest threshold reached is due: once it fired, lower ones never do.
     """
+    if in_quiet_hours(doc, now):
+        return []
     base = doc.document_variables()
     found: list[PlannedAction] = []
     for watch in watches(doc, day):

@@ -87,3 +87,17 @@ def test_a_trigger_needs_exactly_one_of_at_or_every_named_by_its_path() -> None:
     assert "playbooks.campaigns[0].triggers[0]: a trigger needs exactly one of at" in str(
         caught.value
     )
+
+
+def test_nothing_fires_in_quiet_hours_and_the_first_evaluation_after_them_posts_it(
+    doc: SopDocument,
+) -> None:
+    def quiet(data: dict) -> None:
+        data["schedule"]["quiet_hours"] = {"start": "22:00", "end": "08:00"}
+
+    calm = parse_document(modified(example_text("seeds/group-buy-jielong"), quiet))
+    counts = {("weekly-chain", "order", "g1"): 10}
+    late = dict(doc=calm, version="1.0", groups=GROUPS, counts=counts)
+    assert fired_actions(**late, day=MONDAY, now=local(2026, 9, 7, 23, 30)) == []
+    morning = fired_actions(**late, day=date(2026, 9, 8), now=local(2026, 9, 8, 8, 0))
+    assert [a.slot for a in morning] == ["triggers.weekly-chain.formed.10"]
