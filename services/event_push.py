@@ -59,7 +59,12 @@ def push_event(
         reasons = "; ".join(p.reason for p in err.problems) if err.problems else str(err)
         raise DataFileError(f"sop events push: {reasons}; nothing stored") from None
     result = PushResult(batch, group_id)
-    result.fired, result.warnings = trigger_actions(ws, now=now, group_ids=[group_id])
+    fired = trigger_actions(ws, now=now, group_ids=[group_id])
+    result.fired = fired.actions
+    result.warnings = [
+        *fired.warnings,
+        *(f"triggers of {sop} failed: {e}" for sop, _, e in fired.failures),
+    ]
     for part in batches(result.fired):
         result.reports.append(send_batch(ws, part, now=now))
     return result

@@ -199,8 +199,12 @@ def plan_due(
     rolling = timing(the_day, now) == "today"
     result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling)
     if rolling and "welcome" in PLAYBOOK_KINDS[playbook]:  # the loop also fires live triggers
-        fired, notes = trigger_actions(ws, now=now, sop_id=sop_id)
-        result.actions, result.warnings = [*result.actions, *fired], [*result.warnings, *notes]
+        fired = trigger_actions(ws, now=now, sop_id=sop_id)
+        result.actions, result.warnings = (
+            [*result.actions, *fired.actions],
+            [*result.warnings, *fired.warnings],
+        )
+        result.failures += [RunFailure("plan", *failed) for failed in fired.failures]
     result.now = now
     result.later = [a for a in result.actions if a.at > now]
     due = [a for a in result.actions if a.at <= now]

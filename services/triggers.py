@@ -12,8 +12,10 @@ through the same dispatch and ledger as every post (`services.playbooks`): the o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 import duckdb
 from sqlmodel import col, select
@@ -26,9 +28,20 @@ from services.planning import overlay_layers
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
-from sop_models.errors import VersionNotFound
+from sop_models.errors import SopflowError, VersionNotFound, one_line
+from versions.store import VersionInfo
 
 Counts = dict[tuple[str, str, str], int]
+
+
+@dataclass
+class Fired:
+    """Trigger posts due now, warnings, and the SOPs whose triggers failed (sop, groups, error):
+    one SOP's failure never stops the others, nor the welcomes of the same run."""
+
+    actions: list[PlannedAction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failures: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
 
 
 def trigger_actions(
@@ -37,35 +50,43 @@ def trigger_actions(
     now: datetime,
     group_ids: Sequence[str] | None = None,
     sop_id: str | None = None,
-) -> tuple[list[PlannedAction], list[str]]:
-    """The trigger posts due at `now` for the registered groups (of `sop_id`, or `group_ids`),
-    and warnings."""
+) -> Fired:
+    """The trigger posts due at `now` for the registered groups (of `sop_id`, or `group_ids`)."""
     day = now.astimezone(ws.settings.zone).date()
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
     if group_ids is not None:
         groups = [g for g in groups if g.id in set(group_ids)]
-    warnings: list[str] = []
-    found: list[PlannedAction] = []
-    for doc, version, members in _layers(ws, groups, day, warnings):
-        running = watches(doc, day)
-        if not running:
-            continue
-        counts = _counts(ws, doc.id, running, members)
-        fired = _fired(ws, doc.id, running, members, counts)
-        found += fired_actions(
-            doc=doc, version=version, groups=members, counts=counts, day=day, now=now, fired=fired
-        )
-    return found, warnings
+    result = Fired()
+    for load, members in _layers(ws, groups, day, result.warnings):
+        ids = tuple(g.id for g in members)
+        try:
+            for doc, version in load():
+                running = watches(doc, day)
+                if not running:
+                    continue
+                counts = _counts(ws, doc.id, running, members)
+                fired = _fired(ws, doc.id, running, members, counts)
+                result.actions += fired_actions(
+                    doc=doc, version=version, groups=members, counts=counts, day=day, now=now,
+                    fired=fired,
+                )  # fmt: skip
+        except SopflowError as err:
+            result.failures.append((members[0].sop_id, ids, one_line(err)))
+        except Exception as err:  # a broken event file or document stops only its SOP
+            result.failures.append((members[0].sop_id, ids, f"{type(err).__name__}: {err}"))
+    return result
 
 
-Layered = list[tuple[SopDocument, str, list[group_registry.Group]]]
+Loader = Callable[[], list[tuple[SopDocument, str]]]
+Layered = list[tuple[Loader, list[group_registry.Group]]]
 
 
 def _layers(
     ws: Workspace, groups: Sequence[group_registry.Group], day: date, warnings: list[str]
 ) -> Layered:
-    """Each group's SOP at its alias now, plus the overlays attached over `day`."""
+    """Per (SOP, alias): a loader of the SOP at the alias now plus the overlays attached over
+    `day` (loaded by the caller, so a document that no longer parses fails in its isolation)."""
     by_ref: dict[tuple[str, str], list[group_registry.Group]] = defaultdict(list)
     for group in groups:
         by_ref[(group.sop_id, group.alias)].append(group)
@@ -76,13 +97,16 @@ def _layers(
         except VersionNotFound as err:
             warnings.append(f"{len(members)} group(s) without triggers: {err}")
             continue
-        doc = parse_document(ws.store.content(info), info.tag)
-        found.append((doc, str(info.version), members))
-        for layer in overlay_layers(ws, base=sop_id):
-            started = layer.start is None or layer.start <= day
-            if started and (layer.end is None or day <= layer.end):
-                found.append((layer.doc, layer.version, members))
+        found.append((partial(_load, ws, info, day), members))
     return found
+
+
+def _load(ws: Workspace, info: VersionInfo, day: date) -> list[tuple[SopDocument, str]]:
+    docs = [(parse_document(ws.store.content(info), info.tag), str(info.version))]
+    for layer in overlay_layers(ws, base=info.sop_id):
+        if (layer.start is None or layer.start <= day) and (layer.end is None or day <= layer.end):
+            docs.append((layer.doc, layer.version))
+    return docs
 
 
 def _counts(
