@@ -13,6 +13,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
+from engine.members import MemberJoin
 from services import playbooks
 from services.event_imports import import_events
 from services.event_push import push_event
@@ -131,3 +132,20 @@ def test_events_push_on_the_cli_fires_and_reports_bad_flags_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("sop: error: sop events push:")
     assert "value" in lines[0]
     assert cli("audit", "--action", "events-import").output.count("events-import") == 10
+
+
+def test_triggers_that_cannot_be_evaluated_fail_their_sop_while_welcomes_still_go_out(
+    ws: Workspace,
+) -> None:
+    with ws.session() as session:
+        joined = local(2026, 9, 7, 11, 50)
+        session.add(MemberJoin(group_id="g1", member_id="m1", member_name="小红", joined_at=joined))
+        session.commit()
+    ws.dir("events").mkdir(parents=True, exist_ok=True)
+    (ws.dir("events") / "manifest.json").write_text("{not json", "utf-8")  # a broken store
+    planned = playbooks.plan_due(ws, playbook="welcome", now=local(2026, 9, 7, 12, 0))
+    assert [a.kind for a in planned.actions] == ["welcome"]
+    assert [(f.stage, f.sop_id, f.groups) for f in planned.failures] == [
+        ("plan", SOP, ("g1", "g2"))
+    ]
+    assert "unreadable event store manifest" in planned.failures[0].error
