@@ -258,7 +258,8 @@ def welcome(
     now: str | None = None,
     catch_up: bool = False,
 ) -> dict[str, Any]:
-    """On-join welcomes for members who joined (run every few minutes)."""
+    """On-join welcomes for members who joined, and the threshold triggers live counts fire
+    (run every few minutes)."""
     return run_playbook(
         "welcome",
         workspace,

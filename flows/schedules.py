@@ -68,7 +68,7 @@ def deployment_specs(workspace: str, docs: Iterable[SopDocument]) -> list[Deploy
             cron=WELCOME_CRON,
             timezone=TIMEZONE,
             parameters={"workspace": workspace},
-            description="On-join welcomes for new members",
+            description="On-join welcomes for new members, and threshold triggers",
             tags=("sopflow", "welcome"),
         )
     ]

@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from engine.events.attribution import Attribution
+from engine.events.batches import Again
 from engine.events.schema import TimeLimits
 from engine.events.store import EventStore, ImportResult
 from engine.groups import Group
@@ -62,33 +63,44 @@ def import_events(
             path, now=now, naive_tz=zone, attribution=attribution, limits=time_limits(ws)
         )
         if result.new:
-            _audit_import(ws, session, result, Path(path).name, actor=actor, now=now)
+            _record(ws, session, result, actor=actor, now=now, source=Path(path).name)
     return result
 
 
 def import_table(
-    ws: Workspace, table: pa.Table, *, source: str, now: datetime, actor: str
+    ws: Workspace,
+    table: pa.Table,
+    *,
+    source: str,
+    now: datetime,
+    actor: str,
+    again: Again = "refuse",
 ) -> ImportResult:
-    """Import rows fetched from elsewhere (columns of the event schema) as one audited batch.
+    """Import rows handed over in memory exactly like a file: checked, attributed, audited.
 
-    Rows whose `event_id` is stored already are skipped, so fetching again adds what is new.
+    The same rows again are refused (`sop events push`: a batch of one), or with
+    `again="reuse"` return the earlier batch (fetches from WeCom). Rows whose `event_id` is
+    stored already are skipped, so fetching again adds only what is new.
     """
     with ws.session() as session:
         result = event_store(ws).import_rows(
             table,
             source,
             now=now,
+            naive_tz=ws.settings.timezone,
             attribution=_attribution(ws, session),
             limits=time_limits(ws),
+            again=again,
         )
         if result.new:
-            _audit_import(ws, session, result, source, actor=actor, now=now)
+            _record(ws, session, result, actor=actor, now=now, source=source)
     return result
 
 
-def _audit_import(
-    ws: Workspace, session: Session, result: ImportResult, name: str, *, actor: str, now: datetime
+def _record(
+    ws: Workspace, session: Session, result: ImportResult, *, actor: str, now: datetime, source: str
 ) -> None:
+    """The batch's audit record; no batch stays stored without it."""
     try:
         audit.append(
             session,
@@ -98,7 +110,7 @@ def _audit_import(
             version=None,
             before=None,
             after={"batch": result.sha256, "source": result.source, "rows": result.rows},
-            note=f"batch {result.batch}: {result.rows} event(s) from {name}",
+            note=f"batch {result.batch}: {result.rows} event(s) from {source}",
             now=now,
         )
         session.commit()

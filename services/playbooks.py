@@ -30,6 +30,7 @@ from services.calendar import workspace_calendar
 from services.channels import build_channel
 from services.planning import overlay_layers
 from services.tracked_links import track_action_links
+from services.triggers import trigger_actions
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
@@ -191,11 +192,19 @@ def plan_due(
     The rest of the day goes to `later`, for the runs at their own times: nothing is sent
     ahead of time. Due actions older than the window that the ledger has not seen sent or
     done go to `missed`. A future day has nothing due. A run of today also plans the day
-    before's late on-join actions (see `plan_day`).
+    before's late on-join actions (see `plan_day`) and, for the welcome loop, the threshold
+    triggers the live counts fire now (`services.triggers`).
     """
     the_day = day or now.astimezone(SHANGHAI).date()
     rolling = timing(the_day, now) == "today"
     result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling)
+    if rolling and "welcome" in PLAYBOOK_KINDS[playbook]:  # the loop also fires live triggers
+        fired = trigger_actions(ws, now=now, sop_id=sop_id)
+        result.actions, result.warnings = (
+            [*result.actions, *fired.actions],
+            [*result.warnings, *fired.warnings],
+        )
+        result.failures += [RunFailure("plan", *failed) for failed in fired.failures]
     result.now = now
     result.later = [a for a in result.actions if a.at > now]
     due = [a for a in result.actions if a.at <= now]

@@ -26,6 +26,7 @@ from engine.ledger import Delivery
 from engine.planner import OPERATOR_CHANNEL
 from services.checklist import CHECKLIST_COLUMNS, checklist_rows, todo_for
 from services.planning import plan_window
+from services.rfm_lists import with_segment_counts
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
@@ -164,6 +165,8 @@ def build_day(ws: Workspace, *, day: date, owner: str | None = None) -> DayView:
                 _file(view, view_item)
     for items in (view.posts, view.internal, view.checks):
         items.sort(key=lambda i: (i.at, i.group_id, i.slot, i.member))
+    view.internal, notes = with_segment_counts(ws, view.internal, day)  # RFM lists, counted
+    view.warnings += notes
     if owner is not None:
         for name in ("posts", "internal", "checks"):
             setattr(view, name, [i for i in getattr(view, name) if i.owner == owner])

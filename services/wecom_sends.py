@@ -145,6 +145,7 @@ def fetch_send_results(ws: Workspace, *, start: date, end: date, now: datetime) 
             source=f"wecom get_groupmsg_send_result {start.isoformat()}..{end.isoformat()}",
             now=now,
             actor="sopflow-wecom",
+            again="reuse",
         )
         found.new_events = stored.rows if stored.new else 0
         found.already_stored = len(events) - found.new_events

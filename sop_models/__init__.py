@@ -57,6 +57,7 @@ from sop_models.schedule import (
     Schedule,
 )
 from sop_models.templates import STANDARD_VARIABLES, MessageTemplate, MsgType, template_variables
+from sop_models.triggers import CountTrigger
 from sop_models.values import parse_time
 from sop_models.yaml_io import (
     document_data,
@@ -88,6 +89,7 @@ __all__ = [
     "ColdStartHook",
     "Column",
     "ContentItem",
+    "CountTrigger",
     "Countdown",
     "Coupon",
     "DocumentInvalid",

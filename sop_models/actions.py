@@ -14,6 +14,7 @@ ActionKind = Literal[
     "rfm",  # month-end RFM segmentation task
     "calendar",  # calendar column (Gregorian or lunar date)
     "campaign",  # campaign action
+    "trigger",  # threshold trigger: fired by a live count, not planned by the clock
 ]
 MsgType = Literal["text", "markdown", "image", "news"]
 

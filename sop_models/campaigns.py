@@ -21,6 +21,7 @@ from sop_models.content import ContentTag
 from sop_models.day_rules import WEEKDAY_NUMBERS, DayFilter, Weekday
 from sop_models.schedule import CalendarDate
 from sop_models.spacing import Priority
+from sop_models.triggers import CountTrigger
 from sop_models.values import ClockTime, DeadlineTime, IsoDate, Items, Key, SopModel, Text, aliased
 
 CampaignKindName = Literal[
@@ -172,3 +173,5 @@ class Campaign(SopModel):
     """At least one for kind limited_offer."""
     coupon: Coupon | None = None
     """Coupon handed out in this campaign, if any."""
+    triggers: Items[CountTrigger] = ()
+    """Posts fired by live counts in the window (成团 at 10 orders, progress every 20)."""

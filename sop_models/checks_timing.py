@@ -187,6 +187,9 @@ def _check_campaign(campaign: dict[str, Any], path: str, out: list[Finding]) -> 
             out.append((f"{path}.group_buy.within_hours", "within_hours needs goal_orders"))
     for rule_path, rule in dicts(campaign.get("scarcity"), f"{path}.scarcity"):
         _check_scarcity(rule, rule_path, length, out)
+    for trigger_path, trigger in dicts(campaign.get("triggers"), f"{path}.triggers"):
+        if (trigger.get("at") is None) == (trigger.get("every") is None):
+            out.append((trigger_path, "a trigger needs exactly one of at (once) or every"))
 
 
 def _within(day: int | None, length: int | None, path: str, out: list[Finding]) -> None:

@@ -9,7 +9,7 @@ columns and campaigns run in every phase.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,7 +17,10 @@ from sop_models.campaigns import Campaign, Coupon
 from sop_models.content import ContentTag
 from sop_models.day_rules import DayFilter, HolidayPolicy, Weekday
 from sop_models.spacing import Priority
-from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text
+from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text, aliased
+
+RfmScopeName = Literal["group", "sop"]
+RfmScope = aliased(RfmScopeName, {"按群": "group", "全部群": "sop"})
 
 
 class ColdStartHook(SopModel):
@@ -122,6 +125,10 @@ class RfmTask(SopModel):
     template: Key
     """The task note (or report) for the operators."""
     lookback_days: Annotated[int, Field(ge=1, le=730)] = 90
+    """Orders and amounts count within this many days up to the task's day; recency is the
+    days since the member's last order, however long ago."""
+    scope: RfmScope = "group"
+    """group (按群): a member is measured per group; sop (全部群): across all the SOP's groups."""
     segments: NonEmptyItems[RfmSegment]
 
 

@@ -32,6 +32,8 @@ STANDARD_VARIABLES: dict[str, str] = {
     "content_body": "body of the action's content_tag item",
     "days_left": "days until the calendar date or campaign anchor (calendar/campaign actions)",
     "day": "the cold-start or campaign day number (1 = first day)",
+    "count": "the live count a threshold trigger saw (campaign triggers only)",
+    "threshold": "the threshold a trigger reached, e.g. 10 or 40 (campaign triggers only)",
 }
 """Variables the planner is expected to supply, by convention (templates may declare others)."""
 
@@ -52,6 +54,8 @@ SAMPLE_VALUES: dict[str, object] = {
     "lookback_days": 30,
     "first_n_limit": 10,
     "ships_at_orders": 10,
+    "count": 10,
+    "threshold": 10,
     "goal_orders": 20,
     "within_hours": 24,
     "check_in_days": 7,

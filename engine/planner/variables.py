@@ -19,6 +19,8 @@ that, by kind:
                         ("YYYY-MM-DD HH:MM"), product/ships_at_orders/goal_orders/
                         within_hours (group buy), check_in_days/check_in_reward (check-in)
     check-in prompt     as a campaign action, but `day` is the check-in day (1 = first)
+    threshold trigger   the campaign's variables (not days_left/deadline) + count (the live
+                        count), threshold (the one reached), day (campaign day)
     RFM segment message member_name, segment_name (sent by whoever messages a segment)
 
 `template_uses` lists every place a template is used with the names supplied there, so
@@ -36,6 +38,8 @@ Variables = dict[str, object]
 
 DYNAMIC = frozenset({"group_name", "date"})
 """Supplied for every action, different per group or per day."""
+TRIGGER_VARIABLES = frozenset({"count", "threshold", "day"})
+"""A threshold trigger's own: the live count, the threshold reached, the campaign day."""
 
 
 def content_variables(doc: SopDocument, tag: str | None) -> Variables:
@@ -199,4 +203,8 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
         if campaign.check_in is not None:
             check = campaign.check_in
             add(f"{path}.check_in", check.template, check.content_tag, names, "a check-in prompt")
+        fired = set(campaign_variables(campaign)) | TRIGGER_VARIABLES
+        for i, trigger in enumerate(campaign.triggers):
+            where = "a threshold trigger"
+            add(f"{path}.triggers[{i}]", trigger.template, trigger.content_tag, fired, where)
     return uses

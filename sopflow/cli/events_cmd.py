@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
 
 from sopflow.cli.common import echo_json, now, workspace
-from sopflow.cli.params import date_option
+from sopflow.cli.params import date_option, datetime_option, in_zone
 
 events_app = typer.Typer(
     help="Event data (joins, messages, opens, orders, ...) for KPIs.\n\n"
@@ -44,6 +44,44 @@ def events_import(
             typer.echo(
                 f"imported {result.rows} event(s) from {path} as batch {result.batch}{skipped}"
             )
+
+
+@events_app.command("push")
+def events_push(
+    ctx: typer.Context,
+    group: str = typer.Option(..., "--group", help="Group id or registered name."),
+    event: str = typer.Option(..., "--type", help="Event type, e.g. order (see SCHEMA.md)."),
+    at: datetime = datetime_option(None, "--at", help="When it happened (default: now)."),
+    value: float = typer.Option(None, "--value", help="Amount (orders: required, in yuan)."),
+    member: str = typer.Option(None, "--member", help="Member id (member events: required)."),
+    by: str = typer.Option("operator", "--by", help="Who pushes (for the audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the batch and fired posts."),
+) -> None:
+    """Append one event (a batch of one, audited) and fire the group's threshold triggers now.
+
+    Example: sop events push --group g1 --type order --member m7 --value 39.9
+    """
+    from services.event_push import push_event
+
+    ws = workspace(ctx)
+    when = in_zone(at, ws.settings.zone) if at is not None else now()
+    done = push_event(
+        ws, group=group, event=event, at=when, now=now(), value=value, member=member, actor=by
+    )
+    sent = {key for report in done.reports for key in report.sent}
+    fired = [
+        {"key": a.key, "slot": a.slot, "sent": a.key in sent, "text": a.text} for a in done.fired
+    ]
+    if as_json:
+        echo_json({"batch": done.batch.batch, "group": done.group_id, "fired": fired})
+        return
+    typer.echo(f"pushed {event} for {done.group_id} as batch {done.batch.batch}")
+    for post in fired:
+        typer.echo(
+            f"fired {post['slot']}: {'sent' if post['sent'] else 'not sent'}  {post['text']}"
+        )
+    for warning in done.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @events_app.command("list")

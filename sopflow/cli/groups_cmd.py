@@ -16,6 +16,7 @@ from services import groups as group_services
 from services.groups import NewGroup
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
+from sopflow.cli.segments_cmd import members_segments
 
 groups_app = typer.Typer(
     help="The group registry: which customer groups run which SOP, through which channel.\n\n"
@@ -24,11 +25,12 @@ groups_app = typer.Typer(
     rich_markup_mode=None,
 )
 members_app = typer.Typer(
-    help="Member events that trigger per-member actions (welcome messages).\n\n"
+    help="Members: join events (welcome messages) and month-end RFM segment lists.\n\n"
     "Example: sop members joined joins-2025-03-08.csv",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+members_app.command("segments")(members_segments)
 
 
 def _width(text: str) -> int:

@@ -166,7 +166,7 @@ COMMANDS: dict[str, Entry] = {
     "members": Entry(
         "groups_cmd",
         "members_app",
-        "Member events that trigger per-member actions (welcome messages).",
+        "Members: join events (welcome messages) and month-end RFM segment lists.",
     ),
     "calendar": Entry(
         "calendar_cmd",
