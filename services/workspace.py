@@ -14,7 +14,6 @@ Workspace layout:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.db import make_engine, migrate
-from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, load_settings
+from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, find_root, load_settings
 from sop_models.errors import WorkspaceError
 from versions import audit
 from versions.git_store import GitVersionStore
@@ -129,14 +128,6 @@ def init_workspace(root: Path) -> Workspace:
     ws = Workspace(root, load_settings(root))
     _ = ws.engine
     return ws
-
-
-def find_root(explicit: Path | None) -> Path:
-    """The workspace folder: --workspace, then SOPFLOW_WORKSPACE, then the current folder."""
-    if explicit is not None:
-        return Path(explicit).resolve()
-    env = os.environ.get("SOPFLOW_WORKSPACE")
-    return Path(env).resolve() if env else Path.cwd().resolve()
 
 
 def open_workspace(explicit: Path | None = None) -> Workspace:
