@@ -24,7 +24,7 @@ due or past is the dispatcher's job (the ledger dedupes by key).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
@@ -181,8 +181,12 @@ def plan(
     kinds: set[str] | None = None,
     calendar: WorkdayCalendar = LIBRARY_ONLY,
     cap_rule: CapRule = "month",
+    recent_content: Mapping[date, Collection[str]] | None = None,
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
+
+    `recent_content` (date -> content tags) is what else went or goes out on those days
+    (other layers, other versions): rotations with `skip_recent_days` pass over it.
 
     Workdays come from `calendar` (the library alone by default); a workday rule in a year
     without data follows the calendar's fallback and the plan warns, naming the year.
@@ -202,7 +206,7 @@ def plan(
     quiet = doc.schedule.quiet_hours
     # a post deferred out of the quiet hours lands on the next day: build the day before too
     back = timedelta(1) if quiet is not None and quiet.action == "defer" else timedelta(0)
-    book = SlotBook(doc, start - back, end, wanted, calendar)
+    book = SlotBook(doc, start - back, end, wanted, calendar, recent_content)
     days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)

@@ -10,7 +10,7 @@ date.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -88,10 +88,11 @@ class SlotBook:
         end: date,
         kinds: frozenset[str],
         calendar: WorkdayCalendar = LIBRARY_ONLY,
+        recent: Mapping[date, Collection[str]] | None = None,
     ) -> None:
         self.doc, self.kinds, self.calendar = doc, kinds, calendar
         self.guessed_years: set[int] = set()  # years the calendar's fallback decided
-        self.content = ContentCalendar(doc, self.is_workday)
+        self.content = ContentCalendar(doc, self.is_workday, recent)
         self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
