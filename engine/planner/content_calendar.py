@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from engine.planner.day_rules import IsWorkday, selects
 from sop_models import Column, SopDocument
 from sop_models.checks_content import rotation_items
+from sop_models.content_plan import ContentPlan
 
 SHOWN = 5  # dates a warning lists before "and N more"
 
@@ -39,8 +40,9 @@ class ContentCalendar:
         self._library = [item.tag for item in doc.content_library]
         self._items: dict[str, list[str]] = {}
         self._counts: dict[str, dict[date, int]] = {}
-        self.gaps: defaultdict[str, set[date]] = defaultdict(set)
+        self.gaps: defaultdict[str, set[date]] = defaultdict(set)  # by slot name
         self._used: defaultdict[str, dict[date, str]] = defaultdict(dict)
+        self._repeat: dict[str, int] = {}
         skipping = [
             c.content.rotate.start
             for c in doc.schedule.columns
@@ -61,10 +63,32 @@ class ContentCalendar:
             tag = self._picked.get((column.id, when))
         else:
             tag = self._fixed_rule(column, when)
+        return self._note(f"columns.{column.id}", column.content, when, tag)
+
+    def tag_for_run(
+        self, name: str, plan: ContentPlan | None, fallback: str | None, when: date, run: int
+    ) -> str | None:
+        """The tag of a campaign action (slot `name`) posted on `when` in its campaign's run
+        number `run` (counted from the rotation's start): the scheduled item, else the
+        rotation's item for that run, else `fallback`; None (a gap) when none."""
+        if plan is None:
+            return fallback
+        tag = next((e.tag for e in plan.schedule if e.date == when), None)
+        if tag is None and plan.rotate is not None:
+            items = self._items.get(name)
+            if items is None:
+                rotate = plan.rotate.model_dump(exclude_none=True)
+                items = self._items[name] = rotation_items(rotate, self._library)
+            tag = items[run % len(items)] if items else None
+        return self._note(name, plan, when, tag or fallback)
+
+    def _note(self, name: str, plan: ContentPlan, when: date, tag: str | None) -> str | None:
+        """Remember a gap or a use of slot `name` for the warnings."""
+        self._repeat[name] = plan.repeat_days
         if tag is None:
-            self.gaps[column.id].add(when)
+            self.gaps[name].add(when)
         else:
-            self._used[column.id][when] = tag
+            self._used[name][when] = tag
         return tag
 
     def _fixed_rule(self, column: Column, when: date) -> str | None:
@@ -147,14 +171,13 @@ class ContentCalendar:
     def warnings(self, first: date, last: date) -> list[str]:
         """Gaps and repeats of the dates in [first, last], one line per column."""
         lines = []
-        for column_id, days in sorted(self.gaps.items()):
+        for name, days in sorted(self.gaps.items()):
             shown = sorted(d for d in days if first <= d <= last)
             if shown:
                 lines.append(
-                    f"content calendar gap: columns.{column_id} has no content on "
-                    f"{_dates(shown)} (not posted)"
+                    f"content calendar gap: {name} has no content on {_dates(shown)} (not posted)"
                 )
-        repeat = {c.id: c.content.repeat_days for c in self.doc.schedule.columns if c.content}
+        repeat = self._repeat
         for column_id, used in sorted(self._used.items()):
             last_seen: dict[str, date] = {}
             close: list[str] = []
@@ -167,7 +190,7 @@ class ContentCalendar:
             if close:
                 more = f" and {len(close) - SHOWN} more" if len(close) > SHOWN else ""
                 lines.append(
-                    f"columns.{column_id} repeats an item within {repeat[column_id]} days: "
+                    f"{column_id} repeats an item within {repeat[column_id]} days: "
                     f"{'; '.join(close[:SHOWN])}{more}"
                 )
         return lines

@@ -259,16 +259,37 @@ class SlotBook:
                 day = first_day + timedelta(number - 1)
                 if self.first <= day <= self.last:
                     left = {"days_left": max(0, (goal - day).days)}
-                    self._campaign_day(campaign, number, day, {**extra, **left})
+                    self._campaign_day(campaign, number, day, {**extra, **left}, first_day)
 
-    def _campaign_day(self, campaign: Campaign, number: int, day: date, extra: Variables) -> None:
+    def _campaign_day(
+        self, campaign: Campaign, number: int, day: date, extra: Variables, first_day: date
+    ) -> None:
         prefix = f"campaigns.{campaign.id}"
         for act in campaign.actions:
             if act.day == number and filter_selects(act.days, day, self.is_workday):
                 name, values = f"{prefix}.{act.id}", {**extra, "day": number}
-                self._fixed[day].append(self._slot(name, "campaign", day, act, values))
+                rotate = act.content.rotate if act.content is not None else None
+                run = _run_number(campaign, first_day, rotate.start) if rotate else 0
+                tag = self.content.tag_for_run(name, act.content, act.content_tag, day, run)
+                if act.content is not None and tag is None:
+                    continue  # a calendar gap: warned about, not posted
+                slot = self._slot(name, "campaign", day, act, values, tag=tag)
+                self._fixed[day].append(slot)
         check = campaign.check_in
         if check is not None and check.start_day <= number < check.start_day + check.days:
             values = {**extra, "day": number - check.start_day + 1}
             slot = self._slot(f"{prefix}.check_in", "campaign", day, check, values)
             self._fixed[day].append(slot)
+
+
+def _run_number(campaign: Campaign, first_day: date, start: date) -> int:
+    """Runs of `campaign` that began on or after `start` and before `first_day` (negative
+    before `start`): weekly runs by week, yearly ones by year, a one-off window has one."""
+    window = campaign.window
+    if window.weekly is not None:
+        days = (first_day - start).days
+        offset = (first_day.weekday() - start.weekday()) % 7  # first run day on/after start
+        return days // 7 + (days % 7 > offset)
+    if window.anchor is not None:
+        return first_day.year - start.year
+    return 0

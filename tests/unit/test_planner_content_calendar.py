@@ -164,3 +164,45 @@ def test_an_overlays_rotation_skips_what_the_base_layer_posts() -> None:
 def test_skip_recent_days_is_in_the_schema_and_refuses_a_negative_number() -> None:
     with pytest.raises(DocumentInvalid, match=r"rotate\.skip_recent_days"):
         doc_with({"rotate": {"category": "促活", "skip_recent_days": -1}})
+
+
+def jielong_with(content: dict[str, Any]) -> Any:
+    data = copy.deepcopy(BASE) | {"content_library": LIBRARY, "templates": [TITLE]}
+    action = {"id": "open", "day": 1, "time": "20:00", "template": "title", "content": content}
+    campaign = {
+        "id": "jielong",
+        "name": "周接龙",
+        "kind": "group_buy",
+        "window": {"weekly": {"first_weekday": "mon", "last_weekday": "wed"}},
+        "actions": [action],
+        "group_buy": {"product": "水果箱", "ships_at_orders": 10},
+    }
+    data["playbooks"] = {"campaigns": [campaign]}
+    return validate_data(data)
+
+
+def test_a_campaign_action_rotates_one_item_per_run_and_takes_a_scheduled_date_first() -> None:
+    rotate = {"category": "促活", "start": "2026-09-07"}
+    doc = jielong_with(
+        {"rotate": rotate, "schedule": [{"date": "2026-09-21", "tag": LIBRARY[1]["tag"]}]}
+    )
+    result = run(doc, GROUP, date(2026, 9, 7), date(2026, 10, 4))
+    opens = by_slot(result.actions, "campaigns.jielong.open")
+    assert dates(opens) == [date(2026, 9, d) for d in (7, 14, 21, 28)]
+    # runs 0, 1, 2, 3 of the rotation 一, 二, 三; the 21st is scheduled (福利)
+    assert [a.text for a in opens] == ["一", "二", "福利", "一"]
+    assert opens[0].content_tag == "202501 促活-干货-图文"
+    later = run(doc, GROUP, date(2026, 9, 28), date(2026, 9, 28)).actions
+    assert [a.text for a in later] == ["一"]  # every window agrees
+
+
+def test_a_campaign_action_without_an_item_is_a_gap_and_unknown_tags_are_refused() -> None:
+    doc = jielong_with({"schedule": [{"date": "2026-09-14", "tag": LIBRARY[0]["tag"]}]})
+    result = run(doc, GROUP, date(2026, 9, 7), date(2026, 9, 14))
+    assert [a.at.date() for a in result.actions] == [date(2026, 9, 14)]
+    assert any(
+        w.startswith("content calendar gap: campaigns.jielong.open has no content on 2026-09-07")
+        for w in result.warnings
+    )
+    with pytest.raises(DocumentInvalid, match=r"actions\[0\]\.content\.schedule\[0\]\.tag"):
+        jielong_with({"schedule": [{"date": "2026-09-14", "tag": "202512 促活-没有-图文"}]})
