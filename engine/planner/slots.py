@@ -151,7 +151,8 @@ class SlotBook:
                     day = start + timedelta(act.day - 1)
                     if cold.holiday_policy == "shift":
                         day = after_holiday(day, self.calendar.is_holiday)
-                    if self.first <= day <= self.last:
+                    in_book = self.first <= day <= self.last
+                    if in_book and filter_selects(act.days, day, self.is_workday):
                         name, extra = f"cold_start.{act.id}", {"day": act.day}
                         slots.append(self._slot(name, "cold_start", day, act, extra))
             slots += self._sign_in(start)
