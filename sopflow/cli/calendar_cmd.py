@@ -91,10 +91,10 @@ def set_command(
 
 
 def doctor(ctx: typer.Context) -> None:
-    """Check the workspace for what will stop working soon or was edited by hand.
+    """Check the workspace for what will stop working soon (holiday data running out).
 
-    Warns when the holiday data runs out within 45 days, and when calendar.json or
-    overlays.json differs from its last audit record (edited outside sopflow).
+    Also warns when calendar.json or overlays.json differs from its last audit record
+    (edited outside sopflow).
 
     Example: sop doctor
     """
