@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.workspace import Workspace
+from services.workspace_files import workspace_file_findings
 from versions import audit, services
 from versions.approvals import required
 from versions.audit import AuditRecord
@@ -29,8 +30,9 @@ def records(
 
 
 def verify(ws: Workspace) -> list[str]:
-    """Breaks in the hash chain and git refs that moved without an audit record."""
-    return services.verify(ws.uow())
+    """Breaks in the hash chain, git refs that moved without an audit record, and workspace
+    files (calendar.json, overlays.json) edited outside sopflow."""
+    return services.verify(ws.uow()) + workspace_file_findings(ws)
 
 
 def repair(ws: Workspace, *, actor: str, remove: bool, now: datetime) -> RepairReport:

@@ -15,16 +15,15 @@ from __future__ import annotations
 import csv
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from engine.calendar import HOLIDAY_YEARS, DayEntry, WorkdayCalendar, library_note
 from services.workspace import Workspace
+from services.workspace_files import write_audited
 from sop_models.errors import BadRowsError, DataFileError, Problem, WorkspaceError
 
 CALENDAR_FILE = "calendar.json"
@@ -42,6 +41,8 @@ DAY_TYPES = {
     "工作日": True,
 }
 COLUMNS = ("date", "type", "name")
+WORKSPACE_AUDIT_ID = "(workspace)"
+"""The audit records' `sop_id` for changes to the workspace calendar (no one SOP's)."""
 
 
 def _path(ws: Workspace) -> Path:
@@ -68,9 +69,22 @@ def workspace_calendar(ws: Workspace) -> WorkdayCalendar:
     return WorkdayCalendar(entered=load_entered(ws), fallback=ws.settings.workday_fallback)
 
 
+@dataclass
+class _Change:
+    """What one write of calendar.json audits (filled in by the caller inside the lock)."""
+
+    action: str
+    by: str | None
+    now: datetime | None
+    note: str = ""
+    before: dict[str, object] | None = None
+    after: dict[str, object] = field(default_factory=dict)
+
+
 @contextmanager
-def _locked(ws: Workspace) -> Iterator[dict[date, DayEntry]]:
-    """The entered days under an exclusive lock; written back (atomically) when no error."""
+def _locked(ws: Workspace, change: _Change) -> Iterator[dict[date, DayEntry]]:
+    """The entered days under an exclusive lock; written back (atomically, with `change` in
+    the audit trail: `services.workspace_files`) when no error."""
     with (ws.root / f"{CALENDAR_FILE}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -81,22 +95,45 @@ def _locked(ws: Workspace) -> Iterator[dict[date, DayEntry]]:
                 for d, e in sorted(days.items())
             ]
             text = json.dumps({"days": rows}, ensure_ascii=False, indent=1) + "\n"
-            fd, name = tempfile.mkstemp(dir=ws.root, prefix=".calendar.")
-            tmp = Path(name)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(text)
-                tmp.replace(_path(ws))
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_audited(
+                ws,
+                name=CALENDAR_FILE,
+                text=text,
+                action=change.action,
+                sop_id=WORKSPACE_AUDIT_ID,
+                by=change.by,
+                before=change.before,
+                after=change.after,
+                note=change.note,
+                now=change.now,
+            )
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def set_day(ws: Workspace, *, day: date, workday: bool, name: str | None = None) -> None:
-    """Enter one day as a workday or a holiday (replacing what was entered for it)."""
-    with _locked(ws) as days:
-        days[day] = DayEntry(workday, name or None)
+def _day(entry: DayEntry | None) -> dict[str, object] | None:
+    return None if entry is None else {"workday": entry.workday, "name": entry.name}
+
+
+def set_day(
+    ws: Workspace,
+    *,
+    day: date,
+    workday: bool,
+    name: str | None = None,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Enter one day as a workday or a holiday (replacing what was entered for it); audited
+    as `calendar_set` by `by` (default: the OS login name)."""
+    change = _Change("calendar_set", by, now)
+    with _locked(ws, change) as days:
+        entry = DayEntry(workday, name or None)
+        change.before = {"date": day.isoformat(), "day": _day(days.get(day))}
+        change.after = {"date": day.isoformat(), "day": _day(entry)}
+        kind = "workday" if workday else "holiday"
+        change.note = f"calendar {day.isoformat()}: {kind} {name or ''}".rstrip()
+        days[day] = entry
 
 
 def read_schedule_file(path: Path) -> dict[date, DayEntry]:
@@ -138,12 +175,24 @@ def read_schedule_file(path: Path) -> dict[date, DayEntry]:
     return found
 
 
-def import_schedule(ws: Workspace, *, path: Path) -> list[int]:
-    """Enter every day of the file (all rows or none); returns the years it touched."""
+def import_schedule(
+    ws: Workspace, *, path: Path, by: str | None = None, now: datetime | None = None
+) -> list[int]:
+    """Enter every day of the file (all rows or none); returns the years it touched. Audited
+    as `calendar_import` (the days that changed, before and after)."""
     entries = read_schedule_file(path)
-    with _locked(ws) as days:
+    years = sorted({d.year for d in entries})
+    change = _Change("calendar_import", by, now)
+    with _locked(ws, change) as days:
+        changed = sorted(d for d, e in entries.items() if days.get(d) != e)
+        change.before = {"days": {d.isoformat(): _day(days.get(d)) for d in changed}}
+        change.after = {"days": {d.isoformat(): _day(entries[d]) for d in changed}}
+        change.note = (
+            f"calendar import {path.name}: {len(entries)} day(s) for "
+            f"{', '.join(map(str, years))}, {len(changed)} changed"
+        )
         days.update(entries)
-    return sorted({d.year for d in entries})
+    return years
 
 
 @dataclass(frozen=True)

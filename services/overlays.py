@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from services.workspace import Workspace
+from services.workspace_files import write_audited
 from sop_models.errors import PlanError, WorkspaceError
 from versions import services
 
@@ -61,44 +60,67 @@ def attachments(ws: Workspace, *, base: str | None = None) -> list[Attachment]:
     return [a for a in found if base is None or a.base == base]
 
 
-def _write(ws: Workspace, rows: list[Attachment]) -> None:
-    data = [
-        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(a).items()}
-        for a in rows
-    ]
-    fd, name = tempfile.mkstemp(dir=ws.root, prefix=".overlays.")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"overlays": data}, out, ensure_ascii=False, indent=1)
-        tmp.replace(_path(ws))
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write(
+    ws: Workspace,
+    rows: list[Attachment],
+    *,
+    action: str,
+    base: str,
+    before: Attachment | None,
+    after: Attachment | None,
+    by: str | None,
+    now: datetime | None,
+) -> None:
+    data = [_plain(a) for a in rows]
+    text = json.dumps({"overlays": data}, ensure_ascii=False, indent=1)
+    shown = after or before
+    assert shown is not None
+    write_audited(
+        ws,
+        name=OVERLAYS_FILE,
+        text=text,
+        action=action,
+        sop_id=base,
+        by=by,
+        before={"overlay": _plain(before) if before else None},
+        after={"overlay": _plain(after) if after else None},
+        note=f"{action.replace('_', ' ')} {shown.overlay}@{shown.ref} over {base}",
+        now=now,
+    )
 
 
-def attach(ws: Workspace, attachment: Attachment) -> None:
-    """Attach (or re-attach with a new window) an overlay; both SOPs must exist."""
+def _plain(attachment: Attachment) -> dict[str, str | None]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(attachment).items()}
+
+
+def attach(
+    ws: Workspace, attachment: Attachment, *, by: str | None = None, now: datetime | None = None
+) -> None:
+    """Attach (or re-attach with a new window) an overlay; both SOPs must exist. Audited as
+    `overlay_attach` by `by` (default: the OS login name), with the previous attachment."""
     if attachment.overlay == attachment.base:
         raise PlanError(f"{attachment.overlay} cannot be laid over itself")
     if attachment.start and attachment.end and attachment.end < attachment.start:
         raise PlanError(f"--until {attachment.end} is before --from {attachment.start}")
     services.resolve(ws.store, attachment.base, "latest")
     services.resolve(ws.store, attachment.overlay, attachment.ref)
+    pair = (attachment.overlay, attachment.base)
     with (ws.root / f"{OVERLAYS_FILE}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            rows = [
-                a
-                for a in attachments(ws)
-                if (a.overlay, a.base) != (attachment.overlay, attachment.base)
-            ]
-            _write(ws, [*rows, attachment])
+            rows = attachments(ws)
+            before = next((a for a in rows if (a.overlay, a.base) == pair), None)
+            kept = [a for a in rows if (a.overlay, a.base) != pair]
+            _write(ws, [*kept, attachment], action="overlay_attach", base=attachment.base,
+                   before=before, after=attachment, by=by, now=now)  # fmt: skip
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def detach(ws: Workspace, *, overlay: str, base: str) -> None:
-    """Remove an attachment; an unknown one is an error."""
+def detach(
+    ws: Workspace, *, overlay: str, base: str, by: str | None = None, now: datetime | None = None
+) -> None:
+    """Remove an attachment (audited as `overlay_detach`); an unknown one is an error."""
     with (ws.root / f"{OVERLAYS_FILE}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -106,6 +128,8 @@ def detach(ws: Workspace, *, overlay: str, base: str) -> None:
             kept = [a for a in rows if (a.overlay, a.base) != (overlay, base)]
             if len(kept) == len(rows):
                 raise PlanError(f"{overlay} is not attached to {base}")
-            _write(ws, kept)
+            (gone,) = [a for a in rows if (a.overlay, a.base) == (overlay, base)]
+            _write(ws, kept, action="overlay_detach", base=base, before=gone, after=None,
+                   by=by, now=now)  # fmt: skip
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

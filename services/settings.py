@@ -6,6 +6,7 @@ Secrets (WeCom corp secret, robot keys) may live in either, never in an SOP docu
 
 from __future__ import annotations
 
+import os
 import tomllib
 from datetime import date, tzinfo
 from pathlib import Path
@@ -128,3 +129,12 @@ workday_fallback = "weekdays"
 # wecom_remind_after_hours = 2         # remind senders of unconfirmed mass sends
 # wecom_cancel_after_hours = 24        # then cancel them
 """
+
+
+def find_root(explicit: Path | None) -> Path:
+    """The workspace folder: --workspace, then SOPFLOW_WORKSPACE, then the current folder.
+    (Here, not in services.workspace, so finding it loads no database or git wiring.)"""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    env = os.environ.get("SOPFLOW_WORKSPACE")
+    return Path(env).resolve() if env else Path.cwd().resolve()

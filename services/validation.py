@@ -6,13 +6,19 @@ Kept light on purpose: `sop validate` imports this module and nothing of the wor
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
+from engine.planner import Layer, plan_layers
 from engine.render import check_templates
 from sop_models import SopDocument, parse_document
-from sop_models.errors import DataFileError, DocumentInvalid, Problem
+from sop_models.errors import DataFileError, DocumentInvalid, Problem, SopflowError
+
+LOOK_AHEAD_DAYS = 28
+"""How far `sop validate` plans a document to find collisions, calendar gaps and repeats."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,52 @@ class FileCheck:
     path: Path
     document: SopDocument | None
     problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What the plan of the next days warns about (never a failure)."""
+
+
+@dataclass(frozen=True)
+class SampleGroup:
+    """The one group a document is planned for at validation: it starts on the first day, so
+    the cold start and the mature phase both show."""
+
+    id: str
+    name: str
+    start_date: date
+    channel: str = "console"
+    target: str = ""
+    sender: str = ""
+
+
+def overlay_layer(doc: SopDocument) -> Layer:
+    """An overlay document (a file, not yet saved) as a layer at its declared priority."""
+    return Layer(doc, "draft", doc.overlay.priority if doc.overlay is not None else 0)
+
+
+def plan_warnings(
+    doc: SopDocument,
+    *,
+    start: date,
+    overlays: Sequence[Layer] = (),
+    days: int = LOOK_AHEAD_DAYS,
+    calendar: WorkdayCalendar = LIBRARY_ONLY,
+) -> list[str]:
+    """The warnings of `doc`'s plan (with `overlays` laid over it) for one sample group from
+    `start` for `days` days: collisions (naming both slots, the date and which one priority
+    keeps), calendar gaps, items repeated too soon, quiet hours, the mass-message cap."""
+    group = SampleGroup("sample", "示例群", start)
+    try:
+        result = plan_layers(
+            base=Layer(doc, "draft"),
+            overlays=overlays,
+            groups=[group],
+            start=start,
+            end=start + timedelta(days - 1),
+            calendar=calendar,
+        )
+    except SopflowError as err:
+        return [f"could not plan {start}..+{days} days: {err}"]
+    return result.warnings
 
 
 def validate_text(text: str, source: str) -> SopDocument:
@@ -60,9 +112,18 @@ def document_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def check_files(paths: Iterable[Path]) -> list[FileCheck]:
+def check_files(
+    paths: Iterable[Path],
+    *,
+    plan_from: date | None = None,
+    overlays: Sequence[Layer] = (),
+    attached: Callable[[str], Sequence[Layer]] | None = None,
+    calendar: WorkdayCalendar = LIBRARY_ONLY,
+) -> list[FileCheck]:
     """Validate every file (folders expand to their YAML files); an unreadable file is a
-    problem of that file, so one bad path does not hide the others' results."""
+    problem of that file, so one bad path does not hide the others' results. With
+    `plan_from`, each valid document also gets its plan's warnings (`plan_warnings`), with
+    `overlays` and the layers `attached(id)` (the workspace's attachments) laid over a base."""
     checks: list[FileCheck] = []
     for path in document_files(paths):
         try:
@@ -74,4 +135,18 @@ def check_files(paths: Iterable[Path]) -> list[FileCheck]:
             checks.append(FileCheck(path, validate_text(text, str(path))))
         except DocumentInvalid as err:
             checks.append(FileCheck(path, None, tuple(err.problems)))
-    return checks
+    if plan_from is None:
+        return checks
+    found = []
+    for check in checks:
+        doc = check.document
+        if doc is not None:
+            laid, warnings = ([], []) if doc.overlay else ([*overlays], [])
+            try:
+                laid += attached(doc.id) if attached and not doc.overlay else []
+            except SopflowError as err:
+                warnings.append(f"attached overlays not laid over it: {err}")
+            warnings += plan_warnings(doc, start=plan_from, overlays=laid, calendar=calendar)
+            check = FileCheck(check.path, doc, check.problems, tuple(warnings))
+        found.append(check)
+    return found

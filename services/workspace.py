@@ -16,7 +16,6 @@ Workspace layout:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.db import make_engine, migrate
-from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, load_settings
+from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, find_root, load_settings
 from sop_models.errors import WorkspaceError
 from versions import audit
 from versions.git_store import GitVersionStore
@@ -177,14 +176,6 @@ def _check_unchanged(config: Path, settings: Settings, chosen: dict[str, str]) -
                 f"{config}: {key} is {getattr(settings, key)!r}, not {value!r};"
                 " edit the file to switch"
             )
-
-
-def find_root(explicit: Path | None) -> Path:
-    """The workspace folder: --workspace, then SOPFLOW_WORKSPACE, then the current folder."""
-    if explicit is not None:
-        return Path(explicit).resolve()
-    env = os.environ.get("SOPFLOW_WORKSPACE")
-    return Path(env).resolve() if env else Path.cwd().resolve()
 
 
 def open_workspace(explicit: Path | None = None) -> Workspace:

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sop_models.content import ContentTag
+from sop_models.content_plan import ContentPlan
 from sop_models.day_rules import WEEKDAY_NUMBERS, DayFilter, Weekday
 from sop_models.schedule import CalendarDate
 from sop_models.spacing import Priority
@@ -112,6 +113,10 @@ class CampaignAction(SopModel):
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None
+    """A fixed item; with `content`, what runs without a scheduled or rotated item post."""
+    content: ContentPlan | None = None
+    """The content rule of columns: a schedule (date -> tag) and/or a rotation through the
+    library, which moves one item per run of the campaign (a weekly 接龙: one a week)."""
     priority: Priority = 0
     """Higher wins when two posts collide (see `schedule.spacing`)."""
 

@@ -1,4 +1,5 @@
-"""Cross-field checks of the content calendar (`schedule.columns[*].content`), on plain data."""
+"""Cross-field checks of the content calendar (`schedule.columns[*].content` and
+`playbooks.campaigns[*].actions[*].content`), on plain data."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ def _tag(value: Any) -> str | None:
 def check_content(data: dict[str, Any], tags: set[str] | None) -> list[Finding]:
     """Unknown tags and repeated dates in schedules; rotations that select no item."""
     out: list[Finding] = []
-    for path, column in dicts(at(data, "schedule", "columns"), "schedule.columns"):
+    owners = list(dicts(at(data, "schedule", "columns"), "schedule.columns"))
+    for c_path, campaign in dicts(at(data, "playbooks", "campaigns"), "playbooks.campaigns"):
+        owners += dicts(campaign.get("actions"), f"{c_path}.actions")
+    for path, column in owners:
         plan = column.get("content")
         if not isinstance(plan, dict):
             continue

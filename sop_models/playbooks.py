@@ -44,6 +44,9 @@ class ColdStartAction(SopModel):
     name: Text | None = None
     """e.g. 首个互动话题."""
     day: Annotated[int, Field(ge=1)]
+    days: DayFilter = "every_day"
+    """Left out when its date is a day this rule rejects (after `holiday_policy`): every_day,
+    workdays or non_workdays, as for campaign actions."""
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None

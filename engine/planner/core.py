@@ -8,8 +8,9 @@ group before its start date. A group without a start date counts as mature (no c
 
 Every action has a stable key `{sop}:{version}:{group}:{slot}:{YYYY-MM-DD}`, the date being
 the local date of `at`; on-join actions add `:{member}` and use the join's local date, so a
-join is one set of keys however its delays fall. Planning the same window twice gives the
-same actions. The RFM task is an operator task: it goes to the
+join is one set of keys however its delays fall (on-join actions deferred out of quiet hours
+are merged per group and morning instead: `engine.planner.welcomes`). Planning the same
+window twice gives the same actions. The RFM task is an operator task: it goes to the
 `tasklist` channel, never to customers.
 
 The planner is a window function: it plans every action with `at` in [start 00:00,
@@ -23,7 +24,7 @@ due or past is the dispatcher's job (the ledger dedupes by key).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
@@ -32,7 +33,7 @@ from engine import render as rendering
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, fallback_warning
 from engine.planner.slots import TZ, Slot, SlotBook
 from engine.planner.spacing import apply_quiet_hours, apply_spacing
-from engine.planner.variables import content_variables
+from engine.planner.welcomes import MERGED, plan_welcomes
 from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 from sop_models.actions import ActionKind, PlannedAction, action_key
@@ -124,7 +125,7 @@ class _Builder:
                 text=message.text,
                 msgtype=message.msgtype,
                 content_tag=slot.content_tag,
-                member_id=member,
+                member_id=None if member == MERGED else member,  # a merged welcome: extra
                 channel=channel,
                 target=group.target,
                 sender=group.sender,
@@ -154,38 +155,6 @@ def _group_slots(book: SlotBook, group: GroupLike, days: list[date]) -> list[Slo
     return found
 
 
-def _welcomes(builder: _Builder, groups: dict[str, GroupLike], joins: Sequence[JoinLike]) -> None:
-    doc = builder.doc
-    base = doc.document_variables()
-    ordered = sorted(joins, key=lambda j: (j.joined_at, j.group_id, j.member_id))
-    for join in ordered:
-        group = groups.get(join.group_id)
-        if group is None:
-            continue
-        joined = join.joined_at.astimezone(TZ)
-        for action in doc.schedule.on_join:
-            at = joined + timedelta(minutes=action.delay_minutes)
-            variables = {
-                **base,
-                **content_variables(doc, action.content_tag),
-                "group_name": group.name,
-                "member_name": join.member_name,
-                "date": at.date().isoformat(),
-            }
-            slot = Slot(
-                f"on_join.{action.id}",
-                "welcome",
-                joined.date(),
-                at,
-                action.template,
-                action.content_tag,
-                False,
-                variables,
-            )
-            message = rendering.render(doc, action.template, variables)
-            builder.add(group, slot, message, joined.date(), member=join.member_id)
-
-
 def join_window(docs: Iterable[SopDocument], start: date, end: date) -> tuple[datetime, datetime]:
     """Join instants [low, high) whose on-join actions (of any of `docs`) can fall in the window.
 
@@ -212,8 +181,12 @@ def plan(
     kinds: set[str] | None = None,
     calendar: WorkdayCalendar = LIBRARY_ONLY,
     cap_rule: CapRule = "month",
+    recent_content: Mapping[date, Collection[str]] | None = None,
 ) -> Plan:
     """Every action of `doc` (version `version`) for `groups` with `at` in [start, end] local.
+
+    `recent_content` (date -> content tags) is what else went or goes out on those days
+    (other layers, other versions): rotations with `skip_recent_days` pass over it.
 
     Workdays come from `calendar` (the library alone by default); a workday rule in a year
     without data follows the calendar's fallback and the plan warns, naming the year.
@@ -233,7 +206,7 @@ def plan(
     quiet = doc.schedule.quiet_hours
     # a post deferred out of the quiet hours lands on the next day: build the day before too
     back = timedelta(1) if quiet is not None and quiet.action == "defer" else timedelta(0)
-    book = SlotBook(doc, start - back, end, wanted, calendar)
+    book = SlotBook(doc, start - back, end, wanted, calendar, recent_content)
     days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)
@@ -243,7 +216,7 @@ def plan(
         for slot in _group_slots(book, group, days):
             builder.add(group, slot, builder.message(slot, group.name), slot.at.date())
     if "welcome" in wanted:
-        _welcomes(builder, unique, joins)
+        plan_welcomes(doc, unique, joins, builder.add)
     low = datetime.combine(start, time(), tzinfo=TZ)
     high = datetime.combine(end + timedelta(1), time(), tzinfo=TZ)
     planned, quiet_warnings = apply_quiet_hours(builder.actions, quiet)

@@ -5,11 +5,14 @@ keys never meet and the ledger cannot double-send across layers); then posts of 
 layers that land within the base SOP's spacing gap collide, and the layer with the higher
 `priority` wins (a slot's own priority breaks ties inside a layer) the way the overlay's
 `schedule.spacing.on_collision` says (drop or shift; the base's when every overlay only
-warns). The WeCom monthly mass-message cap counts every layer's messages together.
+warns). Layers are planned base first: a rotation with `skip_recent_days` passes over the
+items the layers before it post. The WeCom monthly mass-message cap counts every layer's
+messages together.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +52,7 @@ def plan_layers(
     """The base plan plus every overlay's plan inside its window, collisions resolved."""
     actions, warnings, priorities = [], [], {}
     own_quota: set[str] = set()
+    used: defaultdict[date, set[str]] = defaultdict(set)  # content of the layers planned so far
     for layer in (base, *overlays):
         first = max(start, layer.start) if layer.start else start
         last = min(end, layer.end) if layer.end else end
@@ -64,7 +68,11 @@ def plan_layers(
             kinds=kinds,
             calendar=calendar,
             cap_rule=cap_rule,
+            recent_content=used,
         )
+        for action in part.actions:
+            if action.content_tag is not None:
+                used[action.at.date()].add(action.content_tag)
         actions += part.actions
         own_quota |= set(quota_warnings(part.actions, rule=cap_rule))
         warnings += [w for w in part.warnings if w not in warnings]

@@ -10,7 +10,7 @@ date.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -88,10 +88,11 @@ class SlotBook:
         end: date,
         kinds: frozenset[str],
         calendar: WorkdayCalendar = LIBRARY_ONLY,
+        recent: Mapping[date, Collection[str]] | None = None,
     ) -> None:
         self.doc, self.kinds, self.calendar = doc, kinds, calendar
         self.guessed_years: set[int] = set()  # years the calendar's fallback decided
-        self.content = ContentCalendar(doc, self.is_workday)
+        self.content = ContentCalendar(doc, self.is_workday, recent)
         self.first, self.end, self.last = start, end, end + timedelta(1)
         self._base = doc.document_variables()
         mature = doc.playbooks.mature
@@ -150,7 +151,8 @@ class SlotBook:
                     day = start + timedelta(act.day - 1)
                     if cold.holiday_policy == "shift":
                         day = after_holiday(day, self.calendar.is_holiday)
-                    if self.first <= day <= self.last:
+                    in_book = self.first <= day <= self.last
+                    if in_book and filter_selects(act.days, day, self.is_workday):
                         name, extra = f"cold_start.{act.id}", {"day": act.day}
                         slots.append(self._slot(name, "cold_start", day, act, extra))
             slots += self._sign_in(start)
@@ -258,16 +260,37 @@ class SlotBook:
                 day = first_day + timedelta(number - 1)
                 if self.first <= day <= self.last:
                     left = {"days_left": max(0, (goal - day).days)}
-                    self._campaign_day(campaign, number, day, {**extra, **left})
+                    self._campaign_day(campaign, number, day, {**extra, **left}, first_day)
 
-    def _campaign_day(self, campaign: Campaign, number: int, day: date, extra: Variables) -> None:
+    def _campaign_day(
+        self, campaign: Campaign, number: int, day: date, extra: Variables, first_day: date
+    ) -> None:
         prefix = f"campaigns.{campaign.id}"
         for act in campaign.actions:
             if act.day == number and filter_selects(act.days, day, self.is_workday):
                 name, values = f"{prefix}.{act.id}", {**extra, "day": number}
-                self._fixed[day].append(self._slot(name, "campaign", day, act, values))
+                rotate = act.content.rotate if act.content is not None else None
+                run = _run_number(campaign, first_day, rotate.start) if rotate else 0
+                tag = self.content.tag_for_run(name, act.content, act.content_tag, day, run)
+                if act.content is not None and tag is None:
+                    continue  # a calendar gap: warned about, not posted
+                slot = self._slot(name, "campaign", day, act, values, tag=tag)
+                self._fixed[day].append(slot)
         check = campaign.check_in
         if check is not None and check.start_day <= number < check.start_day + check.days:
             values = {**extra, "day": number - check.start_day + 1}
             slot = self._slot(f"{prefix}.check_in", "campaign", day, check, values)
             self._fixed[day].append(slot)
+
+
+def _run_number(campaign: Campaign, first_day: date, start: date) -> int:
+    """Runs of `campaign` that began on or after `start` and before `first_day` (negative
+    before `start`): weekly runs by week, yearly ones by year, a one-off window has one."""
+    window = campaign.window
+    if window.weekly is not None:
+        days = (first_day - start).days
+        offset = (first_day.weekday() - start.weekday()) % 7  # first run day on/after start
+        return days // 7 + (days % 7 > offset)
+    if window.anchor is not None:
+        return first_day.year - start.year
+    return 0

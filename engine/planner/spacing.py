@@ -78,14 +78,16 @@ def apply_spacing(
             outcome, follows = "kept both", post
             if mine != theirs and spacing.on_collision == "drop":
                 changed[loser.key] = None
-                outcome, follows = f"dropped {loser.slot}", winner
+                outcome, follows = f"dropped {loser.slot}, kept {winner.slot}", winner
             elif mine != theirs and spacing.on_collision == "shift":
                 marker = {"collision": f"moved from {loser.at:%H:%M} ({winner.slot})"}
                 moved = replace(loser, at=winner.at + gap, extra={**loser.extra, **marker})
                 changed[loser.key] = moved
                 outcome, follows = f"moved {loser.slot} to {moved.at:%H:%M}", moved
-            elif mine == theirs and spacing.on_collision != "warn":
+            elif mine == theirs:
                 outcome = "kept both (equal priority)"
+            else:  # warn: both go out, but say which one the declared priority would keep
+                outcome = f"kept both (priority keeps {winner.slot})"
             if outcome.startswith("kept both"):  # both go out: mark each with the other
                 for one, other in ((post, last), (last, post)):
                     note = {"collision": f"{minutes} min from {other.slot}"}

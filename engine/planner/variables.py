@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sop_models import Campaign, Column, FlashSale, RfmTask, SopDocument
+from sop_models.campaigns import CampaignAction
 from sop_models.checks_content import rotation_items
 
 Variables = dict[str, object]
@@ -118,8 +119,9 @@ def _base(doc: SopDocument, tag: str | None) -> set[str]:
         return names  # an unknown tag is reported by the document checks
 
 
-def _planned_content(doc: SopDocument, column: Column) -> set[str]:
-    """Content variables every item of a column's content calendar supplies."""
+def _planned_content(doc: SopDocument, column: Column | CampaignAction) -> set[str]:
+    """Content variables every item of a column's (or campaign action's) content calendar
+    supplies."""
     plan = column.content
     if plan is None:
         return set()
@@ -199,7 +201,9 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
         names = set(campaign_variables(campaign)) | {"day", "days_left"}
         names |= {"deadline"} if has_deadline(campaign) else set()
         for i, act in enumerate(campaign.actions):
-            add(f"{path}.actions[{i}]", act.template, act.content_tag, names, "a campaign action")
+            tag = act.content_tag if act.content is None else None  # planned: any item
+            planned = names | _planned_content(doc, act)
+            add(f"{path}.actions[{i}]", act.template, tag, planned, "a campaign action")
         if campaign.check_in is not None:
             check = campaign.check_in
             add(f"{path}.check_in", check.template, check.content_tag, names, "a check-in prompt")

@@ -10,6 +10,8 @@ import typer
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import parse_date
 
+BY_HELP = "Who makes the change (audit trail, with your OS user; default: your login name)."
+
 calendar_app = typer.Typer(
     help="The workspace holiday schedule: official data plus the days you enter.\n\n"
     "Example: sop calendar import holidays-2027.csv",
@@ -55,6 +57,7 @@ def show(
 def import_command(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV with the header date,type,name."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Enter every day of a CSV (date,type,name; type holiday/休 or workday/班): all or none.
 
@@ -62,7 +65,7 @@ def import_command(
     """
     from services.calendar import import_schedule
 
-    years = import_schedule(workspace(ctx), path=file)
+    years = import_schedule(workspace(ctx), path=file, by=by, now=now())
     typer.echo(f"imported {file.name}: holiday schedule for {', '.join(map(str, years))}")
 
 
@@ -72,6 +75,7 @@ def set_command(
     day: date = typer.Argument(..., parser=parse_date, metavar="DATE", help="YYYY-MM-DD."),
     kind: str = typer.Argument(..., metavar="workday|holiday", help="workday (班) or holiday (休)"),
     name: str = typer.Option(None, "--name", help="The holiday's name, e.g. 春节."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Enter one day as a workday or a holiday (replacing what was entered for that day).
 
@@ -82,19 +86,24 @@ def set_command(
 
     if kind not in DAY_TYPES:
         raise DataFileError(f"workday|holiday: {kind!r} is neither workday (班) nor holiday (休)")
-    set_day(workspace(ctx), day=day, workday=DAY_TYPES[kind], name=name)
+    set_day(workspace(ctx), day=day, workday=DAY_TYPES[kind], name=name, by=by, now=now())
     typer.echo(f"{day.isoformat()}: {'workday' if DAY_TYPES[kind] else 'holiday'} {name or ''}")
 
 
 def doctor(ctx: typer.Context) -> None:
     """Check the workspace for what will stop working soon (holiday data running out).
 
+    Also warns when calendar.json or overlays.json differs from its last audit record
+    (edited outside sopflow).
+
     Example: sop doctor
     """
     from services.calendar import coverage_warnings
+    from services.workspace_files import workspace_file_findings
 
     ws = workspace(ctx)
     found = coverage_warnings(ws, today=now().astimezone(ws.settings.zone).date())
+    found += workspace_file_findings(ws)  # calendar.json / overlays.json edited by hand
     for warning in found:
         typer.echo(f"sop: warning: {warning}", err=True)
     if not found:

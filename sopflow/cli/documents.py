@@ -7,14 +7,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import typer
 
-from services.validation import FileCheck, check_files
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
+from engine.planner import Layer
+from services.validation import (
+    FileCheck,
+    check_files,
+    overlay_layer,
+    read_document_text,
+    validate_text,
+)
 from sop_models import document_schema
 from sop_models.errors import DocumentInvalid
-from sopflow.cli.common import echo_json
+from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.params import date_option
 
 
 def init(
@@ -46,27 +57,62 @@ def init(
 
 
 def validate(
+    ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="SOP YAML files or folders of them."),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+    plan_from: date = date_option(
+        "today", "--from", help="First day of the 28 planned days whose warnings are shown."
+    ),
+    overlay_files: list[Path] = typer.Option(
+        [], "--overlay", help="An overlay SOP file to lay over each base document (repeatable)."
+    ),
 ) -> None:
     """Check SOP documents; report every problem as `file: field.path: problem`.
 
+    Each valid document is also planned for 28 days from --from (one sample group, with the
+    --overlay files and, in a workspace with `sop overlay attach`ments, its attached overlays
+    laid over it): collisions, calendar gaps and items repeated too soon are printed as
+    `warn  file: ...` lines, one each; warnings never fail.
     Exits with code 2 when any file has a problem, with or without --json (the JSON still
     lists every file, the problems also go to stderr).
 
-    Example: sop validate examples/*.yaml
+    Example: sop validate examples/*.yaml --from 2026-09-07
     """
-    checks = check_files(files)
+    overlays = [overlay_layer(validate_text(read_document_text(f), str(f))) for f in overlay_files]
+    attached, calendar = _workspace_overlays(ctx)
+    checks = check_files(
+        files, plan_from=plan_from, overlays=overlays, attached=attached, calendar=calendar
+    )
     if as_json:
         echo_json([_check_record(check) for check in checks])
     else:
         for check in checks:
             if check.document is not None:
                 typer.echo(f"ok  {check.path}  ({check.document.id}: {check.document.title})")
+            for warning in check.warnings:
+                typer.echo(f"warn  {check.path}: {warning}")
     problems = [problem for check in checks for problem in check.problems]
     if problems:
         # The same error (and exit code) in both modes: JSON on stdout, the lines on stderr.
         raise DocumentInvalid(problems)
+
+
+def _workspace_overlays(
+    ctx: typer.Context,
+) -> tuple[Callable[[str], Sequence[Layer]] | None, WorkdayCalendar]:
+    """The workspace's overlay attachments and calendar, when it has attachments (only then
+    is the workspace wiring loaded: validating files needs no workspace)."""
+    from services.settings import find_root
+
+    explicit = (ctx.find_root().obj or {}).get("workspace_path")
+    # services.overlays.OVERLAYS_FILE, not imported: that module loads the workspace wiring
+    if not (find_root(explicit) / "overlays.json").exists():
+        return None, LIBRARY_ONLY
+    from services.calendar import workspace_calendar
+    from services.planning import overlay_layers
+
+    ws = workspace(ctx)
+    return (lambda base: overlay_layers(ws, base=base)), workspace_calendar(ws)
 
 
 def _check_record(check: FileCheck) -> dict[str, object]:
@@ -77,6 +123,7 @@ def _check_record(check: FileCheck) -> dict[str, object]:
         "ok": True,
         "id": check.document.id,
         "title": check.document.title,
+        "warnings": list(check.warnings),
     }
 
 

@@ -6,8 +6,10 @@ from datetime import date
 
 import typer
 
-from sopflow.cli.common import echo_json, workspace
+from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
+
+BY_HELP = "Who makes the change (audit trail, with your OS user; default: your login name)."
 
 overlay_app = typer.Typer(
     help="Overlays: campaign SOPs laid over a base SOP's groups for a window.\n\n"
@@ -25,6 +27,7 @@ def attach_command(
     ref: str = typer.Option("production", "--ref", help="Alias or version of the overlay."),
     start: date = date_option(None, "--from", help="First day (default: always)."),
     end: date = date_option(None, "--until", help="Last day, inclusive (default: open)."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Lay an overlay SOP over a base SOP's groups (replaces an earlier attachment of it).
 
@@ -32,7 +35,7 @@ def attach_command(
     """
     from services.overlays import Attachment, attach
 
-    attach(workspace(ctx), Attachment(overlay, base, ref, start, end))
+    attach(workspace(ctx), Attachment(overlay, base, ref, start, end), by=by, now=now())
     window = f"{start or '…'} to {end or '…'}"
     typer.echo(f"attached {overlay}@{ref} over {base}, {window}")
 
@@ -42,6 +45,7 @@ def detach_command(
     ctx: typer.Context,
     overlay: str = typer.Argument(..., help="The overlay SOP."),
     base: str = typer.Option(..., "--base", help="The base SOP it is laid over."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Take an overlay off a base SOP's groups.
 
@@ -49,7 +53,7 @@ def detach_command(
     """
     from services.overlays import detach
 
-    detach(workspace(ctx), overlay=overlay, base=base)
+    detach(workspace(ctx), overlay=overlay, base=base, by=by, now=now())
     typer.echo(f"detached {overlay} from {base}")
 
 

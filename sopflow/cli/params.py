@@ -26,8 +26,7 @@ DAY_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "今天": 0, "明天": 
 def workspace_today() -> date:
     """Today in the workspace's timezone (the workspace the command line names)."""
     # Imported here: only a command given a day word pays for the workspace wiring.
-    from services.settings import load_settings
-    from services.workspace import find_root
+    from services.settings import find_root, load_settings
 
     context = click.get_current_context(silent=True)
     obj = context.find_root().obj if context is not None else None

@@ -93,3 +93,18 @@ def test_an_attached_overlay_is_planned_inside_its_window_until_detached(
     assert not [r for r in json.loads(cli(*args).stdout) if r["sop"] == "weekly-jielong"]
     unknown = cli("overlay", "attach", "nope", "--base", "mombaby-refined", ok=False)
     assert unknown.exit_code == 2 and "nope" in unknown.stderr
+
+
+def test_validate_warns_about_a_collision_with_an_attached_overlay_and_still_exits_0(
+    saved: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    base = str(tmp_path / "mombaby.yaml")
+    before = cli("validate", base, "--from", "2026-09-14").output
+    assert "weekly-jielong" not in before and "campaigns.jielong.open" not in before
+    cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--from", "2026-09-21")
+    result = cli("validate", base, "--from", "2026-09-14")
+    (line,) = [x for x in result.output.splitlines() if "campaigns.jielong.open" in x]
+    assert line.startswith(f"warn  {base}: collision (gap 30 min): ")
+    # the overlay's window starts 09-21: its first Monday in the 28 days, and priority 10 wins
+    assert "first sample 2026-09-21 10:00/10:10" in line
+    assert "dropped columns.morning-knowledge, kept campaigns.jielong.open" in line

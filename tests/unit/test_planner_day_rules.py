@@ -4,7 +4,7 @@ days that include the day itself, the flash sale's day filter, the cold-start ho
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -196,3 +196,14 @@ def test_a_weekly_window_across_the_weekend_counts_its_days_from_the_first_weekd
     bad["actions"][0]["day"] = 5
     with pytest.raises(DocumentInvalid, match=r"actions\[0\]\.day: day 5 is outside"):
         sop(playbooks={"campaigns": [bad]})
+
+
+def test_a_cold_start_action_with_a_workday_rule_is_left_out_on_a_weekend_day_n() -> None:
+    def visits(start: date) -> list[date]:
+        group = [G("g1", "珠宝一群", start)]
+        result = run(example("jewelry-service"), group, start, start + timedelta(3))
+        return [a.at.date() for a in by_slot(result.actions, "cold_start.day2-store-visit")]
+
+    assert visits(date(2026, 9, 14)) == [date(2026, 9, 15)]  # Monday start: Tuesday
+    assert visits(date(2026, 9, 11)) == []  # Friday start: day 2 is a Saturday
+    assert visits(date(2026, 9, 30)) == []  # day 2 is 10-01, National Day (policy keep)

@@ -77,8 +77,8 @@ def test_a_welcome_at_23_58_is_deferred_to_08_00_and_planned_by_the_next_days_wi
     next_day = run(doc, GROUP, date(2026, 9, 4), date(2026, 9, 4), joins=joins)
     (welcome,) = next_day.actions
     assert welcome.at == local(2026, 9, 4, 8, 0) and welcome.text == "欢迎 小红"
-    assert welcome.key == "test-sop:1.0:g1:on_join.welcome:2026-09-03:m1"
-    assert welcome.extra == {"quiet_hours": "deferred from 23:58"}
+    assert welcome.key == "test-sop:1.0:g1:on_join.welcome:2026-09-04:merged"
+    assert welcome.extra == {"quiet_hours": "deferred from 23:58", "merged": "1", "members": "m1"}
     low, _ = join_window([doc], date(2026, 9, 4), date(2026, 9, 4))
     assert low <= local(2026, 9, 3, 23, 58)
     dropped = run(quiet_doc("drop"), GROUP, date(2026, 9, 4), date(2026, 9, 4), joins=joins)
@@ -103,3 +103,46 @@ def test_a_column_inside_custom_quiet_hours_moves_to_their_end_with_a_warning() 
     assert result.actions[0].key == "test-sop:1.0:g1:columns.late:2026-09-03"
     assert result.actions[0].text == "2026-09-03 推送"
     assert any("quiet hours 22:00-07:30: columns.late" in w for w in result.warnings)
+
+
+def test_joins_deferred_out_of_one_night_become_one_merged_welcome_with_a_stable_key() -> None:
+    doc = quiet_doc()
+    night = [
+        J("g1", "m1", "小红", local(2026, 9, 3, 23, 58)),
+        J("g1", "m2", "小蓝", local(2026, 9, 4, 0, 30)),
+        J("g1", "m3", "小绿", local(2026, 9, 4, 7, 59)),
+        J("g1", "m4", "小紫", local(2026, 9, 4, 8, 0)),  # after the quiet hours: its own welcome
+    ]
+    day = date(2026, 9, 4)
+    merged, own = run(doc, GROUP, day, day, joins=night).actions
+    assert merged.at == own.at == local(2026, 9, 4, 8, 0)
+    assert merged.text == "欢迎 小红、小蓝、小绿" and merged.member_id is None
+    assert merged.key == "test-sop:1.0:g1:on_join.welcome:2026-09-04:merged"
+    assert merged.extra == {
+        "quiet_hours": "deferred from 23:58-07:59",
+        "merged": "3",
+        "members": "m1,m2,m3",
+    }
+    assert own.key == "test-sop:1.0:g1:on_join.welcome:2026-09-04:m4" and own.text == "欢迎 小紫"
+    # planned before the later joins were known, the morning welcome has the same key: the
+    # ledger sends one merged welcome, never a single one for the first joiner besides it
+    early = run(doc, GROUP, day, day, joins=night[:1]).actions
+    assert [a.key for a in early] == [merged.key]
+    three = run(doc, GROUP, day, day, joins=night[:3]).actions
+    assert [a.key for a in three] == [merged.key]
+
+
+def test_merged_welcomes_are_per_group_and_dropping_quiet_hours_merge_nothing() -> None:
+    two = [G("g1", "一群", LONG_AGO), G("g2", "二群", LONG_AGO)]
+    night = [
+        J("g1", "m1", "小红", local(2026, 9, 3, 23, 0)),
+        J("g2", "m2", "小蓝", local(2026, 9, 3, 23, 30)),
+        J("g1", "m3", "小绿", local(2026, 9, 4, 1, 0)),
+    ]
+    day = date(2026, 9, 4)
+    actions = run(quiet_doc(), two, day, day, joins=night).actions
+    assert {(a.group_id, a.text, a.extra["merged"]) for a in actions} == {
+        ("g1", "欢迎 小红、小绿", "2"),
+        ("g2", "欢迎 小蓝", "1"),
+    }
+    assert not run(quiet_doc("drop"), two, day, day, joins=night).actions
