@@ -14,12 +14,17 @@ from uuid import uuid4
 import pytest
 from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from pydantic import SecretStr
 
 from flows.alerts import AUTOMATION_NAME, ensure_late_run_alert
 from flows.runtime import PrefectServer
 from services.doctor import Check, run_checks
+from services.settings import Settings
 from services.workspace import Workspace
 from tests.support.waiting import wait_until
+from tests.support.wecom_fake import FakeWeCom
+
+ROBOT_KEY = "fake-robot-key-0001"  # FakeWeCom's default robot
 
 
 class Received:
@@ -93,8 +98,14 @@ def test_doctor_sees_the_server_then_a_missing_pool_a_pool_without_workers_and_a
     assert online.ok and online.what == f"workers of {pool}: 1 online (machine-a)"
 
 
-def test_a_run_no_worker_picks_up_calls_the_webhook_naming_its_deployment(
-    prefect_server: PrefectServer, webhook: Received
+@pytest.fixture
+def wecom() -> Iterator[FakeWeCom]:
+    with FakeWeCom() as fake:
+        yield fake
+
+
+def test_a_run_no_worker_picks_up_calls_the_webhook_and_the_ops_robot_naming_its_deployment(
+    prefect_server: PrefectServer, webhook: Received, wecom: FakeWeCom
 ) -> None:
     pool = f"no-worker-{uuid4().hex[:8]}"
     _pool(pool)
@@ -106,9 +117,15 @@ def test_a_run_no_worker_picks_up_calls_the_webhook_naming_its_deployment(
             work_pool_name=pool,
             entrypoint="flows/playbooks.py:mature_day",
         )
+    settings = Settings(
+        alert_webhook_url=webhook.url,
+        alert_robot="ops",
+        robot_keys={"ops": SecretStr(ROBOT_KEY)},
+        robot_base_url=wecom.base_url,
+    )
     within = timedelta(seconds=10)  # Prefect's shortest for a proactive trigger
-    first = ensure_late_run_alert([deployment_id], within=within, webhook_url=webhook.url)
-    again = ensure_late_run_alert([deployment_id], within=within, webhook_url=webhook.url)
+    first = ensure_late_run_alert([deployment_id], within=within, settings=settings)
+    again = ensure_late_run_alert([deployment_id], within=within, settings=settings)
     assert again != first  # replaced, not added
 
     with get_client(sync_client=True) as client:
@@ -123,3 +140,6 @@ def test_a_run_no_worker_picks_up_calls_the_webhook_naming_its_deployment(
     assert alert["deployment"] == "母婴-mature-day"  # Chinese intact
     assert alert["flow_run"] == run.name
     assert "母婴-mature-day" in alert["text"] and "sop doctor" in alert["text"]
+    wait_until(lambda: wecom.robot_messages(ROBOT_KEY), timeout=60, what="the robot post")
+    ((_, posted),) = wecom.robot_messages(ROBOT_KEY)
+    assert posted == {"msgtype": "text", "text": {"content": alert["text"]}}
