@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.states import Cancelled
 from pydantic import SecretStr
 
 from flows.alerts import AUTOMATION_NAME, ensure_late_run_alert
@@ -61,6 +62,11 @@ def webhook() -> Iterator[Received]:
         yield received
     finally:
         received.close()
+
+
+def _state(client: Any, run_id: UUID) -> str | None:
+    state = client.read_flow_run(run_id).state
+    return state.name if state else None
 
 
 def _pool(name: str) -> None:
@@ -129,9 +135,13 @@ def test_a_run_no_worker_picks_up_calls_the_webhook_and_the_ops_robot_naming_its
     assert again != first  # replaced, not added
 
     with get_client(sync_client=True) as client:
-        run = client.create_flow_run_from_deployment(deployment_id)  # due now; no worker polls
         automations = [a for a in client.read_automations() if a.name == AUTOMATION_NAME]
-    assert len(automations) == 1
+        assert len(automations) == 1
+        # A run that leaves Late in time (here: cancelled) raises nothing.
+        handled = client.create_flow_run_from_deployment(deployment_id)
+        wait_until(lambda: _state(client, handled.id) == "Late", timeout=120, what="Late")
+        client.set_flow_run_state(handled.id, Cancelled(), force=True)
+        run = client.create_flow_run_from_deployment(deployment_id)  # due now; no worker polls
 
     # Prefect marks the run Late (~15 s past its time), then the trigger waits `within`.
     wait_until(lambda: webhook.bodies, timeout=180, interval=1, what="the late-run webhook call")
@@ -143,3 +153,4 @@ def test_a_run_no_worker_picks_up_calls_the_webhook_and_the_ops_robot_naming_its
     wait_until(lambda: wecom.robot_messages(ROBOT_KEY), timeout=60, what="the robot post")
     ((_, posted),) = wecom.robot_messages(ROBOT_KEY)
     assert posted == {"msgtype": "text", "text": {"content": alert["text"]}}
+    assert len(webhook.bodies) == 1  # the cancelled run's window ended long before, silently
