@@ -14,10 +14,12 @@ parts live in services.doctor_prefect (imported only when a pool or a server is 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +28,7 @@ from services.channels import MASS_SEND, configured_secrets
 from services.db import applied_migrations, make_engine
 from services.settings import CONFIG_FILE
 from services.workspace import Workspace, all_migrations
-from sop_models.errors import SopflowError, one_line, redact
+from sop_models.errors import MASK, SopflowError, one_line, redact
 
 GIT_TIMEOUT = 20.0  # seconds for `git ls-remote` against the store remote
 
@@ -103,8 +105,9 @@ def check_database(engine: Engine) -> Check:
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # a check never waits for a password
     return subprocess.run(
-        ["git", *args], capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False
+        ["git", *args], capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False, env=env
     )
 
 
@@ -137,13 +140,14 @@ def check_store(ws: Workspace) -> list[Check]:
     url = getattr(ws.settings, "store_url", None)
     if not url:
         return [*checks, Check(True, "store remote: none (store_url unset: a one-machine store)")]
-    shown = redact(url)
+    shown = _shown(url)
     try:
         remote = _git("ls-remote", url)
     except subprocess.TimeoutExpired:
         remote = subprocess.CompletedProcess([], 1, "", f"no answer in {GIT_TIMEOUT:.0f}s")
     if remote.returncode != 0:
         first = one_line(remote.stderr.strip().splitlines()[0] if remote.stderr.strip() else "")
+        first = redact(first, [urlsplit(url).password or ""])
         return [
             *checks,
             Check(
@@ -166,6 +170,17 @@ def check_store(ws: Workspace) -> list[Check]:
             ),
         ]
     return [*checks, Check(True, f"store remote {shown}: reachable, mirror in sync")]
+
+
+def _shown(url: str) -> str:
+    """A store URL fit to print: a password in it (https://user:token@host) masked."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return redact(url)
 
 
 def check_calendar(ws: Workspace, *, today: date) -> Check:

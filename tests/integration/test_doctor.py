@@ -135,6 +135,14 @@ def test_the_store_remote_reachable_and_in_sync_then_ahead_then_gone(
     assert not gone.ok and "unreachable" in gone.what and "store_url" in gone.fix
 
 
+def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
+    url = f"https://ops:s3cret-token@127.0.0.1:{_free_port()}/store.git"
+    workspace.settings = workspace.settings.model_copy(update={"store_url": url})
+    _, remote = checks(workspace)["store"]
+    assert not remote.ok and "https://ops:***@127.0.0.1:" in remote.what
+    assert "s3cret-token" not in remote.line()
+
+
 def test_a_prefect_server_that_does_not_answer_is_a_problem_and_so_is_its_pool(
     workspace: Workspace,
 ) -> None:
