@@ -10,9 +10,11 @@ every process and host that shares it shares them.
   process that finds no valid token claims a short fetch lease (compare-and-set under the
   database's writer lock: SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), fetches
   outside any transaction and stores the token; the others wait for it and reuse it until it
-  expires. `drop(token)` clears it only if it is still the stored one (40014/42001).
+  expires. `drop(token)` clears it only if it is still the stored one (40014/42001); each
+  process keeps the token it read until then, so a renewal costs it one refused call.
 - `DatabaseBlockBoard`: when any process gets a 45009 on an API, that API of that corp is
-  marked blocked for `block_seconds`; the others wait out the block before calling it.
+  marked blocked for `block_seconds`; the others see it within a second (`refresh`) and wait
+  out the block before calling it.
 
 The token is stored sealed (Fernet, with a key derived from the corp secret that every worker
 holds and the database never does): a database dump or backup carries no usable token.
@@ -90,6 +92,7 @@ class DatabaseTokenCache:
     ) -> None:
         self.engine = engine
         self._seal = _sealer(secret)
+        self._memo: dict[str, tuple[str, float]] = {}  # hashed key -> (token, expires_at)
         self._sleep = sleep
         self.lease_seconds = lease_seconds
         self._me = uuid.uuid4().hex
@@ -98,10 +101,24 @@ class DatabaseTokenCache:
         return f"DatabaseTokenCache({self.engine.url.render_as_string(hide_password=True)})"
 
     def get(self, key: TokenKey, now: float) -> str | None:
-        """The stored token for `key` if it is still inside its lifetime at `now`."""
+        """The stored token for `key` if it is still inside its lifetime at `now`.
+
+        A token read once is kept in this process until it expires or is dropped: a token
+        another process renewed meanwhile shows here as one 40014, after which `drop` reads
+        the new one (one refused call per process, instead of a database read per call).
+        """
+        hashed = _hash(*key)
+        memo = self._memo.get(hashed)
+        if memo is not None and now < memo[1]:
+            return memo[0]
         with Session(self.engine) as session:
-            row = session.get(WeComToken, _hash(*key))
-            return self._open(row.token) if row and row.token and now < row.expires_at else None
+            row = session.get(WeComToken, hashed)
+            if not (row and row.token and now < row.expires_at):
+                return None
+            value = self._open(row.token)
+            if value:
+                self._memo[hashed] = (value, row.expires_at)
+            return value
 
     def _open(self, sealed: str) -> str | None:
         try:
@@ -125,6 +142,7 @@ class DatabaseTokenCache:
         except BaseException:
             self._release(hashed)
             raise
+        self._memo[hashed] = (value, expires_at)
         with Session(self.engine) as session:
             _lock(session, hashed)
             session.execute(
@@ -170,6 +188,8 @@ class DatabaseTokenCache:
     def drop(self, key: TokenKey, value: str) -> None:
         """Forget `value` if it is still the stored token (another process may have renewed)."""
         hashed = _hash(*key)
+        if self._memo.get(hashed, ("", 0.0))[0] == value:
+            del self._memo[hashed]
         with Session(self.engine) as session:
             _lock(session, hashed)
             row = session.get(WeComToken, hashed)
@@ -188,19 +208,27 @@ class DatabaseBlockBoard:
         *,
         block_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
+        refresh: float = 1.0,
     ) -> None:
         self.engine = engine
         self.block_seconds = block_seconds
+        self.refresh = refresh  # seconds an answer is reused before the database is asked again
         self._clock = clock
+        self._seen: dict[str, tuple[float, float]] = {}  # hashed scope -> (asked at, until)
 
     def __repr__(self) -> str:
         return f"DatabaseBlockBoard(block_seconds={self.block_seconds})"
 
     def blocked_for(self, scope: tuple[str, str, str]) -> float:
         """Seconds until `scope` (base URL, corp id, API) may be called again (0: now)."""
-        with Session(self.engine) as session:
-            row = session.get(WeComBlock, _hash(*scope))
-            return max(0.0, row.until - self._clock()) if row else 0.0
+        hashed, now = _hash(*scope), self._clock()
+        asked_at, until = self._seen.get(hashed, (float("-inf"), 0.0))
+        if now - asked_at >= self.refresh:  # a block met elsewhere shows within `refresh`
+            with Session(self.engine) as session:
+                row = session.get(WeComBlock, hashed)
+                until = row.until if row else 0.0
+            self._seen[hashed] = (now, until)
+        return max(0.0, until - now)
 
     def block(self, scope: tuple[str, str, str]) -> None:
         """Record that WeCom refused `scope` with 45009 just now."""
@@ -212,3 +240,4 @@ class DatabaseBlockBoard:
             row.until = max(row.until, until)
             session.add(row)
             session.commit()
+        self._seen[hashed] = (self._clock(), until)

@@ -109,12 +109,13 @@ def test_a_rejected_token_is_renewed_once_for_every_process(
         assert wecom.tokens_issued == 1
 
         wecom.invalidate_tokens()  # WeCom dropped it early: the next call gets 40014
-        first.call(FOLLOW, method="GET", idempotent=True)
-        second.call(FOLLOW, method="GET", idempotent=True)  # reuses first's new token
+        first.call(FOLLOW, method="GET", idempotent=True)  # 40014: drops it, fetches anew
+        second.call(FOLLOW, method="GET", idempotent=True)  # 40014: reads first's new token
 
         assert wecom.tokens_issued == 2
-        after = [c.query["access_token"] in wecom.tokens for c in wecom.calls(FOLLOW)[2:]]
-        assert after == [False, True, True]  # only the first caller met the invalid token
+        (renewed,) = wecom.tokens
+        used = [c.query["access_token"] == renewed for c in wecom.calls(FOLLOW)[2:]]
+        assert used == [False, True, False, True]
         first.close()
         second.close()
     finally:
