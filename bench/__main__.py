@@ -18,6 +18,7 @@ SUITES = [
     "dispatch_bench",
     "console_bench",
     "check_data_bench",
+    "wecom_shared_bench",
 ]
 
 

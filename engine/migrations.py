@@ -12,6 +12,7 @@ from engine.groups import Group
 from engine.ledger import Delivery
 from engine.ledger.model import unversioned_key
 from engine.members import MemberJoin
+from engine.wecom.shared_state import WeComBlock, WeComToken
 
 
 def _groups_and_members(connection: Connection) -> None:
@@ -71,6 +72,12 @@ def _channel_sends(connection: Connection) -> None:
     SQLModel.metadata.create_all(connection, tables=[ChannelSend.__table__])  # type: ignore[list-item]
 
 
+def _wecom_shared_state(connection: Connection) -> None:
+    """The access_token and 45009 blocks every worker shares (engine.wecom.shared_state)."""
+    tables = [WeComToken.__table__, WeComBlock.__table__]
+    SQLModel.metadata.create_all(connection, tables=tables)  # type: ignore[arg-type]
+
+
 def _group_archived_at(connection: Connection) -> None:
     """Add `archived_at` (a removed group with history) to registries made before it existed."""
     if "archived_at" in {c["name"] for c in inspect(connection).get_columns("groups")}:
@@ -87,4 +94,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0105_delivery_owner_lease", _delivery_owner_lease),
     ("0150_group_archived_at", _group_archived_at),
     ("0106_delivery_follow_up", _delivery_follow_up),
+    ("0107_wecom_shared_state", _wecom_shared_state),
 ]

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import SecretStr
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from engine.channels import (
@@ -51,6 +54,7 @@ from engine.ledger import Delivery, record_results
 from engine.wecom.client import WeComClient
 from engine.wecom.errors import Secrets
 from engine.wecom.robot import ROBOT_LIMIT_PER_MINUTE
+from engine.wecom.shared_state import DatabaseBlockBoard, DatabaseTokenCache
 from services.db import make_engine
 from services.settings import CONFIG_FILE, Settings
 from services.workspace import Workspace
@@ -105,6 +109,32 @@ def wecom_credentials(ws: Workspace) -> tuple[str, str]:
     if missing:
         raise _missing(ws, MASS_SEND, missing)
     return corp_id, secret
+
+
+def shared_wecom_client(ws: Workspace, engine: Engine) -> WeComClient:
+    """A WeCom client whose access_token and 45009 blocks are shared through `engine`'s
+    database: every process and host on it fetches one token and respects one block."""
+    corp_id, secret = wecom_credentials(ws)
+    return WeComClient(
+        corpid=corp_id,
+        corpsecret=secret,
+        base_url=ws.settings.wecom_base_url,
+        secrets=configured_secrets(ws.settings),
+        clock=time.time,  # token expiry is compared across processes: the wall clock
+        token_cache=DatabaseTokenCache(engine, secret=secret),
+        blocks=DatabaseBlockBoard(engine),
+    )
+
+
+@contextmanager
+def wecom_client(ws: Workspace) -> Iterator[WeComClient]:
+    """`shared_wecom_client` on the workspace database, closed (with its engine) on exit."""
+    engine = make_engine(ws.database_url)
+    try:
+        with shared_wecom_client(ws, engine) as client:
+            yield client
+    finally:
+        engine.dispose()
 
 
 def _outbox_file(ws: Workspace, day: date | None) -> Path:
@@ -181,10 +211,15 @@ def _recipe(
         (corp_id, secret), base = wecom_credentials(ws), settings.wecom_base_url
 
         def mass() -> Built:
-            secrets = configured_secrets(settings)
-            client = WeComClient(corpid=corp_id, corpsecret=secret, base_url=base, secrets=secrets)
+            engine = make_engine(ws.database_url)
+            client = shared_wecom_client(ws, engine)
             cap = settings.wecom_mass_cap
-            return WeComMassSendChannel(client, cap_rule=cap), client.close
+
+            def close() -> None:
+                client.close()
+                engine.dispose()
+
+            return WeComMassSendChannel(client, cap_rule=cap), close
 
         key = (name, base, corp_id, _digest(secret), _secrets_digest(settings))
         return (*key, settings.wecom_mass_cap), mass
@@ -268,6 +303,9 @@ def confirm_mass_sends(
     report = ConfirmReport()
     if pending is None:
         pending, report.skipped = pending_mass_sends(session)
+        # End the read before polling: the client shares its token through this database,
+        # and an open SQLite transaction would hold the writer lock it needs.
+        session.commit()
     if not pending:
         return report
     channel = build_channel(MASS_SEND, ws)

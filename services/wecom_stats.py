@@ -16,9 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.wecom.client import WeComClient
 from engine.wecom.statistics import fetch_daily_stats, fetch_owner_stats
-from services.channels import configured_secrets, wecom_credentials
+from services.channels import wecom_client, wecom_credentials
 from services.workspace import Workspace
 
 
@@ -40,16 +39,11 @@ def fetch_into_store(
     today: date,
 ) -> dict[str, Path | int]:
     """Fetch both statistics for [start, end] and store them; returns files and row counts."""
-    corp_id, secret = wecom_credentials(ws)
+    wecom_credentials(ws)  # fail before making folders when unconfigured
     folder = ws.events_dir / "wecom"
     folder.mkdir(exist_ok=True)
     span = f"{start.isoformat()}_{end.isoformat()}"
-    with WeComClient(
-        corpid=corp_id,
-        corpsecret=secret,
-        base_url=ws.settings.wecom_base_url,
-        secrets=configured_secrets(ws.settings),
-    ) as c:
+    with wecom_client(ws) as c:
         by_owner = fetch_owner_stats(c, start=start, end=end, owners=owners, today=today)
         by_day = fetch_daily_stats(c, start=start, end=end, owners=owners, today=today)
     owner_rows = [asdict(row) for row in by_owner]

@@ -13,15 +13,44 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from engine.wecom.errors import Secrets, WeComApiError, WeComTokenRejected
-from engine.wecom.transport import DEFAULT_BASE_URL, Reply, RetryPolicy, Sleep, Transport
+from engine.wecom.errors import Secrets, WeComApiError, WeComRateLimited, WeComTokenRejected
+from engine.wecom.transport import (
+    DEFAULT_BASE_URL,
+    FREQUENCY_LIMITED,
+    Reply,
+    RetryPolicy,
+    Sleep,
+    Transport,
+)
 
 TOKEN_LIFETIME = 7200  # seconds, as documented; the answer's expires_in wins
 Clock = Callable[[], float]
+TokenKey = tuple[str, str, str]  # base URL, corp id, secret digest
+BlockScope = tuple[str, str, str]  # base URL, corp id, API path
+
+
+class TokenStore(Protocol):
+    """Where clients keep access tokens: this process (TokenCache) or the database."""
+
+    def get(self, key: TokenKey, now: float) -> str | None: ...
+
+    def obtain(
+        self, key: TokenKey, clock: Clock, fetch: Callable[[], tuple[str, float]]
+    ) -> str: ...
+
+    def drop(self, key: TokenKey, value: str) -> None: ...
+
+
+class BlockBoard(Protocol):
+    """Where 45009 blocks are shared (engine.wecom.shared_state.DatabaseBlockBoard)."""
+
+    def blocked_for(self, scope: BlockScope) -> float: ...
+
+    def block(self, scope: BlockScope) -> None: ...
 
 
 @dataclass
@@ -35,6 +64,7 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str], _Token] = {}
 
     def get(self, key: tuple[str, str, str], now: float) -> str | None:
@@ -47,6 +77,16 @@ class TokenCache:
         """Store a token valid until `expires_at` (clock seconds)."""
         with self._lock:
             self._tokens[key] = _Token(value, expires_at)
+
+    def obtain(self, key: TokenKey, clock: Clock, fetch: Callable[[], tuple[str, float]]) -> str:
+        """The cached token, or one `fetch` (-> value, expires_at) made by one thread only."""
+        with self._fetch_lock:  # one fetch when several threads find the cache empty
+            cached = self.get(key, clock())
+            if cached:
+                return cached
+            value, expires_at = fetch()
+            self.put(key, value, expires_at)
+            return value
 
     def drop(self, key: tuple[str, str, str], value: str) -> None:
         """Forget `value` if it is still the cached token (another thread may have renewed)."""
@@ -65,6 +105,9 @@ class WeComClient:
     `sleep` and `clock` are injectable so tests control backoff and token expiry; `retry`
     bounds the backoff on 45009/45033/-1 and on connection failures. `secrets` (shared with
     the channel that owns the client) gets the corp secret and every token fetched.
+    `token_cache` may be shared by clients of one process (TokenCache) or of every process
+    on a database (shared_state.DatabaseTokenCache: give it `clock=time.time`); `blocks`
+    (shared_state.DatabaseBlockBoard) shares 45009 blocks: every client waits them out.
     """
 
     def __init__(
@@ -77,7 +120,8 @@ class WeComClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
-        token_cache: TokenCache | None = None,
+        token_cache: TokenStore | None = None,
+        blocks: BlockBoard | None = None,
         token_margin: float = 300.0,
         http: httpx.Client | None = None,
         secrets: Secrets | None = None,
@@ -88,9 +132,17 @@ class WeComClient:
         self._secrets.add(corpsecret)
         self._clock = clock
         self._margin = token_margin
-        self._cache = token_cache or TokenCache()
-        self._fetch_lock = threading.Lock()
-        self._transport = Transport(base_url, timeout=timeout, retry=retry, sleep=sleep, http=http)
+        self._cache: TokenStore = token_cache or TokenCache()
+        self._blocks = blocks
+        self._sleep = sleep
+        self._transport = Transport(
+            base_url,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            http=http,
+            on_block=None if blocks is None else self._record_block,
+        )
         digest = hashlib.sha256(corpsecret.encode()).hexdigest()[:16]
         self._key = (self._transport.base_url, corpid, digest)
 
@@ -121,12 +173,11 @@ class WeComClient:
         """A valid access_token: the cached one, or a new one from `gettoken`."""
         cached = self._cache.get(self._key, self._clock())
         if not cached:
-            with self._fetch_lock:  # one fetch when several threads find the cache empty
-                cached = self._cache.get(self._key, self._clock()) or self._fetch_token()
+            cached = self._cache.obtain(self._key, self._clock, self._fetch_token)
         self._secrets.add(cached)  # the cache may be shared: another client fetched it
         return cached
 
-    def _fetch_token(self) -> str:
+    def _fetch_token(self) -> tuple[str, float]:
         reply = self._transport.request(
             "GET",
             "gettoken",
@@ -140,8 +191,27 @@ class WeComClient:
         self._secrets.add(value)
         lifetime = float(reply.payload.get("expires_in") or TOKEN_LIFETIME)
         margin = min(self._margin, lifetime / 2)
-        self._cache.put(self._key, value, self._clock() + lifetime - margin)
-        return value
+        return value, self._clock() + lifetime - margin
+
+    def _scope(self, api: str) -> BlockScope:
+        return (self._transport.base_url, self.corpid, api)
+
+    def _record_block(self, api: str) -> None:
+        if self._blocks is not None:
+            self._blocks.block(self._scope(api))
+
+    def _wait_out_block(self, api: str) -> None:
+        """Wait while another process's 45009 blocks `api`; raise if longer than one block."""
+        if self._blocks is None:
+            return
+        wait = self._blocks.blocked_for(self._scope(api))
+        if wait <= 0:
+            return
+        if wait > self._transport.retry.block_wait:
+            raise WeComRateLimited(
+                api, FREQUENCY_LIMITED, "blocked (shared)", attempts=0, retry_after=wait
+            )
+        self._sleep(wait)
 
     def call(
         self,
@@ -159,6 +229,7 @@ class WeComClient:
         something, so a lost answer raises DeliveryOutcomeUnknown instead of a resend.
         `files` (field -> (name, bytes, type)) sends a multipart upload instead of JSON.
         """
+        self._wait_out_block(api)
         token = self.access_token()
         try:
             return self._send(method, api, body, token, idempotent, files)

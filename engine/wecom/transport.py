@@ -98,8 +98,10 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Sleep = time.sleep,
         http: httpx.Client | None = None,
+        on_block: Callable[[str], None] | None = None,
     ) -> None:
         install_log_redaction()
+        self.on_block = on_block  # told of every 45009 (api), so other processes hold off
         self.base_url = base_url.rstrip("/") + "/"
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -201,6 +203,8 @@ class Transport:
                     f"WeCom {api}: errcode -1 (system busy): it may have taken effect anyway"
                 )
             if code == FREQUENCY_LIMITED:
+                if self.on_block is not None:
+                    self.on_block(api)
                 if waited_block or not self.retry.block_wait:
                     raise WeComRateLimited(
                         api,

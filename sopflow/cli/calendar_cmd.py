@@ -1,4 +1,4 @@
-"""`sop calendar ...` (the workspace holiday schedule) and `sop doctor` (workspace health)."""
+"""`sop calendar ...`: the workspace holiday schedule."""
 
 from __future__ import annotations
 
@@ -90,28 +90,7 @@ def set_command(
     typer.echo(f"{day.isoformat()}: {'workday' if DAY_TYPES[kind] else 'holiday'} {name or ''}")
 
 
-def doctor(ctx: typer.Context) -> None:
-    """Check the workspace for what will stop working soon (holiday data running out).
-
-    Also warns when calendar.json or overlays.json differs from its last audit record
-    (edited outside sopflow).
-
-    Example: sop doctor
-    """
-    from services.calendar import coverage_warnings
-    from services.workspace_files import workspace_file_findings
-
-    ws = workspace(ctx)
-    found = coverage_warnings(ws, today=now().astimezone(ws.settings.zone).date())
-    found += workspace_file_findings(ws)  # calendar.json / overlays.json edited by hand
-    for warning in found:
-        typer.echo(f"sop: warning: {warning}", err=True)
-    if not found:
-        typer.echo("ok: holiday data covers the next 45 days")
-
-
 def register(app: typer.Typer) -> None:
-    """Add `calendar` and `doctor` to the root app (once, however often called)."""
+    """Add `calendar` to the root app (once, however often called)."""
     if calendar_app not in {info.typer_instance for info in app.registered_groups}:
         app.add_typer(calendar_app, name="calendar")
-    app.command("doctor")(doctor)

@@ -184,9 +184,9 @@ COMMANDS: dict[str, Entry] = {
         "Overlays: campaign SOPs laid over a base SOP's groups for a window.",
     ),
     "doctor": Entry(
-        "calendar_cmd",
+        "doctor_cmd",
         "doctor",
-        "Check the workspace for what will stop working soon (holiday data running out).",
+        "Check database, store, Prefect server, work pool and workers, holiday data, channels.",
     ),
     "today": Entry(
         "today_cmd",

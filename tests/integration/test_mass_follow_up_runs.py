@@ -150,7 +150,8 @@ def test_a_run_with_mass_sends_stops_on_a_setup_error_before_following_up_or_sen
 ) -> None:
     waiting = send(mass, 1, 30)
     close_channels()  # a new run: the channel checks the setup afresh
-    wecom.misconfigure(40001)
+    # 48002 (not 40001, which only gettoken answers): the new run reuses the shared token.
+    wecom.misconfigure(48002)
     post = planned("post-g2", sop_id=SOP, group_id="g2", channel="wecom_mass", target="wr-2")
     with pytest.raises(WeComSetupError, match="wecom_corp_secret"):
         before_sending(mass, [post], now=datetime.now(CST))

@@ -113,8 +113,12 @@ def test_doctor_warns_about_an_overlays_json_edited_by_hand(workspace: Workspace
     in_production(workspace, "mombaby-refined", now=NOW)
     save_example_as(workspace, "weekly-jielong")
     cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--ref", "1.0")
-    assert "overlays.json" not in cli("doctor").stderr
+    (line,) = [x for x in cli("doctor", ok=False).stdout.splitlines() if "workspace files" in x]
+    assert line.startswith("ok  workspace files: ")
     path = workspace.root / overlays.OVERLAYS_FILE
     path.write_text(path.read_text(encoding="utf-8").replace("1.0", "production"), "utf-8")
-    (line,) = [x for x in cli("doctor").stderr.splitlines() if "overlays.json" in x]
-    assert line.startswith("sop: warning: overlays.json was edited outside sopflow: sha256 ")
+    (line,) = [x for x in cli("doctor", ok=False).stdout.splitlines() if "overlays.json was" in x]
+    assert line.startswith(
+        "problem  workspace files: overlays.json was edited outside sopflow: sha256 "
+    )
+    assert line.endswith("— re-enter the change through sopflow")

@@ -1,0 +1,286 @@
+"""`sop doctor`: one line per part a run depends on, ok or problem with the fix.
+
+    database       connects; every migration this sopflow knows is applied (none unknown)
+    store          the local store.git opens; with `store_url`: the remote answers and the
+                   local mirror holds the same refs
+    prefect        PREFECT_API_URL answers /health (or: ephemeral mode, noted)
+    work pool      the pool exists; workers   at least one worker sent a recent heartbeat
+    calendar       holiday data covers the next 45 days
+    files          calendar.json / overlays.json match their last audit record
+    wecom, robots  the corp id/secret get a token; every robot a group posts through has a key
+
+Checks only read: a database behind on migrations is reported, not migrated. The Prefect
+parts live in services.doctor_prefect (imported only when a pool or a server is named).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.channels import MASS_SEND, configured_secrets
+from services.db import applied_migrations, make_engine
+from services.settings import CONFIG_FILE
+from services.workspace import Workspace, all_migrations
+from sop_models.errors import MASK, SopflowError, one_line, redact
+
+GIT_TIMEOUT = 20.0  # seconds for `git ls-remote` against the store remote
+
+
+@dataclass(frozen=True)
+class Check:
+    """One health line: what was checked, whether it is fine, and what to do if not."""
+
+    ok: bool
+    what: str
+    fix: str = ""
+
+    def line(self) -> str:
+        """`ok  what` or `problem  what — fix`."""
+        head = f"{'ok' if self.ok else 'problem'}  {self.what}"
+        return f"{head} — {self.fix}" if self.fix and not self.ok else head
+
+
+def run_checks(
+    ws: Workspace,
+    *,
+    today: date,
+    now: datetime,
+    prefect_url: str | None,
+    pool: str | None,
+) -> list[Check]:
+    """Every health check of the workspace, in a fixed order (database first)."""
+    engine = make_engine(ws.database_url)
+    try:
+        database = check_database(engine)
+        checks = [database, *check_store(ws)]
+        from services import doctor_prefect  # Prefect's client loads only for these lines
+
+        checks.append(doctor_prefect.check_server(prefect_url))
+        checks.extend(doctor_prefect.check_pool(prefect_url, pool, now=now))
+        checks.append(check_calendar(ws, today=today))
+        if database.ok:  # the audit trail is readable (and needs no migration)
+            checks.append(check_workspace_files(ws))
+        groups = _group_channels(engine) if database.ok else None
+        checks.extend(check_channels(ws, groups))
+        return checks
+    finally:
+        engine.dispose()
+
+
+def check_database(engine: Engine) -> Check:
+    """The database connects and carries exactly the migrations this sopflow knows."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        applied = applied_migrations(engine)
+    except SQLAlchemyError as err:
+        first = one_line(str(getattr(err, "orig", None) or err))
+        return Check(
+            False,
+            f"database {where}: cannot connect ({first})",
+            "start the database or correct database_url / SOPFLOW_DATABASE_URL",
+        )
+    known = [name for name, _ in all_migrations()]
+    unknown = [name for name in applied if name not in known]
+    missing = [name for name in known if name not in applied]
+    if unknown:
+        return Check(
+            False,
+            f"database {where}: migrated by a newer sopflow ({unknown[-1]})",
+            "upgrade sopflow on this machine",
+        )
+    if missing:
+        return Check(
+            False,
+            f"database {where}: {len(missing)} migration(s) not applied (first {missing[0]})",
+            "run `sop init WORKSPACE` (it migrates) with this sopflow",
+        )
+    return Check(True, f"database {where}: migration level {known[-1]} ({len(applied)} applied)")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # a check never waits for a password
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False, env=env
+    )
+
+
+def _refs(lines: Iterable[str]) -> dict[str, str]:
+    """`<object> <ref>` lines -> {ref: object}, without peeled `^{}` lines or HEAD."""
+    found: dict[str, str] = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].startswith("refs/") and not parts[1].endswith("^{}"):
+            found[parts[1]] = parts[0]
+    return found
+
+
+def check_store(ws: Workspace) -> list[Check]:
+    """The local store opens; with `store_url`, the remote answers and the mirror matches it."""
+    path = ws.store_path
+    local = _git("--git-dir", str(path), "for-each-ref", "--format=%(objectname) %(refname)")
+    if local.returncode != 0:
+        first = one_line(local.stderr or "unreadable")
+        return [
+            Check(
+                False,
+                f"store {path}: cannot read ({first})",
+                "restore store.git from a backup or clone it from the store remote",
+            )
+        ]
+    mine = _refs(local.stdout.splitlines())
+    tags = sum(1 for ref in mine if ref.startswith("refs/tags/"))
+    checks = [Check(True, f"store {path}: readable ({tags} version tag(s))")]
+    url = getattr(ws.settings, "store_url", None)
+    if not url:
+        return [*checks, Check(True, "store remote: none (store_url unset: a one-machine store)")]
+    shown = _shown(url)
+    try:
+        remote = _git("ls-remote", url)
+    except subprocess.TimeoutExpired:
+        remote = subprocess.CompletedProcess([], 1, "", f"no answer in {GIT_TIMEOUT:.0f}s")
+    if remote.returncode != 0:
+        first = one_line(remote.stderr.strip().splitlines()[0] if remote.stderr.strip() else "")
+        first = redact(first, [urlsplit(url).password or ""])
+        return [
+            *checks,
+            Check(
+                False,
+                f"store remote {shown}: unreachable ({first})",
+                "check store_url / SOPFLOW_STORE_URL and this machine's access "
+                "(path mounted, ssh key)",
+            ),
+        ]
+    theirs = _refs(remote.stdout.splitlines())
+    differ = sorted(ref for ref in set(mine) | set(theirs) if mine.get(ref) != theirs.get(ref))
+    if differ:
+        return [
+            *checks,
+            Check(
+                False,
+                f"store remote {shown}: the local mirror differs in {len(differ)} ref(s), e.g. "
+                f"{differ[0]}",
+                f"fetch the mirror: git --git-dir {path} fetch --prune {shown} '+refs/*:refs/*'",
+            ),
+        ]
+    return [*checks, Check(True, f"store remote {shown}: reachable, mirror in sync")]
+
+
+def _shown(url: str) -> str:
+    """A store URL fit to print: a password in it (https://user:token@host) masked."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return redact(url)
+
+
+def check_calendar(ws: Workspace, *, today: date) -> Check:
+    """Holiday data covers the next days (services.calendar.coverage_warnings)."""
+    from services.calendar import WARN_DAYS, coverage_warnings
+
+    found = coverage_warnings(ws, today=today)
+    if found:
+        what, _, fix = found[0].partition("): ")
+        return Check(False, f"calendar: {what})", fix)
+    return Check(True, f"calendar: holiday data covers the next {WARN_DAYS} days")
+
+
+def check_workspace_files(ws: Workspace) -> Check:
+    """calendar.json and overlays.json match their last audit record (not edited by hand)."""
+    from services.workspace_files import workspace_file_findings
+
+    found = workspace_file_findings(ws)
+    if found:
+        return Check(False, f"workspace files: {found[0]}", "re-enter the change through sopflow")
+    return Check(True, "workspace files: calendar.json and overlays.json match the audit trail")
+
+
+def _group_channels(engine: Engine) -> list[tuple[str, str]]:
+    from engine.groups import Group
+
+    table = Group.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.channel, table.c.target).where(table.c.archived_at.is_(None))
+        )
+        return [(str(channel), str(target)) for channel, target in rows]
+
+
+def check_channels(ws: Workspace, groups: list[tuple[str, str]] | None) -> list[Check]:
+    """WeCom credentials get a token; every robot a group posts through has a key."""
+    groups = groups or []
+    return [_check_wecom(ws, groups), _check_robots(ws, groups)]
+
+
+def _check_wecom(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
+    from engine.wecom.client import WeComClient
+    from engine.wecom.transport import RetryPolicy
+    from sop_models.errors import WeComSetupError
+
+    settings = ws.settings
+    users = sum(1 for channel, _ in groups if channel == MASS_SEND)
+    corp_id = (settings.wecom_corp_id or "").strip()
+    secret = (
+        settings.wecom_corp_secret.get_secret_value().strip() if settings.wecom_corp_secret else ""
+    )
+    missing = [n for n, v in (("wecom_corp_id", corp_id), ("wecom_corp_secret", secret)) if not v]
+    if missing and not users and len(missing) == 2:
+        return Check(True, "wecom: not configured (no group uses wecom_mass)")
+    if missing:
+        return Check(
+            False,
+            f"wecom: {' and '.join(missing)} unset ({users} group(s) on wecom_mass)",
+            f"set {' and '.join(missing)} in {ws.root / CONFIG_FILE} "
+            f"(or {' / '.join('SOPFLOW_' + n.upper() for n in missing)})",
+        )
+    secrets = configured_secrets(settings)
+    try:
+        with WeComClient(
+            corpid=corp_id,
+            corpsecret=secret,
+            base_url=settings.wecom_base_url,
+            secrets=secrets,
+            retry=RetryPolicy(max_attempts=2, base_delay=0.5, block_wait=0),
+        ) as client:
+            client.access_token()  # a real gettoken: the credentials themselves are checked
+    except WeComSetupError as err:
+        reason = secrets.redact(f"errcode {err.errcode} ({err.errmsg})")
+        return Check(False, f"wecom: gettoken refused: {reason}", err.fix)
+    except SopflowError as err:
+        return Check(
+            False,
+            f"wecom: gettoken failed: {secrets.redact(one_line(err))}",
+            "check wecom_base_url and that this machine reaches WeCom",
+        )
+    return Check(True, f"wecom: gettoken works for corp {corp_id} ({users} group(s) on wecom_mass)")
+
+
+def _check_robots(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
+    used: dict[str, int] = {}
+    for channel, target in groups:
+        if channel == "robot":
+            used[target] = used.get(target, 0) + 1
+    if not used:
+        return Check(True, "robots: no group posts through a robot")
+    keys = {name for name, key in ws.settings.robot_keys.items() if key.get_secret_value().strip()}
+    missing = sorted(name for name in used if name not in keys)
+    if missing:
+        count = sum(used[name] for name in missing)
+        return Check(
+            False,
+            f"robots: no key for {', '.join(missing)} ({count} group(s))",
+            f"add them under [robot_keys] in {ws.root / CONFIG_FILE} (or SOPFLOW_ROBOT_KEYS)",
+        )
+    return Check(True, f"robots: a key for every robot groups use ({len(used)} robot(s))")

@@ -1,0 +1,224 @@
+"""`sop doctor`: every health line in its ok and its problem state, without a Prefect server
+(the server, pool and worker lines against a real one are in tests/e2e/test_doctor_prefect.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from engine.groups import add_group
+from services.doctor import Check, run_checks
+from services.workspace import Workspace
+from tests.support.examples import EXAMPLES
+from tests.support.wecom_fake import FakeWeCom
+from tests.support.workspaces import Cli
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 2)  # official data covers 2026 to its end: the calendar line is ok
+
+
+def checks(
+    ws: Workspace, *, prefect_url: str | None = None, pool: str | None = None
+) -> dict[str, list[Check]]:
+    """The checks by the first word of their subject (database, store, prefect, ...)."""
+    found: dict[str, list[Check]] = {}
+    for check in run_checks(ws, today=TODAY, now=NOW, prefect_url=prefect_url, pool=pool):
+        found.setdefault(check.what.split()[0].rstrip(":"), []).append(check)
+    return found
+
+
+def only(ws: Workspace, subject: str) -> Check:
+    (check,) = checks(ws)[subject]
+    return check
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _group(ws: Workspace, group_id: str, channel: str, target: str) -> None:
+    with ws.session() as session:
+        add_group(session, id=group_id, name=f"群 {group_id}", sop_id="mombaby",
+                  now=NOW, channel=channel, target=target, sender="zhangsan")  # fmt: skip
+        session.commit()
+
+
+@pytest.fixture
+def wecom() -> Iterator[FakeWeCom]:
+    with FakeWeCom() as fake:
+        yield fake
+
+
+def test_a_fresh_workspace_is_healthy_line_by_line(workspace: Workspace) -> None:
+    found = run_checks(workspace, today=TODAY, now=NOW, prefect_url=None, pool=None)
+
+    assert all(check.ok for check in found), [c.line() for c in found]
+    lines = [check.line() for check in found]
+    assert (
+        lines[0].startswith("ok  database sqlite:///") and "0502_console_tracked_links" in lines[0]
+    )
+    assert "ephemeral mode" in checks(workspace)["prefect"][0].what
+    assert "none named" in checks(workspace)["work"][0].what
+
+
+def test_a_database_behind_or_ahead_of_this_sopflow_is_a_problem_not_migrated(
+    workspace: Workspace,
+) -> None:
+    with workspace.engine.begin() as conn:
+        conn.execute(text("DELETE FROM schema_migrations WHERE name = '0107_wecom_shared_state'"))
+    behind = only(workspace, "database")
+    assert not behind.ok and "1 migration(s) not applied (first 0107_wecom_shared_state)" in (
+        behind.what
+    )
+    assert "sop init" in behind.fix
+    assert only(workspace, "database") == behind  # doctor only reads: still behind
+
+    with workspace.engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_migrations VALUES ('0107_wecom_shared_state', 'x')"))
+        conn.execute(text("INSERT INTO schema_migrations VALUES ('9001_from_the_future', 'y')"))
+    ahead = only(workspace, "database")
+    assert not ahead.ok and "newer sopflow (9001_from_the_future)" in ahead.what
+    assert ahead.fix == "upgrade sopflow on this machine"
+
+
+def test_a_database_that_does_not_answer_is_a_problem(workspace: Workspace) -> None:
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/sopflow?connect_timeout=3"
+    workspace.settings = workspace.settings.model_copy(update={"database_url": url})
+    found = checks(workspace)
+    (database,) = found["database"]
+    assert not database.ok and "cannot connect" in database.what
+    assert "database_url" in database.fix
+    assert [c.ok for c in found["wecom"] + found["robots"]] == [True, True]  # no group read
+
+
+def test_an_unreadable_local_store_is_a_problem(workspace: Workspace) -> None:
+    (workspace.store_path / "HEAD").write_text("garbage\n", encoding="utf-8")
+    (store,) = checks(workspace)["store"]
+    assert not store.ok and "cannot read" in store.what and "store remote" in store.fix
+
+
+def _git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
+
+
+def test_the_store_remote_reachable_and_in_sync_then_ahead_then_gone(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    cli("save", str(EXAMPLES / "mombaby-refined.yaml"), "--author", "运营小王", "-m", "首版")
+    remote = tmp_path / "remote.git"
+    _git("clone", "--mirror", str(workspace.store_path), str(remote))
+    workspace.settings = workspace.settings.model_copy(update={"store_url": f"file://{remote}"})
+
+    local, synced = checks(workspace)["store"]
+    assert local.ok and "1 version tag(s)" in local.what
+    assert synced.ok and synced.what.endswith("reachable, mirror in sync")
+
+    # Another machine saved a version: the remote has a tag this mirror lacks.
+    _git("--git-dir", str(remote), "tag", "other/v1.0", "refs/heads/main")
+    _, behind = checks(workspace)["store"]
+    assert not behind.ok and "differs in 1 ref(s), e.g. refs/tags/other/v1.0" in behind.what
+    assert behind.fix.startswith(f"fetch the mirror: git --git-dir {workspace.store_path} fetch")
+
+    workspace.settings = workspace.settings.model_copy(
+        update={"store_url": f"file://{tmp_path / 'nowhere.git'}"}
+    )
+    _, gone = checks(workspace)["store"]
+    assert not gone.ok and "unreachable" in gone.what and "store_url" in gone.fix
+
+
+def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
+    url = f"https://ops:s3cret-token@127.0.0.1:{_free_port()}/store.git"
+    workspace.settings = workspace.settings.model_copy(update={"store_url": url})
+    _, remote = checks(workspace)["store"]
+    assert not remote.ok and "https://ops:***@127.0.0.1:" in remote.what
+    assert "s3cret-token" not in remote.line()
+
+
+def test_a_prefect_server_that_does_not_answer_is_a_problem_and_so_is_its_pool(
+    workspace: Workspace,
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/api"
+    found = checks(workspace, prefect_url=url, pool="sopflow")
+    (server,) = found["prefect"]
+    assert not server.ok and f"server at {url} does not answer" in server.what
+    assert "PREFECT_API_URL" in server.fix
+    (pool,) = found["work"]
+    assert not pool.ok and "work pool sopflow: cannot ask the server" in pool.what
+
+
+def test_a_pool_without_a_server_is_a_problem(workspace: Workspace) -> None:
+    (pool,) = checks(workspace, pool="sopflow")["work"]
+    assert not pool.ok and "ephemeral mode" in pool.what and "PREFECT_API_URL" in pool.fix
+
+
+def test_holiday_data_running_out_is_a_problem_naming_the_import(workspace: Workspace) -> None:
+    found = run_checks(workspace, today=date(2026, 12, 1), now=NOW, prefect_url=None, pool=None)
+    (calendar,) = [c for c in found if c.what.startswith("calendar")]
+    assert not calendar.ok and calendar.what.startswith("calendar: holiday data ends 2026-12-31")
+    assert "sop calendar import FILE" in calendar.fix
+
+
+def test_wecom_credentials_that_get_a_token_are_ok_and_refused_ones_name_the_setting(
+    workspace: Workspace, wecom: FakeWeCom
+) -> None:
+    _group(workspace, "g1", "wecom_mass", "wr-1")
+    (unset,) = checks(workspace)["wecom"]
+    assert not unset.ok and "wecom_corp_id and wecom_corp_secret unset (1 group(s)" in unset.what
+    assert "SOPFLOW_WECOM_CORP_ID" in unset.fix
+
+    workspace.settings = workspace.settings.model_copy(
+        update={
+            "wecom_base_url": wecom.base_url,
+            "wecom_corp_id": wecom.corpid,
+            "wecom_corp_secret": SecretStr(wecom.corpsecret),
+        }
+    )
+    (works,) = checks(workspace)["wecom"]
+    assert works.ok and f"gettoken works for corp {wecom.corpid}" in works.what
+
+    wecom.misconfigure(40001)
+    (refused,) = checks(workspace)["wecom"]
+    assert not refused.ok and "errcode 40001" in refused.what
+    assert "wecom_corp_secret is wrong" in refused.fix
+    assert wecom.corpsecret not in refused.line()
+
+
+def test_every_robot_a_group_posts_through_needs_a_key(workspace: Workspace) -> None:
+    _group(workspace, "g1", "robot", "ops")
+    _group(workspace, "g2", "robot", "sales")
+    workspace.settings = workspace.settings.model_copy(
+        update={"robot_keys": {"ops": SecretStr("k-ops")}}
+    )
+    (missing,) = checks(workspace)["robots"]
+    assert not missing.ok and missing.what == "robots: no key for sales (1 group(s))"
+    assert "[robot_keys]" in missing.fix
+
+    workspace.settings = workspace.settings.model_copy(
+        update={"robot_keys": {"ops": SecretStr("k-ops"), "sales": SecretStr("k-sales")}}
+    )
+    (ok,) = checks(workspace)["robots"]
+    assert ok.ok and "2 robot(s)" in ok.what
+
+
+def test_the_command_prints_one_line_per_check_and_exits_1_on_a_problem(
+    workspace: Workspace, cli: Cli
+) -> None:
+    _group(workspace, "g1", "robot", "ops")  # no robot key configured
+    result = cli("doctor", ok=False)
+
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 9 and all(line.split()[0] in ("ok", "problem") for line in lines)
+    assert "problem  robots: no key for ops (1 group(s)) — add them under [robot_keys]" in (
+        result.stdout
+    )
+    assert "Traceback" not in result.output
