@@ -1,0 +1,104 @@
+"""The gettext catalogs (sop_models/locale): extract the msgids from the code with Babel,
+merge them into each language's `.po`, compile the `.mo` the code reads.
+
+    .venv/bin/python -m tests.support.catalog          # after adding or changing a msgid
+
+New msgids arrive untranslated (tests/unit/test_i18n_catalog.py then names them): write their
+Chinese into the `.po` and run the command again to compile.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from sop_models.i18n import DOMAIN, LOCALE_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = (
+    "sop_models",
+    "versions",
+    "engine",
+    "simulator",
+    "report",
+    "services",
+    "flows",
+    "sopflow",
+)
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "NP_": ((1, "c"), 2),
+}
+TRANSLATED = ("zh",)
+"""Languages with a catalog; English is the msgids themselves."""
+
+
+def extract() -> Catalog:
+    """Every msgid marked in the code (`_`, `N_`, `ngettext`), with where it is used."""
+    template = Catalog(domain=DOMAIN, project="sopflow", charset="utf-8")
+    for package in PACKAGES:
+        found = extract_from_dir(
+            ROOT / package,
+            method_map=[("**.py", "python")],
+            keywords=KEYWORDS,
+            comment_tags=("i18n:",),
+            strip_comment_tags=True,
+        )
+        for filename, lineno, message, comments, context in found:
+            path = f"{package}/{filename}"
+            template.add(message, None, [(path, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def po_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read(language: str) -> Catalog:
+    with po_path(language).open("rb") as handle:
+        return read_po(handle, locale=language, domain=DOMAIN)
+
+
+def compiled(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    return buffer.getvalue()
+
+
+def update() -> None:
+    """Merge the extracted msgids into each `.po` (keeping translations), compile each `.mo`."""
+    template = extract()
+    for language in TRANSLATED:
+        path = po_path(language)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            catalog = read(language)
+            catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+            catalog.obsolete.clear()
+        else:
+            catalog = Catalog(
+                locale=language, domain=DOMAIN, project="sopflow", charset="utf-8", fuzzy=False
+            )
+            catalog.update(template, no_fuzzy_matching=True)
+        with path.open("wb") as handle:
+            write_po(
+                handle,
+                catalog,
+                width=100,
+                omit_header=False,
+                sort_output=True,
+                include_lineno=False,
+            )
+        path.with_suffix(".mo").write_bytes(compiled(read(language)))
+
+
+if __name__ == "__main__":
+    update()
