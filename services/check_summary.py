@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from engine.stats.result import MetricResult
+from sop_models.i18n import _
+from sop_models.kpis import metric_title
 from versions.store import VersionInfo
 
 if TYPE_CHECKING:
@@ -23,20 +25,40 @@ def _signed(value: float) -> str:
 def changelog_line(
     candidate: VersionInfo, message: str, primary: MetricResult, arms: tuple[int, int], days: int
 ) -> str:
-    """`v2.0: 新欢迎语 — open rate +18.0% (20.0% -> 23.6%), 95% CI [...], 8+8 groups, 14 days`."""
-    name = primary.name.replace("_", " ")
+    """`v2.0：新欢迎语 — 欢迎语打开率 +18.0%（20.0% → 23.6%），95% 置信区间 [...]，8+8 个群，14 天`
+    (in English with `language = "en"`: `v2.0: ... 95% CI [...], 8+8 groups, 14 days`)."""
     low, high = primary.ci
-    level = f"{round((1 - primary.alpha) * 100)}% CI"
+    words = {
+        "version": candidate.version.label,
+        "message": message,
+        "metric": metric_title(primary.name),
+        "level": round((1 - primary.alpha) * 100),
+        "a": arms[0],
+        "b": arms[1],
+        "days": days,
+    }
     if primary.scale == "absolute":  # no relative lift over a baseline <= 0
-        return (
-            f"{candidate.version.label}: {message} — {name} {primary.abs_lift:+.4g} absolute "
-            f"({primary.baseline.value:.4g} -> {primary.candidate.value:.4g}), "
-            f"{level} [{low:+.4g}, {high:+.4g}], {arms[0]}+{arms[1]} groups, {days} days"
+        return _(
+            "{version}: {message} — {metric} {lift} absolute ({before} → {after}), "
+            "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
+        ).format(
+            lift=f"{primary.abs_lift:+.4g}",
+            before=f"{primary.baseline.value:.4g}",
+            after=f"{primary.candidate.value:.4g}",
+            low=f"{low:+.4g}",
+            high=f"{high:+.4g}",
+            **words,
         )
-    return (
-        f"{candidate.version.label}: {message} — {name} {_signed(primary.rel_lift)} "
-        f"({_pct(primary.baseline.value)} -> {_pct(primary.candidate.value)}), "
-        f"{level} [{_signed(low)}, {_signed(high)}], {arms[0]}+{arms[1]} groups, {days} days"
+    return _(
+        "{version}: {message} — {metric} {lift} ({before} → {after}), "
+        "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
+    ).format(
+        lift=_signed(primary.rel_lift),
+        before=_pct(primary.baseline.value),
+        after=_pct(primary.candidate.value),
+        low=_signed(low),
+        high=_signed(high),
+        **words,
     )
 
 
