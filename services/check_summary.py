@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from engine.stats.result import MetricResult
-from sop_models.i18n import _
+from sop_models.i18n import tr
 from sop_models.kpis import metric_title
 from versions.store import VersionInfo
 
@@ -38,7 +38,7 @@ def changelog_line(
         "days": days,
     }
     if primary.scale == "absolute":  # no relative lift over a baseline <= 0
-        return _(
+        return tr(
             "{version}: {message} — {metric} {lift} absolute ({before} → {after}), "
             "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
         ).format(
@@ -49,7 +49,7 @@ def changelog_line(
             high=f"{high:+.4g}",
             **words,
         )
-    return _(
+    return tr(
         "{version}: {message} — {metric} {lift} ({before} → {after}), "
         "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
     ).format(

@@ -2,12 +2,13 @@
 
 Source strings (msgids) are English, in the code; `locale/zh/LC_MESSAGES/sopflow.po` holds their
 Chinese. English is then gettext's own fallback (a missing catalog or msgid shows the msgid),
-so `language = "en"` needs no catalog and no second copy of each string.
+so `language = "en"` needs no catalog and no second copy of each string. The call is `tr`,
+not gettext's usual `_`, which this code base uses as a throwaway name (`a, _, b = ...`).
 
 Which language: `use_language("en")` for a block, or `set_language` once where a workspace's
 settings are read (services.workspace does it). Text is translated when it is built, so build
 it inside the block. Mark a string for extraction without translating it yet with `N_`, and
-translate it later with `_`; `pybabel extract` (see babel.cfg) collects both.
+translate it later with `tr`; `pybabel extract` (see babel.cfg) collects both.
 
 The catalogs are kept in git as `.po` (edited) and `.mo` (compiled, read at run time, so the
 domain needs nothing beyond the standard library); tests/unit/test_i18n_catalog.py checks that
@@ -62,7 +63,7 @@ def use_language(value: str) -> Iterator[None]:
         _current.reset(token)
 
 
-def _(message: str) -> str:
+def tr(message: str) -> str:
     """`message` (an English msgid) in the current language."""
     return translation(_current.get()).gettext(message)
 
@@ -83,7 +84,7 @@ def NP_(context: str, message: str) -> tuple[str, str]:  # noqa: N802 (gettext c
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext convention)
-    """Mark `message` for the catalog; translate it where it is shown, with `_`."""
+    """Mark `message` for the catalog; translate it where it is shown, with `tr`."""
     return message
 
 

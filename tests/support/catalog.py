@@ -31,7 +31,7 @@ PACKAGES = (
     "sopflow",
 )
 KEYWORDS = {
-    "_": None,
+    "tr": None,
     "N_": None,
     "ngettext": (1, 2),
     "pgettext": ((1, "c"), 2),
@@ -42,7 +42,7 @@ TRANSLATED = ("zh",)
 
 
 def extract() -> Catalog:
-    """Every msgid marked in the code (`_`, `N_`, `ngettext`), with where it is used."""
+    """Every msgid marked in the code (`tr`, `N_`, `NP_`, `ngettext`, `pgettext`) and where."""
     template = Catalog(domain=DOMAIN, project="sopflow", charset="utf-8")
     for package in PACKAGES:
         found = extract_from_dir(

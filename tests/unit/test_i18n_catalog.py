@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import re
 
-from sop_models.i18n import LOCALE_DIR, _, translation, use_language
+from sop_models.i18n import LOCALE_DIR, tr, translation, use_language
 from tests.support.catalog import TRANSLATED, extract, po_path, read
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)[sd]")
@@ -61,8 +61,8 @@ def test_the_compiled_catalog_says_what_the_po_says() -> None:
 
 
 def test_chinese_is_the_default_and_english_is_the_msgid_itself() -> None:
-    assert _("Log in") == "登录"
+    assert tr("Log in") == "登录"
     with use_language("en"):
-        assert _("Log in") == "Log in"
-        assert _("a sentence no catalog has") == "a sentence no catalog has"
+        assert tr("Log in") == "Log in"
+        assert tr("a sentence no catalog has") == "a sentence no catalog has"
     assert translation("fr").gettext("Log in") == "Log in"
