@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from engine.stats.result import MetricResult
-from sop_models.i18n import tr
+from sop_models.i18n import N_, tr
 from sop_models.kpis import metric_title
 from versions.store import VersionInfo
 
@@ -62,17 +62,31 @@ def changelog_line(
     )
 
 
+ROLES = {"primary": N_("primary"), "guardrail": N_("guardrail"), "secondary": N_("secondary")}
+
+
 def markdown(outcome: Outcome) -> str:
     """The check's Markdown artifact: metrics table, CI, reasons, SRM."""
     d = outcome.decision
     lines = [
-        f"# Check {outcome.sop_id}: {outcome.candidate.version.label} vs "
-        f"{outcome.production.version.label} — **{d.decision}**",
+        "# "
+        + tr("Check {sop}: {candidate} vs {production} — **{decision}**").format(
+            sop=outcome.sop_id,
+            candidate=outcome.candidate.version.label,
+            production=outcome.production.version.label,
+            decision=d.decision,
+        ),
         "",
-        f"Window {outcome.start} .. {outcome.end - timedelta(days=1)} ({outcome.days} days), "
-        f"groups {outcome.groups_per_arm[0]} + {outcome.groups_per_arm[1]}, design {d.design}.",
+        tr("Window {start} .. {end} ({days} days), groups {a} + {b}, design {design}.").format(
+            start=outcome.start,
+            end=outcome.end - timedelta(days=1),
+            days=outcome.days,
+            a=outcome.groups_per_arm[0],
+            b=outcome.groups_per_arm[1],
+            design=d.design,
+        ),
         "",
-        "| metric | role | production | candidate | lift | 95% CI | p |",
+        tr("| metric | role | production | candidate | lift | 95% CI | p |"),
         "|---|---|---:|---:|---:|---|---:|",
     ]
     rows = [
@@ -80,17 +94,21 @@ def markdown(outcome: Outcome) -> str:
         *((m, "guardrail") for m in d.guardrails),
         *((m, "secondary") for m in d.secondaries),
     ]
+    absolute = tr("(abs.)")
     for m, role in rows:
         if m.scale == "absolute":
-            lift, ci = f"{m.abs_lift:+.4g} (abs.)", f"[{m.ci[0]:+.4g}, {m.ci[1]:+.4g}] (abs.)"
+            lift = f"{m.abs_lift:+.4g} {absolute}"
+            ci = f"[{m.ci[0]:+.4g}, {m.ci[1]:+.4g}] {absolute}"
         else:
             lift, ci = _signed(m.rel_lift), f"[{_signed(m.ci[0])}, {_signed(m.ci[1])}]"
         lines.append(
-            f"| {m.name} | {role} | {m.baseline.value:.4f} | {m.candidate.value:.4f} | "
-            f"{lift} | {ci} | {m.p_value:.4f} |"
+            f"| {metric_title(m.name)} | {tr(ROLES[role])} | {m.baseline.value:.4f} | "
+            f"{m.candidate.value:.4f} | {lift} | {ci} | {m.p_value:.4f} |"
         )
-    lines += ["", "**Reasons**", "", *(f"- {reason}" for reason in d.reasons), ""]
+    reasons = (f"- {reason}" for reason in d.reasons)
+    lines += ["", "**" + tr("Reasons") + "**", "", *reasons, ""]
     if d.srm is not None:
-        lines.append(f"SRM: p = {d.srm.p_value:.4f} ({'ok' if d.srm.ok else 'MISMATCH'})")
-    lines += ["", f"Changelog: {outcome.changelog}"]
+        ok = tr("ok") if d.srm.ok else tr("MISMATCH")
+        lines.append(tr("SRM: p = {p} ({ok})").format(p=f"{d.srm.p_value:.4f}", ok=ok))
+    lines += ["", tr("Changelog: {line}").format(line=outcome.changelog)]
     return "\n".join(lines)
