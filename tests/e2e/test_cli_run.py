@@ -148,6 +148,21 @@ def test_run_before_the_first_post_sends_nothing(
 
 
 @pytest.mark.e2e
+def test_the_run_summary_is_in_english_when_the_workspace_says_so(
+    prefect_server: PrefectServer, ready: Cli, workspace: Workspace
+) -> None:
+    config = workspace.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    result = ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "07:33")
+
+    assert result.stdout.splitlines()[0].endswith(": 0 action(s) in 0 batch(es)")
+    assert "  not due yet at 07:33: 6 action(s), left to their scheduled runs" in result.stdout
+    assert "  sent 0, failed 0, unknown 0, awaiting confirmation 0, already sent before 0" in (
+        result.stdout
+    )
+
+
+@pytest.mark.e2e
 def test_run_until_1005_sends_the_1000_posts_only(
     prefect_server: PrefectServer, ready: Cli, workspace: Workspace
 ) -> None:
