@@ -113,6 +113,8 @@ WORDS: dict[str, str | tuple[str, str]] = {
     "view": N_("View"),
     "wecom_qr": N_("Log in with WeCom (QR code)"),
     "wecom_app": N_("Log in inside WeCom"),
+    "error": N_("Error"),
+    "home": N_("Home"),
 }
 
 
