@@ -79,7 +79,7 @@ def test_a_group_that_fails_to_plan_leaves_the_others_sent_and_the_run_failed(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
         )
     assert run.state is not None and run.state.is_failed()
-    assert "daily-bad" in (run.state.message or "") or "1 group(s) failed" in (
+    assert "daily-bad" in (run.state.message or "") or "：1 个群在 1 处失败" in (
         run.state.message or ""
     )
     [table] = [a for a in artifacts if a.key == "mature-day-deliveries"]
