@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from report.model import ExperimentView, MetricView
-from report.numbers import finite, fmt_pct, nice_domain, tick_label
+from report.numbers import finite, fmt_pct, metric_label, nice_domain, tick_label
 from report.svg import ALERT_COLOUR, AXIS_COLOUR, GRID_COLOUR, esc, no_data_svg, svg_open
+from sop_models.i18n import N_, tr
 
 #: The primary metric takes the decision's colour; other roles have their own.
 DECISION_COLOURS: dict[str, str] = {
@@ -16,9 +17,9 @@ DECISION_COLOURS: dict[str, str] = {
 }
 ROLE_COLOURS: dict[str, str] = {"guardrail": "#34495e", "secondary": "#95a5a6"}
 ROLE_LABELS: dict[str, str] = {
-    "primary": "主指标 primary",
-    "guardrail": "护栏 guardrail",
-    "secondary": "次要 secondary",
+    "primary": N_("primary"),
+    "guardrail": N_("guardrail"),
+    "secondary": N_("secondary"),
 }
 
 WIDTH = 960
@@ -36,7 +37,7 @@ def metric_colour(metric: MetricView, decision: str) -> str:
 
 def forest_chart(experiment: ExperimentView) -> str:
     """Relative lift (candidate vs baseline) per metric, a CI bar around a zero line."""
-    label = "实验结果 experiment: relative lift with 95% CI"
+    label = tr("Experiment: relative lift with 95% CI")
     metrics = experiment.metrics
     numbers = [
         v
@@ -68,7 +69,7 @@ def forest_chart(experiment: ExperimentView) -> str:
         f'<line class="zero" x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{TOP - 6}" y2="{base}" '
         f'stroke="#222222" stroke-width="1.5"/>'
         f'<text x="{(PLOT_LEFT + PLOT_RIGHT) / 2}" y="{base + 40}" text-anchor="middle" '
-        f'font-size="12" fill="{AXIS_COLOUR}">相对提升 relative lift（95% 置信区间 CI）</text>'
+        f'font-size="12" fill="{AXIS_COLOUR}">{esc(tr("Relative lift (95% CI)"))}</text>'
     )
     for i, m in enumerate(metrics):
         parts += _row(m, TOP + ROW * (i + 0.5), metric_colour(m, experiment.decision), x)
@@ -80,25 +81,34 @@ def forest_chart(experiment: ExperimentView) -> str:
 def forest_text(experiment: ExperimentView) -> list[str]:
     """The chart as sentences, one per metric: its text alternative for screen readers."""
     return [
-        f"{m.label_zh or m.name} {m.name}（{ROLE_LABELS.get(m.role, m.role)}）："
-        f"{fmt_pct(m.rel_lift)}，95% 置信区间 CI [{fmt_pct(m.ci_low)}, {fmt_pct(m.ci_high)}]"
+        tr("{label} {name} ({role}): {lift}, 95% CI [{low}, {high}]").format(
+            label=metric_label(m.label_zh, m.name),
+            name=m.name,
+            role=tr(ROLE_LABELS[m.role]) if m.role in ROLE_LABELS else m.role,
+            lift=fmt_pct(m.rel_lift),
+            low=fmt_pct(m.ci_low),
+            high=fmt_pct(m.ci_high),
+        )
         for m in experiment.metrics
     ]
 
 
 def _row(m: MetricView, cy: float, colour: str, x: Callable[[float], float]) -> list[str]:
-    role = ROLE_LABELS.get(m.role, m.role)
+    role = tr(ROLE_LABELS[m.role]) if m.role in ROLE_LABELS else m.role
+    label = metric_label(m.label_zh, m.name)
     rel, low, high = finite(m.rel_lift), finite(m.ci_low), finite(m.ci_high)
     ci = f"[{fmt_pct(low)}, {fmt_pct(high)}]"
     parts = [
         f'<text x="12" y="{cy - 2:.1f}" font-size="14" font-weight="600" fill="#222222">'
-        f"{esc(m.label_zh)}</text>"
+        f"{esc(label)}</text>"
         f'<text x="12" y="{cy + 14:.1f}" font-size="11" fill="#777777">'
         f"{esc(m.name)} · {esc(role)}</text>",
         f'<text x="{PLOT_RIGHT + 14}" y="{cy + 5:.1f}" font-size="13" fill="#222222">'
         f"{esc(fmt_pct(rel))} {esc(ci)}</text>",
     ]
-    tip = f"{m.label_zh} {m.name}: {fmt_pct(rel)} 95% CI {ci}"
+    tip = tr("{label} {name}: {lift} 95% CI {ci}").format(
+        label=label, name=m.name, lift=fmt_pct(rel), ci=ci
+    )
     if low is not None and high is not None:
         x1, x2 = x(low), x(high)
         parts.append(
@@ -119,7 +129,7 @@ def _row(m: MetricView, cy: float, colour: str, x: Callable[[float], float]) -> 
     else:
         parts.append(
             f'<text x="{PLOT_LEFT + 8}" y="{cy + 5:.1f}" font-size="12" fill="#888888">'
-            "无法计算 not computable</text>"
+            f"{esc(tr('not computable'))}</text>"
         )
     return parts
 
@@ -130,7 +140,7 @@ def _legend(decision: str, roles: set[str], y: float) -> list[str]:
     parts: list[str] = []
     px = float(PLOT_LEFT)
     for role, colour in items:
-        text = ROLE_LABELS[role]
+        text = tr(ROLE_LABELS[role])
         parts.append(
             f'<circle cx="{px + 6:.1f}" cy="{y - 4:.1f}" r="6" fill="{colour}"/>'
             f'<text x="{px + 18:.1f}" y="{y:.1f}" font-size="12" fill="#222222">{esc(text)}</text>'

@@ -7,18 +7,19 @@ from pathlib import Path
 
 from report.forest import ROLE_LABELS, forest_chart
 from report.model import AlertDay, ExperimentView, MetricView, ReportData, VersionRow
-from report.numbers import finite, fmt_abs_lift, fmt_p, fmt_pct, fmt_value
+from report.numbers import finite, fmt_abs_lift, fmt_p, fmt_pct, fmt_value, metric_label
 from report.svg import esc, line_chart, version_colours
 from report.theme import CSS
 from report.times import local_time
 from sop_models.errors import ReportWriteError
+from sop_models.i18n import N_, is_chinese, tr
 
 DECISIONS: dict[str, tuple[str, str]] = {
-    "PROMOTE": ("推广", "promote"),
-    "REJECT": ("否决", "reject"),
-    "CONTINUE": ("继续实验", "continue"),
+    "PROMOTE": (N_("promote"), "promote"),
+    "REJECT": (N_("reject"), "reject"),
+    "CONTINUE": (N_("continue the experiment"), "continue"),
 }
-DESIGNS: dict[str, str] = {"randomized": "随机分组", "before_after": "前后对比"}
+DESIGNS: dict[str, str] = {"randomized": N_("randomized"), "before_after": N_("before/after")}
 SRM_THRESHOLD = 0.001
 
 
@@ -35,14 +36,17 @@ def render_report(data: ReportData) -> str:
         _alerts(data.alerts, units, labels),
         _versions(data.versions, colours, data.zone),
     ]
-    title = f"{data.title} · SOP 报告"
+    title = tr("{title} · SOP report").format(title=data.title)
+    lang = "zh-CN" if is_chinese() else "en"
+    footer = tr("sopflow · generated {time} · self-contained offline report").format(
+        time=local_time(data.generated_at, data.zone)
+    )
     return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(sections)
-        + f"\n<footer>sopflow · 生成于 generated {esc(local_time(data.generated_at, data.zone))} · "
-        "离线单文件报告 self-contained offline report</footer>\n</main>\n</body>\n</html>\n"
+        + f"\n<footer>{esc(footer)}</footer>\n</main>\n</body>\n</html>\n"
     )
 
 
@@ -57,8 +61,9 @@ def write_report(data: ReportData, path: str | Path) -> Path:
     return target
 
 
-def _zh_en(zh: str, en: str) -> str:
-    return f"{esc(zh)} <small>{esc(en)}</small>"
+def _w(msgid: str) -> str:
+    """A marked msgid (N_) in the current language, escaped for HTML."""
+    return esc(tr(msgid))
 
 
 def _series_versions(data: ReportData) -> list[str]:
@@ -68,90 +73,91 @@ def _series_versions(data: ReportData) -> list[str]:
 
 def _badge(experiment: ExperimentView | None) -> str:
     if experiment is None:
-        return f'<div class="badge badge-none">{_zh_en("无实验", "no experiment")}</div>'
-    zh, css = DECISIONS.get(experiment.decision, (experiment.decision, "none"))
-    return f'<div class="badge badge-{css}">{_zh_en(zh, experiment.decision)}</div>'
+        return f'<div class="badge badge-none">{_w(N_("no experiment"))}</div>'
+    word, css = DECISIONS.get(experiment.decision, (experiment.decision, "none"))
+    label = f"{_w(word)} <small>{esc(experiment.decision)}</small>"
+    return f'<div class="badge badge-{css}">{label}</div>'
 
 
 def _header(data: ReportData) -> str:
     changelog = data.experiment.changelog if data.experiment else None
+    said = tr("Changelog: {line}")
     line = (
-        f'<p class="changelog">{_zh_en("变更说明", "changelog")}：<strong>{esc(changelog)}'
-        "</strong></p>"
+        '<p class="changelog">'
+        + esc(said).format(line=f"<strong>{esc(changelog)}</strong>")
+        + "</p>"
         if changelog
         else ""
     )
+    kicker, generated = _w(N_("SOP operations report")), _w(N_("generated"))
     return (
         '<section class="card"><div class="top"><div>'
-        f'<p class="kicker">{_zh_en("SOP 运营报告", "SOP report")}</p>'
+        f'<p class="kicker">{kicker}</p>'
         f"<h1>{esc(data.title)}</h1>"
         f'<p class="meta">SOP ID <code>{esc(data.sop_id)}</code> · '
-        f"{_zh_en('生成于', 'generated')} {esc(local_time(data.generated_at, data.zone))}</p>"
+        f"{generated} {esc(local_time(data.generated_at, data.zone))}</p>"
         f"</div>{_badge(data.experiment)}</div>{line}</section>"
     )
 
 
 def _no_experiment() -> str:
-    return (
-        f'<section class="card"><h2>{_zh_en("实验结果", "experiment")}</h2>'
-        f'<p class="empty">{_zh_en("暂无实验", "no experiment has run for this SOP")}</p></section>'
-    )
+    title, empty = _w(N_("Experiment")), _w(N_("No experiment has run for this SOP."))
+    return f'<section class="card"><h2>{title}</h2><p class="empty">{empty}</p></section>'
 
 
 def _experiment(ex: ExperimentView, units: dict[str, str]) -> str:
-    design = DESIGNS.get(ex.design, "")
+    design = _w(DESIGNS[ex.design]) if ex.design in DESIGNS else esc(ex.design)
     days = finite(ex.days)
     day_text = "n/a" if days is None else (f"{days:.0f}" if days == int(days) else f"{days:.1f}")
     base_n, cand_n = ex.groups_per_arm
+    arms = tr("baseline {baseline} / candidate {candidate}").format(
+        baseline=base_n, candidate=cand_n
+    )
     facts = [
-        f"{_zh_en('实验设计', 'design')}：{esc(design)} <small>{esc(ex.design)}</small>",
-        f"{_zh_en('观察天数', 'days')}：{esc(day_text)}",
-        f"{_zh_en('每组群数', 'groups per arm')}：{_zh_en('基线', 'baseline')} {base_n} / "
-        f"{_zh_en('候选', 'candidate')} {cand_n}",
+        esc(tr("Design: {design}")).format(design=design),
+        esc(tr("Days observed: {days}").format(days=day_text)),
+        esc(tr("Groups per arm: {arms}").format(arms=arms)),
         _srm(ex.srm_p),
     ]
     reasons = "".join(f"<li>{esc(r)}</li>" for r in ex.reasons)
-    reasons_html = (
-        f'<h3>{_zh_en("判定理由", "reasons")}</h3><ul class="reasons">{reasons}</ul>'
-        if reasons
-        else ""
-    )
+    reasons_title = _w(N_("Reasons"))
+    reasons_html = f'<h3>{reasons_title}</h3><ul class="reasons">{reasons}</ul>' if reasons else ""
+    title, caption = _w(N_("Experiment")), _w(N_("Relative lift with 95% CI"))
     return (
-        f'<section class="card" id="experiment"><h2>{_zh_en("实验结果", "experiment")}</h2>'
+        f'<section class="card" id="experiment"><h2>{title}</h2>'
         f'<ul class="facts">{"".join(f"<li>{f}</li>" for f in facts)}</ul>{reasons_html}'
         f"{_metrics_table(ex.metrics, units)}"
-        f"<figure><figcaption>{_zh_en('相对提升与 95% 置信区间', 'relative lift, 95% CI')}"
-        f"</figcaption>{forest_chart(ex)}</figure></section>"
+        f"<figure><figcaption>{caption}</figcaption>{forest_chart(ex)}</figure></section>"
     )
 
 
 def _srm(p: float | None) -> str:
-    label = _zh_en("样本比例检验", "SRM")
+    said = esc(tr("Sample ratio check (SRM): {result}"))
     p = finite(p)
     if p is None:
-        return f"{label}：{_zh_en('未检验', 'not checked')}"
+        return said.format(result=_w(N_("not checked")))
     shown = "p " + fmt_p(p) if fmt_p(p).startswith("<") else f"p = {fmt_p(p)}"
     if p < SRM_THRESHOLD:
-        verdict = _zh_en("分组比例异常，结果不可信", "sample ratio mismatch")
-        return f'{label}：{esc(shown)} <span class="srm-bad">{verdict}</span>'
-    return f'{label}：{esc(shown)} <span class="srm-ok">{_zh_en("正常", "ok")}</span>'
+        verdict = _w(N_("sample ratio mismatch: groups were not split as planned, do not trust"))
+        return said.format(result=f'{esc(shown)} <span class="srm-bad">{verdict}</span>')
+    return said.format(result=f'{esc(shown)} <span class="srm-ok">{_w(N_("ok"))}</span>')
 
 
 def _metrics_table(metrics: list[MetricView], units: dict[str, str]) -> str:
     if not metrics:
-        return f'<p class="empty">{_zh_en("没有指标结果", "no metric results")}</p>'
+        return f'<p class="empty">{_w(N_("No metric results."))}</p>'
     head = "".join(
-        f'<th class="{"num" if i > 1 else ""}">{_zh_en(zh, en)}</th>'
-        for i, (zh, en) in enumerate(
+        f'<th class="{"num" if i > 1 else ""}">{_w(word)}</th>'
+        for i, word in enumerate(
             [
-                ("指标", "metric"),
-                ("角色", "role"),
-                ("基线", "baseline"),
-                ("候选", "candidate"),
-                ("绝对提升", "abs. lift"),
-                ("相对提升", "rel. lift"),
-                ("95% 置信区间", "CI"),
-                ("p 值", "p-value"),
+                N_("Metric"),
+                N_("Role"),
+                N_("Baseline"),
+                N_("Candidate"),
+                N_("Abs. lift"),
+                N_("Rel. lift"),
+                N_("95% CI"),
+                N_("p-value"),
             ]
         )
     )
@@ -163,9 +169,10 @@ def _metrics_table(metrics: list[MetricView], units: dict[str, str]) -> str:
         if rel:
             good = (rel > 0) == (m.direction != "lower")
             trend = ' class="good"' if good else ' class="bad"'
-        role = ROLE_LABELS.get(m.role, m.role)
+        role = tr(ROLE_LABELS[m.role]) if m.role in ROLE_LABELS else m.role
+        label = metric_label(m.label_zh, m.name)
         rows.append(
-            f"<tr><td>{esc(m.label_zh)} <small>{esc(m.name)}</small></td><td>{esc(role)}</td>"
+            f"<tr><td>{esc(label)} <small>{esc(m.name)}</small></td><td>{esc(role)}</td>"
             f'<td class="num">{esc(fmt_value(m.baseline_value, unit))}</td>'
             f'<td class="num">{esc(fmt_value(m.candidate_value, unit))}</td>'
             f'<td class="num">{esc(fmt_abs_lift(m.abs_lift, unit))}</td>'
@@ -178,41 +185,42 @@ def _metrics_table(metrics: list[MetricView], units: dict[str, str]) -> str:
 
 def _trends(data: ReportData, colours: dict[str, str]) -> str:
     if not data.series:
-        body = f'<p class="empty">{_zh_en("暂无 KPI 数据", "no KPI data")}</p>'
+        body = f'<p class="empty">{_w(N_("No KPI data yet."))}</p>'
     else:
         body = "".join(
             f'<figure class="kpi" data-metric="{esc(s.metric)}"><figcaption>'
-            f"<strong>{esc(s.label_zh)}</strong> <small>{esc(s.metric.replace('_', ' '))}"
+            f"<strong>{esc(metric_label(s.label_zh, s.metric))}</strong> <small>{esc(s.metric)}"
             f"</small></figcaption>{line_chart(s, colours, data.alerts)}</figure>"
             for s in data.series
         )
-    title = _zh_en("KPI 趋势（按版本）", "KPI trends by version")
+    title = _w(N_("KPI trends by version"))
     return f'<section class="card" id="trends"><h2>{title}</h2>{body}</section>'
 
 
 def _alerts(alerts: list[AlertDay], units: dict[str, str], labels: dict[str, str]) -> str:
-    title = f"<h2>{_zh_en('预警日', 'alert days')}</h2>"
+    title = f"<h2>{_w(N_('Alert days'))}</h2>"
     if not alerts:
-        empty = _zh_en("无预警", "no alerts")
+        empty = _w(N_("No alerts."))
         return f'<section class="card" id="alerts">{title}<p class="empty">{empty}</p></section>'
     head = "".join(
-        f"<th>{_zh_en(zh, en)}</th>"
-        for zh, en in [
-            ("日期", "date"),
-            ("群", "group"),
-            ("指标", "metric"),
-            ("数值 / 阈值", "value vs threshold"),
-            ("建议", "advice"),
+        f"<th>{_w(word)}</th>"
+        for word in [
+            N_("Date"),
+            N_("Group"),
+            N_("Metric"),
+            N_("Value vs threshold"),
+            N_("Advice"),
         ]
     )
     rows = []
     for a in alerts:
         unit = units.get(a.metric, "")
-        group = esc(a.group) if a.group else _zh_en("全部群", "all groups")
+        group = esc(a.group) if a.group else _w(N_("all groups"))
         rule = f"{fmt_value(a.value, unit)} {a.op} {fmt_value(a.threshold, unit)}"
         rows.append(
             f"<tr><td>{esc(a.day.isoformat())}</td><td>{group}</td>"
-            f"<td>{esc(labels.get(a.metric, ''))} <small>{esc(a.metric)}</small></td>"
+            f"<td>{esc(metric_label(labels.get(a.metric, ''), a.metric))} "
+            f"<small>{esc(a.metric)}</small></td>"
             f'<td class="bad">{esc(rule)}</td><td>{esc(a.advice)}</td></tr>'
         )
     return (
@@ -222,19 +230,19 @@ def _alerts(alerts: list[AlertDay], units: dict[str, str], labels: dict[str, str
 
 
 def _versions(versions: list[VersionRow], colours: dict[str, str], zone: tzinfo) -> str:
-    title = f"<h2>{_zh_en('版本历史', 'version history')}</h2>"
+    title = f"<h2>{_w(N_('Version history'))}</h2>"
     if not versions:
-        empty = _zh_en("尚无保存的版本", "no saved versions")
+        empty = _w(N_("No saved versions."))
         return f'<section class="card" id="versions">{title}<p class="empty">{empty}</p></section>'
     head = "".join(
-        f"<th>{_zh_en(zh, en)}</th>"
-        for zh, en in [
-            ("版本", "version"),
-            ("标签", "tag"),
-            ("作者", "author"),
-            ("时间", "saved at"),
-            ("说明", "message"),
-            ("别名", "aliases"),
+        f"<th>{_w(word)}</th>"
+        for word in [
+            N_("Version"),
+            N_("Tag"),
+            N_("Author"),
+            N_("Saved at"),
+            N_("Message"),
+            N_("Aliases"),
         ]
     )
     rows = []
@@ -259,11 +267,11 @@ def _versions(versions: list[VersionRow], colours: dict[str, str], zone: tzinfo)
 
 def _diff(lines: list[str]) -> str:
     if not lines:
-        return f'<span class="empty">{_zh_en("无差异", "no diff")}</span>'
+        return f'<span class="empty">{_w(N_("no differences"))}</span>'
     added = sum(1 for ln in lines if ln.startswith("+") and not ln.startswith("+++"))
     removed = sum(1 for ln in lines if ln.startswith("-") and not ln.startswith("---"))
     body = "".join(f'<span class="{_diff_class(ln)}">{esc(ln) or " "}</span>' for ln in lines)
-    summary = f"{_zh_en('查看差异', 'diff')} +{added} / −{removed}"
+    summary = f"{_w(N_('Show the diff'))} +{added} / −{removed}"
     return f'<details><summary>{summary}</summary><pre class="diff">{body}</pre></details>'
 
 

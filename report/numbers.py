@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from sop_models.i18n import is_chinese
+
 
 def finite(x: float | None) -> float | None:
     """`x` when it is a finite number, else None (NaN and infinities show as "n/a")."""
@@ -101,3 +103,8 @@ def tick_label(x: float, step: float, unit: str) -> str:
     if abs(x) >= 1000 and decimals == 0:
         return f"{x:,.0f}"
     return f"{x:.{decimals}f}"
+
+
+def metric_label(label_zh: str, name: str) -> str:
+    """A metric as the reader knows it: its Chinese label, or in English its name in words."""
+    return label_zh if is_chinese() else name.replace("_", " ")

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from html import escape
 
 from report.model import AlertDay, KpiPoint, KpiSeries
-from report.numbers import finite, fmt_value, nice_domain, padded_range, tick_label
+from report.numbers import finite, fmt_value, metric_label, nice_domain, padded_range, tick_label
+from sop_models.i18n import tr
 
 #: Version line colours, in order; red is kept for alerts and never used for a version.
 PALETTE: tuple[str, ...] = (
@@ -55,13 +56,13 @@ def no_data_svg(label: str, css_class: str = "chart") -> str:
         + f'<rect x="1" y="1" width="{WIDTH - 2}" height="{h - 2}" fill="#fafafa" '
         f'stroke="{GRID_COLOUR}"/>'
         f'<text x="{WIDTH / 2}" y="{h / 2 + 5}" text-anchor="middle" font-size="15" '
-        f'fill="#888888">暂无数据 no data</text></svg>'
+        f'fill="#888888">{esc(tr("no data"))}</text></svg>'
     )
 
 
 def line_chart(series: KpiSeries, colours: Mapping[str, str], alerts: Sequence[AlertDay]) -> str:
     """One KPI over days: a line per version, points with tooltips, alert days in red."""
-    label = f"{series.label_zh} {series.metric}"
+    label = f"{metric_label(series.label_zh, series.metric)} {series.metric}"
     points = [p for p in series.points if _ok(p.value)]
     hits = [a for a in alerts if a.metric == series.metric and _ok(a.value)]
     if not points and not hits:
@@ -146,12 +147,13 @@ def _alert_bands(
             f'<rect class="alert-band" x="{x(a.day) - slot / 2:.1f}" y="{TOP}" '
             f'width="{slot:.1f}" height="{plot_h:.1f}" fill="{ALERT_COLOUR}" opacity="0.12"/>'
         )
+    said = tr("threshold {value}")
     for threshold in sorted({a.threshold for a in hits if _ok(a.threshold)}):
         ty = y(threshold)
         parts.append(_hline(ty, ALERT_COLOUR, ' stroke-dasharray="6 4"'))
         parts.append(
             f'<text x="{WIDTH - RIGHT - 4}" y="{ty - 5:.1f}" text-anchor="end" font-size="12" '
-            f'fill="{ALERT_COLOUR}">阈值 threshold {esc(fmt_value(threshold, unit))}</text>'
+            f'fill="{ALERT_COLOUR}">{esc(said.format(value=fmt_value(threshold, unit)))}</text>'
         )
     return parts
 
@@ -161,9 +163,13 @@ def _alert_dots(hits: Sequence[AlertDay], unit: str, x: XScale, y: YScale) -> li
     parts: list[str] = []
     for a in hits:
         where = f" {a.group}" if a.group else ""
-        tip = (
-            f"预警 alert {a.day.isoformat()}{where}: {fmt_value(a.value, unit)} {a.op} "
-            f"{fmt_value(a.threshold, unit)} → {a.advice}"
+        tip = tr("alert {day}{where}: {value} {op} {threshold} → {advice}").format(
+            day=a.day.isoformat(),
+            where=where,
+            value=fmt_value(a.value, unit),
+            op=a.op,
+            threshold=fmt_value(a.threshold, unit),
+            advice=a.advice,
         )
         parts.append(
             f'<circle class="alert-dot" cx="{x(a.day):.1f}" cy="{y(a.value):.1f}" r="7.5" '
@@ -195,6 +201,7 @@ def _version_line(
         elif segments[-1]:
             segments.append([])
     parts: list[str] = []
+    named = tr("version {version}").format(version=version)
     for seg in segments:
         if len(seg) > 1:
             coords = " ".join(f"{x(p.day):.1f},{y(_v(p)):.1f}" for p in seg)
@@ -204,7 +211,7 @@ def _version_line(
             )
     for seg in segments:
         for p in seg:
-            tip = f"版本 {version} · {p.day.isoformat()} · {fmt_value(p.value, unit)}"
+            tip = f"{named} · {p.day.isoformat()} · {fmt_value(p.value, unit)}"
             parts.append(
                 f'<circle cx="{x(p.day):.1f}" cy="{y(_v(p)):.1f}" r="3.5" fill="{colour}">'
                 f"<title>{esc(tip)}</title></circle>"
@@ -216,7 +223,7 @@ def _legend(items: list[tuple[str, str]], with_alert: bool) -> list[str]:
     parts: list[str] = []
     px = LEFT
     for version, colour in items:
-        text = f"版本 {version}"
+        text = tr("version {version}").format(version=version)
         parts.append(
             f'<line x1="{px}" x2="{px + 22}" y1="18" y2="18" stroke="{colour}" '
             f'stroke-width="4" stroke-linecap="round"/>'
@@ -227,6 +234,7 @@ def _legend(items: list[tuple[str, str]], with_alert: bool) -> list[str]:
         parts.append(
             f'<circle cx="{px + 6}" cy="18" r="6" fill="none" stroke="{ALERT_COLOUR}" '
             'stroke-width="3"/>'
-            f'<text x="{px + 18}" y="22" font-size="13" fill="#222222">预警日 alert day</text>'
+            f'<text x="{px + 18}" y="22" font-size="13" fill="#222222">'
+            f"{esc(tr('alert day'))}</text>"
         )
     return parts

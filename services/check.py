@@ -26,6 +26,7 @@ from services.workspace import Workspace
 from sop_models import parse_document
 from sop_models.errors import CheckError, VersionNotFound
 from sop_models.evidence import Evidence
+from sop_models.i18n import ngettext
 from versions import audit, services
 from versions.services import CHECK_ACTOR
 from versions.store import VersionInfo
@@ -140,10 +141,13 @@ def evaluate(
         ),
     )
     if crossed:
-        note = (
-            f"excluded {len(crossed)} group{'' if len(crossed) == 1 else 's'} seen under both "
-            f"versions in the window ({', '.join(sorted(crossed)[:5])}"
-            f"{', ...' if len(crossed) > 5 else ''})"
+        note = ngettext(
+            "excluded {count} group seen under both versions in the window ({groups})",
+            "excluded {count} groups seen under both versions in the window ({groups})",
+            len(crossed),
+        ).format(
+            count=len(crossed),
+            groups=", ".join(sorted(crossed)[:5]) + (", ..." if len(crossed) > 5 else ""),
         )
         decision = replace(decision, reasons=(*decision.reasons, note))
     message = candidate.message.split(": ", 1)[-1]

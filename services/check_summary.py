@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from engine.stats.result import MetricResult
+from sop_models.i18n import N_, tr
+from sop_models.kpis import metric_title
 from versions.store import VersionInfo
 
 if TYPE_CHECKING:
@@ -23,34 +25,68 @@ def _signed(value: float) -> str:
 def changelog_line(
     candidate: VersionInfo, message: str, primary: MetricResult, arms: tuple[int, int], days: int
 ) -> str:
-    """`v2.0: 新欢迎语 — open rate +18.0% (20.0% -> 23.6%), 95% CI [...], 8+8 groups, 14 days`."""
-    name = primary.name.replace("_", " ")
+    """`v2.0：新欢迎语 — 欢迎语打开率 +18.0%（20.0% → 23.6%），95% 置信区间 [...]，8+8 个群，14 天`
+    (in English with `language = "en"`: `v2.0: ... 95% CI [...], 8+8 groups, 14 days`)."""
     low, high = primary.ci
-    level = f"{round((1 - primary.alpha) * 100)}% CI"
+    words = {
+        "version": candidate.version.label,
+        "message": message,
+        "metric": metric_title(primary.name),
+        "level": round((1 - primary.alpha) * 100),
+        "a": arms[0],
+        "b": arms[1],
+        "days": days,
+    }
     if primary.scale == "absolute":  # no relative lift over a baseline <= 0
-        return (
-            f"{candidate.version.label}: {message} — {name} {primary.abs_lift:+.4g} absolute "
-            f"({primary.baseline.value:.4g} -> {primary.candidate.value:.4g}), "
-            f"{level} [{low:+.4g}, {high:+.4g}], {arms[0]}+{arms[1]} groups, {days} days"
+        return tr(
+            "{version}: {message} — {metric} {lift} absolute ({before} → {after}), "
+            "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
+        ).format(
+            lift=f"{primary.abs_lift:+.4g}",
+            before=f"{primary.baseline.value:.4g}",
+            after=f"{primary.candidate.value:.4g}",
+            low=f"{low:+.4g}",
+            high=f"{high:+.4g}",
+            **words,
         )
-    return (
-        f"{candidate.version.label}: {message} — {name} {_signed(primary.rel_lift)} "
-        f"({_pct(primary.baseline.value)} -> {_pct(primary.candidate.value)}), "
-        f"{level} [{_signed(low)}, {_signed(high)}], {arms[0]}+{arms[1]} groups, {days} days"
+    return tr(
+        "{version}: {message} — {metric} {lift} ({before} → {after}), "
+        "{level}% CI [{low}, {high}], {a}+{b} groups, {days} days"
+    ).format(
+        lift=_signed(primary.rel_lift),
+        before=_pct(primary.baseline.value),
+        after=_pct(primary.candidate.value),
+        low=_signed(low),
+        high=_signed(high),
+        **words,
     )
+
+
+ROLES = {"primary": N_("primary"), "guardrail": N_("guardrail"), "secondary": N_("secondary")}
 
 
 def markdown(outcome: Outcome) -> str:
     """The check's Markdown artifact: metrics table, CI, reasons, SRM."""
     d = outcome.decision
     lines = [
-        f"# Check {outcome.sop_id}: {outcome.candidate.version.label} vs "
-        f"{outcome.production.version.label} — **{d.decision}**",
+        "# "
+        + tr("Check {sop}: {candidate} vs {production} — **{decision}**").format(
+            sop=outcome.sop_id,
+            candidate=outcome.candidate.version.label,
+            production=outcome.production.version.label,
+            decision=d.decision,
+        ),
         "",
-        f"Window {outcome.start} .. {outcome.end - timedelta(days=1)} ({outcome.days} days), "
-        f"groups {outcome.groups_per_arm[0]} + {outcome.groups_per_arm[1]}, design {d.design}.",
+        tr("Window {start} .. {end} ({days} days), groups {a} + {b}, design {design}.").format(
+            start=outcome.start,
+            end=outcome.end - timedelta(days=1),
+            days=outcome.days,
+            a=outcome.groups_per_arm[0],
+            b=outcome.groups_per_arm[1],
+            design=d.design,
+        ),
         "",
-        "| metric | role | production | candidate | lift | 95% CI | p |",
+        tr("| metric | role | production | candidate | lift | 95% CI | p |"),
         "|---|---|---:|---:|---:|---|---:|",
     ]
     rows = [
@@ -58,17 +94,21 @@ def markdown(outcome: Outcome) -> str:
         *((m, "guardrail") for m in d.guardrails),
         *((m, "secondary") for m in d.secondaries),
     ]
+    absolute = tr("(abs.)")
     for m, role in rows:
         if m.scale == "absolute":
-            lift, ci = f"{m.abs_lift:+.4g} (abs.)", f"[{m.ci[0]:+.4g}, {m.ci[1]:+.4g}] (abs.)"
+            lift = f"{m.abs_lift:+.4g} {absolute}"
+            ci = f"[{m.ci[0]:+.4g}, {m.ci[1]:+.4g}] {absolute}"
         else:
             lift, ci = _signed(m.rel_lift), f"[{_signed(m.ci[0])}, {_signed(m.ci[1])}]"
         lines.append(
-            f"| {m.name} | {role} | {m.baseline.value:.4f} | {m.candidate.value:.4f} | "
-            f"{lift} | {ci} | {m.p_value:.4f} |"
+            f"| {metric_title(m.name)} | {tr(ROLES[role])} | {m.baseline.value:.4f} | "
+            f"{m.candidate.value:.4f} | {lift} | {ci} | {m.p_value:.4f} |"
         )
-    lines += ["", "**Reasons**", "", *(f"- {reason}" for reason in d.reasons), ""]
+    reasons = (f"- {reason}" for reason in d.reasons)
+    lines += ["", "**" + tr("Reasons") + "**", "", *reasons, ""]
     if d.srm is not None:
-        lines.append(f"SRM: p = {d.srm.p_value:.4f} ({'ok' if d.srm.ok else 'MISMATCH'})")
-    lines += ["", f"Changelog: {outcome.changelog}"]
+        ok = tr("ok") if d.srm.ok else tr("MISMATCH")
+        lines.append(tr("SRM: p = {p} ({ok})").format(p=f"{d.srm.p_value:.4f}", ok=ok))
+    lines += ["", tr("Changelog: {line}").format(line=outcome.changelog)]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from engine import ledger
 from engine.channels.tasklist import FORMULA_STARTS
 from engine.groups import Group, read_text_file
 from engine.ledger import Delivery
+from sop_models.i18n import N_, tr
 
 CHECKLIST_COLUMNS = (
     *("done", "time", "section", "post", "group", "group_name", "owner", "channel", "todo"),
@@ -41,13 +42,13 @@ def todo_for(row: Delivery) -> str | None:
     if row.status in (ledger.SENT, ledger.DONE):
         return None
     if row.channel == "tasklist":
-        return "手动发送 post by hand"
+        return tr("post by hand")
     if row.status == ledger.AWAITING:
-        return "在企业微信确认群发 confirm the mass send in WeCom"
+        return tr("confirm the mass send in WeCom")
     if row.status == ledger.UNKNOWN:
-        return "核实是否已发出 check whether it went out"
+        return tr("check whether it went out")
     if row.status == ledger.FAILED and row.attempts >= ledger.MAX_ATTEMPTS:
-        return "发送失败，手动补发 failed: post by hand"
+        return tr("failed: post by hand")
     return None
 
 
@@ -98,9 +99,9 @@ def checklist_rows(
 
 
 SECTIONS = {
-    "post": "手动发送 Posts by hand",
-    "internal": "内部任务 Internal tasks — 勿发到客户群 never paste into a group",
-    "check": "需核实 To check",
+    "post": N_("Posts by hand"),
+    "internal": N_("Internal tasks — never paste into a customer group"),
+    "check": N_("To check"),
 }
 
 
@@ -112,15 +113,15 @@ def render_checklist(day: date, rows: Sequence[dict[str, str]], fmt: str) -> str
         writer.writeheader()
         writer.writerows({k: csv_cell(r.get(k, "")) for k in CHECKLIST_COLUMNS} for r in rows)
         return buffer.getvalue()
-    lines = [f"# 待办清单 Checklist {day.isoformat()} ({len(rows)})"]
+    lines = ["# " + tr("Checklist {day} ({count})").format(day=day.isoformat(), count=len(rows))]
     for section, title in SECTIONS.items():
         mine = [r for r in rows if r.get("section", "check") == section]
         if mine:
-            lines += ["", f"## {title} ({len(mine)})"]
+            lines += ["", "## " + tr("{title} ({count})").format(title=tr(title), count=len(mine))]
         for r in mine:
             who = f"{r['group_name']} ({r['group']})" if r["group_name"] else r["group"]
-            owner = f" · 群主 {r['owner']}" if r.get("owner") else ""
-            member = f" · 成员 {r['member']}" if r["member"] else ""
+            owner = " · " + tr("owner {name}").format(name=r["owner"]) if r.get("owner") else ""
+            member = " · " + tr("member {id}").format(id=r["member"]) if r["member"] else ""
             post = r.get("post") or r["slot"]
             lines.append(
                 f"- [ ] **{r['time']}** {post} · {who}{owner}{member} · {r['todo']}"
@@ -128,5 +129,5 @@ def render_checklist(day: date, rows: Sequence[dict[str, str]], fmt: str) -> str
             )
             lines += [f"  > {line}".rstrip() for line in r["text"].splitlines()]
     if not rows:
-        lines += ["", "nothing to do by hand 今日无待办"]
+        lines += ["", tr("Nothing to do by hand.")]
     return "\n".join(lines) + "\n"

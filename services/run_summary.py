@@ -12,6 +12,7 @@ from typing import Any
 from engine.dispatch import DispatchReport
 from services.playbooks import LATE_AFTER, Batch, DayPlan, RunFailure
 from sop_models.actions import PlannedAction
+from sop_models.i18n import tr
 
 
 @dataclass
@@ -185,8 +186,15 @@ def failure_line(summary: dict[str, Any]) -> str:
     failures = summary["failures"]
     groups = sum(f["groups"] for f in failures)
     first = failures[0]
-    return (
-        f"{summary['playbook']} {summary['day']}: {groups} group(s) failed in "
-        f"{len(failures)} place(s), the others were planned and sent; first: "
-        f"{first['stage']} {first['sop']}: {first['error']}"
+    return tr(
+        "{playbook} {day}: {groups} group(s) failed in {places} place(s), the others were "
+        "planned and sent; first: {stage} {sop}: {error}"
+    ).format(
+        playbook=summary["playbook"],
+        day=summary["day"],
+        groups=groups,
+        places=len(failures),
+        stage=first["stage"],
+        sop=first["sop"],
+        error=first["error"],
     )

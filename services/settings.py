@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     approvals: Literal["cli", "console"] = "cli"
     web_idle_minutes: int = Field(default=30, ge=1)
     language: Literal["zh", "en"] = "zh"
+    """What people read (console, checklist, today, run and check text, report): sop_models.i18n."""
     wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
     # `sop check` (engine.stats.decision.Practical): harm a guardrail must rule out, smallest
     # relative lift worth promoting, lift that asks for a human look.

@@ -30,6 +30,7 @@ from services.rfm_lists import with_segment_counts
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from sop_models.actions import PlannedAction
+from sop_models.i18n import tr
 from versions import services as versions
 
 INTERNAL_KINDS = frozenset({"rfm"})
@@ -103,18 +104,27 @@ def post_name(doc: SopDocument, slot: str) -> str:
         named = {c.id: c.name for c in doc.schedule.calendar_columns}
     if part == "cold_start":
         cold = doc.playbooks.cold_start
-        named = {a.id: a.name or f"冷启动第 {a.day} 天" for a in (cold.actions if cold else ())}
+        named = {
+            a.id: a.name or tr("cold start day {day}").format(day=a.day)
+            for a in (cold.actions if cold else ())
+        }
     if part == "on_join":
-        named = {a.id: f"入群欢迎 {a.id}" for a in doc.schedule.on_join}
+        named = {a.id: tr("welcome {id}").format(id=a.id) for a in doc.schedule.on_join}
     if part == "flash_sale":
-        return "每周秒杀 倒计时" if rest.endswith(".countdown") else "每周秒杀"
+        return (
+            tr("weekly flash sale countdown")
+            if rest.endswith(".countdown")
+            else tr("weekly flash sale")
+        )
     if part == "rfm":
-        return "月末 RFM 分层"
+        return tr("month-end RFM segmentation")
     if part == "campaigns":
         campaign_id, _, action_id = rest.partition(".")
         for campaign in doc.playbooks.campaigns:
             if campaign.id == campaign_id:
-                acts = {a.id: a.name or a.id for a in campaign.actions} | {"check_in": "打卡"}
+                acts = {a.id: a.name or a.id for a in campaign.actions} | {
+                    "check_in": tr("check-in")
+                }
                 return f"{campaign.name} · {acts.get(action_id, action_id)}"
     return named.get(rest) or slot
 
@@ -130,7 +140,9 @@ def day_actions(
         groups = list_groups(session)
     for sop_id in sorted({g.sop_id for g in groups}):
         if not ws.store.latest(sop_id):
-            warnings.append(f"groups follow SOP {sop_id!r}, which has no saved version")
+            warnings.append(
+                tr("groups follow SOP {sop!r}, which has no saved version").format(sop=sop_id)
+            )
             continue
         aliases = ws.store.aliases(sop_id)
         ids = [g.id for g in groups if g.sop_id == sop_id and g.alias in aliases]
@@ -190,9 +202,9 @@ def _planned_items(
     for action, doc in actions:
         row = rows.get(action.key)
         if action.kind in INTERNAL_KINDS:
-            section, todo = INTERNAL, "内部任务，勿发到群里 internal: not for the group"
+            section, todo = INTERNAL, tr("internal: not for the group")
         elif action.channel == HAND_CHANNEL:
-            section, todo = POST, "手动发送 post by hand"
+            section, todo = POST, tr("post by hand")
         elif row is not None and (needed := todo_for(row)) is not None:
             section, todo = CHECK, needed  # a machine's send that needs a person now
         else:

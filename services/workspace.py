@@ -27,6 +27,7 @@ from sqlmodel import Session
 from services.db import make_engine, migrate
 from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, find_root, load_settings
 from sop_models.errors import WorkspaceError
+from sop_models.i18n import set_language
 from versions import audit
 from versions.git_store import GitVersionStore
 from versions.remote_store import RemoteGitVersionStore, create_remote, local_path
@@ -64,6 +65,10 @@ class Workspace:
     root: Path
     settings: Settings
     _closers: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Text people read is built in the workspace's `language` from here on (sop_models.i18n).
+        set_language(self.settings.language)
 
     @property
     def store_path(self) -> Path:

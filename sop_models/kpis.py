@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from sop_models.i18n import is_chinese
 from sop_models.values import Items, SopModel, Text
 
 Stage = Literal["building", "activation", "retention", "monetisation", "spread"]
@@ -122,6 +123,16 @@ METRIC_STAGE: dict[str, Stage] = {n: d.stage for n, d in METRICS.items()}
 
 METRIC_LABELS: dict[str, str] = {n: d.label for n, d in METRICS.items()}
 """The Chinese label of each metric (ROI stays ROI: the word ops leads use)."""
+
+
+def metric_title(name: str) -> str:
+    """A metric as people read it in the current language (sop_models.i18n): the registry's
+    Chinese label (欢迎语打开率), or in English its name in words (welcome open rate); a name
+    outside the registry (a `sop check-data` column) shows as itself, in words."""
+    if is_chinese() and name in METRIC_LABELS:
+        return METRIC_LABELS[name]
+    return name.replace("_", " ")
+
 
 RATE_METRICS: frozenset[str] = frozenset(n for n, d in METRICS.items() if d.rate)
 """Metrics that are fractions in 0..1 (weekly_active = share of members active that week)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ pytest_plugins = [
 
 E2E = Path(__file__).parent / "e2e"
 POSTGRES_FIXTURES = {"pg_cluster", "postgres_url"}
+
+
+@pytest.fixture(autouse=True)
+def _chinese_by_default() -> Iterator[None]:
+    """Each test starts in the default language (opening a workspace sets its `language`)."""
+    from sop_models.i18n import DEFAULT, use_language
+
+    with use_language(DEFAULT):
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

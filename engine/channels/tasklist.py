@@ -22,6 +22,7 @@ from pathlib import Path
 
 from engine.channels.base import AWAITING, UNKNOWN, DeliveryResult, Now, local, shanghai_now
 from sop_models.actions import PlannedAction
+from sop_models.i18n import tr
 
 CSV_COLUMNS = (
     "done",
@@ -76,8 +77,9 @@ def csv_row(action: PlannedAction) -> dict[str, str]:
 def markdown_item(action: PlannedAction) -> str:
     """One unchecked checklist item; the text follows as a quote, line by line."""
     at = local(action.at).strftime("%H:%M")
-    where = f"群 {action.group_id}" + (f" → {action.target}" if action.target else "")
-    member = f" · 成员 {action.member_id}" if action.member_id else ""
+    where = tr("group {id}").format(id=action.group_id)
+    where += f" → {action.target}" if action.target else ""
+    member = " · " + tr("member {id}").format(id=action.member_id) if action.member_id else ""
     head = f"- [ ] **{at}** {where}{member} · {action.kind} / {action.slot} · `{action.key}`"
     quoted = "\n".join(f"  > {line}".rstrip() for line in action.text.splitlines() or [""])
     return f"{head}\n{quoted}\n"
@@ -149,7 +151,7 @@ class TaskListChannel:
 
     def _append_markdown(self, path: Path, day: date, actions: Sequence[PlannedAction]) -> None:
         new = not path.exists() or path.stat().st_size == 0
-        head = f"# 待办清单 Tasks {day.isoformat()}\n\n" if new else ""
+        head = "# " + tr("Tasks {day}").format(day=day.isoformat()) + "\n\n" if new else ""
         _append(path, head + "".join(markdown_item(a) for a in actions))
 
 

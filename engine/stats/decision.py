@@ -23,12 +23,14 @@ from typing import Any, Literal
 from engine.stats.multiplicity import holm_adjust
 from engine.stats.result import MetricResult
 from engine.stats.srm import SrmResult
+from sop_models.i18n import N_, is_chinese, tr
+from sop_models.kpis import METRIC_LABELS
 
 Outcome = Literal["PROMOTE", "REJECT", "CONTINUE"]
 Design = Literal["randomized", "before_after"]
 GuardState = Literal["passes", "fails", "inconclusive"]
 
-BEFORE_AFTER_NOTE = (
+BEFORE_AFTER_NOTE = N_(
     "before/after comparison (previous version's period vs the new one): weaker evidence than a "
     "randomized experiment, because seasonality, holidays and other changes are not controlled"
 )
@@ -120,10 +122,11 @@ def decide(
         raise ValueError("a randomized design needs a sample ratio check (srm)")
     seconds = tuple(secondaries)
     verdicts = _guardrails(tuple(guardrails), primary.alpha, practical.guardrail_margin)
-    notes = [BEFORE_AFTER_NOTE] if design == "before_after" else []
+    notes = [tr(BEFORE_AFTER_NOTE)] if design == "before_after" else []
     notes += _secondary_notes(seconds)
     if len(verdicts) > 1:
-        notes.append(f"guardrails tested together with Holm's adjustment ({len(verdicts)} metrics)")
+        holm = tr("guardrails tested together with Holm's adjustment ({count} metrics)")
+        notes.append(holm.format(count=len(verdicts)))
 
     def done(outcome: Outcome, reasons: list[str], flags: tuple[str, ...] = ()) -> Decision:
         guards = tuple(g.metric for g in verdicts)
@@ -134,55 +137,65 @@ def decide(
     if srm is not None and not srm.ok:
         return done("REJECT", [*notes, _srm_text(srm)])
     harms = [
-        f"guardrail {describe(g.metric)} is significantly worse (Holm p={g.p_holm:.3g})"
+        tr("guardrail {metric} is significantly worse (Holm p={p})").format(
+            metric=describe(g.metric), p=f"{g.p_holm:.3g}"
+        )
         for g in verdicts
         if g.state == "fails"
     ]
     if primary.worse:
-        harms.append(f"primary {describe(primary)} is significantly worse")
+        harms.append(tr("primary {metric} is significantly worse").format(metric=describe(primary)))
     blocks = _minimum_blocks(primary, minimums, days_observed)
     if harms and not blocks:
         return done("REJECT", [*notes, *harms])
     if harms:
-        held = [f"{h}, but REJECT waits for the minimums" for h in harms]
+        held = [tr("{harm}, but REJECT waits for the minimums").format(harm=h) for h in harms]
         return done("CONTINUE", [*notes, *held, *blocks])
 
     margin = practical.guardrail_margin
     blocks += [
-        f"guardrail {g.metric.name} is inconclusive: {_harm_text(g.metric, margin)}, so PROMOTE "
-        "waits"
+        tr("guardrail {name} is inconclusive: {harm}, so PROMOTE waits").format(
+            name=_name(g.metric), harm=_harm_text(g.metric, margin)
+        )
         for g in verdicts
         if g.state == "inconclusive"
     ]
     effect = abs(primary.rel_lift) if primary.scale == "relative" else math.inf
     if primary.better and effect < practical.min_effect:
         blocks.append(
-            f"the lift {_pct(primary.rel_lift)} is below the practical minimum "
-            f"{practical.min_effect:.0%}: too small to matter"
+            tr(
+                "the lift {lift} is below the practical minimum {minimum}: too small to matter"
+            ).format(lift=_pct(primary.rel_lift), minimum=f"{practical.min_effect:.0%}")
         )
     if primary.better and not blocks:
-        checks = [f"primary {describe(primary)} is significantly better"]
+        checks = [tr("primary {metric} is significantly better").format(metric=describe(primary))]
         checks += [
-            f"guardrail {g.metric.name} holds: {_harm_text(g.metric, margin)}" for g in verdicts
+            tr("guardrail {name} holds: {harm}").format(
+                name=_name(g.metric), harm=_harm_text(g.metric, margin)
+            )
+            for g in verdicts
         ]
         if srm is not None:
-            checks.append(f"sample ratio ok (p={srm.p_value:.2g})")
+            checks.append(tr("sample ratio ok (p={p})").format(p=f"{srm.p_value:.2g}"))
         if minimums.units_per_arm or minimums.days:
             checks.append(_minimums_met(minimums))
         flags: tuple[str, ...] = ()
         if primary.scale == "relative" and effect >= practical.suspicious:
             flags = (
-                f"suspicious uplift {_pct(primary.rel_lift)} (>= {practical.suspicious:.0%}): "
-                "look at the data before promoting",
+                tr(
+                    "suspicious uplift {lift} (>= {limit}): look at the data before promoting"
+                ).format(lift=_pct(primary.rel_lift), limit=f"{practical.suspicious:.0%}"),
             )
         return done("PROMOTE", [*notes, *checks, *flags], flags)
 
     if not primary.testable:
-        why = [f"primary {primary.name} cannot be tested yet: {_untestable(primary)}"]
+        untested = tr("primary {name} cannot be tested yet: {why}")
+        why = [untested.format(name=_name(primary), why=_untestable(primary))]
     elif primary.better:
-        why = [f"primary {describe(primary)} is significantly better, but PROMOTE is blocked"]
+        blocked = tr("primary {metric} is significantly better, but PROMOTE is blocked")
+        why = [blocked.format(metric=describe(primary))]
     else:
-        why = [f"primary {describe(primary)} is not significant yet"]
+        why = [tr("primary {metric} is not significant yet").format(metric=describe(primary))]
     return done("CONTINUE", [*notes, *why, *blocks])
 
 
@@ -204,9 +217,11 @@ def _guardrails(
 
 def _secondary_notes(seconds: tuple[MetricResult, ...]) -> list[str]:
     adjusted = holm_adjust([m.p_value if m.testable else math.nan for m in seconds])
-    family = f", Holm across {len(seconds)} secondaries" if len(seconds) > 1 else ""
+    family = tr(", Holm across {count} secondaries") if len(seconds) > 1 else ""
+    family = family.format(count=len(seconds))
+    worse = tr("note: secondary {metric} is significantly worse (adjusted p={p}{family})")
     return [
-        f"note: secondary {describe(m)} is significantly worse (adjusted p={p:.3g}{family})"
+        worse.format(metric=describe(m), p=f"{p:.3g}", family=family)
         for m, p in zip(seconds, adjusted, strict=True)
         if m.testable and p < m.alpha and m.abs_lift != 0 and not m.improves
     ]
@@ -215,38 +230,54 @@ def _secondary_notes(seconds: tuple[MetricResult, ...]) -> list[str]:
 def _harm_text(m: MetricResult, margin: float) -> str:
     bound = m.harm_bound
     if not math.isfinite(bound):
-        return f"cannot bound the harm ({_untestable(m)})"
-    word = "rise" if m.direction == "lower" else "fall"
-    return (
-        f"its CI allows a {word} of up to {max(bound, 0.0):.1%} (margin {margin:.0%})"
-        if bound >= margin
-        else f"its CI rules out a {word} of more than {margin:.0%} (bound {bound:+.1%})"
+        return tr("cannot bound the harm ({why})").format(why=_untestable(m))
+    rise = m.direction == "lower"
+    if bound >= margin:
+        allows = (
+            tr("its CI allows a rise of up to {bound} (margin {margin})")
+            if rise
+            else tr("its CI allows a fall of up to {bound} (margin {margin})")
+        )
+        return allows.format(bound=f"{max(bound, 0.0):.1%}", margin=f"{margin:.0%}")
+    rules_out = (
+        tr("its CI rules out a rise of more than {margin} (bound {bound})")
+        if rise
+        else tr("its CI rules out a fall of more than {margin} (bound {bound})")
     )
+    return rules_out.format(margin=f"{margin:.0%}", bound=f"{bound:+.1%}")
 
 
 def _srm_text(srm: SrmResult) -> str:
-    return (
-        f"sample ratio mismatch: {srm.n_baseline} baseline vs {srm.n_candidate} candidate "
-        f"units, expected candidate share {srm.expected_share:.0%} (chi-square p="
-        f"{srm.p_value:.2g} < 0.001); assignment or logging is broken, results untrustworthy"
+    return tr(
+        "sample ratio mismatch: {baseline} baseline vs {candidate} candidate units, expected "
+        "candidate share {share} (chi-square p={p} < 0.001); assignment or logging is broken, "
+        "results untrustworthy"
+    ).format(
+        baseline=srm.n_baseline,
+        candidate=srm.n_candidate,
+        share=f"{srm.expected_share:.0%}",
+        p=f"{srm.p_value:.2g}",
     )
 
 
 def describe(m: MetricResult) -> str:
     """`open_rate: candidate 23.6% vs baseline 20.0% (+18.0%, 95% CI +8.1% to +29.0%, p=0.001)`."""
-    level = f"{1 - m.alpha:.0%} {'sequential ' if m.sequential else ''}CI"
+    level = (tr("{level} sequential CI") if m.sequential else tr("{level} CI")).format(
+        level=f"{1 - m.alpha:.0%}"
+    )
     low, high = m.ci
-    lower = ", lower is better" if m.direction == "lower" else ""
-    head = f"{m.name}: candidate {_value(m, m.candidate.value)} vs baseline "
-    head += _value(m, m.baseline.value)
+    lower = tr(", lower is better") if m.direction == "lower" else ""
+    head = tr("{name}: candidate {candidate} vs baseline {baseline}").format(
+        name=_name(m), candidate=_value(m, m.candidate.value), baseline=_value(m, m.baseline.value)
+    )
+    numbers = {"head": head, "level": level, "p": f"{m.p_value:.3g}", "lower": lower}
     if m.scale == "absolute":
-        return (
-            f"{head} (absolute difference {_num(m.abs_lift)}, {level} {_num(low)} to "
-            f"{_num(high)}, p={m.p_value:.3g}; baseline <= 0, so no relative lift{lower})"
-        )
-    return (
-        f"{head} ({_pct(m.rel_lift)}, {level} {_pct(low)} to {_pct(high)}, "
-        f"p={m.p_value:.3g}{lower})"
+        return tr(
+            "{head} (absolute difference {diff}, {level} {low} to {high}, p={p}; "
+            "baseline <= 0, so no relative lift{lower})"
+        ).format(diff=_num(m.abs_lift), low=_num(low), high=_num(high), **numbers)
+    return tr("{head} ({lift}, {level} {low} to {high}, p={p}{lower})").format(
+        lift=_pct(m.rel_lift), low=_pct(low), high=_pct(high), **numbers
     )
 
 
@@ -255,28 +286,40 @@ def _minimum_blocks(m: MetricResult, minimums: Minimums, days: float | None) -> 
     fewest = min(m.baseline.n, m.candidate.n)
     if fewest < minimums.units_per_arm:
         blocks.append(
-            f"minimum sample size not met: {fewest} units in the smaller arm, "
-            f"{minimums.units_per_arm} needed per arm before PROMOTE or REJECT"
+            tr(
+                "minimum sample size not met: {fewest} units in the smaller arm, "
+                "{needed} needed per arm before PROMOTE or REJECT"
+            ).format(fewest=fewest, needed=minimums.units_per_arm)
         )
     if minimums.days > 0 and days is None:
-        blocks.append(f"duration unknown; {minimums.days:g} days needed before PROMOTE or REJECT")
+        unknown = tr("duration unknown; {days} days needed before PROMOTE or REJECT")
+        blocks.append(unknown.format(days=f"{minimums.days:g}"))
     elif days is not None and days < minimums.days:
         blocks.append(
-            f"minimum duration not met: {days:g} days run, {minimums.days:g} needed before "
-            "PROMOTE or REJECT"
+            tr(
+                "minimum duration not met: {days} days run, {needed} needed before "
+                "PROMOTE or REJECT"
+            ).format(days=f"{days:g}", needed=f"{minimums.days:g}")
         )
     return blocks
 
 
 def _minimums_met(minimums: Minimums) -> str:
-    parts = [f"at least {minimums.units_per_arm} units per arm"]
+    parts = [tr("at least {units} units per arm").format(units=minimums.units_per_arm)]
     if minimums.days > 0:
-        parts.append(f"at least {minimums.days:g} days")
-    return "minimums met: " + ", ".join(parts)
+        parts.append(tr("at least {days} days").format(days=f"{minimums.days:g}"))
+    return tr("minimums met: {parts}").format(parts=tr(", ").join(parts))
 
 
 def _untestable(m: MetricResult) -> str:
-    return f"{m.baseline.n} baseline and {m.candidate.n} candidate units"
+    return tr("{baseline} baseline and {candidate} candidate units").format(
+        baseline=m.baseline.n, candidate=m.candidate.n
+    )
+
+
+def _name(m: MetricResult) -> str:
+    """The metric's name: the registry's Chinese label in Chinese, its id in English."""
+    return METRIC_LABELS.get(m.name, m.name) if is_chinese() else m.name
 
 
 def _value(m: MetricResult, x: float) -> str:

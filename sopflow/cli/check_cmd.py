@@ -7,6 +7,7 @@ from datetime import date
 import typer
 
 from services import preflight
+from sop_models.i18n import N_, tr
 from sopflow.cli.common import echo_json, workspace
 from sopflow.cli.params import date_option
 from sopflow.prefect_context import prefect_for
@@ -42,8 +43,10 @@ def check(
 
     if wait and not os.environ.get("PREFECT_API_URL"):
         typer.echo(
-            "note: no PREFECT_API_URL: a PROMOTE cannot wait for `sop approve` in "
-            "ephemeral mode; run `sop server` first, or use --no-wait",
+            tr(
+                "note: no PREFECT_API_URL: a PROMOTE cannot wait for `sop approve` in "
+                "ephemeral mode; run `sop server` first, or use --no-wait"
+            ),
             err=True,
         )
         wait = False
@@ -60,14 +63,23 @@ def check(
     if as_json:
         echo_json(result)
         return
-    typer.echo(f"{result['decision']}: {result['changelog']}")
+    verdict = tr(VERDICTS.get(result["decision"], result["decision"]))
+    typer.echo(tr("{verdict}: {changelog}").format(verdict=verdict, changelog=result["changelog"]))
     for reason in result["reasons"]:
         typer.echo(f"  - {reason}")
     if result.get("awaiting_approval"):
-        typer.echo(
-            f"approve with: sop promote {sop} {result['candidate']} --approver NAME "
+        command = (
+            f"sop promote {sop} {result['candidate']} --approver NAME "
             f'--changelog "{result["changelog"]}"'
         )
+        typer.echo(tr("approve with: {command}").format(command=command))
+
+
+VERDICTS = {
+    "PROMOTE": N_("PROMOTE"),
+    "REJECT": N_("REJECT"),
+    "CONTINUE": N_("CONTINUE"),
+}
 
 
 def register(app: typer.Typer) -> None:

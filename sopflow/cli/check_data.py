@@ -9,6 +9,7 @@ import typer
 
 from engine.stats import Practical, describe
 from engine.stats.unit_table import TableCheck, check_unit_table
+from sop_models.i18n import N_, tr
 
 
 def check_data(
@@ -135,16 +136,28 @@ def check_data(
         typer.echo(_text(check))
 
 
+ROLES = {"primary": N_("primary"), "guardrail": N_("guardrail"), "secondary": N_("secondary")}
+
+
 def _text(check: TableCheck) -> str:
     d = check.decision
     lines = [d.decision, *(f"  - {r}" for r in d.reasons)]
     if d.srm is not None:
-        lines.append(
-            f"sample ratio: {d.srm.n_baseline} baseline / {d.srm.n_candidate} candidate "
-            f"{check.randomization}s, p={d.srm.p_value:.3g} ({'ok' if d.srm.ok else 'MISMATCH'})"
+        ratio = tr(
+            "sample ratio: {baseline} baseline / {candidate} candidate {unit}s, p={p} ({ok})"
         )
-    lines += [f"{role:<9} {describe(m)}" for role, m in d.metrics()]
-    lines.append(f"excluded units: {check.excluded_units}, ignored rows: {check.ignored_rows}")
+        lines.append(
+            ratio.format(
+                baseline=d.srm.n_baseline,
+                candidate=d.srm.n_candidate,
+                unit=check.randomization,
+                p=f"{d.srm.p_value:.3g}",
+                ok=tr("ok") if d.srm.ok else tr("MISMATCH"),
+            )
+        )
+    lines += [f"{tr(ROLES.get(role, role)):<9} {describe(m)}" for role, m in d.metrics()]
+    excluded = tr("excluded units: {units}, ignored rows: {rows}")
+    lines.append(excluded.format(units=check.excluded_units, rows=check.ignored_rows))
     return "\n".join(lines)
 
 

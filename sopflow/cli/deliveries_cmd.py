@@ -14,6 +14,7 @@ from services import deliveries as delivery_services
 from services.checklist import render_checklist
 from services.deliveries import STATUSES
 from sop_models.errors import DataFileError
+from sop_models.i18n import N_, tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
 from sopflow.cli.params import date_option, datetime_option, in_zone
@@ -128,13 +129,22 @@ def deliveries_done(
     ws = workspace(ctx)
     when = in_zone(at, ws.settings.zone) if at is not None else now()
     done = record_done(ws, keys=keys or [], by=by, at=when, now=now(), checklist=ticked)
-    shown = [f"{key} ({VERDICTS[v]})" for key, v in done.changed.items()]
-    typer.echo(f"marked {len(done.changed)} done: {', '.join(shown) or '-'}")
+    shown = [
+        tr("{key} ({verdict})").format(key=key, verdict=tr(VERDICTS[v]))
+        for key, v in done.changed.items()
+    ]
+    typer.echo(
+        tr("marked {count} done: {keys}").format(
+            count=len(done.changed), keys=", ".join(shown) or "-"
+        )
+    )
     if done.unchanged:
-        typer.echo(f"already sent or done, unchanged: {', '.join(done.unchanged)}")
+        typer.echo(
+            tr("already sent or done, unchanged: {keys}").format(keys=", ".join(done.unchanged))
+        )
 
 
-VERDICTS = {"on_time": "准时 on time", "late": "迟了 late", "early": "提前 early, not on time"}
+VERDICTS = {"on_time": N_("on time"), "late": N_("late"), "early": N_("early, not on time")}
 
 
 @deliveries_app.command("confirm")

@@ -6,7 +6,6 @@ import time
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -15,8 +14,10 @@ from services.playbooks import PLAYBOOK_KINDS
 from services.wecom_mass import check_setup_before_run
 from services.workspace import prefect_home
 from sop_models.errors import PartialRunError, WorkspaceError
+from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import clock_option, date_option
+from sopflow.cli.run_text import print_summary
 from sopflow.prefect_context import prefect_for
 
 
@@ -74,85 +75,19 @@ def run(
     if as_json:
         echo_json({**summary, "prefect": where})
     else:
-        _print_summary(summary, name=name, where=where, dry_run=dry_run)
+        print_summary(summary, name=name, where=where, dry_run=dry_run)
     if partial is not None:
         for failure in summary["failures"]:
-            typer.echo(
-                f"sop: error: {failure['stage']} failed for {failure['groups']} group(s) of "
-                f"{failure['sop']} ({', '.join(failure['first_groups'])}): {failure['error']}",
-                err=True,
+            failed = tr("{stage} failed for {count} group(s) of {sop} ({groups}): {error}")
+            line = failed.format(
+                stage=failure["stage"],
+                count=failure["groups"],
+                sop=failure["sop"],
+                groups=", ".join(failure["first_groups"]),
+                error=failure["error"],
             )
+            typer.echo(f"sop: error: {line}", err=True)
         raise typer.Exit(1)
-
-
-def _mark(row: dict[str, Any]) -> str:
-    return "missed" if row.get("missed") else "due" if row["due"] else "later"
-
-
-def _print_summary(summary: dict[str, Any], *, name: str, where: str, dry_run: bool) -> None:
-    typer.echo(
-        f"{name} {summary['day']} via {where}: {summary['planned']} action(s) in "
-        f"{summary['batches']} batch(es){' (dry run, nothing sent)' if dry_run else ''}"
-    )
-    for warning in summary["warnings"]:
-        typer.echo(f"warning: {warning}", err=True)
-    for row in summary["actions"]:
-        typer.echo(
-            f"  {row['at'][11:16]}  {_mark(row):<6}  {row['group']:<14} "
-            f"{row['kind']:<10} {row['text'][:60]}"
-        )
-    if summary["later"]:
-        typer.echo(
-            f"  not due yet at {summary['now'][11:16]}: {summary['later']} action(s), "
-            "left to their scheduled runs"
-        )
-    missed = summary["missed"]
-    if missed["count"]:
-        typer.echo(
-            f"  missed: {missed['count']} action(s) due more than {missed['window_minutes']} min"
-            f" before {summary['now'][11:16]} (earliest {missed['earliest_due'][11:16]}),"
-            " not sent; --catch-up sends them"
-        )
-    totals = summary["totals"]
-    if not dry_run:
-        typer.echo(
-            f"  sent {totals['sent']}, failed {totals['failed']}, unknown {totals['unknown']}, "
-            f"awaiting confirmation {totals['awaiting']}, "
-            f"already sent before {totals['skipped']}"
-        )
-    if not dry_run and totals.get("refused"):
-        typer.echo(
-            f"  skipped at WeCom's mass-message cap: {totals['refused']} action(s), not sent and"
-            " not retried (see `sop deliveries --status skipped`)"
-        )
-    blocked = summary.get("blocked") or {}
-    if blocked.get("count"):
-        typer.echo(
-            f"  blocked by WeCom until {blocked['retry_at'][:16].replace('T', ' ')}: "
-            f"{blocked['count']} action(s) left pending for the next run"
-        )
-    follow = summary.get("follow_up") or {}
-    if any(follow.get(k) for k in ("reminded", "cancelled", "waiting", "error")):
-        typer.echo(
-            f"  unconfirmed mass sends: reminded {len(follow['reminded'])}, cancelled "
-            f"{len(follow['cancelled'])}, still waiting {len(follow['waiting'])}"
-            f"{'; not followed up: ' + follow['error'] if follow['error'] else ''}"
-            " (see `sop deliveries attention`)"
-        )
-    late = summary["late"]
-    if late["count"]:
-        typer.echo(
-            f"  late: {late['count']} action(s) sent after their time (earliest due "
-            f"{late['earliest_due'][:16].replace('T', ' ')}, sent "
-            f"{late['sent_at'][:16].replace('T', ' ')})"
-        )
-    for row in summary["attention"]:
-        typer.echo(
-            f"  needs attention: {row['group']:<14} planned {row['planned']:>3}  "
-            f"sent {row['sent']:>3}  failed {row['failed']:>3}  unknown {row['unknown']:>3}"
-        )
-    if summary["attention"]:
-        typer.echo(f"  see `sop deliveries --since {summary['day']}`", err=True)
 
 
 def serve(

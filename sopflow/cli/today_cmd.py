@@ -6,6 +6,7 @@ from datetime import date
 
 import typer
 
+from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option
 
@@ -44,28 +45,28 @@ def today(
         )
         return
     who = f" · {owner}" if owner else ""
-    typer.echo(f"# 今日 Today {view.day.isoformat()}{who}")
+    typer.echo("# " + tr("Today {day}").format(day=view.day.isoformat()) + who)
     for title, items in (
-        ("手动发送 Posts by hand", view.posts),
-        ("内部任务 Internal tasks — 勿发到客户群", view.internal),
-        ("需核实 To check", view.checks),
+        (tr("Posts by hand"), view.posts),
+        (tr("Internal tasks — never paste into a customer group"), view.internal),
+        (tr("To check"), view.checks),
     ):
         if not items:
             continue
-        typer.echo(f"\n## {title} ({len(items)})")
+        typer.echo("\n## " + tr("{title} ({count})").format(title=title, count=len(items)))
         for item in items:
             mark = MARKS.get(item.status, "[ ]")
             at = item.at.astimezone(zone).strftime("%H:%M")
             group = f"{item.group_name} ({item.group_id})" if item.group_name else item.group_id
-            owner_part = f" · 群主 {item.owner}" if item.owner else ""
+            owner_part = " · " + tr("owner {name}").format(name=item.owner) if item.owner else ""
             typer.echo(f"- {mark} **{at}** {item.post} · {group}{owner_part} · `{item.short_key}`")
             for line in item.text.splitlines():
                 typer.echo(f"  > {line}".rstrip())
     if not view.items:
-        typer.echo("\nnothing to do by hand 今日无手动待办")
-    typer.echo(f"\n自动发送 sent by machines: {view.automatic}")
+        typer.echo("\n" + tr("Nothing to do by hand."))
+    typer.echo("\n" + tr("sent by machines: {count}").format(count=view.automatic))
     for warning in view.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(tr("warning: {text}").format(text=warning), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from report.times import local_time
 from services.sessions import signing_key
 from services.workspace import Workspace
 from sop_models.errors import SopflowError
+from sop_models.i18n import use_language
 from sopflow.web.auth import NotLoggedIn
 from sopflow.web.i18n import translator
 
@@ -68,7 +69,8 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+        with use_language(ws.settings.language):  # what services write for the page, too
+            response: Response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"

@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, Signer
 
 from services.sessions import Login, current
 from services.workspace import Workspace
+from sop_models.i18n import tr
 
 COOKIE = "sop_session"
 PRE_COOKIE = "sop_pre"  # login form's CSRF token, before there is a session
@@ -89,14 +90,14 @@ def login(request: Request) -> Login:
 def lead(user: Login = Depends(login)) -> Login:
     """A lead or admin; an operator is refused with 403."""
     if not user.user.is_lead:
-        raise HTTPException(403, "需要运营负责人（lead）权限 / a lead account is required")
+        raise HTTPException(403, tr("a lead account is required"))
     return user
 
 
 def admin(user: Login = Depends(login)) -> Login:
     """An admin; anyone else is refused with 403."""
     if user.user.role != "admin":
-        raise HTTPException(403, "需要管理员权限 / an admin account is required")
+        raise HTTPException(403, tr("an admin account is required"))
     return user
 
 
@@ -105,5 +106,5 @@ async def checked_form(request: Request, user: Login = Depends(login)) -> dict[s
     form = await request.form()
     token = str(form.get("csrf") or "")
     if not token or not secrets.compare_digest(token, user.csrf):
-        raise HTTPException(403, "CSRF 令牌缺失或错误 / missing or wrong CSRF token")
+        raise HTTPException(403, tr("missing or wrong CSRF token"))
     return {key: str(value) for key, value in form.items()}

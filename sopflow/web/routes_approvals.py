@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services import preflight
 from services.sessions import Login
+from sop_models.i18n import tr
 from sopflow.prefect_context import prefect_for
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, workspace
@@ -46,7 +47,7 @@ def decide(
     ws, name = workspace(request), user.user.name
     reason = form.get("reason", "").strip()
     if form.get("confirm") != "yes":
-        raise HTTPException(400, "请勾选确认 / tick the confirmation box")
+        raise HTTPException(400, tr("tick the confirmation box"))
     with prefect_for(ws.root):
         if decision == "approve":
             preflight.for_approval(ws, run_id=run_id, approver=name)

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.accounts import User, authenticate
 from services.sessions import end_session, start_session
 from sop_models.errors import AccountError
+from sop_models.i18n import tr
 from sopflow.web.app import render
 from sopflow.web.auth import (
     COOKIE,
@@ -58,7 +59,7 @@ def login_submit(
 ) -> Response:
     expected = unsigned_cookie(request, PRE_COOKIE)
     if not pre or not expected or not secrets.compare_digest(pre, expected):
-        raise HTTPException(403, "CSRF 令牌缺失或错误 / missing or wrong CSRF token")
+        raise HTTPException(403, tr("missing or wrong CSRF token"))
     ws = workspace(request)
     address = request.client.host if request.client else "unknown"
     try:
@@ -120,7 +121,7 @@ def wecom_callback(request: Request, code: str = "", state: str = "") -> Respons
 
     expected, _, next_url = (unsigned_cookie(request, STATE_COOKIE) or "").partition(" ")
     if not state or not expected or not secrets.compare_digest(state, expected):
-        raise HTTPException(403, "登录状态不符 / the login state does not match")
+        raise HTTPException(403, tr("the login state does not match"))
     ws = workspace(request)
     try:
         user = user_for_code(ws, code=code)

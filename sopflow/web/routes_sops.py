@@ -13,6 +13,7 @@ from services.headline import headline
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
 from services.workspace import Workspace
+from sop_models.i18n import tr
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, login, now, workspace
 from sopflow.web.diffview import side_by_side
@@ -120,7 +121,7 @@ def sop_diff(
 
 def _confirmed(form: dict[str, str]) -> None:
     if form.get("confirm") != "yes":
-        raise HTTPException(400, "请勾选确认 / tick the confirmation box")
+        raise HTTPException(400, tr("tick the confirmation box"))
 
 
 @router.post("/sops/{sop_id}/{action}")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.hand_posts import day_work, mark_posted, post_image
 from services.sessions import Login
 from sop_models.errors import AccountError
+from sop_models.i18n import tr
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, login, now, workspace
 
@@ -31,7 +32,7 @@ def image(request: Request, key: str, user: Login = Depends(login)) -> Response:
     """The image of one of the user's hand posts (a JPG/PNG file in the workspace)."""
     found = post_image(workspace(request), user=user.user, key=key)
     if found is None:
-        raise HTTPException(404, "没有这张图片 / no such image")
+        raise HTTPException(404, tr("no such image"))
     raw, media_type = found
     return Response(raw, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
 
@@ -73,5 +74,5 @@ def tracked_link(request: Request, token: str, code: str = "", state: str = "") 
         now=now(),
     )
     if target is None:
-        raise HTTPException(404, "没有这个链接 / no such link")
+        raise HTTPException(404, tr("no such link"))
     return RedirectResponse(target, status_code=302)

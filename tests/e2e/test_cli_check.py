@@ -147,7 +147,7 @@ def test_before_after_check_is_labelled_weaker_evidence(
         ).output
     )
     assert result["decision"] in {"PROMOTE", "REJECT", "CONTINUE"}
-    assert any("weaker evidence" in reason for reason in result["reasons"])
+    assert any("证据弱于随机分组实验" in reason for reason in result["reasons"])
     shown = json.loads(cli("show", f"{SOP}@2.0", "--json").output)
     assert shown["evidence"][-1]["check"]["design"] == "before_after"
 

@@ -102,8 +102,8 @@ def one_error_line(result: Any) -> str:
 
 
 def totals_line(output: str) -> str:
-    """The `sent …` line of `sop run`'s text output."""
-    return next(line.strip() for line in output.splitlines() if line.startswith("  sent "))
+    """The `已发 …` (sent …) line of `sop run`'s text output."""
+    return next(line.strip() for line in output.splitlines() if line.startswith("  已发 "))
 
 
 @pytest.mark.e2e
@@ -138,13 +138,28 @@ def test_run_before_the_first_post_sends_nothing(
         ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "07:33", "--json").stdout
     )
 
-    assert result.stdout.splitlines()[0].endswith(": 0 action(s) in 0 batch(es)")
-    assert "  not due yet at 07:33: 6 action(s), left to their scheduled runs" in result.stdout
-    assert totals_line(result.stdout).startswith("sent 0, failed 0")
+    assert result.stdout.splitlines()[0].endswith("：0 条，共 0 批")
+    assert "  07:33 尚未到点：6 条，留给各自的定时运行" in result.stdout
+    assert totals_line(result.stdout).startswith("已发 0，失败 0")
     assert (summary["planned"], summary["later"], summary["totals"]["sent"]) == (0, 6, 0)
     assert summary["now"].startswith(f"{DAY.isoformat()}T07:33")
     assert day_ledger(workspace) == []
     assert outbox_lines(workspace.root) == []
+
+
+@pytest.mark.e2e
+def test_the_run_summary_is_in_english_when_the_workspace_says_so(
+    prefect_server: PrefectServer, ready: Cli, workspace: Workspace
+) -> None:
+    config = workspace.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    result = ready("run", "mature_day", "--date", DAY.isoformat(), "--until", "07:33")
+
+    assert result.stdout.splitlines()[0].endswith(": 0 action(s) in 0 batch(es)")
+    assert "  not due yet at 07:33: 6 action(s), left to their scheduled runs" in result.stdout
+    assert "  sent 0, failed 0, unknown 0, awaiting confirmation 0, already sent before 0" in (
+        result.stdout
+    )
 
 
 @pytest.mark.e2e
@@ -165,27 +180,21 @@ def test_run_sends_the_day_once_and_a_rerun_sends_nothing_new(
 ) -> None:
     missed = ready("run", "mature_day", "--date", DAY.isoformat())
     assert outbox_lines(workspace.root) == []
-    assert "  missed: 6 action(s) due more than 120 min before" in missed.stdout
+    assert "  已错过：6 条在 " in missed.stdout and " 之前超过 120 分钟到点" in missed.stdout
     first = ready("run", "mature_day", "--date", DAY.isoformat(), "--catch-up")
     sent = outbox_lines(workspace.root)
     second = ready("run", "mature_day", "--date", DAY.isoformat(), "--catch-up")
 
     assert first.stdout.startswith(
-        f"mature_day {DAY} via Prefect server {prefect_server.api_url}: 6 action(s) in 3 batch(es)"
+        f"mature_day {DAY}（Prefect server {prefect_server.api_url}）：6 条，共 3 批"
     )
-    assert totals_line(first.stdout) == (
-        "sent 6, failed 0, unknown 0, awaiting confirmation 0, already sent before 0"
-    )
-    assert "needs attention" not in first.stdout
-    assert f"  late: 6 action(s) sent after their time (earliest due {DAY} 10:00, sent " in (
-        first.stdout
-    )
+    assert totals_line(first.stdout) == "已发 6，失败 0，未知 0，待确认 0，此前已发 0"
+    assert "需处理" not in first.stdout
+    assert f"  迟发：6 条晚于计划时间发出（最早应发 {DAY} 10:00，实发 " in first.stdout
     planned = playbooks.plan_day(workspace, playbook="mature_day", day=DAY).actions
     assert sorted(line["key"] for line in sent) == sorted(a.key for a in planned)
     assert day_ledger(workspace) == sorted((a.key, "sent") for a in planned)
-    assert totals_line(second.stdout) == (
-        "sent 0, failed 0, unknown 0, awaiting confirmation 0, already sent before 6"
-    )
+    assert totals_line(second.stdout) == "已发 0，失败 0，未知 0，待确认 0，此前已发 6"
     assert outbox_lines(workspace.root) == sent
 
 

@@ -43,12 +43,12 @@ def test_demo_ends_in_promote_with_a_changelog_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "Check: PROMOTE" in out
-    assert "v2.0: 新欢迎语 — welcome open rate +" in out  # the welcome's own opens
+    assert "v2.0：新欢迎语 — 欢迎语打开率 +" in out  # the welcome's own opens
     assert "demo mode approves it as 李经理" in out
     assert "\\u" not in out
     log = json.loads(_sop(root, "log", "mombaby-refined", "--json"))
     assert log[0]["version"] == "2.0" and log[0]["aliases"] == ["production"]
-    assert log[0]["message"].startswith("v2.0: 新欢迎语 — welcome open rate +")
+    assert log[0]["message"].startswith("v2.0：新欢迎语 — 欢迎语打开率 +")
     actions = [r["action"] for r in json.loads(_sop(root, "audit", "--json"))]
     assert actions[-3:] == ["approval", "evidence", "promote"]
     assert "intact" in _sop(root, "audit", "verify")

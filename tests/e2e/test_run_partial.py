@@ -57,9 +57,9 @@ def test_a_group_that_fails_to_plan_leaves_the_others_sent_and_the_run_failed(
     result = cli("run", "mature_day", "--date", "2026-09-08", "--catch-up", ok=False)
 
     assert result.exit_code == 1, result.output
-    assert "sent 6, failed 0" in result.stdout  # mom-01 and daily-ok: 3 posts each
+    assert "已发 6，失败 0" in result.stdout  # mom-01 and daily-ok: 3 posts each
     [error] = result.stderr.splitlines()[-1:]
-    assert error.startswith("sop: error: plan failed for 1 group(s) of daily-care (daily-bad)")
+    assert error.startswith("sop: error: daily-care 的 1 个群在 plan 阶段失败（daily-bad）")
     lines = [r for p in (workspace.root / "outbox").glob("*.jsonl") for r in read_outbox(p)]
     assert {r["group"] for r in lines} == {"mom-01", "daily-ok"}
 
@@ -79,7 +79,7 @@ def test_a_group_that_fails_to_plan_leaves_the_others_sent_and_the_run_failed(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
         )
     assert run.state is not None and run.state.is_failed()
-    assert "daily-bad" in (run.state.message or "") or "1 group(s) failed" in (
+    assert "daily-bad" in (run.state.message or "") or "：1 个群在 1 处失败" in (
         run.state.message or ""
     )
     [table] = [a for a in artifacts if a.key == "mature-day-deliveries"]

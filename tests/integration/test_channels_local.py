@@ -112,7 +112,7 @@ def test_task_list_writes_excel_friendly_csv_and_markdown_checklists(tmp_path: P
     ]
     assert rows[2]["text"] == WELCOME and rows[2]["target"] == "宝妈2群"
     markdown = md_path.read_text(encoding="utf-8")
-    assert markdown.count("# 待办清单 Tasks 2025-03-08") == 1
+    assert markdown.count("# 待办清单 2025-03-08") == 1
     assert "- [ ] **10:00** 群 g-002 → 宝妈2群 · column / columns.morning · `k3`" in markdown
     assert "  > 欢迎加入宝妈福利群！\n  > 群公告在置顶，每天 20:00 发福利。" in markdown
 

@@ -204,7 +204,7 @@ def test_sample_ratio_mismatch_rejects_and_expected_share_fixes_it(
     path = write_csv(tmp_path / "srm.csv", ["member", "arm", "opened"], rows)
     out = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
     assert out["decision"] == "REJECT" and out["srm"]["ok"] is False
-    assert any("sample ratio mismatch" in r for r in out["reasons"])
+    assert any(r.startswith("样本比例不匹配：") for r in out["reasons"])
     assert out["srm"]["p_value"] == pytest.approx(stats.chisquare([1000, 1250]).pvalue)
     fixed = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--expected-share", "0.5556")
     assert fixed["srm"]["ok"] is True and fixed["decision"] == "PROMOTE"
@@ -220,7 +220,7 @@ def test_sequential_and_minimum_units_options(app: typer.Typer, tmp_path: Path) 
     assert seq["metrics"][0]["p_value"] > fixed["metrics"][0]["p_value"]
     blocked = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--min-units", "5000")
     assert blocked["decision"] == "CONTINUE"
-    assert any("minimum sample size not met" in r for r in blocked["reasons"])
+    assert any("未达到最小样本量" in r for r in blocked["reasons"])
 
 
 def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_path: Path) -> None:
@@ -229,7 +229,8 @@ def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_pa
     result = run(app, path, *UNIT_ARGS, "--metric", "opened")
     assert result.exit_code == 0
     assert result.stdout.startswith("CONTINUE")
-    assert "primary   opened: candidate 20.0% vs baseline 20.0%" in result.stdout
+    assert "主指标       opened：候选 20.0%，基线 20.0%（+0.0%，95% 置信区间 " in result.stdout
+    assert "\n样本比例：基线 500 / 候选 500（单位：unit），p=1（正常）\n" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -322,9 +323,9 @@ def test_guardrail_must_rule_out_the_margin_before_promote(
     out = run_json(app, path, *UNIT_ARGS, *args)
     guard = out["metrics"][1]
     assert out["decision"] == "CONTINUE" and guard["state"] == "inconclusive"
-    assert any("guardrail left is inconclusive" in r for r in out["reasons"])
+    assert any("护栏指标 left 尚无定论" in r for r in out["reasons"])
     loose = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2")
     assert loose["decision"] == "PROMOTE" and loose["metrics"][1]["state"] == "passes"
     small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
     assert small["decision"] == "CONTINUE"
-    assert any("too small to matter" in r for r in small["reasons"])
+    assert any("低于实际意义的最小值 60%：太小，不值得推广" in r for r in small["reasons"])

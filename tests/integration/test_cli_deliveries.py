@@ -177,8 +177,8 @@ def test_summary_counts_states_and_lateness_per_group(filled: Workspace, cli: Cl
 
 def test_done_records_who_and_leaves_sent_rows_alone(filled: Workspace, cli: Cli) -> None:
     result = cli("deliveries", "done", "g3-0308-noon", "g1-0308-morning", "--by", "小王")
-    assert "marked 1 done: g3-0308-noon" in result.output
-    assert "already sent or done, unchanged: g1-0308-morning" in result.output
+    assert "已标记 1 条完成：g3-0308-noon" in result.output
+    assert "已发送或已完成，未改动：g1-0308-morning" in result.output
     rows = rows_by_key(cli)
     assert (rows["g3-0308-noon"]["status"], rows["g3-0308-noon"]["done_by"]) == ("done", "小王")
     assert rows["g1-0308-morning"]["status"] == "sent"
@@ -208,7 +208,7 @@ def test_done_from_a_ticked_task_list_uses_its_done_by(filled: Workspace, cli: C
         writer.writeheader()
         writer.writerows(rows)
     assert (
-        "marked 1 done: g2-0308-morning"
+        "已标记 1 条完成：g2-0308-morning"
         in cli("deliveries", "done", "--from", str(ticked), "--by", "组长").output
     )
     row = rows_by_key(cli)["g2-0308-morning"]
@@ -224,7 +224,7 @@ def test_done_from_a_ticked_task_list_uses_its_done_by(filled: Workspace, cli: C
 def test_checklist_lists_only_what_needs_a_person_that_day(filled: Workspace, cli: Cli) -> None:
     text = cli("deliveries", "checklist", "--date", "2025-03-08").output
     lines = text.splitlines()
-    assert lines[0] == "# 待办清单 Checklist 2025-03-08 (3)"
+    assert lines[0] == "# 待办清单 2025-03-08（3）"
     items = [line for line in lines if line.startswith("- [ ]")]
     assert [item.rsplit("`", 2)[1] for item in items] == [
         "g2-0308-morning",
@@ -237,9 +237,9 @@ def test_checklist_lists_only_what_needs_a_person_that_day(filled: Workspace, cl
 
     cli("deliveries", "done", "g2-0308-morning", "--by", "小李")
     again = cli("deliveries", "checklist", "--date", "2025-03-08").output
-    assert "g2-0308-morning" not in again and "(2)" in again
+    assert "g2-0308-morning" not in again and "（2）" in again
     empty = cli("deliveries", "checklist", "--date", "2025-03-10").output
-    assert "今日无待办" in empty
+    assert "今日无手动待办" in empty
 
 
 def test_checklist_csv_file_opens_in_excel_with_chinese_and_no_formulas(

@@ -96,7 +96,9 @@ def test_a_template_that_raises_for_one_group_stops_only_that_group(ws: Workspac
     assert rows["daily-bad"]["planned"] == 0 and rows["daily-bad"]["error"].startswith("plan: ")
     assert rows["daily-ok"]["sent"] > 0 and rows["daily-ok"]["error"] == ""
     assert [row["group"] for row in summary.summary["attention"]] == ["daily-bad"]
-    assert "1 group(s) failed" in run_summary.failure_line(summary.summary)
+    assert "：1 个群在 1 处失败，其余群已照常计划和发送" in run_summary.failure_line(
+        summary.summary
+    )
 
 
 def test_a_year_without_holiday_data_plans_workday_posts_on_weekdays_with_a_warning(

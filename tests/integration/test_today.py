@@ -72,7 +72,7 @@ def test_checklist_needs_no_run_and_keeps_internal_tasks_out_of_the_posts(
     planned: Workspace, cli: Cli
 ) -> None:
     text = cli("deliveries", "checklist", "--date", AHEAD).output
-    assert text.splitlines()[0] == f"# 待办清单 Checklist {AHEAD} (5)"
+    assert text.splitlines()[0] == f"# 待办清单 {AHEAD}（5）"
     posts, internal = text.split("## 内部任务")
     assert "**10:00** 育儿干货 · 上海宝妈福利群 (g1) · 群主 小王" in posts
     assert "  > 今天聊聊：你家宝宝第一口辅食吃的是什么？ 欢迎在群里分享你的经验～" in posts
@@ -87,22 +87,25 @@ def test_done_takes_short_slot_and_full_keys_and_judges_on_the_time_given(
     planned: Workspace, cli: Cli
 ) -> None:
     on_time = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:20")
-    assert "(准时 on time)" in on_time.output
+    assert "（准时）" in on_time.output
     early = cli("deliveries", "done", "mombaby-refined:g1:columns.afternoon-topic:2026-09-30",
                 "--by", "小王", "--at", f"{DAY}T14:50")  # fmt: skip
-    assert "(提前 early, not on time)" in early.output
+    assert "（提前，不算准时）" in early.output
     late = cli("deliveries", "done", "mombaby-refined:1.0:g1:columns.evening-welfare:2026-09-30",
                "--by", "小王", "--at", f"{DAY}T21:10+08:00")  # fmt: skip
-    assert "(迟了 late)" in late.output
+    assert "（迟了）" in late.output
     rows = {r["slot"]: r for r in json.loads(cli("deliveries", "--json").output)}
     assert rows["columns.morning-knowledge"]["sent_at"] == "2026-09-30T02:20:00Z"  # UTC
     assert {r["status"] for r in rows.values()} == {"done"}
     assert [p["status"] for p in today(cli)["posts"]] == ["done"] * 3
     again = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:30")
-    assert "unchanged" in again.output
+    assert "已发送或已完成，未改动" in again.output
     (g1,) = json.loads(cli("deliveries", "summary", "--json").output)
     assert (g1["done"], g1["on_time"], g1["late"], g1["early"]) == (3, 1, 1, 1)
-    assert "(3)" not in cli("deliveries", "checklist", "--date", DAY).output.splitlines()[0]
+    assert (
+        cli("deliveries", "checklist", "--date", DAY).output.splitlines()[0]
+        == f"# 待办清单 {DAY}（2）"  # only the two RFM tasks are left
+    )
 
 
 def test_done_refuses_unknown_keys_and_a_time_in_the_future(planned: Workspace, cli: Cli) -> None:
@@ -136,7 +139,7 @@ def test_a_ticked_checklist_takes_the_marks_people_type(
     cli("deliveries", "checklist", "--date", DAY, "--format", "csv", "-o", str(sheet))
     _tick(sheet, {0: mark})
     result = cli("deliveries", "done", "--from", str(sheet), "--by", "小王", "--at", f"{DAY}T10:05")
-    assert "marked 1 done: mombaby-refined:1.0:g1:columns.morning-knowledge" in result.output
+    assert "已标记 1 条完成：mombaby-refined:1.0:g1:columns.morning-knowledge" in result.output
 
 
 def test_an_unclear_mark_refuses_the_file_by_line_and_records_nothing(
@@ -161,7 +164,7 @@ def test_day_words_are_days_in_the_workspace_timezone(workspace: Workspace, cli:
     (workspace.root / "sopflow.toml").write_text('timezone = "Pacific/Kiritimati"\n')  # UTC+14
     kiritimati = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
     header = cli("deliveries", "checklist", "--date", "tomorrow").output.splitlines()[0]
-    assert header.startswith(f"# 待办清单 Checklist {kiritimati + timedelta(days=1)} ")
+    assert header.startswith(f"# 待办清单 {kiritimati + timedelta(days=1)}（")
     assert json.loads(cli("today", "--date", "today", "--json").output)["date"] == str(kiritimati)
     assert cli("deliveries", "--since", "yesterday", "--until", "23:59").exit_code == 0
 
@@ -194,3 +197,28 @@ def test_the_checklist_for_one_owner_lists_only_their_groups(planned: Workspace,
     rows = list(csv.DictReader(io.StringIO(cli("deliveries", "checklist", "--date", DAY,
                 "--owner", "小李", "--format", "csv").output)))  # fmt: skip
     assert [(r["group"], r["section"], r["owner"]) for r in rows] == [("g2", "internal", "小李")]
+
+
+def test_today_checklist_and_done_speak_chinese_by_default_and_english_when_set(
+    planned: Workspace, cli: Cli
+) -> None:
+    chinese = cli("today", "--date", DAY).output
+    assert chinese.splitlines()[0] == f"# 今日 {DAY}"
+    assert "## 手动发送（3）" in chinese and "## 内部任务 — 勿发到客户群（2）" in chinese
+    assert "月末 RFM 分层 · 杭州群 (g2) · 群主 小李" in chinese
+    assert "\n自动发送：3\n" in chinese
+    config = planned.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    english = cli("today", "--date", DAY).output
+    assert english.splitlines()[0] == f"# Today {DAY}"
+    assert "## Posts by hand (3)" in english
+    assert "## Internal tasks — never paste into a customer group (2)" in english
+    assert "**10:00** 育儿干货 · 上海宝妈福利群 (g1) · owner 小王" in english  # names as typed
+    assert "month-end RFM segmentation · 杭州群 (g2) · owner 小李" in english
+    assert "\nsent by machines: 3\n" in english
+    checklist = cli("deliveries", "checklist", "--date", AHEAD).output
+    assert checklist.splitlines()[0] == f"# Checklist {AHEAD} (5)"
+    assert "· owner 小王 · post by hand · `g1:columns.morning-knowledge:2026-12-31`" in checklist
+    done = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:20").output
+    assert done.strip() == f"marked 1 done: mombaby-refined:1.0:{MORNING} (on time)"
+    assert "Nothing to do by hand." in cli("deliveries", "checklist", "--date", "2026-10-01").output

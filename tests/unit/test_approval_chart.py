@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.kpi.definitions import METRICS
+from sop_models.i18n import use_language
 from sopflow.web.evidence_view import chart
 
 
@@ -58,12 +59,19 @@ def test_the_text_alternative_says_each_metric_lift_and_ci_in_words() -> None:
 
     assert drawn is not None
     label = {name: METRICS[name].label for name in ("open_rate", "leave_rate", "conversion_rate")}
-    ci = "95% 置信区间 CI"
     assert drawn.text == [
-        f"{label['open_rate']} open_rate（主指标 primary）：+18.0%，{ci} [+9.1%, +27.4%]",
-        f"{label['leave_rate']} leave_rate（护栏 guardrail）：-5.0%，{ci} [-20.0%, +10.0%]",
-        f"{label['conversion_rate']} conversion_rate（次要 secondary）：n/a，{ci} [n/a, n/a]",
+        f"{label['open_rate']} open_rate（主指标）：+18.0%，95% 置信区间 [+9.1%, +27.4%]",
+        f"{label['leave_rate']} leave_rate（护栏）：-5.0%，95% 置信区间 [-20.0%, +10.0%]",
+        f"{label['conversion_rate']} conversion_rate（次要）：n/a，95% 置信区间 [n/a, n/a]",
     ]
+
+
+def test_the_text_alternative_follows_the_language_setting() -> None:
+    with use_language("en"):
+        drawn = chart(EVIDENCE)
+
+    assert drawn is not None
+    assert drawn.text[0].endswith("open_rate (primary): +18.0%, 95% CI [+9.1%, +27.4%]")
 
 
 def test_a_pause_without_check_evidence_has_no_chart() -> None:

@@ -24,6 +24,7 @@ from report import (
 )
 from report.svg import PALETTE
 from report.times import local_time
+from sop_models.i18n import use_language
 from tests.support.report_samples import ADVICE, CHANGELOG, START, sample_report
 
 
@@ -52,11 +53,11 @@ def test_report_shows_chinese_labels_decision_and_changelog() -> None:
     html = render_report(sample_report())
     assert '<meta charset="utf-8">' in html
     assert '"PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei"' in html
-    for text in ("新人欢迎 SOP", "打开率", "open rate", "实验结果", "预警日", "版本历史", ADVICE):
+    for text in ("新人欢迎 SOP", "打开率", "open_rate", "实验结果", "预警日", "版本历史", ADVICE):
         assert text in html
     assert CHANGELOG in html
     assert 'class="badge badge-promote">推广 <small>PROMOTE</small>' in html
-    assert "样本比例检验 <small>SRM</small>：p = 0.620" in html
+    assert "样本比例检验（SRM）：p = 0.620" in html
     assert "打开率 open_rate 显著提升 +18.0%" in html
 
 
@@ -70,7 +71,7 @@ def test_report_draws_one_chart_per_series_plus_the_experiment() -> None:
     assert PALETTE[0] in open_chart and PALETTE[1] in open_chart
     assert "版本 1.0" in open_chart and "版本 2.0" in open_chart
     assert open_chart.count('class="alert-dot"') == 2
-    assert "阈值 threshold 20.0%" in open_chart
+    assert "阈值 20.0%" in open_chart
     assert "alert-dot" not in messages_chart
     assert re.search(r">\d+%</text>", open_chart), "rate ticks carry a percent sign"
     assert "<title>版本 1.0 · 2025-03-04 · 18.5%</title>" in open_chart
@@ -95,7 +96,7 @@ def test_metrics_table_shows_values_lift_ci_and_p() -> None:
 
 def test_alert_table_lists_day_group_rule_and_advice() -> None:
     html = render_report(sample_report())
-    assert "<td>2025-03-04</td><td>全部群 <small>all groups</small></td>" in html
+    assert "<td>2025-03-04</td><td>全部群</td>" in html
     assert "<td>宝妈福利群 3</td>" in html
     assert "19.2% &lt; 20.0%" in html
 
@@ -182,7 +183,7 @@ def test_all_equal_values_get_a_visible_range_with_distinct_ticks() -> None:
 def test_series_without_values_says_no_data(points: list[KpiPoint]) -> None:
     data = with_(sample_report(), series=[KpiSeries("open_rate", "打开率", "%", points)], alerts=[])
     chart = kpi_charts(render_report(data))[0]
-    assert "暂无数据 no data" in chart
+    assert "暂无数据" in chart
     assert chart.endswith("</svg>") and "<polyline" not in chart
 
 
@@ -203,7 +204,7 @@ def test_experiment_with_uncomputable_metric_and_srm_mismatch() -> None:
                         [*data.experiment.metrics, broken], None)  # fmt: skip
     html = render_report(with_(data, experiment=ex))
     forest = forest_chart(html)
-    assert "无法计算 not computable" in forest and forest.count('class="ci"') == 3
+    assert "无法计算" in forest and forest.count('class="ci"') == 3
     assert 'p &lt;0.001 <span class="srm-bad">分组比例异常' in html
     assert "6.5" in html and "前后对比" in html
     assert 'class="badge badge-continue"' in html and 'class="changelog"' not in html
@@ -240,3 +241,20 @@ def test_report_prints_generated_and_saved_times_in_its_zone() -> None:
     )
     assert "2026-11-27 07:31 +08:00" in html and "2026-11-27 09:00 +08:00" in html
     assert "23:31" not in html
+
+
+def test_the_report_is_in_english_when_the_language_is_english() -> None:
+    with use_language("en"):
+        html = render_report(sample_report())
+    assert '<html lang="en">' in html
+    for text in ("SOP operations report", "Experiment", "Alert days", "Version history"):
+        assert f">{text}<" in html
+    assert 'class="badge badge-promote">promote <small>PROMOTE</small>' in html
+    assert "Sample ratio check (SRM): p = 0.620" in html
+    assert f"Changelog: <strong>{CHANGELOG}</strong>" in html
+    [open_chart, *_] = kpi_charts(html)
+    assert "threshold 20.0%" in open_chart and "<title>version 1.0 · 2025-03-04" in open_chart
+    assert "<strong>open rate</strong> <small>open_rate</small>" in html
+    assert "<td>2025-03-04</td><td>all groups</td>" in html
+    for chinese in ("实验结果", "预警日", "版本历史", "样本比例检验", "生成于", "全部群", "主指标"):
+        assert chinese not in html

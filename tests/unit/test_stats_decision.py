@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,6 +16,7 @@ from engine.stats import (
     two_proportion_test,
     welch_test,
 )
+from sop_models.i18n import use_language
 
 OPEN_WINS = two_proportion_test(1000, 5000, 1180, 5000, name="open_rate")
 OPEN_FLAT = two_proportion_test(1000, 5000, 1010, 5000, name="open_rate")
@@ -27,6 +29,13 @@ LEAVE_SAME = two_proportion_test(500, 50000, 480, 50000, name="leave_rate", dire
 LEAVE_UNSURE = two_proportion_test(50, 5000, 57, 5000, name="leave_rate", direction="lower")
 SRM_OK = srm_check(5000, 5000)
 ENOUGH = Minimums(units_per_arm=1000, days=7)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The reasons' wording in English (tests/unit/test_check_reasons_language.py: Chinese)."""
+    with use_language("en"):
+        yield
 
 
 def test_promotes_when_primary_wins_guardrails_hold_srm_ok_and_minimums_met() -> None:

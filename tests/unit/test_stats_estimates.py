@@ -77,7 +77,7 @@ def test_welch_with_a_negative_baseline_matches_scipy_on_the_absolute_difference
     ci = stats.ttest_ind(c, b, equal_var=False).confidence_interval(0.95)
     assert result.ci == pytest.approx((ci.low, ci.high), rel=1e-9)
     # -0.92 -> -0.76 is an improvement, never "-18%".
-    assert result.better and result.abs_lift > 0 and "no relative lift" in describe(result)
+    assert result.better and result.abs_lift > 0 and "不计算相对提升" in describe(result)
 
 
 def test_welch_relative_lift_uses_welch_df_and_the_log_ratio_delta_variance() -> None:
