@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from services.settings import Settings
 from services.workspace import Workspace, init_workspace, open_workspace
-from sop_models.errors import StoreConflictError, StoreError
+from sop_models.errors import AuditError, StoreConflictError, StoreError
 from tests.support.examples import example_text, modified
 from versions import services
 from versions.audit import AuditRecord
@@ -144,3 +144,25 @@ def test_a_local_store_is_not_silently_taken_for_a_mirror(tmp_path: Path) -> Non
     init_workspace(tmp_path / "ws").close()
     with pytest.raises(StoreError, match="not store_url"):
         _ = Workspace(tmp_path / "ws", Settings(store_url=str(tmp_path / "elsewhere.git"))).store
+
+
+class DatabaseGoneAtCommit(UnitOfWork):
+    """A unit of work whose database fails at commit, after the store's refs were pushed."""
+
+    def _commit(self) -> None:
+        raise AuditError("the database went away at commit")
+
+
+def test_a_database_failure_after_the_push_takes_the_pushed_refs_back(
+    machines: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = machines
+    save(a.uow(), V1)
+    before, rows = remote_refs(tmp_path / "shared" / "store.git"), audit_rows(a)
+    with pytest.raises(AuditError):
+        save(DatabaseGoneAtCommit(b.store, b.session), retitled("不该留下"))
+    assert remote_refs(tmp_path / "shared" / "store.git") == before
+    assert audit_rows(a) == rows
+    with reopened(b) as b1:
+        assert [v.version.label for v in b1.store.versions(SOP)] == ["v1.0"]
+        assert services.verify(b1.uow()) == []
