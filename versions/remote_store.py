@@ -100,9 +100,20 @@ class RemoteGitVersionStore(GitVersionStore):
 
     # -- mirror ----------------------------------------------------------------------------
     def sync(self) -> None:
-        """Make the mirror's refs the remote's: one `git fetch --prune` (caller holds the lock)."""
+        """Make the mirror's refs the remote's (caller holds the lock).
+
+        `git ls-remote` first: when nothing changed (most opens) that is all; a fetch would
+        also check every ref's connectivity (~10x the time at 1,000 versions).
+        """
         try:
-            self.repo.git.fetch("--prune", "--quiet", "origin", _MIRROR_REFS)
+            advertised = self.repo.git.ls_remote("origin")
+            remote = {
+                name: oid
+                for oid, name in (line.split("\t", 1) for line in advertised.splitlines() if line)
+                if name.startswith("refs/") and not name.endswith("^{}")
+            }
+            if remote != self._all_refs():
+                self.repo.git.fetch("--prune", "--quiet", "origin", _MIRROR_REFS)
         except git.GitCommandError as err:
             raise StoreError(f"store_url: cannot fetch {self.url}: {_git_problem(err)}") from None
         self._synced_at = time.monotonic()
