@@ -3,9 +3,12 @@ one bare repository and one database, standing in for two machines on shared ser
 
 from __future__ import annotations
 
+import json
 import math
+import multiprocessing
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import git
@@ -166,3 +169,50 @@ def test_a_database_failure_after_the_push_takes_the_pushed_refs_back(
     with reopened(b) as b1:
         assert [v.version.label for v in b1.store.versions(SOP)] == ["v1.0"]
         assert services.verify(b1.uow()) == []
+
+
+PER_MACHINE = 4
+
+
+def _save_racing(root: str, who: str, start: Barrier, out: str) -> None:
+    """Child process (one machine): save 4 versions, running again after each refusal."""
+    saved, refused = [], 0
+    with open_workspace(Path(root)) as ws:
+        start.wait(timeout=60)
+        for n in range(PER_MACHINE):
+            while True:
+                try:
+                    saved.append(save(ws.uow(), retitled(f"{who} 的第 {n} 版"), author=who))
+                    break
+                except StoreConflictError:
+                    refused += 1  # what a user does: run again
+    Path(out).write_text(json.dumps({"saved": saved, "refused": refused}), encoding="utf-8")
+
+
+def test_two_machines_saving_at_once_lose_nothing_and_leave_no_trace_of_refused_saves(
+    tmp_path: Path, db_url: str
+) -> None:
+    url = str(tmp_path / "shared.git")
+    for name in ("a", "b"):
+        init_workspace(tmp_path / name, store_url=url, database_url=db_url).close()
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(2)
+    outs = {who: tmp_path / f"{who}.json" for who in ("a", "b")}
+    machines = [
+        ctx.Process(target=_save_racing, args=(str(tmp_path / who), who, start, str(out)))
+        for who, out in outs.items()
+    ]
+    for machine in machines:
+        machine.start()
+    for machine in machines:
+        machine.join(timeout=300)
+    assert [m.exitcode for m in machines] == [0, 0]
+
+    results = [json.loads(out.read_text(encoding="utf-8")) for out in outs.values()]
+    numbers = [label for result in results for label in result["saved"]]
+    assert len(set(numbers)) == 2 * PER_MACHINE
+    for name in ("a", "b"):
+        with open_workspace(tmp_path / name) as ws:
+            assert sorted(v.version.label for v in ws.store.versions(SOP)) == sorted(numbers)
+            assert audit_rows(ws) == 2 * PER_MACHINE  # refused saves left no audit row
+            assert services.verify(ws.uow()) == []
