@@ -164,7 +164,9 @@ class RemoteGitVersionStore(GitVersionStore):
         """Move the anchor forward locally and on the remote (retried if another writer won)."""
         for _ in range(10):
             try:
-                self.repo.git.fetch("--quiet", "origin", "+refs/sopflow/*:refs/sopflow/*")
+                self.repo.git.fetch(
+                    "--prune", "--quiet", "origin", "+refs/sopflow/*:refs/sopflow/*"
+                )
             except git.GitCommandError as err:
                 raise StoreError(
                     f"store_url: cannot fetch {self.url}: {_git_problem(err)}"

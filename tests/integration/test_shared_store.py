@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from services.settings import Settings
 from services.workspace import Workspace, init_workspace, open_workspace
-from sop_models.errors import AuditError, StoreConflictError, StoreError
+from sop_models.errors import AuditError, StoreConflictError, StoreError, WorkspaceError
 from tests.support.examples import example_text, modified
 from versions import services
 from versions.audit import AuditRecord
@@ -134,6 +134,11 @@ def test_a_worker_opens_a_missing_folder_from_environment_settings_alone(
         assert services.verify(worker.uow()) == []
     assert not (tmp_path / "worker" / "cache" / "sopflow.toml").exists()
     assert (tmp_path / "worker" / "cache" / "store.git" / "HEAD").exists()
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("私人文件", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="empty or missing folder"):
+        open_workspace(tmp_path / "home")  # a folder with other things in it gets no cache
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["notes.txt"]
 
 
 def test_an_unreachable_store_url_fails_in_one_line_naming_the_setting(tmp_path: Path) -> None:
