@@ -13,6 +13,7 @@ from bench.table import Row, render
 SUITES = [
     "cli_startup",
     "store_bench",
+    "shared_store_bench",
     "kpi_bench",
     "planner_bench",
     "dispatch_bench",

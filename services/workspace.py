@@ -191,9 +191,14 @@ def open_workspace(explicit: Path | None = None) -> Workspace:
     """
     root = find_root(explicit)
     settings = load_settings(root)
-    if not settings.store_url and not (root / STORE_DIR / "HEAD").exists():
-        raise WorkspaceError(
-            f"{root} is not a sopflow workspace (run `sop init {root}` or pass --workspace)"
-        )
+    if not (root / STORE_DIR / "HEAD").exists():
+        # A cache is made only where nothing else lives (not in any folder one happens to be in).
+        fresh = not root.exists() or (root / CONFIG_FILE).exists() or not any(root.iterdir())
+        if not settings.store_url or not fresh:
+            raise WorkspaceError(
+                f"{root} is not a sopflow workspace (run `sop init {root}` or pass --workspace"
+                + (" naming an empty or missing folder" if settings.store_url else "")
+                + ")"
+            )
     root.mkdir(parents=True, exist_ok=True)
     return Workspace(root, settings)

@@ -3,9 +3,12 @@ one bare repository and one database, standing in for two machines on shared ser
 
 from __future__ import annotations
 
+import json
 import math
+import multiprocessing
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import git
@@ -14,7 +17,7 @@ from sqlmodel import select
 
 from services.settings import Settings
 from services.workspace import Workspace, init_workspace, open_workspace
-from sop_models.errors import StoreConflictError, StoreError
+from sop_models.errors import AuditError, StoreConflictError, StoreError, WorkspaceError
 from tests.support.examples import example_text, modified
 from versions import services
 from versions.audit import AuditRecord
@@ -131,6 +134,11 @@ def test_a_worker_opens_a_missing_folder_from_environment_settings_alone(
         assert services.verify(worker.uow()) == []
     assert not (tmp_path / "worker" / "cache" / "sopflow.toml").exists()
     assert (tmp_path / "worker" / "cache" / "store.git" / "HEAD").exists()
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("私人文件", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="empty or missing folder"):
+        open_workspace(tmp_path / "home")  # a folder with other things in it gets no cache
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["notes.txt"]
 
 
 def test_an_unreachable_store_url_fails_in_one_line_naming_the_setting(tmp_path: Path) -> None:
@@ -144,3 +152,72 @@ def test_a_local_store_is_not_silently_taken_for_a_mirror(tmp_path: Path) -> Non
     init_workspace(tmp_path / "ws").close()
     with pytest.raises(StoreError, match="not store_url"):
         _ = Workspace(tmp_path / "ws", Settings(store_url=str(tmp_path / "elsewhere.git"))).store
+
+
+class DatabaseGoneAtCommit(UnitOfWork):
+    """A unit of work whose database fails at commit, after the store's refs were pushed."""
+
+    def _commit(self) -> None:
+        raise AuditError("the database went away at commit")
+
+
+def test_a_database_failure_after_the_push_takes_the_pushed_refs_back(
+    machines: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = machines
+    save(a.uow(), V1)
+    before, rows = remote_refs(tmp_path / "shared" / "store.git"), audit_rows(a)
+    with pytest.raises(AuditError):
+        save(DatabaseGoneAtCommit(b.store, b.session), retitled("不该留下"))
+    assert remote_refs(tmp_path / "shared" / "store.git") == before
+    assert audit_rows(a) == rows
+    with reopened(b) as b1:
+        assert [v.version.label for v in b1.store.versions(SOP)] == ["v1.0"]
+        assert services.verify(b1.uow()) == []
+
+
+PER_MACHINE = 4
+
+
+def _save_racing(root: str, who: str, start: Barrier, out: str) -> None:
+    """Child process (one machine): save 4 versions, running again after each refusal."""
+    saved, refused = [], 0
+    with open_workspace(Path(root)) as ws:
+        start.wait(timeout=60)
+        for n in range(PER_MACHINE):
+            while True:
+                try:
+                    saved.append(save(ws.uow(), retitled(f"{who} 的第 {n} 版"), author=who))
+                    break
+                except StoreConflictError:
+                    refused += 1  # what a user does: run again
+    Path(out).write_text(json.dumps({"saved": saved, "refused": refused}), encoding="utf-8")
+
+
+def test_two_machines_saving_at_once_lose_nothing_and_leave_no_trace_of_refused_saves(
+    tmp_path: Path, db_url: str
+) -> None:
+    url = str(tmp_path / "shared.git")
+    for name in ("a", "b"):
+        init_workspace(tmp_path / name, store_url=url, database_url=db_url).close()
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(2)
+    outs = {who: tmp_path / f"{who}.json" for who in ("a", "b")}
+    machines = [
+        ctx.Process(target=_save_racing, args=(str(tmp_path / who), who, start, str(out)))
+        for who, out in outs.items()
+    ]
+    for machine in machines:
+        machine.start()
+    for machine in machines:
+        machine.join(timeout=300)
+    assert [m.exitcode for m in machines] == [0, 0]
+
+    results = [json.loads(out.read_text(encoding="utf-8")) for out in outs.values()]
+    numbers = [label for result in results for label in result["saved"]]
+    assert len(set(numbers)) == 2 * PER_MACHINE
+    for name in ("a", "b"):
+        with open_workspace(tmp_path / name) as ws:
+            assert sorted(v.version.label for v in ws.store.versions(SOP)) == sorted(numbers)
+            assert audit_rows(ws) == 2 * PER_MACHINE  # refused saves left no audit row
+            assert services.verify(ws.uow()) == []

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from services.workspace import Workspace
+from services.workspace import Workspace, init_workspace
 from sop_models.errors import AuditError, SopflowError
 from sop_models.evidence import CheckEvidence, Evidence
 from tests.support.examples import example_text, modified
@@ -26,6 +26,7 @@ from tests.support.memory_versions import InMemoryUnitOfWork, InMemoryVersionSto
 from versions import services
 from versions.git_store import GitVersionStore
 from versions.numbering import Version
+from versions.remote_store import RemoteGitVersionStore, create_remote
 from versions.store import BRANCH, EVIDENCE_REF, VersionStore
 from versions.unit_of_work import AbstractUnitOfWork
 
@@ -197,12 +198,31 @@ def test_the_twin_answers_a_whole_scenario_as_git_and_the_sql_audit_do(
     assert said["git"][-1] == "AuditError: the database went away before commit"
 
 
-@pytest.fixture(params=["git", "memory"])
+def test_a_shared_store_answers_the_scenario_as_a_local_one_seen_from_another_mirror(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    url, db = str(tmp_path / "shared.git"), f"sqlite:///{tmp_path / 'shared.db'}"
+    with init_workspace(tmp_path / "a", store_url=url, database_url=db) as a:
+        said = {"local": scenario(workspace.uow), "shared": scenario(a.uow)}
+    with init_workspace(tmp_path / "b", store_url=url, database_url=db) as b:
+        seen_from_b = observe(b.uow())
+    assert said["shared"] == said["local"]
+    assert seen_from_b == observe(workspace.uow())
+    assert seen_from_b["verify"] == [] and len(seen_from_b["versions"]) == 3
+
+
+@pytest.fixture(params=["git", "memory", "shared"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VersionStore]:
     if request.param == "memory":
         yield InMemoryVersionStore()
         return
-    git_store = GitVersionStore.init(tmp_path / "store.git")
+    if request.param == "shared":  # the mirror of a shared store (versions.remote_store)
+        create_remote(str(tmp_path / "shared.git"))
+        git_store: GitVersionStore = RemoteGitVersionStore(
+            tmp_path / "store.git", str(tmp_path / "shared.git")
+        )
+    else:
+        git_store = GitVersionStore.init(tmp_path / "store.git")
     try:
         yield git_store
     finally:
