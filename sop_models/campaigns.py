@@ -19,7 +19,7 @@ from pydantic import Field
 
 from sop_models.content import ContentTag
 from sop_models.content_plan import ContentPlan
-from sop_models.day_rules import WEEKDAY_NUMBERS, DayFilter, Weekday
+from sop_models.day_rules import WEEKDAY_NUMBERS, DayRuleFields, Weekday
 from sop_models.schedule import CalendarDate
 from sop_models.spacing import Priority
 from sop_models.triggers import CountTrigger
@@ -102,14 +102,17 @@ class CampaignWindow(SopModel):
         return date.fromordinal(anchor_date.toordinal() - (self.days_before or 0))
 
 
-class CampaignAction(SopModel):
-    """A message on campaign day `day` at `time`."""
+class CampaignAction(DayRuleFields):
+    """A message on campaign day `day` at `time`, or without `day` on every day of the window.
+
+    The day rule columns take (`days`, `weekdays`, `except_weekdays`, `month_days`,
+    `nth_weekdays`) keeps the dates it selects; `lead_days` posts that many days before each
+    (a countdown may start before the window)."""
 
     id: Key
     name: Text | None = None
-    day: Annotated[int, Field(ge=1)]
-    days: DayFilter = "every_day"
-    """Left out on days this rule rejects: every_day, workdays or non_workdays."""
+    day: Annotated[int, Field(ge=1)] | None = None
+    """Campaign day (1 = the window's first day); without it every day of the window."""
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None

@@ -23,22 +23,23 @@ def check_timing(data: dict[str, Any]) -> list[Finding]:
 
 def _check_columns(columns: Any, out: list[Finding]) -> None:
     for path, column in dicts(columns, "schedule.columns"):
-        rule = canonical_value(column.get("days", "every_day"), DAY_RULE_ALIASES)
-        weekdays = column.get("weekdays")
-        if rule == "weekly" and not weekdays:
-            out.append((f"{path}.weekdays", "a weekly column needs weekdays, e.g. [mon, wed]"))
-        elif rule != "weekly" and weekdays:
-            out.append((f"{path}.weekdays", f"weekdays apply only to days: weekly (not {rule})"))
-        _check_day_rule(column, rule, path, out)
+        _check_day_rule(column, path, out)
 
 
 def _check_day_rule(
-    column: dict[str, Any], rule: str | None, path: str, out: list[Finding]
+    column: dict[str, Any], path: str, out: list[Finding], what: str = "column"
 ) -> None:
-    """monthly needs month_days or nth_weekdays (and only monthly takes them); 0 is no day."""
+    """The day rule of a column or action (`what`): weekly needs weekdays, monthly needs
+    month_days or nth_weekdays (and only they take them); 0 is no day."""
+    rule = canonical_value(column.get("days", "every_day"), DAY_RULE_ALIASES)
+    weekdays = column.get("weekdays")
+    if rule == "weekly" and not weekdays:
+        out.append((f"{path}.weekdays", f"a weekly {what} needs weekdays, e.g. [mon, wed]"))
+    elif rule != "weekly" and weekdays:
+        out.append((f"{path}.weekdays", f"weekdays apply only to days: weekly (not {rule})"))
     monthly = [f for f in ("month_days", "nth_weekdays") if column.get(f)]
     if rule == "monthly" and not monthly:
-        out.append((f"{path}.month_days", "a monthly column needs month_days or nth_weekdays"))
+        out.append((f"{path}.month_days", f"a monthly {what} needs month_days or nth_weekdays"))
     for name in monthly if rule != "monthly" else ():
         out.append((f"{path}.{name}", f"{name} apply only to days: monthly (not {rule})"))
     for i, value in enumerate(column.get("month_days") or ()):
@@ -49,7 +50,7 @@ def _check_day_rule(
             out.append((f"{path}.nth_weekdays[{i}].n", "use 1..5, or -1 for the last"))
     if rule == "weekly" and column.get("except_weekdays"):
         out.append(
-            (f"{path}.except_weekdays", "a weekly column lists the weekdays it wants instead")
+            (f"{path}.except_weekdays", f"a weekly {what} lists the weekdays it wants instead")
         )
 
 
@@ -60,6 +61,7 @@ def _check_cold_start(cold: Any, out: list[Finding]) -> None:
     if days is None:
         return
     for path, action in dicts(cold.get("actions"), "playbooks.cold_start.actions"):
+        _check_day_rule(action, path, out, "action")
         day = as_int(action.get("day"))
         if day is not None and day > days:
             out.append((f"{path}.day", f"day {day} is after the cold start's last day ({days})"))
@@ -161,6 +163,7 @@ def _check_campaign(campaign: dict[str, Any], path: str, out: list[Finding]) -> 
     if kind in needs and not campaign.get(needs[kind]):
         out.append((f"{path}.{needs[kind]}", f"a {kind} campaign needs {needs[kind]}"))
     for action_path, action in dicts(campaign.get("actions"), f"{path}.actions"):
+        _check_day_rule(action, action_path, out, "action")
         _within(as_int(action.get("day")), length, f"{action_path}.day", out)
     check_in = campaign.get("check_in")
     if isinstance(check_in, dict):

@@ -89,7 +89,7 @@ class NthWeekday(SopModel):
 
 
 class DayRuleFields(SopModel):
-    """The day rule fields shared by scheduled things (see the module docstring)."""
+    """The day rule of columns, cold-start and campaign actions (see the module docstring)."""
 
     days: DayRule = "every_day"
     """every_day, workdays, non_workdays (holidays and weekends), weekly or monthly."""

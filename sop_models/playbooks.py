@@ -15,7 +15,7 @@ from pydantic import Field
 
 from sop_models.campaigns import Campaign, Coupon
 from sop_models.content import ContentTag
-from sop_models.day_rules import DayFilter, HolidayPolicy, Weekday
+from sop_models.day_rules import DayFilter, DayRuleFields, HolidayPolicy, Weekday
 from sop_models.spacing import Priority
 from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text, aliased
 
@@ -37,16 +37,18 @@ class ColdStartHook(SopModel):
     """The day-N sign-in prompt (variables: day, streak_days, reward)."""
 
 
-class ColdStartAction(SopModel):
-    """An action on cold-start day `day` (the group's start day is day 1)."""
+class ColdStartAction(DayRuleFields):
+    """An action on cold-start day `day` (the group's start day is day 1).
+
+    The date of day `day` is moved by the cold start's `holiday_policy` first; the action is
+    then left out when the day rule (`days`, `weekdays`, `except_weekdays`, `month_days`,
+    `nth_weekdays`, the rule columns take) rejects that date, and posts `lead_days` before
+    it (never before the group's start)."""
 
     id: Key
     name: Text | None = None
     """e.g. 首个互动话题."""
     day: Annotated[int, Field(ge=1)]
-    days: DayFilter = "every_day"
-    """Left out when its date is a day this rule rejects (after `holiday_policy`): every_day,
-    workdays or non_workdays, as for campaign actions."""
     time: ClockTime
     template: Key
     content_tag: ContentTag | None = None

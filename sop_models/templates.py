@@ -30,7 +30,7 @@ STANDARD_VARIABLES: dict[str, str] = {
     "self_intro_template": "base_content.self_intro_template",
     "content_title": "title of the action's content_tag item",
     "content_body": "body of the action's content_tag item",
-    "days_left": "days until the calendar date or campaign anchor (calendar/campaign actions)",
+    "days_left": "days until the calendar date, campaign anchor or action date (lead days)",
     "day": "the cold-start or campaign day number (1 = first day)",
     "count": "the live count a threshold trigger saw (campaign triggers only)",
     "threshold": "the threshold a trigger reached, e.g. 10 or 40 (campaign triggers only)",

@@ -57,6 +57,17 @@ def posts_on(rule: DayRuleFields, day: date, is_workday: IsWorkday) -> list[int]
     ]
 
 
+def posts_for(
+    rule: DayRuleFields, day: date, is_workday: IsWorkday, first: date, last: date
+) -> list[tuple[int, date]]:
+    """(lead, post date) in [first, last] of an action whose date is `day`, largest lead first
+    (0 = on `day` itself); none when `rule` rejects `day`, which is asked only when some post
+    falls in the range (the calendar is not consulted for dates nothing is planned on)."""
+    posts = [(lead, day - timedelta(lead)) for lead in lead_list(rule.lead_days)]
+    posts = [(lead, post) for lead, post in posts if first <= post <= last]
+    return posts if posts and selects(rule, day, is_workday) else []
+
+
 def filter_selects(days: str, day: date, is_workday: IsWorkday) -> bool:
     """A day filter (every_day, workdays, non_workdays) on `day`."""
     if days == "workdays":

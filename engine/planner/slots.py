@@ -24,7 +24,7 @@ from engine.calendar import (
 )
 from engine.calendar import days as days_between
 from engine.planner.content_calendar import ContentCalendar
-from engine.planner.day_rules import after_holiday, filter_selects, posts_on
+from engine.planner.day_rules import after_holiday, filter_selects, posts_for, posts_on
 from engine.planner.variables import (
     Variables,
     campaign_variables,
@@ -151,10 +151,11 @@ class SlotBook:
                     day = start + timedelta(act.day - 1)
                     if cold.holiday_policy == "shift":
                         day = after_holiday(day, self.calendar.is_holiday)
-                    in_book = self.first <= day <= self.last
-                    if in_book and filter_selects(act.days, day, self.is_workday):
-                        name, extra = f"cold_start.{act.id}", {"day": act.day}
-                        slots.append(self._slot(name, "cold_start", day, act, extra))
+                    first = max(start, self.first)  # never before the group starts
+                    for lead, post in posts_for(act, day, self.is_workday, first, self.end):
+                        name = f"cold_start.{act.id}" + (f".d{lead}" if lead else "")
+                        extra = {"day": act.day, "days_left": lead}
+                        slots.append(self._slot(name, "cold_start", post, act, extra))
             slots += self._sign_in(start)
             self._cold[start] = slots
         return slots
@@ -234,17 +235,19 @@ class SlotBook:
 
     def _add_campaign(self, campaign: Campaign) -> None:
         window = campaign.window
+        # lead days reach back from a run's day: runs up to `ahead` after the book count too
+        ahead = timedelta(max((max(a.lead_days) for a in campaign.actions), default=0))
         if window.weekly is not None:
             first = WEEKDAY_NUMBERS[window.weekly.first_weekday]
             span = timedelta(window.length - 1)
             runs = [
                 (day, day + span)
-                for day in days_between(self.first - span, self.last)
+                for day in days_between(self.first - span, self.last + ahead)
                 if day.weekday() == first
             ]
         elif window.anchor is not None:
             after, before = timedelta(window.days_after or 0), timedelta(window.days_before or 0)
-            anchors = occurrences(window.anchor, self.first - after, self.last + before)
+            anchors = occurrences(window.anchor, self.first - after, self.last + before + ahead)
             runs = [(window.first_day(anchor), anchor) for anchor in anchors]
         else:
             assert window.start is not None and window.end is not None  # checked by the model
@@ -258,24 +261,39 @@ class SlotBook:
                 extra["deadline"] = f"{ends.isoformat()} {deadline.until}"
             for number in range(1, window.length + 1):
                 day = first_day + timedelta(number - 1)
-                if self.first <= day <= self.last:
-                    left = {"days_left": max(0, (goal - day).days)}
-                    self._campaign_day(campaign, number, day, {**extra, **left}, first_day)
+                if self.first <= day <= self.last + ahead:
+                    self._campaign_day(campaign, number, day, extra, (first_day, goal))
 
     def _campaign_day(
-        self, campaign: Campaign, number: int, day: date, extra: Variables, first_day: date
+        self,
+        campaign: Campaign,
+        number: int,
+        day: date,
+        extra: Variables,
+        run_days: tuple[date, date],
     ) -> None:
-        prefix = f"campaigns.{campaign.id}"
+        """Slots of campaign day `number` (on `day`) of the run (first day, goal date)."""
+        prefix, (first_day, goal) = f"campaigns.{campaign.id}", run_days
         for act in campaign.actions:
-            if act.day == number and filter_selects(act.days, day, self.is_workday):
-                name, values = f"{prefix}.{act.id}", {**extra, "day": number}
-                rotate = act.content.rotate if act.content is not None else None
-                run = _run_number(campaign, first_day, rotate.start) if rotate else 0
-                tag = self.content.tag_for_run(name, act.content, act.content_tag, day, run)
-                if act.content is not None and tag is None:
-                    continue  # a calendar gap: warned about, not posted
-                slot = self._slot(name, "campaign", day, act, values, tag=tag)
-                self._fixed[day].append(slot)
+            if act.day not in (None, number):
+                continue
+            posts = posts_for(act, day, self.is_workday, self.first, self.end)
+            if not posts:
+                continue
+            name = f"{prefix}.{act.id}"
+            rotate = act.content.rotate if act.content is not None else None
+            run = _run_number(campaign, first_day, rotate.start) if rotate else 0
+            tag = self.content.tag_for_run(name, act.content, act.content_tag, day, run)
+            if act.content is not None and tag is None:
+                continue  # a calendar gap: warned about, not posted
+            for lead, post in posts:
+                values = {**extra, "days_left": max(0, (goal - post).days), "day": number}
+                slot_name = name + (f".d{lead}" if lead else "")
+                slot = self._slot(slot_name, "campaign", post, act, values, tag=tag)
+                self._fixed[post].append(slot)
+        if not self.first <= day <= self.last:
+            return
+        extra = {**extra, "days_left": max(0, (goal - day).days)}
         check = campaign.check_in
         if check is not None and check.start_day <= number < check.start_day + check.days:
             values = {**extra, "day": number - check.start_day + 1}

@@ -7,7 +7,7 @@ that, by kind:
 
     on-join action      member_name
     column              days_left (0, or the lead day a countdown posts before its date)
-    cold-start action   day (1 = the group's start day)
+    cold-start action   day (1 = the group's start day), days_left (as a column's)
     sign-in prompt      day, streak_days, reward (the cold start's hook, days 1..streak_days)
     calendar column     days_left (= lead_days), calendar_date
     flash sale          sale_time, duration_minutes, coupon_name (with a coupon);
@@ -170,7 +170,7 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
     if books.cold_start is not None:
         for i, act in enumerate(books.cold_start.actions):
             path = f"playbooks.cold_start.actions[{i}]"
-            add(path, act.template, act.content_tag, {"day"}, "a cold-start action")
+            add(path, act.template, act.content_tag, {"day", "days_left"}, "a cold-start action")
         hook = books.cold_start.hook
         if hook is not None and hook.template is not None:
             names = {"day", "streak_days", "reward"}
