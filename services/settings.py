@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     workday_fallback: Literal["weekdays", "skip"] = "weekdays"
     """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
     console_url: str | None = None  # the console's public address, for tracked `/r/` links
+    lease_seconds: int = Field(default=120, ge=5)  # a dead run's `sending` rows free after this
 
     @property
     def zone(self) -> tzinfo:
