@@ -37,7 +37,7 @@ from services.playbooks import Batch
 
 SHARD_FLOW = "playbook_shard"
 SHARD_DEPLOYMENT = "shard"
-WORKER_ARTIFACT = "shard-worker"
+WORKER_ARTIFACT = "sopflow-worker"  # which `sop worker` ran a flow run
 # A shard's batch waits for rows a dead run still holds (their lease must end first).
 IN_FLIGHT_RETRIES, IN_FLIGHT_DELAY_S = 20, 10
 
@@ -105,6 +105,7 @@ def sharded_playbook(
     """Run `playbook` as `shards_total` shard runs on the pool; retry the ones that die."""
     playbooks.check_playbook(playbook)
     shards.check_shards(shards_total)
+    create_markdown_artifact(shards.worker_name() or "", key=WORKER_ARTIFACT)
     # The clock is fixed once, so every shard (and every retry) sends as of the same minute.
     clock = now or datetime.now(UTC).isoformat()
     params = {
