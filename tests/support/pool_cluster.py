@@ -90,9 +90,18 @@ class Worker:
     log: Path
 
     def kill(self) -> None:
-        """SIGKILL the worker and every flow run it started: the machine dies."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL the worker and every flow run it started: the machine dies.
+
+        Prefect starts each flow run in a session of its own, so the worker's process group
+        is not enough: every descendant is found (before the worker dies and they are
+        re-parented) and killed with its group.
+        """
+        found = descendants(self.process.pid)
+        for pid in [self.process.pid, *found]:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(30)
 
     def stop(self) -> None:
@@ -105,6 +114,21 @@ class Worker:
                 self.kill()
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, ...), read from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def worker_environment(api_url: str, **extra: str) -> dict[str, str]:
