@@ -102,7 +102,7 @@ def evaluate(
     secondary_names = [t for t in targets[1:] if t not in guardrail_names]
     first = start or _candidate_since(ws, sop_id, candidate)
     last = end or (now.astimezone(SHANGHAI).date() + timedelta(days=1))
-    events = EventStore(ws.dir("events"))
+    events = EventStore(ws.events_dir)
     versions = (str(production.version), str(candidate.version))
     args = dict(
         sop_id=sop_id,

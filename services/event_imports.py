@@ -37,7 +37,7 @@ class Batch:
 
 def event_store(ws: Workspace) -> EventStore:
     """The workspace's event store (days in the workspace timezone for a new store)."""
-    return EventStore(ws.dir("events"))
+    return EventStore(ws.events_dir)
 
 
 def time_limits(ws: Workspace) -> TimeLimits:

@@ -117,7 +117,7 @@ def plan_experiment(
         raise CheckError(f"--mde must be a positive relative change, got {mde}")
     end = now.astimezone(ws.settings.zone).date() + timedelta(days=1)
     table = compute_kpis(
-        EventStore(ws.dir("events")), metrics=[metric], by=("group", "day"), sop=sop_id, end=end
+        EventStore(ws.events_dir), metrics=[metric], by=("group", "day"), sop=sop_id, end=end
     )
     days = table["day"].to_pylist()
     since = max(days) - timedelta(days=history_days - 1) if days else end

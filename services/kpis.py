@@ -29,7 +29,7 @@ class Rule:
 
 def event_store(ws: Workspace) -> EventStore:
     """The workspace's event store."""
-    return EventStore(ws.dir("events"))
+    return EventStore(ws.events_dir)
 
 
 def event_coverage(

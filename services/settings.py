@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOPFLOW_", extra="ignore")
 
     database_url: str | None = None
+    store_url: str | None = None
+    """The shared version store (bare git repo: file://, ssh:// or a path); None: store.git here."""
+    events_url: str | None = None
+    """The event store folder (a path or file:// URL); None: events/ in the workspace."""
+    check_queue: str | None = None
+    """The Prefect work queue KPI check deployments use (machines that can read the events)."""
     allow_self_approval: bool = False
     timezone: str = "Asia/Shanghai"
     lateness_minutes: int = Field(default=120, ge=0, le=24 * 60)
@@ -98,6 +104,9 @@ def declare_guardrail_margin(root: Path, margin: float) -> None:
 DEFAULT_CONFIG = """\
 # sopflow workspace settings. Environment variables SOPFLOW_<NAME> override these.
 # database_url = "postgresql+psycopg://user@127.0.0.1:5432/sopflow"  # default: sopflow.db here
+# store_url = "file:///mnt/shared/sop-store.git"  # shared version store; default: store.git here
+# events_url = "/mnt/shared/sop-events"           # event store folder; default: events/ here
+# check_queue = "events"                          # work queue of the KPI check deployments
 
 # Four-eyes promotion: the approver must differ from the version's author.
 allow_self_approval = false

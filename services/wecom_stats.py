@@ -41,7 +41,7 @@ def fetch_into_store(
 ) -> dict[str, Path | int]:
     """Fetch both statistics for [start, end] and store them; returns files and row counts."""
     corp_id, secret = wecom_credentials(ws)
-    folder = ws.dir("events") / "wecom"
+    folder = ws.events_dir / "wecom"
     folder.mkdir(exist_ok=True)
     span = f"{start.isoformat()}_{end.isoformat()}"
     with WeComClient(

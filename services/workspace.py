@@ -1,10 +1,11 @@
 """The one place that wires real parts: a workspace folder -> store, database, settings.
 
 Workspace layout:
-    sopflow.toml      settings (see services.settings)
-    store.git/        bare git repository with every SOP version (versions.git_store)
+    sopflow.toml      settings (see services.settings); optional when SOPFLOW_* say it all
+    store.git/        bare git repository with every SOP version (versions.git_store), or with
+                      `store_url` the local mirror of the shared store (versions.remote_store)
     sopflow.db        SQLite database (audit, groups, deliveries) unless database_url is set
-    events/           imported event data (Parquet)
+    events/           imported event data (Parquet) unless events_url names another folder
     outbox/           JSONL outbox channel files
     reports/          HTML reports
     calendar.json     holiday schedule days entered with `sop calendar` (services.calendar)
@@ -14,6 +15,7 @@ Workspace layout:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +30,7 @@ from services.settings import CONFIG_FILE, DEFAULT_CONFIG, Settings, load_settin
 from sop_models.errors import WorkspaceError
 from versions import audit
 from versions.git_store import GitVersionStore
+from versions.remote_store import RemoteGitVersionStore, create_remote, local_path
 from versions.services import ApprovalPolicy
 from versions.unit_of_work import UnitOfWork
 
@@ -73,9 +76,26 @@ class Workspace:
 
     @cached_property
     def store(self) -> GitVersionStore:
-        store = GitVersionStore(self.store_path)
+        """The version store; with `store_url`, the local mirror, cloned or fetched now."""
+        url = self.settings.store_url
+        store = (
+            RemoteGitVersionStore(self.store_path, url) if url else GitVersionStore(self.store_path)
+        )
         self._closers.append(store.close)
         return store
+
+    @property
+    def events_dir(self) -> Path:
+        """The event store folder: `events_url` (path or file:// URL) or events/ here."""
+        url = self.settings.events_url
+        if not url:
+            return self.dir("events")
+        path = local_path(url)
+        if path is None:
+            raise WorkspaceError(f"events_url: {url} is not a folder path or file:// URL")
+        path = path if path.is_absolute() else self.root / path
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @cached_property
     def engine(self) -> Engine:
@@ -118,17 +138,45 @@ class Workspace:
         self.close()
 
 
-def init_workspace(root: Path) -> Workspace:
-    """Create (or complete) a workspace at `root` and migrate its database."""
+def init_workspace(
+    root: Path, *, store_url: str | None = None, database_url: str | None = None
+) -> Workspace:
+    """Create (or complete) a workspace at `root` and migrate its database.
+
+    With `store_url` the shared store is created there if it is a missing local folder, and
+    the workspace keeps a mirror of it; both URLs are written into the settings file.
+    """
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     config = root / CONFIG_FILE
-    if not config.exists():
-        config.write_text(DEFAULT_CONFIG, encoding="utf-8")
-    GitVersionStore.init(root / STORE_DIR).close()
-    ws = Workspace(root, load_settings(root))
+    chosen = {"store_url": store_url, "database_url": database_url}
+    chosen = {key: value for key, value in chosen.items() if value}
+    if config.exists():
+        _check_unchanged(config, load_settings(root), chosen)
+    else:
+        lines = [
+            f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in chosen.items()
+        ]
+        config.write_text("\n".join([DEFAULT_CONFIG, *lines, ""]), encoding="utf-8")
+    if store_url:
+        create_remote(store_url)
+    settings = load_settings(root)
+    if not settings.store_url:
+        GitVersionStore.init(root / STORE_DIR).close()
+    ws = Workspace(root, settings)
+    _ = ws.store  # with store_url: clone the mirror now, so a bad URL fails here
     _ = ws.engine
     return ws
+
+
+def _check_unchanged(config: Path, settings: Settings, chosen: dict[str, str]) -> None:
+    """Re-running init on a workspace may not silently switch its store or database."""
+    for key, value in chosen.items():
+        if getattr(settings, key) != value:
+            raise WorkspaceError(
+                f"{config}: {key} is {getattr(settings, key)!r}, not {value!r};"
+                " edit the file to switch"
+            )
 
 
 def find_root(explicit: Path | None) -> Path:
@@ -140,10 +188,16 @@ def find_root(explicit: Path | None) -> Path:
 
 
 def open_workspace(explicit: Path | None = None) -> Workspace:
-    """Open an initialised workspace or say how to create one."""
+    """Open an initialised workspace or say how to create one.
+
+    With `store_url` set (e.g. SOPFLOW_STORE_URL) a missing or empty folder is a workspace
+    too: its local cache (the folder, the mirror) is made on first use, no sopflow.toml needed.
+    """
     root = find_root(explicit)
-    if not (root / STORE_DIR / "HEAD").exists():
+    settings = load_settings(root)
+    if not settings.store_url and not (root / STORE_DIR / "HEAD").exists():
         raise WorkspaceError(
             f"{root} is not a sopflow workspace (run `sop init {root}` or pass --workspace)"
         )
-    return Workspace(root, load_settings(root))
+    root.mkdir(parents=True, exist_ok=True)
+    return Workspace(root, settings)

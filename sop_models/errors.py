@@ -10,7 +10,8 @@
     ├── StoreError                    version store failures
     │   ├── VersionNotFound           no such SOP, version number or alias
     │   ├── NothingToSave             the document equals the latest saved version
-    │   └── AliasError                an alias move that is not allowed
+    │   ├── AliasError                an alias move that is not allowed
+    │   └── StoreConflictError        someone else wrote to the shared store first; run again
     ├── ApprovalError                 four-eyes rule or approval state violated
     ├── AuditError                    the audit trail cannot be written or read
     ├── AccountError                  a console account operation or login was refused
@@ -152,6 +153,15 @@ class WorkspaceError(SopflowError):
 
 class StoreError(SopflowError):
     """The version store refused or failed an operation."""
+
+
+class StoreConflictError(StoreError):
+    """Someone else wrote to the shared version store first; nothing was written, run again."""
+
+    def __init__(self, sop_ids: Sequence[str]) -> None:
+        self.sop_ids = list(sop_ids)
+        what = f"SOP {', '.join(self.sop_ids)}" if self.sop_ids else "to it"
+        super().__init__(f"store: someone else saved {what} first; nothing was written, run again")
 
 
 class VersionNotFound(StoreError):

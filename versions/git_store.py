@@ -322,6 +322,9 @@ class GitVersionStore:
             else:
                 self.repo.git.update_ref(ref, target)
 
+    def publish(self) -> None:
+        """Nothing to do: this store is the only copy (see versions.remote_store)."""
+
     def resolve(self, sop_id: str, ref: str) -> VersionInfo:
         """A version by number, alias or `latest` (see `versions.store.resolve_ref`)."""
         return resolve_ref(self, sop_id, ref, self.version_info)

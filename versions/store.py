@@ -164,6 +164,11 @@ class VersionStore(Protocol):
         """Put refs back where a snapshot found them (delete those that did not exist)."""
         ...
 
+    def publish(self) -> None:
+        """Make this unit of work's ref changes visible to every machine (a shared store pushes
+        them, all or none; a local store has nothing to do). Caller holds the lock."""
+        ...
+
     def tag_ref(self, sop_id: str, version: Version) -> str:
         """Full ref name of a version tag."""
         ...

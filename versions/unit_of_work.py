@@ -65,8 +65,9 @@ class AbstractUnitOfWork(ABC):
         self._snapshot.update(self.store.snapshot_refs(fresh))
 
     def commit(self) -> None:
-        """Make the audit records durable; the store's refs are already written."""
+        """Publish the store's refs (a shared store pushes them), then make the audit durable."""
         self._require_open()
+        self.store.publish()  # a refused push raises here: __exit__ then rolls everything back
         self._commit()
         self._committed = True
 

@@ -22,17 +22,27 @@ def init(
     directory: Path = typer.Argument(
         None, help="Folder to create (default: the workspace folder)."
     ),
+    store_url: str = typer.Option(
+        None,
+        "--store-url",
+        help="Shared version store (bare git repo: file://, ssh:// or a path); created if a"
+        " missing local folder. The workspace keeps a mirror of it.",
+    ),
+    database_url: str = typer.Option(
+        None, "--database-url", help="Database URL (e.g. postgresql+psycopg://...)."
+    ),
 ) -> None:
     """Create a workspace: settings file, git version store, database.
 
-    Example: sop init ./ops-workspace
+    Example: sop init ./ops-workspace --store-url file:///mnt/shared/sop-store.git
     """
     from services.workspace import find_root, init_workspace
 
     explicit = (ctx.find_root().obj or {}).get("workspace_path")
     root = directory if directory is not None else find_root(explicit)
-    with init_workspace(root) as ws:
-        typer.echo(f"workspace ready: {ws.root}")
+    with init_workspace(root, store_url=store_url, database_url=database_url) as ws:
+        shared = f" (version store: {ws.settings.store_url})" if ws.settings.store_url else ""
+        typer.echo(f"workspace ready: {ws.root}{shared}")
 
 
 def validate(

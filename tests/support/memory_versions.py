@@ -243,6 +243,9 @@ class InMemoryVersionStore:
             else:
                 self._refs[ref] = target
 
+    def publish(self) -> None:
+        """Nothing to publish: like the local git store, this is the only copy."""
+
 
 def _seconds(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(microsecond=0)

@@ -23,6 +23,7 @@ from sop_models.errors import (
     Problem,
     RowProblem,
     SopflowError,
+    StoreConflictError,
     UnknownDeliveryError,
     UnknownGroupError,
     WeComApiError,
@@ -108,6 +109,7 @@ SAMPLES: dict[type[SopflowError], tuple[SopflowError, int]] = {
         1,
     ),
     FlowRunError: (FlowRunError("flow run r cannot be resumed:\nnot paused", flow_run_id="r"), 1),
+    StoreConflictError: (StoreConflictError(["mombaby-refined", "flash-sale"]), 1),
     PartialRunError: (PartialRunError("1 of 3 SOP(s) failed:\nbad", {"planned": 2}), 1),
 }
 
