@@ -52,18 +52,16 @@ def _sent(central: Path) -> int:
 
 def _prepare(
     cluster: PgCluster, root: Path, name: str, groups: int, machines: int
-) -> tuple[Path, dict[str, Path]]:
+) -> tuple[Path, dict[str, Path], dict[str, str]]:
     cluster.admin(f"CREATE DATABASE {name}")
-    url = cluster.url(name)
+    url, store_url = cluster.url(name), (root / name / "store.git").as_uri()
     central = root / name / "central"
-    pool_cluster.make_central(central, url, groups)
+    pool_cluster.make_central(central, store_url=store_url, database_url=url, groups=groups)
     caches = {
-        f"{name}-m{n}": pool_cluster.make_cache(
-            root / name / f"m{n}", central=central, database_url=url, outbox=root / name / "out"
-        )
+        f"{name}-m{n}": pool_cluster.make_cache(root / name / f"m{n}", outbox=root / name / "out")
         for n in range(1, machines + 1)
     }
-    return central, caches
+    return central, caches, pool_cluster.shared_settings(store_url=store_url, database_url=url)
 
 
 def one_process(
@@ -72,7 +70,7 @@ def one_process(
     """Wall of `mature_day` run in this process (seconds), and the messages sent."""
     from flows.playbooks import mature_day
 
-    central, _ = _prepare(cluster, root, "b_process", groups, 0)
+    central, _, _ = _prepare(cluster, root, "b_process", groups, 0)
     with prefect_environment(server.env()):
         start = time.perf_counter()
         mature_day(workspace=str(central), day=DAY.isoformat(), scheduled_clock=True)
@@ -88,12 +86,12 @@ def on_pool(
     from prefect.deployments import run_deployment
 
     name = f"b_pool{workers}"
-    central, caches = _prepare(cluster, root, name, groups, workers)
+    central, caches, shared = _prepare(cluster, root, name, groups, workers)
     pool = name.replace("_", "-")
     pool_cluster.register(central, pool=pool, api_url=server.api_url, shards=workers)
     flow = "sharded_playbook" if workers > 1 else "mature_day"
     with (
-        pool_cluster.machines(caches, pool=pool, api_url=server.api_url, limit=2),
+        pool_cluster.machines(caches, pool=pool, api_url=server.api_url, limit=2, **shared),
         prefect_environment(server.env()),
     ):
         with get_client(sync_client=True) as client:

@@ -81,13 +81,13 @@ def test_a_killed_workers_shard_is_completed_by_the_other_and_every_action_is_se
     db_url = pg_cluster.url("machines_sopflow")
     prefect_db = f"postgresql+asyncpg://postgres@127.0.0.1:{pg_cluster.port}/machines_prefect"
     central, outbox = tmp_path / "central", tmp_path / "shared-outbox"
-    pool_cluster.make_central(central, db_url, GROUPS)
+    store_url = (tmp_path / "shared-store.git").as_uri()
+    pool_cluster.make_central(central, store_url=store_url, database_url=db_url, groups=GROUPS)
     caches = {
-        name: pool_cluster.make_cache(
-            tmp_path / name, central=central, database_url=db_url, outbox=outbox
-        )
+        name: pool_cluster.make_cache(tmp_path / name, outbox=outbox)
         for name in ("machine-a", "machine-b")
     }
+    shared = pool_cluster.shared_settings(store_url=store_url, database_url=db_url)
     with open_workspace(central) as ws:
         planned = {a.key for a in playbooks.plan_day(ws, playbook="mature_day", day=DAY).actions}
     assert len(planned) >= GROUPS  # every group has at least one post that day
@@ -102,7 +102,12 @@ def test_a_killed_workers_shard_is_completed_by_the_other_and_every_action_is_se
             )
         with (
             pool_cluster.machines(
-                caches, pool=POOL, api_url=server.api_url, limit=2, SOPFLOW_LEASE_SECONDS=LEASE_S
+                caches,
+                pool=POOL,
+                api_url=server.api_url,
+                limit=2,
+                SOPFLOW_LEASE_SECONDS=LEASE_S,
+                **shared,
             ) as machines,
             prefect_environment(server.env()),
         ):

@@ -1,9 +1,10 @@
 """Two machines on one: PostgreSQL, a Prefect server on PostgreSQL, `sop worker` processes.
 
 Shared by tests/e2e/test_two_workers.py and bench/two_workers.py. The "registering machine"
-is a workspace folder (`central`) whose store is the central bare repository; every worker
-gets its own local workspace cache: a `git clone --mirror` (bare, with the alias refs) of
-that store and the shared database URL in its sopflow.toml. Their `outbox/` folders are one
+is a workspace folder (`central`) with `store_url` (a shared bare repository) and
+`database_url` in its sopflow.toml; every worker gets an empty local workspace cache and
+SOPFLOW_STORE_URL / SOPFLOW_DATABASE_URL in its environment (it clones its store mirror on
+first use and fetches it at the start of every run). Their `outbox/` folders are one
 shared folder (the outbox channel stands in for WeCom, which every machine reaches and asks
 the same questions: the outbox's reconciliation after a crash reads what any machine wrote).
 """
@@ -31,19 +32,10 @@ SAVED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 SOP = shutil.which("sop", path=str(Path(sys.executable).parent)) or "sop"
 
 
-def write_config(root: Path, database_url: str) -> None:
-    """A workspace settings file naming the shared database."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "sopflow.toml").write_text(
-        f'database_url = "{database_url}"\ntimezone = "Asia/Shanghai"\n', encoding="utf-8"
-    )
-
-
-def make_central(root: Path, database_url: str, groups: int) -> str:
+def make_central(root: Path, *, store_url: str, database_url: str, groups: int) -> str:
     """The registering machine's workspace: the example promoted, `groups` mature outbox
     groups registered by one CSV import. Returns the SOP id."""
-    write_config(root, database_url)
-    ws = init_workspace(root)
+    ws = init_workspace(root, store_url=store_url, database_url=database_url)
     try:
         text = EXAMPLE.read_text(encoding="utf-8")
         info = services.save_version(
@@ -69,15 +61,17 @@ def make_central(root: Path, database_url: str, groups: int) -> str:
         ws.close()
 
 
-def make_cache(root: Path, *, central: Path, database_url: str, outbox: Path) -> Path:
-    """One machine's local workspace cache: settings, a bare clone of the central store, and
-    the shared outbox folder."""
-    write_config(root, database_url)
-    store, mirror = str(central / "store.git"), str(root / "store.git")
-    subprocess.run(["git", "clone", "--mirror", "--quiet", store, mirror], check=True)
+def make_cache(root: Path, *, outbox: Path) -> Path:
+    """One machine's local workspace cache: an empty folder but for the shared outbox."""
+    root.mkdir(parents=True, exist_ok=True)
     outbox.mkdir(parents=True, exist_ok=True)
     (root / "outbox").symlink_to(outbox, target_is_directory=True)
     return root
+
+
+def shared_settings(*, store_url: str, database_url: str) -> dict[str, str]:
+    """The environment that makes an empty folder a machine's workspace cache."""
+    return {"SOPFLOW_STORE_URL": store_url, "SOPFLOW_DATABASE_URL": database_url}
 
 
 @dataclass
