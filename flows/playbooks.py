@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -32,6 +31,7 @@ from prefect.utilities.annotations import quote
 from engine.dispatch import DispatchReport
 from services import playbooks, run_summary, wecom_mass
 from services.playbooks import SHANGHAI, Batch, RunFailure
+from services.shards import workspace_root
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import PartialRunError, one_line
 
@@ -45,10 +45,10 @@ _FLOW_WORKSPACE: ContextVar[Workspace | None] = ContextVar("sopflow_flow_workspa
 def _workspace(path: str) -> Iterator[Workspace]:
     """The enclosing flow run's workspace for the same folder, else a newly opened one."""
     shared = _FLOW_WORKSPACE.get()
-    if shared is not None and shared.root == Path(path).resolve():
+    if shared is not None and shared.root == workspace_root(path).resolve():
         yield shared
         return
-    with open_workspace(Path(path)) as ws:
+    with open_workspace(workspace_root(path)) as ws:
         yield ws
 
 
@@ -77,7 +77,11 @@ def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> D
 
 
 def _dispatch(
-    workspace: str, planned: playbooks.DayPlan, dry_run: bool, scheduled_clock: bool
+    workspace: str,
+    planned: playbooks.DayPlan,
+    dry_run: bool,
+    scheduled_clock: bool,
+    sender: Any = send_batch,
 ) -> tuple[list[Batch], list[DispatchReport], list[RunFailure]]:
     """Log the plan's warnings and send it, one task per channel batch (none in a dry run).
 
@@ -99,7 +103,7 @@ def _dispatch(
     for batch in batches:
         # quote(): Prefect would otherwise walk every action of the batch twice per task run
         # while resolving parameters; the batch holds no futures to resolve.
-        state = send_batch(workspace, quote(batch), scheduled_clock, return_state=True)
+        state = sender(workspace, quote(batch), scheduled_clock, return_state=True)
         if state.is_completed():
             reports.append(state.result())
             continue
@@ -133,17 +137,20 @@ def run_playbook(
     now: str | None = None,
     sop: str | None = None,
     catch_up: bool = False,
+    keep: Any = None,
+    sender: Any = send_batch,
+    artifact_key: str | None = None,
 ) -> dict[str, Any]:
     """Plan what is due and dispatch it; returns a summary (also published as an artifact).
 
     An SOP, group or batch that fails is recorded in the summary and the artifact while the
     others go out; the run then raises PartialRunError (carrying the summary), so it ends
-    Failed.
+    Failed. `keep`, `sender` and `artifact_key` serve shard runs (flows.shards).
     """
     playbook = playbooks.check_playbook(name)
     the_day = date.fromisoformat(day) if day else None
     clock = run_clock(now, the_day, scheduled_clock)
-    with open_workspace(Path(workspace)) as ws:
+    with open_workspace(workspace_root(workspace)) as ws:
         token = _FLOW_WORKSPACE.set(ws)
         try:
             planned = playbooks.plan_due(
@@ -153,13 +160,14 @@ def run_playbook(
                 now=clock,
                 sop_id=sop,
                 catch_up=catch_up or scheduled_clock,
+                keep=keep,
             )
             wall = datetime.now(SHANGHAI)  # follow-ups act on WeCom's clock, not a replay's
             follow_up = (
                 None if dry_run else wecom_mass.before_sending(ws, planned.actions, now=wall)
             )
             batches, reports, send_failures = _dispatch(
-                workspace, planned, dry_run, scheduled_clock
+                workspace, planned, dry_run, scheduled_clock, sender
             )
         finally:
             _FLOW_WORKSPACE.reset(token)
@@ -175,7 +183,7 @@ def run_playbook(
     run.summary["follow_up"] = follow_up.as_dict() if follow_up else None
     if run.table:
         create_table_artifact(
-            key=f"{name.replace('_', '-')}-deliveries",
+            key=artifact_key or f"{name.replace('_', '-')}-deliveries",
             table=run.table,
             description=f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}",
         )

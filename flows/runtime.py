@@ -178,8 +178,11 @@ class PrefectServer:
         startup_timeout_s: float = STARTUP_TIMEOUT_S,
         scheduler: bool = True,
         ui: bool = False,
+        database_url: str | None = None,
     ) -> None:
         self.home = Path(home).resolve()
+        # Its own database: SQLite under `home` unless a URL is given (postgresql+asyncpg://).
+        self.database_url = database_url
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
@@ -206,6 +209,8 @@ class PrefectServer:
             self._fail(f"cannot start: port {self.port} is already in use")
         env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
         env.update(prefect_env(self.home))
+        if self.database_url:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
         env["PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED"] = str(self.scheduler).lower()
         env["PREFECT_SERVER_UI_ENABLED"] = str(self.ui).lower()
         env["PREFECT_UI_API_URL"] = self.api_url

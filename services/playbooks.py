@@ -185,6 +185,7 @@ def plan_due(
     day: date | None = None,
     sop_id: str | None = None,
     catch_up: bool = False,
+    keep: Callable[[str], bool] | None = None,
 ) -> DayPlan:
     """What a run at `now` sends of `day` (default: today): the actions at or before `now`
     and, unless `catch_up`, not older than the lateness window.
@@ -193,15 +194,17 @@ def plan_due(
     ahead of time. Due actions older than the window that the ledger has not seen sent or
     done go to `missed`. A future day has nothing due. A run of today also plans the day
     before's late on-join actions (see `plan_day`) and, for the welcome loop, the threshold
-    triggers the live counts fire now (`services.triggers`).
+    triggers the live counts fire now (`services.triggers`). `keep(group_id)`, when given,
+    picks the groups to plan (one shard of them, `services.shards`).
     """
     the_day = day or now.astimezone(SHANGHAI).date()
     rolling = timing(the_day, now) == "today"
-    result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling)
+    result = _plan(ws, playbook=playbook, day=the_day, sop_id=sop_id, rolling=rolling, keep=keep)
     if rolling and "welcome" in PLAYBOOK_KINDS[playbook]:  # the loop also fires live triggers
         fired = trigger_actions(ws, now=now, sop_id=sop_id)
+        mine = [a for a in fired.actions if keep is None or keep(a.group_id)]
         result.actions, result.warnings = (
-            [*result.actions, *fired.actions],
+            [*result.actions, *mine],
             [*result.warnings, *fired.warnings],
         )
         result.failures += [RunFailure("plan", *failed) for failed in fired.failures]
@@ -224,13 +227,21 @@ def plan_due(
 
 
 def _plan(
-    ws: Workspace, *, playbook: Playbook, day: date, sop_id: str | None, rolling: bool
+    ws: Workspace,
+    *,
+    playbook: Playbook,
+    day: date,
+    sop_id: str | None,
+    rolling: bool,
+    keep: Callable[[str], bool] | None = None,
 ) -> DayPlan:
     """The whole day's actions (with the day before's on-join ones when `rolling`)."""
     result = DayPlan(day=day)
     kinds = PLAYBOOK_KINDS[playbook]
     with ws.session() as session:
         groups = group_registry.list_groups(session, sop_id=sop_id)
+    if keep is not None:
+        groups = [g for g in groups if keep(g.id)]
     resolved = _resolve(ws, groups, result.warnings, result.failures)
     windows = [(day, day, kinds)]
     if rolling and "welcome" in kinds:
@@ -332,7 +343,10 @@ def send_batch(
     # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
     chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
     actions = track_action_links(ws, batch.actions, now=now)  # the SOP's `track_links`
-    return dispatch(ws.session, channel, actions, now=now, chunk_size=chunk, owner=owner)
+    lease = timedelta(seconds=ws.settings.lease_seconds)
+    return dispatch(
+        ws.session, channel, actions, now=now, chunk_size=chunk, owner=owner, lease=lease
+    )
 
 
 def check_playbook(name: str) -> Playbook:

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     work_pool: str | None = None  # the Prefect work pool `sop doctor` checks by default
     alert_webhook_url: str | None = None  # late-run alerts are POSTed here (flows.alerts)
     alert_robot: str | None = None  # and/or posted by this robot (a robot_keys name) to ops
+    lease_seconds: int = Field(default=120, ge=5)  # a dead run's `sending` rows free after this
 
     @property
     def zone(self) -> tzinfo:

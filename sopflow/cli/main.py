@@ -107,6 +107,11 @@ COMMANDS: dict[str, Entry] = {
         "serve",
         "Register cron deployments (Asia/Shanghai) built from the SOPs and serve them.",
     ),
+    "worker": Entry(
+        "pool_cmd",
+        "worker",
+        "Run a Prefect process worker on a work pool, using this machine's workspace cache.",
+    ),
     "server": Entry(
         "run_cmd",
         "server",

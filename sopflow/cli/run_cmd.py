@@ -96,13 +96,27 @@ def serve(
         False, "--register-only", help="Create the deployments, do not serve them."
     ),
     limit: int = typer.Option(4, "--limit", help="Flow runs at once."),
+    work_pool: str = typer.Option(
+        None, "--work-pool", help="Register on this process work pool (for `sop worker`)."
+    ),
+    shards: int = typer.Option(
+        1, "--shards", help="With --work-pool: split each playbook run into N shard runs."
+    ),
 ) -> None:
     """Register cron deployments (Asia/Shanghai) built from the SOPs and serve them.
 
     Needs a real Prefect server: start one with `sop server` and export PREFECT_API_URL.
-    Example: PREFECT_API_URL=http://127.0.0.1:4200/api sop serve
+    With --work-pool the deployments go to that pool (created if missing) and `sop worker`
+    runs them on any machine.
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api sop serve --work-pool sop --shards 2
     """
     import os
+
+    if work_pool:
+        from sopflow.cli.pool_cmd import register_on_pool
+
+        register_on_pool(ctx, pool=work_pool, shards_total=shards, serve=not register_only)
+        return
 
     from flows.deploy import build_deployments, register_deployments, serve_deployments
     from flows.schedules import deployment_specs

@@ -1,0 +1,155 @@
+"""Deployments on a Prefect *process* work pool, and the worker that runs them.
+
+`sop serve --work-pool P` registers the same cron deployments as `sop serve` (Asia/Shanghai),
+but on pool P instead of serving them in this process: any machine where sopflow is installed
+runs them with `sop worker --pool P`. A deployment on a pool names its flow by module path
+(`flows.playbooks.mature_day`), which every machine can import from the installed package, and
+carries no folder: `workspace=""` makes each flow run open its worker's own local workspace
+cache (SOPFLOW_WORKSPACE, set by `sop worker`). With `shards > 1` the playbook deployments run
+`flows.shards.sharded_playbook`, which fans each run out to the `playbook_shard/shard`
+deployment (no schedule), one flow run per shard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from uuid import UUID
+
+import prefect
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
+
+from flows.deploy import DeploymentSpec, _check_timezone
+from flows.shards import SHARD_DEPLOYMENT, playbook_shard, sharded_playbook
+from services import shards
+from services.prefect_api import prefect_api_errors
+from sop_models.errors import DeploymentError
+
+POOL_TYPE = "process"
+WORKER_POLL_S = 2  # how often a worker asks the pool for runs (Prefect's default is 10 s)
+WORKER_HEARTBEAT_S = 5  # the pool reports a worker offline after 3 missed heartbeats
+
+
+def _api() -> str:
+    return prefect.settings.get_current_settings().api.url or "(ephemeral)"
+
+
+def ensure_pool(name: str) -> bool:
+    """Create the process work pool `name` unless it exists; True when it was created."""
+    from prefect.workers.process import ProcessWorker
+
+    with prefect_api_errors(_api()), get_client(sync_client=True) as client:
+        try:
+            found = client.read_work_pool(name)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            client.create_work_pool(
+                WorkPoolCreate(name=name, type=POOL_TYPE, base_job_template=template)
+            )
+            return True
+    if found.type != POOL_TYPE:
+        raise DeploymentError(f"work pool {name!r} is a {found.type!r} pool, not a process pool")
+    return False
+
+
+def pool_specs(specs: Iterable[DeploymentSpec], *, shards_total: int) -> list[DeploymentSpec]:
+    """The cron specs for a pool: no workspace folder; playbooks sharded when asked."""
+    shards.check_shards(shards_total)
+    found = []
+    for spec in specs:
+        params = {**(spec.parameters or {}), "workspace": shards.FROM_WORKER}
+        playbook = spec.flow.name
+        if shards_total > 1 and playbook != "welcome":
+            spec = spec._replace(flow=sharded_playbook)
+            params.update(playbook=playbook, shards_total=shards_total)
+        found.append(spec._replace(parameters=params))
+    return found
+
+
+def pool_deployments(specs: Iterable[DeploymentSpec], *, pool: str) -> list[RunnerDeployment]:
+    """Runner deployments on `pool` with module-path entrypoints, plus the shard deployment."""
+    deployments = []
+    for spec in specs:
+        _check_timezone(spec)
+        try:
+            schedule = Cron(spec.cron, timezone=spec.timezone)
+        except ValueError:
+            raise DeploymentError(f"deployment {spec.name!r}: invalid cron {spec.cron!r}") from None
+        deployments.append(
+            spec.flow.to_deployment(
+                name=spec.name,
+                schedules=[schedule],
+                parameters=dict(spec.parameters or {}),
+                description=spec.description,
+                tags=list(spec.tags),
+                work_pool_name=pool,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    deployments.append(
+        playbook_shard.to_deployment(
+            name=SHARD_DEPLOYMENT,
+            description="One shard of a sharded playbook run (submitted by sharded_playbook)",
+            tags=["sopflow", "shard"],
+            work_pool_name=pool,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+    )
+    return deployments
+
+
+def register_on_pool(deployments: Iterable[RunnerDeployment], *, pool: str) -> list[UUID]:
+    """Create the pool if missing, then create or update the deployments on it."""
+    ensure_pool(pool)
+    with prefect_api_errors(_api()):
+        return [deployment.apply(work_pool_name=pool) for deployment in deployments]
+
+
+def worker_env(workspace: Path, name: str) -> dict[str, str]:
+    """What a worker's flow runs need: their workspace cache and the worker's name."""
+    return {
+        shards.WORKSPACE_ENV: str(Path(workspace).resolve()),
+        shards.WORKER_ENV: name,
+        "PREFECT_WORKER_QUERY_SECONDS": str(WORKER_POLL_S),
+        "PREFECT_WORKER_HEARTBEAT_SECONDS": str(WORKER_HEARTBEAT_S),
+    }
+
+
+def run_worker(pool: str, *, name: str, limit: int | None) -> None:
+    """Run a Prefect process worker on `pool` until interrupted (blocking).
+
+    The flow runs it starts are child processes that inherit this process's environment
+    (see `worker_env`, set by the caller before Prefect reads its settings).
+    """
+    from prefect.workers.process import ProcessWorker
+
+    ensure_pool(pool)
+
+    async def main() -> None:
+        worker = ProcessWorker(
+            work_pool_name=pool,
+            name=name,
+            limit=limit,
+            heartbeat_interval_seconds=WORKER_HEARTBEAT_S,
+            create_pool_if_not_found=False,
+        )
+        await worker.start()
+
+    with prefect_api_errors(_api()):
+        asyncio.run(main())
+
+
+def environment_ready() -> None:
+    """Refuse to register or work without a real server (pools need one)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise DeploymentError(
+            "work pools need a real Prefect server: start `sop server` (or `prefect server "
+            "start`) and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
+        )

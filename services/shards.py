@@ -1,0 +1,154 @@
+"""Sharded dispatch: which groups a shard sends, and what a parent run does with each shard.
+
+A playbook run on a work pool splits its groups into `shards` shards, stable by group id (a
+hash of the id, modulo the number of shards), and runs each shard as its own flow run, so N
+workers send in parallel. A shard run is idempotent: the ledger's owned, leased `sending` rows
+make running a shard again (after a worker died) send only what was not sent. The rules of
+when a shard is retried live here; `flows.shards` only orchestrates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_models.errors import PlaybookError
+
+WORKER_ENV = "SOPFLOW_WORKER_NAME"  # set by `sop worker` for the flow runs it starts
+WORKSPACE_ENV = "SOPFLOW_WORKSPACE"
+FROM_WORKER = ""  # a flow parameter `workspace=""`: the worker's own local workspace cache
+DEFAULT_ATTEMPTS = 3
+TERMINAL_OK = "COMPLETED"
+# States after which a shard run will not finish by itself: it is submitted again.
+GIVEN_UP = ("CRASHED", "FAILED", "CANCELLED")
+
+
+def shard_of(group_id: str, shards: int) -> int:
+    """The shard of a group: stable across machines, runs and Python versions."""
+    digest = hashlib.sha256(group_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def check_shards(shards: int, shard: int | None = None) -> None:
+    """Refuse a shard count below 1 or a shard index outside it."""
+    if shards < 1:
+        raise PlaybookError(f"--shards must be at least 1, not {shards}")
+    if shard is not None and not 0 <= shard < shards:
+        raise PlaybookError(f"shard {shard} is not one of 0..{shards - 1}")
+
+
+def in_shard(shard: int, shards: int) -> Callable[[str], bool]:
+    """A filter of group ids keeping those of `shard` (of `shards`)."""
+    check_shards(shards, shard)
+    return lambda group_id: shard_of(group_id, shards) == shard
+
+
+def workspace_root(value: str) -> Path:
+    """The workspace a flow run opens: the given folder, or (`""`, as deployments on a work
+    pool pass it) the worker's own cache named by SOPFLOW_WORKSPACE."""
+    if value != FROM_WORKER:
+        return Path(value)
+    env = os.environ.get(WORKSPACE_ENV)
+    if not env:
+        raise PlaybookError(
+            "this flow run takes its workspace from the worker, but SOPFLOW_WORKSPACE is not set"
+            " (start workers with `sop worker --pool NAME --workspace DIR`)"
+        )
+    return Path(env)
+
+
+def worker_name() -> str | None:
+    """The name of the `sop worker` running this process, if one started it."""
+    return os.environ.get(WORKER_ENV) or None
+
+
+@dataclass
+class ShardAttempt:
+    """One flow run of one shard: where it ran and how it ended."""
+
+    shard: int
+    attempt: int
+    flow_run_id: str
+    flow_run_name: str = ""
+    worker: str | None = None
+    state: str = "SCHEDULED"
+    note: str = ""
+
+
+@dataclass
+class ShardBook:
+    """Every attempt of every shard of one parent run (the parent's artifact)."""
+
+    shards: int
+    max_attempts: int = DEFAULT_ATTEMPTS
+    attempts: list[ShardAttempt] = field(default_factory=list)
+
+    def current(self, shard: int) -> ShardAttempt:
+        """The latest attempt of `shard`."""
+        return [a for a in self.attempts if a.shard == shard][-1]
+
+    def open_shards(self) -> list[int]:
+        """Shards whose latest attempt has not ended."""
+        return [
+            s for s in range(self.shards) if self.current(s).state not in (TERMINAL_OK, *GIVEN_UP)
+        ]
+
+    def to_retry(self) -> list[int]:
+        """Shards whose latest attempt gave up and that may be tried again."""
+        return [
+            s
+            for s in range(self.shards)
+            if self.current(s).state in GIVEN_UP and self.current(s).attempt < self.max_attempts
+        ]
+
+    def failed(self) -> list[int]:
+        """Shards that gave up on their last allowed attempt."""
+        return [
+            s
+            for s in range(self.shards)
+            if self.current(s).state != TERMINAL_OK and s not in self.to_retry()
+        ]
+
+    def retried(self) -> list[ShardAttempt]:
+        """Attempts that were given up and submitted again."""
+        later = {(a.shard, a.attempt - 1) for a in self.attempts if a.attempt > 1}
+        return [a for a in self.attempts if (a.shard, a.attempt) in later]
+
+    def table(self) -> list[dict[str, object]]:
+        """One row per attempt: shard, attempt, flow run, worker, state, what happened."""
+        return [
+            {
+                "shard": f"{a.shard + 1}/{self.shards}",
+                "attempt": a.attempt,
+                "flow_run": a.flow_run_name,
+                "flow_run_id": a.flow_run_id,
+                "worker": a.worker or "",
+                "state": a.state,
+                "note": a.note,
+            }
+            for a in self.attempts
+        ]
+
+    def summary(self) -> dict[str, object]:
+        """Small: who completed each shard, and what was retried."""
+        return {
+            "shards": self.shards,
+            "completed_by": {
+                str(s): self.current(s).worker
+                for s in range(self.shards)
+                if self.current(s).state == TERMINAL_OK
+            },
+            "retried": [
+                {"shard": a.shard, "flow_run_id": a.flow_run_id, "worker": a.worker, "why": a.note}
+                for a in self.retried()
+            ],
+            "failed": self.failed(),
+        }
+
+
+def stalled_note(worker: str) -> str:
+    """Why a running shard is given up: its worker stopped heartbeating."""
+    return f"worker {worker} went offline (no heartbeat); marked Crashed and submitted again"
