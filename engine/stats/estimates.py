@@ -244,7 +244,44 @@ def welch_test(
     fraction: float = 1.0,
 ) -> MetricResult:
     """Means of one value per unit: Welch's t on the relative lift (absolute if baseline <= 0)."""
-    b, c = ratio_arm(values_b), ratio_arm(values_c)
+    return _welch(
+        ratio_arm(values_b), ratio_arm(values_c), name, direction, alpha, sequential, fraction
+    )
+
+
+def mean_arm(n: int, mean: float, var_samp: float | None) -> ArmStats:
+    """`ratio_arm` of one value per unit from its moments (count, mean, sample variance), as a
+    database aggregates them: the same estimate, s^2 / n and n - 1."""
+    nn = np.float64(n)
+    ok = n > 1 and var_samp is not None
+    s2 = np.float64(var_samp if ok else np.nan)
+    s2 = np.float64(0.0) if s2 <= (_TOL * abs(mean)) ** 2 else s2  # rounding noise, not data
+    var = s2 / nn if ok else np.float64(np.nan)
+    return ArmStats(nn, np.float64(mean), var, nn - 1 if ok else np.float64(np.nan))
+
+
+def welch_moments_test(
+    b: ArmStats,
+    c: ArmStats,
+    *,
+    name: str = "",
+    direction: Direction = "higher",
+    alpha: float = 0.05,
+    sequential: bool = False,
+) -> MetricResult:
+    """`welch_test` on arms given by `mean_arm` (no per-unit arrays needed)."""
+    return _welch(b, c, name, direction, alpha, sequential, 1.0)
+
+
+def _welch(
+    b: ArmStats,
+    c: ArmStats,
+    name: str,
+    direction: Direction,
+    alpha: float,
+    sequential: bool,
+    fraction: float,
+) -> MetricResult:
     comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential, fraction=fraction)
     method = "delta method on the relative lift (Welch t)"
     return metric_result(

@@ -328,3 +328,25 @@ def test_guardrail_must_rule_out_the_margin_before_promote(
     small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
     assert small["decision"] == "CONTINUE"
     assert any("too small to matter" in r for r in small["reasons"])
+
+
+def test_mean_metric_leaves_out_units_whose_trimmed_ids_repeat(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    """`m7` and ` m7 ` are one unit with two rows: both rows go, and the mean and Welch test
+    are those of the remaining units (the moments come from the filtered rows, not the file)."""
+    rng = np.random.default_rng(21)
+    spend = rng.gamma(2.0, 30.0, 600)
+    arms = ["A"] * 300 + ["B"] * 300
+    rows = [[f"m{i}", arms[i], round(float(spend[i]), 6)] for i in range(600)]
+    rows.append([" m7 ", "B", 5000.0])
+    path = write_csv(tmp_path / "spend.csv", ["member", "arm", "spend"], rows)
+    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend")
+    assert out["excluded_units"] == 1
+    (m,) = out["metrics"]
+    kept = np.array([r[2] for r in rows[:600]])
+    b, c = np.delete(kept[:300], 7), kept[300:]
+    assert (m["kind"], m["baseline"]["n"], m["candidate"]["n"]) == ("mean", 299, 300)
+    assert m["baseline"]["value"] == pytest.approx(b.mean(), rel=1e-12)
+    assert m["candidate"]["value"] == pytest.approx(c.mean(), rel=1e-12)
+    assert m["p_value"] == pytest.approx(log_welch_p(b, c), rel=1e-9)
