@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats import proportion as sm_proportion
 from typer.testing import CliRunner, Result
 
@@ -151,12 +151,21 @@ def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path:
     b, c = slice(0, 600), slice(600, 1200)
     assert m["baseline"]["value"] == pytest.approx(orders[b].sum() / clicks[b].sum())
     assert m["candidate"]["value"] == pytest.approx(orders[c].sum() / clicks[c].sum())
-    var, dfs = {}, {}
+    var, terms = {}, {}
     for arm, s in (("b", b), ("c", c)):
         y, x = orders[s].astype(float), clicks[s].astype(float)
         e = y - y.sum() / x.sum() * x  # CR2: residuals scaled by 1 / (1 - leverage)
-        var[arm] = (e**2 / (1 - x / x.sum())).sum() / x.sum() ** 2 / (y.sum() / x.sum()) ** 2
-        dfs[arm] = x.sum() ** 2 / (x**2).sum() - 1  # Kish effective units - 1
+        terms[arm] = e**2 / (1 - x / x.sum())
+        var[arm] = terms[arm].sum() / x.sum() ** 2 / (y.sum() / x.sum()) ** 2
+    # df: Satterthwaite under var(e_i) = s x_i + t x_i^2, (s, t) >= 0 fitted to the CR2 terms
+    # of both arms (scipy's non-negative least squares as the reference).
+    x_all = clicks.astype(float)
+    (s_fit, t_fit), _ = optimize.nnls(np.column_stack([x_all, x_all**2]), np.concatenate(
+        [terms["b"], terms["c"]]))  # fmt: skip
+    dfs = {}
+    for arm, s in (("b", b), ("c", c)):
+        w = s_fit * x_all[s] + t_fit * x_all[s] ** 2
+        dfs[arm] = w.sum() ** 2 / (w**2).sum() - 1
     t = np.log(m["candidate"]["value"] / m["baseline"]["value"]) / np.sqrt(var["b"] + var["c"])
     df = (var["b"] + var["c"]) ** 2 / (var["b"] ** 2 / dfs["b"] + var["c"] ** 2 / dfs["c"])
     assert m["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
