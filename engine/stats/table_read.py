@@ -124,7 +124,7 @@ def column_kind(
     or 0/1, else `mean`. Empty cells and values that are not finite numbers are errors."""
     if is_typed(sql_type):
         empty, bad, non_bool = con.execute(
-            f"SELECT {', '.join(typed_checks(field))} FROM {table}"
+            f"SELECT {', '.join(typed_checks(field, sql_type))} FROM {table}"
         ).fetchone()
         example = "inf or nan"
     elif sql_type.startswith("VARCHAR"):
@@ -140,14 +140,17 @@ def is_typed(sql_type: str) -> bool:
     return base == "BOOLEAN" or base in _NUMERIC or base == "DECIMAL"
 
 
-def typed_checks(field: str) -> list[str]:
+def typed_checks(field: str, sql_type: str) -> list[str]:
     """Aggregates counting a typed column's empty, non-finite and non-0/1 values (in that
-    order), so they can share a scan with other aggregates."""
+    order), so they can share a scan with other aggregates; what a type cannot hold (a
+    non-finite integer, a boolean other than 0/1) is not looked for."""
+    base = sql_type.split("(")[0]
     value = f"CAST({quote(field)} AS DOUBLE)"
+    floating = base in ("FLOAT", "DOUBLE")
     return [
-        f"count(*) FILTER (WHERE {quote(field)} IS NULL)",
-        f"count(*) FILTER (WHERE NOT isfinite({value}))",
-        f"count(*) FILTER (WHERE {value} NOT IN (0, 1))",
+        f"count(*) - count({quote(field)})",
+        f"count(*) FILTER (WHERE NOT isfinite({value}))" if floating else "0",
+        "0" if base == "BOOLEAN" else f"count(*) FILTER (WHERE {value} NOT IN (0, 1))",
     ]
 
 

@@ -4,12 +4,13 @@
    which values are the baseline and the candidate (compared as trimmed text, once per distinct
    value, not per row), how many rows each has; the view `kept` joins the rows to their arm.
 2. `profile`: one scan of `kept` for everything else the check needs when nothing has to be
-   excluded: empty ids, each typed metric column's checks (empty, not finite, not 0/1) and per
-   arm its count, sum and sample variance (DuckDB's `var_samp`, numerically stable).
+   excluded: each typed metric column's checks (empty, not finite, not 0/1) and per arm its
+   count, sum and sample variance (DuckDB's `var_samp`, numerically stable).
 3. `exclude`: a unit with several rows (or a cluster in both variants) is left out with all its
-   rows. Unit mode first counts the distinct 64-bit hashes of the ids: as many as rows proves
-   there is no duplicate (equal ids hash equally), and then `clean` is a view over `kept`; only
-   when the hashes collide does the exact GROUP BY id run and `clean` become a filtered copy.
+   rows. Unit mode first counts the distinct 64-bit hashes of the ids (and the empty ids): as
+   many hashes as rows proves there is no duplicate (equal ids hash equally), and then `clean`
+   is a view over `kept`; only when hashes repeat does the exact GROUP BY id run and `clean`
+   become a filtered copy.
 
 Text metric columns (a CSV column mixing `True` and `1`) keep their own check scan
 (`table_read.column_kind`) and get their moments from `clean`.
@@ -86,21 +87,31 @@ class Profile:
     moments: dict[str, Moments] = field(default_factory=dict)
 
 
+def empty_ids(path: Path, key: str, empty: int) -> None:
+    """The one-line error for rows without a unit or cluster id."""
+    if empty:
+        raise DataFileError(f"{path}: column {key!r} has {empty} empty ids")
+
+
 def profile(
-    con: duckdb.DuckDBPyConnection, path: Path, key: str, columns: dict[str, tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    key: str,
+    columns: dict[str, tuple[str, str]],
+    *,
+    by_cluster: bool,
 ) -> Profile:
     """One scan of `kept`; `columns` maps alias -> (the user's column name, its SQL type).
     Raises the one-line error for empty ids or a bad metric column."""
     typed = [a for a, (_, t) in columns.items() if is_typed(t)]
-    parts = ["count(*)", "count(*) FILTER (WHERE id IS NULL)"]
+    # Unit mode counts empty ids in the duplicate scan (`exclude`), which reads the ids anyway.
+    parts = ["count(*)", "count(*) FILTER (WHERE id IS NULL)" if by_cluster else "0"]
     for a in typed:
         x = f"CAST({quote(a)} AS DOUBLE)"
-        parts += [*typed_checks(a), f"sum({x})", f"var_samp({x})"]
+        parts += [*typed_checks(a, columns[a][1]), f"sum({x})", f"var_samp({x})"]
     found = con.execute(f"SELECT is_b, {', '.join(parts)} FROM kept GROUP BY is_b").fetchall()
     by_arm = {bool(r[0]): r[1:] for r in found}
-    empty = sum(int(r[1]) for r in by_arm.values())
-    if empty:
-        raise DataFileError(f"{path}: column {key!r} has {empty} empty ids")
+    empty_ids(path, key, sum(int(r[1]) for r in by_arm.values()))
     kinds: dict[str, MetricKind] = {}
     moments: dict[str, Moments] = {}
     for i, a in enumerate(typed):
@@ -118,6 +129,7 @@ def profile(
 def exclude(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    key: str,
     numbers: dict[str, str],
     *,
     by_cluster: bool,
@@ -127,7 +139,10 @@ def exclude(
     variants), every metric column a double; returns how many units or clusters went."""
     values = "".join(f", {expr} AS {name}" for name, expr in numbers.items())
     if not by_cluster:
-        (ids,) = con.execute("SELECT count(DISTINCT hash(id)) FROM kept").fetchone()
+        ids, empty = con.execute(
+            "SELECT count(DISTINCT hash(id)), count(*) FILTER (WHERE id IS NULL) FROM kept"
+        ).fetchone()
+        empty_ids(path, key, empty)
         if ids == rows:  # every id differs: nothing to exclude, no copy
             con.execute(f"CREATE VIEW clean AS SELECT is_b, id{values} FROM kept")
             return 0

@@ -126,9 +126,10 @@ def check_unit_table(
         keep_columns(con, path, used, csv=not is_parquet(path))
         rows, ignored = keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
         columns = {a: (c, types[c]) for c, a in alias.items()}
-        scan = profile(con, path, key, columns)
+        clustered = cluster is not None
+        scan = profile(con, path, key, columns, by_cluster=clustered)
         kept = sum(scan.rows.values())
-        excluded = exclude(con, path, doubles(columns), by_cluster=cluster is not None, rows=kept)
+        excluded = exclude(con, path, key, doubles(columns), by_cluster=clustered, rows=kept)
         kinds = {c: scan.kinds[a] for c, a in alias.items()}
         per_unit = [a for a in alias.values() if cluster is None]
         found = scan.moments if not excluded else {}
