@@ -40,7 +40,7 @@ WORSE = {"2.0": {"open": 0.85, "leave": 1.4}}
 
 @dataclass
 class DemoConfig:
-    """Knobs of the demo; defaults finish in about a minute on 2 cores."""
+    """Knobs of the demo; defaults finish in about a minute and a half on 2 cores."""
 
     workspace: Path
     seed: int = 7
