@@ -1,4 +1,4 @@
-"""`sop demo`: the whole PDCA loop on embedded defaults, in about a minute.
+"""`sop demo`: the whole PDCA loop on embedded defaults, in about a minute and a half.
 
 Plan: save V1.0 of the mother-and-baby SOP and promote it. Do: register groups, then run the
 daily playbook flows through Prefect (ephemeral) while a seeded community simulator answers
