@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.stats.estimates import ArmStats, compare, ratio_arm, two_proportion_test, welch_df
+from engine.stats.estimates import ArmStats, cluster_arms, compare, two_proportion_test, welch_df
 
 DAYS = 14
 ALPHA = 0.05
@@ -97,6 +97,7 @@ def _revenue(n: int) -> Draw:
 SCENARIOS = [
     Scenario("8+8 groups x 200, open rate 20% (SD 2 pts)", _groups(8, 200, 0.2, 0.02), True),
     Scenario("5+5 clusters, lognormal sizes, ICC 0.1", _unequal_clusters(5, 0.1), True),
+    Scenario("10+10 clusters, lognormal sizes, ICC 0.1", _unequal_clusters(10, 0.1), True),
     Scenario("20+20 clusters, lognormal sizes, ICC 0.1", _unequal_clusters(20, 0.1), True),
     Scenario("rare events: 0.5% of 1,500 members per arm", _units(1500, 0.005), True, True),
     Scenario("rare events: 8+8 groups x 150, 0.5%", _groups(8, 75, 0.005, 0.001), True),
@@ -107,7 +108,7 @@ DEMO = Scenario("16+16 groups x 120, open rate 33% (SD 8 pts)", _groups(16, 120,
 
 def _look(data: tuple[NDArray, ...], day: int, proportion: bool) -> tuple[ArmStats, ArmStats]:
     nb, db, nc, dc = (d[..., day] for d in data)
-    return ratio_arm(nb, db, proportion=proportion), ratio_arm(nc, dc, proportion=proportion)
+    return cluster_arms(nb, db, nc, dc, proportion=proportion)
 
 
 def rates(scenario: Scenario, sims: int, lift: float, seed: int) -> dict[str, tuple[float, float]]:

@@ -10,6 +10,8 @@
     decision.py    decide -> Decision (PROMOTE / REJECT / CONTINUE with reasons), Minimums
     unit_table.py  check_unit_table: a unit-level CSV/Parquet file -> Decision (DuckDB)
     table_read.py  loading that file and typing its columns
+    unit_scan.py   the few DuckDB scans check_unit_table makes (variants, profile, duplicates)
+    cluster_df.py  degrees of freedom for clusters of unequal size (random-effects working model)
 
 All functions are pure: they are given data and return values; nothing reads the clock.
 """
@@ -34,6 +36,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "estimates": (
             "ArmStats",
             "Comparison",
+            "cluster_arms",
             "compare",
             "ratio_arm",
             "ratio_delta_test",
@@ -41,6 +44,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "welch_df",
             "welch_test",
         ),
+        "cluster_df": ("working_model_df",),
         "multiplicity": ("holm_adjust",),
         "result": ("ArmEstimate", "Direction", "MetricKind", "MetricResult", "metric_result"),
         "sequential": ("K_TAU", "PLANNED_LOOKS", "sequential_half_width", "sequential_p"),

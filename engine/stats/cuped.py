@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from engine.stats.estimates import ArmStats, compare, ratio_arm, welch_df
+from engine.stats.estimates import ArmStats, cluster_arms, compare, welch_df
 from engine.stats.result import MetricKind, MetricResult, metric_result
 from sop_models.kpis import Direction
 
@@ -60,12 +60,12 @@ def cuped_arms(b: Arm, c: Arm) -> tuple[ArmStats, ArmStats, float]:
     theta = cov / var_f if var_f > 0 else 0.0
     p_all = (b.y_pre.sum() + c.y_pre.sum()) / (b.x_pre.sum() + c.x_pre.sum())
     out, before, after = [], 0.0, 0.0
-    for a, (e, f, r, p, big_x) in zip((b, c), parts, strict=True):
+    plains = cluster_arms(b.y, b.x, c.y, c.x)  # df from the unadjusted residuals' working model
+    for a, plain, (e, f, r, p, big_x) in zip((b, c), plains, parts, strict=True):
         # CR2 leverage of a regression with an estimated slope: the mean's share plus the
         # covariate's (f_i^2 over all f^2, theta being pooled over both arms).
         lever = 1 - a.x / big_x - (f * f / var_f if var_f > 0 else 0.0)
         g = e - theta * f
-        plain = ratio_arm(a.y, a.x)
         var = float(np.sum(g * g / lever))
         before += float(plain.var)
         after += var
@@ -94,7 +94,7 @@ def cuped_test(
         fraction=fraction,
     )  # fmt: skip
     method = (
-        "delta method on per-unit sums (CR2 variance; t with Kish-Welch df); "
+        "delta method on per-unit sums (CR2 variance; t with random-effects Welch df); "
         f"CUPED with the pre-period: variance {-reduction:+.0%}"
     )
     # The arm values shown are the adjusted ones, so they agree with the lift, p and CI.

@@ -17,11 +17,12 @@ Per-arm estimates are ratios of per-unit sums (one unit = one randomization unit
 group when groups are randomized). Their variance is the cluster-robust CR2 one: each unit's
 residual e_i = y_i - value * x_i is scaled by 1 / (1 - x_i / sum(x)), its leverage in the
 arm's mean, which for equal sizes is the usual n / (n - 1) and for unequal sizes keeps a few big
-groups from looking more certain than they are; the arm's degrees of freedom are the Kish
-effective number of units minus one. Residuals below 1e-12 of the data's size are exact zeros
-(identical or fixed-price arms are "no difference", never a p of 1e-29). A proportion's variance
-at exactly 0% or 100% (where its own variance vanishes) is the binomial one at the Agresti-Caffo
-estimate (s + 1) / (n + 2): honest and non-zero.
+groups from looking more certain than they are; the arm's degrees of freedom come from a
+random-effects working model fitted to the residuals (`engine.stats.cluster_df`; the Kish
+effective number of units minus one when cluster effects are absent). Residuals below 1e-12
+of the data's size are exact zeros (identical or fixed-price arms are "no difference", never a
+p of 1e-29). A proportion's variance at exactly 0% or 100% (where its own variance vanishes) is
+the binomial one at the Agresti-Caffo estimate (s + 1) / (n + 2): honest and non-zero.
 
 `compare` and `ratio_arm` work on numpy arrays of any shape so simulations run thousands of
 experiments at once through the very code the decisions use.
@@ -35,6 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from engine.stats.cluster_df import working_model_df
 from engine.stats.result import MetricKind, MetricResult, metric_result
 from engine.stats.sequential import sequential_half_width, sequential_p, small_sample_factor
 from sop_models.kpis import Direction
@@ -90,6 +92,27 @@ def ratio_arm(
             var = np.where((sy <= 0) | (sy >= sx), _boundary_var(sy, sx), var)
     ok = n > 1
     return ArmStats(n, value, np.where(ok, var, np.nan), np.where(ok, df, np.nan))
+
+
+def cluster_arms(
+    num_b: ArrayLike,
+    den_b: ArrayLike,
+    num_c: ArrayLike,
+    den_c: ArrayLike,
+    *,
+    proportion: bool = False,
+) -> tuple[ArmStats, ArmStats]:
+    """`ratio_arm` for both arms, with degrees of freedom from the random-effects working model
+    of `engine.stats.cluster_df` (the Kish df where that model cannot be fitted)."""
+    b, c = (
+        ratio_arm(num_b, den_b, proportion=proportion),
+        ratio_arm(num_c, den_c, proportion=proportion),
+    )
+    df_b, df_c = working_model_df(num_b, den_b, num_c, den_c)
+    return (
+        b._replace(df=np.where(np.isfinite(df_b), df_b, b.df)),
+        c._replace(df=np.where(np.isfinite(df_c), df_c, c.df)),
+    )
 
 
 def welch_df(b: ArmStats, c: ArmStats) -> Floats:
@@ -244,7 +267,44 @@ def welch_test(
     fraction: float = 1.0,
 ) -> MetricResult:
     """Means of one value per unit: Welch's t on the relative lift (absolute if baseline <= 0)."""
-    b, c = ratio_arm(values_b), ratio_arm(values_c)
+    return _welch(
+        ratio_arm(values_b), ratio_arm(values_c), name, direction, alpha, sequential, fraction
+    )
+
+
+def mean_arm(n: int, mean: float, var_samp: float | None) -> ArmStats:
+    """`ratio_arm` of one value per unit from its moments (count, mean, sample variance), as a
+    database aggregates them: the same estimate, s^2 / n and n - 1."""
+    nn = np.float64(n)
+    ok = n > 1 and var_samp is not None
+    s2 = np.float64(var_samp if ok else np.nan)
+    s2 = np.float64(0.0) if s2 <= (_TOL * abs(mean)) ** 2 else s2  # rounding noise, not data
+    var = s2 / nn if ok else np.float64(np.nan)
+    return ArmStats(nn, np.float64(mean), var, nn - 1 if ok else np.float64(np.nan))
+
+
+def welch_moments_test(
+    b: ArmStats,
+    c: ArmStats,
+    *,
+    name: str = "",
+    direction: Direction = "higher",
+    alpha: float = 0.05,
+    sequential: bool = False,
+) -> MetricResult:
+    """`welch_test` on arms given by `mean_arm` (no per-unit arrays needed)."""
+    return _welch(b, c, name, direction, alpha, sequential, 1.0)
+
+
+def _welch(
+    b: ArmStats,
+    c: ArmStats,
+    name: str,
+    direction: Direction,
+    alpha: float,
+    sequential: bool,
+    fraction: float,
+) -> MetricResult:
     comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential, fraction=fraction)
     method = "delta method on the relative lift (Welch t)"
     return metric_result(
@@ -270,10 +330,9 @@ def ratio_delta_test(
     For a group-randomized proportion or mean pass per-group sums of the outcome as `num` and
     per-group member (or observation) counts as `den`, and set `kind` accordingly.
     """
-    prop = kind == "proportion"
-    b, c = ratio_arm(num_b, den_b, proportion=prop), ratio_arm(num_c, den_c, proportion=prop)
+    b, c = cluster_arms(num_b, den_b, num_c, den_c, proportion=kind == "proportion")
     comp = compare(b, c, alpha=alpha, df=welch_df(b, c), sequential=sequential, fraction=fraction)
-    method = "delta method on per-unit sums (CR2 variance; t with Kish-Welch df)"
+    method = "delta method on per-unit sums (CR2 variance; t with random-effects Welch df)"
     return metric_result(
         name, kind, direction, b, c, comp, alpha=alpha, sequential=sequential, method=method
     )

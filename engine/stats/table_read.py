@@ -122,19 +122,42 @@ def column_kind(
 ) -> MetricKind:
     """`proportion` when every value of `field` in `table` (the user's `column`) is a boolean
     or 0/1, else `mean`. Empty cells and values that are not finite numbers are errors."""
-    base = sql_type.split("(")[0]
-    if base == "BOOLEAN" or base in _NUMERIC or base == "DECIMAL":
-        value = f"CAST({quote(field)} AS DOUBLE)"
+    if is_typed(sql_type):
         empty, bad, non_bool = con.execute(
-            f"SELECT count(*) FILTER (WHERE {quote(field)} IS NULL), "
-            f"count(*) FILTER (WHERE NOT isfinite({value})), "
-            f"count(*) FILTER (WHERE {value} NOT IN (0, 1)) FROM {table}"
+            f"SELECT {', '.join(typed_checks(field, sql_type))} FROM {table}"
         ).fetchone()
         example = "inf or nan"
-    elif base == "VARCHAR":
+    elif sql_type.startswith("VARCHAR"):
         empty, non_bool, bad, example = _text_counts(con, field, table)
     else:
         raise DataFileError(f"{path}: column {column!r} is not numeric: it holds {sql_type}")
+    return kind_from_counts(path, column, empty, bad, non_bool, example)
+
+
+def is_typed(sql_type: str) -> bool:
+    """A BOOLEAN or numeric column: checked and aggregated as it is, no text parsing."""
+    base = sql_type.split("(")[0]
+    return base == "BOOLEAN" or base in _NUMERIC or base == "DECIMAL"
+
+
+def typed_checks(field: str, sql_type: str) -> list[str]:
+    """Aggregates counting a typed column's empty, non-finite and non-0/1 values (in that
+    order), so they can share a scan with other aggregates; what a type cannot hold (a
+    non-finite integer, a boolean other than 0/1) is not looked for."""
+    base = sql_type.split("(")[0]
+    value = f"CAST({quote(field)} AS DOUBLE)"
+    floating = base in ("FLOAT", "DOUBLE")
+    return [
+        f"count(*) - count({quote(field)})",
+        f"count(*) FILTER (WHERE NOT isfinite({value}))" if floating else "0",
+        "0" if base == "BOOLEAN" else f"count(*) FILTER (WHERE {value} NOT IN (0, 1))",
+    ]
+
+
+def kind_from_counts(
+    path: Path, column: str, empty: int, bad: int, non_bool: int, example: object
+) -> MetricKind:
+    """The metric kind from a column's counts, or the one-line error they call for."""
     if empty:
         raise DataFileError(
             f"{path}: column {column!r} has {empty} empty values; fill them (e.g. with 0)"

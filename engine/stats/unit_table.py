@@ -27,21 +27,18 @@ import duckdb
 import numpy as np
 
 from engine.stats.decision import Decision, Minimums, Practical, decide
-from engine.stats.estimates import ratio_delta_test, two_proportion_test, welch_test
+from engine.stats.estimates import (
+    mean_arm,
+    ratio_delta_test,
+    two_proportion_test,
+    welch_moments_test,
+)
 from engine.stats.result import MetricKind, MetricResult
 from engine.stats.specs import ROLES, MetricSpec, known_lower, parse_spec
 from engine.stats.srm import srm_check
-from engine.stats.table_read import (
-    column_kind,
-    is_parquet,
-    keep_columns,
-    literal,
-    load,
-    need,
-    number,
-    quote,
-)
-from sop_models.errors import CheckError, DataFileError
+from engine.stats.table_read import is_parquet, keep_columns, load, need
+from engine.stats.unit_scan import Moments, doubles, exclude, keep_rows, moments, profile
+from sop_models.errors import CheckError
 
 MIN_UNITS_DEFAULT = 100
 MIN_CLUSTERS_DEFAULT = 5
@@ -127,16 +124,26 @@ def check_unit_table(
         key = cluster or unit or ""
         used = [variant_column, *(c for c in (unit, cluster) if c), *alias]
         keep_columns(con, path, used, csv=not is_parquet(path))
-        rows, ignored = _keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
-        kinds = {c: column_kind(con, path, c, a, "kept", types[c]) for c, a in alias.items()}
-        numbers = {a: number(a, types[c]) for c, a in alias.items()}
-        excluded = _exclude(con, path, numbers, by_cluster=cluster is not None)
+        rows, ignored = keep_rows(con, path, variant_column, (baseline, candidate), key, alias)
+        columns = {a: (c, types[c]) for c, a in alias.items()}
+        clustered = cluster is not None
+        scan = profile(con, path, key, columns, by_cluster=clustered)
+        kept = sum(scan.rows.values())
+        excluded = exclude(con, path, key, doubles(columns), by_cluster=clustered, rows=kept)
+        kinds = {c: scan.kinds[a] for c, a in alias.items()}
+        per_unit = [a for a in alias.values() if cluster is None]
+        found = scan.moments if not excluded else {}
+        found |= moments(con, [a for a in per_unit if a not in found])
         results = [
-            _measure(con, s, alias, kinds, cluster is not None, alpha, sequential) for s in specs
+            _measure(con, s, alias, kinds, found, cluster is not None, alpha, sequential)
+            for s in specs
         ]
-        count = "count(DISTINCT id)" if cluster else "count(*)"
-        found = dict(con.execute(f"SELECT is_b, {count} FROM clean GROUP BY is_b").fetchall())
-        arms = {"b": found[True], "c": found[False]}
+        if cluster or excluded:
+            count = "count(DISTINCT id)" if cluster else "count(*)"
+            sizes = dict(con.execute(f"SELECT is_b, {count} FROM clean GROUP BY is_b").fetchall())
+        else:
+            sizes = scan.rows
+        arms = {"b": sizes[True], "c": sizes[False]}
     finally:
         con.close()
     srm = srm_check(arms["b"], arms["c"], expected_share)
@@ -166,73 +173,12 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _keep_rows(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    variant: str,
-    values: tuple[str, str],
-    key: str,
-    alias: dict[str, str],
-) -> tuple[int, int]:
-    """View `kept(arm, id, c0, ...)`: the two arms' rows; arm is 'b' or 'c', id unit/cluster."""
-    b, c = (literal(v.strip()) for v in values)
-    copies = "".join(f", {quote(column)} AS {name}" for column, name in alias.items())
-    con.execute(
-        f"CREATE VIEW kept AS SELECT CASE v WHEN {b} THEN 'b' ELSE 'c' END AS arm, id"
-        f"{''.join(f', {name}' for name in alias.values())} FROM "
-        f"(SELECT trim(CAST({quote(variant)} AS VARCHAR)) AS v, "
-        f"NULLIF(trim(CAST({quote(key)} AS VARCHAR)), '') AS id{copies} FROM src) "
-        f"WHERE v IN ({b}, {c})"
-    )
-    rows, n_b, n_c, empty = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE v = {b}), count(*) FILTER (WHERE v = {c}), "
-        f"count(*) FILTER (WHERE v IN ({b}, {c}) AND id IS NULL) FROM "
-        f"(SELECT trim(CAST({quote(variant)} AS VARCHAR)) AS v, "
-        f"NULLIF(trim(CAST({quote(key)} AS VARCHAR)), '') AS id FROM src)"
-    ).fetchone()
-    for count, value in ((n_b, values[0]), (n_c, values[1])):
-        if not count:
-            seen = con.execute(
-                f"SELECT DISTINCT trim(CAST({quote(variant)} AS VARCHAR)) AS v FROM src "
-                "ORDER BY v LIMIT 10"
-            ).fetchall()
-            raise DataFileError(
-                f"{path}: no rows with {variant} = {value.strip()!r}; values seen: "
-                + ", ".join(repr(v[0]) for v in seen)
-            )
-    if empty:
-        raise DataFileError(f"{path}: column {key!r} has {empty} empty ids")
-    return rows, rows - n_b - n_c
-
-
-def _exclude(
-    con: duckdb.DuckDBPyConnection, path: Path, numbers: dict[str, str], *, by_cluster: bool
-) -> int:
-    """Table `clean(is_b, id, c0, ...)`: `kept` without duplicate units (or clusters seen in
-    both variants), every metric column already a double."""
-    rule = "count(DISTINCT arm) > 1" if by_cluster else "count(*) > 1"
-    con.execute(f"CREATE TABLE dropped AS SELECT id FROM kept GROUP BY id HAVING {rule}")
-    values = "".join(f", {expr} AS {name}" for name, expr in numbers.items())
-    excluded = con.execute("SELECT count(*) FROM dropped").fetchone()[0]
-    # Unit-level rows need no id once duplicates are out; most files have none to take out.
-    ident = ", id" if by_cluster else ""
-    source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
-    con.execute(f"CREATE TABLE clean AS SELECT arm = 'b' AS is_b{ident}{values} FROM {source}")
-    left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
-    if not left.get(True) or not left.get(False):
-        what = "clusters seen in both variants" if by_cluster else "units with several rows"
-        raise DataFileError(
-            f"{path}: an arm is empty after excluding {excluded} {what}"
-            + ("; is the cluster column the unit of randomization?" if by_cluster else "")
-        )
-    return excluded
-
-
 def _measure(
     con: duckdb.DuckDBPyConnection,
     spec: MetricSpec,
     alias: dict[str, str],
     kinds: dict[str, MetricKind],
+    found: dict[str, Moments],
     clustered: bool,
     alpha: float,
     sequential: bool,
@@ -241,14 +187,17 @@ def _measure(
     kind: MetricKind = "ratio" if ratio else kinds[spec.columns[0]]
     num = alias[spec.columns[0]]
     den = alias[spec.columns[1]] if ratio else "1.0"
-    if not clustered and not ratio and kind == "proportion":
-        counts = con.execute(
-            f"SELECT is_b, count(*), sum({num}) FROM clean GROUP BY is_b"
-        ).fetchall()
-        (n_b, s_b), (n_c, s_c) = ({k: (n, s) for k, n, s in counts}[k] for k in (True, False))
-        return two_proportion_test(
-            int(s_b), n_b, int(s_c), n_c, name=spec.name, direction=spec.direction,
-            alpha=alpha, sequential=sequential,
+    name, direction = spec.name, spec.direction
+    if not clustered and not ratio:  # per-arm moments suffice; no per-unit arrays
+        (n_b, s_b, v_b), (n_c, s_c, v_c) = (found[num][k] for k in (True, False))
+        if kind == "proportion":
+            return two_proportion_test(
+                round(s_b), n_b, round(s_c), n_c, name=name, direction=direction,
+                alpha=alpha, sequential=sequential,
+            )  # fmt: skip
+        return welch_moments_test(
+            mean_arm(n_b, s_b / n_b, v_b), mean_arm(n_c, s_c / n_c, v_c), name=name,
+            direction=direction, alpha=alpha, sequential=sequential,
         )  # fmt: skip
     if clustered:
         sql = f"SELECT is_b, sum({num}) AS y, sum({den}) AS x FROM clean GROUP BY id, is_b"
@@ -257,19 +206,7 @@ def _measure(
     arrays = con.execute(sql).fetchnumpy()
     arm = np.asarray(arrays["is_b"], dtype=bool)
     y, x = np.asarray(arrays["y"], dtype=float), np.asarray(arrays["x"], dtype=float)
-    name, direction = spec.name, spec.direction
-    if clustered or ratio:
-        return ratio_delta_test(
-            y[arm],
-            x[arm],
-            y[~arm],
-            x[~arm],
-            name=name,
-            direction=direction,
-            alpha=alpha,
-            sequential=sequential,
-            kind=kind,
-        )
-    return welch_test(
-        y[arm], y[~arm], name=name, direction=direction, alpha=alpha, sequential=sequential
-    )
+    return ratio_delta_test(
+        y[arm], x[arm], y[~arm], x[~arm], name=name, direction=direction, alpha=alpha,
+        sequential=sequential, kind=kind,
+    )  # fmt: skip

@@ -60,7 +60,9 @@ def test_demo_ends_in_promote_with_a_changelog_line(tmp_path: Path) -> None:
 
 def test_demo_with_a_worse_v2_ends_in_reject_and_keeps_the_evidence(tmp_path: Path) -> None:
     root = tmp_path / "worse"
-    result = _demo(root, "--worse", "--groups", "16", "--days", "10")
+    # The demo's own design: 8 + 8 groups over 10 days cannot tell a worse welcome from noise
+    # on every seed (seed 7 said CONTINUE once the pre-period grew to two weeks).
+    result = _demo(root, "--worse")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Check: REJECT" in result.stdout
     assert "candidate v2.0 rejected" in result.stdout

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats import proportion as sm_proportion
 from typer.testing import CliRunner, Result
 
@@ -151,12 +151,21 @@ def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path:
     b, c = slice(0, 600), slice(600, 1200)
     assert m["baseline"]["value"] == pytest.approx(orders[b].sum() / clicks[b].sum())
     assert m["candidate"]["value"] == pytest.approx(orders[c].sum() / clicks[c].sum())
-    var, dfs = {}, {}
+    var, terms = {}, {}
     for arm, s in (("b", b), ("c", c)):
         y, x = orders[s].astype(float), clicks[s].astype(float)
         e = y - y.sum() / x.sum() * x  # CR2: residuals scaled by 1 / (1 - leverage)
-        var[arm] = (e**2 / (1 - x / x.sum())).sum() / x.sum() ** 2 / (y.sum() / x.sum()) ** 2
-        dfs[arm] = x.sum() ** 2 / (x**2).sum() - 1  # Kish effective units - 1
+        terms[arm] = e**2 / (1 - x / x.sum())
+        var[arm] = terms[arm].sum() / x.sum() ** 2 / (y.sum() / x.sum()) ** 2
+    # df: Satterthwaite under var(e_i) = s x_i + t x_i^2, (s, t) >= 0 fitted to the CR2 terms
+    # of both arms (scipy's non-negative least squares as the reference).
+    x_all = clicks.astype(float)
+    (s_fit, t_fit), _ = optimize.nnls(np.column_stack([x_all, x_all**2]), np.concatenate(
+        [terms["b"], terms["c"]]))  # fmt: skip
+    dfs = {}
+    for arm, s in (("b", b), ("c", c)):
+        w = s_fit * x_all[s] + t_fit * x_all[s] ** 2
+        dfs[arm] = w.sum() ** 2 / (w**2).sum() - 1
     t = np.log(m["candidate"]["value"] / m["baseline"]["value"]) / np.sqrt(var["b"] + var["c"])
     df = (var["b"] + var["c"]) ** 2 / (var["b"] ** 2 / dfs["b"] + var["c"] ** 2 / dfs["c"])
     assert m["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
@@ -241,6 +250,7 @@ def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_pa
         ("member,arm,opened\nm1,A,1\nm2,B,\n", ("--metric", "opened"), "1 empty values"),
         ("member,arm,opened\nm1,A,1\nm2,Z,0\n", ("--metric", "opened"), "no rows with arm = 'B'"),
         ("member,group,opened\nm1,A,1\nm2,B,0\n", ("--metric", "opened"), "no column 'arm'"),
+        ("member,arm,opened\nm1,A,1\n ,B,0\nm3,B,1\n", ("--metric", "opened"), "1 empty ids"),
     ],
 )
 def test_bad_tables_give_one_line_errors(
@@ -329,3 +339,25 @@ def test_guardrail_must_rule_out_the_margin_before_promote(
     small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
     assert small["decision"] == "CONTINUE"
     assert any("低于实际意义的最小值 60%：太小，不值得推广" in r for r in small["reasons"])
+
+
+def test_mean_metric_leaves_out_units_whose_trimmed_ids_repeat(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    """`m7` and ` m7 ` are one unit with two rows: both rows go, and the mean and Welch test
+    are those of the remaining units (the moments come from the filtered rows, not the file)."""
+    rng = np.random.default_rng(21)
+    spend = rng.gamma(2.0, 30.0, 600)
+    arms = ["A"] * 300 + ["B"] * 300
+    rows = [[f"m{i}", arms[i], round(float(spend[i]), 6)] for i in range(600)]
+    rows.append([" m7 ", "B", 5000.0])
+    path = write_csv(tmp_path / "spend.csv", ["member", "arm", "spend"], rows)
+    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend")
+    assert out["excluded_units"] == 1
+    (m,) = out["metrics"]
+    kept = np.array([r[2] for r in rows[:600]])
+    b, c = np.delete(kept[:300], 7), kept[300:]
+    assert (m["kind"], m["baseline"]["n"], m["candidate"]["n"]) == ("mean", 299, 300)
+    assert m["baseline"]["value"] == pytest.approx(b.mean(), rel=1e-12)
+    assert m["candidate"]["value"] == pytest.approx(c.mean(), rel=1e-12)
+    assert m["p_value"] == pytest.approx(log_welch_p(b, c), rel=1e-9)
