@@ -41,9 +41,9 @@ from versions import audit
 
 pytestmark = pytest.mark.e2e
 
-CHANGELOG = re.compile(
-    r"v2\.0: 新欢迎语 — open rate (?P<lift>[+-]\d+\.\d)% \(\d+\.\d% -> \d+\.\d%\), "
-    r"95% CI \[[+-]\d+\.\d%, [+-]\d+\.\d%\], (?P<base>\d+)\+(?P<cand>\d+) groups, 10 days"
+CHANGELOG = re.compile(  # the changelog line in the default language (Chinese)
+    r"v2\.0：新欢迎语 — 消息打开率 (?P<lift>[+-]\d+\.\d)%（\d+\.\d% → \d+\.\d%），"
+    r"95% 置信区间 \[[+-]\d+\.\d%, [+-]\d+\.\d%\]，(?P<base>\d+)\+(?P<cand>\d+) 个群，10 天"
 )
 
 
@@ -235,7 +235,7 @@ def test_clearly_worse_candidate_is_rejected_without_pausing(
     )
 
     assert (result["decision"], result["rejected"], result["promoted"]) == ("REJECT", True, False)
-    assert any("significantly worse" in reason for reason in result["reasons"])
+    assert any("显著变差" in reason for reason in result["reasons"])
     assert StateType.PAUSED not in state_types(result["run_id"])
     assert state_types(result["run_id"])[-1] == StateType.COMPLETED
     with open_workspace(root) as ws:

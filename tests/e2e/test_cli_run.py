@@ -38,6 +38,7 @@ DEPLOYMENTS = {
     "campaign/campaign-1900": "0 19 * * *",
     "campaign/campaign-2000": "0 20 * * *",
     "campaign/campaign-2100": "0 21 * * *",
+    "cold_start/cold_start-1900": "0 19 * * *",  # mombaby day2-member-perk
     "cold_start/cold_start-0930": "30 9 * * *",
     "cold_start/cold_start-2000": "0 20 * * *",
     "cold_start/cold_start-2030": "30 20 * * *",

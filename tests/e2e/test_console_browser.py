@@ -94,7 +94,7 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
         page.goto(f"{base}/approvals")
         page.screenshot(path=shots / "approvals.png", full_page=True)
         card = page.locator("section.card", has_text=run_id)
-        assert card.get_by_role("img", name=re.compile("95% CI")).is_visible()
+        assert card.get_by_role("img", name=re.compile("95% 置信区间")).is_visible()
         card.locator("form", has_text="批准并升级").get_by_label("我确认此操作").check()
         card.get_by_role("button", name="批准并升级").click()
         page.wait_for_load_state()
