@@ -7,8 +7,8 @@ up (Crashed, Failed, Cancelled), or that is still Running on a worker the pool r
 offline (its heartbeat stopped: the machine died), is submitted again and completed by a
 worker that lives; the ledger's leased rows make that safe (`services.shards`). So is a shard
 run not started in time while no worker of the pool is alive; past its deadline the parent
-fails naming the shards left. The parent's
-table artifact names every attempt of every shard: its flow run, its worker, how it ended.
+fails naming the shards left. The parent's table artifact names every attempt of every
+shard: its flow run, its worker, how it ended.
 """
 
 from __future__ import annotations
