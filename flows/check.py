@@ -9,7 +9,6 @@ evidence) is `services.check.conclude`; this flow only evaluates, pauses and han
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -20,6 +19,7 @@ from prefect.logging import get_run_logger
 from flows.approval import DEFAULT_TIMEOUT_S, wait_for_approval
 from services import check as check_service
 from services.preflight import CHECK_FLOW
+from services.shards import workspace_root
 from services.workspace import open_workspace
 
 
@@ -36,10 +36,12 @@ def check(
     before_after: bool = False,
     now: str | None = None,
 ) -> dict[str, Any]:
-    """Check `sop`'s candidate against production and act on the decision."""
+    """Check `sop`'s candidate against production and act on the decision.
+
+    `workspace=""` (the pool's `check/kpi-check` deployment): the worker's workspace cache."""
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else ""
-    with open_workspace(Path(workspace)) as ws:
+    with open_workspace(workspace_root(workspace)) as ws:
         outcome = check_service.evaluate(
             ws,
             sop_id=sop,
@@ -63,7 +65,7 @@ def check(
             poll_interval_s=poll_interval_s,
         )
         approval = check_service.Approval(decision.approved, decision.approver, decision.reason)
-    with open_workspace(Path(workspace)) as ws:
+    with open_workspace(workspace_root(workspace)) as ws:
         concluded = check_service.conclude(
             ws, outcome=outcome, approval=approval, run_id=run_id, now=datetime.now(UTC)
         )

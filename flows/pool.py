@@ -7,7 +7,9 @@ runs them with `sop worker --pool P`. A deployment on a pool names its flow by m
 carries no folder: `workspace=""` makes each flow run open its worker's own local workspace
 cache (SOPFLOW_WORKSPACE, set by `sop worker`). With `shards > 1` the playbook deployments run
 `flows.shards.sharded_playbook`, which fans each run out to the `playbook_shard/shard`
-deployment (no schedule), one flow run per shard.
+deployment (no schedule), one flow run per shard. The on-demand KPI check deployment
+(`check/kpi-check`) sits on the work queue `check_queue` (a setting), so checks run only on
+the machines that can read the event store: start those with `sop worker --queue NAME`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import prefect
@@ -26,15 +29,20 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
+from flows.check import check
 from flows.deploy import DeploymentSpec, _check_timezone
 from flows.shards import SHARD_DEPLOYMENT, playbook_shard, sharded_playbook
 from services import shards
 from services.prefect_api import prefect_api_errors
 from sop_models.errors import DeploymentError
 
+if TYPE_CHECKING:
+    from prefect.workers.process import ProcessWorker
+
 POOL_TYPE = "process"
 WORKER_POLL_S = 2  # how often a worker asks the pool for runs (Prefect's default is 10 s)
 WORKER_HEARTBEAT_S = 5  # the pool reports a worker offline after 3 missed heartbeats
+CHECK_DEPLOYMENT = "kpi-check"
 
 
 def _api() -> str:
@@ -73,8 +81,11 @@ def pool_specs(specs: Iterable[DeploymentSpec], *, shards_total: int) -> list[De
     return found
 
 
-def pool_deployments(specs: Iterable[DeploymentSpec], *, pool: str) -> list[RunnerDeployment]:
-    """Runner deployments on `pool` with module-path entrypoints, plus the shard deployment."""
+def pool_deployments(
+    specs: Iterable[DeploymentSpec], *, pool: str, check_queue: str | None = None
+) -> list[RunnerDeployment]:
+    """Runner deployments on `pool` with module-path entrypoints, plus the shard deployment
+    and the on-demand check deployment on work queue `check_queue` (None: the pool's default)."""
     deployments = []
     for spec in specs:
         _check_timezone(spec)
@@ -102,6 +113,17 @@ def pool_deployments(specs: Iterable[DeploymentSpec], *, pool: str) -> list[Runn
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
     )
+    deployments.append(
+        check.to_deployment(
+            name=CHECK_DEPLOYMENT,
+            parameters={"workspace": shards.FROM_WORKER},
+            description="A KPI check of one SOP's candidate (needs the event store: check_queue)",
+            tags=["sopflow", "check"],
+            work_pool_name=pool,
+            work_queue_name=check_queue,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+    )
     return deployments
 
 
@@ -122,25 +144,32 @@ def worker_env(workspace: Path, name: str) -> dict[str, str]:
     }
 
 
-def run_worker(pool: str, *, name: str, limit: int | None) -> None:
+def process_worker(
+    pool: str, *, name: str, limit: int | None, queues: list[str] | None = None
+) -> ProcessWorker:
+    """A Prefect process worker on `pool` taking runs from `queues` (None or []: every queue)."""
+    from prefect.workers.process import ProcessWorker
+
+    return ProcessWorker(
+        work_pool_name=pool,
+        work_queues=list(queues) if queues else None,
+        name=name,
+        limit=limit,
+        heartbeat_interval_seconds=WORKER_HEARTBEAT_S,
+        create_pool_if_not_found=False,
+    )
+
+
+def run_worker(pool: str, *, name: str, limit: int | None, queues: list[str] | None = None) -> None:
     """Run a Prefect process worker on `pool` until interrupted (blocking).
 
     The flow runs it starts are child processes that inherit this process's environment
     (see `worker_env`, set by the caller before Prefect reads its settings).
     """
-    from prefect.workers.process import ProcessWorker
-
     ensure_pool(pool)
 
     async def main() -> None:
-        worker = ProcessWorker(
-            work_pool_name=pool,
-            name=name,
-            limit=limit,
-            heartbeat_interval_seconds=WORKER_HEARTBEAT_S,
-            create_pool_if_not_found=False,
-        )
-        await worker.start()
+        await process_worker(pool, name=name, limit=limit, queues=queues).start()
 
     with prefect_api_errors(_api()):
         asyncio.run(main())

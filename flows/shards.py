@@ -5,8 +5,10 @@ submits each shard to the `playbook_shard/shard` deployment on the pool (`run_de
 timeout 0), so N workers send in parallel, then waits for all of them. A shard run that gives
 up (Crashed, Failed, Cancelled), or that is still Running on a worker the pool reports
 offline (its heartbeat stopped: the machine died), is submitted again and completed by a
-worker that lives; the ledger's leased rows make that safe (`services.shards`). The parent's
-table artifact names every attempt of every shard: its flow run, its worker, how it ended.
+worker that lives; the ledger's leased rows make that safe (`services.shards`). So is a shard
+run not started in time while no worker of the pool is alive; past its deadline the parent
+fails naming the shards left. The parent's table artifact names every attempt of every
+shard: its flow run, its worker, how it ended.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from engine.dispatch import DispatchReport
 from flows.playbooks import BatchIncomplete, _workspace, run_playbook
 from services import playbooks, shards
 from services.playbooks import Batch
+from sop_models.errors import PlaybookError
 
 SHARD_FLOW = "playbook_shard"
 SHARD_DEPLOYMENT = "shard"
@@ -101,11 +104,19 @@ def sharded_playbook(
     catch_up: bool = False,
     max_attempts: int = shards.DEFAULT_ATTEMPTS,
     poll_s: float = 2.0,
+    start_within_s: float = shards.DEFAULT_START_WITHIN_S,
+    deadline_s: float = shards.DEFAULT_DEADLINE_S,
 ) -> dict[str, Any]:
-    """Run `playbook` as `shards_total` shard runs on the pool; retry the ones that die."""
+    """Run `playbook` as `shards_total` shard runs on the pool; retry the ones that die.
+
+    A shard run not started within `start_within_s` while no worker of the pool is alive is
+    submitted again; after `deadline_s` the parent fails naming the shards left (their runs
+    are left alone: the ledger keeps whatever they still send exactly once).
+    """
     playbooks.check_playbook(playbook)
     shards.check_shards(shards_total)
     create_markdown_artifact(shards.worker_name() or "", key=WORKER_ARTIFACT)
+    started = time.monotonic()
     # The clock is fixed once, so every shard (and every retry) sends as of the same minute.
     clock = now or datetime.now(UTC).isoformat()
     params = {
@@ -116,11 +127,15 @@ def sharded_playbook(
     book = shards.ShardBook(shards_total, max_attempts)
     for shard in range(shards_total):
         book.attempts.append(_submit(params, shard, attempt=1))
+    late = False
     while book.open_shards() or book.to_retry():
         for shard in book.to_retry():
             book.attempts.append(_submit(params, shard, attempt=book.current(shard).attempt + 1))
+        if time.monotonic() - started > deadline_s:
+            late = True
+            break
         time.sleep(poll_s)
-        _observe(book)
+        _observe(book, start_within_s=start_within_s)
     summary = {"playbook": playbook, **book.summary()}
     create_table_artifact(
         key=f"{playbook.replace('_', '-')}-shards",
@@ -128,8 +143,10 @@ def sharded_playbook(
         description=f"{playbook}: {shards_total} shard(s); retried: "
         + (", ".join(f"shard {a.shard + 1} ({a.note})" for a in book.retried()) or "none"),
     )
+    if late:
+        raise PlaybookError(shards.deadline_reason(book, deadline_s=deadline_s))
     if book.failed():
-        raise RuntimeError(f"shard(s) {[s + 1 for s in book.failed()]} did not complete")
+        raise PlaybookError(f"shard(s) {[s + 1 for s in book.failed()]} did not complete")
     return summary
 
 
@@ -141,11 +158,13 @@ def _submit(params: dict[str, Any], shard: int, *, attempt: int) -> shards.Shard
         flow_run_name=f"{params['playbook']}-shard-{shard + 1}-of-{params['shards_total']}"
         f"-try-{attempt}",
     )
-    return shards.ShardAttempt(shard, attempt, str(run.id), run.name)
+    return shards.ShardAttempt(
+        shard, attempt, str(run.id), run.name, submitted_at=datetime.now(UTC)
+    )
 
 
-def _observe(book: shards.ShardBook) -> None:
-    """Read each open shard run's state and worker; give up runs whose worker went offline."""
+def _observe(book: shards.ShardBook, *, start_within_s: float) -> None:
+    """Read each open shard run's state and worker; give up the runs `to_give_up` names."""
     open_runs = {book.current(s).flow_run_id: book.current(s) for s in book.open_shards()}
     if not open_runs:
         return
@@ -153,22 +172,28 @@ def _observe(book: shards.ShardBook) -> None:
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in open_runs]))
         )
-        offline: set[str] = set()
-        pools = {r.work_pool_name for r in runs if r.work_pool_name}
-        for pool in pools:
-            workers = client.read_workers_for_work_pool(pool)
-            offline |= {w.name for w in workers if str(w.status).upper().endswith("OFFLINE")}
+        beats: list[shards.WorkerBeat] = []
+        for pool in {r.work_pool_name for r in runs if r.work_pool_name}:
+            beats += [
+                shards.WorkerBeat(
+                    w.name, not str(w.status).upper().endswith("OFFLINE"), w.last_heartbeat_time
+                )
+                for w in client.read_workers_for_work_pool(pool)
+            ]
         for run in runs:
             attempt = open_runs[str(run.id)]
             attempt.state = run.state_type.value if run.state_type else attempt.state
             if attempt.worker is None:
                 attempt.worker = _worker_of(client, run.id)
-            if attempt.state == "RUNNING" and attempt.worker in offline:
-                attempt.note = shards.stalled_note(attempt.worker)
-                client.set_flow_run_state(run.id, Crashed(message=attempt.note), force=True)
-                attempt.state = "CRASHED"
-            elif attempt.state in shards.GIVEN_UP and not attempt.note:
+            if attempt.state in shards.GIVEN_UP and not attempt.note:
                 attempt.note = f"{attempt.state.lower()}: {run.state.message if run.state else ''}"
+        given_up = shards.to_give_up(
+            book, now=datetime.now(UTC), workers=beats, start_within_s=start_within_s
+        )
+        for shard, note in given_up.items():
+            attempt = book.current(shard)
+            client.set_flow_run_state(UUID(attempt.flow_run_id), Crashed(message=note), force=True)
+            attempt.state, attempt.note = "CRASHED", note
 
 
 def _worker_of(client: Any, run_id: UUID) -> str | None:

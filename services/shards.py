@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sop_models.errors import PlaybookError
@@ -24,6 +25,11 @@ DEFAULT_ATTEMPTS = 3
 TERMINAL_OK = "COMPLETED"
 # States after which a shard run will not finish by itself: it is submitted again.
 GIVEN_UP = ("CRASHED", "FAILED", "CANCELLED")
+# States of a shard run no worker has started yet (Pending: a worker claimed it, then maybe died).
+NOT_STARTED = ("SCHEDULED", "PENDING")
+DEFAULT_START_WITHIN_S = 300.0  # a shard run not started this long after submission is suspect
+DEFAULT_DEADLINE_S = 4 * 3600.0  # the parent run gives up on shards still open after this
+STALE_HEARTBEAT_S = 15.0  # 3 missed 5-second worker heartbeats (flows.pool.WORKER_HEARTBEAT_S)
 
 
 def shard_of(group_id: str, shards: int) -> int:
@@ -76,6 +82,7 @@ class ShardAttempt:
     worker: str | None = None
     state: str = "SCHEDULED"
     note: str = ""
+    submitted_at: datetime | None = None
 
 
 @dataclass
@@ -152,3 +159,70 @@ class ShardBook:
 def stalled_note(worker: str) -> str:
     """Why a running shard is given up: its worker stopped heartbeating."""
     return f"worker {worker} went offline (no heartbeat); marked Crashed and submitted again"
+
+
+def unstarted_note(waited_s: float) -> str:
+    """Why a shard run that never started is given up: no worker of the pool is alive."""
+    return (
+        f"not started after {waited_s:.0f} s and no worker of the pool has a healthy heartbeat;"
+        " marked Crashed and submitted again"
+    )
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """What the pool says of one worker: its name, status and last heartbeat."""
+
+    name: str
+    online: bool
+    last_heartbeat: datetime | None = None
+
+
+def healthy_workers(
+    workers: Iterable[WorkerBeat], *, now: datetime, stale_after_s: float = STALE_HEARTBEAT_S
+) -> list[str]:
+    """Workers that are online and heartbeat within `stale_after_s` of `now`."""
+    limit = timedelta(seconds=stale_after_s)
+    return [
+        w.name
+        for w in workers
+        if w.online and w.last_heartbeat is not None and now - w.last_heartbeat <= limit
+    ]
+
+
+def to_give_up(
+    book: ShardBook,
+    *,
+    now: datetime,
+    workers: Iterable[WorkerBeat],
+    start_within_s: float = DEFAULT_START_WITHIN_S,
+    stale_after_s: float = STALE_HEARTBEAT_S,
+) -> dict[int, str]:
+    """Open shards whose current run will not finish by itself, with why (to mark Crashed
+    and submit again): Running on a worker the pool reports offline, or not started within
+    `start_within_s` of its submission while no worker of the pool has a healthy heartbeat
+    (a Pending run's worker is known only once it starts, so a dead one is seen this way)."""
+    workers = list(workers)
+    offline = {w.name for w in workers if not w.online}
+    nobody_alive = not healthy_workers(workers, now=now, stale_after_s=stale_after_s)
+    found: dict[int, str] = {}
+    for shard in book.open_shards():
+        attempt = book.current(shard)
+        if attempt.state == "RUNNING" and attempt.worker in offline:
+            found[shard] = stalled_note(attempt.worker)
+        elif attempt.state in NOT_STARTED and nobody_alive and attempt.submitted_at is not None:
+            waited = (now - attempt.submitted_at).total_seconds()
+            if waited > start_within_s:
+                found[shard] = unstarted_note(waited)
+    return found
+
+
+def deadline_reason(book: ShardBook, *, deadline_s: float) -> str:
+    """One line: the parent's deadline passed, and which shards (state, worker) were left."""
+    left = [
+        f"{s + 1}/{book.shards} ({book.current(s).state.lower()}"
+        + (f" on {book.current(s).worker})" if book.current(s).worker else ")")
+        for s in range(book.shards)
+        if book.current(s).state != TERMINAL_OK
+    ]
+    return f"deadline of {deadline_s:.0f} s passed with shard(s) not completed: {', '.join(left)}"

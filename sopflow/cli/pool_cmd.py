@@ -31,13 +31,14 @@ def register_on_pool(ctx: typer.Context, *, pool: str, shards_total: int, serve:
         typer.echo(f"sop: warning: {warning}", err=True)
     specs = pool_specs(deployment_specs("", production_documents(ws)), shards_total=shards_total)
     with prefect_for(ws.root):
-        deployments = pool_deployments(specs, pool=pool)
+        deployments = pool_deployments(specs, pool=pool, check_queue=ws.settings.check_queue)
         ids = register(deployments, pool=pool)
         ensure_late_run_alert(ids, settings=ws.settings)  # no healthy worker: ops hear of it
     for deployment, dep_id in zip(deployments, ids, strict=True):
         crons = [s.schedule for s in deployment.schedules or []]
         when = f"cron '{crons[0].cron}' {crons[0].timezone}" if crons else "on demand"  # type: ignore[union-attr]
-        typer.echo(f"registered {full_name(deployment)} on pool {pool}  {when}  id {dep_id}")
+        queue = f"  queue {deployment.work_queue_name}" if deployment.work_queue_name else ""
+        typer.echo(f"registered {full_name(deployment)} on pool {pool}{queue}  {when}  id {dep_id}")
     typer.echo(
         "late-run alert: a run still Late 10 min after it was due is reported"
         f" ({_alert_targets(ws.settings)})"
@@ -73,6 +74,12 @@ def worker(
         None, "--name", help="Worker name shown in Prefect (default: HOST-PID)."
     ),
     limit: int = typer.Option(None, "--limit", help="Flow runs at once (default: no limit)."),
+    queues: list[str] = typer.Option(
+        None,
+        "--queue",
+        help="Take runs only from this work queue of the pool (repeatable; default: every "
+        "queue). Machines that cannot read the events: --queue default.",
+    ),
 ) -> None:
     """Run a Prefect process worker on a work pool, using this machine's workspace cache.
 
@@ -97,9 +104,10 @@ def worker(
         **worker_env(root, the_name),
     }
     with prefect_environment(env):
-        typer.echo(f"worker {the_name} on pool {pool}, workspace {root}")
+        where = f" (queues {', '.join(queues)})" if queues else ""
+        typer.echo(f"worker {the_name} on pool {pool}{where}, workspace {root}")
         try:
-            run_worker(pool, name=the_name, limit=limit)
+            run_worker(pool, name=the_name, limit=limit, queues=queues or None)
         except KeyboardInterrupt:
             typer.echo("stopping")
 

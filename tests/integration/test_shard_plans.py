@@ -9,7 +9,7 @@ import pytest
 from engine.groups import add_group
 from flows.deploy import DeploymentSpec
 from flows.playbooks import mature_day, welcome
-from flows.pool import pool_specs
+from flows.pool import pool_deployments, pool_specs, process_worker
 from services import playbooks
 from services.shards import in_shard
 from services.workspace import Workspace
@@ -81,3 +81,27 @@ def test_pool_commands_without_a_prefect_server_say_so_in_one_line(
     assert result.exit_code == 2
     assert result.stderr.startswith("sop: error: work pools need a real Prefect server")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("queue", ["events", None])
+def test_the_pools_check_deployment_routes_kpi_checks_to_the_check_queue(
+    queue: str | None,
+) -> None:
+    specs = [DeploymentSpec("mature_day-1000", mature_day, "0 10 * * *")]
+    routed = pool_deployments(pool_specs(specs, shards_total=2), pool="sop", check_queue=queue)
+    by_name = {d.name: d for d in routed}
+    check = by_name["kpi-check"]
+    assert (check.work_pool_name, check.work_queue_name) == ("sop", queue)
+    assert check.entrypoint == "flows.check.check"
+    assert check.parameters == {"workspace": ""}  # the worker's own cache
+    assert not check.schedules  # on demand: `sop check` or the console start it
+    others = [d for name, d in by_name.items() if name != "kpi-check"]
+    assert {d.name for d in others} == {"mature_day-1000", "shard"}
+    assert all(d.work_queue_name is None for d in others)  # sending stays on every machine
+
+
+def test_a_worker_given_queues_takes_runs_only_from_them() -> None:
+    routed = process_worker("sop", name="机器A", limit=2, queues=["events", "default"])
+    assert routed._work_queues == {"events", "default"}
+    assert (routed.name, routed._work_pool_name, routed._limit) == ("机器A", "sop", 2)
+    assert process_worker("sop", name="机器B", limit=None, queues=[])._work_queues == set()

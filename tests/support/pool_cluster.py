@@ -11,7 +11,6 @@ the same questions: the outbox's reconciliation after a crash reads what any mac
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import signal
@@ -23,18 +22,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from engine.groups import import_groups_csv
+from sqlalchemy import insert
+
+from engine.groups import Group
 from services.workspace import init_workspace
 from versions import services
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mombaby-refined.yaml"
 SAVED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+START = date(2026, 1, 5)  # the groups' day 1: mature by September
 SOP = shutil.which("sop", path=str(Path(sys.executable).parent)) or "sop"
 
 
 def make_central(root: Path, *, store_url: str, database_url: str, groups: int) -> str:
     """The registering machine's workspace: the example promoted, `groups` mature outbox
-    groups registered by one CSV import. Returns the SOP id."""
+    groups registered by one bulk insert (the CSV import's checks are not what the pool
+    tests are about). Returns the SOP id."""
     ws = init_workspace(root, store_url=store_url, database_url=database_url)
     try:
         text = EXAMPLE.read_text(encoding="utf-8")
@@ -46,15 +49,15 @@ def make_central(root: Path, *, store_url: str, database_url: str, groups: int) 
             ws.uow(), sop_id=info.sop_id, version=str(info.version), approver="李经理",
             policy=ws.policy, now=SAVED_AT,
         )  # fmt: skip
-        sheet = root / "groups.csv"
-        with sheet.open("w", encoding="utf-8", newline="") as handle:
-            out = csv.writer(handle)
-            out.writerow(["id", "name", "channel", "target", "sop", "start_date"])
-            for n in range(groups):
-                out.writerow([f"g{n:05d}", f"宝妈成长营{n}群", "outbox", f"chat{n}", info.sop_id,
-                              "2026-01-05"])  # fmt: skip
+        rows = [
+            {"id": f"g{n:05d}", "name": f"宝妈成长营{n}群", "owner": "", "sender": "",
+             "channel": "outbox", "target": f"chat{n}", "sop_id": info.sop_id,
+             "alias": "production", "start_date": START, "member_count": 0, "tags": "[]",
+             "created_at": SAVED_AT, "archived_at": None}
+            for n in range(groups)
+        ]  # fmt: skip
         with ws.session() as session:
-            import_groups_csv(session, sheet, now=SAVED_AT)
+            session.execute(insert(Group), rows)
             session.commit()
         return info.sop_id
     finally:
@@ -62,8 +65,14 @@ def make_central(root: Path, *, store_url: str, database_url: str, groups: int) 
 
 
 def make_cache(root: Path, *, outbox: Path) -> Path:
-    """One machine's local workspace cache: an empty folder but for the shared outbox."""
+    """One machine's local workspace cache: the shared outbox and a settings file saying the
+    folder is one (a cache is made only in an empty or configured folder); the store and
+    database come from the environment (`shared_settings`)."""
     root.mkdir(parents=True, exist_ok=True)
+    (root / "sopflow.toml").write_text(
+        "# a worker's cache: store_url and database_url come from SOPFLOW_* variables\n",
+        encoding="utf-8",
+    )
     outbox.mkdir(parents=True, exist_ok=True)
     (root / "outbox").symlink_to(outbox, target_is_directory=True)
     return root
@@ -150,12 +159,13 @@ def start_worker(
     return Worker(name, cache, process, log)
 
 
-def register(central: Path, *, pool: str, api_url: str, shards: int) -> str:
-    """`sop serve --work-pool POOL --shards N --register-only` on the registering machine."""
+def register(central: Path, *, pool: str, api_url: str, shards: int, **extra: str) -> str:
+    """`sop serve --work-pool POOL --shards N --register-only` on the registering machine
+    (`extra`: more environment, e.g. SOPFLOW_CHECK_QUEUE)."""
     done = subprocess.run(
         [SOP, "-w", str(central), "serve", "--work-pool", pool, "--shards", str(shards),
          "--register-only"],
-        env=worker_environment(api_url), capture_output=True, text=True, check=False,
+        env=worker_environment(api_url, **extra), capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"sop serve --work-pool failed: {done.stdout}{done.stderr}")

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.shards import (
     ShardAttempt,
     ShardBook,
+    WorkerBeat,
     check_shards,
+    deadline_reason,
+    healthy_workers,
     in_shard,
     shard_of,
     stalled_note,
+    to_give_up,
     workspace_root,
 )
 from sop_models.errors import PlaybookError
@@ -82,3 +87,76 @@ def test_the_parent_table_names_each_attempt_its_worker_and_what_was_retried() -
         {"shard": 1, "flow_run_id": "r2", "worker": "机器B", "why": stalled_note("机器B")}
     ]
     assert summary["failed"] == []
+
+
+NOW = datetime(2026, 9, 8, 2, 0, tzinfo=UTC)
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+def unstarted_book(*states: str, submitted_s_ago: float) -> ShardBook:
+    book = ShardBook(len(states))
+    for shard, state in enumerate(states):
+        book.attempts.append(
+            ShardAttempt(shard, 1, f"r{shard}", state=state, submitted_at=ago(submitted_s_ago))
+        )
+    return book
+
+
+def test_a_worker_is_healthy_only_online_with_a_recent_heartbeat() -> None:
+    workers = [
+        WorkerBeat("机器A", online=True, last_heartbeat=ago(5)),
+        WorkerBeat("stale", online=True, last_heartbeat=ago(16)),
+        WorkerBeat("off", online=False, last_heartbeat=ago(1)),
+        WorkerBeat("never", online=True, last_heartbeat=None),
+    ]
+    assert healthy_workers(workers, now=NOW, stale_after_s=15) == ["机器A"]
+
+
+def test_unstarted_shards_are_given_up_after_the_bound_when_no_worker_is_alive() -> None:
+    book = unstarted_book("PENDING", "SCHEDULED", "RUNNING", "COMPLETED", submitted_s_ago=301)
+    dead = [WorkerBeat("a", online=False, last_heartbeat=ago(400))]
+    found = to_give_up(book, now=NOW, workers=dead, start_within_s=300)
+    assert sorted(found) == [0, 1]
+    assert all("not started after 301 s" in why for why in found.values())
+    assert to_give_up(book, now=NOW, workers=[], start_within_s=300).keys() == found.keys()
+
+
+def test_unstarted_shards_wait_while_a_worker_is_alive_or_the_bound_has_not_passed() -> None:
+    alive = [
+        WorkerBeat("a", online=False, last_heartbeat=ago(400)),
+        WorkerBeat("b", online=True, last_heartbeat=ago(3)),
+    ]
+    old = unstarted_book("PENDING", "SCHEDULED", submitted_s_ago=3600)
+    assert to_give_up(old, now=NOW, workers=alive, start_within_s=300) == {}
+    fresh = unstarted_book("PENDING", "SCHEDULED", submitted_s_ago=299)
+    assert to_give_up(fresh, now=NOW, workers=[], start_within_s=300) == {}
+
+
+def test_a_running_shard_is_given_up_when_its_worker_is_offline() -> None:
+    book = ShardBook(2)
+    book.attempts += [
+        ShardAttempt(0, 1, "r0", worker="a", state="RUNNING", submitted_at=ago(60)),
+        ShardAttempt(1, 1, "r1", worker="b", state="RUNNING", submitted_at=ago(60)),
+    ]
+    workers = [
+        WorkerBeat("a", online=False, last_heartbeat=ago(30)),
+        WorkerBeat("b", online=True, last_heartbeat=ago(2)),
+    ]
+    assert to_give_up(book, now=NOW, workers=workers) == {0: stalled_note("a")}
+
+
+def test_the_deadline_reason_is_one_line_naming_each_shard_left() -> None:
+    book = ShardBook(3)
+    book.attempts += [
+        ShardAttempt(0, 1, "r0", worker="机器A", state="COMPLETED"),
+        ShardAttempt(1, 1, "r1", worker="机器B", state="RUNNING"),
+        ShardAttempt(2, 1, "r2", state="PENDING"),
+    ]
+    reason = deadline_reason(book, deadline_s=3600)
+    assert reason == (
+        "deadline of 3600 s passed with shard(s) not completed:"
+        " 2/3 (running on 机器B), 3/3 (pending)"
+    )
