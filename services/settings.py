@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # The ops console (sop web): who may approve, idle logout, UI language.
     approvals: Literal["cli", "console"] = "cli"
     web_idle_minutes: int = Field(default=30, ge=1)
+    web_store_refresh_seconds: float = Field(default=2.0, ge=0)
+    """With `store_url`: the console re-syncs its mirror at most this often (0: every request)."""
     language: Literal["zh", "en"] = "zh"
     """What people read (console, checklist, today, run and check text, report): sop_models.i18n."""
     wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login

@@ -32,6 +32,17 @@ def _check_day_rule(
     """The day rule of a column or action (`what`): weekly needs weekdays, monthly needs
     month_days or nth_weekdays (and only they take them); 0 is no day."""
     rule = canonical_value(column.get("days", "every_day"), DAY_RULE_ALIASES)
+    fields = ("weekdays", "except_weekdays")
+    if what == "flash sale" and (rule == "weekly" or any(column.get(f) for f in fields)):
+        field = "days" if rule == "weekly" else next(f for f in fields if column.get(f))
+        out.append(
+            (
+                f"{path}.{field}",
+                "the flash sale runs on its `weekday`: days takes every_day, workdays, "
+                "non_workdays or monthly (no weekly, weekdays or except_weekdays)",
+            )
+        )
+        return
     weekdays = column.get("weekdays")
     if rule == "weekly" and not weekdays:
         out.append((f"{path}.weekdays", f"a weekly {what} needs weekdays, e.g. [mon, wed]"))
@@ -95,6 +106,9 @@ def _check_mature(mature: Any, columns: Any, out: list[Finding]) -> None:
         elif known is not None and ident not in known:
             out.append((path, f"unknown column {ident!r} (not in schedule.columns)"))
         seen.add(ident)
+    sale = at(mature, "flash_sale")
+    if isinstance(sale, dict):
+        _check_day_rule(sale, "playbooks.mature.flash_sale", out, "flash sale")
     _check_segments(at(mature, "rfm", "segments"), out)
 
 

@@ -48,10 +48,6 @@ DAY_RULE_ALIASES = {
 }
 DayRule = aliased(DayRuleName, DAY_RULE_ALIASES)
 
-DayFilterName = Literal["every_day", "workdays", "non_workdays"]
-DayFilter = aliased(DayFilterName, {k: v for k, v in DAY_RULE_ALIASES.items() if v != "weekly"})
-"""A rule on top of a fixed weekday (the flash sale): every_day, workdays or non_workdays."""
-
 HolidayPolicyName = Literal["keep", "shift"]
 HOLIDAY_POLICY_ALIASES = {"保持": "keep", "顺延": "shift"}
 HolidayPolicy = aliased(HolidayPolicyName, HOLIDAY_POLICY_ALIASES)
@@ -89,7 +85,8 @@ class NthWeekday(SopModel):
 
 
 class DayRuleFields(SopModel):
-    """The day rule of columns, cold-start and campaign actions (see the module docstring)."""
+    """The day rule of columns, the flash sale, cold-start and campaign actions (see the
+    module docstring)."""
 
     days: DayRule = "every_day"
     """every_day, workdays, non_workdays (holidays and weekends), weekly or monthly."""

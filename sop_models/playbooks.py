@@ -15,7 +15,7 @@ from pydantic import Field
 
 from sop_models.campaigns import Campaign, Coupon
 from sop_models.content import ContentTag
-from sop_models.day_rules import DayFilter, DayRuleFields, HolidayPolicy, Weekday
+from sop_models.day_rules import DayRuleFields, HolidayPolicy, Weekday
 from sop_models.spacing import Priority
 from sop_models.values import ClockTime, Items, Key, NonEmptyItems, SopModel, Text, aliased
 
@@ -78,14 +78,16 @@ class Countdown(SopModel):
     content_tag: ContentTag | None = None
 
 
-class FlashSale(SopModel):
-    """The weekly flash sale (每周秒杀): on `weekday` at `time`, with countdown and coupon."""
+class FlashSale(DayRuleFields):
+    """The weekly flash sale (每周秒杀): on `weekday` at `time`, with countdown and coupon.
+
+    The day rule columns take says which of those weekdays (`days`: every_day, workdays = no
+    sale on a holiday Wednesday, non_workdays, or monthly with `month_days`/`nth_weekdays`;
+    not weekly: the sale's weekday is `weekday`) and `lead_days` posts the sale's message
+    that many days before too (the countdown goes out on the day only)."""
 
     id: Key
     weekday: Weekday
-    days: DayFilter = "every_day"
-    """Which of those weekdays: every_day, workdays (no sale on a holiday Wednesday) or
-    non_workdays."""
     time: ClockTime
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     template: Key

@@ -74,6 +74,10 @@ class GitVersionStore:
         """Release GitPython's cached processes and file handles."""
         self.repo.close()
 
+    def refresh(self, max_age: float = 0.0) -> None:
+        """Make reads current (a shared store's mirror: versions.remote_store); a local store
+        always is."""
+
     def __enter__(self) -> GitVersionStore:
         return self
 

@@ -2,7 +2,8 @@
 
 Each workspace keeps a mirror (`git clone --mirror`, so every ref the store uses travels:
 `main`, version tags, `refs/aliases/*`, `refs/notes/evidence`, `refs/sopflow/audit-head`).
-Reads are answered from the mirror, fetched once when the store is opened. Writes go through
+Reads are answered from the mirror, fetched once when the store is opened (a long-lived reader
+calls `refresh(max_age)` before reading: `sop web` per request). Writes go through
 one writer: `lock()` fetches again (`refetch_after` lets a write trust a fetch that recent; 0 by
 default), the unit of work writes locally as with a local store, and `publish()` pushes every
 ref that changed since that fetch in one `git push --atomic`. Each ref is pushed with a lease
@@ -117,6 +118,15 @@ class RemoteGitVersionStore(GitVersionStore):
         except git.GitCommandError as err:
             raise StoreError(f"store_url: cannot fetch {self.url}: {_git_problem(err)}") from None
         self._synced_at = time.monotonic()
+
+    def refresh(self, max_age: float = 0.0) -> None:
+        """Sync the mirror under the store lock unless it synced within `max_age` seconds
+        (a long-lived reader, e.g. `sop web`, calls this per request)."""
+        if time.monotonic() - self._synced_at <= max_age:
+            return
+        with super().lock():
+            if time.monotonic() - self._synced_at > max_age:  # another thread just did
+                self.sync()
 
     def _all_refs(self) -> dict[str, str]:
         out = self.repo.git.for_each_ref(format="%(refname) %(objectname)")

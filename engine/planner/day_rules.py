@@ -32,8 +32,13 @@ def _monthly(rule: DayRuleFields, day: date) -> bool:
     return any(_nth_weekday(day, n.n, WEEKDAY_NUMBERS[n.weekday]) for n in rule.nth_weekdays)
 
 
-def selects(rule: DayRuleFields, day: date, is_workday: IsWorkday) -> bool:
-    """True when `rule` selects `day` (before lead days)."""
+def selects(
+    rule: DayRuleFields, day: date, is_workday: IsWorkday, weekday: int | None = None
+) -> bool:
+    """True when `rule` selects `day` (before lead days); `weekday` (the flash sale's own
+    weekday) also requires that weekday."""
+    if weekday is not None and day.weekday() != weekday:
+        return False
     if day.weekday() in {WEEKDAY_NUMBERS[w] for w in rule.except_weekdays}:
         return False
     match rule.days:
@@ -48,12 +53,14 @@ def selects(rule: DayRuleFields, day: date, is_workday: IsWorkday) -> bool:
     return True
 
 
-def posts_on(rule: DayRuleFields, day: date, is_workday: IsWorkday) -> list[int]:
+def posts_on(
+    rule: DayRuleFields, day: date, is_workday: IsWorkday, weekday: int | None = None
+) -> list[int]:
     """The lead days with which `rule` posts on `day` (0 = the selected date itself)."""
     return [
         lead
         for lead in lead_list(rule.lead_days)
-        if selects(rule, day + timedelta(lead), is_workday)
+        if selects(rule, day + timedelta(lead), is_workday, weekday)
     ]
 
 
@@ -66,15 +73,6 @@ def posts_for(
     posts = [(lead, day - timedelta(lead)) for lead in lead_list(rule.lead_days)]
     posts = [(lead, post) for lead, post in posts if first <= post <= last]
     return posts if posts and selects(rule, day, is_workday) else []
-
-
-def filter_selects(days: str, day: date, is_workday: IsWorkday) -> bool:
-    """A day filter (every_day, workdays, non_workdays) on `day`."""
-    if days == "workdays":
-        return is_workday(day)
-    if days == "non_workdays":
-        return not is_workday(day)
-    return True
 
 
 def after_holiday(day: date, is_holiday: IsWorkday, *, limit: int = 60) -> date:

@@ -24,7 +24,7 @@ from engine.calendar import (
 )
 from engine.calendar import days as days_between
 from engine.planner.content_calendar import ContentCalendar
-from engine.planner.day_rules import after_holiday, filter_selects, posts_for, posts_on
+from engine.planner.day_rules import after_holiday, posts_for, posts_on
 from engine.planner.variables import (
     Variables,
     campaign_variables,
@@ -32,7 +32,14 @@ from engine.planner.variables import (
     flash_sale_variables,
     rfm_variables,
 )
-from sop_models import WEEKDAY_NUMBERS, CalendarDate, Campaign, SopDocument, parse_time
+from sop_models import (
+    WEEKDAY_NUMBERS,
+    CalendarDate,
+    Campaign,
+    FlashSale,
+    SopDocument,
+    parse_time,
+)
 from sop_models.actions import ActionKind
 from sop_models.day_rules import lead_list
 
@@ -202,25 +209,28 @@ class SlotBook:
         if mature is None:
             return
         sale = mature.flash_sale
-        weekday = sale is not None and day.weekday() == WEEKDAY_NUMBERS[sale.weekday]
-        if sale is not None and weekday and "flash_sale" in self.kinds:
-            if not filter_selects(sale.days, day, self.is_workday):
-                return
-            name, extra = f"flash_sale.{sale.id}", flash_sale_variables(sale)
-            main = self._slot(name, "flash_sale", day, sale, extra, mature_only=True)
-            yield main
-            down = sale.countdown
-            if down is not None:
-                before = main.at - timedelta(minutes=down.minutes_before)
-                extra = {**extra, "minutes_left": down.minutes_before}
-                name = f"{name}.countdown"
-                yield self._slot(name, "flash_sale", day, down, extra, at=before, mature_only=True)
+        if sale is not None and "flash_sale" in self.kinds:
+            yield from self._flash_sale(sale, day)
         rfm = mature.rfm
         if rfm is not None and "rfm" in self.kinds and day <= self.end:
             month_end = (day.replace(day=28) + timedelta(4)).replace(day=1) - timedelta(1)
             if day == month_end - timedelta(rfm.days_before_month_end):
                 extra = {**rfm_variables(rfm), "month": f"{day:%Y-%m}"}
                 yield self._slot(f"rfm.{rfm.id}", "rfm", day, rfm, extra, mature_only=True)
+
+    def _flash_sale(self, sale: FlashSale, day: date) -> Iterable[Slot]:
+        weekday = WEEKDAY_NUMBERS[sale.weekday]
+        for lead in posts_on(sale, day, self.is_workday, weekday):
+            name = f"flash_sale.{sale.id}" + (f".d{lead}" if lead else "")
+            extra = {**flash_sale_variables(sale), "days_left": lead}
+            main = self._slot(name, "flash_sale", day, sale, extra, mature_only=True)
+            yield main
+            down = sale.countdown
+            if down is not None and lead == 0:
+                before = main.at - timedelta(minutes=down.minutes_before)
+                extra = {**extra, "minutes_left": down.minutes_before}
+                name = f"{name}.countdown"
+                yield self._slot(name, "flash_sale", day, down, extra, at=before, mature_only=True)
 
     def _add_calendar_columns(self) -> None:
         for column in self.doc.schedule.calendar_columns:

@@ -178,7 +178,7 @@ def template_uses(doc: SopDocument) -> list[TemplateUse]:
     mature = books.mature
     if mature is not None and mature.flash_sale is not None:
         sale, path = mature.flash_sale, "playbooks.mature.flash_sale"
-        names = set(flash_sale_variables(sale))
+        names = set(flash_sale_variables(sale)) | {"days_left"}
         add(path, sale.template, sale.content_tag, names, "the flash sale")
         if sale.countdown is not None:
             down = sale.countdown

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,6 +47,13 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
+def current_store(request: Request) -> None:
+    """Every page reads the shared store as it is now, give or take
+    `web_store_refresh_seconds` (one `git ls-remote`, ~8 ms, when due)."""
+    ws: Workspace = request.app.state.workspace
+    ws.store.refresh(ws.settings.web_store_refresh_seconds)
+
+
 def create_app(ws: Workspace) -> FastAPI:
     """The console for workspace `ws` (its database migrated, its signing key made)."""
     from sopflow.web import (
@@ -57,7 +64,13 @@ def create_app(ws: Workspace) -> FastAPI:
         routes_tasks,
     )
 
-    app = FastAPI(title="sopflow", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="sopflow",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(current_store)],
+    )
     _ = ws.engine  # migrate before the first request
     app.state.workspace = ws
     app.state.signer = Signer(signing_key(ws), salt="sopflow-console")

@@ -1,5 +1,5 @@
 """Day rules everywhere, with fixed dates: workday / holiday / weekday / monthly rules, lead
-days that include the day itself, the flash sale's day filter, the cold-start holiday policy."""
+days that include the day itself, the flash sale's day rule, the cold-start holiday policy."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.support.planning import BASE, G, by_slot, dates, local, run, sop
 
 LONG_AGO = date(2025, 1, 1)
 GROUP = [G("g1", "一群", LONG_AGO)]
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 COUNTDOWN = {
     "id": "cd",
     "variables": ["date", "days_left"],
@@ -43,6 +44,60 @@ def test_the_wednesday_flash_sale_under_a_workday_rule_skips_the_national_day_ho
     assert dates(every.actions)[0] == date(2026, 10, 7)
     holidays = run(sale_doc("non_workdays"), GROUP, *october)
     assert dates(holidays.actions) == [date(2026, 10, 7)]
+
+
+def sale_doc(**rule: Any):
+    sale = {"id": "wed", "weekday": "周三", "time": "20:00", "template": "cd", **rule}
+    sale["countdown"] = {"minutes_before": 60, "template": "cd"}
+    return sop(playbooks={"mature": {"flash_sale": sale}}, templates=[COUNTDOWN])
+
+
+def test_a_workday_flash_sale_posted_a_day_ahead_skips_the_holiday_and_its_eve() -> None:
+    result = run(sale_doc(days="workdays", lead_days=[1, 0]), GROUP, *OCTOBER)
+    previews = by_slot(result.actions, "flash_sale.wed.d1")
+    assert dates(previews) == [date(2026, 10, d) for d in (13, 20, 27)]
+    assert [a.text for a in previews][:1] == ["2026-10-13 还有 1 天"]
+    assert dates(by_slot(result.actions, "flash_sale.wed")) == [
+        date(2026, 10, d) for d in (14, 21, 28)
+    ]
+    # the countdown goes out on the sale's day only, an hour before it
+    countdowns = by_slot(result.actions, "flash_sale.wed.countdown")
+    assert [a.at for a in countdowns] == [local(2026, 10, d, 19) for d in (14, 21, 28)]
+    assert by_slot(result.actions, "flash_sale.wed.d1.countdown") == []
+
+
+def test_a_monthly_flash_sale_runs_on_the_wednesdays_its_month_rule_names() -> None:
+    # 每月 = monthly: the 14th (a Wednesday in October 2026) and the last Wednesday
+    rule = {"days": "每月", "month_days": [14, 15], "nth_weekdays": [{"n": -1, "weekday": "wed"}]}
+    result = run(sale_doc(**rule), GROUP, *OCTOBER)
+    assert dates(by_slot(result.actions, "flash_sale.wed")) == [
+        date(2026, 10, 14),
+        date(2026, 10, 28),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "fragment"),
+    [
+        ({"days": "每月"}, "month_days", "needs month_days"),
+        ({"days": "weekly", "weekdays": ["wed"]}, "days", "runs on its `weekday`"),
+        ({"weekdays": ["wed"]}, "weekdays", "runs on its `weekday`"),
+        ({"except_weekdays": ["wed"]}, "except_weekdays", "no weekly"),
+        ({"days": "monthly", "month_days": [0]}, "month_days[0]", "0 is no day"),
+        ({"days": "sometimes"}, "days", "every_day"),
+    ],
+)
+def test_a_flash_sale_day_rule_that_cannot_work_is_refused_by_its_field_path(
+    rule: dict[str, Any], field: str, fragment: str
+) -> None:
+    data = copy.deepcopy(BASE)
+    sale = {"id": "wed", "weekday": "wed", "time": "20:00", "template": "t", **rule}
+    data["playbooks"] = {"mature": {"flash_sale": sale}}
+    with pytest.raises(DocumentInvalid) as info:
+        validate_data(data)
+    lines = [f"{p.path}: {p.message}" for p in info.value.problems]
+    path = f"playbooks.mature.flash_sale.{field}"
+    assert any(line.startswith(path) and fragment in line for line in lines), lines
 
 
 def test_double_11_with_lead_days_3_and_0_posts_on_11_08_and_on_11_11() -> None:
