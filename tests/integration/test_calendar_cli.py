@@ -87,4 +87,4 @@ def test_doctor_is_quiet_once_this_and_next_year_are_entered(
     year = datetime.now(UTC).year
     rows = "".join(f"{y}-10-01,holiday,国庆节\n" for y in (year, year + 1))
     cli("calendar", "import", str(_write(tmp_path, "date,type,name\n" + rows)))
-    assert "ok  calendar: holiday data covers the next 45 days" in cli("doctor").stdout
+    assert "ok  calendar: 节假日数据覆盖未来 45 天" in cli("doctor").stdout
