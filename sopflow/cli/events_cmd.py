@@ -164,26 +164,38 @@ def events_wecom_stats(
         echo_json({**{k: str(v) for k, v in stored.items()}, "send_results": sends.as_json()})
         return
     typer.echo(
-        f"stored {stored['owner_rows']} owner row(s) and {stored['day_rows']} day row(s)"
-        f" under {ws.dir('events') / 'wecom'}"
+        tr("stored {owners} owner row(s) and {days} day row(s) under {path}").format(
+            owners=stored["owner_rows"], days=stored["day_rows"], path=ws.dir("events") / "wecom"
+        )
     )
-    batch = f" (batch {sends.batch})" if sends.batch else ""
+    batch = tr(" (batch {batch})").format(batch=sends.batch) if sends.batch else ""
     typer.echo(
-        f"mass sends: {len(sends.messages)} message(s); {sends.new_events} new delivered"
-        f" event(s){batch}, {sends.already_stored} already stored"
+        tr("mass sends: {count} message(s); {new} new delivered event(s)").format(
+            count=len(sends.messages), new=sends.new_events
+        )
+        + batch
+        + tr(", {count} already stored").format(count=sends.already_stored)
     )
     for m in sends.messages:
+        line = tr(
+            "{message}: sent {sent}, failed {failed}, over the monthly cap {over}, "
+            "not confirmed {waiting}"
+        )
         typer.echo(
-            f"  {m.message}: sent {m.sent}, failed {m.failed}, over the monthly cap"
-            f" {m.over_cap}, not confirmed {m.waiting}"
+            "  "
+            + line.format(
+                message=m.message, sent=m.sent, failed=m.failed, over=m.over_cap, waiting=m.waiting
+            )
         )
     if sends.without_members:
         typer.echo(
-            f"note: no member_count for {', '.join(sends.without_members)}: WeCom does not say"
-            " how many members a send reached, so their delivered events count 0"
-            " (set it: sop groups edit ID --members N)"
+            tr(
+                "note: no member_count for {groups}: WeCom does not say how many members a "
+                "send reached, so their delivered events count 0 "
+                "(set it: sop groups edit ID --members N)"
+            ).format(groups=", ".join(sends.without_members))
         )
-    typer.echo(f"note: {NO_READ_DATA}")
+    typer.echo(tr("note: {text}").format(text=tr(NO_READ_DATA)))
 
 
 def kpi(
