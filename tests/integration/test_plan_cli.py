@@ -256,8 +256,8 @@ def test_plan_warnings_go_to_stderr_and_the_help_has_an_example(
     assert result.exit_code == 0, result.output + result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
     assert (
-        "sop: warning: group g2: 2026-09:" in result.stderr
-        and "WeCom cap 30 per month" in result.stderr
+        "sop: warning: 群 g2：2026-09：" in result.stderr
+        and "企业微信上限每月 30 条" in result.stderr
     )
     helped = sop(app, ws, "plan", "--help")
     assert helped.exit_code == 0 and "Example: sop plan mombaby-refined@1.0" in helped.stdout
