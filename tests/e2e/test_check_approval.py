@@ -42,8 +42,8 @@ from versions import audit
 pytestmark = pytest.mark.e2e
 
 CHANGELOG = re.compile(
-    r"v2\.0: 新欢迎语 — open rate (?P<lift>[+-]\d+\.\d)% \(\d+\.\d% -> \d+\.\d%\), "
-    r"95% CI \[[+-]\d+\.\d%, [+-]\d+\.\d%\], (?P<base>\d+)\+(?P<cand>\d+) groups, 10 days"
+    r"v2\.0：新欢迎语 — 消息打开率 (?P<lift>[+-]\d+\.\d)%（\d+\.\d% → \d+\.\d%），"
+    r"95% 置信区间 \[[+-]\d+\.\d%, [+-]\d+\.\d%\]，(?P<base>\d+)\+(?P<cand>\d+) 个群，10 天"
 )
 
 
