@@ -20,6 +20,7 @@ import chinese_calendar
 from lunardate import LunarDate
 
 from sop_models.errors import CalendarDataMissing
+from sop_models.i18n import tr
 
 WorkdayFallback = Literal["skip", "weekdays"]
 FALLBACKS: tuple[str, ...] = ("weekdays", "skip")
@@ -132,16 +133,16 @@ LIBRARY_ONLY = WorkdayCalendar()
 
 def fallback_warning(years: set[int], fallback: WorkdayFallback) -> str:
     """One line naming the years whose workday slots the fallback decided."""
-    shown = ", ".join(str(y) for y in sorted(years))
+    shown = tr(", ").join(str(y) for y in sorted(years))
     how = (
-        "planned Monday-Friday (fallback `weekdays`)"
+        tr("planned Monday-Friday (fallback `weekdays`)")
         if fallback == "weekdays"
-        else "not planned (fallback `skip`)"
+        else tr("not planned (fallback `skip`)")
     )
-    return (
-        f"no holiday schedule for {shown} ({library_note()}, none entered): workday slots "
-        f"{how}; enter it with `sop calendar import FILE` or `sop calendar set DATE ...`"
-    )
+    return tr(
+        "no holiday schedule for {years} ({library}, none entered): workday slots "
+        "{how}; enter it with `sop calendar import FILE` or `sop calendar set DATE ...`"
+    ).format(years=shown, library=library_note(), how=how)
 
 
 def lunar_to_gregorian(year: int, month: int, day: int, *, leap: bool = False) -> date | None:

@@ -17,12 +17,13 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sop_models.actions import PlannedAction
+from sop_models.i18n import N_, tr
 
 MASS_CHANNEL = "wecom_mass"
 TZ = ZoneInfo("Asia/Shanghai")
 CapRule = Literal["month", "week", "day"]
 CAP_RULES: tuple[str, ...] = get_args(CapRule)
-RULE_WORDS = {"month": "per month", "week": "per week", "day": "per day"}
+RULE_WORDS = {"month": N_("per month"), "week": N_("per week"), "day": N_("per day")}
 
 
 def cap_period(rule: CapRule, at: datetime) -> tuple[datetime, datetime, int]:
@@ -64,11 +65,16 @@ def quota_warnings(
     for (group, start), planned in sorted(counts.items()):
         cap = caps[start]
         if planned + already.get((group, start), 0) > cap:
-            when = {"month": "%Y-%m", "week": "week of %Y-%m-%d", "day": "%Y-%m-%d"}[rule]
+            period = start.strftime("%Y-%m" if rule == "month" else "%Y-%m-%d")
+            if rule == "week":
+                period = tr("week of {day}").format(day=period)
             done = already.get((group, start), 0)
-            before = f" ({done} already sent)" if done else ""
+            before = tr(" ({count} already sent)").format(count=done) if done else ""
             warnings.append(
-                f"group {group}: {start.strftime(when)}: {planned} mass messages planned"
-                f"{before}, WeCom cap {cap} {RULE_WORDS[rule]}"
+                tr("group {group}: {period}: {planned} mass messages planned").format(
+                    group=group, period=period, planned=planned
+                )
+                + before
+                + tr(", WeCom cap {cap} {per}").format(cap=cap, per=tr(RULE_WORDS[rule]))
             )
     return warnings

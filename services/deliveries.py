@@ -20,6 +20,7 @@ from services.channels import ConfirmReport, confirm_mass_sends, pending_mass_se
 from services.checklist import checklist_rows, group_names
 from services.workspace import Workspace
 from sop_models.errors import DataFileError
+from sop_models.i18n import N_, tr
 from versions import audit
 from versions.approvals import required
 
@@ -142,16 +143,18 @@ def checklist(ws: Workspace, *, day: date) -> list[dict[str, str]]:
 
 # What to do about a row of unclear fate, by status.
 NEXT_STEP = {
-    ledger.UNKNOWN: "check the channel, then: sop deliveries settle KEY sent|not-sent --by NAME",
-    ledger.AWAITING: "the sender confirms it in WeCom, then: sop deliveries confirm",
-    ledger.SENDING: "left by a stopped run: the next run reconciles it, or settle it by hand",
+    ledger.UNKNOWN: N_(
+        "check the channel, then: sop deliveries settle KEY sent|not-sent --by NAME"
+    ),
+    ledger.AWAITING: N_("the sender confirms it in WeCom, then: sop deliveries confirm"),
+    ledger.SENDING: N_("left by a stopped run: the next run reconciles it, or settle it by hand"),
 }
-CANCELLED_STEP = (
+CANCELLED_STEP = N_(
     "the sender never confirmed it and the run cancelled it: post it by hand, then"
     " sop deliveries done KEY --at TIME, or send it again: sop deliveries settle KEY not-sent"
     " --by NAME"
 )
-REMINDED_STEP = "the sender was reminded; the next run cancels it at wecom_cancel_after_hours"
+REMINDED_STEP = N_("the sender was reminded; the next run cancels it at wecom_cancel_after_hours")
 
 
 @dataclass(frozen=True)
@@ -170,19 +173,21 @@ class AttentionItem:
 
 def _follow_up(row: Delivery, zone: tzinfo) -> str:
     if ledger.is_cancelled(row):
-        return "cancelled"
+        return tr("cancelled")
     if row.status == ledger.AWAITING and row.follow_up == ledger.REMINDED and row.reminded_at:
         last = row.reminded_at.astimezone(zone).strftime("%m-%d %H:%M")
-        return f"reminded ({row.reminders} that day, last {last})"
+        return tr("reminded ({count} that day, last {last})").format(count=row.reminders, last=last)
     return ""
 
 
 def _next_step(row: Delivery, done: str) -> str:
-    if done == "cancelled":
-        return CANCELLED_STEP
+    if ledger.is_cancelled(row):
+        return tr(CANCELLED_STEP)
     if done:
-        return f"{REMINDED_STEP}; or {NEXT_STEP[row.status]}"
-    return NEXT_STEP[row.status]
+        return tr("{reminded}; or {step}").format(
+            reminded=tr(REMINDED_STEP), step=tr(NEXT_STEP[row.status])
+        )
+    return tr(NEXT_STEP[row.status])
 
 
 def attention(ws: Workspace, *, now: datetime) -> list[AttentionItem]:

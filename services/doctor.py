@@ -30,6 +30,7 @@ from services.db import applied_migrations, make_engine
 from services.settings import CONFIG_FILE
 from services.workspace import Workspace, all_migrations
 from sop_models.errors import MASK, SopflowError, one_line, redact
+from sop_models.i18n import tr
 
 GIT_TIMEOUT = 20.0  # seconds for `git ls-remote` against the store remote
 
@@ -86,8 +87,8 @@ def check_database(engine: Engine) -> Check:
         first = one_line(str(getattr(err, "orig", None) or err))
         return Check(
             False,
-            f"database {where}: cannot connect ({first})",
-            "start the database or correct database_url / SOPFLOW_DATABASE_URL",
+            tr("database {where}: cannot connect ({cause})").format(where=where, cause=first),
+            tr("start the database or correct database_url / SOPFLOW_DATABASE_URL"),
         )
     known = [name for name, _ in all_migrations()]
     unknown = [name for name in applied if name not in known]
@@ -95,16 +96,21 @@ def check_database(engine: Engine) -> Check:
     if unknown:
         return Check(
             False,
-            f"database {where}: migrated by a newer sopflow ({unknown[-1]})",
-            "upgrade sopflow on this machine",
+            tr("database {where}: migrated by a newer sopflow ({name})").format(
+                where=where, name=unknown[-1]
+            ),
+            tr("upgrade sopflow on this machine"),
         )
     if missing:
         return Check(
             False,
-            f"database {where}: {len(missing)} migration(s) not applied (first {missing[0]})",
-            "run `sop init WORKSPACE` (it migrates) with this sopflow",
+            tr("database {where}: {count} migration(s) not applied (first {name})").format(
+                where=where, count=len(missing), name=missing[0]
+            ),
+            tr("run `sop init WORKSPACE` (it migrates) with this sopflow"),
         )
-    return Check(True, f"database {where}: migration level {known[-1]} ({len(applied)} applied)")
+    level = tr("database {where}: migration level {name} ({count} applied)")
+    return Check(True, level.format(where=where, name=known[-1], count=len(applied)))
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:
@@ -133,16 +139,18 @@ def check_store(ws: Workspace) -> list[Check]:
         return [
             Check(
                 False,
-                f"store {path}: cannot read ({first})",
-                "restore store.git from a backup or clone it from the store remote",
+                tr("store {path}: cannot read ({cause})").format(path=path, cause=first),
+                tr("restore store.git from a backup or clone it from the store remote"),
             )
         ]
     mine = _refs(local.stdout.splitlines())
     tags = sum(1 for ref in mine if ref.startswith("refs/tags/"))
-    checks = [Check(True, f"store {path}: readable ({tags} version tag(s))")]
+    readable = tr("store {path}: readable ({count} version tag(s))")
+    checks = [Check(True, readable.format(path=path, count=tags))]
     url = getattr(ws.settings, "store_url", None)
     if not url:
-        return [*checks, Check(True, "store remote: none (store_url unset: a one-machine store)")]
+        alone = tr("store remote: none (store_url unset: a one-machine store)")
+        return [*checks, Check(True, alone)]
     shown = _shown(url)
     try:
         remote = _git("ls-remote", url)
@@ -155,9 +163,11 @@ def check_store(ws: Workspace) -> list[Check]:
             *checks,
             Check(
                 False,
-                f"store remote {shown}: unreachable ({first})",
-                "check store_url / SOPFLOW_STORE_URL and this machine's access "
-                "(path mounted, ssh key)",
+                tr("store remote {url}: unreachable ({cause})").format(url=shown, cause=first),
+                tr(
+                    "check store_url / SOPFLOW_STORE_URL and this machine's access "
+                    "(path mounted, ssh key)"
+                ),
             ),
         ]
     theirs = _refs(remote.stdout.splitlines())
@@ -167,12 +177,16 @@ def check_store(ws: Workspace) -> list[Check]:
             *checks,
             Check(
                 False,
-                f"store remote {shown}: the local mirror differs in {len(differ)} ref(s), e.g. "
-                f"{differ[0]}",
-                f"fetch the mirror: git --git-dir {path} fetch --prune {shown} '+refs/*:refs/*'",
+                tr(
+                    "store remote {url}: the local mirror differs in {count} ref(s), e.g. {ref}"
+                ).format(url=shown, count=len(differ), ref=differ[0]),
+                tr("fetch the mirror: {command}").format(
+                    command=f"git --git-dir {path} fetch --prune {shown} '+refs/*:refs/*'"
+                ),
             ),
         ]
-    return [*checks, Check(True, f"store remote {shown}: reachable, mirror in sync")]
+    in_sync = tr("store remote {url}: reachable, mirror in sync").format(url=shown)
+    return [*checks, Check(True, in_sync)]
 
 
 def _shown(url: str) -> str:
@@ -194,7 +208,8 @@ def check_calendar(ws: Workspace, *, today: date) -> Check:
     if found:
         what, _, fix = found[0].partition("): ")
         return Check(False, f"calendar: {what})", fix)
-    return Check(True, f"calendar: holiday data covers the next {WARN_DAYS} days")
+    covered = tr("calendar: holiday data covers the next {days} days")
+    return Check(True, covered.format(days=WARN_DAYS))
 
 
 def check_workspace_files(ws: Workspace) -> Check:
@@ -203,8 +218,9 @@ def check_workspace_files(ws: Workspace) -> Check:
 
     found = workspace_file_findings(ws)
     if found:
-        return Check(False, f"workspace files: {found[0]}", "re-enter the change through sopflow")
-    return Check(True, "workspace files: calendar.json and overlays.json match the audit trail")
+        fix = tr("re-enter the change through sopflow")
+        return Check(False, tr("workspace files: {finding}").format(finding=found[0]), fix)
+    return Check(True, tr("workspace files: calendar.json and overlays.json match the audit trail"))
 
 
 def _group_channels(engine: Engine) -> list[tuple[str, str]]:
@@ -237,13 +253,18 @@ def _check_wecom(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
     )
     missing = [n for n, v in (("wecom_corp_id", corp_id), ("wecom_corp_secret", secret)) if not v]
     if missing and not users and len(missing) == 2:
-        return Check(True, "wecom: not configured (no group uses wecom_mass)")
+        return Check(True, tr("wecom: not configured (no group uses wecom_mass)"))
     if missing:
         return Check(
             False,
-            f"wecom: {' and '.join(missing)} unset ({users} group(s) on wecom_mass)",
-            f"set {' and '.join(missing)} in {ws.root / CONFIG_FILE} "
-            f"(or {' / '.join('SOPFLOW_' + n.upper() for n in missing)})",
+            tr("wecom: {names} unset ({count} group(s) on wecom_mass)").format(
+                names=tr(" and ").join(missing), count=users
+            ),
+            tr("set {names} in {path} (or {variables})").format(
+                names=tr(" and ").join(missing),
+                path=ws.root / CONFIG_FILE,
+                variables=" / ".join("SOPFLOW_" + n.upper() for n in missing),
+            ),
         )
     secrets = configured_secrets(settings)
     try:
@@ -257,14 +278,15 @@ def _check_wecom(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
             client.access_token()  # a real gettoken: the credentials themselves are checked
     except WeComSetupError as err:
         reason = secrets.redact(f"errcode {err.errcode} ({err.errmsg})")
-        return Check(False, f"wecom: gettoken refused: {reason}", err.fix)
+        return Check(False, tr("wecom: gettoken refused: {reason}").format(reason=reason), err.fix)
     except SopflowError as err:
         return Check(
             False,
-            f"wecom: gettoken failed: {secrets.redact(one_line(err))}",
-            "check wecom_base_url and that this machine reaches WeCom",
+            tr("wecom: gettoken failed: {cause}").format(cause=secrets.redact(one_line(err))),
+            tr("check wecom_base_url and that this machine reaches WeCom"),
         )
-    return Check(True, f"wecom: gettoken works for corp {corp_id} ({users} group(s) on wecom_mass)")
+    works = tr("wecom: gettoken works for corp {corp} ({count} group(s) on wecom_mass)")
+    return Check(True, works.format(corp=corp_id, count=users))
 
 
 def _check_robots(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
@@ -273,14 +295,19 @@ def _check_robots(ws: Workspace, groups: list[tuple[str, str]]) -> Check:
         if channel == "robot":
             used[target] = used.get(target, 0) + 1
     if not used:
-        return Check(True, "robots: no group posts through a robot")
+        return Check(True, tr("robots: no group posts through a robot"))
     keys = {name for name, key in ws.settings.robot_keys.items() if key.get_secret_value().strip()}
     missing = sorted(name for name in used if name not in keys)
     if missing:
         count = sum(used[name] for name in missing)
         return Check(
             False,
-            f"robots: no key for {', '.join(missing)} ({count} group(s))",
-            f"add them under [robot_keys] in {ws.root / CONFIG_FILE} (or SOPFLOW_ROBOT_KEYS)",
+            tr("robots: no key for {names} ({count} group(s))").format(
+                names=", ".join(missing), count=count
+            ),
+            tr("add them under [robot_keys] in {path} (or SOPFLOW_ROBOT_KEYS)").format(
+                path=ws.root / CONFIG_FILE
+            ),
         )
-    return Check(True, f"robots: a key for every robot groups use ({len(used)} robot(s))")
+    every = tr("robots: a key for every robot groups use ({count} robot(s))")
+    return Check(True, every.format(count=len(used)))

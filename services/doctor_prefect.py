@@ -12,6 +12,7 @@ import httpx
 
 from services.doctor import Check
 from sop_models.errors import one_line
+from sop_models.i18n import tr
 
 HEALTH_TIMEOUT = 5.0
 MIN_HEARTBEAT_AGE = timedelta(seconds=90)
@@ -22,8 +23,10 @@ def check_server(url: str | None) -> Check:
     if not url:
         return Check(
             True,
-            "prefect: ephemeral mode (no PREFECT_API_URL: flows run inside each command; "
-            "workers need a server)",
+            tr(
+                "prefect: ephemeral mode (no PREFECT_API_URL: flows run inside each command; "
+                "workers need a server)"
+            ),
         )
     where = url.rstrip("/")
     try:
@@ -33,10 +36,10 @@ def check_server(url: str | None) -> Check:
         cause = one_line(f"{type(err).__name__}: {err}" if str(err) else type(err).__name__)
         return Check(
             False,
-            f"prefect: server at {where} does not answer ({cause})",
-            "start it (`prefect server start`) or correct PREFECT_API_URL",
+            tr("prefect: server at {url} does not answer ({cause})").format(url=where, cause=cause),
+            tr("start it (`prefect server start`) or correct PREFECT_API_URL"),
         )
-    return Check(True, f"prefect: server at {where} answers")
+    return Check(True, tr("prefect: server at {url} answers").format(url=where))
 
 
 def _client(url: str) -> object:
@@ -52,13 +55,14 @@ def _client(url: str) -> object:
 def check_pool(url: str | None, pool: str | None, *, now: datetime) -> list[Check]:
     """The work pool exists and at least one of its workers sent a recent heartbeat."""
     if not pool:
-        return [Check(True, "work pool: none named (sop serve runs deployments in its process)")]
+        alone = tr("work pool: none named (sop serve runs deployments in its process)")
+        return [Check(True, alone)]
     if not url:
         return [
             Check(
                 False,
-                f"work pool {pool}: no Prefect server to ask (ephemeral mode)",
-                "set PREFECT_API_URL to the server the workers use",
+                tr("work pool {pool}: no Prefect server to ask (ephemeral mode)").format(pool=pool),
+                tr("set PREFECT_API_URL to the server the workers use"),
             )
         ]
     from prefect.exceptions import ObjectNotFound
@@ -71,8 +75,12 @@ def check_pool(url: str | None, pool: str | None, *, now: datetime) -> list[Chec
                 return [
                     Check(
                         False,
-                        f"work pool {pool}: does not exist on {url.rstrip('/')}",
-                        f"register the deployments: sop serve --work-pool {pool}",
+                        tr("work pool {pool}: does not exist on {url}").format(
+                            pool=pool, url=url.rstrip("/")
+                        ),
+                        tr("register the deployments: {command}").format(
+                            command=f"sop serve --work-pool {pool}"
+                        ),
                     )
                 ]
             workers = client.read_workers_for_work_pool(pool)
@@ -80,23 +88,29 @@ def check_pool(url: str | None, pool: str | None, *, now: datetime) -> list[Chec
         return [
             Check(
                 False,
-                f"work pool {pool}: cannot ask the server ({one_line(err)})",
-                "see the prefect line above",
+                tr("work pool {pool}: cannot ask the server ({cause})").format(
+                    pool=pool, cause=one_line(err)
+                ),
+                tr("see the prefect line above"),
             )
         ]
-    checks = [Check(True, f"work pool {pool}: exists (type {found.type})")]
+    exists = tr("work pool {pool}: exists (type {kind})").format(pool=pool, kind=found.type)
+    checks = [Check(True, exists)]
     healthy = sorted(worker.name for worker in workers if _recent(worker, now))
     if not healthy:
         return [
             *checks,
             Check(
                 False,
-                f"workers of {pool}: none with a recent heartbeat ({len(workers)} known)",
-                f"start one: sop worker --pool {pool}",
+                tr("workers of {pool}: none with a recent heartbeat ({count} known)").format(
+                    pool=pool, count=len(workers)
+                ),
+                tr("start one: {command}").format(command=f"sop worker --pool {pool}"),
             ),
         ]
     names = ", ".join(healthy)
-    return [*checks, Check(True, f"workers of {pool}: {len(healthy)} online ({names})")]
+    online = tr("workers of {pool}: {count} online ({names})")
+    return [*checks, Check(True, online.format(pool=pool, count=len(healthy), names=names))]
 
 
 def _recent(worker: object, now: datetime) -> bool:

@@ -68,7 +68,6 @@ class Settings(BaseSettings):
     workday_fallback: Literal["weekdays", "skip"] = "weekdays"
     """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
     console_url: str | None = None  # the console's public address, for tracked `/r/` links
-    store_url: str | None = None  # the shared bare git store every machine mirrors
     work_pool: str | None = None  # the Prefect work pool `sop doctor` checks by default
     alert_webhook_url: str | None = None  # late-run alerts are POSTed here (flows.alerts)
     alert_robot: str | None = None  # and/or posted by this robot (a robot_keys name) to ops

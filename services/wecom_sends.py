@@ -29,9 +29,10 @@ from engine.wecom.groupmsg import group_send_results
 from services.channels import MASS_SEND, configured_secrets, wecom_credentials
 from services.event_imports import import_table
 from services.workspace import Workspace
+from sop_models.i18n import N_
 from sop_models.messages import message_key, message_of_delivery
 
-NO_READ_DATA = (
+NO_READ_DATA = N_(
     "WeCom gives no read data for customer-group mass messages (get_groupmsg_send_result has"
     " only each chat's send status and time): opens come from your own events (tracked links,"
     " imported open rows), never from WeCom"

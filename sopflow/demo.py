@@ -30,6 +30,7 @@ from services.seeding import (
 from services.settings import declare_guardrail_margin
 from services.workspace import Workspace, init_workspace
 from simulator import Community, SimulationParams
+from sop_models.i18n import tr
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mombaby-refined.yaml"
 AUTHOR, APPROVER = "运营小王", "李经理"
@@ -100,8 +101,10 @@ def _approve_when_paused(result_box: dict[str, Any], say: Say) -> None:
         if waiting:
             run = waiting[0]
             say(
-                f"check run {run.id} paused for approval; demo mode approves it as {APPROVER} "
-                "(in real use: the Prefect UI or `sop approve RUN_ID --approver NAME`)"
+                tr(
+                    "check run {run} paused for approval; demo mode approves it as {name} "
+                    "(in real use: the Prefect UI or `sop approve RUN_ID --approver NAME`)"
+                ).format(run=run.id, name=APPROVER)
             )
             approve_run(run.id, APPROVER, "演示模式自动批准 (demo mode)")
             return
@@ -135,15 +138,20 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
         )
         sop_id = seeded.sop_id
         say(
-            f"Plan: saved {seeded.production.tag} and promoted it to production "
-            f"(approved by {APPROVER})"
+            tr("Plan: saved {tag} and promoted it to production (approved by {name})").format(
+                tag=seeded.production.tag, name=APPROVER
+            )
         )
         params = cfg.simulation()
         community = Community.create(params=params, groups=seeded.groups)
         total_days = cfg.days_before + cfg.days_experiment
         days = [cfg.start + timedelta(n) for n in range(total_days)]
         with prefect_for(ws.root) as where:
-            say(f"Do: {cfg.groups} groups x {cfg.members} members, {total_days} days via {where}")
+            say(
+                tr("Do: {groups} groups x {members} members, {days} days via {where}").format(
+                    groups=cfg.groups, members=cfg.members, days=total_days, where=where
+                )
+            )
             sent = 0
             for index, day in enumerate(days):
                 if index == cfg.days_before:
@@ -159,12 +167,18 @@ def run_demo(cfg: DemoConfig, *, say: Say, progress: Progress) -> DemoResult:
                         now=datetime.now(UTC),
                     )
                     say(
-                        f"Do: saved {v2.tag} (new welcome text) as candidate on "
-                        f"{len(split.candidate)} of {cfg.groups} groups"
+                        tr(
+                            "Do: saved {tag} (new welcome text) as candidate on "
+                            "{count} of {groups} groups"
+                        ).format(tag=v2.tag, count=len(split.candidate), groups=cfg.groups)
                     )
                 sent += _simulate_day(ws, community, sop_id, day)
-                progress("simulated days", index + 1, total_days)
-            say(f"Do: {sent} actions sent to the outbox, events imported for KPIs")
+                progress(tr("simulated days"), index + 1, total_days)
+            say(
+                tr("Do: {count} actions sent to the outbox, events imported for KPIs").format(
+                    count=sent
+                )
+            )
             experiment_start = days[cfg.days_before]
             preflight.for_check(ws, sop_id=sop_id)
             box: dict[str, Any] = {}

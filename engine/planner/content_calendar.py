@@ -22,6 +22,7 @@ from engine.planner.day_rules import IsWorkday, selects
 from sop_models import Column, SopDocument
 from sop_models.checks_content import rotation_items
 from sop_models.content_plan import ContentPlan
+from sop_models.i18n import tr
 
 SHOWN = 5  # dates a warning lists before "and N more"
 
@@ -175,7 +176,9 @@ class ContentCalendar:
             shown = sorted(d for d in days if first <= d <= last)
             if shown:
                 lines.append(
-                    f"content calendar gap: {name} has no content on {_dates(shown)} (not posted)"
+                    tr(
+                        "content calendar gap: {slot} has no content on {dates} (not posted)"
+                    ).format(slot=name, dates=_dates(shown))
                 )
         repeat = self._repeat
         for column_id, used in sorted(self._used.items()):
@@ -188,14 +191,19 @@ class ContentCalendar:
                     close.append(f"{tag} {before:%m-%d}/{day:%m-%d}")
                 last_seen[tag] = day
             if close:
-                more = f" and {len(close) - SHOWN} more" if len(close) > SHOWN else ""
+                more = _more(len(close))
                 lines.append(
-                    f"{column_id} repeats an item within {repeat[column_id]} days: "
-                    f"{'; '.join(close[:SHOWN])}{more}"
+                    tr("{column} repeats an item within {days} days: {cases}").format(
+                        column=column_id, days=repeat[column_id], cases=tr("; ").join(close[:SHOWN])
+                    )
+                    + more
                 )
         return lines
 
 
+def _more(count: int) -> str:
+    return tr(" and {count} more").format(count=count - SHOWN) if count > SHOWN else ""
+
+
 def _dates(days: list[date]) -> str:
-    more = f" and {len(days) - SHOWN} more" if len(days) > SHOWN else ""
-    return ", ".join(d.isoformat() for d in days[:SHOWN]) + more
+    return tr(", ").join(d.isoformat() for d in days[:SHOWN]) + _more(len(days))

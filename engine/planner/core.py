@@ -38,6 +38,7 @@ from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 from sop_models.actions import ActionKind, PlannedAction, action_key
 from sop_models.errors import PlanError
+from sop_models.i18n import tr
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
 OPERATOR_CHANNEL = "tasklist"
@@ -243,7 +244,10 @@ def _start_warnings(doc: SopDocument, groups: list[GroupLike]) -> list[str]:
     missing = sorted(g.id for g in groups if g.start_date is None)
     if not missing:
         return []
-    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    more = tr(" and {count} more").format(count=len(missing) - 5) if len(missing) > 5 else ""
+    shown = tr(", ").join(missing[:5]) + more
     return [
-        f"{len(missing)} group(s) without start_date planned as mature (no cold start): {shown}"
+        tr(
+            "{count} group(s) without start_date planned as mature (no cold start): {groups}"
+        ).format(count=len(missing), groups=shown)
     ]

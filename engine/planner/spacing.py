@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from sop_models.actions import PlannedAction
+from sop_models.i18n import tr
 from sop_models.spacing import QuietHours, Spacing
 
 POSTS = frozenset({"column", "flash_sale", "calendar", "campaign", "cold_start"})
@@ -42,11 +43,19 @@ def apply_quiet_hours(
         at = datetime.combine(day, time(end // 60, end % 60), tzinfo=local.tzinfo)
         marker = {"quiet_hours": f"deferred from {local:%H:%M}"}  # shown by plans and the console
         kept.append(replace(action, at=at, extra={**action.extra, **marker}))
-    verb = "deferred to" if quiet.action == "defer" else "dropped (quiet hours end"
-    tail = "" if quiet.action == "defer" else ")"
+    line = (
+        tr(
+            "quiet hours {start}-{end}: {slot} planned inside them {count} time(s), "
+            "deferred to {end}"
+        )
+        if quiet.action == "defer"
+        else tr(
+            "quiet hours {start}-{end}: {slot} planned inside them {count} time(s), "
+            "dropped (quiet hours end {end})"
+        )
+    )
     warnings = [
-        f"quiet hours {quiet.start}-{quiet.end}: {slot} planned inside them {count} time(s), "
-        f"{verb} {quiet.end}{tail}"
+        line.format(start=quiet.start, end=quiet.end, slot=slot, count=count)
         for slot, count in sorted(touched.items())
     ]
     return kept, warnings
@@ -75,33 +84,47 @@ def apply_spacing(
             mine, theirs = priorities.get(post.key, 0), priorities.get(last.key, 0)
             loser, winner = (post, last) if mine <= theirs else (last, post)
             minutes = int((post.at - last.at).total_seconds() // 60)
-            outcome, follows = "kept both", post
+            outcome, follows, both = tr("kept both"), post, True
             if mine != theirs and spacing.on_collision == "drop":
                 changed[loser.key] = None
-                outcome, follows = f"dropped {loser.slot}, kept {winner.slot}", winner
+                outcome = tr("dropped {lost}, kept {kept}").format(
+                    lost=loser.slot, kept=winner.slot
+                )
+                follows, both = winner, False
             elif mine != theirs and spacing.on_collision == "shift":
                 marker = {"collision": f"moved from {loser.at:%H:%M} ({winner.slot})"}
                 moved = replace(loser, at=winner.at + gap, extra={**loser.extra, **marker})
                 changed[loser.key] = moved
-                outcome, follows = f"moved {loser.slot} to {moved.at:%H:%M}", moved
+                outcome = tr("moved {slot} to {at}").format(slot=loser.slot, at=f"{moved.at:%H:%M}")
+                follows, both = moved, False
             elif mine == theirs:
-                outcome = "kept both (equal priority)"
+                outcome = tr("kept both (equal priority)")
             else:  # warn: both go out, but say which one the declared priority would keep
-                outcome = f"kept both (priority keeps {winner.slot})"
-            if outcome.startswith("kept both"):  # both go out: mark each with the other
+                outcome = tr("kept both (priority keeps {slot})").format(slot=winner.slot)
+            if both:  # both go out: mark each with the other
                 for one, other in ((post, last), (last, post)):
                     note = {"collision": f"{minutes} min from {other.slot}"}
                     changed[one.key] = replace(one, extra={**one.extra, **note})
             seen.setdefault((last.slot, post.slot), []).append(
-                f"{group_id} {post.at:%Y-%m-%d} {last.at:%H:%M}/{post.at:%H:%M} "
-                f"({minutes} min apart): {outcome}"
+                tr("{group} {day} {first}/{second} ({minutes} min apart): {outcome}").format(
+                    group=group_id,
+                    day=f"{post.at:%Y-%m-%d}",
+                    first=f"{last.at:%H:%M}",
+                    second=f"{post.at:%H:%M}",
+                    minutes=minutes,
+                    outcome=outcome,
+                )
             )
             last = follows
     result = [changed.get(a.key, a) for a in actions] if changed else list(actions)
     kept = [a for a in result if a is not None]
+    line = tr(
+        "collision (gap {gap} min): {first} and {second} in {count} group-day(s), first {case}"
+    )
     warnings = [
-        f"collision (gap {spacing.gap_minutes} min): {first} and {second} in {len(cases)} "
-        f"group-day(s), first {cases[0]}"
+        line.format(
+            gap=spacing.gap_minutes, first=first, second=second, count=len(cases), case=cases[0]
+        )
         for (first, second), cases in sorted(seen.items())
     ]
     return kept, warnings

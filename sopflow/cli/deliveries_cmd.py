@@ -14,7 +14,7 @@ from services import deliveries as delivery_services
 from services.checklist import render_checklist
 from services.deliveries import STATUSES
 from sop_models.errors import DataFileError
-from sop_models.i18n import N_, tr
+from sop_models.i18n import N_, NP_, pgettext, tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.groups_cmd import echo_table
 from sopflow.cli.params import date_option, datetime_option, in_zone
@@ -55,10 +55,36 @@ def deliveries_list(
         echo_json([_row_dict(row) for row in rows])
         return
     if not rows:
-        typer.echo("no deliveries")
+        typer.echo(tr("no deliveries"))
         return
-    headers = ("due", "group", "channel", "status", "tries", "key", "note")
+    headers = [pgettext(*h) for h in LIST_HEADERS]
     echo_table(headers, [_list_row(row, zone) for row in rows])
+
+
+LIST_HEADERS: tuple[tuple[str, str], ...] = (
+    NP_("column", "due"),
+    NP_("column", "group"),
+    NP_("column", "channel"),
+    NP_("column", "status"),
+    NP_("column", "tries"),
+    NP_("column", "key"),
+    NP_("column", "note"),
+)
+SUMMARY_HEADERS = {
+    "group": NP_("column", "group"),
+    "name": NP_("column", "name"),
+    "planned": NP_("column", "planned"),
+    "sent": NP_("column", "sent"),
+    "done": NP_("column", "done"),
+    "failed": NP_("column", "failed"),
+    "unknown": NP_("column", "unknown"),
+    "awaiting": NP_("column", "awaiting"),
+    "pending": NP_("column", "pending"),
+    "skipped": NP_("column", "skipped"),
+    "on_time": NP_("column", "on time"),
+    "late": NP_("column", "late"),
+    "early": NP_("column", "early"),
+}
 
 
 def _row_dict(row: Delivery) -> dict[str, object]:
@@ -67,7 +93,8 @@ def _row_dict(row: Delivery) -> dict[str, object]:
 
 
 def _list_row(row: Delivery, zone: tzinfo) -> tuple[str, ...]:
-    note = f"by {row.done_by}" if row.done_by else row.error or row.response_id or ""
+    note = tr("by {name}").format(name=row.done_by) if row.done_by else ""
+    note = note or row.error or row.response_id or ""
     due = row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return due, row.group_id, row.channel, row.status, str(row.attempts), row.key, note
 
@@ -96,9 +123,10 @@ def deliveries_summary(
         echo_json(data)
         return
     if not data:
-        typer.echo("no deliveries")
+        typer.echo(tr("no deliveries"))
         return
-    echo_table(list(data[0]), [list(item.values()) for item in data])
+    headers = [pgettext(*SUMMARY_HEADERS[n]) if n in SUMMARY_HEADERS else n for n in data[0]]
+    echo_table(headers, [list(item.values()) for item in data])
 
 
 @deliveries_app.command("done")
@@ -155,14 +183,21 @@ def deliveries_confirm(ctx: typer.Context) -> None:
     """
     confirmation = delivery_services.confirm(workspace(ctx), now=now())
     for key, why in confirmation.skipped.items():
-        typer.echo(f"skipped {key}: {why}", err=True)
+        typer.echo(tr("skipped {key}: {why}").format(key=key, why=why), err=True)
     report = confirmation.report
     if report is None:
-        typer.echo("no mass sends awaiting confirmation")
+        typer.echo(tr("no mass sends awaiting confirmation"))
         return
     typer.echo(
-        f"polled {report.checked} mass send(s): {len(report.sent)} sent,"
-        f" {len(report.failed)} failed, {len(report.awaiting)} still awaiting confirmation"
+        tr(
+            "polled {checked} mass send(s): {sent} sent, {failed} failed, "
+            "{awaiting} still awaiting confirmation"
+        ).format(
+            checked=report.checked,
+            sent=len(report.sent),
+            failed=len(report.failed),
+            awaiting=len(report.awaiting),
+        )
     )
 
 
@@ -195,7 +230,7 @@ def deliveries_checklist(
         output.write_text(("\ufeff" if fmt == "csv" else "") + text, encoding="utf-8", newline="")
     except OSError as exc:
         raise DataFileError(f"{output}: cannot write ({exc.strerror or exc})") from None
-    typer.echo(f"wrote {len(rows)} item(s) to {output}")
+    typer.echo(tr("wrote {count} item(s) to {path}").format(count=len(rows), path=output))
 
 
 @deliveries_app.command("attention")
@@ -213,7 +248,7 @@ def deliveries_attention(
     if as_json:
         echo_json([{**asdict(item), "due_at": item.due_at.isoformat()} for item in items])
     elif not items:
-        typer.echo("nothing needs attention")
+        typer.echo(tr("nothing needs attention"))
     else:
         zone = ws.settings.zone
         rows = [
@@ -221,7 +256,8 @@ def deliveries_attention(
              i.status, i.follow_up or "-", i.key, i.action)
             for i in items
         ]  # fmt: skip
-        echo_table(("due", "group", "channel", "status", "done", "key", "to do"), rows)
+        headers = (*LIST_HEADERS[:4], NP_("follow-up column", "done"), LIST_HEADERS[5])
+        echo_table([pgettext(*h) for h in (*headers, NP_("column", "to do"))], rows)
     if items:
         raise typer.Exit(1)
 
@@ -240,7 +276,11 @@ def deliveries_settle(
     Example: sop deliveries settle mombaby-refined:1.0:g1:columns.morning:2025-03-08 sent --by 小王
     """
     row = delivery_services.settle(workspace(ctx), key=key, outcome=outcome, by=by, now=now())
-    typer.echo(f"{row.key}: {row.status} (settled by {by.strip()}, recorded in the audit trail)")
+    typer.echo(
+        tr("{key}: {status} (settled by {name}, recorded in the audit trail)").format(
+            key=row.key, status=row.status, name=by.strip()
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

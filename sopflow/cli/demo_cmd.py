@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.audit_trail import records
 from services.workspace import open_workspace
+from sop_models.i18n import tr
 from sopflow.cli.audit_cmd import format_record
 from sopflow.cli.common import use_workspace_prefect_home
 
@@ -58,20 +59,19 @@ def demo(
     for reason in result.reasons:
         console.print(f"  - {reason}")
     if result.decision == "PROMOTE":
-        console.print(f"\nAct — production is now v2.0; changelog: [bold]{result.changelog}[/]\n")
+        act = tr("production is now v2.0; changelog: {changelog}")
     elif result.decision == "REJECT":
-        console.print(
-            "\nAct — candidate v2.0 rejected, production stays v1.0; evidence kept: "
-            f"[bold]{result.changelog}[/]\n"
-        )
+        act = tr("candidate v2.0 rejected, production stays v1.0; evidence kept: {changelog}")
     else:
-        console.print(f"\nAct — not enough evidence yet, keep collecting: {result.changelog}\n")
-    console.print("Audit log (sop audit):")
+        act = tr("not enough evidence yet, keep collecting: {changelog}")
+    bold = result.changelog if result.decision == "CONTINUE" else f"[bold]{result.changelog}[/]"
+    console.print("\nAct — " + act.format(changelog=bold) + "\n")
+    console.print(tr("Audit log (sop audit):"))
     with open_workspace(result.workspace) as ws:
         for record in records(ws):
             console.print(format_record(record, ws.settings.zone), markup=False)
     report, ws = result.report, result.workspace
-    console.print("\nWhere to look next:")
+    console.print("\n" + tr("Where to look next:"))
     if report:
         console.print(f"  report   {report}")
     console.print(f"  outbox   {ws / 'outbox'}")
@@ -79,15 +79,17 @@ def demo(
     console.print(f"  diff     sop --workspace {ws} diff mombaby-refined 1.0 2.0")
     console.print(f"  KPIs     sop --workspace {ws} kpi mombaby-refined --by version")
     console.print(
-        "  Prefect  sop server   # then open http://127.0.0.1:4200 (runs of a real server)"
+        "  Prefect  sop server   # " + tr("then open http://127.0.0.1:4200 (runs of a real server)")
     )
     console.print(
         f"  console  sop --workspace {ws} users add 李经理 --role lead"
-        f" && sop --workspace {ws} web   # then open http://127.0.0.1:8000",
+        f" && sop --workspace {ws} web   # "
+        + tr("then open {url}").format(url="http://127.0.0.1:8000"),
         markup=False,
         soft_wrap=True,
     )
-    console.print(f"\ndone in {time.monotonic() - started:.0f} s (seed {seed})")
+    took = f"{time.monotonic() - started:.0f}"
+    console.print("\n" + tr("done in {seconds} s (seed {seed})").format(seconds=took, seed=seed))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import date_option, datetime_option, in_zone
 
@@ -37,12 +38,19 @@ def events_import(
     ws = workspace(ctx)
     for path in files:
         result = import_events(ws, path, now=now(), tz=tz, actor=by)
-        skipped = f", skipped {result.skipped} already imported" if result.skipped else ""
+        skipped = (
+            tr(", skipped {count} already imported").format(count=result.skipped)
+            if result.skipped
+            else ""
+        )
         if result.rows == 0:
-            typer.echo(f"imported nothing new from {path}{skipped}")
+            typer.echo(tr("imported nothing new from {path}").format(path=path) + skipped)
         else:
             typer.echo(
-                f"imported {result.rows} event(s) from {path} as batch {result.batch}{skipped}"
+                tr("imported {count} event(s) from {path} as batch {batch}").format(
+                    count=result.rows, path=path, batch=result.batch
+                )
+                + skipped
             )
 
 
@@ -75,11 +83,15 @@ def events_push(
     if as_json:
         echo_json({"batch": done.batch.batch, "group": done.group_id, "fired": fired})
         return
-    typer.echo(f"pushed {event} for {done.group_id} as batch {done.batch.batch}")
-    for post in fired:
-        typer.echo(
-            f"fired {post['slot']}: {'sent' if post['sent'] else 'not sent'}  {post['text']}"
+    typer.echo(
+        tr("pushed {event} for {group} as batch {batch}").format(
+            event=event, group=done.group_id, batch=done.batch.batch
         )
+    )
+    for post in fired:
+        state = tr("sent") if post["sent"] else tr("not sent")
+        line = tr("fired {slot}: {state}").format(slot=post["slot"], state=state)
+        typer.echo(f"{line}  {post['text']}")
     for warning in done.warnings:
         typer.echo(f"warning: {warning}", err=True)
 
@@ -100,10 +112,11 @@ def events_list(
         echo_json([vars(b) for b in batches])
         return
     if not batches:
-        typer.echo("no event batches imported")
+        typer.echo(tr("no event batches imported"))
     for b in batches:
-        skipped = f" (+{b.skipped} skipped)" if b.skipped else ""
-        typer.echo(f"{b.batch}  {b.rows:>7} event(s){skipped}  {b.imported_at or '-'}  {b.source}")
+        skipped = tr(" (+{count} skipped)").format(count=b.skipped) if b.skipped else ""
+        rows = tr("{count} event(s)").format(count=f"{b.rows:>7}")
+        typer.echo(f"{b.batch}  {rows}{skipped}  {b.imported_at or '-'}  {b.source}")
 
 
 @events_app.command("remove")
@@ -119,7 +132,11 @@ def events_remove(
     from services.event_imports import remove_batch
 
     entry = remove_batch(workspace(ctx), batch, now=now(), actor=by)
-    typer.echo(f"removed batch {entry.batch}: {entry.rows} event(s) from {entry.source}")
+    typer.echo(
+        tr("removed batch {batch}: {count} event(s) from {path}").format(
+            batch=entry.batch, count=entry.rows, path=entry.source
+        )
+    )
 
 
 @events_app.command("wecom-stats")
@@ -147,26 +164,38 @@ def events_wecom_stats(
         echo_json({**{k: str(v) for k, v in stored.items()}, "send_results": sends.as_json()})
         return
     typer.echo(
-        f"stored {stored['owner_rows']} owner row(s) and {stored['day_rows']} day row(s)"
-        f" under {ws.dir('events') / 'wecom'}"
+        tr("stored {owners} owner row(s) and {days} day row(s) under {path}").format(
+            owners=stored["owner_rows"], days=stored["day_rows"], path=ws.dir("events") / "wecom"
+        )
     )
-    batch = f" (batch {sends.batch})" if sends.batch else ""
+    batch = tr(" (batch {batch})").format(batch=sends.batch) if sends.batch else ""
     typer.echo(
-        f"mass sends: {len(sends.messages)} message(s); {sends.new_events} new delivered"
-        f" event(s){batch}, {sends.already_stored} already stored"
+        tr("mass sends: {count} message(s); {new} new delivered event(s)").format(
+            count=len(sends.messages), new=sends.new_events
+        )
+        + batch
+        + tr(", {count} already stored").format(count=sends.already_stored)
     )
     for m in sends.messages:
+        line = tr(
+            "{message}: sent {sent}, failed {failed}, over the monthly cap {over}, "
+            "not confirmed {waiting}"
+        )
         typer.echo(
-            f"  {m.message}: sent {m.sent}, failed {m.failed}, over the monthly cap"
-            f" {m.over_cap}, not confirmed {m.waiting}"
+            "  "
+            + line.format(
+                message=m.message, sent=m.sent, failed=m.failed, over=m.over_cap, waiting=m.waiting
+            )
         )
     if sends.without_members:
         typer.echo(
-            f"note: no member_count for {', '.join(sends.without_members)}: WeCom does not say"
-            " how many members a send reached, so their delivered events count 0"
-            " (set it: sop groups edit ID --members N)"
+            tr(
+                "note: no member_count for {groups}: WeCom does not say how many members a "
+                "send reached, so their delivered events count 0 "
+                "(set it: sop groups edit ID --members N)"
+            ).format(groups=", ".join(sends.without_members))
         )
-    typer.echo(f"note: {NO_READ_DATA}")
+    typer.echo(tr("note: {text}").format(text=tr(NO_READ_DATA)))
 
 
 def kpi(
@@ -210,12 +239,12 @@ def kpi(
         value = "-" if row["value"] is None else f"{row['value']:.4f}"
         typer.echo(f"{where}  {value}  ({row['num']:g}/{row['den']:g})")
     for hit in hits:
-        typer.echo(f"alert {hit}")
-    note = (
-        f"events: {counted.used} used for {sop}; {counted.unattributed} could not be attributed"
+        typer.echo(tr("alert {hit}").format(hit=hit))
+    note = tr(
+        "events: {used} used for {sop}; {unattributed} could not be attributed"
         " to an SOP version (no sop/sop_version, and none known for their group that day)"
     )
-    typer.echo(note)
+    typer.echo(note.format(used=counted.used, sop=sop, unattributed=counted.unattributed))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 from engine.planner import TZ
 from services.planning import plan_window
 from sop_models.actions import PlannedAction
+from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, workspace
 from sopflow.cli.params import date_option
 
@@ -87,7 +88,7 @@ def plan_command(
         return
     for action in result.actions:
         typer.echo(_line(action, sop_id))
-    typer.echo(f"{len(result.actions)} action(s)", err=True)
+    typer.echo(tr("{count} action(s)").format(count=len(result.actions)), err=True)
 
 
 def register(app: typer.Typer) -> None:

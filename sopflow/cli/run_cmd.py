@@ -192,7 +192,7 @@ def approve(
     with prefect_for(ws.root):
         preflight.for_approval(ws, run_id=run_id, approver=approver)
         approve_run(run_id, signed(approver, os_user()))  # the audit names the OS user too
-    typer.echo(f"run {run_id} approved by {approver}")
+    typer.echo(tr("run {run} approved by {name}").format(run=run_id, name=approver))
 
 
 def decline(
@@ -214,7 +214,11 @@ def decline(
     with prefect_for(ws.root):
         preflight.for_decline(ws, run_id=run_id, reason=reason)
         decline_run(run_id, signed(approver, os_user()), reason)
-    typer.echo(f"run {run_id} declined by {approver}: {reason}")
+    typer.echo(
+        tr("run {run} declined by {name}: {reason}").format(
+            run=run_id, name=approver, reason=reason
+        )
+    )
 
 
 def paused(

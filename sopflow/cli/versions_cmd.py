@@ -16,6 +16,7 @@ from services.cli_identity import cli_uow
 from services.history import diff_versions, history, list_sops, show_version
 from services.validation import read_document_text, validate_text
 from sop_models.errors import DataFileError
+from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, now, split_ref, workspace
 from versions import services
 from versions.diff import format_changes
@@ -161,7 +162,9 @@ def candidate(
     """
     ws = workspace(ctx)
     info = services.set_candidate(cli_uow(ws), sop_id=sop, version=version, actor=author, now=now())
-    typer.echo(f"candidate of {sop} is now {info.version.label}")
+    typer.echo(
+        tr("candidate of {sop} is now {version}").format(sop=sop, version=info.version.label)
+    )
 
 
 def promote(
@@ -188,7 +191,11 @@ def promote(
         now=now(),
         changelog=changelog,
     )
-    typer.echo(f"production of {sop} is now {info.version.label} (approved by {approver})")
+    typer.echo(
+        tr("production of {sop} is now {version} (approved by {name})").format(
+            sop=sop, version=info.version.label, name=approver
+        )
+    )
 
 
 def reject(
@@ -203,7 +210,9 @@ def reject(
     """
     ws = workspace(ctx)
     info = services.reject(cli_uow(ws), sop_id=sop, actor=author, reason=reason, now=now())
-    typer.echo(f"candidate {info.version.label} of {sop} rejected")
+    typer.echo(
+        tr("candidate {version} of {sop} rejected").format(version=info.version.label, sop=sop)
+    )
 
 
 def rollback(
@@ -218,7 +227,11 @@ def rollback(
     """
     ws = workspace(ctx)
     info = services.rollback(cli_uow(ws), sop_id=sop, author=author, reason=message, now=now())
-    typer.echo(f"production of {sop} rolled back to {info.version.label}")
+    typer.echo(
+        tr("production of {sop} rolled back to {version}").format(
+            sop=sop, version=info.version.label
+        )
+    )
 
 
 def evidence(
@@ -242,7 +255,7 @@ def evidence(
     info = services.attach_evidence(
         cli_uow(ws), sop_id=sop_id, version=ref, actor=author, evidence=data, now=now()
     )
-    typer.echo(f"evidence attached to {info.tag}")
+    typer.echo(tr("evidence attached to {tag}").format(tag=info.tag))
 
 
 def register(app: typer.Typer) -> None:

@@ -141,7 +141,7 @@ def test_approved_check_promotes_with_the_measured_changelog(
     approved = cli("approve", str(run_id), "--approver", APPROVER)
     result = run.result()
 
-    assert f"run {run_id} approved by {APPROVER}" in approved.stdout
+    assert f"运行 {run_id} 已由 {APPROVER} 批准" in approved.stdout
     assert (result["decision"], result["promoted"]) == ("PROMOTE", True)
     assert by_cli(result["approver"])
     assert result["run_id"] == str(run_id)
@@ -181,7 +181,7 @@ def test_declined_check_leaves_production_and_records_the_reason(
     declined = cli("decline", str(run_id), "--approver", APPROVER, "--reason", "样本太小")
     result = run.result()
 
-    assert f"run {run_id} declined by {APPROVER}: 样本太小" in declined.stdout
+    assert f"运行 {run_id} 已被 {APPROVER} 驳回：样本太小" in declined.stdout
     assert (result["decision"], result["approved"], result["promoted"]) == ("PROMOTE", False, False)
     with open_workspace(better) as ws:
         aliases = {name: str(v) for name, v in ws.store.aliases(SOP).items()}

@@ -68,7 +68,7 @@ def test_events_import_is_all_or_nothing_with_line_numbers(cli: Cli, tmp_path: P
     cli("groups", "add", "g1", "--name", "宝妈1群", "--sop", SOP)
     good = tmp_path / "good.csv"
     good.write_text(GOOD_CSV, encoding="utf-8")
-    assert "imported 3 event(s)" in cli("events", "import", str(good)).output
+    assert "导入 3 条事件" in cli("events", "import", str(good)).output
 
 
 def test_kpi_by_version_and_day_with_alerts(experiment_root: Path) -> None:

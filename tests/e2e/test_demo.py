@@ -21,7 +21,7 @@ def _demo(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
         check=False,
     )
 
@@ -44,7 +44,7 @@ def test_demo_ends_in_promote_with_a_changelog_line(tmp_path: Path) -> None:
     out = result.stdout
     assert "Check: PROMOTE" in out
     assert "v2.0：新欢迎语 — 欢迎语打开率 +" in out  # the welcome's own opens
-    assert "demo mode approves it as 李经理" in out
+    assert "演示模式以 李经理 的身份自动批准" in out
     assert "\\u" not in out
     log = json.loads(_sop(root, "log", "mombaby-refined", "--json"))
     assert log[0]["version"] == "2.0" and log[0]["aliases"] == ["production"]
@@ -65,7 +65,7 @@ def test_demo_with_a_worse_v2_ends_in_reject_and_keeps_the_evidence(tmp_path: Pa
     result = _demo(root, "--worse")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Check: REJECT" in result.stdout
-    assert "candidate v2.0 rejected" in result.stdout
+    assert "候选版本 v2.0 已否决，生产版本仍为 v1.0" in result.stdout
     log = json.loads(_sop(root, "log", "mombaby-refined", "--json"))
     assert {v["version"]: v["aliases"] for v in log} == {"2.0": [], "1.0": ["production"]}
     shown = json.loads(_sop(root, "show", "mombaby-refined@2.0", "--json"))

@@ -88,20 +88,20 @@ def test_doctor_sees_the_server_then_a_missing_pool_a_pool_without_workers_and_a
     pool = f"doctor-{uuid4().hex[:8]}"
 
     server, missing = _pool_lines(workspace, url, pool)
-    assert server.ok and server.what == f"prefect: server at {url} answers"
-    assert not missing.ok and missing.what == f"work pool {pool}: does not exist on {url}"
-    assert missing.fix == f"register the deployments: sop serve --work-pool {pool}"
+    assert server.ok and server.what == f"prefect: {url} 的服务器有响应"
+    assert not missing.ok and missing.what == f"work pool {pool}: 在 {url} 上不存在"
+    assert missing.fix == f"注册部署：sop serve --work-pool {pool}"
 
     _pool(pool)
     _, exists, idle = _pool_lines(workspace, url, pool)
-    assert exists.ok and exists.what == f"work pool {pool}: exists (type process)"
-    assert not idle.ok and idle.what == f"workers of {pool}: none with a recent heartbeat (0 known)"
-    assert idle.fix == f"start one: sop worker --pool {pool}"
+    assert exists.ok and exists.what == f"work pool {pool}: 存在（类型 process）"
+    assert not idle.ok and idle.what == f"workers of {pool}: 最近都没有心跳（已知 0 个）"
+    assert idle.fix == f"启动一个：sop worker --pool {pool}"
 
     with get_client(sync_client=True) as client:  # what a worker sends while it polls
         client.send_worker_heartbeat(pool, "machine-a", heartbeat_interval_seconds=30)
     _, _, online = _pool_lines(workspace, url, pool)
-    assert online.ok and online.what == f"workers of {pool}: 1 online (machine-a)"
+    assert online.ok and online.what == f"workers of {pool}: 1 个在线（machine-a）"
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_an_imported_and_a_set_day_show_up_in_the_year_and_in_sop_plan(
     assert "2027-02-10" in morning and "2027-02-20" in morning
     assert "holiday schedule" not in result.stderr
     unknown = cli("plan", "mombaby-refined", "--from", "2028-01-03", "--to", "2028-01-03")
-    assert "sop: warning: no holiday schedule for 2028" in unknown.stderr
+    assert "sop: warning: 2028 年没有节假日安排" in unknown.stderr
 
 
 def test_coverage_warns_45_days_before_the_data_runs_out(workspace: Workspace) -> None:
@@ -87,4 +87,4 @@ def test_doctor_is_quiet_once_this_and_next_year_are_entered(
     year = datetime.now(UTC).year
     rows = "".join(f"{y}-10-01,holiday,国庆节\n" for y in (year, year + 1))
     cli("calendar", "import", str(_write(tmp_path, "date,type,name\n" + rows)))
-    assert "ok  calendar: holiday data covers the next 45 days" in cli("doctor").stdout
+    assert "ok  calendar: 节假日数据覆盖未来 45 天" in cli("doctor").stdout

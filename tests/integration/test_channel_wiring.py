@@ -211,7 +211,7 @@ def test_mass_sends_await_then_confirm_settles_them_through_the_cli(
 
     close_channels()  # a later process: nothing remembered in memory, only the ledger
     result = cli("deliveries", "confirm")
-    assert "polled 3 mass send(s): 1 sent, 1 failed, 1 still awaiting" in result.output
+    assert "查询了 3 条群发：已发 1，失败 1，仍待确认 1" in result.output
     with workspace.session() as session:
         rows = get_deliveries(session, ["mass-0", "mass-1", "mass-2"])
     assert [rows[k].status for k in ("mass-0", "mass-1", "mass-2")] == [

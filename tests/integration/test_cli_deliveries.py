@@ -127,12 +127,12 @@ def test_listing_is_ordered_by_due_time_and_filters(filled: Workspace, cli: Cli)
     assert keys(cli, "--since", "2025-03-08T04:00Z", "--until", "2025-03-08T13:00+08:00") == [
         "g3-0308-noon"
     ]
-    assert "no deliveries" in cli("deliveries", "--sop", "other").output
+    assert "没有投递记录" in cli("deliveries", "--sop", "other").output
 
 
 def test_listing_table_shows_local_due_time_state_and_notes(filled: Workspace, cli: Cli) -> None:
     lines = cli("deliveries", "--group", "g3").output.splitlines()
-    assert lines[0].split() == ["due", "group", "channel", "status", "tries", "key", "note"]
+    assert lines[0].split() == ["应发时间", "群", "渠道", "状态", "尝试", "键", "备注"]
     assert lines[1].split()[:7] == [
         *("2025-03-08", "12:00", "g3", "console", "failed", "3", "g3-0308-noon")
     ]
@@ -171,7 +171,7 @@ def test_summary_counts_states_and_lateness_per_group(filled: Workspace, cli: Cl
     lenient = json.loads(cli("deliveries", "summary", "--late-after", "180", "--json").output)
     assert (lenient[0]["on_time"], lenient[0]["late"]) == (2, 0)
     table = cli("deliveries", "summary").output.splitlines()
-    assert table[0].split()[:4] == ["group", "name", "planned", "sent"]
+    assert table[0].split()[:4] == ["群", "群名", "计划", "已发"]
     assert table[1].split()[:4] == ["g1", "上海宝妈福利群", "2", "2"]
 
 
@@ -183,7 +183,7 @@ def test_done_records_who_and_leaves_sent_rows_alone(filled: Workspace, cli: Cli
     assert (rows["g3-0308-noon"]["status"], rows["g3-0308-noon"]["done_by"]) == ("done", "小王")
     assert rows["g1-0308-morning"]["status"] == "sent"
     assert rows["g1-0308-morning"]["done_by"] is None
-    assert "by 小王" in cli("deliveries", "--status", "done").output
+    assert "小王 手动发" in cli("deliveries", "--status", "done").output
 
 
 def test_done_with_unknown_keys_lists_them_and_changes_nothing(filled: Workspace, cli: Cli) -> None:
@@ -249,7 +249,7 @@ def test_checklist_csv_file_opens_in_excel_with_chinese_and_no_formulas(
     result = cli(
         "deliveries", "checklist", "--date", "2025-03-08", "--format", "csv", "-o", str(out)
     )
-    assert f"wrote 3 item(s) to {out}" in result.output
+    assert f"已写入 3 项到 {out}" in result.output
     raw = out.read_bytes()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -282,7 +282,7 @@ def test_checklist_refuses_bad_date_and_format(filled: Workspace, cli: Cli) -> N
 
 
 def test_confirm_with_nothing_awaiting_needs_no_credentials(filled: Workspace, cli: Cli) -> None:
-    assert "no mass sends awaiting confirmation" in cli("deliveries", "confirm").output
+    assert "没有待确认的群发" in cli("deliveries", "confirm").output
 
 
 def test_attention_lists_unclear_fates_with_the_step_to_take(filled: Workspace, cli: Cli) -> None:
@@ -294,16 +294,35 @@ def test_attention_lists_unclear_fates_with_the_step_to_take(filled: Workspace, 
     assert "sop deliveries settle KEY sent|not-sent" in items["g3-0308-afternoon"]["action"]
     assert "sop deliveries confirm" in items["g2-0308-morning"]["action"]
     table = cli("deliveries", "attention", ok=False).output
-    assert "g3-0308-afternoon" in table and "to do" in table
+    assert "g3-0308-afternoon" in table and "待办" in table
+
+
+def test_listing_summary_and_attention_are_in_english_when_the_language_is_english(
+    filled: Workspace, cli: Cli
+) -> None:
+    config = filled.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    lines = cli("deliveries", "--group", "g3").output.splitlines()
+    assert lines[0].split() == ["due", "group", "channel", "status", "tries", "key", "note"]
+    assert cli("deliveries", "--sop", "other").output.strip() == "no deliveries"
+    table = cli("deliveries", "summary").output.splitlines()
+    assert table[0].split() == [
+        *("group", "name", "planned", "sent", "done", "failed", "unknown", "awaiting"),
+        *("pending", "skipped", "on", "time", "late", "early"),
+    ]
+    attention = cli("deliveries", "attention", ok=False).output
+    assert attention.splitlines()[0].split()[-1] == "do"  # the "to do" column
+    assert "check the channel, then: sop deliveries settle KEY sent|not-sent" in attention
+    assert "no mass sends awaiting confirmation" in cli("deliveries", "confirm").output
 
 
 def test_settle_records_the_operators_verdict_in_the_audit_chain(
     filled: Workspace, cli: Cli
 ) -> None:
     out = cli("deliveries", "settle", "g3-0308-afternoon", "sent", "--by", "小王").output
-    assert "g3-0308-afternoon: sent" in out
+    assert "g3-0308-afternoon：sent（由 小王 核定，已记入审计链）" in out
     back = cli("deliveries", "settle", "g2-0309-morning", "not-sent", "--by", "小王").output
-    assert "g2-0309-morning: pending" in back
+    assert "g2-0309-morning：pending（由 小王 核定" in back
     rows = rows_by_key(cli)
     assert rows["g3-0308-afternoon"]["status"] == "sent"
     assert rows["g2-0309-morning"]["status"] == "pending"  # the next run sends it

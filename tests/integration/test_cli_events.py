@@ -96,7 +96,8 @@ def test_a_reimported_file_is_refused_and_removing_a_batch_restores_the_kpis_exa
     assert rates == {("g1", "1.0"): 2 / 4, ("g2", "1.0"): 1 / 5}
 
     out = ws_cli("events", "import", write(tmp_path, "second.csv", SECOND)).output
-    batch = out.split("as batch ")[1].split()[0]
+    assert out.startswith(f"已从 {tmp_path / 'second.csv'} 导入 2 条事件，批次 ")
+    batch = out.split("批次 ")[1].split()[0]
     after = kpis(ws_cli)
     assert after != before
 
@@ -158,7 +159,28 @@ def test_kpi_says_how_many_events_it_could_not_attribute(ws_cli: Cli, tmp_path: 
     text = "group,member,time,event,sop\n一群,m1,2026-08-01T10:00+08:00,open,other-sop\n"
     ws_cli("events", "import", write(tmp_path, "e.csv", text))
     out = ws_cli("kpi", SOP).output
-    assert "0 used" in out and "1 could not be attributed" in out
+    assert "用到 0 条；1 条无法归到某个 SOP 版本" in out
+
+
+def test_events_and_kpi_lines_are_in_english_when_the_language_is_english(
+    ws_cli: Cli, workspace: Workspace, tmp_path: Path
+) -> None:
+    config = workspace.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    assert ws_cli("events", "list").output.strip() == "no event batches imported"
+    first = write(tmp_path, "first.csv", FIRST)
+    out = ws_cli("events", "import", first).output
+    assert out.startswith(f"imported 5 event(s) from {first} as batch ")
+    batch = out.split("as batch ")[1].split()[0]
+    listed = ws_cli("events", "list").output
+    assert listed.startswith(f"{batch}        5 event(s)  ")
+    assert (
+        ws_cli("kpi", SOP)
+        .output.splitlines()[-1]
+        .startswith(f"events: 5 used for {SOP}; 0 could not be attributed to an SOP version")
+    )
+    removed = ws_cli("events", "remove", batch, "--by", "小王").output
+    assert removed.strip() == f"removed batch {batch}: 5 event(s) from {first}"
 
 
 @pytest.mark.parametrize(

@@ -76,15 +76,19 @@ def test_alias_commands_and_audit(cli: Cli, tmp_path: Path) -> None:
     cli("save", str(second), "--author", "小王", "-m", "第二版")
     refused = cli("promote", "mombaby-refined", "1.0", "--approver", "小王", ok=False)
     assert refused.exit_code != 0 and "Traceback" not in refused.output
-    cli("promote", "mombaby-refined", "1.0", "--approver", "李经理")
-    cli("candidate", "mombaby-refined", "1.1", "--author", "小王")
+    promoted = cli("promote", "mombaby-refined", "1.0", "--approver", "李经理").output
+    assert promoted.strip() == "mombaby-refined 的生产版本现为 v1.0（李经理 批准）"
+    candidate = cli("candidate", "mombaby-refined", "1.1", "--author", "小王").output
+    assert candidate.strip() == "mombaby-refined 的候选版本现为 v1.1"
     evidence = tmp_path / "e.json"
     evidence.write_text(json.dumps({"summary": "打开率 +18%"}, ensure_ascii=False), "utf-8")
-    cli("evidence", "mombaby-refined@1.1", str(evidence), "--author", "数据组")
-    cli("reject", "mombaby-refined", "--author", "李经理", "-m", "样本不足")
+    attached = cli("evidence", "mombaby-refined@1.1", str(evidence), "--author", "数据组").output
+    assert attached.startswith("证据已附到 ")
+    rejected = cli("reject", "mombaby-refined", "--author", "李经理", "-m", "样本不足").output
+    assert rejected.strip() == "mombaby-refined 的候选版本 v1.1 已否决"
     cli("promote", "mombaby-refined", "1.1", "--approver", "李经理")
     assert (
-        "rolled back to v1.0"
+        "mombaby-refined 的生产版本已回滚到 v1.0"
         in cli("rollback", "mombaby-refined", "--author", "李经理", "-m", "投诉").output
     )
     records = json.loads(cli("audit", "--json").output)
@@ -153,3 +157,22 @@ def test_schema_prints_json_schema() -> None:
     result = CliRunner().invoke(app, ["schema"])
     schema = json.loads(result.output)
     assert "properties" in schema and "schedule" in schema["properties"]
+
+
+def test_alias_confirmations_are_in_english_when_the_language_is_english(
+    cli: Cli, tmp_path: Path
+) -> None:
+    config = cli.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    cli("save", str(MOMBABY), "--author", "小王", "-m", "首版")
+    promoted = cli("promote", "mombaby-refined", "1.0", "--approver", "李经理").output
+    assert promoted.strip() == "production of mombaby-refined is now v1.0 (approved by 李经理)"
+    second = tmp_path / "b.yaml"
+    second.write_text(
+        modified(example_text("mombaby-refined"), lambda d: d.update(title="二")), encoding="utf-8"
+    )
+    cli("save", str(second), "--author", "小王", "-m", "第二版")
+    candidate = cli("candidate", "mombaby-refined", "1.1", "--author", "小王").output
+    assert candidate.strip() == "candidate of mombaby-refined is now v1.1"
+    rejected = cli("reject", "mombaby-refined", "--author", "李经理").output
+    assert rejected.strip() == "candidate v1.1 of mombaby-refined rejected"

@@ -66,8 +66,8 @@ def test_a_fresh_workspace_is_healthy_line_by_line(workspace: Workspace) -> None
     assert (
         lines[0].startswith("ok  database sqlite:///") and "0502_console_tracked_links" in lines[0]
     )
-    assert "ephemeral mode" in checks(workspace)["prefect"][0].what
-    assert "none named" in checks(workspace)["work"][0].what
+    assert "临时模式" in checks(workspace)["prefect"][0].what
+    assert "未指定" in checks(workspace)["work"][0].what
 
 
 def test_a_database_behind_or_ahead_of_this_sopflow_is_a_problem_not_migrated(
@@ -76,7 +76,7 @@ def test_a_database_behind_or_ahead_of_this_sopflow_is_a_problem_not_migrated(
     with workspace.engine.begin() as conn:
         conn.execute(text("DELETE FROM schema_migrations WHERE name = '0107_wecom_shared_state'"))
     behind = only(workspace, "database")
-    assert not behind.ok and "1 migration(s) not applied (first 0107_wecom_shared_state)" in (
+    assert not behind.ok and "有 1 个迁移未应用（第一个是 0107_wecom_shared_state）" in (
         behind.what
     )
     assert "sop init" in behind.fix
@@ -86,8 +86,8 @@ def test_a_database_behind_or_ahead_of_this_sopflow_is_a_problem_not_migrated(
         conn.execute(text("INSERT INTO schema_migrations VALUES ('0107_wecom_shared_state', 'x')"))
         conn.execute(text("INSERT INTO schema_migrations VALUES ('9001_from_the_future', 'y')"))
     ahead = only(workspace, "database")
-    assert not ahead.ok and "newer sopflow (9001_from_the_future)" in ahead.what
-    assert ahead.fix == "upgrade sopflow on this machine"
+    assert not ahead.ok and "已被更新版本的 sopflow 迁移（9001_from_the_future）" in ahead.what
+    assert ahead.fix == "升级本机的 sopflow"
 
 
 def test_a_database_that_does_not_answer_is_a_problem(workspace: Workspace) -> None:
@@ -95,7 +95,7 @@ def test_a_database_that_does_not_answer_is_a_problem(workspace: Workspace) -> N
     workspace.settings = workspace.settings.model_copy(update={"database_url": url})
     found = checks(workspace)
     (database,) = found["database"]
-    assert not database.ok and "cannot connect" in database.what
+    assert not database.ok and "连不上" in database.what
     assert "database_url" in database.fix
     assert [c.ok for c in found["wecom"] + found["robots"]] == [True, True]  # no group read
 
@@ -103,7 +103,7 @@ def test_a_database_that_does_not_answer_is_a_problem(workspace: Workspace) -> N
 def test_an_unreadable_local_store_is_a_problem(workspace: Workspace) -> None:
     (workspace.store_path / "HEAD").write_text("garbage\n", encoding="utf-8")
     (store,) = checks(workspace)["store"]
-    assert not store.ok and "cannot read" in store.what and "store remote" in store.fix
+    assert not store.ok and "无法读取" in store.what and "版本库远端" in store.fix
 
 
 def _git(*args: str) -> None:
@@ -119,20 +119,20 @@ def test_the_store_remote_reachable_and_in_sync_then_ahead_then_gone(
     workspace.settings = workspace.settings.model_copy(update={"store_url": f"file://{remote}"})
 
     local, synced = checks(workspace)["store"]
-    assert local.ok and "1 version tag(s)" in local.what
-    assert synced.ok and synced.what.endswith("reachable, mirror in sync")
+    assert local.ok and "1 个版本标签" in local.what
+    assert synced.ok and synced.what.endswith("可访问，镜像已同步")
 
     # Another machine saved a version: the remote has a tag this mirror lacks.
     _git("--git-dir", str(remote), "tag", "other/v1.0", "refs/heads/main")
     _, behind = checks(workspace)["store"]
-    assert not behind.ok and "differs in 1 ref(s), e.g. refs/tags/other/v1.0" in behind.what
-    assert behind.fix.startswith(f"fetch the mirror: git --git-dir {workspace.store_path} fetch")
+    assert not behind.ok and "本地镜像有 1 个 ref 不一致，例如 refs/tags/other/v1.0" in behind.what
+    assert behind.fix.startswith(f"更新镜像：git --git-dir {workspace.store_path} fetch")
 
     workspace.settings = workspace.settings.model_copy(
         update={"store_url": f"file://{tmp_path / 'nowhere.git'}"}
     )
     _, gone = checks(workspace)["store"]
-    assert not gone.ok and "unreachable" in gone.what and "store_url" in gone.fix
+    assert not gone.ok and "无法访问" in gone.what and "store_url" in gone.fix
 
 
 def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
@@ -149,15 +149,15 @@ def test_a_prefect_server_that_does_not_answer_is_a_problem_and_so_is_its_pool(
     url = f"http://127.0.0.1:{_free_port()}/api"
     found = checks(workspace, prefect_url=url, pool="sopflow")
     (server,) = found["prefect"]
-    assert not server.ok and f"server at {url} does not answer" in server.what
+    assert not server.ok and f"{url} 的服务器没有响应" in server.what
     assert "PREFECT_API_URL" in server.fix
     (pool,) = found["work"]
-    assert not pool.ok and "work pool sopflow: cannot ask the server" in pool.what
+    assert not pool.ok and "work pool sopflow: 无法询问服务器" in pool.what
 
 
 def test_a_pool_without_a_server_is_a_problem(workspace: Workspace) -> None:
     (pool,) = checks(workspace, pool="sopflow")["work"]
-    assert not pool.ok and "ephemeral mode" in pool.what and "PREFECT_API_URL" in pool.fix
+    assert not pool.ok and "临时模式" in pool.what and "PREFECT_API_URL" in pool.fix
 
 
 def test_holiday_data_running_out_is_a_problem_naming_the_import(workspace: Workspace) -> None:
@@ -172,7 +172,7 @@ def test_wecom_credentials_that_get_a_token_are_ok_and_refused_ones_name_the_set
 ) -> None:
     _group(workspace, "g1", "wecom_mass", "wr-1")
     (unset,) = checks(workspace)["wecom"]
-    assert not unset.ok and "wecom_corp_id and wecom_corp_secret unset (1 group(s)" in unset.what
+    assert not unset.ok and "未设置 wecom_corp_id 和 wecom_corp_secret（1 个群" in unset.what
     assert "SOPFLOW_WECOM_CORP_ID" in unset.fix
 
     workspace.settings = workspace.settings.model_copy(
@@ -183,7 +183,7 @@ def test_wecom_credentials_that_get_a_token_are_ok_and_refused_ones_name_the_set
         }
     )
     (works,) = checks(workspace)["wecom"]
-    assert works.ok and f"gettoken works for corp {wecom.corpid}" in works.what
+    assert works.ok and f"企业 {wecom.corpid} 的 gettoken 正常" in works.what
 
     wecom.misconfigure(40001)
     (refused,) = checks(workspace)["wecom"]
@@ -199,14 +199,14 @@ def test_every_robot_a_group_posts_through_needs_a_key(workspace: Workspace) -> 
         update={"robot_keys": {"ops": SecretStr("k-ops")}}
     )
     (missing,) = checks(workspace)["robots"]
-    assert not missing.ok and missing.what == "robots: no key for sales (1 group(s))"
+    assert not missing.ok and missing.what == "robots: sales 没有 key（1 个群）"
     assert "[robot_keys]" in missing.fix
 
     workspace.settings = workspace.settings.model_copy(
         update={"robot_keys": {"ops": SecretStr("k-ops"), "sales": SecretStr("k-sales")}}
     )
     (ok,) = checks(workspace)["robots"]
-    assert ok.ok and "2 robot(s)" in ok.what
+    assert ok.ok and "2 个机器人" in ok.what
 
 
 def test_the_command_prints_one_line_per_check_and_exits_1_on_a_problem(
@@ -218,7 +218,17 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_a_problem(
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 9 and all(line.split()[0] in ("ok", "problem") for line in lines)
-    assert "problem  robots: no key for ops (1 group(s)) — add them under [robot_keys]" in (
-        result.stdout
-    )
+    assert "problem  robots: ops 没有 key（1 个群） — 在 " in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_the_health_lines_are_in_english_when_the_language_is_english(
+    workspace: Workspace, cli: Cli
+) -> None:
+    _group(workspace, "g1", "robot", "ops")
+    config = workspace.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    out = cli("doctor", ok=False).stdout
+    assert "problem  robots: no key for ops (1 group(s)) — add them under [robot_keys]" in out
+    assert "ok  wecom: not configured (no group uses wecom_mass)" in out
+    assert "ok  work pool: none named (sop serve runs deployments in its process)" in out

@@ -100,12 +100,12 @@ def test_a_run_reminds_and_cancels_unconfirmed_sends_and_attention_lists_what_it
     assert listed.exit_code == 1
     items = {item["key"]: item for item in json.loads(listed.stdout)}
     assert items[fresh.key]["follow_up"] == ""
-    assert items[stale.key]["follow_up"].startswith("reminded (1 that day, last ")
-    assert "wecom_cancel_after_hours" in items[stale.key]["action"]
-    assert (items[dead.key]["status"], items[dead.key]["follow_up"]) == ("failed", "cancelled")
-    assert "post it by hand" in items[dead.key]["action"]
+    assert items[stale.key]["follow_up"].startswith("已提醒（当天 1 次，最近 ")
+    assert "到 wecom_cancel_after_hours 时下次运行会取消它" in items[stale.key]["action"]
+    assert (items[dead.key]["status"], items[dead.key]["follow_up"]) == ("failed", "已取消")
+    assert "请手动发布" in items[dead.key]["action"]
     table = cli("deliveries", "attention", ok=False).stdout
-    assert " reminded (1 that day" in table and " cancelled " in table
+    assert " 已提醒（当天 1 次" in table and " 已取消 " in table
 
     again = before_sending(mass, [], now=datetime.now(CST))  # reminders are spaced
     assert again.reminded == [] and len(wecom.calls(REMIND)) == 1
@@ -121,7 +121,7 @@ def test_a_cancelled_send_settled_not_sent_leaves_attention_and_is_sent_again(
     dead = send(mass, 1, 30)
     assert before_sending(mass, [], now=datetime.now(CST)).cancelled == [dead.key]
     cli("deliveries", "settle", dead.key, "not-sent", "--by", "小王")
-    assert cli("deliveries", "attention").stdout.strip() == "nothing needs attention"
+    assert cli("deliveries", "attention").stdout.strip() == "没有需要处理的投递"
     [row] = rows(mass, dead)
     assert (row.status, row.follow_up) == ("pending", None)
     send(mass, 1, 30)  # the next run hands it to WeCom again

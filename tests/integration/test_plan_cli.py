@@ -256,8 +256,22 @@ def test_plan_warnings_go_to_stderr_and_the_help_has_an_example(
     assert result.exit_code == 0, result.output + result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
     assert (
-        "sop: warning: group g2: 2026-09:" in result.stderr
-        and "WeCom cap 30 per month" in result.stderr
+        "sop: warning: 群 g2：2026-09：" in result.stderr
+        and "企业微信上限每月 30 条" in result.stderr
     )
     helped = sop(app, ws, "plan", "--help")
     assert helped.exit_code == 0 and "Example: sop plan mombaby-refined@1.0" in helped.stdout
+
+
+def test_plan_warnings_and_the_action_count_are_in_english_when_the_language_is_english(
+    app: typer.Typer, ws: Workspace
+) -> None:
+    config = ws.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    args = ("plan", "mombaby-refined@1.0", "--from", "2026-09-01", "--to", "2026-09-30")
+    result = sop(app, ws, *args, "--group", "g2")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "sop: warning: group g2: 2026-09: " in result.stderr
+    assert "mass messages planned, WeCom cap 30 per month" in result.stderr
+    count = len(result.stdout.splitlines())
+    assert result.stderr.splitlines()[-1] == f"{count} action(s)"

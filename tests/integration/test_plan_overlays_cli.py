@@ -66,7 +66,7 @@ def test_an_overlay_wins_the_monday_slot_and_each_action_names_its_sop(
     text = cli(*args, "--overlay", "weekly-jielong@1.0")
     line = next(x for x in text.stdout.splitlines() if "campaigns.jielong.open" in x)
     assert "weekly-jielong v1.0" in line and "2026-09-14 本周接龙开团" in line
-    assert "dropped columns.morning-knowledge" in text.stderr
+    assert "丢弃 columns.morning-knowledge" in text.stderr
     without = json.loads(cli(*args, "--json").stdout)
     assert not [r for r in without if r["sop"] != "mombaby-refined"]
     assert date(2026, 9, 14).isoformat() in {r["at"][:10] for r in without}
@@ -104,7 +104,7 @@ def test_validate_warns_about_a_collision_with_an_attached_overlay_and_still_exi
     cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--from", "2026-09-21")
     result = cli("validate", base, "--from", "2026-09-14")
     (line,) = [x for x in result.output.splitlines() if "campaigns.jielong.open" in x]
-    assert line.startswith(f"warn  {base}: collision (gap 30 min): ")
+    assert line.startswith(f"warn  {base}: 撞车（间隔 30 分钟）：")
     # the overlay's window starts 09-21: its first Monday in the 28 days, and priority 10 wins
-    assert "first sample 2026-09-21 10:00/10:10" in line
-    assert "dropped columns.morning-knowledge, kept campaigns.jielong.open" in line
+    assert "首例 sample 2026-09-21 10:00/10:10" in line
+    assert "丢弃 columns.morning-knowledge，保留 campaigns.jielong.open" in line

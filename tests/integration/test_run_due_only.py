@@ -191,7 +191,7 @@ def test_the_plans_cap_warning_follows_the_workspaces_mass_cap_rule(
                   start_date=date(2026, 8, 1))  # fmt: skip
         session.commit()
         planned = playbooks.plan_day(fresh, playbook="mature_day", day=DAY)
-    capped = [w for w in planned.warnings if "group mass-01" in w]
+    capped = [w for w in planned.warnings if "群 mass-01" in w]
     assert capped == (
-        [f"group mass-01: {DAY}: 3 mass messages planned, WeCom cap 1 per day"] if warned else []
+        [f"群 mass-01：{DAY}：计划群发 3 条，企业微信上限每天 1 条"] if warned else []
     )

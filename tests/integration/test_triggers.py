@@ -125,7 +125,7 @@ def test_events_push_on_the_cli_fires_and_reports_bad_flags_in_one_line(
         assert "fired" not in out
     out = cli("events", "push", "--group", "一号楼团购群", "--type", "order", "--member", "m10",
               "--value", "10").output  # fmt: skip
-    assert "fired triggers.weekly-chain.formed.10: sent  成团啦！" in out
+    assert "已触发 triggers.weekly-chain.formed.10：已发送  成团啦！" in out
     bad = cli("events", "push", "--group", "g1", "--type", "order", "--member", "m11", ok=False)
     assert bad.exit_code != 0 and "Traceback" not in bad.output
     lines = bad.stderr.strip().splitlines()

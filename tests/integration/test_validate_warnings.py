@@ -37,12 +37,12 @@ def test_a_collision_in_the_sop_itself_is_one_warning_line_naming_slots_date_and
     result = cli("validate", path, "--from", "2026-09-07")
     assert result.exit_code == 0
     warns = [line for line in result.output.splitlines() if line.startswith("warn")]
-    (line,) = [w for w in warns if "collision" in w]
-    assert "columns.welfare and flash_sale.wed" in line
-    assert "in 4 group-day(s), first sample 2026-09-09 20:00/20:10 (10 min apart)" in line
-    assert "kept both (priority keeps flash_sale.wed)" in line
+    (line,) = [w for w in warns if "撞车" in w]
+    assert "columns.welfare 与 flash_sale.wed" in line
+    assert "在 4 个群·日相距过近，首例 sample 2026-09-09 20:00/20:10（相隔 10 分钟）" in line
+    assert "两条都保留（按优先级应保留 flash_sale.wed）" in line
     data = json.loads(cli("validate", path, "--from", "2026-09-07", "--json").output)
-    assert data[0]["ok"] and any("collision" in w for w in data[0]["warnings"])
+    assert data[0]["ok"] and any("撞车" in w for w in data[0]["warnings"])
 
 
 def test_an_overlay_file_is_laid_over_the_base_and_its_priority_decides(
@@ -60,9 +60,9 @@ def test_an_overlay_file_is_laid_over_the_base_and_its_priority_decides(
     path = tmp_path / "promo.yaml"
     path.write_text(yaml.safe_dump(overlay, allow_unicode=True), encoding="utf-8")
     result = cli("validate", base, "--overlay", str(path), "--from", "2026-09-07")
-    (line,) = [x for x in result.output.splitlines() if "collision" in x]
-    assert "kept both (priority keeps flash_sale.wed)" in line
-    assert "first sample 2026-09-09 20:00/20:10" in line
+    (line,) = [x for x in result.output.splitlines() if "撞车" in x]
+    assert "两条都保留（按优先级应保留 flash_sale.wed）" in line
+    assert "首例 sample 2026-09-09 20:00/20:10" in line
 
 
 def test_calendar_gaps_and_items_repeated_within_repeat_days_are_warned_about() -> None:
@@ -79,13 +79,10 @@ def test_calendar_gaps_and_items_repeated_within_repeat_days_are_warned_about() 
     column = {"id": "knowledge", "name": "干货", "time": "10:00", "template": "t"}
     doc = sop(content_library=library, schedule={"columns": [{**column, "content": content}]})
     warnings = plan_warnings(doc, start=date(2026, 9, 7), days=7)
-    (repeat,) = [w for w in warnings if "repeats" in w]
-    assert "columns.knowledge repeats an item within 3 days" in repeat
+    (repeat,) = [w for w in warnings if "重复" in w]
+    assert "columns.knowledge 在 3 天内重复使用同一内容" in repeat
     assert "202509 促活-育儿干货-图文 09-07/09-08" in repeat
     only_dated = {**column, "content": {"schedule": content["schedule"]}}
     gappy = sop(content_library=library, schedule={"columns": [only_dated]})
     (gap,) = plan_warnings(gappy, start=date(2026, 9, 7), days=3)
-    assert gap == (
-        "content calendar gap: columns.knowledge has no content on 2026-09-07, 2026-09-09 "
-        "(not posted)"
-    )
+    assert gap == ("内容日历缺口：columns.knowledge 在 2026-09-07、2026-09-09 没有内容（不发送）")

@@ -95,9 +95,9 @@ def test_sent_chats_become_delivered_events_of_their_message_and_failures_are_on
 
     out = cli("events", "wecom-stats", "--from", day, "--to", day).output
 
-    assert f"{message}: sent 2, failed 1, over the monthly cap 0, not confirmed 0" in out
-    assert "2 new delivered event(s)" in out and "0 already stored" in out
-    assert "WeCom gives no read data for customer-group mass messages" in out
+    assert f"{message}：已发 2，失败 1，超出月上限 0，未确认 0" in out
+    assert "新增送达事件 2 条" in out and "已存过 0 条" in out
+    assert "注意：企业微信不提供客户群群发的阅读数据" in out
     rows = delivered(mass)
     assert [(r["group"], r["value"], r["message"], r["sop_version"]) for r in rows] == [
         ("g1", 120.0, message, "1.0"),
@@ -128,7 +128,7 @@ def test_per_message_open_rate_divides_by_what_wecom_says_was_sent(
 
     out = cli("events", "wecom-stats", "--from", day, "--to", day).output
 
-    assert "over the monthly cap 1" in out
+    assert "超出月上限 1" in out
     [row] = kpi_table(mass, sop_id=SOP, by=["message"], metrics=["open_rate"]).to_pylist()
     assert (row["message"], row["num"], row["den"]) == (message, 40, 120 + 80)
 
@@ -146,7 +146,7 @@ def test_fetching_again_adds_only_chats_sent_since(
 
     again = cli("events", "wecom-stats", "--from", day, "--to", day, "--json").stdout
 
-    assert "not confirmed 1" in first
+    assert "未确认 1" in first
     sends = json.loads(again)["send_results"]
     assert (sends["new_events"], sends["already_stored"], sends["read_data"]) == (1, 2, None)
     assert [m["sent"] for m in sends["messages"]] == [3]
@@ -164,7 +164,7 @@ def test_groups_without_a_member_count_are_named_not_given_invented_reach(
 
     out = cli("events", "wecom-stats", "--from", day, "--to", day).output
 
-    assert "note: no member_count for g2:" in out
+    assert "注意：g2 没有 member_count：" in out
     assert [(r["group"], r["value"]) for r in delivered(mass)] == [
         ("g1", 120.0),
         ("g2", 0.0),

@@ -204,7 +204,6 @@ def test_cap_warning_counts_what_wecom_already_reports_this_period(
     assert mass_cap_warnings(workspace, [post], now) == []
     wecom.other_send("wr-1", int(now.timestamp()), creator="lisi")
     assert mass_cap_warnings(workspace, [post], now) == [
-        f"group g-1: {now.date().isoformat()}: 1 mass messages planned (1 already sent), "
-        "WeCom cap 1 per day"
+        f"群 g-1：{now.date().isoformat()}：计划群发 1 条（已发 1 条），企业微信上限每天 1 条"
     ]
     close_channels()

@@ -43,7 +43,7 @@ def test_group_statistics_are_fetched_into_the_store(workspace: Workspace, cli: 
             "--owner",
             "zhangsan",
         )
-    assert "stored 2 owner row(s) and 40 day row(s)" in result.output
+    assert "保存 2 行群主数据和 40 行按天数据" in result.output
     assert fake.corpsecret not in result.output
     folder = workspace.root / "events" / "wecom"
     days = pq.read_table(next(folder.glob("day-*.parquet"))).to_pylist()

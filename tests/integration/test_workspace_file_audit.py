@@ -121,4 +121,4 @@ def test_doctor_warns_about_an_overlays_json_edited_by_hand(workspace: Workspace
     assert line.startswith(
         "problem  workspace files: overlays.json was edited outside sopflow: sha256 "
     )
-    assert line.endswith("— re-enter the change through sopflow")
+    assert line.endswith("— 请通过 sopflow 重新录入这次修改")

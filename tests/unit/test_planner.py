@@ -115,9 +115,7 @@ def test_a_group_without_start_date_is_planned_as_mature_with_one_warning() -> N
         ("g2", "cold_start.first"),
         ("g1", "columns.late"),
     ]
-    assert result.warnings == [
-        "1 group(s) without start_date planned as mature (no cold start): g1"
-    ]
+    assert result.warnings == ["1 个群没有 start_date，按成熟期排期（不做冷启动）：g1"]
 
 
 def test_planning_twice_gives_identical_actions_and_unique_keys() -> None:
@@ -191,9 +189,7 @@ def test_quota_warns_for_a_wecom_mass_group_over_its_monthly_cap_only() -> None:
     result = run(doc, groups, date(2026, 9, 1), date(2026, 9, 30))
     planned = sum(1 for a in result.actions if a.group_id == "mass")
     assert planned > 30
-    assert result.warnings == [
-        f"group mass: 2026-09: {planned} mass messages planned, WeCom cap 30 per month"
-    ]
+    assert result.warnings == [f"群 mass：2026-09：计划群发 {planned} 条，企业微信上限每月 30 条"]
     assert quota_warnings(result.actions, per_month=planned) == []
     assert len(quota_warnings(result.actions, per_month=planned - 1)) == 1
 

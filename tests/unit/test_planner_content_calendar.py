@@ -70,13 +70,13 @@ def test_explicit_dates_win_a_day_without_content_is_a_warned_gap_and_repeats_ar
     doc = doc_with({"schedule": schedule, "repeat_days": 7})
     result = run(doc, GROUP, *WEEK)
     assert [(a.at.date(), a.text) for a in result.actions] == [(date(2026, 9, 15), "福利")]
-    (gap,) = [w for w in result.warnings if "gap" in w]
-    assert "columns.am has no content on 2026-09-14, 2026-09-16, 2026-09-17, 2026-09-18" in gap
+    (gap,) = [w for w in result.warnings if "缺口" in w]
+    assert "columns.am 在 2026-09-14、2026-09-16、2026-09-17、2026-09-18 没有内容" in gap
     fixed = doc_with({"schedule": schedule}, content_tag="202501 促活-干货-图文")
     repeated = run(fixed, GROUP, *WEEK)
     assert [a.text for a in repeated.actions] == ["一", "福利", "一", "一", "一"]
-    (repeat,) = [w for w in repeated.warnings if "repeats" in w]
-    assert "columns.am repeats an item within 14 days: 202501 促活-干货-图文 09-14/09-16" in repeat
+    (repeat,) = [w for w in repeated.warnings if "重复" in w]
+    assert "columns.am 在 14 天内重复使用同一内容：202501 促活-干货-图文 09-14/09-16" in repeat
 
 
 @pytest.mark.parametrize(
@@ -201,8 +201,7 @@ def test_a_campaign_action_without_an_item_is_a_gap_and_unknown_tags_are_refused
     result = run(doc, GROUP, date(2026, 9, 7), date(2026, 9, 14))
     assert [a.at.date() for a in result.actions] == [date(2026, 9, 14)]
     assert any(
-        w.startswith("content calendar gap: campaigns.jielong.open has no content on 2026-09-07")
-        for w in result.warnings
+        w.startswith("内容日历缺口：campaigns.jielong.open 在 2026-09-07") for w in result.warnings
     )
     with pytest.raises(DocumentInvalid, match=r"actions\[0\]\.content\.schedule\[0\]\.tag"):
         jielong_with({"schedule": [{"date": "2026-09-14", "tag": "202512 促活-没有-图文"}]})

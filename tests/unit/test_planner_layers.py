@@ -56,7 +56,7 @@ def test_the_higher_priority_overlay_wins_the_collision_and_keeps_its_own_sop_an
     welfare = dates(by_slot(result.actions, "columns.welfare"))
     assert date(2026, 9, 7) not in welfare and date(2026, 9, 14) not in welfare
     assert date(2026, 9, 21) in welfare and len(welfare) == 28
-    assert any("dropped columns.welfare" in w for w in result.warnings)
+    assert any("丢弃 columns.welfare" in w for w in result.warnings)
     assert opened[0].at == local(2026, 9, 7, 20, 10)
 
 
@@ -68,7 +68,7 @@ def test_a_lower_priority_overlay_gives_way_to_the_base() -> None:
 
 def test_the_monthly_mass_message_cap_counts_the_overlay_too() -> None:
     result = layered(10)  # 30 welfare posts, 4 replaced by openings, + the openings = 30
-    assert not [w for w in result.warnings if "mass messages" in w]
+    assert not [w for w in result.warnings if "计划群发" in w]
     quiet = Layer(jielong_doc(), "1.2", priority=10)
     spread = plan_layers(
         base=Layer(
@@ -89,8 +89,8 @@ def test_the_monthly_mass_message_cap_counts_the_overlay_too() -> None:
         start=SEPTEMBER[0],
         end=SEPTEMBER[1],
     )
-    (cap,) = [w for w in spread.warnings if "mass messages" in w]
-    assert "2026-09: 34 mass messages planned, WeCom cap 30 per month" in cap
+    (cap,) = [w for w in spread.warnings if "计划群发" in w]
+    assert "2026-09：计划群发 34 条，企业微信上限每月 30 条" in cap
 
 
 def test_an_overlay_document_needs_no_boilerplate_but_a_base_sop_does() -> None:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from engine.planner import join_window
+from sop_models.i18n import use_language
 from tests.support.planning import G, J, by_slot, dates, local, run, sop
 
 LONG_AGO = date(2025, 1, 1)
@@ -34,9 +35,9 @@ def welfare_and_sale(on_collision: str, sale_priority: int = 10) -> Any:
 def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_by_default() -> None:
     result = run(welfare_and_sale("warn"), GROUP, date(2026, 9, 7), date(2026, 9, 13))
     assert len(by_slot(result.actions, "columns.welfare")) == 7
-    (warning,) = [w for w in result.warnings if w.startswith("collision")]
-    assert "columns.welfare and flash_sale.wed in 1 group-day(s)" in warning
-    assert "g1 2026-09-09 20:00/20:10 (10 min apart): kept both" in warning
+    (warning,) = [w for w in result.warnings if w.startswith("撞车")]
+    assert "columns.welfare 与 flash_sale.wed 在 1 个群·日相距过近" in warning
+    assert "g1 2026-09-09 20:00/20:10（相隔 10 分钟）：两条都保留" in warning
     marked = {a.slot: a.extra.get("collision") for a in result.actions if a.at.date() == WEDNESDAY}
     assert marked == {  # each post of the pair names the other (the console's week view shows it)
         "columns.welfare": "10 min from flash_sale.wed",
@@ -45,13 +46,25 @@ def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_by_default()
     assert all("collision" not in a.extra for a in result.actions if a.at.date() != WEDNESDAY)
 
 
+def test_planner_warnings_are_in_english_when_the_language_is_english() -> None:
+    with use_language("en"):
+        kept = run(welfare_and_sale("warn"), GROUP, date(2026, 9, 7), date(2026, 9, 13))
+        dropped = run(welfare_and_sale("drop"), GROUP, date(2026, 9, 7), date(2026, 9, 13))
+    (warning,) = [w for w in kept.warnings if w.startswith("collision")]
+    assert warning == (
+        "collision (gap 30 min): columns.welfare and flash_sale.wed in 1 group-day(s), "
+        "first g1 2026-09-09 20:00/20:10 (10 min apart): kept both (priority keeps flash_sale.wed)"
+    )
+    assert any("dropped columns.welfare, kept flash_sale.wed" in w for w in dropped.warnings)
+
+
 def test_a_collision_is_resolved_by_the_declared_priority() -> None:
     window = (date(2026, 9, 7), date(2026, 9, 13))
     dropped = run(welfare_and_sale("drop"), GROUP, *window)
     welfare = by_slot(dropped.actions, "columns.welfare")
     assert WEDNESDAY not in dates(welfare) and len(welfare) == 6
     assert len(by_slot(dropped.actions, "flash_sale.wed")) == 1
-    assert any("dropped columns.welfare" in w for w in dropped.warnings)
+    assert any("丢弃 columns.welfare" in w for w in dropped.warnings)
     shifted = run(welfare_and_sale("shift", sale_priority=-5), GROUP, *window)
     (sale,) = by_slot(shifted.actions, "flash_sale.wed")
     assert sale.at == local(2026, 9, 9, 20, 30)  # the column wins; the sale waits the gap
@@ -102,7 +115,7 @@ def test_a_column_inside_custom_quiet_hours_moves_to_their_end_with_a_warning() 
     assert [a.at for a in result.actions] == [local(2026, 9, 4, 7, 30), local(2026, 9, 5, 7, 30)]
     assert result.actions[0].key == "test-sop:1.0:g1:columns.late:2026-09-03"
     assert result.actions[0].text == "2026-09-03 推送"
-    assert any("quiet hours 22:00-07:30: columns.late" in w for w in result.warnings)
+    assert any("免打扰时段 22:00-07:30：columns.late" in w for w in result.warnings)
 
 
 def test_joins_deferred_out_of_one_night_become_one_merged_welcome_with_a_stable_key() -> None:

@@ -23,8 +23,8 @@ def test_a_2027_window_without_data_plans_workday_slots_monday_to_friday_with_a_
     assert dates(morning) == [date(2027, 1, d) for d in range(4, 9)]  # Mon-Fri
     weekend = by_slot(result.actions, "columns.weekend-story")
     assert dates(weekend) == [date(2027, 1, 9), date(2027, 1, 10)]
-    (warning,) = [w for w in result.warnings if "holiday schedule" in w]
-    assert "2027" in warning and "Monday-Friday" in warning and "sop calendar import" in warning
+    (warning,) = [w for w in result.warnings if "节假日安排" in w]
+    assert "2027" in warning and "按周一至周五排期" in warning and "sop calendar import" in warning
 
 
 def test_the_skip_fallback_plans_no_workday_slot_but_every_other_slot_of_2027() -> None:
@@ -43,10 +43,10 @@ def test_a_window_that_needs_no_workday_data_warns_about_nothing() -> None:
     every_day = sop(schedule={"columns": [column]})  # no workday rule
     later = run(every_day, GROUP, date(2028, 3, 1), date(2028, 3, 1))
     assert by_slot(later.actions, "columns.daily")
-    assert not [w for w in later.warnings if "holiday schedule" in w]
+    assert not [w for w in later.warnings if "节假日安排" in w]
     last_day = run(example("mombaby-refined"), GROUP, date(2026, 12, 31), date(2026, 12, 31))
     assert by_slot(last_day.actions, "columns.morning-knowledge")
-    assert not [w for w in last_day.warnings if "holiday schedule" in w]
+    assert not [w for w in last_day.warnings if "节假日安排" in w]
 
 
 def test_an_entered_2027_schedule_is_honoured_without_a_warning() -> None:
@@ -58,7 +58,7 @@ def test_an_entered_2027_schedule_is_honoured_without_a_warning() -> None:
     assert date(2027, 2, 20) in morning  # the adjusted Saturday
     assert date(2027, 2, 5) in morning and date(2027, 2, 15) in morning
     assert date(2027, 2, 21) not in morning  # an ordinary Sunday of an entered year
-    assert not [w for w in result.warnings if "holiday schedule" in w]
+    assert not [w for w in result.warnings if "节假日安排" in w]
 
 
 def test_an_entered_day_overrides_the_official_data() -> None:

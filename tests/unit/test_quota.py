@@ -19,7 +19,7 @@ def posts(*hours_after: float) -> list:
 
 def test_one_a_day_warns_for_two_posts_on_one_day_but_not_on_two_days() -> None:
     assert quota_warnings(posts(0, 5), rule="day") == [
-        "group g1: 2025-03-10: 2 mass messages planned, WeCom cap 1 per day"
+        "群 g1：2025-03-10：计划群发 2 条，企业微信上限每天 1 条"
     ]
     assert quota_warnings(posts(0, 24), rule="day") == []
     assert quota_warnings(posts(0, 5)) == []  # the default: days in the month

@@ -46,7 +46,7 @@ def test_wednesday_brings_the_flash_sale_with_countdown_poster_and_coupon_instea
     ]
     sale = by_slot(result.actions, "flash_sale.wednesday-flash")[0]
     assert "满 299 减 50 秒杀券" in sale.text
-    assert any("dropped columns.welfare" in w for w in result.warnings)
+    assert any("丢弃 columns.welfare" in w for w in result.warnings)
 
 
 def test_the_national_day_holiday_has_no_workday_post_and_no_flash_sale() -> None:
