@@ -105,7 +105,7 @@ SCENARIOS = [
     Scenario("rare events: 8+8 groups x 150, 0.5%", _groups(8, 75, 0.005, 0.001), True),
     Scenario("heavy-tailed revenue, 2,000 members per arm", _revenue(2000), False),
     Scenario(
-        "heavy-tailed revenue, winsorised at the pooled p99 of payers",
+        "heavy-tailed revenue, winsorised at the pooled p90 of payers",
         _revenue(2000),
         False,
         winsor=DEFAULT_QUANTILE,
