@@ -168,6 +168,13 @@ def test_sequential_statistics_of_extreme_estimates_decide_without_overflow() ->
     assert sequential_half_width(1e-4, 1.0, 0.05) == pytest.approx(half[1])
 
 
+def test_sequential_boundary_spends_alpha_at_the_planned_horizon_not_on_day_one() -> None:
+    z = stats.norm.ppf(0.975)
+    horizon, day_7, day_1 = (float(sequential_half_width(1.0, f, 0.05)) for f in (1, 0.5, 1 / 14))
+    assert z < horizon < 2.3  # within 17% of one fixed look (K_TAU = 8 gave 2.53)
+    assert day_1 > day_7 > horizon
+
+
 def test_sequential_mode_is_more_cautious_than_one_fixed_look() -> None:
     fixed = two_proportion_test(1000, 5000, 1090, 5000)
     seq = two_proportion_test(1000, 5000, 1090, 5000, sequential=True)
