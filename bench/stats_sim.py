@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.stats.estimates import ArmStats, cluster_arms, compare, two_proportion_test, welch_df
+from engine.stats.winsor import DEFAULT_QUANTILE, winsorize
 
 DAYS = 14
 ALPHA = 0.05
@@ -34,6 +35,7 @@ class Scenario:
     draw: Draw
     proportion: bool
     unit_level: bool = False  # independent 0/1 units: the product path with Fisher's exact test
+    winsor: float | None = None  # cap each unit's value at this pooled quantile at every look
 
 
 def _groups(n: int, members: int, rate: float, sd: float) -> Draw:
@@ -102,13 +104,21 @@ SCENARIOS = [
     Scenario("rare events: 0.5% of 1,500 members per arm", _units(1500, 0.005), True, True),
     Scenario("rare events: 8+8 groups x 150, 0.5%", _groups(8, 75, 0.005, 0.001), True),
     Scenario("heavy-tailed revenue, 2,000 members per arm", _revenue(2000), False),
+    Scenario(
+        "heavy-tailed revenue, winsorised at the pooled p90 of payers",
+        _revenue(2000),
+        False,
+        winsor=DEFAULT_QUANTILE,
+    ),
 ]
 DEMO = Scenario("16+16 groups x 120, open rate 33% (SD 8 pts)", _groups(16, 120, 0.33, 0.08), True)
 
 
-def _look(data: tuple[NDArray, ...], day: int, proportion: bool) -> tuple[ArmStats, ArmStats]:
+def _look(data: tuple[NDArray, ...], day: int, scenario: Scenario) -> tuple[ArmStats, ArmStats]:
     nb, db, nc, dc = (d[..., day] for d in data)
-    return cluster_arms(nb, db, nc, dc, proportion=proportion)
+    if scenario.winsor is not None:
+        nb, nc = winsorize(nb, nc, scenario.winsor)
+    return cluster_arms(nb, db, nc, dc, proportion=scenario.proportion)
 
 
 def rates(scenario: Scenario, sims: int, lift: float, seed: int) -> dict[str, tuple[float, float]]:
@@ -123,7 +133,7 @@ def rates(scenario: Scenario, sims: int, lift: float, seed: int) -> dict[str, tu
                 call = _unit_calls(data, day, sequential=mode == "sequential")
                 decided = np.where(decided == 0, call, decided)
                 continue
-            b, c = _look(data, day, scenario.proportion)
+            b, c = _look(data, day, scenario)
             comp = compare(
                 b,
                 c,

@@ -12,6 +12,7 @@
     table_read.py  loading that file and typing its columns
     unit_scan.py   the few DuckDB scans check_unit_table makes (variants, profile, duplicates)
     cluster_df.py  degrees of freedom for clusters of unequal size (random-effects working model)
+    winsor.py      winsorize: one pooled cap for both arms of a heavy-tailed per-unit metric
 
 All functions are pure: they are given data and return values; nothing reads the clock.
 """

@@ -395,3 +395,27 @@ def test_sixteen_groups_of_two_hundred_for_thirty_days_give_a_month_of_events() 
     # community simulates in one call and yields a realistic volume of events.
     events = run(SimulationParams(), specs(16, size=200), 30).events
     assert events.num_rows > 100_000
+
+
+def test_a_welcome_open_effect_and_the_version_alone_leave_every_leave_unchanged() -> None:
+    # The demo's V2.0 changes only the welcome's opens; its leave-rate guardrail can differ
+    # between arms only by which groups each arm drew (STATISTICS.md, "seed 5").
+    groups = specs(6, size=120)
+    same = {g.id: "1.0" for g in groups}
+    renamed = {g.id: "2.0" for g in groups}
+    baseline = run(SimulationParams(), groups, 14, same)
+    a_a = run(SimulationParams(), groups, 14, renamed)  # same texts, another version
+    better = run(
+        SimulationParams(version_effects={"2.0/welcome": {"open": 1.2}}), groups, 14, renamed
+    )
+    leaves = rows(where(baseline.events, "leave"), "group", "member", "time")
+    assert len(leaves) > 20
+    assert rows(where(a_a.events, "leave"), "group", "member", "time") == leaves
+    assert rows(where(better.events, "leave"), "group", "member", "time") == leaves
+    assert rows(where(better.events, "join"), "member") == rows(where(a_a.events, "join"), "member")
+
+    def welcome_opens(table: pa.Table) -> int:
+        opens = where(table, "open")
+        return opens.filter(pc.match_substring(opens["message"], "on_join")).num_rows
+
+    assert welcome_opens(better.events) > 1.1 * welcome_opens(a_a.events)  # the effect is there

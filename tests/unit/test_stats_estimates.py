@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -154,6 +155,24 @@ def test_sequential_p_crosses_alpha_exactly_at_the_half_width() -> None:
     inside = np.abs(thetas) < half * (1 - 1e-9)
     outside = np.abs(thetas) > half * (1 + 1e-9)
     assert np.all(p[inside] >= 0.05) and np.all(p[outside] < 0.05)
+
+
+def test_sequential_statistics_of_extreme_estimates_decide_without_overflow() -> None:
+    # A huge effect on a tiny variance, and a huge variance: the old form overflowed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p = sequential_p(np.array([1e200, 1e-3, 0.5]), np.array([1e-300, 1e300, 1e-4]), 1.0)
+        half = sequential_half_width(np.array([1e308, 1e-4]), 1.0, 0.05)
+    assert p[0] == 0.0 and p[1] == 1.0 and p[2] < 1e-4
+    assert np.all(np.isfinite(half)) and half[0] > 1e150
+    assert sequential_half_width(1e-4, 1.0, 0.05) == pytest.approx(half[1])
+
+
+def test_sequential_boundary_spends_alpha_at_the_planned_horizon_not_on_day_one() -> None:
+    z = stats.norm.ppf(0.975)
+    horizon, day_7, day_1 = (float(sequential_half_width(1.0, f, 0.05)) for f in (1, 0.5, 1 / 14))
+    assert z < horizon < 2.3  # within 17% of one fixed look (K_TAU = 8 gave 2.53)
+    assert day_1 > day_7 > horizon
 
 
 def test_sequential_mode_is_more_cautious_than_one_fixed_look() -> None:
