@@ -41,8 +41,12 @@ class DeploymentSpec(NamedTuple):
     tags: Sequence[str] = ()
 
 
-def build_deployments(specs: Iterable[DeploymentSpec | tuple[Any, ...]]) -> list[RunnerDeployment]:
-    """Turn specs (or plain tuples in spec order) into runner deployments with cron schedules."""
+def build_deployments(
+    specs: Iterable[DeploymentSpec | tuple[Any, ...]], **placement: Any
+) -> list[RunnerDeployment]:
+    """Turn specs (or plain tuples in spec order) into runner deployments with cron schedules.
+
+    `placement` goes to each `to_deployment` as is (a work pool, its entrypoint type)."""
     deployments = []
     for raw in specs:
         spec = raw if isinstance(raw, DeploymentSpec) else DeploymentSpec(*raw)
@@ -58,6 +62,7 @@ def build_deployments(specs: Iterable[DeploymentSpec | tuple[Any, ...]]) -> list
                 parameters=dict(spec.parameters or {}),
                 description=spec.description,
                 tags=list(spec.tags),
+                **placement,
             )
         )
     return deployments

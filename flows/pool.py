@@ -26,11 +26,10 @@ from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectNotFound
-from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 from flows.check import check
-from flows.deploy import DeploymentSpec, _check_timezone
+from flows.deploy import DeploymentSpec, build_deployments
 from flows.shards import SHARD_DEPLOYMENT, playbook_shard, sharded_playbook
 from services import shards
 from services.prefect_api import prefect_api_errors
@@ -86,24 +85,9 @@ def pool_deployments(
 ) -> list[RunnerDeployment]:
     """Runner deployments on `pool` with module-path entrypoints, plus the shard deployment
     and the on-demand check deployment on work queue `check_queue` (None: the pool's default)."""
-    deployments = []
-    for spec in specs:
-        _check_timezone(spec)
-        try:
-            schedule = Cron(spec.cron, timezone=spec.timezone)
-        except ValueError:
-            raise DeploymentError(f"deployment {spec.name!r}: invalid cron {spec.cron!r}") from None
-        deployments.append(
-            spec.flow.to_deployment(
-                name=spec.name,
-                schedules=[schedule],
-                parameters=dict(spec.parameters or {}),
-                description=spec.description,
-                tags=list(spec.tags),
-                work_pool_name=pool,
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
-        )
+    deployments = build_deployments(
+        specs, work_pool_name=pool, entrypoint_type=EntrypointType.MODULE_PATH
+    )
     deployments.append(
         playbook_shard.to_deployment(
             name=SHARD_DEPLOYMENT,
