@@ -34,9 +34,7 @@ def test_a_wecom_setup_error_stops_the_run_in_one_line_and_nothing_is_sent(
 ) -> None:
     path = workspace.root / "sopflow.toml"
     path.write_text(
-        path.read_text(encoding="utf-8")
-        + f'wecom_base_url = "{wecom.base_url}"\nwecom_corp_id = "{wecom.corpid}"\n'
-        + f'wecom_corp_secret = "{wecom.corpsecret}"\n',
+        path.read_text(encoding="utf-8") + wecom.settings_toml(),
         encoding="utf-8",
     )
     cli("save", str(EXAMPLES / f"{SOP}.yaml"), "--author", "运营小王", "-m", "首版 SOP")

@@ -43,9 +43,7 @@ def mass(workspace: Workspace, wecom: FakeWeCom, cli: Cli) -> Iterator[Workspace
     """Three groups on the WeCom mass channel of the fake (remind after 2 h, cancel at 24 h)."""
     path = workspace.root / "sopflow.toml"
     path.write_text(
-        path.read_text(encoding="utf-8")
-        + f'wecom_base_url = "{wecom.base_url}"\nwecom_corp_id = "{wecom.corpid}"\n'
-        + f'wecom_corp_secret = "{wecom.corpsecret}"\n',
+        path.read_text(encoding="utf-8") + wecom.settings_toml(),
         encoding="utf-8",
     )
     workspace.settings = load_settings(workspace.root)

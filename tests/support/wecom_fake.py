@@ -162,6 +162,13 @@ class FakeWeCom:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def settings_toml(self) -> str:
+        """The sopflow.toml lines pointing a workspace at this fake (base URL, corp id, secret)."""
+        return (
+            f'wecom_base_url = "{self.base_url}"\nwecom_corp_id = "{self.corpid}"\n'
+            f'wecom_corp_secret = "{self.corpsecret}"\n'
+        )
+
     @property
     def base_url(self) -> str:
         assert self._server is not None, "FakeWeCom is not started"
