@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sopflow.cli.params import remember_workspace
+
 if TYPE_CHECKING:
     from services.workspace import Workspace
 
@@ -48,8 +50,9 @@ def use_workspace_prefect_home(root: Path) -> None:
 
 
 def set_workspace_path(ctx: typer.Context, path: Path | None) -> None:
-    """Remember the root option for `workspace()`."""
+    """Remember the root option for `workspace()` and for day words (`parse_date`)."""
     ctx.obj = {"workspace_path": path}
+    remember_workspace(path)
 
 
 def now() -> datetime:

@@ -9,11 +9,11 @@ the workspace's timezone; a date/time may also be such a word, or `HH:MM` alone 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 DATE_METAVAR = "YYYY-MM-DD"
@@ -22,16 +22,23 @@ DATETIME_METAVAR = "YYYY-MM-DD[THH:MM[+08:00]]"
 
 DAY_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "今天": 0, "明天": 1, "昨天": -1}
 
+# The root `--workspace` option, set by the root callback before any subcommand parses its
+# options (a context variable, not Click's context stack: Typer parses with its own copy of
+# Click, whose current context the `click` package cannot see).
+_named_workspace: ContextVar[Path | None] = ContextVar("named_workspace", default=None)
+
+
+def remember_workspace(path: Path | None) -> None:
+    """Record the workspace the command line names, for day words typed after it."""
+    _named_workspace.set(path)
+
 
 def workspace_today() -> date:
     """Today in the workspace's timezone (the workspace the command line names)."""
     # Imported here: only a command given a day word pays for the workspace wiring.
     from services.settings import find_root, load_settings
 
-    context = click.get_current_context(silent=True)
-    obj = context.find_root().obj if context is not None else None
-    explicit = obj.get("workspace_path") if isinstance(obj, dict) else None
-    zone = load_settings(find_root(Path(explicit) if explicit else None)).zone
+    zone = load_settings(find_root(_named_workspace.get())).zone
     return datetime.now(UTC).astimezone(zone).date()
 
 
