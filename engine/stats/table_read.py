@@ -65,11 +65,14 @@ def load(
             con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({source})")
         else:
             sniffed = con.execute(f"DESCRIBE SELECT * FROM read_csv({source}, header=true)")
-            names = [row[0] for row in sniffed.fetchall()]
+            sniffed_rows = sniffed.fetchall()
+            names = [row[0] for row in sniffed_rows]
             text = [c for c in dict.fromkeys(text_columns) if c in names]
             types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
             option = f", types={{{types}}}" if text else ""
             con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv({source}, header=true{option})")
+            # The sniffed types, with the text columns as text: no second sniff of the file.
+            return {str(r[0]): "VARCHAR" if r[0] in text else str(r[1]) for r in sniffed_rows}
         described = con.execute("DESCRIBE raw").fetchall()
     except duckdb.Error as err:
         first = str(err).strip().splitlines()[0][:200]

@@ -7,10 +7,9 @@
    excluded: each typed metric column's checks (empty, not finite, not 0/1) and per arm its
    count, sum and sample variance (DuckDB's `var_samp`, numerically stable).
 3. `exclude`: a unit with several rows (or a cluster in both variants) is left out with all its
-   rows. Unit mode first counts the distinct 64-bit hashes of the ids (and the empty ids): as
-   many hashes as rows proves there is no duplicate (equal ids hash equally), and then `clean`
-   is a view over `kept`; only when hashes repeat does the exact GROUP BY id run and `clean`
-   become a filtered copy.
+   rows: one GROUP BY id lists the repeated (and, in unit mode, the empty) ids in a small
+   table; `clean` is a view over `kept` (anti-joined with that table when it is not empty), so
+   no copy of the rows is ever made.
 
 Text metric columns (a CSV column mixing `True` and `1`) keep their own check scan
 (`table_read.column_kind`) and get their moments from `clean`.
@@ -133,25 +132,21 @@ def exclude(
     numbers: dict[str, str],
     *,
     by_cluster: bool,
-    rows: int,
 ) -> int:
     """`clean(is_b, id, c0, ...)`: `kept` without duplicate units (or clusters seen in both
     variants), every metric column a double; returns how many units or clusters went."""
     values = "".join(f", {expr} AS {name}" for name, expr in numbers.items())
-    if not by_cluster:
-        ids, empty = con.execute(
-            "SELECT count(DISTINCT hash(id)), count(*) FILTER (WHERE id IS NULL) FROM kept"
-        ).fetchone()
-        empty_ids(path, key, empty)
-        if ids == rows:  # every id differs: nothing to exclude, no copy
-            con.execute(f"CREATE VIEW clean AS SELECT is_b, id{values} FROM kept")
-            return 0
-    rule = "count(DISTINCT is_b) > 1" if by_cluster else "count(*) > 1"
-    con.execute(f"CREATE TABLE dropped AS SELECT id FROM kept GROUP BY id HAVING {rule}")
+    # One hash aggregation over the ids finds every repeated id (and, in unit mode, the empty
+    # ones: NULL ids form one group); `clean` stays a view, re-reading `kept` without them.
+    rule = "count(DISTINCT is_b) > 1" if by_cluster else "count(*) > 1 OR id IS NULL"
+    con.execute(
+        f"CREATE TEMP TABLE dropped AS SELECT id, count(*) AS n FROM kept GROUP BY id HAVING {rule}"
+    )
+    (empty,) = con.execute("SELECT coalesce(sum(n), 0) FROM dropped WHERE id IS NULL").fetchone()
+    empty_ids(path, key, int(empty))
     (excluded,) = con.execute("SELECT count(*) FROM dropped").fetchone()
     source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
-    kind = "TABLE" if excluded else "VIEW"
-    con.execute(f"CREATE {kind} clean AS SELECT is_b, id{values} FROM {source}")
+    con.execute(f"CREATE VIEW clean AS SELECT is_b, id{values} FROM {source}")
     if excluded:
         left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
         if not left.get(True) or not left.get(False):

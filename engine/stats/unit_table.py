@@ -128,8 +128,7 @@ def check_unit_table(
         columns = {a: (c, types[c]) for c, a in alias.items()}
         clustered = cluster is not None
         scan = profile(con, path, key, columns, by_cluster=clustered)
-        kept = sum(scan.rows.values())
-        excluded = exclude(con, path, key, doubles(columns), by_cluster=clustered, rows=kept)
+        excluded = exclude(con, path, key, doubles(columns), by_cluster=clustered)
         kinds = {c: scan.kinds[a] for c, a in alias.items()}
         per_unit = [a for a in alias.values() if cluster is None]
         found = scan.moments if not excluded else {}
@@ -138,11 +137,11 @@ def check_unit_table(
             _measure(con, s, alias, kinds, found, cluster is not None, alpha, sequential)
             for s in specs
         ]
-        if cluster or excluded:
-            count = "count(DISTINCT id)" if cluster else "count(*)"
-            sizes = dict(con.execute(f"SELECT is_b, {count} FROM clean GROUP BY is_b").fetchall())
-        else:
-            sizes = scan.rows
+        if cluster:
+            query = "SELECT is_b, count(DISTINCT id) FROM clean GROUP BY is_b"
+            sizes = dict(con.execute(query).fetchall())
+        else:  # units: the rows of `clean`, which its moments counted
+            sizes = {arm: n for arm, (n, _, _) in found[per_unit[0]].items()}
         arms = {"b": sizes[True], "c": sizes[False]}
     finally:
         con.close()
