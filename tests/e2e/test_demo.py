@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 SOP = Path(sys.executable).with_name("sop")
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _demo(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -44,6 +46,9 @@ def test_demo_ends_in_promote_with_a_changelog_line(tmp_path: Path) -> None:
     out = result.stdout
     assert "Check: PROMOTE" in out
     assert "v2.0：新欢迎语 — 欢迎语打开率 +" in out  # the welcome's own opens
+    # The README quotes the line the default demo (seed 7) ends with: keep it true.
+    quoted = re.search(r"`(v2\.0：新欢迎语 — [^`]+)`", README.read_text(encoding="utf-8"))
+    assert quoted is not None and quoted.group(1) in out
     assert "演示模式以 李经理 的身份自动批准" in out
     assert "\\u" not in out
     log = json.loads(_sop(root, "log", "mombaby-refined", "--json"))
