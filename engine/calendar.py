@@ -19,6 +19,7 @@ from typing import Literal
 import chinese_calendar
 from lunardate import LunarDate
 
+from sop_models import CalendarDate
 from sop_models.errors import CalendarDataMissing
 from sop_models.i18n import tr
 
@@ -238,6 +239,12 @@ def gregorian_occurrences(month: int, day: int, start: date, end: date) -> list[
         if start <= candidate <= end:
             found.append(candidate)
     return found
+
+
+def occurrences(when: CalendarDate, first: date, last: date) -> list[date]:
+    """Dates in [first, last] that are the yearly date `when` (Gregorian or lunar)."""
+    find = lunar_occurrences if when.calendar == "lunar" else gregorian_occurrences
+    return find(when.month, when.day, first, last)
 
 
 def days(start: date, end: date) -> list[date]:
