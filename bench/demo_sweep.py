@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from services import playbooks
+from services import playbooks, sending
 from services.check import evaluate
 from services.seeding import (
     admit_joiners,
@@ -42,8 +42,8 @@ from sopflow.demo import (
 def _day(ws: Workspace, community: Community, sop_id: str, day: date) -> None:
     versions = admit_joiners(ws, community=community, sop_id=sop_id, day=day)
     actions = playbooks.plan_day(ws, playbook="all", day=day).actions
-    for batch in playbooks.batches(actions):
-        playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+    for batch in sending.batches(actions):
+        sending.send_batch(ws, batch, now=max(a.at for a in batch.actions))
     record_answers(ws, community=community, day=day, versions=versions)
 
 

@@ -8,7 +8,7 @@ warm-up workday, then five more (2026-09-08..14); figures are medians over those
 - flow: `flows.playbooks.mature_day` in Prefect's ephemeral mode (temp home), counted from
   the Prefect API (task runs) and the flow's summary (channel batches);
 - direct: what the flow does without Prefect: open the workspace, `plan_day`, then per
-  batch `playbooks.send_batch` (ledger + outbox, exactly once);
+  batch `sending.send_batch` (ledger + outbox, exactly once);
 - loop: open the workspace and `plan_day`, then a plain loop writing the same outbox JSON
   line per action (one append, one fsync) and the same final ledger row (one INSERT, one
   commit): no pending/sending/sent steps.
@@ -38,7 +38,7 @@ from engine.channels.outbox import outbox_record
 from engine.groups import add_group
 from engine.ledger import SENT, Delivery, slot_key
 from flows.runtime import use_ephemeral
-from services import playbooks
+from services import playbooks, sending
 from services.workspace import init_workspace, open_workspace
 from versions import services
 
@@ -79,8 +79,8 @@ def direct_day(root: Path, day: date) -> int:
     """Plan and send one day through the same services as the flow, without Prefect."""
     with open_workspace(root) as ws:
         planned = playbooks.plan_day(ws, playbook="mature_day", day=day)
-        for batch in playbooks.batches(planned.actions):
-            report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+        for batch in sending.batches(planned.actions):
+            report = sending.send_batch(ws, batch, now=max(a.at for a in batch.actions))
             if len(report.sent) != len(batch.actions):
                 raise AssertionError(f"direct send of {batch.label} sent {len(report.sent)}")
     return len(planned.actions)

@@ -19,6 +19,7 @@ from typing import Literal
 import chinese_calendar
 from lunardate import LunarDate
 
+from sop_models import CalendarDate
 from sop_models.errors import CalendarDataMissing
 from sop_models.i18n import tr
 
@@ -126,6 +127,67 @@ class WorkdayCalendar:
             year += 1
         return date(year, 12, 31)
 
+    def horizon(self, today: date, *, days: int) -> DataHorizon:
+        """The facts about workday data from `today` through the next `days` days."""
+        # one day past the window: data ending on its last day still leaves nothing after it
+        end = today + timedelta(days + 1)
+        first, last = HOLIDAY_YEARS
+        entered = self.entered_years
+        years = tuple(
+            YearData(year, first <= year <= last, year in entered)
+            for year in range(today.year, end.year + 1)
+        )
+        return DataHorizon(today, days, years, self.covered_until(today), self.fallback)
+
+
+@dataclass(frozen=True)
+class YearData:
+    """Where one year's workday data comes from: the official library, the workspace, both."""
+
+    year: int
+    official: bool
+    entered: bool
+
+    @property
+    def covered(self) -> bool:
+        """True when workdays of this year are known, not guessed by the fallback."""
+        return self.official or self.entered
+
+
+@dataclass(frozen=True)
+class DataHorizon:
+    """How far workday data reaches from `today`: the one rule behind the coverage warnings
+    of `sop serve` and the calendar line of `sop doctor` (each renders these facts)."""
+
+    today: date
+    days: int
+    """The warning distance: data must reach past `today + days`."""
+    years: tuple[YearData, ...]
+    """Every year from `today`'s through the one after the window, oldest first."""
+    covered_until: date | None
+    """The last day of the run of known years from `today`'s; None if today's is unknown."""
+    fallback: WorkdayFallback
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """The years in reach that have neither official nor entered data."""
+        return tuple(y.year for y in self.years if not y.covered)
+
+    @property
+    def entered(self) -> tuple[int, ...]:
+        """The years in reach the workspace entered beyond the official data."""
+        return tuple(y.year for y in self.years if y.entered and not y.official)
+
+    @property
+    def ok(self) -> bool:
+        """True when no year in reach lacks data (nothing for an ops lead to do yet)."""
+        return not self.missing
+
+    @property
+    def days_left(self) -> int | None:
+        """Days from `today` to the last covered day (None when today is not covered)."""
+        return None if self.covered_until is None else (self.covered_until - self.today).days
+
 
 LIBRARY_ONLY = WorkdayCalendar()
 """No entered days, the default fallback: what the planner uses when given no calendar."""
@@ -177,6 +239,12 @@ def gregorian_occurrences(month: int, day: int, start: date, end: date) -> list[
         if start <= candidate <= end:
             found.append(candidate)
     return found
+
+
+def occurrences(when: CalendarDate, first: date, last: date) -> list[date]:
+    """Dates in [first, last] that are the yearly date `when` (Gregorian or lunar)."""
+    find = lunar_occurrences if when.calendar == "lunar" else gregorian_occurrences
+    return find(when.month, when.day, first, last)
 
 
 def days(start: date, end: date) -> list[date]:

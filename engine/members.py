@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from engine.groups import AwareDateTime, BadRowsError, Group, read_text_file
+from engine.group_csv import read_text_file
+from engine.groups import AwareDateTime, BadRowsError, Group
 from sop_models.errors import DataFileError, Problem
 from sop_models.ids import id_problem
 

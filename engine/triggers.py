@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from engine import render as rendering
+from engine.calendar import occurrences
 from engine.planner.core import GroupLike
-from engine.planner.slots import TZ, occurrences
+from engine.planner.slots import TZ
 from engine.planner.variables import campaign_variables, content_variables
 from sop_models import WEEKDAY_NUMBERS, Campaign, CountTrigger, SopDocument
 from sop_models.actions import PlannedAction, action_key

@@ -29,8 +29,9 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from engine.dispatch import DispatchReport
-from services import playbooks, run_summary, wecom_mass
-from services.playbooks import SHANGHAI, Batch, RunFailure
+from services import playbooks, run_summary, sending, wecom_mass
+from services.playbooks import SHANGHAI, RunFailure
+from services.sending import Batch
 from services.shards import workspace_root
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import PartialRunError, one_line
@@ -68,7 +69,7 @@ def send_batch(workspace: str, batch: Batch, scheduled_clock: bool = False) -> D
     run_id = flow_run.id
     owner = f"{run_id}/{batch.label}" if run_id else None  # a retry takes back its own rows
     with _workspace(workspace) as ws:
-        report = playbooks.send_batch(ws, batch, now=now, owner=owner)
+        report = sending.send_batch(ws, batch, now=now, owner=owner)
     if report.error and report.not_attempted:
         raise BatchIncomplete(
             f"{batch.label}: {len(report.not_attempted)} action(s) not attempted: {report.error}"
@@ -90,7 +91,7 @@ def _dispatch(
     logger = get_run_logger()
     for warning in planned.warnings:
         logger.warning(warning)
-    batches = playbooks.batches(planned.actions)
+    batches = sending.batches(planned.actions)
     if dry_run:
         logger.info(
             "dry run: %d action(s) in %d batch(es), nothing sent",

@@ -34,8 +34,8 @@ from prefect.states import Crashed
 
 from engine.dispatch import DispatchReport
 from flows.playbooks import BatchIncomplete, _workspace, run_playbook
-from services import playbooks, shards
-from services.playbooks import Batch
+from services import playbooks, sending, shards
+from services.sending import Batch
 from sop_models.errors import PlaybookError
 
 SHARD_FLOW = "playbook_shard"
@@ -56,7 +56,7 @@ def send_shard_batch(workspace: str, batch: Batch, scheduled_clock: bool = False
     now = max(a.at for a in batch.actions) if scheduled_clock else datetime.now(UTC)
     owner = f"{flow_run.id}/{batch.label}"
     with _workspace(workspace) as ws:
-        report = playbooks.send_batch(ws, batch, now=now, owner=owner)
+        report = sending.send_batch(ws, batch, now=now, owner=owner)
     if report.not_attempted or report.in_flight:
         raise BatchIncomplete(
             f"{batch.label}: {len(report.not_attempted)} not attempted, "

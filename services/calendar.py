@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from engine.calendar import HOLIDAY_YEARS, DayEntry, WorkdayCalendar, library_note
+from engine.calendar import (
+    HOLIDAY_YEARS,
+    DataHorizon,
+    DayEntry,
+    WorkdayCalendar,
+    library_note,
+)
 from services.workspace import Workspace
 from services.workspace_files import write_audited
 from sop_models.errors import BadRowsError, DataFileError, Problem, WorkspaceError
@@ -224,20 +230,28 @@ def year_view(ws: Workspace, year: int) -> YearView:
     return YearView(year, source, rows)
 
 
+def horizon(ws: Workspace, *, today: date, days: int = WARN_DAYS) -> DataHorizon:
+    """How far this workspace's holiday data (official or entered) reaches from `today`."""
+    return workspace_calendar(ws).horizon(today, days=days)
+
+
 def coverage_warnings(ws: Workspace, *, today: date, days: int = WARN_DAYS) -> list[str]:
     """A warning when the holiday data (official or entered) ends within `days` of `today`."""
-    cal = workspace_calendar(ws)
-    until = cal.covered_until(today)
-    fallback = f"workday slots then follow workday_fallback = {cal.fallback!r}"
-    if until is None:
-        return [
-            f"no holiday schedule for {today.year} ({library_note()}): {fallback}; enter it "
-            "with `sop calendar import FILE`"
-        ]
-    if (until - today).days > days:
+    return render_warnings(horizon(ws, today=today, days=days))
+
+
+def render_warnings(found: DataHorizon) -> list[str]:
+    """The horizon as `sop serve`'s warning lines (none when it is ok)."""
+    if found.ok:
         return []
+    fallback = f"workday slots then follow workday_fallback = {found.fallback!r}"
+    if found.covered_until is None:
+        return [
+            f"no holiday schedule for {found.today.year} ({library_note()}): {fallback}; "
+            "enter it with `sop calendar import FILE`"
+        ]
     return [
-        f"holiday data ends {until} ({(until - today).days} days from now; {library_note()}): "
-        f"enter {until.year + 1}'s official schedule with `sop calendar import FILE` before "
-        f"then, or {fallback}"
+        f"holiday data ends {found.covered_until} ({found.days_left} days from now; "
+        f"{library_note()}): enter {found.missing[0]}'s official schedule with "
+        f"`sop calendar import FILE` before then, or {fallback}"
     ]

@@ -92,9 +92,11 @@ def _robot_keys(ws: Workspace) -> dict[str, str]:
 
 
 def configured_secrets(settings: Settings) -> Secrets:
-    """Every secret value in `settings` (corp secret, robot keys), as a new set to mask."""
+    """Every secret value in `settings` (corp and login secrets, robot keys), as a new set to
+    mask."""
     keys = [_secret(key) for key in settings.robot_keys.values()]
-    return Secrets([_secret(settings.wecom_corp_secret), *keys])
+    corp = [_secret(settings.wecom_corp_secret), _secret(settings.wecom_login_secret)]
+    return Secrets([*corp, *keys])  # empty values are skipped
 
 
 def _secrets_digest(settings: Settings) -> str:
@@ -111,10 +113,14 @@ def wecom_credentials(ws: Workspace) -> tuple[str, str]:
     return corp_id, secret
 
 
-def shared_wecom_client(ws: Workspace, engine: Engine) -> WeComClient:
+def shared_wecom_client(
+    ws: Workspace, engine: Engine, *, credentials: tuple[str, str] | None = None
+) -> WeComClient:
     """A WeCom client whose access_token and 45009 blocks are shared through `engine`'s
-    database: every process and host on it fetches one token and respects one block."""
-    corp_id, secret = wecom_credentials(ws)
+    database: every process and host on it fetches one token and respects one block.
+    `credentials` (corp id, secret) name another app of the corp than sending's (its token
+    is cached apart: the cache key holds a digest of the secret)."""
+    corp_id, secret = credentials or wecom_credentials(ws)
     return WeComClient(
         corpid=corp_id,
         corpsecret=secret,

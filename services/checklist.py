@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 
 from engine import ledger
 from engine.channels.tasklist import FORMULA_STARTS
-from engine.groups import Group, read_text_file
+from engine.group_csv import read_text_file
+from engine.groups import Group
 from engine.ledger import Delivery
 from sop_models.i18n import N_, tr
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import ledger
 from engine.channels.tasklist import done_keys
-from engine.groups import read_text_file
+from engine.group_csv import read_text_file
 from engine.ledger import Delivery, LedgerError
 from services.channels import ConfirmReport, confirm_mass_sends, pending_mass_sends
 from services.checklist import checklist_rows, group_names

@@ -201,15 +201,36 @@ def _shown(url: str) -> str:
 
 
 def check_calendar(ws: Workspace, *, today: date) -> Check:
-    """Holiday data covers the next days (services.calendar.coverage_warnings)."""
-    from services.calendar import WARN_DAYS, coverage_warnings
+    """Holiday data covers the next days (the facts: engine.calendar.DataHorizon)."""
+    from engine.calendar import library_note
+    from services.calendar import horizon
 
-    found = coverage_warnings(ws, today=today)
-    if found:
-        what, _, fix = found[0].partition("): ")
-        return Check(False, f"calendar: {what})", fix)
-    covered = tr("calendar: holiday data covers the next {days} days")
-    return Check(True, covered.format(days=WARN_DAYS))
+    found = horizon(ws, today=today)
+    listed = tr(", ").join(str(y) for y in found.missing)
+    if found.ok and found.entered:
+        what = tr("calendar: holiday data covers the next {days} days ({years} entered)")
+        return Check(
+            True, what.format(days=found.days, years=tr(", ").join(map(str, found.entered)))
+        )
+    if found.ok:
+        covered = tr("calendar: holiday data covers the next {days} days")
+        return Check(True, covered.format(days=found.days))
+    fallback = tr("until then workday slots follow workday_fallback = {fallback}").format(
+        fallback=repr(found.fallback)
+    )
+    if found.covered_until is None:
+        what = tr("calendar: no holiday data for {years} ({library}, none entered)")
+        fix = tr("enter it with `sop calendar import FILE`; {fallback}")
+    else:
+        what = tr(
+            "calendar: holiday data ends {until} ({left} days from now), none for {years} "
+            "({library}, none entered)"
+        )
+        fix = tr("enter {year}'s official schedule with `sop calendar import FILE`; {fallback}")
+    what = what.format(
+        until=found.covered_until, left=found.days_left, years=listed, library=library_note()
+    )
+    return Check(False, what, fix.format(year=found.missing[0], fallback=fallback))
 
 
 def check_workspace_files(ws: Workspace) -> Check:

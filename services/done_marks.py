@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from engine import ledger
-from engine.groups import Group, read_text_file
+from engine.group_csv import read_text_file
+from engine.groups import Group
 from engine.ledger import Delivery, LedgerError
 from services.today import day_actions
 from services.workspace import Workspace

@@ -17,7 +17,7 @@ from engine import groups as group_registry
 from engine.dispatch import DispatchReport
 from engine.events.batches import ImportResult
 from services.event_imports import import_table
-from services.playbooks import batches, send_batch
+from services.sending import batches, send_batch
 from services.triggers import trigger_actions
 from services.workspace import Workspace
 from sop_models.actions import PlannedAction

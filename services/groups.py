@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from engine import group_edits
+from engine import group_csv, group_edits
 from engine import groups as registry
 from engine.groups import Group, GroupRegistryError
 from engine.members import MemberJoin, import_member_joins
@@ -150,7 +150,7 @@ def import_groups(
     """Import groups from a CSV file, all or nothing; how many, and every group's SOP state."""
     with ws.session() as session:
         before = {g.id for g in registry.list_groups(session, archived=True)}
-        count = registry.import_groups_csv(session, path, now=now)
+        count = group_csv.import_groups_csv(session, path, now=now)
         every = registry.list_groups(session)
         new = [g for g in every if g.id not in before]
         _check_references(ws, new, where=f"{path}: ")

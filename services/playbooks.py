@@ -9,7 +9,8 @@ at or before `now` are due; today's later ones wait for their own run, and a fut
 sends nothing. A due action older than the lateness window (setting `lateness_minutes`,
 default 120) that is not in the ledger as sent or done is missed: reported, not sent, unless
 the run catches up (`--catch-up`), so a 10:00 post never lands in a group at 20:00 unasked.
-The scheduled runs go through the same rule.
+The scheduled runs go through the same rule. Sending what a run planned, batch by channel,
+is `services.sending`.
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ from zoneinfo import ZoneInfo
 
 from engine import groups as group_registry
 from engine import ledger, members
-from engine.dispatch import DispatchReport, dispatch
 from engine.planner import Layer, join_window, plan_layers
 from services.calendar import workspace_calendar
-from services.channels import build_channel
 from services.planning import overlay_layers
-from services.tracked_links import track_action_links
 from services.triggers import trigger_actions
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
@@ -46,9 +44,6 @@ PLAYBOOK_KINDS: dict[str, set[str]] = {
     "welcome": {"welcome"},
     "all": {"welcome", "cold_start", "column", "flash_sale", "rfm", "calendar", "campaign"},
 }
-BATCH_LIMIT = 2000  # WeCom mass send covers at most 2,000 groups per call
-LOCAL_CHANNELS = ("outbox", "console", "tasklist")
-LOCAL_CHUNK, REMOTE_CHUNK = 1000, 200
 # Sent this long after its time, an action counts as late (the ledger's on-time default).
 LATE_AFTER = ledger.ON_TIME_WINDOW
 Timing = Literal["today", "catch_up", "future"]
@@ -98,19 +93,6 @@ class DayPlan:
     def timing(self) -> Timing | None:
         """Whether the run's day is today, a past day (catch-up) or a future day at `now`."""
         return None if self.now is None else timing(self.day, self.now)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Actions that one task sends through one channel."""
-
-    channel: str
-    actions: tuple[PlannedAction, ...]
-
-    @property
-    def label(self) -> str:
-        first = self.actions[0].at.strftime("%H:%M") if self.actions else "-"
-        return f"{self.channel}@{first}x{len(self.actions)}"
 
 
 def _document(ws: Workspace, info: VersionInfo, cache: dict[str, SopDocument]) -> SopDocument:
@@ -310,43 +292,6 @@ def check_run_day(day: date | None, *, now: datetime, dry_run: bool) -> None:
             f"{day.isoformat()} is a future day: a run sends only what is due, and nothing is "
             f"due yet; use --dry-run to see its plan"
         )
-
-
-def batches(actions: Sequence[PlannedAction]) -> list[Batch]:
-    """Split actions into channel batches: one per channel and hour, ≤ BATCH_LIMIT each.
-
-    Grouping by the hour keeps one task per slot for group posts, and folds the day's stream
-    of on-join welcomes into a few batches instead of one task per member.
-    """
-    grouped: dict[tuple[str, datetime], list[PlannedAction]] = defaultdict(list)
-    for action in actions:
-        grouped[(action.channel, action.at.replace(minute=0, second=0, microsecond=0))].append(
-            action
-        )
-    found: list[Batch] = []
-    for (channel, _at), items in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        for offset in range(0, len(items), BATCH_LIMIT):
-            found.append(Batch(channel, tuple(items[offset : offset + BATCH_LIMIT])))
-    return found
-
-
-def send_batch(
-    ws: Workspace, batch: Batch, *, now: datetime, owner: str | None = None
-) -> DispatchReport:
-    """Send one batch through its channel with the ledger's exactly-once bookkeeping.
-
-    `owner` names the run in the rows it claims (a retry with the same owner takes back the
-    rows its failed attempt left); a new id by default.
-    """
-    channel = build_channel(batch.channel, ws, day=batch.actions[0].at.date())
-    # Local channels can look into their own records after a crash, so a large chunk risks
-    # nothing; remote ones keep chunks small so fewer messages can end up `unknown`.
-    chunk = LOCAL_CHUNK if batch.channel in LOCAL_CHANNELS else REMOTE_CHUNK
-    actions = track_action_links(ws, batch.actions, now=now)  # the SOP's `track_links`
-    lease = timedelta(seconds=ws.settings.lease_seconds)
-    return dispatch(
-        ws.session, channel, actions, now=now, chunk_size=chunk, owner=owner, lease=lease
-    )
 
 
 def check_playbook(name: str) -> Playbook:

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.dispatch import DispatchReport
-from services.playbooks import LATE_AFTER, Batch, DayPlan, RunFailure
+from services.playbooks import LATE_AFTER, DayPlan, RunFailure
+from services.sending import Batch
 from sop_models.actions import PlannedAction
 from sop_models.i18n import tr
 

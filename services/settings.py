@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     language: Literal["zh", "en"] = "zh"
     """What people read (console, checklist, today, run and check text, report): sop_models.i18n."""
     wecom_agent_id: str | None = None  # the console's WeCom app, for WeCom login
+    wecom_login_secret: SecretStr | None = None
+    """The secret of that app when it is not the corp secret sending uses (own shared token)."""
     # `sop check` (engine.stats.decision.Practical): harm a guardrail must rule out, smallest
     # relative lift worth promoting, lift that asks for a human look.
     guardrail_margin: float = Field(0.10, ge=0)

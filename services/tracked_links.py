@@ -7,7 +7,7 @@ address) in `web_clicks` (which knows the message key: `clicks_by_message`) and 
 event (group, member, time, SOP version) in the workspace's event store, ignores robots by
 user agent, and returns where to send the browser.
 
-`track_action_links` is the send-time hook (services/playbooks.send_batch): for actions whose
+`track_action_links` is the send-time hook (services/sending.send_batch): for actions whose
 SOP version declares `track_links` (sop_models/link_tracking.py) it rewrites the text and a
 news card's `news_url` under the `console_url` setting, with the action's message key
 `sop:version:slot:date`. A resend of the same message to the same group reuses its tokens.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
 from engine.planner import Layer, plan_layers
-from engine.render import check_templates
+from engine.template_checks import check_templates
 from sop_models import SopDocument, parse_document
 from sop_models.errors import DataFileError, DocumentInvalid, Problem, SopflowError
 
@@ -79,7 +79,8 @@ def plan_warnings(
 def validate_text(text: str, source: str) -> SopDocument:
     """Parse and validate a document under the loader's limits (size, aliases, nesting);
     every template must parse, use declared variables, and render with sample values under
-    the render limits (`engine.render`), so that planning never meets a broken template."""
+    the render limits (`engine.template_sandbox`), so that planning never meets a broken
+    template."""
     doc = parse_document(text, source)
     problems = check_templates(doc, source=source)
     if problems:

@@ -1,6 +1,12 @@
 """WeCom login (企业微信 OAuth2) for the console: the in-app authorization on phones and the
 QR-code login on desktops both end with a one-time `code`, which `auth/getuserinfo` turns into
 a WeCom userid; the account whose `wecom_userid` it is logs in.
+
+The access_token comes from the workspace database's shared cache (services.channels
+`shared_wecom_client`), as sending's does: logins and the workers fetch one token per app.
+The login app is `wecom_agent_id` with `wecom_login_secret` when set (else the corp secret);
+a different secret is a different cache entry. A rejected token (40014/42001) is fetched again
+once by the client.
 """
 
 from __future__ import annotations
@@ -8,24 +14,33 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 from sqlmodel import select
 
-from engine.wecom.client import WeComClient
 from services.accounts import User, user_of
+from services.channels import shared_wecom_client
 from services.web_store import Account
 from services.workspace import Workspace
-from sop_models.errors import AccountError, WeComApiError, one_line, redact
+from sop_models.errors import (
+    AccountError,
+    ChannelError,
+    WeComApiError,
+    WeComSetupError,
+    WeComTokenRejected,
+    one_line,
+    redact,
+)
 
 OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
 QR_LOGIN = "https://login.work.weixin.qq.com/wwlogin/sso/login"
 
 
 def _corp(ws: Workspace) -> tuple[str, str]:
+    """The login app's corp id and secret (`wecom_login_secret`, else the corp secret)."""
     settings = ws.settings
-    if not settings.wecom_corp_id or settings.wecom_corp_secret is None:
+    secret = settings.wecom_login_secret or settings.wecom_corp_secret
+    if not settings.wecom_corp_id or secret is None:
         raise AccountError("WeCom login needs wecom_corp_id and wecom_corp_secret in sopflow.toml")
-    return settings.wecom_corp_id, settings.wecom_corp_secret.get_secret_value()
+    return settings.wecom_corp_id.strip(), secret.get_secret_value().strip()
 
 
 def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> str:
@@ -54,7 +69,9 @@ def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> 
 
 def identifies_visitors(ws: Workspace) -> bool:
     """Whether WeCom is configured, so tracked links can ask it who clicked."""
-    return bool(ws.settings.wecom_corp_id and ws.settings.wecom_corp_secret is not None)
+    settings = ws.settings
+    secret = settings.wecom_login_secret or settings.wecom_corp_secret
+    return bool(settings.wecom_corp_id and secret is not None)
 
 
 def visitor_for_code(ws: Workspace, *, code: str) -> str | None:
@@ -65,8 +82,6 @@ def visitor_for_code(ws: Workspace, *, code: str) -> str | None:
         answer = _userinfo(ws, code)
     except AccountError:
         return None
-    if answer.get("errcode"):
-        return None
     for field in ("userid", "UserId", "external_userid", "openid", "OpenId"):
         if answer.get(field):
             return str(answer[field])
@@ -74,27 +89,26 @@ def visitor_for_code(ws: Workspace, *, code: str) -> str | None:
 
 
 def _userinfo(ws: Workspace, code: str) -> dict[str, Any]:
-    """`auth/getuserinfo` for a one-time OAuth2 code (the raw answer)."""
+    """`auth/getuserinfo` for a one-time OAuth2 code (the answer); AccountError when WeCom
+    refuses the code or cannot be asked."""
     corp_id, secret = _corp(ws)
-    base = ws.settings.wecom_base_url
     try:
-        with WeComClient(corpid=corp_id, corpsecret=secret, base_url=base) as client:
-            # WeComClient.call sends only the token as query; this API takes the code there too.
-            answer = httpx.get(
-                f"{client.base_url}auth/getuserinfo",
-                params={"access_token": client.access_token(), "code": code},
-                timeout=10.0,
-            ).json()
-    except (WeComApiError, httpx.HTTPError, ValueError) as err:
+        with shared_wecom_client(ws, ws.engine, credentials=(corp_id, secret)) as client:
+            reply = client.call(
+                "auth/getuserinfo", method="GET", query={"code": code}, idempotent=True
+            )
+    except (WeComTokenRejected, WeComSetupError) as err:
         raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
-    return answer if isinstance(answer, dict) else {}
+    except WeComApiError as err:  # the code itself: unknown, used or expired
+        raise AccountError(f"WeCom login refused: errcode {err.errcode}") from None
+    except ChannelError as err:  # unreachable, no answer, rate limited
+        raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
+    return dict(reply.payload)
 
 
 def user_for_code(ws: Workspace, *, code: str) -> User:
     """The active account of the WeCom user a login `code` names."""
     answer = _userinfo(ws, code)
-    if answer.get("errcode"):
-        raise AccountError(f"WeCom login refused: errcode {answer.get('errcode')}")
     userid = str(answer.get("userid") or answer.get("UserId") or "")
     if not userid:
         raise AccountError("WeCom login: this WeCom user is not a member of the company")

@@ -4,7 +4,7 @@ A `Slot` is one scheduled message on one date, before it is tied to a group: its
 action's slot, e.g. `columns.morning-knowledge`), local time, template and the variables
 that do not depend on the group. `SlotBook` builds the slots of a date lazily and caches
 them; only cold-start slots depend on the group (on its start date) and are cached per start
-date.
+date. When a campaign's runs fall is `engine.planner.campaign_runs`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from engine.calendar import (
-    LIBRARY_ONLY,
-    WorkdayCalendar,
-    gregorian_occurrences,
-    lunar_occurrences,
-)
-from engine.calendar import days as days_between
+from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, occurrences
+from engine.planner.campaign_runs import campaign_runs, lead_reach, run_number
 from engine.planner.content_calendar import ContentCalendar
 from engine.planner.day_rules import after_holiday, posts_for, posts_on
 from engine.planner.variables import (
@@ -32,14 +27,7 @@ from engine.planner.variables import (
     flash_sale_variables,
     rfm_variables,
 )
-from sop_models import (
-    WEEKDAY_NUMBERS,
-    CalendarDate,
-    Campaign,
-    FlashSale,
-    SopDocument,
-    parse_time,
-)
+from sop_models import WEEKDAY_NUMBERS, Campaign, FlashSale, SopDocument, parse_time
 from sop_models.actions import ActionKind
 from sop_models.day_rules import lead_list
 
@@ -72,12 +60,6 @@ def local_at(day: date, clock: str) -> datetime:
     """`day` at "HH:MM" in Asia/Shanghai."""
     hour, minute = parse_time(clock)
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
-
-
-def occurrences(when: CalendarDate, first: date, last: date) -> list[date]:
-    """Dates in [first, last] that are the yearly date `when` (Gregorian or lunar)."""
-    find = lunar_occurrences if when.calendar == "lunar" else gregorian_occurrences
-    return find(when.month, when.day, first, last)
 
 
 class SlotBook:
@@ -246,22 +228,8 @@ class SlotBook:
     def _add_campaign(self, campaign: Campaign) -> None:
         window = campaign.window
         # lead days reach back from a run's day: runs up to `ahead` after the book count too
-        ahead = timedelta(max((max(a.lead_days) for a in campaign.actions), default=0))
-        if window.weekly is not None:
-            first = WEEKDAY_NUMBERS[window.weekly.first_weekday]
-            span = timedelta(window.length - 1)
-            runs = [
-                (day, day + span)
-                for day in days_between(self.first - span, self.last + ahead)
-                if day.weekday() == first
-            ]
-        elif window.anchor is not None:
-            after, before = timedelta(window.days_after or 0), timedelta(window.days_before or 0)
-            anchors = occurrences(window.anchor, self.first - after, self.last + before + ahead)
-            runs = [(window.first_day(anchor), anchor) for anchor in anchors]
-        else:
-            assert window.start is not None and window.end is not None  # checked by the model
-            runs = [(window.start, window.end)]
+        ahead = lead_reach(campaign)
+        runs = campaign_runs(campaign, self.first, self.last + ahead)
         static = campaign_variables(campaign)
         deadline = next((r for r in campaign.scarcity if r.kind == "deadline"), None)
         for first_day, goal in runs:
@@ -292,7 +260,7 @@ class SlotBook:
                 continue
             name = f"{prefix}.{act.id}"
             rotate = act.content.rotate if act.content is not None else None
-            run = _run_number(campaign, first_day, rotate.start) if rotate else 0
+            run = run_number(campaign, first_day, rotate.start) if rotate else 0
             tag = self.content.tag_for_run(name, act.content, act.content_tag, day, run)
             if act.content is not None and tag is None:
                 continue  # a calendar gap: warned about, not posted
@@ -309,16 +277,3 @@ class SlotBook:
             values = {**extra, "day": number - check.start_day + 1}
             slot = self._slot(f"{prefix}.check_in", "campaign", day, check, values)
             self._fixed[day].append(slot)
-
-
-def _run_number(campaign: Campaign, first_day: date, start: date) -> int:
-    """Runs of `campaign` that began on or after `start` and before `first_day` (negative
-    before `start`): weekly runs by week, yearly ones by year, a one-off window has one."""
-    window = campaign.window
-    if window.weekly is not None:
-        days = (first_day - start).days
-        offset = (first_day.weekday() - start.weekday()) % 7  # first run day on/after start
-        return days // 7 + (days % 7 > offset)
-    if window.anchor is not None:
-        return first_day.year - start.year
-    return 0

@@ -24,7 +24,7 @@ that, by kind:
     RFM segment message member_name, segment_name (sent by whoever messages a segment)
 
 `template_uses` lists every place a template is used with the names supplied there, so
-`engine.render.check_templates` can refuse a template that would fail at send time.
+`engine.template_checks.check_templates` can refuse a template that would fail at send time.
 """
 
 from __future__ import annotations

@@ -221,21 +221,23 @@ class WeComClient:
         method: str = "POST",
         idempotent: bool,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> Reply:
         """Call `api` (a path under the base URL) with the access_token.
 
         On 40014/42001 the token is fetched again and the call retried once; a second
         rejection raises WeComTokenRejected. Pass `idempotent=False` for calls that create
         something, so a lost answer raises DeliveryOutcomeUnknown instead of a resend.
-        `files` (field -> (name, bytes, type)) sends a multipart upload instead of JSON.
+        `files` (field -> (name, bytes, type)) sends a multipart upload instead of JSON;
+        `query` adds URL parameters beside the token (e.g. `auth/getuserinfo`'s `code`).
         """
         self._wait_out_block(api)
         token = self.access_token()
         try:
-            return self._send(method, api, body, token, idempotent, files)
+            return self._send(method, api, body, token, idempotent, files, query)
         except WeComTokenRejected as first:
             self._cache.drop(self._key, token)
-            reply = self._send(method, api, body, self.access_token(), idempotent, files)
+            reply = self._send(method, api, body, self.access_token(), idempotent, files, query)
             return Reply(reply.payload, reply.attempts + first.attempts)
 
     def _send(
@@ -246,8 +248,9 @@ class WeComClient:
         token: str,
         idempotent: bool,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> Reply:
-        params = {"access_token": token}
+        params = {**(query or {}), "access_token": token}
         if files:
             params.update({k: str(v) for k, v in (body or {}).items()})
         return self._transport.request(

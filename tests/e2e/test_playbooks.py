@@ -33,7 +33,7 @@ from flows.deploy import build_deployments, register_deployments, serving_in_bac
 from flows.playbooks import mature_day
 from flows.runtime import PrefectServer
 from flows.schedules import deployment_specs
-from services import playbooks
+from services import playbooks, sending
 from services.playbooks import SHANGHAI
 from services.workspace import Workspace, init_workspace
 from sop_models import SopDocument, parse_document
@@ -199,7 +199,7 @@ def test_served_mature_day_sends_each_planned_action_once_per_batch_task(
     prefect_server: PrefectServer, ws: Workspace
 ) -> None:
     planned = playbooks.plan_day(ws, playbook="mature_day", day=DAY)
-    batches = playbooks.batches(planned.actions)
+    batches = sending.batches(planned.actions)
     keys = sorted(a.key for a in planned.actions)
     assert len(keys) == 3 * len(GROUPS) and len(batches) == 3  # 10:00, 15:00, 20:00 columns
     deployments = build_deployments(deployment_specs(str(ws.root), [production_doc(ws)]))

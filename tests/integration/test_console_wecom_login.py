@@ -10,12 +10,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.accounts import add_user
+from services.channels import shared_wecom_client
 from services.settings import Settings
 from services.workspace import Workspace
 from tests.support.console import PASSWORD, client
 from tests.support.wecom_fake import FakeWeCom
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def web_settings(fake: FakeWeCom, **more: object) -> Settings:
+    return Settings(
+        wecom_corp_id=fake.corpid,
+        wecom_corp_secret=fake.corpsecret,
+        wecom_base_url=fake.base_url,
+        wecom_agent_id="1000002",
+        **more,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
@@ -26,13 +37,7 @@ def fake() -> Iterator[FakeWeCom]:
 
 @pytest.fixture
 def web(workspace: Workspace, fake: FakeWeCom) -> Iterator[TestClient]:
-    settings = Settings(
-        wecom_corp_id=fake.corpid,
-        wecom_corp_secret=fake.corpsecret,
-        wecom_base_url=fake.base_url,
-        wecom_agent_id="1000002",
-    )
-    ws = Workspace(workspace.root, settings)
+    ws = Workspace(workspace.root, web_settings(fake))
     add_user(
         ws,
         name="阿芳",
@@ -92,3 +97,61 @@ def test_a_callback_with_a_forged_state_is_refused(web: TestClient, fake: FakeWe
     fake.login_codes["CODE-3"] = "fang"
     assert web.get("/login/wecom/callback?code=CODE-3&state=forged").status_code == 403
     assert fake.calls("auth/getuserinfo") == []
+
+
+def _log_in(web: TestClient, fake: FakeWeCom, code: str) -> None:
+    state = _start(web, False)
+    fake.login_codes[code] = "fang"
+    answer = web.get(f"/login/wecom/callback?code={code}&state={state}")
+    assert answer.status_code == 303, answer.text[-1500:]
+    web.cookies.clear()  # a new browser for the next login
+
+
+def test_logins_share_one_access_token_through_the_database_with_sending(
+    web: TestClient, fake: FakeWeCom, workspace: Workspace
+) -> None:
+    _log_in(web, fake, "CODE-A")
+    _log_in(web, fake, "CODE-B")
+    assert len(fake.calls("gettoken")) == 1
+    ws = Workspace(workspace.root, web_settings(fake))  # another process on the same database
+    try:
+        with shared_wecom_client(ws, ws.engine) as sending:
+            sending.access_token()
+    finally:
+        ws.close()
+    assert len(fake.calls("gettoken")) == 1  # the same app: sending reuses the login's token
+
+
+@pytest.mark.parametrize("spoil", ["invalidate_tokens", "expire_tokens"])
+def test_a_rejected_token_is_fetched_again_once_and_the_login_succeeds(
+    web: TestClient, fake: FakeWeCom, spoil: str
+) -> None:
+    _log_in(web, fake, "CODE-A")
+    getattr(fake, spoil)()  # WeCom now answers 40014 / 42001 to the cached token
+    _log_in(web, fake, "CODE-B")
+    _log_in(web, fake, "CODE-C")
+    assert len(fake.calls("gettoken")) == 2
+    codes = [c.query.get("code") for c in fake.calls("auth/getuserinfo")]
+    assert codes == ["CODE-A", "CODE-B", "CODE-B", "CODE-C"]  # B: refused token, then again
+
+
+def test_a_login_app_with_its_own_secret_gets_its_own_token(
+    workspace: Workspace, fake: FakeWeCom
+) -> None:
+    fake.app_secrets.add("console-app-secret-0002")
+    settings = web_settings(fake, wecom_login_secret="console-app-secret-0002")
+    ws = Workspace(workspace.root, settings)
+    add_user(ws, name="阿芳", role="operator", password=PASSWORD, actor="os:test", now=NOW,
+             wecom_userid="fang")  # fmt: skip
+    try:
+        with client(ws) as web:
+            _log_in(web, fake, "CODE-A")
+            with shared_wecom_client(ws, ws.engine) as sending:
+                sending.access_token()
+            _log_in(web, fake, "CODE-B")
+            with shared_wecom_client(ws, ws.engine) as sending:
+                sending.access_token()
+    finally:
+        ws.close()
+    secrets = [c.query.get("corpsecret") for c in fake.calls("gettoken")]
+    assert secrets == ["console-app-secret-0002", fake.corpsecret]

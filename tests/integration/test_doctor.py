@@ -14,8 +14,10 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from engine.groups import add_group
+from services.calendar import set_day
 from services.doctor import Check, run_checks
 from services.workspace import Workspace
+from sop_models.i18n import use_language
 from tests.support.examples import EXAMPLES
 from tests.support.wecom_fake import FakeWeCom
 from tests.support.workspaces import Cli
@@ -160,11 +162,50 @@ def test_a_pool_without_a_server_is_a_problem(workspace: Workspace) -> None:
     assert not pool.ok and "临时模式" in pool.what and "PREFECT_API_URL" in pool.fix
 
 
-def test_holiday_data_running_out_is_a_problem_naming_the_import(workspace: Workspace) -> None:
-    found = run_checks(workspace, today=date(2026, 12, 1), now=NOW, prefect_url=None, pool=None)
-    (calendar,) = [c for c in found if c.what.startswith("calendar")]
-    assert not calendar.ok and calendar.what.startswith("calendar: holiday data ends 2026-12-31")
-    assert "sop calendar import FILE" in calendar.fix
+def _calendar_line(ws: Workspace, today: date) -> str:
+    (calendar,) = [c for c in run_checks(ws, today=today, now=NOW, prefect_url=None, pool=None)
+                   if c.what.startswith("calendar")]  # fmt: skip
+    return calendar.line()
+
+
+def test_holiday_data_running_out_is_a_problem_naming_the_year_and_the_import(
+    workspace: Workspace,
+) -> None:
+    line = _calendar_line(workspace, date(2026, 12, 1))
+    assert line.startswith(
+        "problem  calendar: 节假日数据到 2026-12-31 为止（还有 30 天），2027 年没有数据"
+    )
+    assert line.endswith(
+        "— 用 `sop calendar import FILE` 录入 2027 年的官方安排；"
+        "录入之前工作日时段按 workday_fallback = 'weekdays' 处理"
+    )
+    with use_language("en"):
+        line = _calendar_line(workspace, date(2026, 12, 1))
+    assert line.startswith(
+        "problem  calendar: holiday data ends 2026-12-31 (30 days from now), none for 2027 ("
+    )
+    assert line.endswith(
+        "— enter 2027's official schedule with `sop calendar import FILE`; "
+        "until then workday slots follow workday_fallback = 'weekdays'"
+    )
+
+
+def test_an_entered_next_year_makes_the_calendar_line_ok_and_says_so(
+    workspace: Workspace,
+) -> None:
+    set_day(workspace, day=date(2027, 2, 8), workday=False, name="春节", by="李经理", now=NOW)
+    zh = _calendar_line(workspace, date(2026, 12, 1))
+    with use_language("en"):
+        en = _calendar_line(workspace, date(2026, 12, 1))
+    assert zh == "ok  calendar: 节假日数据覆盖未来 45 天（2027 年为录入的安排）"
+    assert en == "ok  calendar: holiday data covers the next 45 days (2027 entered)"
+
+
+def test_a_year_without_any_data_is_a_problem_from_its_first_day(workspace: Workspace) -> None:
+    with use_language("en"):
+        line = _calendar_line(workspace, date(2027, 1, 4))
+    assert line.startswith("problem  calendar: no holiday data for 2027 (chinese-calendar ")
+    assert "— enter it with `sop calendar import FILE`; until then" in line
 
 
 def test_wecom_credentials_that_get_a_token_are_ok_and_refused_ones_name_the_setting(

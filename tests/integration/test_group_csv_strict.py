@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from engine.group_csv import import_groups_csv
 from engine.groups import (
     MAX_MEMBERS,
     BadRowsError,
     add_group,
     get_group,
-    import_groups_csv,
     list_groups,
 )
 from sop_models.errors import DataFileError

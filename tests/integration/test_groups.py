@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from engine.group_csv import import_groups_csv
 from engine.groups import (
     BadRowsError,
     DuplicateGroupError,
@@ -17,7 +18,6 @@ from engine.groups import (
     UnknownGroupError,
     add_group,
     get_group,
-    import_groups_csv,
     list_groups,
     set_alias,
 )

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from engine.groups import BadRowsError, GroupRegistryError, add_group, import_groups_csv
+from engine.group_csv import import_groups_csv
+from engine.groups import BadRowsError, GroupRegistryError, add_group
 from engine.members import import_member_joins
 from sop_models.errors import StoreError, VersionNotFound
 from sopflow.cli import groups_cmd, main

@@ -14,7 +14,7 @@ from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from engine.ledger import get_deliveries
 from engine.members import MemberJoin
-from services import playbooks
+from services import playbooks, sending
 from services.planning import plan_window
 from services.workspace import Workspace
 from tests.support.planning import local
@@ -58,8 +58,8 @@ def ws(workspace: Workspace) -> Workspace:
 def _run(ws: Workspace, day: date, playbook: playbooks.Playbook = "welcome") -> list[str]:
     """Plan `playbook` for `day` and send it as a run would; the keys it planned."""
     planned = playbooks.plan_day(ws, playbook=playbook, day=day)
-    for batch in playbooks.batches(planned.actions):
-        report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+    for batch in sending.batches(planned.actions):
+        report = sending.send_batch(ws, batch, now=max(a.at for a in batch.actions))
         assert not report.needs_attention, report
     return [a.key for a in planned.actions]
 
@@ -127,8 +127,8 @@ def _loop(ws: Workspace, now: datetime) -> list[str]:
     """One run of the on-join loop at `now` (the flow's rule: what is due today): what it sent."""
     planned = playbooks.plan_due(ws, playbook="welcome", now=now)
     sent = []
-    for batch in playbooks.batches(planned.actions):
-        report = playbooks.send_batch(ws, batch, now=now)
+    for batch in sending.batches(planned.actions):
+        report = sending.send_batch(ws, batch, now=now)
         assert not report.needs_attention, report
         sent += report.sent
     return sent

@@ -13,7 +13,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
-from services import playbooks, run_summary
+from services import playbooks, run_summary, sending
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import PlaybookError
 from tests.support.planning import local
@@ -50,8 +50,8 @@ def run(
 ) -> run_summary.RunSummary:
     """What a `mature_day` run at `now` does: plan what is due, send it, summarise."""
     planned = playbooks.plan_due(ws, playbook="mature_day", day=day, now=now, catch_up=catch_up)
-    batches = playbooks.batches(planned.actions)
-    reports = [playbooks.send_batch(ws, batch, now=now) for batch in batches]
+    batches = sending.batches(planned.actions)
+    reports = [sending.send_batch(ws, batch, now=now) for batch in batches]
     assert not any(r.needs_attention for r in reports), reports
     return run_summary.summarise(
         name="mature_day",
@@ -136,7 +136,7 @@ def test_a_dry_run_lists_the_whole_day_marking_what_is_due(ws: Workspace) -> Non
     summary = run_summary.summarise(
         name="mature_day",
         planned=planned,
-        batches=playbooks.batches(planned.actions),
+        batches=sending.batches(planned.actions),
         reports=[],
         dry_run=True,
     ).summary

@@ -10,7 +10,7 @@ import pytest
 
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
-from services import calendar, overlays, playbooks, run_summary
+from services import calendar, overlays, playbooks, run_summary, sending
 from services.workspace import Workspace
 from tests.support.examples import example_text, modified
 from tests.support.planning import local
@@ -68,8 +68,8 @@ def run(
     """A run at 21:00 of `day`: plan, send, summarise (the flow's steps)."""
     now = local(day.year, day.month, day.day, 21)
     planned = playbooks.plan_due(ws, playbook=playbook, day=day, now=now)
-    batches = playbooks.batches(planned.actions)
-    reports = [playbooks.send_batch(ws, batch, now=now) for batch in batches]
+    batches = sending.batches(planned.actions)
+    reports = [sending.send_batch(ws, batch, now=now) for batch in batches]
     summary = run_summary.summarise(
         name=playbook, planned=planned, batches=batches, reports=reports,
         failures=planned.failures, dry_run=False, sent_at=now,

@@ -17,10 +17,10 @@ import pytest
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from engine.kpi.compute import unit_sums
-from services import playbooks
+from services import playbooks, sending
 from services.kpis import event_store, kpi_table
 from services.settings import load_settings
-from services.tracked_links import click, clicks_by_message, rewrite_links
+from services.tracked_links import click, clicks_by_message, rewrite_links, track_action_links
 from services.workspace import Workspace
 from sop_models.errors import ChannelNotConfigured
 from tests.support.console import client
@@ -77,8 +77,8 @@ def _workspace(ws: Workspace, track: Any, *, console_url: bool = True) -> Worksp
 def _send(ws: Workspace) -> str:
     """Run the 10:05 mature-day posts; the one outbox line's text."""
     planned = playbooks.plan_due(ws, playbook="mature_day", day=date(2026, 9, 8), now=AT_1005)
-    for batch in playbooks.batches(planned.actions):
-        report = playbooks.send_batch(ws, batch, now=AT_1005)
+    for batch in sending.batches(planned.actions):
+        report = sending.send_batch(ws, batch, now=AT_1005)
         assert not report.needs_attention, report
     [row] = [r for path in (ws.root / "outbox").glob("*.jsonl") for r in read_outbox(path)]
     return str(row["text"])
@@ -109,9 +109,9 @@ def test_tracking_without_a_console_url_refuses_to_send_and_names_the_setting(
 ) -> None:
     ws = _workspace(workspace, True, console_url=False)
     planned = playbooks.plan_due(ws, playbook="mature_day", day=date(2026, 9, 8), now=AT_1005)
-    [batch] = playbooks.batches(planned.actions)
+    [batch] = sending.batches(planned.actions)
     with pytest.raises(ChannelNotConfigured, match="console_url"):
-        playbooks.send_batch(ws, batch, now=AT_1005)
+        sending.send_batch(ws, batch, now=AT_1005)
     assert [r for p in (ws.root / "outbox").glob("*.jsonl") for r in read_outbox(p)] == []
 
 
@@ -146,7 +146,7 @@ def test_sending_again_reuses_the_message_tokens(workspace: Workspace) -> None:
     ws = _workspace(workspace, True)
     first = _send(ws)
     planned = playbooks.plan_due(ws, playbook="mature_day", day=date(2026, 9, 8), now=AT_1005)
-    again = playbooks.track_action_links(ws, planned.actions, now=AT_1005)
+    again = track_action_links(ws, planned.actions, now=AT_1005)
     assert [a.text for a in again] == [first]
 
 

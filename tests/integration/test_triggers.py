@@ -14,7 +14,7 @@ import pytest
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from engine.members import MemberJoin
-from services import playbooks
+from services import playbooks, sending
 from services.event_imports import import_events
 from services.event_push import push_event
 from services.workspace import Workspace
@@ -101,8 +101,8 @@ def test_imported_orders_fire_in_the_welcome_loop_and_a_reimport_is_refused(
     import_events(ws, events, now=now, actor="小王")
     planned = playbooks.plan_due(ws, playbook="welcome", now=now)
     assert [a.key for a in planned.actions] == [FORMED]
-    for batch in playbooks.batches(planned.actions):
-        playbooks.send_batch(ws, batch, now=now)
+    for batch in sending.batches(planned.actions):
+        sending.send_batch(ws, batch, now=now)
     with pytest.raises(DataFileError, match="already"):
         import_events(ws, events, now=now, actor="小王")
     again = playbooks.plan_due(ws, playbook="welcome", now=now + timedelta(minutes=5))

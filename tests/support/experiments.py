@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from services import playbooks
+from services import playbooks, sending
 from services.seeding import (
     admit_joiners,
     record_answers,
@@ -73,7 +73,7 @@ def simulate_day(ws: Workspace, community: Community, day: date) -> None:
     """Joins in, the day's plan sent per channel batch, the community's events imported."""
     versions = admit_joiners(ws, community=community, sop_id=SOP, day=day)
     actions = playbooks.plan_day(ws, playbook="all", day=day).actions
-    for batch in playbooks.batches(actions):
-        report = playbooks.send_batch(ws, batch, now=max(a.at for a in batch.actions))
+    for batch in sending.batches(actions):
+        report = sending.send_batch(ws, batch, now=max(a.at for a in batch.actions))
         assert not report.needs_attention, report
     record_answers(ws, community=community, day=day, versions=versions)

@@ -136,6 +136,7 @@ class FakeWeCom:
         self._after_effect: dict[str, deque[int]] = {}
         self.webhook_rejections = 0
         self.login_codes: dict[str, str] = {}  # OAuth2 code -> userid (auth/getuserinfo)
+        self.app_secrets: set[str] = set()  # other apps of the corp (e.g. the console's)
         self.visitor_codes: dict[str, str] = {}  # OAuth2 code -> a customer's external_userid
         self._server: ThreadingHTTPServer | None = None
 
@@ -373,7 +374,7 @@ class FakeWeCom:
     def _gettoken(self, query: dict[str, str]) -> Answer:
         if query.get("corpid") != self.corpid:
             return _error(40013, "invalid corpid")
-        if query.get("corpsecret") != self.corpsecret:
+        if query.get("corpsecret") not in {self.corpsecret, *self.app_secrets}:
             return _error(40001, "invalid credential")
         self.tokens_issued += 1
         token = f"fake-token-{self.tokens_issued:04d}-{next(self._ids):06d}"

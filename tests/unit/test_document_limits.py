@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.render import check_templates, render, render_text
+from engine.render import render
+from engine.template_checks import check_templates
+from engine.template_sandbox import render_text
 from services.validation import check_files, validate_text
 from sop_models import DocumentInvalid, parse_document, read_data
 from sop_models.errors import TemplateRenderError

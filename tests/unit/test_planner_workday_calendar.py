@@ -76,3 +76,24 @@ def test_coverage_runs_through_consecutive_known_years_only() -> None:
     assert entered.covered_until(date(2028, 1, 2)) is None
     assert entered.holiday_name(date(2027, 2, 8)) == "春节"
     assert WorkdayCalendar().holiday_name(date(2026, 10, 1)) == "National Day"
+
+
+def test_the_data_horizon_names_the_years_without_data_and_the_last_covered_day() -> None:
+    official_only = WorkdayCalendar().horizon(date(2026, 12, 1), days=45)
+    assert not official_only.ok and official_only.missing == (2027,)
+    assert official_only.covered_until == date(2026, 12, 31) and official_only.days_left == 30
+    assert [(y.year, y.official, y.entered) for y in official_only.years] == [
+        (2026, True, False),
+        (2027, False, False),
+    ]
+    with_2027 = WorkdayCalendar(entered=SPRING_2027).horizon(date(2026, 12, 1), days=45)
+    assert with_2027.ok and with_2027.entered == (2027,) and with_2027.missing == ()
+    assert with_2027.covered_until == date(2027, 12, 31)
+
+
+def test_the_data_horizon_warns_once_the_data_ends_within_the_warning_distance() -> None:
+    assert WorkdayCalendar().horizon(date(2026, 11, 15), days=45).ok  # 46 days left
+    assert not WorkdayCalendar().horizon(date(2026, 11, 16), days=45).ok  # 45 days left
+    unknown = WorkdayCalendar(fallback="skip").horizon(date(2027, 3, 1), days=45)
+    assert unknown.missing == (2027,) and unknown.covered_until is None
+    assert unknown.days_left is None and unknown.fallback == "skip"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from engine.dispatch import DispatchReport
-from services.playbooks import batches
 from services.run_summary import GroupTally, needs_attention, tally, totals
+from services.sending import batches
 from sop_models.actions import PlannedAction
 
 CST = timezone(timedelta(hours=8))

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 from jinja2.exceptions import SecurityError
 
-from engine.render import TemplateRenderError, check_templates, render, render_text
+from engine.render import render
+from engine.template_checks import check_templates
+from engine.template_sandbox import render_text
 from sop_models import SopDocument
 from sop_models.document import SKIP_CROSS_CHECKS
+from sop_models.errors import TemplateRenderError
 from tests.support.examples import example
 from tests.support.planning import BASE, sop
 
