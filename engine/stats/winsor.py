@@ -46,6 +46,8 @@ def pooled_cap(values_b: ArrayLike, values_c: ArrayLike, quantile: float) -> Flo
     pooled = np.concatenate(
         [np.asarray(values_b, dtype=float), np.asarray(values_c, dtype=float)], axis=-1
     )
+    if pooled.shape[-1] == 0:
+        return np.full(pooled.shape[:-1], np.inf)
     paying = np.sort(np.where(pooled != 0, np.abs(pooled), np.inf), axis=-1)
     n = np.sum(pooled != 0, axis=-1)
     # The relative slack absorbs float error in q * n (0.55 * 100 = 55.000000000000007):
