@@ -40,8 +40,8 @@ def cap_plan(
     known = sorted({s.name.strip() for s in specs})
     plan = {name: CAPPED_METRICS[name] for name in known if name in CAPPED_METRICS}
     asked: dict[str, float] = {}
-    for text in winsorize:
-        name, quantile = _parse(text)
+    for text in winsorize:  # a SPEC whose own name holds "=" is taken whole, at the default Q
+        name, quantile = (text.strip(), DEFAULT_QUANTILE) if text.strip() in known else _parse(text)
         _known(name, known, "--winsorize", text)
         asked[name] = quantile
     for text in no_winsorize:
