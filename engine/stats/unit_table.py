@@ -144,12 +144,11 @@ def check_unit_table(
         found |= moments(con, [a for a in per_unit if a not in found])
         targets = cap_targets(plan, specs, alias, kinds)
         caps = pooled_caps(con, targets, clustered=clustered)
-        results = [
-            _measure(
-                con, s, alias, kinds, found, clustered, alpha, sequential, caps.get(s.name.strip())
-            )
-            for s in specs
-        ]
+        results = []
+        for s in specs:
+            capped = caps.get(s.name.strip())
+            result = _measure(con, s, alias, kinds, found, clustered, alpha, sequential, capped)
+            results.append(replace(result, capped=capped))
         if cluster or excluded:
             count = "count(DISTINCT id)" if cluster else "count(*)"
             sizes = dict(con.execute(f"SELECT is_b, {count} FROM clean GROUP BY is_b").fetchall())
@@ -186,21 +185,6 @@ def _count(n: int, word: str) -> str:
 
 
 def _measure(
-    con: duckdb.DuckDBPyConnection,
-    spec: MetricSpec,
-    alias: dict[str, str],
-    kinds: dict[str, MetricKind],
-    found: dict[str, Moments],
-    clustered: bool,
-    alpha: float,
-    sequential: bool,
-    capped: Capped | None,
-) -> MetricResult:
-    result = _test(con, spec, alias, kinds, found, clustered, alpha, sequential, capped)
-    return replace(result, capped=capped)
-
-
-def _test(
     con: duckdb.DuckDBPyConnection,
     spec: MetricSpec,
     alias: dict[str, str],
