@@ -129,3 +129,22 @@ def test_the_pre_period_is_capped_at_the_windows_cap_and_cuped_still_applies(
     both = evaluate(workspace, sop_id=SOP, now=NOW, sequential=False, **window)
     assert both.decision.primary.capped == alone.decision.primary.capped  # the window's pool
     assert "CUPED" in both.decision.primary.method
+
+
+def test_a_before_after_check_pools_both_periods_members(workspace: Workspace) -> None:
+    candidate_workspace(workspace)
+    store = EventStore(workspace.dir("events"))
+    window, totals_c = orders(7, START, DAYS)
+    before, totals_b = orders(8, START - timedelta(days=DAYS), DAYS)
+    # Before/after: production ran every group before the window, the candidate in it.
+    store.import_rows(window.set_column(5, "sop_version", pa.array(["2.0"] * len(window))), "c")
+    store.import_rows(before.set_column(5, "sop_version", pa.array(["1.0"] * len(before))), "b")
+    outcome = evaluate(
+        workspace, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS),
+        sequential=False, before_after=True,
+    )  # fmt: skip
+    b, c = np.array(list(totals_b.values())), np.array(list(totals_c.values()))
+    cap = float(pooled_cap(b, c, 0.9))
+    primary = outcome.decision.primary
+    assert primary.capped is not None and primary.capped.cap == pytest.approx(cap)
+    assert primary.baseline.value == pytest.approx(np.minimum(b, cap).sum() / b.size)

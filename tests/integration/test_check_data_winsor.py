@@ -169,3 +169,20 @@ def test_unknown_or_unusable_winsorize_names_are_one_line_errors(
     (tmp_path / "f.csv").write_text("\n".join(flags) + "\n")
     flagged = run(app, tmp_path / "f.csv", *UNIT_ARGS, "--metric", "bought", "--winsorize=bought")
     _one_line_error(flagged, "--winsorize bought")
+
+
+def test_a_ratio_spec_caps_its_numerator_per_unit(app: typer.Typer, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    b, c = spend(rng, 800), spend(rng, 800)
+    visits = rng.integers(1, 6, 1600)
+    rows = [["member", "arm", "spend", "visits"]]
+    rows += [[f"A{i}", "A", v, visits[i]] for i, v in enumerate(b)]
+    rows += [[f"B{i}", "B", v, visits[800 + i]] for i, v in enumerate(c)]
+    path = tmp_path / "ratio.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend/visits", "--winsorize", "spend/visits")
+    (m,) = out["metrics"]
+    cap = float(pooled_cap(b, c, 0.9))
+    assert m["kind"] == "ratio" and m["capped"]["cap"] == pytest.approx(cap)
+    assert m["baseline"]["value"] == pytest.approx(np.minimum(b, cap).sum() / visits[:800].sum())
