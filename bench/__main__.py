@@ -19,6 +19,7 @@ SUITES = [
     "dispatch_bench",
     "console_bench",
     "check_data_bench",
+    "winsor_bench",
     "wecom_shared_bench",
 ]
 

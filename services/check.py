@@ -18,9 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.events.store import EventStore
+from engine.stats.capped import cap_note
 from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.srm import srm_check
-from services.check_metrics import crossed_groups, test_metric
+from services.check_caps import compare_metric
+from services.check_metrics import crossed_groups
 from services.check_summary import changelog_line, markdown
 from services.workspace import Workspace
 from sop_models import parse_document
@@ -119,12 +121,13 @@ def evaluate(
         else crossed_groups(events, sop_id=sop_id, start=first, end=last, versions=versions)
     )
     args["crossed"] = crossed
-    primary, arms = test_metric(events, primary_name, **args)
-    guardrails = [test_metric(events, name, **args)[0] for name in guardrail_names]
+    # Metrics with a declared cap (客单价, ROI) test capped order amounts (services.check_caps).
+    primary, arms = compare_metric(events, primary_name, **args)
+    guardrails = [compare_metric(events, name, **args)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:
         try:
-            secondaries.append(test_metric(events, name, **args)[0])
+            secondaries.append(compare_metric(events, name, **args)[0])
         except CheckError:
             continue  # a secondary without data yet (e.g. first-week retention) is left out
     srm = None if before_after else srm_check(arms[0], arms[1], expected_share)
@@ -140,6 +143,8 @@ def evaluate(
             ws.settings.min_effect, ws.settings.suspicious_lift, ws.settings.guardrail_margin
         ),
     )
+    caps = [cap_note(m.name, m.capped) for _, m in decision.metrics() if m.capped]
+    decision = replace(decision, reasons=(*decision.reasons, *caps))
     if crossed:
         note = ngettext(
             "excluded {count} group seen under both versions in the window ({groups})",
@@ -207,6 +212,9 @@ class Conclusion:
             found.update(approved=self.approval.approved, approver=self.approval.approver)
         if self.rejected:
             found["rejected"] = True
+        capped = {m.name: m.capped.as_dict() for _, m in o.decision.metrics() if m.capped}
+        if capped:
+            found["capped"] = capped
         return found
 
 

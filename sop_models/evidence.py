@@ -33,6 +33,14 @@ class ArmValue(_Frozen):
     value: float | None
 
 
+class CapEvidence(_Frozen):
+    """The pooled cap a heavy-tailed metric was winsorised at before its test."""
+
+    cap: float
+    quantile: float
+    level: str  # unit, cluster or member
+
+
 class MetricEvidence(_Frozen):
     """One metric's comparison: both arms, lifts, the relative CI and the p-values."""
 
@@ -52,6 +60,7 @@ class MetricEvidence(_Frozen):
     ci_abs: tuple[float | None, float | None] = (None, None)
     state: Literal["passes", "fails", "inconclusive"] | None = None  # guardrails
     p_holm: float | None = None  # guardrails: Holm-adjusted p
+    capped: CapEvidence | None = None  # winsorised at this cap (engine/stats/winsor.py)
 
 
 class SrmEvidence(_Frozen):

@@ -8,6 +8,12 @@ derived from it; the KPI engine adds only its formulas (engine/kpi/definitions.p
 Rates (`RATE_METRICS`) are fractions 0..1 (open_rate 0.20 = 20%); their targets and
 thresholds are checked to lie in that range. `messages_per_member` is messages per member,
 `average_order_value` is yuan, `roi` is sales / cost, `ugc_count` a count.
+
+`cap_quantile` marks the metrics built on heavy-tailed money (order amounts): a few big spenders
+(a 团长 ordering for 20 people) dominate their mean, so checks cap each unit's amount at that
+quantile of both arms' non-zero amounts together before testing (engine/stats/winsor.py;
+`sop check-data --no-winsorize SPEC` turns it off). `average_order_value` and `roi` have one:
+both sum order amounts. Counts and 0/1 rates have no such tail.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ Direction = Literal["higher", "lower"]
 """Which way a metric (or a target) is better: the one vocabulary for it everywhere."""
 Grain = Literal["day", "period"]
 Operator = Literal["<", "<=", ">", ">="]
+
+DEFAULT_CAP_QUANTILE = 0.90
+"""The cap of a heavy-tailed money metric: the 90th percentile of the pooled non-zero values,
+i.e. the top 10% of payers are capped (at 0.95 and 0.99 the early looks of a sequential check,
+with a few dozen payers, still decided too often: STATISTICS.md)."""
 
 STAGES: dict[str, str] = {
     "building": "初建期",
@@ -49,6 +60,8 @@ class MetricDefinition:
     rate: bool
     grain: Grain
     description: str
+    cap_quantile: float | None = None
+    """Heavy-tailed money: checks cap each unit's value at this pooled quantile (None: never)."""
 
     @property
     def stage_label(self) -> str:
@@ -101,9 +114,10 @@ METRICS = _registry(
     _D("conversion_rate", "monetisation", "转化率", "proportion", "higher", True, "period",
        "members who ordered in the period / members in the group during it"),
     _D("average_order_value", "monetisation", "客单价", "mean", "higher", False, "period",
-       "order amount (yuan) / members who ordered in the period"),
+       "order amount (yuan) / members who ordered in the period",
+       cap_quantile=DEFAULT_CAP_QUANTILE),
     _D("roi", "monetisation", "ROI", "ratio", "higher", False, "day",
-       "order amount / cost"),
+       "order amount / cost", cap_quantile=DEFAULT_CAP_QUANTILE),
     _D("coupon_use_rate", "monetisation", "优惠券使用率", "proportion", "higher", True, "day",
        "coupons used / coupons issued"),
     _D("referral_rate", "spread", "裂变率", "ratio", "higher", True, "period",
@@ -133,6 +147,11 @@ def metric_title(name: str) -> str:
         return METRIC_LABELS[name]
     return name.replace("_", " ")
 
+
+CAPPED_METRICS: dict[str, float] = {
+    n: d.cap_quantile for n, d in METRICS.items() if d.cap_quantile is not None
+}
+"""Metrics whose per-unit values checks cap by default, with the quantile of the cap."""
 
 RATE_METRICS: frozenset[str] = frozenset(n for n, d in METRICS.items() if d.rate)
 """Metrics that are fractions in 0..1 (weekly_active = share of members active that week)."""

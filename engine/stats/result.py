@@ -11,6 +11,7 @@ import numpy as np
 from sop_models.kpis import Direction
 
 if TYPE_CHECKING:
+    from engine.stats.capped import Capped
     from engine.stats.estimates import ArmStats, Comparison
 
 MetricKind = Literal["proportion", "mean", "ratio"]
@@ -49,6 +50,7 @@ class MetricResult:
     alpha: float
     sequential: bool
     method: str
+    capped: Capped | None = None  # winsorised at a pooled cap before the test
 
     @property
     def ci_rel(self) -> tuple[float, float]:
@@ -115,6 +117,7 @@ class MetricResult:
             "p_value": _finite(self.p_value),
             "p_worse": _finite(self.p_worse),
             "method": self.method,
+            "capped": self.capped.as_dict() if self.capped else None,
         }
 
 

@@ -14,6 +14,8 @@ Rules:
   mean; `NUM/DEN` is a ratio of sums. A SPEC that names a column exactly is that column.
 - A SPEC named like a KPI of the registry (`churn_rate`) takes that metric's direction; any
   other SPEC is higher-is-better unless it (or its numerator column) is in `lower_is_better`.
+- Heavy-tailed SPECs are capped at a pooled quantile of both arms first (`unit_caps`: registry
+  money metrics by default, `--winsorize SPEC[=Q]`, `--no-winsorize SPEC`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 
+from engine.stats.capped import Capped, cap_note
 from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.estimates import (
     mean_arm,
@@ -37,7 +40,9 @@ from engine.stats.result import MetricKind, MetricResult
 from engine.stats.specs import ROLES, MetricSpec, known_lower, parse_spec
 from engine.stats.srm import srm_check
 from engine.stats.table_read import is_parquet, keep_columns, load, need
+from engine.stats.unit_caps import cap_plan, cap_targets, capped_moments, pooled_caps
 from engine.stats.unit_scan import Moments, doubles, exclude, keep_rows, moments, profile
+from engine.stats.winsor import clip_sql
 from sop_models.errors import CheckError
 
 MIN_UNITS_DEFAULT = 100
@@ -88,6 +93,8 @@ def check_unit_table(
     min_units: int | None = None,
     lower_is_better: Sequence[str] = (),
     practical: Practical = Practical(),
+    winsorize: Sequence[str] = (),
+    no_winsorize: Sequence[str] = (),
 ) -> TableCheck:
     """Read `path`, compare candidate with baseline on every metric and decide.
 
@@ -110,6 +117,7 @@ def check_unit_table(
             for i, text in enumerate(metrics)
         ] + [parse_spec(text, "guardrail", columns, lower_is_better) for text in guardrails]
         known_lower(lower_is_better, specs)
+        plan = cap_plan(specs, winsorize, no_winsorize)
         need(columns, variant_column, path, "--variant-column")
         for name, what in ((unit, "--unit"), (cluster, "--cluster")):
             if name is not None:
@@ -133,10 +141,13 @@ def check_unit_table(
         per_unit = [a for a in alias.values() if cluster is None]
         found = scan.moments if not excluded else {}
         found |= moments(con, [a for a in per_unit if a not in found])
-        results = [
-            _measure(con, s, alias, kinds, found, cluster is not None, alpha, sequential)
-            for s in specs
-        ]
+        targets = cap_targets(plan, specs, alias, kinds)
+        caps = pooled_caps(con, targets, clustered=clustered)
+        results = []
+        for s in specs:
+            capped = caps.get(s.name.strip())
+            result = _measure(con, s, alias, kinds, found, clustered, alpha, sequential, capped)
+            results.append(replace(result, capped=capped))
         if cluster:
             query = "SELECT is_b, count(DISTINCT id) FROM clean GROUP BY is_b"
             sizes = dict(con.execute(query).fetchall())
@@ -157,7 +168,7 @@ def check_unit_table(
         minimums,
         practical=practical,
     )
-    notes = []
+    notes = [cap_note(m.name, m.capped) for m in results if m.capped]
     if ignored:
         notes.append(f"ignored {_count(ignored, 'row')} with other {variant_column} values")
     if excluded:
@@ -181,6 +192,7 @@ def _measure(
     clustered: bool,
     alpha: float,
     sequential: bool,
+    capped: Capped | None,
 ) -> MetricResult:
     ratio = len(spec.columns) == 2
     kind: MetricKind = "ratio" if ratio else kinds[spec.columns[0]]
@@ -188,7 +200,8 @@ def _measure(
     den = alias[spec.columns[1]] if ratio else "1.0"
     name, direction = spec.name, spec.direction
     if not clustered and not ratio:  # per-arm moments suffice; no per-unit arrays
-        (n_b, s_b, v_b), (n_c, s_c, v_c) = (found[num][k] for k in (True, False))
+        arms = found[num] if capped is None else capped_moments(con, num, capped.cap)
+        (n_b, s_b, v_b), (n_c, s_c, v_c) = (arms[k] for k in (True, False))
         if kind == "proportion":
             return two_proportion_test(
                 round(s_b), n_b, round(s_c), n_c, name=name, direction=direction,
@@ -198,10 +211,12 @@ def _measure(
             mean_arm(n_b, s_b / n_b, v_b), mean_arm(n_c, s_c / n_c, v_c), name=name,
             direction=direction, alpha=alpha, sequential=sequential,
         )  # fmt: skip
+    y = f"sum({num})" if clustered else num
+    y = y if capped is None else clip_sql(y, capped.cap)
     if clustered:
-        sql = f"SELECT is_b, sum({num}) AS y, sum({den}) AS x FROM clean GROUP BY id, is_b"
+        sql = f"SELECT is_b, {y} AS y, sum({den}) AS x FROM clean GROUP BY id, is_b"
     else:
-        sql = f"SELECT is_b, {num} AS y, {den} AS x FROM clean"
+        sql = f"SELECT is_b, {y} AS y, {den} AS x FROM clean"
     arrays = con.execute(sql).fetchnumpy()
     arm = np.asarray(arrays["is_b"], dtype=bool)
     y, x = np.asarray(arrays["y"], dtype=float), np.asarray(arrays["x"], dtype=float)

@@ -102,6 +102,20 @@ def check_data(
         help="Harm a guardrail must rule out (relative): it passes only when its CI excludes a "
         "worsening larger than this; otherwise it is inconclusive and PROMOTE waits.",
     ),
+    winsorize: list[str] = typer.Option(
+        [],
+        "--winsorize",
+        metavar="SPEC[=Q]",
+        help="Cap this metric's per-unit values (per-cluster sums with --cluster; a ratio's "
+        "numerator) at the Q quantile of both arms' non-zero values together [default Q: 0.9]. "
+        "average_order_value and roi are capped by default.",
+    ),
+    no_winsorize: list[str] = typer.Option(
+        [],
+        "--no-winsorize",
+        metavar="SPEC",
+        help="Do not cap this metric (one the KPI registry caps by default).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Decide PROMOTE / REJECT / CONTINUE for a candidate from a unit-level table.
@@ -110,6 +124,7 @@ def check_data(
     Guardrails must show they did not get worse by more than --guardrail-margin (Holm-adjusted
     when there are several).
     Units with several rows, or clusters seen in both variants, are excluded and counted.
+    Heavy-tailed money (--winsorize) is capped at one pooled quantile for both arms first.
 
     Example: sop check-data members.csv --unit member_id --variant-column arm --baseline A
     --candidate B --metric opened --metric orders/clicks --guardrail left --lower-is-better left
@@ -129,6 +144,8 @@ def check_data(
         min_units=min_units,
         lower_is_better=lower_is_better,
         practical=Practical(min_effect, suspicious, guardrail_margin),
+        winsorize=winsorize,
+        no_winsorize=no_winsorize,
     )
     if as_json:
         typer.echo(json.dumps(check.as_dict(), ensure_ascii=False, indent=2))
