@@ -147,15 +147,20 @@ def exclude(
     (excluded,) = con.execute("SELECT count(*) FROM dropped").fetchone()
     source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
     con.execute(f"CREATE VIEW clean AS SELECT is_b, id{values} FROM {source}")
-    if excluded:
+    if excluded and by_cluster:  # units: checked on the moments' counts (`arms_left`)
         left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
-        if not left.get(True) or not left.get(False):
-            what = "clusters seen in both variants" if by_cluster else "units with several rows"
-            raise DataFileError(
-                f"{path}: an arm is empty after excluding {excluded} {what}"
-                + ("; is the cluster column the unit of randomization?" if by_cluster else "")
-            )
+        arms_left(path, left, int(excluded), by_cluster=True)
     return int(excluded)
+
+
+def arms_left(path: Path, left: dict[bool, int], excluded: int, *, by_cluster: bool) -> None:
+    """The one-line error when excluding repeated units (or crossed clusters) empties an arm."""
+    if not left.get(True) or not left.get(False):
+        what = "clusters seen in both variants" if by_cluster else "units with several rows"
+        raise DataFileError(
+            f"{path}: an arm is empty after excluding {excluded} {what}"
+            + ("; is the cluster column the unit of randomization?" if by_cluster else "")
+        )
 
 
 def moments(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, Moments]:

@@ -41,7 +41,15 @@ from engine.stats.specs import ROLES, MetricSpec, known_lower, parse_spec
 from engine.stats.srm import srm_check
 from engine.stats.table_read import is_parquet, keep_columns, load, need
 from engine.stats.unit_caps import cap_plan, cap_targets, capped_moments, pooled_caps
-from engine.stats.unit_scan import Moments, doubles, exclude, keep_rows, moments, profile
+from engine.stats.unit_scan import (
+    Moments,
+    arms_left,
+    doubles,
+    exclude,
+    keep_rows,
+    moments,
+    profile,
+)
 from engine.stats.winsor import clip_sql
 from sop_models.errors import CheckError
 
@@ -141,6 +149,9 @@ def check_unit_table(
         per_unit = [a for a in alias.values() if cluster is None]
         found = scan.moments if not excluded else {}
         found |= moments(con, [a for a in per_unit if a not in found])
+        if per_unit:  # units: an arm emptied by the exclusion shows in the moments' counts
+            left = {arm: n for arm, (n, _, _) in found[per_unit[0]].items()}
+            arms_left(path, left, excluded, by_cluster=False)
         targets = cap_targets(plan, specs, alias, kinds)
         caps = pooled_caps(con, targets, clustered=clustered)
         results = []

@@ -251,6 +251,11 @@ def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_pa
         ("member,arm,opened\nm1,A,1\nm2,Z,0\n", ("--metric", "opened"), "no rows with arm = 'B'"),
         ("member,group,opened\nm1,A,1\nm2,B,0\n", ("--metric", "opened"), "no column 'arm'"),
         ("member,arm,opened\nm1,A,1\n ,B,0\nm3,B,1\n", ("--metric", "opened"), "1 empty ids"),
+        (
+            "member,arm,opened\nm1,A,1\nm2,A,0\nm1,B,1\nm2,B,1\n",
+            ("--metric", "opened"),
+            "an arm is empty after excluding 2 units with several rows",
+        ),
     ],
 )
 def test_bad_tables_give_one_line_errors(
