@@ -113,6 +113,7 @@ def use_ephemeral(home: Path, *, logging_level: str = "WARNING") -> Iterator[Non
     env["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
     with prefect_environment(env):
         try:
+            _without_flow_run_heartbeats()
             # Started here, under a watchdog, so that it dies with this process even when
             # this process is killed with SIGKILL (see flows.server_guard).
             server_guard.start_guarded_ephemeral_server()
@@ -120,6 +121,21 @@ def use_ephemeral(home: Path, *, logging_level: str = "WARNING") -> Iterator[Non
         finally:
             drain_prefect_workers()
             _stop_ephemeral_servers()
+
+
+def _without_flow_run_heartbeats() -> None:
+    """No flow-run heartbeats in ephemeral mode: nothing outlives the run to watch them.
+
+    They only let a server that outlives a run notice that it crashed. Prefect's sync engine
+    joins the heartbeat thread at the end of every run, and that thread sleeps in 1 s steps:
+    each run waited up to a second for nothing (the demo runs one flow per simulated day).
+    """
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    root = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    settings = root.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = root.model_copy(update={"settings": settings})
 
 
 def _stop_ephemeral_servers() -> None:

@@ -34,6 +34,7 @@ from tests.support.experiments import (
     WINDOW,
     WORSE,
     build_experiment,
+    copy_of_experiment,
 )
 from tests.support.waiting import wait_until
 from tests.support.workspaces import Cli
@@ -55,9 +56,7 @@ def by_cli(actor: str) -> bool:
 @pytest.fixture(scope="module")
 def better_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished experiment where V2.0 clearly lifts the open rate (copied per test)."""
-    root = tmp_path_factory.mktemp("better") / "ws"
-    build_experiment(root, BETTER)
-    return root
+    return copy_of_experiment(tmp_path_factory.mktemp("better") / "ws", BETTER, tmp_path_factory)
 
 
 @pytest.fixture

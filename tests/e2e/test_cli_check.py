@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from services.workspace import init_workspace
 from sopflow.cli.main import app
-from tests.support.experiments import BETTER, SOP, build_experiment
+from tests.support.experiments import BETTER, SOP, copy_of_experiment
 from tests.support.workspaces import EXAMPLES, Cli
 from versions.services import promote, save_version
 
@@ -42,9 +42,7 @@ BAD_CSV = """group,member,time,event,value,sop_version,sop
 
 @pytest.fixture(scope="module")
 def experiment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cli-check") / "ws"
-    build_experiment(root, BETTER)
-    return root
+    return copy_of_experiment(tmp_path_factory.mktemp("cli-check") / "ws", BETTER, tmp_path_factory)
 
 
 def test_init_creates_a_workspace_that_commands_accept(tmp_path: Path) -> None:

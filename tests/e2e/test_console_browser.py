@@ -32,7 +32,7 @@ from tests.support.console import (
     with_hand_posts,
     with_versions,
 )
-from tests.support.experiments import APPROVER, AUTHOR, BETTER, SOP, WINDOW, build_experiment
+from tests.support.experiments import APPROVER, AUTHOR, BETTER, SOP, WINDOW, copy_of_experiment
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -40,9 +40,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("console") / "ws"
-    build_experiment(root, BETTER)
-    return root
+    return copy_of_experiment(tmp_path_factory.mktemp("console") / "ws", BETTER, tmp_path_factory)
 
 
 def _check_in_background(root: Path) -> tuple[threading.Thread, list[Any]]:

@@ -143,7 +143,8 @@ def test_a_run_no_worker_picks_up_calls_the_webhook_and_the_ops_robot_naming_its
         client.set_flow_run_state(handled.id, Cancelled(), force=True)
         run = client.create_flow_run_from_deployment(deployment_id)  # due now; no worker polls
 
-    # Prefect marks the run Late (~15 s past its time), then the trigger waits `within`.
+    # Prefect marks the run Late (the session server: 2 s past its time), then the trigger
+    # waits `within`.
     wait_until(lambda: webhook.bodies, timeout=180, interval=1, what="the late-run webhook call")
     alert = json.loads(webhook.bodies[0].decode("utf-8"))
     assert alert["alert"] == "sopflow.late-run"

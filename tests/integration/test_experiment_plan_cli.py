@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.experiments import BETTER, SOP, build_experiment
+from tests.support.experiments import BETTER, SOP, copy_of_experiment
 from tests.support.workspaces import Cli
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("plan") / "ws"
-    build_experiment(path, BETTER)
-    return path
+    return copy_of_experiment(tmp_path_factory.mktemp("plan") / "ws", BETTER, tmp_path_factory)
 
 
 def test_plan_reports_groups_and_days_from_the_workspace_history(root: Path) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from services.accounts import add_user
-from services.workspace import Workspace
+from services.workspace import DB_FILE, STORE_DIR, Workspace, init_workspace
 from sopflow.web.app import create_app
 from tests.support.examples import example_text, modified
 from tests.support.workspaces import in_production
@@ -21,10 +24,57 @@ ACCOUNTS = {"李经理": "lead", "小王": "lead", "阿芳": "operator", "管理
 
 
 def with_accounts(ws: Workspace) -> Workspace:
-    """Every account of ACCOUNTS, each with PASSWORD."""
+    """Every account of ACCOUNTS, each with PASSWORD.
+
+    Argon2id hashing is slow on purpose (~0.1-0.3 s a password), and most console tests start
+    from the same fresh workspace: the accounts are added once per session to a fresh
+    workspace by `add_user`, and its database and store (audit records and their git anchor)
+    are copied into each fresh `ws` with the same settings. Any other `ws` gets them directly.
+    """
+    template = _accounts_template()
+    if not _fresh_like(ws, template):
+        _add_accounts(ws)
+        return ws
+    ws.close()  # no handle may keep the files replaced below open
+    for cached in ("engine", "store"):
+        ws.__dict__.pop(cached, None)
+    for leftover in ws.root.glob(f"{DB_FILE}*"):  # the database and its -wal/-shm files
+        leftover.unlink()
+    shutil.rmtree(ws.root / STORE_DIR)
+    shutil.copy2(template / DB_FILE, ws.root / DB_FILE)
+    shutil.copytree(template / STORE_DIR, ws.root / STORE_DIR)
+    return ws
+
+
+def _add_accounts(ws: Workspace) -> None:
     for name, role in ACCOUNTS.items():
         add_user(ws, name=name, role=role, password=PASSWORD, actor="os:test", now=T0)
-    return ws
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _accounts_template() -> Path:
+    """A fresh workspace with ACCOUNTS, made once per session (closed: only copied from)."""
+    if not _TEMPLATE:
+        root = Path(tempfile.mkdtemp(prefix="sopflow-accounts-")) / "ws"
+        with init_workspace(root) as ws:
+            _add_accounts(ws)
+        _TEMPLATE.append(root)
+    return _TEMPLATE[0]
+
+
+def _fresh_like(ws: Workspace, template: Path) -> bool:
+    """`ws` has the template's settings, a local SQLite database and nothing recorded yet."""
+    config = ws.root / "sopflow.toml"
+    return (
+        config.exists()
+        and config.read_bytes() == (template / "sopflow.toml").read_bytes()
+        and not ws.settings.store_url
+        and not ws.settings.database_url
+        and ws.store.audit_anchor() is None  # no audit record yet (each one is anchored)
+        and not ws.store.refs()
+    )
 
 
 def with_versions(ws: Workspace) -> Workspace:

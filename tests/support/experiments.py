@@ -7,9 +7,13 @@ seeded simulator whose events are imported. Shared by the end-to-end check tests
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from services import playbooks, sending
 from services.seeding import (
@@ -67,6 +71,25 @@ def build_experiment(root: Path, effects: Mapping[str, Mapping[str, float]]) -> 
         )
         for day in (START + timedelta(n) for n in range(DAYS)):
             simulate_day(ws, community, day)
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def copy_of_experiment(
+    root: Path, effects: Mapping[str, Mapping[str, float]], factory: pytest.TempPathFactory
+) -> Path:
+    """A fresh copy at `root` of `build_experiment(effects)`, built once per test session.
+
+    Building takes seconds (DAYS simulated days); a copy, milliseconds. The template itself
+    is never handed to a test, so no test sees another's changes.
+    """
+    key = json.dumps(effects, sort_keys=True)
+    if key not in _TEMPLATES:
+        template = factory.mktemp("experiment-template") / "ws"
+        build_experiment(template, effects)
+        _TEMPLATES[key] = template
+    return Path(shutil.copytree(_TEMPLATES[key], root))
 
 
 def simulate_day(ws: Workspace, community: Community, day: date) -> None:

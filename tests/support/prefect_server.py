@@ -26,10 +26,19 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     """
     home = tmp_path_factory.mktemp("prefect-home")
     server = PrefectServer(home)
-    # A fast runner poll keeps run_deployment() against served deployments quick.
-    with server, prefect_environment(server.env(PREFECT_RUNNER_POLL_FREQUENCY="1")):
-        yield server
-        drain_prefect_workers()
+    # The server marks a run Late 2 s past its time (Prefect: 15 s), looking every second
+    # (5 s): the late-run alert test waits for that twice, and the rule is Prefect's, not ours.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS", "2")
+        patch.setenv("PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS", "1")
+        server.start()
+    try:
+        # A fast runner poll keeps run_deployment() against served deployments quick.
+        with prefect_environment(server.env(PREFECT_RUNNER_POLL_FREQUENCY="1")):
+            yield server
+            drain_prefect_workers()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
