@@ -29,7 +29,15 @@ _OUR_PACKAGES = (
 def start(instant: datetime) -> None:
     """Freeze the clock at `instant` and let it tick; children spawned later follow it."""
     global _freezer
+    import freezegun
     from freezegun import freeze_time
+
+    # freezegun gives real time to calls made within a few frames of `threading`,
+    # `multiprocessing` or `queue`: a function a worker thread runs (the console's store
+    # refresh) would mix real and frozen clocks. With the clock ticking, none needs that.
+    faked_too = ("threading", "multiprocessing", "queue")
+    ignored = [name for name in freezegun.config.DEFAULT_IGNORE_LIST if name not in faked_too]
+    freezegun.configure(default_ignore_list=ignored)
 
     _teach_pydantic()
     _teach_yaml()
