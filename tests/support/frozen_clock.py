@@ -35,7 +35,8 @@ def start(instant: datetime) -> None:
     # freezegun gives real time to calls made within a few frames of `threading`,
     # `multiprocessing` or `queue`: a function a worker thread runs (the console's store
     # refresh) would mix real and frozen clocks. With the clock ticking, none needs that.
-    faked_too = ("threading", "multiprocessing", "queue")
+    # Its `gi` (PyGObject) is a prefix that also matches GitPython's `git`: commit dates.
+    faked_too = ("threading", "multiprocessing", "queue", "gi")
     ignored = [name for name in freezegun.config.DEFAULT_IGNORE_LIST if name not in faked_too]
     freezegun.configure(default_ignore_list=ignored)
 
