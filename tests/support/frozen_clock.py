@@ -6,7 +6,7 @@ import importlib
 import os
 import pkgutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 OFFSET_ENV = "SOPFLOW_TEST_CLOCK_OFFSET"
@@ -26,8 +26,9 @@ _OUR_PACKAGES = (
 )
 
 
-def start(instant: datetime) -> None:
-    """Freeze the clock at `instant` and let it tick; children spawned later follow it."""
+def start(instant: datetime | None = None, *, offset: float = 0.0) -> None:
+    """Freeze the clock at `instant` (or `offset` seconds from the real time, once the slow
+    imports are done) and let it tick; children spawned later follow it."""
     global _freezer
     import freezegun
     from freezegun import freeze_time
@@ -48,7 +49,9 @@ def start(instant: datetime) -> None:
         path = importlib.import_module(package).__path__
         for module in pkgutil.walk_packages(path, prefix=f"{package}."):
             importlib.import_module(module.name)
-    os.environ[OFFSET_ENV] = str(instant.timestamp() - time.time())
+    real = time.time()
+    instant = instant or datetime.fromtimestamp(real + offset, UTC)
+    os.environ[OFFSET_ENV] = str(instant.timestamp() - real)
     _freezer = freeze_time(instant, tick=True)
     _freezer.start()
 
@@ -96,4 +99,4 @@ def follow_parent_clock() -> None:
     """In a spawned test child: run on the parent's `--clock` (same offset from real time)."""
     offset = os.environ.get(OFFSET_ENV)
     if offset is not None and _freezer is None:
-        start(datetime.now(UTC) + timedelta(seconds=float(offset)))
+        start(offset=float(offset))
