@@ -150,7 +150,8 @@ def import_groups(
     """Import groups from a CSV file, all or nothing; how many, and every group's SOP state."""
     with ws.session() as session:
         before = {g.id for g in registry.list_groups(session, archived=True)}
-        count = group_csv.import_groups_csv(session, path, now=now)
+        # start dates are bounded from the workspace's day, not UTC's
+        count = group_csv.import_groups_csv(session, path, now=now.astimezone(ws.settings.zone))
         every = registry.list_groups(session)
         new = [g for g in every if g.id not in before]
         _check_references(ws, new, where=f"{path}: ")

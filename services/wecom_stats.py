@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.wecom.statistics import fetch_daily_stats, fetch_owner_stats
+from engine.wecom.statistics import fetch_daily_stats, fetch_owner_stats, wecom_today
 from services.channels import wecom_client, wecom_credentials
 from services.workspace import Workspace
 
@@ -36,9 +36,11 @@ def fetch_into_store(
     start: date,
     end: date,
     owners: list[str] | None,
-    today: date,
+    now: datetime,
 ) -> dict[str, Path | int]:
-    """Fetch both statistics for [start, end] and store them; returns files and row counts."""
+    """Fetch both statistics for [start, end] and store them; returns files and row counts.
+    WeCom keeps days up to yesterday in Beijing at `now` (not the machine's or UTC's day)."""
+    today = wecom_today(now)
     wecom_credentials(ws)  # fail before making folders when unconfigured
     folder = ws.events_dir / "wecom"
     folder.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.support.pg_cluster",
     "tests.support.prefect_server",
     "tests.support.workspaces",
+    "tests.support.clock",  # --clock INSTANT: the suite at a chosen wall-clock time
 ]
 
 E2E = Path(__file__).parent / "e2e"

@@ -76,6 +76,11 @@ def day_of(timestamp: int) -> date:
     return datetime.fromtimestamp(timestamp, CST).date()
 
 
+def wecom_today(now: datetime) -> date:
+    """The day it is in Beijing at `now`: WeCom counts its statistics days there."""
+    return now.astimezone(CST).date()
+
+
 def day_ranges(start: date, end: date, max_days: int = MAX_DAYS) -> list[tuple[date, date]]:
     """[start, end] cut into consecutive windows of at most `max_days` days (ends included)."""
     if end < start:

@@ -158,8 +158,9 @@ def events_wecom_stats(
     from services.wecom_stats import fetch_into_store
 
     ws = workspace(ctx)
-    stored = fetch_into_store(ws, start=start, end=end, owners=owner or None, today=now().date())
-    sends = fetch_send_results(ws, start=start, end=end, now=now())
+    moment = now()
+    stored = fetch_into_store(ws, start=start, end=end, owners=owner or None, now=moment)
+    sends = fetch_send_results(ws, start=start, end=end, now=moment)
     if as_json:
         echo_json({**{k: str(v) for k, v in stored.items()}, "send_results": sends.as_json()})
         return

@@ -84,7 +84,7 @@ def test_coverage_warns_45_days_before_the_data_runs_out(workspace: Workspace) -
 def test_doctor_is_quiet_once_this_and_next_year_are_entered(
     workspace: Workspace, cli: Cli, tmp_path: Path
 ) -> None:
-    year = datetime.now(UTC).year
+    year = datetime.now(UTC).astimezone(workspace.settings.zone).year  # the doctor's year
     rows = "".join(f"{y}-10-01,holiday,国庆节\n" for y in (year, year + 1))
     cli("calendar", "import", str(_write(tmp_path, "date,type,name\n" + rows)))
     assert "ok  calendar: 节假日数据覆盖未来 45 天" in cli("doctor").stdout

@@ -73,7 +73,7 @@ def _events(ws: Workspace, rows: list[tuple[date, str, str, float | None]]) -> N
 
 
 def test_headline_is_the_primary_kpi_of_production_over_the_last_7_days(ws: Workspace) -> None:
-    today = date.today()
+    today = datetime.now(UTC).astimezone(ws.settings.zone).date()  # the console's today
     _events(
         ws,
         [

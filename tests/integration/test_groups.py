@@ -22,7 +22,10 @@ from engine.groups import (
     set_alias,
 )
 from engine.members import import_member_joins, joins_between
+from services.groups import import_groups
+from services.workspace import Workspace
 from sop_models.errors import DataFileError
+from tests.support.workspaces import save_example_as
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
@@ -254,3 +257,14 @@ def test_member_joins_import_reports_every_bad_line_and_stores_nothing(
         f"{path}: line 6: member: required",
         f"{path}: line 6: joined_at: 'yesterday' is not an ISO-8601 time",
     ]
+
+
+def test_an_imported_start_date_may_be_a_year_ahead_of_the_workspace_day_not_utcs(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    now = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # 00:30 on 11-28 in Beijing
+    a_year_on = date(2026, 11, 28) + timedelta(days=366)
+    save_example_as(workspace, "demo")
+    path = write(tmp_path / "g.csv", HEADER + f"g1,一群,,,,,demo,,{a_year_on},,\n")
+    count, _ = import_groups(workspace, path=path, now=now)
+    assert count == 1
