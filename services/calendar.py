@@ -31,6 +31,7 @@ from engine.calendar import (
 from services.workspace import Workspace
 from services.workspace_files import write_audited
 from sop_models.errors import BadRowsError, DataFileError, Problem, WorkspaceError
+from sop_models.i18n import tr
 
 CALENDAR_FILE = "calendar.json"
 WARN_DAYS = 45
@@ -244,14 +245,23 @@ def render_warnings(found: DataHorizon) -> list[str]:
     """The horizon as `sop serve`'s warning lines (none when it is ok)."""
     if found.ok:
         return []
-    fallback = f"workday slots then follow workday_fallback = {found.fallback!r}"
     if found.covered_until is None:
         return [
-            f"no holiday schedule for {found.today.year} ({library_note()}): {fallback}; "
-            "enter it with `sop calendar import FILE`"
+            tr(
+                "no holiday schedule for {year} ({library}): workday slots then follow "
+                "workday_fallback = {fallback}; enter it with `sop calendar import FILE`"
+            ).format(year=found.today.year, library=library_note(), fallback=repr(found.fallback))
         ]
     return [
-        f"holiday data ends {found.covered_until} ({found.days_left} days from now; "
-        f"{library_note()}): enter {found.missing[0]}'s official schedule with "
-        f"`sop calendar import FILE` before then, or {fallback}"
+        tr(
+            "holiday data ends {day} ({days} days from now; {library}): enter {year}'s official "
+            "schedule with `sop calendar import FILE` before then, or workday slots then follow "
+            "workday_fallback = {fallback}"
+        ).format(
+            day=found.covered_until,
+            days=found.days_left,
+            library=library_note(),
+            year=found.missing[0],
+            fallback=repr(found.fallback),
+        )
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.groups import add_group
 from services.calendar import CALENDAR_FILE, coverage_warnings
 from services.workspace import Workspace
+from sop_models.i18n import use_language
 from tests.support.workspaces import Cli, in_production
 
 SCHEDULE_2027 = """date,type,name
@@ -75,9 +76,15 @@ def test_an_imported_and_a_set_day_show_up_in_the_year_and_in_sop_plan(
 
 def test_coverage_warns_45_days_before_the_data_runs_out(workspace: Workspace) -> None:
     (early,) = coverage_warnings(workspace, today=date(2026, 11, 17))
-    assert "holiday data ends 2026-12-31 (44 days from now" in early
+    assert early.startswith("节假日数据到 2026-12-31 为止（还有 44 天；")
+    assert "录入 2027 年的官方安排" in early
     assert coverage_warnings(workspace, today=date(2026, 11, 15)) == []
     (none,) = coverage_warnings(workspace, today=date(2027, 1, 4))
+    assert none.startswith("2027 年没有节假日安排") and "'weekdays'" in none
+    with use_language("en"):
+        (early,) = coverage_warnings(workspace, today=date(2026, 11, 17))
+        (none,) = coverage_warnings(workspace, today=date(2027, 1, 4))
+    assert "holiday data ends 2026-12-31 (44 days from now" in early
     assert "no holiday schedule for 2027" in none and "'weekdays'" in none
 
 
