@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from engine.events.store import EventStore
 from engine.stats.capped import cap_note
 from engine.stats.decision import Decision, Minimums, Practical, decide
+from engine.stats.result import MetricResult
 from engine.stats.srm import srm_check
 from services.check_caps import compare_metric
 from services.check_metrics import crossed_groups
@@ -28,7 +29,8 @@ from services.workspace import Workspace
 from sop_models import parse_document
 from sop_models.errors import CheckError, VersionNotFound
 from sop_models.evidence import Evidence
-from sop_models.i18n import ngettext
+from sop_models.i18n import ngettext, tr
+from sop_models.kpis import metric_title
 from versions import audit, services
 from versions.services import CHECK_ACTOR
 from versions.store import VersionInfo
@@ -121,13 +123,19 @@ def evaluate(
         else crossed_groups(events, sop_id=sop_id, start=first, end=last, versions=versions)
     )
     args["crossed"] = crossed
-    # Metrics with a declared cap (客单价, ROI) test capped order amounts (services.check_caps).
-    primary, arms = compare_metric(events, primary_name, **args)
-    guardrails = [compare_metric(events, name, **args)[0] for name in guardrail_names]
+    # Metrics with a declared cap (客单价, ROI) test capped order amounts (services.check_caps),
+    # unless the workspace lists them in `uncapped_metrics`.
+    uncapped = set(ws.settings.uncapped_metrics)
+
+    def compare(name: str) -> tuple[MetricResult, tuple[int, int]]:
+        return compare_metric(events, name, cap=name not in uncapped, **args)
+
+    primary, arms = compare(primary_name)
+    guardrails = [compare(name)[0] for name in guardrail_names]
     secondaries = []
     for name in secondary_names:
         try:
-            secondaries.append(compare_metric(events, name, **args)[0])
+            secondaries.append(compare(name)[0])
         except CheckError:
             continue  # a secondary without data yet (e.g. first-week retention) is left out
     srm = None if before_after else srm_check(arms[0], arms[1], expected_share)
@@ -144,6 +152,13 @@ def evaluate(
         ),
     )
     caps = [cap_note(m.name, m.capped) for _, m in decision.metrics() if m.capped]
+    caps += [
+        tr("{metric} not capped (uncapped_metrics in the workspace settings)").format(
+            metric=metric_title(m.name)
+        )
+        for _, m in decision.metrics()
+        if m.name in uncapped
+    ]
     decision = replace(decision, reasons=(*decision.reasons, *caps))
     if crossed:
         note = ngettext(

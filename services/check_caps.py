@@ -107,12 +107,12 @@ def capped_events(
 
 
 def compare_metric(
-    store: EventStore, metric: str, **args: Any
+    store: EventStore, metric: str, *, cap: bool = True, **args: Any
 ) -> tuple[MetricResult, tuple[int, int]]:
     """`check_metrics.test_metric` on the store, its money capped first where the metric
-    declares a cap; the result says which cap (`MetricResult.capped`)."""
+    declares a cap (unless `cap` is False); the result says which cap (`MetricResult.capped`)."""
     keys = ("sop_id", "start", "end", "versions", "crossed", "before_after")
-    source = capped_events(store, metric, **{k: args[k] for k in keys})
+    source = capped_events(store, metric, **{k: args[k] for k in keys}) if cap else None
     if source is None:
         return test_metric(store, metric, **args)
     result, arms = test_metric(source, metric, **args)  # type: ignore[arg-type]

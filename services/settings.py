@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sop_models.errors import WorkspaceError
+from sop_models.kpis import CAPPED_METRICS
 
 CONFIG_FILE = "sopflow.toml"
 
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     guardrail_margin: float = Field(0.10, ge=0)
     min_effect: float = Field(0.0, ge=0)
     suspicious_lift: float = Field(0.5, gt=0)
+    uncapped_metrics: list[str] = Field(default_factory=list)
+    """Registry metrics with a declared cap (客单价, ROI) that `sop check` tests uncapped."""
     workday_fallback: Literal["weekdays", "skip"] = "weekdays"
     """Workday slots in a year without holiday data: Monday-Friday, or none (services.calendar)."""
     console_url: str | None = None  # the console's public address, for tracked `/r/` links
@@ -74,6 +77,17 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None  # late-run alerts are POSTed here (flows.alerts)
     alert_robot: str | None = None  # and/or posted by this robot (a robot_keys name) to ops
     lease_seconds: int = Field(default=120, ge=5)  # a dead run's `sending` rows free after this
+
+    @field_validator("uncapped_metrics")
+    @classmethod
+    def _capped_names(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in CAPPED_METRICS]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not a metric with a declared cap "
+                f"(those are: {', '.join(CAPPED_METRICS)})"
+            )
+        return names
 
     @property
     def zone(self) -> tzinfo:
@@ -124,6 +138,7 @@ timezone = "Asia/Shanghai"
 
 # sop check: a guardrail passes only when its CI rules out a relative harm above this margin.
 # guardrail_margin = 0.10
+# uncapped_metrics = ["average_order_value"]   # test these without capping big spenders
 
 # Workday slots in a year with no holiday schedule (official or `sop calendar import`ed):
 # "weekdays" (Monday-Friday, with a warning) or "skip" (none, with a warning).

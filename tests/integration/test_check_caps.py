@@ -13,7 +13,9 @@ import pytest
 from engine.events.store import EventStore
 from engine.stats.winsor import pooled_cap
 from services.check import Conclusion, evaluate
-from services.workspace import Workspace
+from services.settings import load_settings
+from services.workspace import Workspace, open_workspace
+from sop_models.errors import WorkspaceError
 from tests.support.workspaces import example_text, modified
 from versions import services
 
@@ -113,6 +115,36 @@ def test_metrics_without_a_declared_cap_are_not_capped(workspace: Workspace) -> 
     leave = outcome.decision.guardrails[0]
     assert leave.name == "leave_rate" and leave.capped is None
     assert outcome.evidence.as_json()["check"]["metrics"][1]["capped"] is None
+
+
+def test_uncapped_metrics_setting_tests_the_money_as_recorded(workspace: Workspace) -> None:
+    candidate_workspace(workspace)
+    settings = workspace.root / "sopflow.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + 'uncapped_metrics = ["average_order_value"]\n',
+        encoding="utf-8",
+    )
+    table, totals = orders(3, START, DAYS)
+    EventStore(workspace.dir("events")).import_rows(table, "orders")
+    ws = open_workspace(workspace.root)
+    try:
+        outcome = evaluate(
+            ws, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS),
+            sequential=False,
+        )  # fmt: skip
+    finally:
+        ws.close()
+    primary = outcome.decision.primary
+    b = np.array([t for (g, _), t in totals.items() if VERSIONS[g] == "1.0"])
+    assert primary.capped is None
+    assert primary.baseline.value == pytest.approx(b.sum() / b.size)
+    assert "客单价 未封顶（工作区设置 uncapped_metrics）" in outcome.decision.reasons
+
+
+def test_uncapped_metrics_names_only_metrics_with_a_cap(workspace: Workspace) -> None:
+    (workspace.root / "sopflow.toml").write_text('uncapped_metrics = ["open_rate"]\n')
+    with pytest.raises(WorkspaceError, match="open_rate: not a metric with a declared cap"):
+        load_settings(workspace.root)
 
 
 def test_the_pre_period_is_capped_at_the_windows_cap_and_cuped_still_applies(
