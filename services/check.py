@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from engine.events.store import EventStore
 from engine.stats.capped import cap_note
 from engine.stats.decision import Decision, Minimums, Practical, decide
-from engine.stats.result import MetricResult
+from engine.stats.result import MetricResult, metric_name
 from engine.stats.srm import srm_check
 from services.check_caps import compare_metric
 from services.check_metrics import crossed_groups
@@ -30,7 +30,6 @@ from sop_models import parse_document
 from sop_models.errors import CheckError, VersionNotFound
 from sop_models.evidence import Evidence
 from sop_models.i18n import ngettext, tr
-from sop_models.kpis import metric_title
 from versions import audit, services
 from versions.services import CHECK_ACTOR
 from versions.store import VersionInfo
@@ -154,7 +153,7 @@ def evaluate(
     caps = [cap_note(m.name, m.capped) for _, m in decision.metrics() if m.capped]
     caps += [
         tr("{metric} not capped (uncapped_metrics in the workspace settings)").format(
-            metric=metric_title(m.name)
+            metric=metric_name(m.name)
         )
         for _, m in decision.metrics()
         if m.name in uncapped

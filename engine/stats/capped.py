@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from engine.stats.result import metric_name
 from sop_models.i18n import N_, is_chinese, tr
-from sop_models.kpis import METRIC_LABELS
 
 Level = Literal["unit", "cluster", "member"]
 """What was capped: each unit's value (check-data), each cluster's sum (check-data
@@ -39,12 +39,11 @@ class Capped:
 def cap_note(name: str, capped: Capped) -> str:
     """`客单价 capped at 312 (90th percentile of non-zero values, both arms)`, in the
     current language (the metric as its registry label in Chinese)."""
-    metric = METRIC_LABELS.get(name, name) if is_chinese() else name
     percent = f"{capped.quantile * 100:.4g}"
     return tr(
         "{metric} capped at {cap} ({percentile} percentile of non-zero {level}, both arms)"
     ).format(
-        metric=metric,
+        metric=metric_name(name),
         cap=f"{capped.cap:.6g}",
         percentile=percent if is_chinese() else _ordinal(percent),
         level=tr(LEVELS[capped.level]),

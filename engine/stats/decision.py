@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.stats.multiplicity import holm_adjust
-from engine.stats.result import MetricResult
+from engine.stats.result import MetricResult, metric_name
 from engine.stats.srm import SrmResult
-from sop_models.i18n import N_, is_chinese, tr
-from sop_models.kpis import METRIC_LABELS
+from sop_models.i18n import N_, tr
 
 Outcome = Literal["PROMOTE", "REJECT", "CONTINUE"]
 Design = Literal["randomized", "before_after"]
@@ -319,7 +318,7 @@ def _untestable(m: MetricResult) -> str:
 
 def _name(m: MetricResult) -> str:
     """The metric's name: the registry's Chinese label in Chinese, its id in English."""
-    return METRIC_LABELS.get(m.name, m.name) if is_chinese() else m.name
+    return metric_name(m.name)
 
 
 def _value(m: MetricResult, x: float) -> str:

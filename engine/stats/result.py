@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from sop_models.kpis import Direction
+from sop_models.i18n import is_chinese
+from sop_models.kpis import METRIC_LABELS, Direction
 
 if TYPE_CHECKING:
     from engine.stats.capped import Capped
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 MetricKind = Literal["proportion", "mean", "ratio"]
 """How a test estimates the metric (a domain count metric is tested as a ratio)."""
+
+
+def metric_name(name: str) -> str:
+    """A metric as the check's reasons name it: the registry's Chinese label in Chinese, else
+    the name given (the id a user passes to --metric)."""
+    return METRIC_LABELS.get(name, name) if is_chinese() else name
 
 
 @dataclass(frozen=True)

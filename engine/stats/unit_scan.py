@@ -147,10 +147,7 @@ def exclude(
     (excluded,) = con.execute("SELECT count(*) FROM dropped").fetchone()
     source = "kept ANTI JOIN dropped USING (id)" if excluded else "kept"
     con.execute(f"CREATE VIEW clean AS SELECT is_b, id{values} FROM {source}")
-    if excluded and by_cluster:  # units: checked on the moments' counts (`arms_left`)
-        left = dict(con.execute("SELECT is_b, count(*) FROM clean GROUP BY is_b").fetchall())
-        arms_left(path, left, int(excluded), by_cluster=True)
-    return int(excluded)
+    return int(excluded)  # an arm it emptied is reported from the arms' sizes (`arms_left`)
 
 
 def arms_left(path: Path, left: dict[bool, int], excluded: int, *, by_cluster: bool) -> None:

@@ -149,9 +149,12 @@ def check_unit_table(
         per_unit = [a for a in alias.values() if cluster is None]
         found = scan.moments if not excluded else {}
         found |= moments(con, [a for a in per_unit if a not in found])
-        if per_unit:  # units: an arm emptied by the exclusion shows in the moments' counts
-            left = {arm: n for arm, (n, _, _) in found[per_unit[0]].items()}
-            arms_left(path, left, excluded, by_cluster=False)
+        if clustered:
+            query = "SELECT is_b, count(DISTINCT id) FROM clean GROUP BY is_b"
+            sizes = dict(con.execute(query).fetchall())
+        else:  # units: the rows of `clean`, which its moments counted
+            sizes = {arm: n for arm, (n, _, _) in found[per_unit[0]].items()}
+        arms_left(path, sizes, excluded, by_cluster=clustered)  # an arm the exclusion emptied
         targets = cap_targets(plan, specs, alias, kinds)
         caps = pooled_caps(con, targets, clustered=clustered)
         results = []
@@ -159,11 +162,6 @@ def check_unit_table(
             capped = caps.get(s.name.strip())
             result = _measure(con, s, alias, kinds, found, clustered, alpha, sequential, capped)
             results.append(replace(result, capped=capped))
-        if cluster:
-            query = "SELECT is_b, count(DISTINCT id) FROM clean GROUP BY is_b"
-            sizes = dict(con.execute(query).fetchall())
-        else:  # units: the rows of `clean`, which its moments counted
-            sizes = {arm: n for arm, (n, _, _) in found[per_unit[0]].items()}
         arms = {"b": sizes[True], "c": sizes[False]}
     finally:
         con.close()

@@ -204,6 +204,17 @@ def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
     assert '"name": "打开"' in text and "\\u" not in text
 
 
+def test_clusters_all_in_both_variants_leave_an_arm_empty(app: typer.Typer, tmp_path: Path) -> None:
+    rows = [[f"m{i}", f"g{i % 2}", "AB"[i // 2 % 2], i % 3 == 0] for i in range(8)]
+    path = write_csv(tmp_path / "crossed.csv", ["member", "group", "arm", "opened"], rows)
+    args = argv("--cluster group --variant-column arm --baseline A --candidate B --metric opened")
+    _assert_one_line_error(
+        run(app, path, *args),
+        "an arm is empty after excluding 2 clusters seen in both variants; is the cluster "
+        "column the unit of randomization?",
+    )
+
+
 def test_sample_ratio_mismatch_rejects_and_expected_share_fixes_it(
     app: typer.Typer, tmp_path: Path
 ) -> None:
