@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,36 +10,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import typer
 from scipy import optimize, stats
 from statsmodels.stats import proportion as sm_proportion
-from typer.testing import CliRunner, Result
 
-
-@pytest.fixture(scope="module")
-def app() -> typer.Typer:
-    """The real root app, with check-data registered once if main does not list it yet."""
-    from sopflow.cli import check_data, main
-
-    registered = {c.name for c in main.app.registered_commands}
-    if "check_data" not in main.COMMAND_MODULES and "check-data" not in registered:
-        check_data.register(main.app)
-    return main.app
+from tests.support.check_data import UNIT_ARGS, assert_one_line_error, run, run_json
 
 
 def argv(text: str) -> list[str]:
     """Command-line words from one string (no quoting needed in these tests)."""
     return text.split()
-
-
-def run(app: typer.Typer, *args: Any) -> Result:
-    return CliRunner().invoke(app, ["check-data", *map(str, args)])
-
-
-def run_json(app: typer.Typer, *args: Any) -> dict[str, Any]:
-    result = run(app, *args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -55,17 +33,12 @@ def opened_rows(arm: str, n: int, opened: int, spelling: tuple[str, str]) -> lis
     return [[f"{arm}{i}", arm, spelling[0] if i < opened else spelling[1]] for i in range(n)]
 
 
-UNIT_ARGS = argv("--unit member --variant-column arm --baseline A --candidate B")
-
-
-def test_proportion_from_csv_excludes_duplicates_and_ignores_other_variants(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_proportion_from_csv_excludes_duplicates_and_ignores_other_variants(tmp_path: Path) -> None:
     rows = opened_rows("A", 1000, 200, ("True", "False")) + opened_rows("B", 1000, 260, ("1", "0"))
     rows += [["dup", "A", "True"], ["dup", "A", "False"], ["both", "A", "True"], ["both", "B", "1"]]
     rows += [["c1", "C", "True"], ["c2", "C", "False"], ["c3", "", "True"]]
     path = write_csv(tmp_path / "units.csv", ["member", "arm", "opened"], rows)
-    out = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+    out = run_json(path, *UNIT_ARGS, "--metric", "opened")
     assert out["decision"] == "PROMOTE"
     assert out["excluded_units"] == 2 and out["ignored_rows"] == 3
     assert "ignored 3 rows with other arm values" in out["reasons"]
@@ -92,9 +65,7 @@ def log_welch_p(b: np.ndarray, c: np.ndarray) -> float:
     return float(2 * stats.t.sf(abs(np.log(c.mean() / b.mean())) / se, df))
 
 
-def test_means_from_parquet_with_lower_is_better_guardrail(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_means_from_parquet_with_lower_is_better_guardrail(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     spend_b, spend_c = rng.gamma(2.0, 30.0, 400), rng.gamma(2.0, 31.0, 380)
     left_b, left_c = rng.random(400) < 0.05, rng.random(380) < 0.05
@@ -110,7 +81,6 @@ def test_means_from_parquet_with_lower_is_better_guardrail(
     path = tmp_path / "units.parquet"
     pq.write_table(table, path)
     out = run_json(
-        app,
         path,
         "--unit",
         "member",
@@ -139,14 +109,14 @@ def test_means_from_parquet_with_lower_is_better_guardrail(
     assert left["candidate"]["value"] == pytest.approx(left_c.mean())
 
 
-def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path: Path) -> None:
+def test_ratio_metric_uses_delta_method_on_unit_sums(tmp_path: Path) -> None:
     rng = np.random.default_rng(12)
     clicks = rng.poisson(4.0, 1200) + 1
     orders = rng.binomial(clicks, np.where(np.arange(1200) < 600, 0.10, 0.13))
     arms = ["A"] * 600 + ["B"] * 600
     rows = [[f"m{i}", arms[i], int(orders[i]), int(clicks[i])] for i in range(1200)]
     path = write_csv(tmp_path / "r.csv", ["member", "arm", "orders", "clicks"], rows)
-    (m,) = run_json(app, path, *UNIT_ARGS, "--metric", "orders/clicks")["metrics"]
+    (m,) = run_json(path, *UNIT_ARGS, "--metric", "orders/clicks")["metrics"]
     assert (m["name"], m["kind"], m["baseline"]["n"]) == ("orders/clicks", "ratio", 600)
     b, c = slice(0, 600), slice(600, 1200)
     assert m["baseline"]["value"] == pytest.approx(orders[b].sum() / clicks[b].sum())
@@ -171,9 +141,7 @@ def test_ratio_metric_uses_delta_method_on_unit_sums(app: typer.Typer, tmp_path:
     assert m["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
 
 
-def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(tmp_path: Path) -> None:
     rng = np.random.default_rng(13)
     rates = {f"g{i}": 0.20 + 0.04 * (i >= 8) + rng.normal(0, 0.02) for i in range(16)}
     rows = []
@@ -188,7 +156,7 @@ def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
     args = argv(
         "--cluster group --variant-column arm --baseline 旧版 --candidate 新版 --metric 打开"
     )
-    out = run_json(app, path, *args)
+    out = run_json(path, *args)
     assert out["excluded_units"] == 1 and out["randomization"] == "cluster"
     (m,) = out["metrics"]
     assert m["name"] == "打开" and m["baseline"]["n"] == 8 and m["candidate"]["n"] == 8
@@ -200,53 +168,51 @@ def test_cluster_mode_counts_groups_and_excludes_groups_in_both_variants(
     # Equal group sizes: the delta method on group sums is Welch's log-ratio test on group rates.
     assert m["p_value"] == pytest.approx(log_welch_p(np.array(old), np.array(new)), rel=1e-9)
     assert m["baseline"]["value"] == pytest.approx(np.mean(old))
-    text = run(app, path, *args, "--json").stdout
+    text = run(path, *args, "--json").stdout
     assert '"name": "打开"' in text and "\\u" not in text
 
 
-def test_clusters_all_in_both_variants_leave_an_arm_empty(app: typer.Typer, tmp_path: Path) -> None:
+def test_clusters_all_in_both_variants_leave_an_arm_empty(tmp_path: Path) -> None:
     rows = [[f"m{i}", f"g{i % 2}", "AB"[i // 2 % 2], i % 3 == 0] for i in range(8)]
     path = write_csv(tmp_path / "crossed.csv", ["member", "group", "arm", "opened"], rows)
     args = argv("--cluster group --variant-column arm --baseline A --candidate B --metric opened")
-    _assert_one_line_error(
-        run(app, path, *args),
+    assert_one_line_error(
+        run(path, *args),
         "an arm is empty after excluding 2 clusters seen in both variants; is the cluster "
         "column the unit of randomization?",
     )
 
 
-def test_sample_ratio_mismatch_rejects_and_expected_share_fixes_it(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_sample_ratio_mismatch_rejects_and_expected_share_fixes_it(tmp_path: Path) -> None:
     rows = opened_rows("A", 1000, 200, ("true", "false")) + opened_rows(
         "B", 1250, 330, ("true", "false")
     )
     path = write_csv(tmp_path / "srm.csv", ["member", "arm", "opened"], rows)
-    out = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+    out = run_json(path, *UNIT_ARGS, "--metric", "opened")
     assert out["decision"] == "REJECT" and out["srm"]["ok"] is False
     assert any(r.startswith("样本比例不匹配：") for r in out["reasons"])
     assert out["srm"]["p_value"] == pytest.approx(stats.chisquare([1000, 1250]).pvalue)
-    fixed = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--expected-share", "0.5556")
+    fixed = run_json(path, *UNIT_ARGS, "--metric", "opened", "--expected-share", "0.5556")
     assert fixed["srm"]["ok"] is True and fixed["decision"] == "PROMOTE"
 
 
-def test_sequential_and_minimum_units_options(app: typer.Typer, tmp_path: Path) -> None:
+def test_sequential_and_minimum_units_options(tmp_path: Path) -> None:
     rows = opened_rows("A", 1000, 200, ("1", "0")) + opened_rows("B", 1000, 240, ("1", "0"))
     path = write_csv(tmp_path / "seq.csv", ["member", "arm", "opened"], rows)
-    fixed = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
-    seq = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--sequential")
+    fixed = run_json(path, *UNIT_ARGS, "--metric", "opened")
+    seq = run_json(path, *UNIT_ARGS, "--metric", "opened", "--sequential")
     assert fixed["mode"] == "fixed" and seq["mode"] == "sequential"
     assert fixed["decision"] == "PROMOTE" and seq["decision"] == "CONTINUE"
     assert seq["metrics"][0]["p_value"] > fixed["metrics"][0]["p_value"]
-    blocked = run_json(app, path, *UNIT_ARGS, "--metric", "opened", "--min-units", "5000")
+    blocked = run_json(path, *UNIT_ARGS, "--metric", "opened", "--min-units", "5000")
     assert blocked["decision"] == "CONTINUE"
     assert any("未达到最小样本量" in r for r in blocked["reasons"])
 
 
-def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_path: Path) -> None:
+def test_text_output_shows_decision_reasons_and_metrics(tmp_path: Path) -> None:
     rows = opened_rows("A", 500, 100, ("1", "0")) + opened_rows("B", 500, 100, ("1", "0"))
     path = write_csv(tmp_path / "flat.csv", ["member", "arm", "opened"], rows)
-    result = run(app, path, *UNIT_ARGS, "--metric", "opened")
+    result = run(path, *UNIT_ARGS, "--metric", "opened")
     assert result.exit_code == 0
     assert result.stdout.startswith("CONTINUE")
     assert "主指标       opened：候选 20.0%，基线 20.0%（+0.0%，95% 置信区间 " in result.stdout
@@ -270,26 +236,22 @@ def test_text_output_shows_decision_reasons_and_metrics(app: typer.Typer, tmp_pa
     ],
 )
 def test_bad_tables_give_one_line_errors(
-    app: typer.Typer, tmp_path: Path, content: str, args: tuple[str, ...], message: str
+    tmp_path: Path, content: str, args: tuple[str, ...], message: str
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
-    _assert_one_line_error(run(app, path, *UNIT_ARGS, *args), message)
+    assert_one_line_error(run(path, *UNIT_ARGS, *args), message)
 
 
-def test_unreadable_and_missing_files_give_one_line_errors(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_unreadable_and_missing_files_give_one_line_errors(tmp_path: Path) -> None:
     garbage = tmp_path / "units.parquet"
     garbage.write_bytes(b"PAR1 this is not parquet at all")
-    _assert_one_line_error(
-        run(app, garbage, *UNIT_ARGS, "--metric", "opened"), "cannot read as Parquet"
-    )
+    assert_one_line_error(run(garbage, *UNIT_ARGS, "--metric", "opened"), "cannot read as Parquet")
     missing = tmp_path / "nowhere.csv"
-    _assert_one_line_error(run(app, missing, *UNIT_ARGS, "--metric", "opened"), "no such file")
+    assert_one_line_error(run(missing, *UNIT_ARGS, "--metric", "opened"), "no such file")
 
 
-def test_file_name_is_read_exactly_never_as_a_glob(app: typer.Typer, tmp_path: Path) -> None:
+def test_file_name_is_read_exactly_never_as_a_glob(tmp_path: Path) -> None:
     """DuckDB expands `*?[` in file names: `a[1].csv` would read `a1.csv`, `*.csv` every CSV."""
     header = ["member", "arm", "opened"]
     decoy = opened_rows("A", 200, 20, ("1", "0")) + opened_rows("B", 200, 180, ("1", "0"))
@@ -298,45 +260,33 @@ def test_file_name_is_read_exactly_never_as_a_glob(app: typer.Typer, tmp_path: P
     literal = write_csv(tmp_path / "a[1].csv", header, exact)
     star = write_csv(tmp_path / "b*?.csv", header, exact)
     for path in (literal, star):
-        result = run_json(app, path, *UNIT_ARGS, "--metric", "opened")
+        result = run_json(path, *UNIT_ARGS, "--metric", "opened")
         (metric,) = result["metrics"]
         assert (metric["baseline"]["n"], metric["candidate"]["n"]) == (200, 200)
         assert metric["candidate"]["value"] == pytest.approx(0.30)
     for pattern in ("a?.csv", "*.csv", "a[0-9].csv"):
         missing = tmp_path / pattern
         assert not missing.exists()
-        result = run(app, missing, *UNIT_ARGS, "--metric", "opened")
-        _assert_one_line_error(result, "no such file")
+        result = run(missing, *UNIT_ARGS, "--metric", "opened")
+        assert_one_line_error(result, "no such file")
 
 
-def test_unit_or_cluster_is_required(app: typer.Typer, tmp_path: Path) -> None:
+def test_unit_or_cluster_is_required(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "u.csv", ["member", "arm", "opened"], [["m1", "A", 1], ["m2", "B", 0]]
     )
-    result = run(
-        app, path, *argv("--variant-column arm --baseline A --candidate B --metric opened")
-    )
-    _assert_one_line_error(result, "--unit")
+    result = run(path, *argv("--variant-column arm --baseline A --candidate B --metric opened"))
+    assert_one_line_error(result, "--unit")
 
 
-def _assert_one_line_error(result: Result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("sop: error: ")
-    assert message in lines[0]
-
-
-def test_misspelled_lower_is_better_name_is_an_error(app: typer.Typer, tmp_path: Path) -> None:
+def test_misspelled_lower_is_better_name_is_an_error(tmp_path: Path) -> None:
     rows = [[f"m{i}", "AB"[i % 2], i % 3 == 0, i % 7 == 0] for i in range(400)]
     path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
     args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "lfet")
-    _assert_one_line_error(run(app, path, *UNIT_ARGS, *args), "--lower-is-better lfet")
+    assert_one_line_error(run(path, *UNIT_ARGS, *args), "--lower-is-better lfet")
 
 
-def test_guardrail_must_rule_out_the_margin_before_promote(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_guardrail_must_rule_out_the_margin_before_promote(tmp_path: Path) -> None:
     """Opened 20% -> 30% (significant); left 5% -> 5.5%: not significantly worse, but its CI
     still allows a rise far above 10%, so the guardrail is inconclusive and PROMOTE waits."""
     rows = [
@@ -346,20 +296,18 @@ def test_guardrail_must_rule_out_the_margin_before_promote(
     ]
     path = write_csv(tmp_path / "g.csv", ["member", "arm", "opened", "left"], rows)
     args = ("--metric", "opened", "--guardrail", "left", "--lower-is-better", "left")
-    out = run_json(app, path, *UNIT_ARGS, *args)
+    out = run_json(path, *UNIT_ARGS, *args)
     guard = out["metrics"][1]
     assert out["decision"] == "CONTINUE" and guard["state"] == "inconclusive"
     assert any("护栏指标 left 尚无定论" in r for r in out["reasons"])
-    loose = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2")
+    loose = run_json(path, *UNIT_ARGS, *args, "--guardrail-margin", "2")
     assert loose["decision"] == "PROMOTE" and loose["metrics"][1]["state"] == "passes"
-    small = run_json(app, path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
+    small = run_json(path, *UNIT_ARGS, *args, "--guardrail-margin", "2", "--min-effect", "0.6")
     assert small["decision"] == "CONTINUE"
     assert any("低于实际意义的最小值 60%：太小，不值得推广" in r for r in small["reasons"])
 
 
-def test_mean_metric_leaves_out_units_whose_trimmed_ids_repeat(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_mean_metric_leaves_out_units_whose_trimmed_ids_repeat(tmp_path: Path) -> None:
     """`m7` and ` m7 ` are one unit with two rows: both rows go, and the mean and Welch test
     are those of the remaining units (the moments come from the filtered rows, not the file)."""
     rng = np.random.default_rng(21)
@@ -368,7 +316,7 @@ def test_mean_metric_leaves_out_units_whose_trimmed_ids_repeat(
     rows = [[f"m{i}", arms[i], round(float(spend[i]), 6)] for i in range(600)]
     rows.append([" m7 ", "B", 5000.0])
     path = write_csv(tmp_path / "spend.csv", ["member", "arm", "spend"], rows)
-    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend")
+    out = run_json(path, *UNIT_ARGS, "--metric", "spend")
     assert out["excluded_units"] == 1
     (m,) = out["metrics"]
     kept = np.array([r[2] for r in rows[:600]])

@@ -4,37 +4,15 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner, Result
 
 from engine.stats.winsor import DEFAULT_QUANTILE, cap_sql, pooled_cap
 from sop_models.i18n import use_language
-
-UNIT_ARGS = ["--unit", "member", "--variant-column", "arm", "--baseline", "A", "--candidate", "B"]
-
-
-@pytest.fixture(scope="module")
-def app() -> typer.Typer:
-    from sopflow.cli import main
-
-    return main.app
-
-
-def run(app: typer.Typer, *args: Any) -> Result:
-    return CliRunner().invoke(app, ["check-data", *map(str, args)])
-
-
-def run_json(app: typer.Typer, *args: Any) -> dict[str, Any]:
-    result = run(app, *args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+from tests.support.check_data import UNIT_ARGS, assert_one_line_error, run, run_json
 
 
 def spend(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -68,11 +46,11 @@ def test_sql_cap_is_the_same_rule_as_pooled_cap() -> None:
     assert con.execute(f"SELECT {cap_sql('v', 0.9)} FROM t").fetchone() == (None,)
 
 
-def test_each_units_value_is_capped_at_numpys_pooled_cap(app: typer.Typer, tmp_path: Path) -> None:
+def test_each_units_value_is_capped_at_numpys_pooled_cap(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     b, c = spend(rng, 1500), spend(rng, 1400)
     path = write_table(tmp_path / "units.csv", b, c)
-    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend")
+    out = run_json(path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend")
     (m,) = out["metrics"]
     cap = float(pooled_cap(b, c, DEFAULT_QUANTILE))
     assert m["capped"] == {"cap": pytest.approx(cap), "quantile": 0.9, "level": "unit"}
@@ -80,16 +58,16 @@ def test_each_units_value_is_capped_at_numpys_pooled_cap(app: typer.Typer, tmp_p
     assert m["baseline"]["value"] == pytest.approx(np.minimum(b, cap).mean())
     assert m["candidate"]["value"] == pytest.approx(np.minimum(c, cap).mean())
     assert any(f"spend 封顶为 {cap:.6g}" in r for r in out["reasons"]), out["reasons"]
-    q95 = run_json(app, path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend=0.95")
+    q95 = run_json(path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend=0.95")
     assert q95["metrics"][0]["capped"]["cap"] == pytest.approx(float(pooled_cap(b, c, 0.95)))
 
 
-def test_cluster_mode_caps_each_clusters_sum(app: typer.Typer, tmp_path: Path) -> None:
+def test_cluster_mode_caps_each_clusters_sum(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     b, c = spend(rng, 1200), spend(rng, 1200)
     path = write_table(tmp_path / "units.csv", b, c)
     args = ["--cluster", "grp", "--variant-column", "arm", "--baseline", "A", "--candidate", "B"]
-    out = run_json(app, path, *args, "--metric", "spend", "--winsorize", "spend=0.8")
+    out = run_json(path, *args, "--metric", "spend", "--winsorize", "spend=0.8")
     sums_b = np.bincount(np.arange(1200) % 40, weights=b)
     sums_c = np.bincount(np.arange(1200) % 40, weights=c)
     (m,) = out["metrics"]
@@ -100,78 +78,68 @@ def test_cluster_mode_caps_each_clusters_sum(app: typer.Typer, tmp_path: Path) -
 
 
 def test_a_capped_heavy_tailed_a_a_table_does_not_decide_where_the_raw_one_does(
-    app: typer.Typer, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     # Seed 7: both arms drawn alike, but a few thousand-yuan orders land in arm A.
     rng = np.random.default_rng(7)
     b, c = spend(rng, 2000), spend(rng, 2000)
     path = write_table(tmp_path / "aa.csv", b, c)
     for mode in ((), ("--sequential",)):
-        raw = run_json(app, path, *UNIT_ARGS, "--metric", "spend", *mode)
-        capped = run_json(app, path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend", *mode)
+        raw = run_json(path, *UNIT_ARGS, "--metric", "spend", *mode)
+        capped = run_json(path, *UNIT_ARGS, "--metric", "spend", "--winsorize", "spend", *mode)
         assert raw["decision"] == "REJECT" and raw["metrics"][0]["capped"] is None
         assert capped["decision"] == "CONTINUE", capped["reasons"]
         assert capped["metrics"][0]["p_value"] > 0.05
 
 
 def test_a_registry_money_metric_is_capped_by_default_and_no_winsorize_turns_it_off(
-    app: typer.Typer, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     rng = np.random.default_rng(8)
     b, c = spend(rng, 1000), spend(rng, 1000)
     path = write_table(tmp_path / "aov.csv", b, c, column="average_order_value")
     metric = ("--metric", "average_order_value")
-    default = run_json(app, path, *UNIT_ARGS, *metric)
+    default = run_json(path, *UNIT_ARGS, *metric)
     cap = float(pooled_cap(b, c, 0.9))
     assert default["metrics"][0]["capped"]["cap"] == pytest.approx(cap)
     assert any("客单价 封顶为" in r for r in default["reasons"])
-    off = run_json(app, path, *UNIT_ARGS, *metric, "--no-winsorize", "average_order_value")
+    off = run_json(path, *UNIT_ARGS, *metric, "--no-winsorize", "average_order_value")
     assert off["metrics"][0]["capped"] is None
     assert off["metrics"][0]["baseline"]["value"] == pytest.approx(b.mean())
     assert not any("封顶" in r for r in off["reasons"])
-    text = run(app, path, *UNIT_ARGS, *metric).stdout
+    text = run(path, *UNIT_ARGS, *metric).stdout
     assert f"客单价 封顶为 {cap:.6g}（两组合并后非零取值的第 90 百分位）" in text
 
 
-def test_english_note_names_the_metric_cap_and_percentile(app: typer.Typer, tmp_path: Path) -> None:
+def test_english_note_names_the_metric_cap_and_percentile(tmp_path: Path) -> None:
     rng = np.random.default_rng(9)
     b, c = spend(rng, 500), spend(rng, 500)
     path = write_table(tmp_path / "aov.csv", b, c, column="average_order_value")
     with use_language("en"):
-        out = run_json(app, path, *UNIT_ARGS, "--metric", "average_order_value")
+        out = run_json(path, *UNIT_ARGS, "--metric", "average_order_value")
     cap = float(pooled_cap(b, c, 0.9))
     note = f"capped at {cap:.6g} (90th percentile of non-zero values, both arms)"
     assert f"average_order_value {note}" in out["reasons"]
 
 
-def _one_line_error(result: Result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("sop: error: ")
-    assert message in lines[0]
-
-
-def test_unknown_or_unusable_winsorize_names_are_one_line_errors(
-    app: typer.Typer, tmp_path: Path
-) -> None:
+def test_unknown_or_unusable_winsorize_names_are_one_line_errors(tmp_path: Path) -> None:
     rng = np.random.default_rng(10)
     path = write_table(tmp_path / "u.csv", spend(rng, 200), spend(rng, 200))
     base = (path, *UNIT_ARGS, "--metric", "spend")
-    _one_line_error(run(app, *base, "--winsorize", "spnd"), "--winsorize spnd")
-    _one_line_error(run(app, *base, "--no-winsorize", "revenue"), "--no-winsorize revenue")
-    _one_line_error(run(app, *base, "--winsorize", "spend=0.3"), "--winsorize spend=0.3")
-    _one_line_error(run(app, *base, "--winsorize", "spend=x"), "--winsorize spend=x")
-    both = run(app, *base, "--winsorize", "spend", "--no-winsorize", "spend")
-    _one_line_error(both, "--no-winsorize spend")
+    assert_one_line_error(run(*base, "--winsorize", "spnd"), "--winsorize spnd")
+    assert_one_line_error(run(*base, "--no-winsorize", "revenue"), "--no-winsorize revenue")
+    assert_one_line_error(run(*base, "--winsorize", "spend=0.3"), "--winsorize spend=0.3")
+    assert_one_line_error(run(*base, "--winsorize", "spend=x"), "--winsorize spend=x")
+    both = run(*base, "--winsorize", "spend", "--no-winsorize", "spend")
+    assert_one_line_error(both, "--no-winsorize spend")
     rows = path.read_text().splitlines()
     flags = [rows[0] + ",bought"] + [f"{r},{i % 2}" for i, r in enumerate(rows[1:])]
     (tmp_path / "f.csv").write_text("\n".join(flags) + "\n")
-    flagged = run(app, tmp_path / "f.csv", *UNIT_ARGS, "--metric", "bought", "--winsorize=bought")
-    _one_line_error(flagged, "--winsorize bought")
+    flagged = run(tmp_path / "f.csv", *UNIT_ARGS, "--metric", "bought", "--winsorize=bought")
+    assert_one_line_error(flagged, "--winsorize bought")
 
 
-def test_a_ratio_spec_caps_its_numerator_per_unit(app: typer.Typer, tmp_path: Path) -> None:
+def test_a_ratio_spec_caps_its_numerator_per_unit(tmp_path: Path) -> None:
     rng = np.random.default_rng(12)
     b, c = spend(rng, 800), spend(rng, 800)
     visits = rng.integers(1, 6, 1600)
@@ -181,7 +149,7 @@ def test_a_ratio_spec_caps_its_numerator_per_unit(app: typer.Typer, tmp_path: Pa
     path = tmp_path / "ratio.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    out = run_json(app, path, *UNIT_ARGS, "--metric", "spend/visits", "--winsorize", "spend/visits")
+    out = run_json(path, *UNIT_ARGS, "--metric", "spend/visits", "--winsorize", "spend/visits")
     (m,) = out["metrics"]
     cap = float(pooled_cap(b, c, 0.9))
     assert m["kind"] == "ratio" and m["capped"]["cap"] == pytest.approx(cap)
