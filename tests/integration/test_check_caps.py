@@ -12,7 +12,7 @@ import pytest
 
 from engine.events.store import EventStore
 from engine.stats.winsor import pooled_cap
-from services.check import Conclusion, evaluate
+from services.check import Conclusion, Outcome, evaluate
 from services.settings import load_settings
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import WorkspaceError
@@ -73,14 +73,20 @@ def orders(seed: int, first: date, days: int) -> tuple[pa.Table, dict[tuple[str,
     return pa.table(rows), totals
 
 
-def test_check_caps_each_members_order_amount_at_the_pooled_cap(workspace: Workspace) -> None:
-    candidate_workspace(workspace)
-    table, totals = orders(3, START, DAYS)
-    EventStore(workspace.dir("events")).import_rows(table, "orders")
+def check_orders(ws: Workspace, seed: int) -> tuple[Outcome, dict[tuple[str, str], float]]:
+    """V2.0 the candidate, `seed`'s orders in the window, one fixed-horizon check of it; the
+    outcome and each (group, member)'s order total."""
+    candidate_workspace(ws)
+    table, totals = orders(seed, START, DAYS)
+    EventStore(ws.dir("events")).import_rows(table, "orders")
     outcome = evaluate(
-        workspace, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS),
-        sequential=False,
-    )  # fmt: skip
+        ws, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS), sequential=False
+    )
+    return outcome, totals
+
+
+def test_check_caps_each_members_order_amount_at_the_pooled_cap(workspace: Workspace) -> None:
+    outcome, totals = check_orders(workspace, 3)
     primary = outcome.decision.primary
     assert primary.name == "average_order_value" and primary.capped is not None
     arm = {
@@ -105,35 +111,20 @@ def test_check_caps_each_members_order_amount_at_the_pooled_cap(workspace: Works
 
 
 def test_metrics_without_a_declared_cap_are_not_capped(workspace: Workspace) -> None:
-    candidate_workspace(workspace)
-    table, _ = orders(4, START, DAYS)
-    EventStore(workspace.dir("events")).import_rows(table, "orders")
-    outcome = evaluate(
-        workspace, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS),
-        sequential=False,
-    )  # fmt: skip
+    outcome, _ = check_orders(workspace, 4)
     leave = outcome.decision.guardrails[0]
     assert leave.name == "leave_rate" and leave.capped is None
     assert outcome.evidence.as_json()["check"]["metrics"][1]["capped"] is None
 
 
 def test_uncapped_metrics_setting_tests_the_money_as_recorded(workspace: Workspace) -> None:
-    candidate_workspace(workspace)
     settings = workspace.root / "sopflow.toml"
     settings.write_text(
         settings.read_text(encoding="utf-8") + 'uncapped_metrics = ["average_order_value"]\n',
         encoding="utf-8",
     )
-    table, totals = orders(3, START, DAYS)
-    EventStore(workspace.dir("events")).import_rows(table, "orders")
-    ws = open_workspace(workspace.root)
-    try:
-        outcome = evaluate(
-            ws, sop_id=SOP, now=NOW, start=START, end=START + timedelta(days=DAYS),
-            sequential=False,
-        )  # fmt: skip
-    finally:
-        ws.close()
+    with open_workspace(workspace.root) as ws:  # with the setting
+        outcome, totals = check_orders(ws, 3)
     primary = outcome.decision.primary
     b = np.array([t for (g, _), t in totals.items() if VERSIONS[g] == "1.0"])
     assert primary.capped is None
