@@ -16,8 +16,7 @@ from services.check import Conclusion, Outcome, evaluate
 from services.settings import load_settings
 from services.workspace import Workspace, open_workspace
 from sop_models.errors import WorkspaceError
-from tests.support.workspaces import example_text, modified
-from versions import services
+from tests.support.workspaces import with_candidate
 
 NOW = datetime(2026, 9, 20, 10, 0, tzinfo=UTC)
 SOP = "mombaby-refined"
@@ -35,15 +34,7 @@ def candidate_workspace(ws: Workspace) -> None:
             {"metric": "average_order_value", "target": 80.0, "direction": "higher"}
         ]
 
-    base = example_text(SOP)
-    for body, major in ((base, False), (modified(base, aov_first), True)):
-        services.save_version(
-            ws.uow(), text=body, source="s.yaml", author="小王", message="团购接龙",
-            major=major, now=NOW,
-        )  # fmt: skip
-    services.promote(ws.uow(), sop_id=SOP, version="1.0", approver="李经理", policy=ws.policy,
-                     now=NOW)  # fmt: skip
-    services.set_candidate(ws.uow(), sop_id=SOP, version="2.0", actor="小王", now=NOW)
+    with_candidate(ws, SOP, aov_first, message="团购接龙", now=NOW)
 
 
 def orders(seed: int, first: date, days: int) -> tuple[pa.Table, dict[tuple[str, str], float]]:

@@ -10,8 +10,7 @@ import pyarrow as pa
 from engine.events.store import EventStore
 from services.check import evaluate
 from services.workspace import Workspace
-from tests.support.workspaces import example_text, modified
-from versions import services
+from tests.support.workspaces import with_candidate
 
 NOW = datetime(2026, 9, 20, 10, 0, tzinfo=UTC)
 SOP = "mombaby-refined"
@@ -19,15 +18,7 @@ START = date(2026, 9, 1)
 
 
 def candidate_workspace(ws: Workspace) -> None:
-    base = example_text(SOP)
-    for body, major in ((base, False), (modified(base, lambda d: d.update(title="新版")), True)):
-        services.save_version(
-            ws.uow(), text=body, source="s.yaml", author="小王", message="新欢迎语",
-            major=major, now=NOW,
-        )  # fmt: skip
-    services.promote(ws.uow(), sop_id=SOP, version="1.0", approver="李经理", policy=ws.policy,
-                     now=NOW)  # fmt: skip
-    services.set_candidate(ws.uow(), sop_id=SOP, version="2.0", actor="小王", now=NOW)
+    with_candidate(ws, SOP, lambda d: d.update(title="新版"), message="新欢迎语", now=NOW)
 
 
 def events(

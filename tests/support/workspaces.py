@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from versions import services
 # The example helpers live in tests.support.examples; still importable from here for the test
 # modules written before they moved.
 __all__ = ["EXAMPLES", "Cli", "cli", "example_text", "in_production", "modified", "workspace"]
-__all__ += ["save_example_as"]
+__all__ += ["save_example_as", "with_candidate"]
 
 
 def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
@@ -35,6 +35,24 @@ def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
     services.promote(
         ws.uow(), sop_id=name, version="1.0", approver="李经理", policy=ws.policy, now=now
     )
+
+
+def with_candidate(
+    ws: Workspace, name: str, change: Callable[[dict], Any], *, message: str, now: datetime
+) -> None:
+    """Example `name` as v1.0 in production (`in_production`) and, changed by `change`, as
+    v2.0 (by 小王, saved with `message`) the candidate."""
+    in_production(ws, name, now=now)
+    services.save_version(
+        ws.uow(),
+        text=modified(example_text(name), change),
+        source=f"{name}.yaml",
+        author="小王",
+        message=message,
+        major=True,
+        now=now,
+    )
+    services.set_candidate(ws.uow(), sop_id=name, version="2.0", actor="小王", now=now)
 
 
 def save_example_as(ws: Workspace, sop_id: str, *, name: str = "mombaby-refined") -> None:
