@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from pydantic import SecretStr
 from sqlmodel import select
 
 from services.accounts import User, user_of
@@ -34,10 +35,14 @@ OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
 QR_LOGIN = "https://login.work.weixin.qq.com/wwlogin/sso/login"
 
 
+def _login_secret(ws: Workspace) -> SecretStr | None:
+    """The login app's secret: `wecom_login_secret`, else the corp secret sending uses."""
+    return ws.settings.wecom_login_secret or ws.settings.wecom_corp_secret
+
+
 def _corp(ws: Workspace) -> tuple[str, str]:
-    """The login app's corp id and secret (`wecom_login_secret`, else the corp secret)."""
-    settings = ws.settings
-    secret = settings.wecom_login_secret or settings.wecom_corp_secret
+    """The login app's corp id and secret."""
+    settings, secret = ws.settings, _login_secret(ws)
     if not settings.wecom_corp_id or secret is None:
         raise AccountError("WeCom login needs wecom_corp_id and wecom_corp_secret in sopflow.toml")
     return settings.wecom_corp_id.strip(), secret.get_secret_value().strip()
@@ -69,9 +74,7 @@ def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> 
 
 def identifies_visitors(ws: Workspace) -> bool:
     """Whether WeCom is configured, so tracked links can ask it who clicked."""
-    settings = ws.settings
-    secret = settings.wecom_login_secret or settings.wecom_corp_secret
-    return bool(settings.wecom_corp_id and secret is not None)
+    return bool(ws.settings.wecom_corp_id and _login_secret(ws) is not None)
 
 
 def visitor_for_code(ws: Workspace, *, code: str) -> str | None:
