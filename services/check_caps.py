@@ -24,6 +24,7 @@ from engine.events.store import EventStore
 from engine.kpi.compute import EventExtent
 from engine.stats.capped import Capped
 from engine.stats.result import MetricResult
+from engine.stats.table_read import literal
 from engine.stats.winsor import cap_sql
 from services.check_metrics import test_metric
 from sop_models.kpis import METRICS
@@ -76,13 +77,13 @@ def capped_events(
         f"CASE WHEN day >= {_day(start)} AND day < {_day(end)} THEN 0 "
         f"WHEN day >= {_day(before)} AND day < {_day(start)} THEN 1 END"
     )
-    groups = ", ".join(_text(g) for g in sorted(crossed))
+    groups = ", ".join(literal(g) for g in sorted(crossed))
     keep = f' AND "group" NOT IN ({groups})' if groups else ""
     totals = (
         f'SELECT "group" AS g, member AS m, {period} AS period, sum(value) AS total '
-        f"FROM {store.source_sql()} WHERE event = {_text(CAPPED_EVENT)} "
-        f"AND (sop = {_text(sop_id)} OR sop IS NULL) AND (sop_version IS NULL OR "
-        f"sop_version IN ({_text(versions[0])}, {_text(versions[1])})) "
+        f"FROM {store.source_sql()} WHERE event = {literal(CAPPED_EVENT)} "
+        f"AND (sop = {literal(sop_id)} OR sop IS NULL) AND (sop_version IS NULL OR "
+        f"sop_version IN ({literal(versions[0])}, {literal(versions[1])})) "
         f"{keep} AND {period} IS NOT NULL GROUP BY ALL"
     )
     pooled = "period IN (0, 1)" if before_after else "period = 0"
@@ -100,7 +101,7 @@ def capped_events(
         "(SELECT e.* EXCLUDE (period) REPLACE (CASE WHEN abs(t.total) > "
         f"{c} THEN e.value * {c} / abs(t.total) ELSE e.value END AS value) FROM "
         f"(SELECT s.*, {period} AS period FROM {store.source_sql()} s) e "
-        f"LEFT JOIN ({totals}) t ON e.event = {_text(CAPPED_EVENT)} "
+        f"LEFT JOIN ({totals}) t ON e.event = {literal(CAPPED_EVENT)} "
         'AND t.g = e."group" AND t.m = e.member AND t.period = e.period)'
     )
     return CappedEvents(store, sql, Capped(float(cap), quantile, "member"))
@@ -121,7 +122,3 @@ def compare_metric(
 
 def _day(value: date) -> str:
     return f"DATE '{value.isoformat()}'"
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
