@@ -12,7 +12,8 @@ thresholds are checked to lie in that range. `messages_per_member` is messages p
 `cap_quantile` marks the metrics built on heavy-tailed money (order amounts): a few big spenders
 (a 团长 ordering for 20 people) dominate their mean, so checks cap each unit's amount at that
 quantile of both arms' non-zero amounts together before testing (engine/stats/winsor.py;
-`sop check-data --no-winsorize SPEC` turns it off). `average_order_value` and `roi` have one:
+`sop check-data --no-winsorize SPEC` turns it off, and for `sop check` the workspace
+setting `uncapped_metrics`). `average_order_value` and `roi` have one:
 both sum order amounts. Counts and 0/1 rates have no such tail.
 """
 
