@@ -164,6 +164,8 @@ def run_playbook(
                 keep=keep,
             )
             wall = datetime.now(SHANGHAI)  # follow-ups act on WeCom's clock, not a replay's
+            if not dry_run:
+                playbooks.record_missed(ws, planned, now=wall)
             follow_up = (
                 None if dry_run else wecom_mass.before_sending(ws, planned.actions, now=wall)
             )

@@ -154,6 +154,10 @@ CANCELLED_STEP = N_(
     " sop deliveries done KEY --at TIME, or send it again: sop deliveries settle KEY not-sent"
     " --by NAME"
 )
+MISSED_STEP = N_(
+    "a run found it past the lateness window and did not send it: send it late with"
+    " sop run PLAYBOOK --date DAY --catch-up, post it by hand and mark it done, or leave it"
+)
 REMINDED_STEP = N_("the sender was reminded; the next run cancels it at wecom_cancel_after_hours")
 
 
@@ -183,6 +187,8 @@ def _follow_up(row: Delivery, zone: tzinfo) -> str:
 def _next_step(row: Delivery, done: str) -> str:
     if ledger.is_cancelled(row):
         return tr(CANCELLED_STEP)
+    if row.status == ledger.PENDING and row.error == ledger.MISSED:
+        return tr(MISSED_STEP)
     if done:
         return tr("{reminded}; or {step}").format(
             reminded=tr(REMINDED_STEP), step=tr(NEXT_STEP[row.status])
@@ -198,7 +204,7 @@ def attention(ws: Workspace, *, now: datetime) -> list[AttentionItem]:
     items = []
     for r in rows:
         done = _follow_up(r, ws.settings.zone)
-        note = r.error or r.response_id or ""
+        note = tr("missed") if r.error == ledger.MISSED else r.error or r.response_id or ""
         items.append(
             AttentionItem(
                 r.key, r.group_id, r.channel, r.status, r.due_at, note, _next_step(r, done), done

@@ -26,6 +26,7 @@ from engine.members import MemberJoin, import_member_joins
 from services.settings import CONFIG_FILE
 from services.workspace import Workspace
 from versions import audit
+from versions.store import unknown_sop
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,7 @@ def reference_problems(ws: Workspace, group: Group) -> list[str]:
     problems = []
     sop_ids = ws.store.sop_ids()
     if group.sop_id not in sop_ids:
-        hint = close_matches(group.sop_id, sop_ids) or " (save it first with `sop save FILE`)"
-        problems.append(f"sop: no SOP {group.sop_id!r} in the store{hint}")
+        problems.append(f"sop: {unknown_sop(group.sop_id, sorted(sop_ids))}")
     where = ws.root / CONFIG_FILE
     settings = ws.settings
     if group.channel == "robot":

@@ -190,7 +190,7 @@ def plan_due(
             [*result.warnings, *fired.warnings],
         )
         result.failures += [RunFailure("plan", *failed) for failed in fired.failures]
-    result.now = now
+    result.now = now.astimezone(SHANGHAI)  # shown beside the actions' own (plan) times
     result.later = [a for a in result.actions if a.at > now]
     due = [a for a in result.actions if a.at <= now]
     window = timedelta(minutes=ws.settings.lateness_minutes)
@@ -206,6 +206,15 @@ def plan_due(
     missed = {a.key for a in result.missed}
     result.actions = [a for a in due if a.key not in missed]
     return result
+
+
+def record_missed(ws: Workspace, planned: DayPlan, *, now: datetime) -> None:
+    """Leave a trace of what a run did not send because it was too late (`planned.missed`):
+    pending ledger rows marked missed, counted by summaries and listed for attention."""
+    if planned.missed:
+        with ws.session() as session:
+            ledger.add_missed(session, planned.missed, now)
+            session.commit()
 
 
 def _plan(

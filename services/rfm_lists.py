@@ -24,6 +24,7 @@ from services.event_imports import event_store
 from services.workspace import Workspace
 from sop_models import RfmTask, parse_document
 from sop_models.errors import PlaybookError, SopflowError, one_line
+from sop_models.i18n import tr
 
 UNSEGMENTED = "未分层"
 CSV_COLUMNS = (
@@ -103,10 +104,9 @@ def rfm_notes(
         for _, _, group_id in (t for t in wanted if t[:2] == (sop_id, version)):
             scope = None if lists.task.scope == "sop" else group_id
             counts = " · ".join(f"{name} {n}" for name, n in lists.counts(scope).items())
-            notes[(sop_id, version, group_id)] = (
-                f"分层名单 segments: {counts} (sop members segments {sop_id} "
-                f"--date {day.isoformat()} --csv FILE)"
-            )
+            notes[(sop_id, version, group_id)] = tr(
+                "segment lists: {counts} (sop members segments {sop} --date {day} --csv FILE)"
+            ).format(counts=counts, sop=sop_id, day=day.isoformat())
     return notes
 
 

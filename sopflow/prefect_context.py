@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flows.runtime import prefect_env, prefect_environment, use_ephemeral
 from services.workspace import prefect_home
+from sop_models.i18n import tr
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def prefect_for(root: Path) -> Iterator[str]:
     if api_url:
         env = prefect_env(Path(os.environ.get("PREFECT_HOME", str(home))), api_url)
         with prefect_environment(env):
-            yield f"Prefect server {api_url}"
+            yield tr("Prefect server {url}").format(url=api_url)
     else:
         with use_ephemeral(home):
-            yield "Prefect ephemeral mode (no schedules fire; see `sop server`)"
+            yield tr("Prefect ephemeral mode (no schedules fire; see `sop server`)")

@@ -34,6 +34,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "FAILED",
             "MAX_ATTEMPTS",
             "ON_TIME_WINDOW",
+            "MISSED",
             "NOT_SENT",
             "PENDING",
             "RESOLVABLE",
@@ -66,6 +67,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
             "read_ledger",
         ),
         "sending": (
+            "add_missed",
             "add_rows",
             "claim",
             "extend_lease",

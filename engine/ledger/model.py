@@ -36,6 +36,10 @@ MAX_ATTEMPTS = 3
 
 REMINDED, CANCELLED = "reminded", "cancelled"  # follow-ups of unconfirmed mass sends
 
+MISSED = "missed"
+"""The `error` of a `pending` row a run left unsent: due longer ago than the lateness window.
+A later run with --catch-up (or a person marking it done) still settles it."""
+
 ON_TIME_WINDOW = timedelta(minutes=30)
 """Posted up to this long after its time, an action is on time (the workspace-wide default)."""
 

@@ -14,6 +14,7 @@ from engine.ledger.model import (
     CANCELLED,
     DONE,
     FAILED,
+    MISSED,
     ON_TIME,
     ON_TIME_WINDOW,
     PENDING,
@@ -106,12 +107,13 @@ def read_ledger(
 
 def needing_attention(session: Session, *, wall: datetime) -> list[Delivery]:
     """Rows a person must look at, by due time: unknown fate, awaiting a sender's
-    confirmation, a mass send cancelled for want of one, or `sending` with no live run
-    behind them (a crash nobody reconciled)."""
+    confirmation, a mass send cancelled for want of one, `sending` with no live run
+    behind them (a crash nobody reconciled), or missed by a run (past the lateness window)."""
     abandoned = (col(Delivery.status) == SENDING) & claim_free(Delivery.__table__, None, wall)
     cancelled = (col(Delivery.status) == FAILED) & (col(Delivery.follow_up) == CANCELLED)
+    missed = (col(Delivery.status) == PENDING) & (col(Delivery.error) == MISSED)
     query = select(Delivery).where(
-        col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned | cancelled
+        col(Delivery.status).in_((UNKNOWN, AWAITING)) | abandoned | cancelled | missed
     )
     return list(session.exec(query.order_by(col(Delivery.due_at), col(Delivery.key))).all())
 

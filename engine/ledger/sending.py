@@ -15,6 +15,7 @@ from engine.ledger.model import (
     AWAITING,
     FAILED,
     MAX_ATTEMPTS,
+    MISSED,
     NOT_SENT,
     PENDING,
     RESOLVABLE,
@@ -83,6 +84,20 @@ def add_rows(
     stmt = insert(table).on_conflict_do_nothing().returning(table.c.key)
     inserted = {row[0] for row in session.execute(stmt, rows)}
     return [a.key for a in actions if a.key in inserted]
+
+
+def add_missed(session: Session, actions: Sequence[PlannedAction], now: datetime) -> list[str]:
+    """Record due actions a run did not send (past the lateness window) as `pending` rows
+    marked `missed`, so the ledger, summaries and `sop deliveries attention` show them; a key
+    already in the ledger keeps its row. Returns the keys recorded."""
+    keys = add_rows(session, actions, now)
+    if keys:
+        session.execute(
+            update(Delivery)
+            .where(col(Delivery.key).in_(keys), col(Delivery.status) == PENDING)
+            .values(error=MISSED)
+        )
+    return keys
 
 
 def _row_values(

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 
-from sop_models.i18n import tr
+from report.times import local_time
+from sop_models.i18n import NP_, pgettext, tr
 from sopflow.cli.common import echo_json, now, workspace
+from sopflow.cli.groups_cmd import echo_table
 from sopflow.cli.params import date_option, datetime_option, in_zone
 
 events_app = typer.Typer(
@@ -107,16 +109,28 @@ def events_list(
     """
     from services.event_imports import list_batches
 
-    batches = list_batches(workspace(ctx))
+    ws = workspace(ctx)
+    batches = list_batches(ws)
     if as_json:
         echo_json([vars(b) for b in batches])
         return
     if not batches:
         typer.echo(tr("no event batches imported"))
+        return
+    rows = []
     for b in batches:
         skipped = tr(" (+{count} skipped)").format(count=b.skipped) if b.skipped else ""
-        rows = tr("{count} event(s)").format(count=f"{b.rows:>7}")
-        typer.echo(f"{b.batch}  {rows}{skipped}  {b.imported_at or '-'}  {b.source}")
+        when = b.imported_at and local_time(datetime.fromisoformat(b.imported_at), ws.settings.zone)
+        rows.append((b.batch, f"{b.rows}{skipped}", when or "-", b.source))
+    echo_table([pgettext(*h) for h in BATCH_HEADERS], rows)
+
+
+BATCH_HEADERS = (
+    NP_("column", "batch"),
+    NP_("column", "events"),
+    NP_("column", "imported at"),
+    NP_("column", "file"),
+)
 
 
 @events_app.command("remove")

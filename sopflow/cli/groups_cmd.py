@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from engine.groups import CHANNELS, Group, GroupRegistryError
+from report.times import local_time
 from services import groups as group_services
 from services.groups import NewGroup
 from sopflow.cli.common import echo_json, now, workspace
@@ -223,13 +224,17 @@ def groups_show(
 
     Example: sop groups show wrOgAAA1
     """
-    group, history = group_services.show_group(workspace(ctx), group_id=group_id)
+    ws = workspace(ctx)
+    group, history = group_services.show_group(ws, group_id=group_id)
     data = {**group_dict(group), "history": history}
     if as_json:
         echo_json(data)
         return
+    stamps = {"created_at": group.created_at, "archived_at": group.archived_at}
     for name, value in data.items():
         shown = ", ".join(value) if isinstance(value, list) else value
+        if stamps.get(name) is not None:  # stored in UTC, read in the workspace's zone
+            shown = local_time(stamps[name], ws.settings.zone)
         typer.echo(f"{name:<13} {'-' if shown in (None, '') else shown}")
 
 

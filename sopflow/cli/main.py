@@ -305,6 +305,10 @@ class SopflowGroup(TyperGroup):
             flag = param.opts[0] if param is not None and param.opts else err.param_hint
             # Typer words a refused Literal choice as pydantic does ("Value error, 'x' is ...").
             message = err.message.removeprefix("Value error, ")
+            if not message and err.__class__.__name__ == "MissingParameter":
+                from sop_models.i18n import tr
+
+                message = tr("required, not given")
             typer.echo(f"sop: error: {f'{flag}: ' if flag else ''}{message}", err=True)
             raise typer.Exit(USER_ERROR_EXIT) from None
         except Exception as err:

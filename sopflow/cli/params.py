@@ -56,14 +56,18 @@ def parse_date(text: str | date, *, today: date | None = None) -> date:
 
 
 def parse_datetime(text: str | datetime, *, today: date | None = None) -> datetime:
-    """An ISO date or date/time, a day word (its midnight) or `HH:MM` (today). May come back
-    without a zone."""
+    """An ISO date or date/time, a day word (its midnight), a day word and a time (`今天 10:05`)
+    or `HH:MM` (today). May come back without a zone."""
     if isinstance(text, datetime):
         return text
     word = text.strip().casefold()
     try:
         if word in DAY_WORDS:
             return datetime.combine(parse_date(word, today=today), time())
+        day_word = next((w for w in DAY_WORDS if word.startswith(w)), None)
+        if day_word is not None:  # `今天 10:05`, `昨天21:30`, `yesterday 21:30`
+            clock = time.fromisoformat(word.removeprefix(day_word).strip())
+            return datetime.combine(parse_date(day_word, today=today), clock)
         if len(word) <= 8 and ":" in word and "-" not in word:
             return datetime.combine(today or workspace_today(), time.fromisoformat(word))
         return datetime.fromisoformat(text.strip())

@@ -152,6 +152,16 @@ def test_bad_filters_are_one_line_errors(filled: Workspace, cli: Cli) -> None:
     ]
 
 
+def test_a_missing_required_option_or_argument_is_named_in_one_line(
+    filled: Workspace, cli: Cli
+) -> None:
+    checklist = cli("deliveries", "checklist", ok=False)
+    assert checklist.exit_code == 2
+    assert checklist.stderr.strip().splitlines() == ["sop: error: --date: 必填，未提供"]
+    shown = cli("show", ok=False)
+    assert shown.stderr.strip().splitlines() == ["sop: error: spec: 必填，未提供"]
+
+
 def test_summary_counts_states_and_lateness_per_group(filled: Workspace, cli: Cli) -> None:
     raw = cli("deliveries", "summary", "--json").output
     assert "上海宝妈福利群" in raw and "\\u" not in raw

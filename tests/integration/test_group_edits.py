@@ -43,7 +43,7 @@ def test_add_refuses_an_unsaved_sop_naming_close_matches(ws: Workspace, cli: Cli
     typo = cli("groups", "add", "g2", "--name", "二群", "--sop", "mombaby-refine", ok=False)
     assert error(typo) == [
         "sop: error: group g2: sop: no SOP 'mombaby-refine' in the store"
-        " (did you mean: mombaby-refined)"
+        " (did you mean: mombaby-refined; known: flash-sale, mombaby-refined)"
     ]
     assert "g2" not in [g["id"] for g in json.loads(cli("groups", "list", "--json").output)]
 
@@ -73,7 +73,7 @@ def test_import_checks_references_and_imports_nothing_on_a_problem(
     result = cli("groups", "import", str(path), ok=False)
     assert error(result) == [
         f"sop: error: {path}: group g3: sop: no SOP 'nope' in the store"
-        " (save it first with `sop save FILE`)"
+        " (known: flash-sale, mombaby-refined)"
     ]
     assert [g["id"] for g in json.loads(cli("groups", "list", "--json").output)] == ["g1"]
 

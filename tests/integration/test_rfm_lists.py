@@ -75,8 +75,8 @@ def test_today_shows_the_rfm_task_with_counts_apart_from_the_posts(
 ) -> None:
     day = json.loads(cli("today", "--date", DAY.isoformat(), "--json").output)
     tasks = {t["group_id"]: t["text"] for t in day["internal"] if t["kind"] == "rfm"}
-    assert "分层名单 segments: 忠诚用户 2 · 需求型用户 1 · 低需求用户 1" in tasks["g1"]
-    assert "分层名单 segments: 忠诚用户 2 · 需求型用户 1 · 低需求用户 3" in tasks["g2"]
+    assert "分层名单：忠诚用户 2 · 需求型用户 1 · 低需求用户 1" in tasks["g1"]
+    assert "分层名单：忠诚用户 2 · 需求型用户 1 · 低需求用户 3" in tasks["g2"]
     assert not any("分层名单" in p["text"] or p["kind"] == "rfm" for p in day["posts"])
     text = cli("today", "--date", DAY.isoformat()).output
     assert text.index("## 内部任务") < text.index("忠诚用户 2 · 需求型用户 1 · 低需求用户 3")

@@ -195,3 +195,33 @@ def test_the_plans_cap_warning_follows_the_workspaces_mass_cap_rule(
     assert capped == (
         [f"群 mass-01：{DAY}：计划群发 3 条，企业微信上限每天 1 条"] if warned else []
     )
+
+
+def test_missed_posts_stay_in_the_ledger_for_attention_until_a_catch_up_sends_them(
+    ws: Workspace,
+) -> None:
+    from services import deliveries
+
+    now = local(2026, 9, 9, 8, 0)
+    planned = playbooks.plan_due(ws, playbook="mature_day", day=DAY, now=now)
+    playbooks.record_missed(ws, planned, now=now)
+    playbooks.record_missed(ws, planned, now=now)  # a second run records nothing twice
+
+    items = deliveries.attention(ws, now=now)
+    assert sorted(
+        (i.group_id, i.due_at.astimezone(now.tzinfo).strftime("%H:%M")) for i in items
+    ) == (sorted((g, t) for g in GROUPS for t in ("10:00", "15:00", "20:00")))
+    assert all("--catch-up" in i.action for i in items)
+    assert sent_times(ws) == []  # recorded, never sent by being recorded
+
+    run(ws, now, catch_up=True)
+    assert sent_times(ws) == sorted((g, t) for g in GROUPS for t in ("10:00", "15:00", "20:00"))
+    assert deliveries.attention(ws, now=now) == []
+
+
+def test_the_runs_clock_is_shown_in_the_plans_zone_whatever_zone_it_was_given_in(
+    ws: Workspace,
+) -> None:
+    given = datetime(2026, 9, 8, 12, 52, tzinfo=UTC)  # 20:52 in Beijing
+    summary = run(ws, given).summary
+    assert summary["now"] == local(2026, 9, 8, 20, 52).isoformat()

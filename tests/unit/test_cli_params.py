@@ -60,3 +60,19 @@ def test_a_clock_time_alone_is_today_at_that_time() -> None:
     assert parse_datetime("10:05", today=date(2026, 9, 30)) == datetime(2026, 9, 30, 10, 5)
     with pytest.raises(typer.BadParameter, match="not a date/time: '25:00'"):
         parse_datetime("25:00", today=date(2026, 9, 30))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今天 10:05", datetime(2026, 9, 30, 10, 5)),
+        ("昨天21:30", datetime(2026, 9, 29, 21, 30)),
+        ("Yesterday 21:30", datetime(2026, 9, 29, 21, 30)),
+    ],
+)
+def test_a_day_word_and_a_clock_time_name_that_time_of_that_day(
+    text: str, expected: datetime
+) -> None:
+    assert parse_datetime(text, today=date(2026, 9, 30)) == expected
+    with pytest.raises(typer.BadParameter, match="not a date/time"):
+        parse_datetime("今天 十点", today=date(2026, 9, 30))
