@@ -41,6 +41,7 @@ from services.calendar_files import (  # noqa: F401  (DAY_TYPES: for the CLI)
 )
 from services.cli_identity import os_user, signed
 from services.workspace import Workspace
+from sop_models.errors import CalendarDataMissing
 from sop_models.i18n import tr
 from versions import audit
 
@@ -129,9 +130,11 @@ def _write(
     now: datetime | None = None,
     files: dict[str, None] | None = None,
     keep_entered: bool = False,
+    count_changed: bool = False,
 ) -> list[date]:
     """Enter `days` and mark `years` complete in one transaction with its audit record
-    (`keep_entered`: a day already in the database wins); returns the days that changed."""
+    (`keep_entered`: a day already in the database wins; `count_changed`: the note ends with
+    how many days changed); returns the days that changed."""
     user = os_user()
     at = now or datetime.now(UTC)
     with ws.session() as session:
@@ -162,7 +165,7 @@ def _write(
             version=None,
             before={"days": {d.isoformat(): _day(old.get(d)) for d in changed}},
             after=after,
-            note=note.format(changed=len(changed)),
+            note=f"{note}, {len(changed)} changed" if count_changed else note,
             now=at,
         )
         session.commit()
@@ -192,13 +195,17 @@ def mark_complete(
     ws: Workspace, *, year: int, by: str | None = None, now: datetime | None = None
 ) -> bool:
     """Mark `year`'s entered schedule as the whole of it (audited as `calendar_complete`);
-    False when it already was."""
+    False when it already was. A year without any entered holiday is refused."""
     _import_legacy_file(ws)
     if year in complete_years(ws):
         return False
+    if not any(d.year == year and not e.workday for d, e in load_entered(ws).items()):
+        raise CalendarDataMissing(
+            f"YEAR: no holiday of {year} is entered; enter its schedule first "
+            "(`sop calendar import FILE` or `sop calendar set DATE holiday`)"
+        )
     note = f"calendar {year}: schedule complete"
-    _write(ws, {}, [year], action="calendar_complete", by=by, source="complete", note=note,
-           now=now)  # fmt: skip
+    _write(ws, {}, [year], action="calendar_complete", by=by, source="complete", note=note, now=now)
     return True
 
 
@@ -222,9 +229,18 @@ def import_schedule(
     years = sorted({d.year for d in entries})
     whole = whole_years(entries)
     shown = ", ".join(map(str, years))
-    note = f"calendar import {path.name}: {len(entries)} day(s) for {shown}, {{changed}} changed"
-    changed = _write(ws, entries, whole, action="calendar_import", by=by,
-                     source=f"import {path.name}", note=note, now=now)  # fmt: skip
+    note = f"calendar import {path.name}: {len(entries)} day(s) for {shown}"
+    changed = _write(
+        ws,
+        entries,
+        whole,
+        action="calendar_import",
+        by=by,
+        source=f"import {path.name}",
+        note=note,
+        now=now,
+        count_changed=True,
+    )
     return Imported(years, whole, len(changed))
 
 

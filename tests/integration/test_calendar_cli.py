@@ -124,6 +124,8 @@ def test_one_set_day_does_not_make_its_year_known_until_the_year_is_marked_compl
     workspace: Workspace, cli: Cli
 ) -> None:
     _group_on_mombaby(workspace)
+    refused = cli("calendar", "complete", "2028", ok=False)
+    assert refused.exit_code == 2 and "no holiday of 2028 is entered" in refused.stderr
     cli("calendar", "set", "2028-01-01", "holiday", "--name", "元旦")
     morning, warned = _morning(cli, "2028-10-01", "2028-10-06")
     assert "2028-10-02" not in morning  # National Day: a date-fixed holiday, known anyway
