@@ -43,7 +43,8 @@ def show(
     typer.echo(f"{year}: holiday data {view.source}")
     for day, workday, name, entered in view.rows:
         kind = "workday 班" if workday else "holiday 休"
-        origin = "entered" if entered else "official"
+        official = view.source.startswith("official")
+        origin = "entered" if entered else "official" if official else "fixed date"
         typer.echo(f"{day.isoformat()}  {day:%a}  {kind}  {name or '':<20} {origin}")
     if view.source in {"none", "partly entered"}:
         typer.echo(
