@@ -60,25 +60,44 @@ class DayEntry:
     name: str | None = None
 
 
+FIXED_HOLIDAYS: Mapping[tuple[int, int], str] = {
+    (1, 1): "New Year's Day",
+    (5, 1): "Labour Day",
+    (10, 1): "National Day",
+    (10, 2): "National Day",
+    (10, 3): "National Day",
+}
+"""Public holidays fixed by date in the State Council's rules (元旦, 劳动节, 国庆 1-3), known
+in every year before its schedule is published; the fallback never plans them as workdays."""
+
+
+def fixed_holiday(day: date) -> str | None:
+    """The name of the date-fixed public holiday on `day`, or None."""
+    return FIXED_HOLIDAYS.get((day.month, day.day))
+
+
 @dataclass(frozen=True)
 class WorkdayCalendar:
     """Mainland workdays: entered days over the library; other years follow `fallback`.
 
-    A year with at least one entered day counts as known: its days not entered follow the
-    Monday-Friday rhythm (the State Council publishes only holidays and adjusted workdays).
+    A year counts as known only when the library has it or the workspace marked it complete
+    (`complete_years`: a whole year's schedule imported, or `sop calendar complete`); its days
+    not entered then follow the Monday-Friday rhythm (the State Council publishes only holidays
+    and adjusted workdays). Days entered in a year not marked complete override that day only:
+    the rest of the year follows the fallback, with its warning.
     """
 
     entered: Mapping[date, DayEntry] = field(default_factory=dict)
     fallback: WorkdayFallback = "weekdays"
+    complete_years: frozenset[int] = frozenset()
 
     def known(self, year: int) -> bool:
-        """True when the library or the workspace has data for `year`."""
-        first, last = HOLIDAY_YEARS
-        return first <= year <= last or year in self.entered_years
+        """True when the library has `year` or the workspace marked it complete."""
+        return _official(year) or year in self.complete_years
 
     @property
     def entered_years(self) -> frozenset[int]:
-        """Years with at least one entered day."""
+        """Years with at least one entered day (complete or not)."""
         return frozenset(day.year for day in self.entered)
 
     def lookup(self, day: date) -> tuple[bool, bool]:
@@ -86,11 +105,12 @@ class WorkdayCalendar:
         hit = self.entered.get(day)
         if hit is not None:
             return hit.workday, False
-        first, last = HOLIDAY_YEARS
-        if first <= day.year <= last:
+        if _official(day.year):
             return bool(chinese_calendar.is_workday(day)), False
-        if day.year in self.entered_years:
+        if day.year in self.complete_years:
             return day.weekday() < 5, False
+        if fixed_holiday(day) is not None:
+            return False, False  # a date-fixed holiday is known without the year's schedule
         return (self.fallback == "weekdays" and day.weekday() < 5), True
 
     def is_workday(self, day: date) -> bool:
@@ -99,24 +119,23 @@ class WorkdayCalendar:
 
     def is_holiday(self, day: date) -> bool:
         """True on an official (or entered) holiday; an ordinary weekend is no holiday."""
+        return self.holiday_name(day) is not None or self._entered_holiday(day)
+
+    def _entered_holiday(self, day: date) -> bool:
         hit = self.entered.get(day)
-        if hit is not None:
-            return not hit.workday
-        first, last = HOLIDAY_YEARS
-        if not first <= day.year <= last:
-            return False  # an entered year's other days, or a year without data
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-        return bool(on_holiday and name)
+        return hit is not None and not hit.workday
 
     def holiday_name(self, day: date) -> str | None:
         """The holiday's name on `day` (entered name first, then the library's), or None."""
         hit = self.entered.get(day)
         if hit is not None:
             return hit.name if not hit.workday else None
-        if not self.known(day.year) or day.year in self.entered_years:
-            return None
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-        return str(name) if on_holiday and name else None
+        if _official(day.year):
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            return str(name) if on_holiday and name else None
+        if day.year in self.complete_years:
+            return None  # the entered schedule is the whole truth for that year
+        return fixed_holiday(day)
 
     def covered_until(self, today: date) -> date | None:
         """The last day of the run of known years from `today`'s; None if today's is unknown."""
@@ -131,13 +150,16 @@ class WorkdayCalendar:
         """The facts about workday data from `today` through the next `days` days."""
         # one day past the window: data ending on its last day still leaves nothing after it
         end = today + timedelta(days + 1)
-        first, last = HOLIDAY_YEARS
-        entered = self.entered_years
         years = tuple(
-            YearData(year, first <= year <= last, year in entered)
+            YearData(year, _official(year), year in self.complete_years)
             for year in range(today.year, end.year + 1)
         )
         return DataHorizon(today, days, years, self.covered_until(today), self.fallback)
+
+
+def _official(year: int) -> bool:
+    first, last = HOLIDAY_YEARS
+    return first <= year <= last
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,7 @@ class YearData:
     year: int
     official: bool
     entered: bool
+    """The workspace marked the year complete (a whole year's schedule entered)."""
 
     @property
     def covered(self) -> bool:
@@ -203,7 +226,8 @@ def fallback_warning(years: set[int], fallback: WorkdayFallback) -> str:
     )
     return tr(
         "no holiday schedule for {years} ({library}, none entered): workday slots "
-        "{how}; enter it with `sop calendar import FILE` or `sop calendar set DATE ...`"
+        "{how}; enter it with `sop calendar import FILE` (or set its days, then `sop calendar "
+        "complete YEAR`)"
     ).format(years=shown, library=library_note(), how=how)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, bindparam, inspect, select, text, update
 from sqlmodel import SQLModel
 
+from engine.calendar_days import CalendarDay, CalendarYear
 from engine.channels.shared_limit import ChannelSend
 from engine.groups import Group
 from engine.ledger import Delivery
@@ -86,6 +87,12 @@ def _group_archived_at(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE groups ADD COLUMN archived_at {kind}"))
 
 
+def _workspace_calendar(connection: Connection) -> None:
+    """The holiday schedule every machine on the database shares (was calendar.json)."""
+    tables = [CalendarDay.__table__, CalendarYear.__table__]
+    SQLModel.metadata.create_all(connection, tables=tables)  # type: ignore[arg-type]
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0101_groups_and_members", _groups_and_members),
     ("0102_delivery_ledger", _delivery_ledger),
@@ -95,4 +102,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0150_group_archived_at", _group_archived_at),
     ("0106_delivery_follow_up", _delivery_follow_up),
     ("0107_wecom_shared_state", _wecom_shared_state),
+    ("0109_workspace_calendar", _workspace_calendar),
 ]

@@ -1,10 +1,15 @@
 """The workspace holiday schedule: days an ops lead entered over the official library data.
 
-Storage is a file in the workspace, `calendar.json`, not a database table: the schedule is
-workspace configuration like `sopflow.toml` (a few dozen rows a year, read whole by every plan,
-worth reading and copying by hand), and the workspace is already one folder on one host (its
-`store.git` is). Writes hold an flock and replace the file atomically, so an import either
-lands whole or leaves the previous file as it was.
+The schedule lives in the workspace database (`engine.calendar_days`: entered days and the
+years marked complete), so every machine on one `database_url` plans with it: a pool worker
+with its own cache folder honours a holiday the registering machine entered. Each change is
+one transaction with its audit record (`calendar_set`, `calendar_import`, `calendar_complete`).
+A workspace that kept the schedule in `calendar.json` (before the database) has the file
+imported once, on first use, and renamed to `calendar.json.imported`.
+
+A year counts as known only when it is marked complete: importing a file that holds the
+year's whole schedule (its 元旦 and 国庆 holidays: every State Council notice lists them) or
+`sop calendar complete YEAR`. Days set one by one override those days only.
 
 Import files are CSV with the header `date,type,name`: `type` is `holiday` (休) or `workday`
 (班, an adjusted weekend workday); the State Council's notice lists exactly these days.
@@ -12,14 +17,13 @@ Import files are CSV with the header `date,type,name`: `type` is `holiday` (休)
 
 from __future__ import annotations
 
-import csv
 import fcntl
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from sqlmodel import Session, select
 
 from engine.calendar import (
     HOLIDAY_YEARS,
@@ -28,98 +32,144 @@ from engine.calendar import (
     WorkdayCalendar,
     library_note,
 )
+from engine.calendar_days import CalendarDay, CalendarYear
+from services.calendar_files import (  # noqa: F401  (DAY_TYPES: for the CLI)
+    DAY_TYPES,
+    read_legacy_file,
+    read_schedule_file,
+    whole_years,
+)
+from services.cli_identity import os_user, signed
 from services.workspace import Workspace
-from services.workspace_files import write_audited
-from sop_models.errors import BadRowsError, DataFileError, Problem, WorkspaceError
+from sop_models.errors import CalendarDataMissing
 from sop_models.i18n import tr
+from versions import audit
 
 CALENDAR_FILE = "calendar.json"
+"""Where the schedule was kept before the database; imported once (services docstring)."""
 WARN_DAYS = 45
 """`sop doctor` and `sop serve` warn this many days before the holiday data runs out."""
-DAY_TYPES = {
-    "holiday": False,
-    "休": False,
-    "休息": False,
-    "假日": False,
-    "节假日": False,
-    "workday": True,
-    "班": True,
-    "上班": True,
-    "工作日": True,
-}
-COLUMNS = ("date", "type", "name")
 WORKSPACE_AUDIT_ID = "(workspace)"
 """The audit records' `sop_id` for changes to the workspace calendar (no one SOP's)."""
 
 
-def _path(ws: Workspace) -> Path:
-    return ws.root / CALENDAR_FILE
-
-
-def load_entered(ws: Workspace) -> dict[date, DayEntry]:
-    """The days this workspace entered (empty when it entered none)."""
-    path = _path(ws)
+def _import_legacy_file(ws: Workspace) -> None:
+    """Move a `calendar.json` of this workspace into the database, once (audited)."""
+    path = ws.root / CALENDAR_FILE
     if not path.exists():
-        return {}
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["days"]
-        return {
-            date.fromisoformat(r["date"]): DayEntry(bool(r["workday"]), r.get("name") or None)
-            for r in rows
-        }
-    except (ValueError, KeyError, TypeError) as err:
-        raise WorkspaceError(f"{path}: not a holiday schedule written by sopflow ({err})") from None
-
-
-def workspace_calendar(ws: Workspace) -> WorkdayCalendar:
-    """The calendar plans and runs of this workspace use: entered days + the fallback setting."""
-    return WorkdayCalendar(entered=load_entered(ws), fallback=ws.settings.workday_fallback)
-
-
-@dataclass
-class _Change:
-    """What one write of calendar.json audits (filled in by the caller inside the lock)."""
-
-    action: str
-    by: str | None
-    now: datetime | None
-    note: str = ""
-    before: dict[str, object] | None = None
-    after: dict[str, object] = field(default_factory=dict)
-
-
-@contextmanager
-def _locked(ws: Workspace, change: _Change) -> Iterator[dict[date, DayEntry]]:
-    """The entered days under an exclusive lock; written back (atomically, with `change` in
-    the audit trail: `services.workspace_files`) when no error."""
+        return
     with (ws.root / f"{CALENDAR_FILE}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            days = load_entered(ws)
-            yield days
-            rows = [
-                {"date": d.isoformat(), "workday": e.workday, "name": e.name}
-                for d, e in sorted(days.items())
-            ]
-            text = json.dumps({"days": rows}, ensure_ascii=False, indent=1) + "\n"
-            write_audited(
-                ws,
-                name=CALENDAR_FILE,
-                text=text,
-                action=change.action,
-                sop_id=WORKSPACE_AUDIT_ID,
-                by=change.by,
-                before=change.before,
-                after=change.after,
-                note=change.note,
-                now=change.now,
-            )
+            if not path.exists():
+                return  # another process of this machine moved it meanwhile
+            found = read_legacy_file(path)
+            moved = path.with_name(f"{CALENDAR_FILE}.imported")
+            path.replace(moved)
+            try:
+                _write(
+                    ws,
+                    found,
+                    whole_years(found),
+                    action="calendar_import",
+                    by=None,
+                    source=f"import {CALENDAR_FILE}",
+                    note=f"{CALENDAR_FILE} moved into the database ({len(found)} day(s))",
+                    files={CALENDAR_FILE: None},
+                    keep_entered=True,
+                )
+            except BaseException:
+                moved.replace(path)
+                raise
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _entered(session: Session) -> dict[date, DayEntry]:
+    rows = session.exec(select(CalendarDay)).all()
+    return {r.day: DayEntry(r.workday, r.name) for r in rows}
+
+
+def load_entered(ws: Workspace) -> dict[date, DayEntry]:
+    """The days this workspace entered (empty when it entered none)."""
+    _import_legacy_file(ws)
+    with ws.session() as session:
+        return _entered(session)
+
+
+def complete_years(ws: Workspace) -> frozenset[int]:
+    """The years this workspace marked complete (a whole year's schedule entered)."""
+    _import_legacy_file(ws)
+    with ws.session() as session:
+        return frozenset(session.exec(select(CalendarYear.year)).all())
+
+
+def workspace_calendar(ws: Workspace) -> WorkdayCalendar:
+    """The calendar plans and runs of this workspace use: entered days, complete years and
+    the fallback setting."""
+    return WorkdayCalendar(
+        entered=load_entered(ws),
+        fallback=ws.settings.workday_fallback,
+        complete_years=complete_years(ws),
+    )
+
+
 def _day(entry: DayEntry | None) -> dict[str, object] | None:
     return None if entry is None else {"workday": entry.workday, "name": entry.name}
+
+
+def _write(
+    ws: Workspace,
+    days: Mapping[date, DayEntry],
+    years: list[int],
+    *,
+    action: str,
+    by: str | None,
+    source: str,
+    note: str,
+    now: datetime | None = None,
+    files: dict[str, None] | None = None,
+    keep_entered: bool = False,
+    count_changed: bool = False,
+) -> list[date]:
+    """Enter `days` and mark `years` complete in one transaction with its audit record
+    (`keep_entered`: a day already in the database wins; `count_changed`: the note ends with
+    how many days changed); returns the days that changed."""
+    user = os_user()
+    at = now or datetime.now(UTC)
+    with ws.session() as session:
+        old = _entered(session)
+        changed = sorted(
+            d for d, e in days.items() if old.get(d) != e and not (keep_entered and d in old)
+        )
+        for day in changed:
+            entry = days[day]
+            session.merge(CalendarDay(day=day, workday=entry.workday, name=entry.name))
+        marked = set(session.exec(select(CalendarYear.year)).all())
+        new_years = [y for y in years if y not in marked]
+        for year in new_years:
+            session.add(
+                CalendarYear(year=year, marked_by=signed(by or user, user), marked_at=at,
+                             source=source)
+            )  # fmt: skip
+        after: dict[str, object] = {"days": {d.isoformat(): _day(days[d]) for d in changed}}
+        if new_years:
+            after["complete_years"] = new_years
+        if files is not None:
+            after["files"] = files
+        audit.append(
+            session,
+            actor=signed(by or user, user),
+            action=action,
+            sop_id=WORKSPACE_AUDIT_ID,
+            version=None,
+            before={"days": {d.isoformat(): _day(old.get(d)) for d in changed}},
+            after=after,
+            note=f"{note}, {len(changed)} changed" if count_changed else note,
+            now=at,
+        )
+        session.commit()
+    return changed
 
 
 def set_day(
@@ -132,74 +182,66 @@ def set_day(
     now: datetime | None = None,
 ) -> None:
     """Enter one day as a workday or a holiday (replacing what was entered for it); audited
-    as `calendar_set` by `by` (default: the OS login name)."""
-    change = _Change("calendar_set", by, now)
-    with _locked(ws, change) as days:
-        entry = DayEntry(workday, name or None)
-        change.before = {"date": day.isoformat(), "day": _day(days.get(day))}
-        change.after = {"date": day.isoformat(), "day": _day(entry)}
-        kind = "workday" if workday else "holiday"
-        change.note = f"calendar {day.isoformat()}: {kind} {name or ''}".rstrip()
-        days[day] = entry
+    as `calendar_set` by `by` (default: the OS login name). The year stays as covered as it
+    was: one day does not make a year's schedule known."""
+    _import_legacy_file(ws)
+    kind = "workday" if workday else "holiday"
+    note = f"calendar {day.isoformat()}: {kind} {name or ''}".rstrip()
+    entry = DayEntry(workday, name or None)
+    _write(ws, {day: entry}, [], action="calendar_set", by=by, source="set", note=note, now=now)
 
 
-def read_schedule_file(path: Path) -> dict[date, DayEntry]:
-    """Every row of a `date,type,name` CSV; BadRowsError lists each bad row by line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataFileError(f"{path}: cannot read: {err}") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
-    if header[:2] != ["date", "type"] or not set(header) <= set(COLUMNS):
-        raise DataFileError(f"{path}: line 1: the header must be `date,type,name`, not {header}")
-    found: dict[date, DayEntry] = {}
-    problems: list[Problem] = []
-    for line, row in enumerate(reader, start=2):
-        where = f"line {line}"
-        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        if None in row:
-            problems.append(Problem(str(path), where, "more fields than the header"))
-            continue
-        try:
-            day = date.fromisoformat(cells["date"])
-        except ValueError:
-            problems.append(Problem(str(path), where, f"date {cells['date']!r} is not YYYY-MM-DD"))
-            continue
-        kind = cells["type"]
-        if kind not in DAY_TYPES:
-            problems.append(
-                Problem(str(path), where, f"type {kind!r}: use holiday (休) or workday (班)")
-            )
-        elif day in found:
-            problems.append(Problem(str(path), where, f"{day} is listed twice"))
-        else:
-            found[day] = DayEntry(DAY_TYPES[kind], cells.get("name") or None)
-    if problems:
-        raise BadRowsError(problems)
-    if not found:
-        raise DataFileError(f"{path}: no days to import")
-    return found
+def mark_complete(
+    ws: Workspace, *, year: int, by: str | None = None, now: datetime | None = None
+) -> bool:
+    """Mark `year`'s entered schedule as the whole of it (audited as `calendar_complete`);
+    False when it already was. A year without any entered holiday is refused."""
+    _import_legacy_file(ws)
+    if year in complete_years(ws):
+        return False
+    if not any(d.year == year and not e.workday for d, e in load_entered(ws).items()):
+        raise CalendarDataMissing(
+            f"YEAR: no holiday of {year} is entered; enter its schedule first "
+            "(`sop calendar import FILE` or `sop calendar set DATE holiday`)"
+        )
+    note = f"calendar {year}: schedule complete"
+    _write(ws, {}, [year], action="calendar_complete", by=by, source="complete", note=note, now=now)
+    return True
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What `import_schedule` entered: the years it touched, those it marked complete."""
+
+    years: list[int]
+    complete: list[int]
+    changed: int
 
 
 def import_schedule(
     ws: Workspace, *, path: Path, by: str | None = None, now: datetime | None = None
-) -> list[int]:
-    """Enter every day of the file (all rows or none); returns the years it touched. Audited
-    as `calendar_import` (the days that changed, before and after)."""
+) -> Imported:
+    """Enter every day of the file (all rows or none) and mark complete each year whose whole
+    schedule it holds (`whole_years`). Audited as `calendar_import` (the days that changed,
+    before and after, and the years marked)."""
+    _import_legacy_file(ws)
     entries = read_schedule_file(path)
     years = sorted({d.year for d in entries})
-    change = _Change("calendar_import", by, now)
-    with _locked(ws, change) as days:
-        changed = sorted(d for d, e in entries.items() if days.get(d) != e)
-        change.before = {"days": {d.isoformat(): _day(days.get(d)) for d in changed}}
-        change.after = {"days": {d.isoformat(): _day(entries[d]) for d in changed}}
-        change.note = (
-            f"calendar import {path.name}: {len(entries)} day(s) for "
-            f"{', '.join(map(str, years))}, {len(changed)} changed"
-        )
-        days.update(entries)
-    return years
+    whole = whole_years(entries)
+    shown = ", ".join(map(str, years))
+    note = f"calendar import {path.name}: {len(entries)} day(s) for {shown}"
+    changed = _write(
+        ws,
+        entries,
+        whole,
+        action="calendar_import",
+        by=by,
+        source=f"import {path.name}",
+        note=note,
+        now=now,
+        count_changed=True,
+    )
+    return Imported(years, whole, len(changed))
 
 
 @dataclass(frozen=True)
@@ -217,8 +259,9 @@ def year_view(ws: Workspace, year: int) -> YearView:
     first, last = HOLIDAY_YEARS
     official = first <= year <= last
     entered = year in cal.entered_years
+    complete = year in cal.complete_years
     source = {(True, False): "official", (True, True): "official + entered"}.get(
-        (official, entered), "entered" if entered else "none"
+        (official, entered), "entered" if complete else "partly entered" if entered else "none"
     )
     rows: list[tuple[date, bool, str | None, bool]] = []
     if source != "none":

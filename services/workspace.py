@@ -8,7 +8,7 @@ Workspace layout:
     events/           imported event data (Parquet) unless events_url names another folder
     outbox/           JSONL outbox channel files
     reports/          HTML reports
-    calendar.json     holiday schedule days entered with `sop calendar` (services.calendar)
+    calendar.json     (before the database held the holiday schedule: imported once, renamed)
     overlays.json     overlay SOPs attached to base SOPs with `sop overlay` (services.overlays)
     .prefect/         Prefect's local state (PREFECT_HOME for commands run here)
 """

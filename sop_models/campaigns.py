@@ -150,7 +150,8 @@ class GroupBuy(SopModel):
 
 
 class ScarcityRule(SopModel):
-    """A limited or scarce offer: the first `limit` orders, or until `until` on `day`."""
+    """A limited or scarce offer: the first `limit` orders, or until `until` on `day`;
+    either may also cap what one member takes (`per_member_limit`, 每人限购)."""
 
     kind: ScarcityKind
     """first_n (前N名) or deadline (截止时间)."""
@@ -162,6 +163,8 @@ class ScarcityRule(SopModel):
     """deadline: campaign day the offer ends."""
     until: DeadlineTime | None = None
     """deadline: time it ends that day; "24:00" = midnight at the end of the day."""
+    per_member_limit: Annotated[int, Field(ge=1)] | None = None
+    """At most this many per member (每人限购), e.g. 2; for first_n no more than `limit`."""
 
 
 class Campaign(SopModel):

@@ -230,3 +230,11 @@ def _check_scarcity(
             out.append((f"{path}.{field}", f"{field} applies only to {other} rules"))
     if kind == "deadline":
         _within(as_int(rule.get("day")), length, f"{path}.day", out)
+    each, limit = as_int(rule.get("per_member_limit")), as_int(rule.get("limit"))
+    if kind == "first_n" and each is not None and limit is not None and each > limit:
+        out.append(
+            (
+                f"{path}.per_member_limit",
+                f"per_member_limit {each} is above the offer's limit {limit}",
+            )
+        )

@@ -53,6 +53,7 @@ SAMPLE_VALUES: dict[str, object] = {
     "duration_minutes": 30,
     "lookback_days": 30,
     "first_n_limit": 10,
+    "per_member_limit": 2,
     "ships_at_orders": 10,
     "count": 10,
     "threshold": 10,

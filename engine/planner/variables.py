@@ -16,7 +16,8 @@ that, by kind:
     campaign action     day (campaign day), days_left (to the anchor, or to the last day of
                         a fixed window), campaign_name, offers (every scarcity offer),
                         coupon_name, first_n_offer/first_n_limit, deadline_offer/deadline
-                        ("YYYY-MM-DD HH:MM"), product/ships_at_orders/goal_orders/
+                        ("YYYY-MM-DD HH:MM"), per_member_limit (the first rule's
+                        每人限购), product/ships_at_orders/goal_orders/
                         within_hours (group buy), check_in_days/check_in_reward (check-in)
     check-in prompt     as a campaign action, but `day` is the check-in day (1 = first)
     threshold trigger   the campaign's variables (not days_left/deadline) + count (the live
@@ -83,6 +84,8 @@ def campaign_variables(campaign: Campaign) -> Variables:
             found.update(first_n_offer=rule.offer, first_n_limit=rule.limit)
         if rule.kind == "deadline" and "deadline_offer" not in found:
             found["deadline_offer"] = rule.offer
+        if rule.per_member_limit is not None and "per_member_limit" not in found:
+            found["per_member_limit"] = rule.per_member_limit
     if campaign.group_buy is not None:
         buy = campaign.group_buy
         found.update(product=buy.product, ships_at_orders=buy.ships_at_orders)

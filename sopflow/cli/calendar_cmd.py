@@ -43,12 +43,14 @@ def show(
     typer.echo(f"{year}: holiday data {view.source}")
     for day, workday, name, entered in view.rows:
         kind = "workday 班" if workday else "holiday 休"
-        origin = "entered" if entered else "official"
+        official = view.source.startswith("official")
+        origin = "entered" if entered else "official" if official else "fixed date"
         typer.echo(f"{day.isoformat()}  {day:%a}  {kind}  {name or '':<20} {origin}")
-    if view.source == "none":
+    if view.source in {"none", "partly entered"}:
         typer.echo(
-            "no data: workday slots follow the workday_fallback setting; "
-            "enter the schedule with `sop calendar import FILE`",
+            "no complete schedule: other days' workday slots follow the workday_fallback "
+            f"setting; enter the schedule with `sop calendar import FILE` (or `sop calendar "
+            f"complete {year}` once every day is entered)",
             err=True,
         )
 
@@ -65,8 +67,19 @@ def import_command(
     """
     from services.calendar import import_schedule
 
-    years = import_schedule(workspace(ctx), path=file, by=by, now=now())
-    typer.echo(f"imported {file.name}: holiday schedule for {', '.join(map(str, years))}")
+    done = import_schedule(workspace(ctx), path=file, by=by, now=now())
+    shown = ", ".join(map(str, done.years))
+    changed = f"{done.changed} day(s) changed"
+    typer.echo(f"imported {file.name}: holiday schedule for {shown} ({changed})")
+    for year in done.years:
+        if year in done.complete:
+            typer.echo(f"{year}: schedule complete (元旦 and 国庆 in the file)")
+        else:
+            typer.echo(
+                f"{year}: days entered, the year is not marked complete (the file lacks its 元旦 "
+                f"or 国庆): other days follow workday_fallback; `sop calendar complete {year}` "
+                "once the whole schedule is entered"
+            )
 
 
 @calendar_app.command("set")
@@ -77,7 +90,8 @@ def set_command(
     name: str = typer.Option(None, "--name", help="The holiday's name, e.g. 春节."),
     by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
-    """Enter one day as a workday or a holiday (replacing what was entered for that day).
+    """Enter one day as a workday or a holiday (replacing what was entered for that day);
+    the year's other days stay as they were (see `sop calendar complete`).
 
     Example: sop calendar set 2027-02-06 holiday --name 春节
     """
@@ -88,6 +102,23 @@ def set_command(
         raise DataFileError(f"workday|holiday: {kind!r} is neither workday (班) nor holiday (休)")
     set_day(workspace(ctx), day=day, workday=DAY_TYPES[kind], name=name, by=by, now=now())
     typer.echo(f"{day.isoformat()}: {'workday' if DAY_TYPES[kind] else 'holiday'} {name or ''}")
+
+
+@calendar_app.command("complete")
+def complete_command(
+    ctx: typer.Context,
+    year: int = typer.Argument(..., min=1900, max=2099, help="The year, e.g. 2027."),
+    by: str = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Mark a year's entered days as its whole schedule: its other days follow Monday-Friday
+    and plans stop warning about it (a day set alone never does that).
+
+    Example: sop calendar complete 2027 --by 李经理
+    """
+    from services.calendar import mark_complete
+
+    changed = mark_complete(workspace(ctx), year=year, by=by, now=now())
+    typer.echo(f"{year}: schedule complete" + ("" if changed else " (already)"))
 
 
 def register(app: typer.Typer) -> None:

@@ -16,17 +16,22 @@ content_app = typer.Typer(
 
 @content_app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="CSV or XLSX with the columns date,slot,tag."),
+    file: Path = typer.Argument(
+        ..., help="CSV or XLSX with the columns date,slot,tag (or 日期,栏目,素材)."
+    ),
     into: Path = typer.Option(..., "--into", help="The SOP document (YAML) to write them into."),
 ) -> None:
     """Merge a content calendar (date,slot,tag; CSV or XLSX) into an SOP file: all rows or none.
+
+    A slot is a column (morning-knowledge) or a campaign action (campaigns.jielong.open); the
+    file's other lines, comments included, stay as they were.
 
     Example: sop content import 排期表.csv --into mombaby.yaml && sop save mombaby.yaml ...
     """
     from services.content_calendar import import_content_calendar
 
     counts = import_content_calendar(file=file, document=into)
-    shown = ", ".join(f"columns.{c}: {n}" for c, n in sorted(counts.items()))
+    shown = ", ".join(f"{slot}: {n}" for slot, n in sorted(counts.items()))
     typer.echo(f"imported {file.name} into {into}: {shown} (save it with `sop save`)")
 
 

@@ -3,6 +3,7 @@ bad rows by line), then `sop plan` posting and showing the scheduled content."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 from datetime import UTC, date, datetime
@@ -40,7 +41,9 @@ def test_a_csv_with_a_bad_row_is_refused_by_line_and_the_document_is_unchanged(
     result = cli("content", "import", str(csv_file), "--into", str(sop_file), ok=False)
     assert result.exit_code == 2
     assert "line 4: date '2026-09-31' is not YYYY-MM-DD" in result.stderr
-    assert "line 5: slot 'night' is not a column of mombaby-refined" in result.stderr
+    assert "line 5: slot 'night' is not a column or campaign action of mombaby-refined" in (
+        result.stderr
+    )
     assert "'x' is not a content tag" in result.stderr
     assert sop_file.read_text(encoding="utf-8") == before
 
@@ -80,3 +83,59 @@ def test_an_xlsx_calendar_is_merged_and_sop_plan_shows_the_scheduled_titles(
     )
     (topic_action,) = [a for a in plan if a["slot"] == "columns.afternoon-topic"]
     assert topic_action["content_title"] == "30 秒看懂辅食研磨碗怎么用"
+
+
+def test_a_campaign_action_row_under_chinese_headers_is_imported_and_comments_stay(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sop_file = tmp_path / "jielong.yaml"
+    shutil.copy(EXAMPLES / "mombaby-weekly-jielong.yaml", sop_file)
+    before = sop_file.read_text(encoding="utf-8")
+    csv_file = tmp_path / "接龙排期.csv"
+    csv_file.write_text(
+        "素材,日期,栏目/时段\n"  # any order, Chinese names
+        "202511 转化-好物接龙-图文,2026-09-28,campaigns.jielong.open\n"
+        "202509 转化-好物接龙-图文,2026-10-05,jielong.open\n",
+        encoding="utf-8",
+    )
+    out = cli("content", "import", str(csv_file), "--into", str(sop_file))
+    assert "campaigns.jielong.open: 2" in out.stdout
+    (action,) = [
+        a for a in load_document(sop_file).playbooks.campaigns[0].actions if a.id == "open"
+    ]
+    assert action.content is not None
+    assert [(e.date, e.tag) for e in action.content.schedule] == [
+        (date(2026, 9, 28), "202511 转化-好物接龙-图文"),
+        (date(2026, 10, 5), "202509 转化-好物接龙-图文"),
+    ]
+    after = sop_file.read_text(encoding="utf-8")
+    diff = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
+    assert diff and all(line.startswith("+") for line in diff)  # lines added, none changed
+    assert "content:  # 每周轮换一件好物（每期接龙换下一件）" in after and "kind: 接龙" in after
+
+
+def test_a_bad_xlsx_row_is_reported_by_its_line_and_nothing_is_written(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sop_file = _sop(tmp_path)
+    before = sop_file.read_text(encoding="utf-8")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["日期", "栏目", "标签"])
+    sheet.append([datetime(2026, 9, 14), ROWS[0][1], ROWS[0][2]])
+    sheet.append([])  # a blank row keeps its line number
+    sheet.append(["2026-09-16", "campaigns.qixi.nope", ROWS[0][2]])
+    sheet.append(["2026-09-17", "morning-knowledge", "202501 促活-不存在-图文"])
+    xlsx = tmp_path / "排期表.xlsx"
+    book.save(xlsx)
+    result = cli("content", "import", str(xlsx), "--into", str(sop_file), ok=False)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "line 4: slot 'campaigns.qixi.nope' is not a column or campaign action" in result.stderr
+    assert "campaigns.qixi.main" in result.stderr  # the slots it could have been
+    assert "line 5: tag '202501 促活-不存在-图文' is not in the content library" in result.stderr
+    assert "line 2" not in result.stderr
+    assert sop_file.read_text(encoding="utf-8") == before

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from engine.groups import add_group
-from services.calendar import set_day
+from services.calendar import mark_complete, set_day
 from services.doctor import Check, run_checks
 from services.workspace import Workspace
 from sop_models.i18n import use_language
@@ -190,10 +190,12 @@ def test_holiday_data_running_out_is_a_problem_naming_the_year_and_the_import(
     )
 
 
-def test_an_entered_next_year_makes_the_calendar_line_ok_and_says_so(
+def test_a_next_year_marked_complete_makes_the_calendar_line_ok_and_one_set_day_does_not(
     workspace: Workspace,
 ) -> None:
     set_day(workspace, day=date(2027, 2, 8), workday=False, name="春节", by="李经理", now=NOW)
+    assert _calendar_line(workspace, date(2026, 12, 1)).startswith("problem  calendar: ")
+    mark_complete(workspace, year=2027, by="李经理", now=NOW)
     zh = _calendar_line(workspace, date(2026, 12, 1))
     with use_language("en"):
         en = _calendar_line(workspace, date(2026, 12, 1))

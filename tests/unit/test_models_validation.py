@@ -237,6 +237,24 @@ def test_group_buy_and_scarcity_rules_are_checked() -> None:
     assert_reported(lines, "playbooks.campaigns[0].scarcity[1].day", "outside")
 
 
+def test_a_per_member_limit_above_the_first_n_limit_is_refused_at_its_path() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["playbooks"]["campaigns"][0]["scarcity"][0]["per_member_limit"] = 60  # limit is 50
+
+    lines = problems_of(changed(change, PROMO))
+    assert_reported(
+        lines, "playbooks.campaigns[0].scarcity[0].per_member_limit", "above the offer's limit 50"
+    )
+
+
+def test_a_per_member_limit_of_zero_is_refused_at_its_path() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["playbooks"]["campaigns"][0]["scarcity"][1]["per_member_limit"] = 0
+
+    lines = problems_of(changed(change, PROMO))
+    assert_reported(lines, "playbooks.campaigns[0].scarcity[1].per_member_limit", "1")
+
+
 def test_a_window_with_both_dates_and_an_anchor_is_refused() -> None:
     text = changed(lambda d: d["playbooks"]["campaigns"][0]["window"].update(start="2026-08-10"))
     assert_reported(problems_of(text), "playbooks.campaigns[0].window", "not both")

@@ -226,3 +226,40 @@ def test_scarcity_and_deadline_texts_come_from_campaign_variables() -> None:
         "满 99 减 20 券 截止 2026-06-18 24:00，还剩 1 天"
     )
     assert push.key == "test-sop:2.0:g1:campaigns.sale-618.push:2026-06-17"
+
+
+def test_a_per_member_limit_renders_in_a_campaign_action_text() -> None:
+    body = "{{ first_n_offer }}，每人限购 {{ per_member_limit }} 份"
+    doc = sop(
+        playbooks={
+            "campaigns": [
+                {
+                    "id": "chain",
+                    "name": "周末接龙",
+                    "kind": "限时限量",
+                    "window": {"start": "2026-06-05", "end": "2026-06-06"},
+                    "actions": [{"id": "open", "day": 1, "time": "10:00", "template": "offer"}],
+                    "scarcity": [
+                        {
+                            "kind": "前N名",
+                            "offer": "前 30 单 9.9 元",
+                            "limit": 30,
+                            "per_member_limit": 2,
+                        },
+                    ],
+                }
+            ]
+        },
+        templates=[
+            {"id": "offer", "variables": ["first_n_offer", "per_member_limit"], "body": body}
+        ],
+    )
+    result = plan(
+        doc=doc,
+        version="1.0",
+        groups=[G("g1", "一群", LONG_AGO)],
+        start=date(2026, 6, 1),
+        end=date(2026, 6, 30),
+    )
+    (push,) = result.actions
+    assert push.at == local(2026, 6, 5, 10) and push.text == "前 30 单 9.9 元，每人限购 2 份"

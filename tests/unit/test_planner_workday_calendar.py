@@ -49,8 +49,8 @@ def test_a_window_that_needs_no_workday_data_warns_about_nothing() -> None:
     assert not [w for w in last_day.warnings if "节假日安排" in w]
 
 
-def test_an_entered_2027_schedule_is_honoured_without_a_warning() -> None:
-    entered = WorkdayCalendar(entered=SPRING_2027)
+def test_a_complete_2027_schedule_is_honoured_without_a_warning() -> None:
+    entered = WorkdayCalendar(entered=SPRING_2027, complete_years=frozenset({2027}))
     doc = example("mombaby-refined")
     result = run(doc, GROUP, date(2027, 2, 1), date(2027, 2, 28), calendar=entered)
     morning = dates(by_slot(result.actions, "columns.morning-knowledge"))
@@ -59,6 +59,30 @@ def test_an_entered_2027_schedule_is_honoured_without_a_warning() -> None:
     assert date(2027, 2, 5) in morning and date(2027, 2, 15) in morning
     assert date(2027, 2, 21) not in morning  # an ordinary Sunday of an entered year
     assert not [w for w in result.warnings if "节假日安排" in w]
+
+
+def test_days_entered_without_marking_the_year_complete_override_only_those_days() -> None:
+    one_day = WorkdayCalendar(entered={date(2028, 1, 1): DayEntry(False, "元旦")})
+    assert not one_day.known(2028) and one_day.covered_until(date(2028, 1, 1)) is None
+    doc = example("mombaby-refined")
+    result = run(doc, GROUP, date(2028, 10, 1), date(2028, 10, 9), calendar=one_day)
+    morning = dates(by_slot(result.actions, "columns.morning-knowledge"))
+    assert date(2028, 10, 2) not in morning  # National Day, known without the year's data
+    assert date(2028, 10, 4) in morning  # guessed by the fallback, and said so
+    assert any("2028" in w and "节假日安排" in w for w in result.warnings)
+    horizon = one_day.horizon(date(2027, 12, 1), days=45)
+    assert horizon.missing == (2027, 2028) and not horizon.ok
+
+
+def test_the_weekdays_fallback_never_plans_the_date_fixed_public_holidays() -> None:
+    doc = example("mombaby-refined")
+    new_year = run(doc, GROUP, date(2027, 1, 1), date(2027, 1, 1))  # a Friday, no 2027 data
+    assert not by_slot(new_year.actions, "columns.morning-knowledge")
+    guessed = WorkdayCalendar()
+    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 10, 1), date(2027, 10, 3)):
+        assert guessed.lookup(day) == (False, False) and guessed.is_holiday(day)
+    assert guessed.holiday_name(date(2027, 10, 2)) == "National Day"
+    assert guessed.lookup(date(2027, 10, 4)) == (True, True)  # a Monday: guessed by the fallback
 
 
 def test_an_entered_day_overrides_the_official_data() -> None:
@@ -71,7 +95,7 @@ def test_an_entered_day_overrides_the_official_data() -> None:
 
 def test_coverage_runs_through_consecutive_known_years_only() -> None:
     assert WorkdayCalendar().covered_until(date(2026, 11, 27)) == date(2026, 12, 31)
-    entered = WorkdayCalendar(entered=SPRING_2027)
+    entered = WorkdayCalendar(entered=SPRING_2027, complete_years=frozenset({2027}))
     assert entered.covered_until(date(2026, 11, 27)) == date(2027, 12, 31)
     assert entered.covered_until(date(2028, 1, 2)) is None
     assert entered.holiday_name(date(2027, 2, 8)) == "春节"
@@ -86,7 +110,10 @@ def test_the_data_horizon_names_the_years_without_data_and_the_last_covered_day(
         (2026, True, False),
         (2027, False, False),
     ]
-    with_2027 = WorkdayCalendar(entered=SPRING_2027).horizon(date(2026, 12, 1), days=45)
+    complete = frozenset({2027})
+    with_2027 = WorkdayCalendar(entered=SPRING_2027, complete_years=complete).horizon(
+        date(2026, 12, 1), days=45
+    )
     assert with_2027.ok and with_2027.entered == (2027,) and with_2027.missing == ()
     assert with_2027.covered_until == date(2027, 12, 31)
 
