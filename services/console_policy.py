@@ -33,7 +33,7 @@ ALIAS_MOVES = {
 }
 
 
-def move_alias(
+def alias_move_with_reason(
     ws: Workspace,
     *,
     action: str,

@@ -137,12 +137,12 @@ def sop_action(
 ) -> Response:
     """Candidate, promote, reject or rollback as the logged-in lead, after a confirmation
     and with a reason (kept in the audit record)."""
-    from services.console_policy import ALIAS_MOVES, move_alias
+    from services.console_policy import ALIAS_MOVES, alias_move_with_reason
 
     if action not in ALIAS_MOVES:
         raise HTTPException(404, f"no action {action!r}")
     _confirmed(form)
-    move_alias(
+    alias_move_with_reason(
         workspace(request),
         action=action,
         sop_id=sop_id,

@@ -88,3 +88,21 @@ def test_reject_and_rollback_keep_the_reason_in_the_audit(web: TestClient, ws: W
         ("promote", "production -> v2.0"),
         ("rollback", "投诉增加"),
     ]
+
+
+def test_the_cli_keeps_a_promote_or_candidate_reason_in_the_audit_the_same_way(
+    ws: Workspace,
+) -> None:
+    from typer.testing import CliRunner
+
+    from sopflow.cli.main import app
+
+    runner, root = CliRunner(), ["--workspace", str(ws.root)]
+    for args in (
+        ["candidate", SOP, "2.0", "--author", "小王", "-m", "试新欢迎语"],
+        ["promote", SOP, "2.0", "--approver", "李经理", "-m", "打开率更高"],
+    ):
+        result = runner.invoke(app, [*root, *args])
+        assert result.exit_code == 0, result.output
+    notes = [(r.action, r.note) for r in audit_trail.records(ws, sop_id=SOP)][-2:]
+    assert notes == [("candidate", "试新欢迎语"), ("promote", "打开率更高")]
