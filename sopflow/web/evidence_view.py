@@ -108,7 +108,7 @@ def stored(record: dict[str, Any]) -> list[Block]:
         return [Block("json", [json.dumps(record, ensure_ascii=False, indent=2)])]
     check = ev.check
     found = [
-        Block("heading", [f"{ev.candidate} vs {ev.production} — {ev.decision}"]),
+        Block("heading", [f"v{ev.candidate} vs v{ev.production} — {ev.decision}"]),
         Block(
             "text",
             [

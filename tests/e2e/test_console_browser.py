@@ -130,6 +130,10 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
         page.goto(f"{base}/audit")
         assert "审计链完整" in page.inner_text("main")
         page.screenshot(path=shots / "audit.png", full_page=True)
+        page.goto(f"{base}/sops/{SOP}/v/2.0")  # now with the check's evidence
+        evidence = page.get_by_role("region", name="证据")
+        assert evidence.get_by_role("img", name=re.compile("95% 置信区间")).is_visible()
+        evidence.screenshot(path=shots / "version-evidence.png")
         _lead_pages(page, base, shots)
         page.get_by_role("button", name="退出登录").click()
         page.wait_for_load_state()
