@@ -10,6 +10,7 @@ commits its own transaction, audit row included.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 from services.web_store import ROLES, Account, LoginFailure
 from services.workspace import Workspace
 from sop_models.errors import AccountError
+from sop_models.i18n import tr
 from versions import audit
 
 AUDIT_SOP = "console"  # the audit trail's `sop_id` for account and login records
@@ -64,6 +66,17 @@ def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"password: at least {MIN_PASSWORD} characters")
     return password
+
+
+def one_time_password() -> str:
+    """A random password to hand over once (the console shows it a single time)."""
+    return secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+
+
+def _not_self(name: str, actor: str, message: str) -> None:
+    """An admin in the console may not lock themselves out (disable or demote their account)."""
+    if name.strip() == actor.strip():
+        raise AccountError(message.format(name=name))
 
 
 def _record(
@@ -152,14 +165,16 @@ def disable_user(ws: Workspace, *, name: str, actor: str, now: datetime) -> User
     """Disable an account: it can no longer log in, and its sessions end."""
     from services.sessions import end_sessions_of
 
+    _not_self(name, actor, tr("{name}: you cannot disable your own account"))
     user = _change(ws, name, "user_disable", f"{name} disabled", actor, now, disabled=True)
     end_sessions_of(ws, account=name)
     return user
 
 
 def set_role(ws: Workspace, *, name: str, role: str, actor: str, now: datetime) -> User:
-    """Give an account another role."""
+    """Give an account another role (not one's own: an admin would lose the users page)."""
     _check_role(role)
+    _not_self(name, actor, tr("{name}: you cannot change the role of your own account"))
     return _change(ws, name, "user_role", f"{name}: {role}", actor, now, role=role)
 
 
@@ -199,7 +214,7 @@ def authenticate(ws: Workspace, *, name: str, password: str, address: str, now: 
     name = name.strip()
     with ws.session() as session:
         if _locked(session, name, address, now):
-            raise AccountError("too many failed logins: try again in 15 minutes")
+            raise AccountError(tr("too many failed logins: try again in 15 minutes"))
         row = session.get(Account, name)
         try:
             _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
@@ -219,4 +234,4 @@ def authenticate(ws: Workspace, *, name: str, password: str, address: str, now: 
             note = f"{name or '?'} locked out after failed logins from {address}"
             _record(session, actor=address, action="lockout", name=name or "?", note=note, now=now)
         session.commit()
-    raise AccountError("wrong account name or password")
+    raise AccountError(tr("wrong account name or password"))

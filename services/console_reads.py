@@ -56,3 +56,33 @@ def find_groups(
 
 def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def evidence_notes(ws: Workspace, *, sop_id: str) -> dict[str, list[str]]:
+    """Version -> the summaries of the evidence attached to it, oldest first (one query on
+    the audit trail, which records every attachment, instead of one git call per version)."""
+    from versions import audit
+
+    found: dict[str, list[str]] = {}
+    with ws.session() as session:
+        for record in audit.query(session, sop_id=sop_id, action="evidence"):
+            found.setdefault(record.version or "", []).append(record.note)
+    return found
+
+
+def settings_rows(ws: Workspace) -> list[tuple[str, str]]:
+    """The workspace's settings as (name, value) rows, by name; secrets show as set or not,
+    never their value (robot keys by name only)."""
+    from pydantic import SecretStr
+
+    def shown(value: object) -> str:
+        if isinstance(value, SecretStr):
+            return "******" if value.get_secret_value() else ""
+        if isinstance(value, dict):
+            return ", ".join(f"{k}: {shown(v)}" for k, v in sorted(value.items()))
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return "" if value is None else str(value)
+
+    settings = ws.settings
+    return [(name, shown(getattr(settings, name))) for name in sorted(type(settings).model_fields)]

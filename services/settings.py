@@ -140,6 +140,13 @@ timezone = "Asia/Shanghai"
 # guardrail_margin = 0.10
 # uncapped_metrics = ["average_order_value"]   # test these without capping big spenders
 
+# The ops console (`sop web`):
+# approvals = "console"                # only leads logged in to the console promote, approve,
+#                                      # decline or roll back; the CLI refuses (default "cli")
+# console_url = "https://sop.example.com"   # its public address, for tracked /r/ links
+# web_idle_minutes = 30                # a session ends after this long without a request
+# language = "en"                      # console and CLI in English (default Chinese)
+
 # Workday slots in a year with no holiday schedule (official or `sop calendar import`ed):
 # "weekdays" (Monday-Friday, with a warning) or "skip" (none, with a warning).
 workday_fallback = "weekdays"
@@ -147,6 +154,7 @@ workday_fallback = "weekdays"
 # WeCom credentials (kept out of SOP documents and the version store):
 # wecom_corp_id = "ww..."
 # wecom_corp_secret = "..."            # or SOPFLOW_WECOM_CORP_SECRET
+# wecom_agent_id = "1000002"           # the console's WeCom app: QR-code login on desktops
 # [robot_keys]
 # ops-robot = "..."                    # group robot webhook key per robot name
 # wecom_mass_cap = "month"             # the corp's mass-message rule: month | week | day

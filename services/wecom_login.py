@@ -30,6 +30,7 @@ from sop_models.errors import (
     one_line,
     redact,
 )
+from sop_models.i18n import tr
 
 OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
 QR_LOGIN = "https://login.work.weixin.qq.com/wwlogin/sso/login"
@@ -46,6 +47,13 @@ def _corp(ws: Workspace) -> tuple[str, str]:
     if not settings.wecom_corp_id or secret is None:
         raise AccountError("WeCom login needs wecom_corp_id and wecom_corp_secret in sopflow.toml")
     return settings.wecom_corp_id.strip(), secret.get_secret_value().strip()
+
+
+def login_ways(ws: Workspace) -> tuple[bool, bool]:
+    """Which WeCom logins the workspace is set up for: (in-app authorization, QR code)."""
+    settings = ws.settings
+    in_app = bool(settings.wecom_corp_id and _login_secret(ws) is not None)
+    return in_app, in_app and bool(settings.wecom_agent_id)
 
 
 def authorize_url(ws: Workspace, *, redirect_uri: str, state: str, qr: bool) -> str:
@@ -101,11 +109,17 @@ def _userinfo(ws: Workspace, code: str) -> dict[str, Any]:
                 "auth/getuserinfo", method="GET", query={"code": code}, idempotent=True
             )
     except (WeComTokenRejected, WeComSetupError) as err:
-        raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
+        raise AccountError(
+            tr("WeCom login failed: {error}").format(error=redact(one_line(err), [secret]))
+        ) from None
     except WeComApiError as err:  # the code itself: unknown, used or expired
-        raise AccountError(f"WeCom login refused: errcode {err.errcode}") from None
+        raise AccountError(
+            tr("WeCom login refused: errcode {code}").format(code=err.errcode)
+        ) from None
     except ChannelError as err:  # unreachable, no answer, rate limited
-        raise AccountError(f"WeCom login failed: {redact(one_line(err), [secret])}") from None
+        raise AccountError(
+            tr("WeCom login failed: {error}").format(error=redact(one_line(err), [secret]))
+        ) from None
     return dict(reply.payload)
 
 
@@ -114,9 +128,11 @@ def user_for_code(ws: Workspace, *, code: str) -> User:
     answer = _userinfo(ws, code)
     userid = str(answer.get("userid") or answer.get("UserId") or "")
     if not userid:
-        raise AccountError("WeCom login: this WeCom user is not a member of the company")
+        raise AccountError(tr("WeCom login: this WeCom user is not a member of the company"))
     with ws.session() as session:
         row = session.exec(select(Account).where(Account.wecom_userid == userid)).first()
         if row is None or row.disabled:
-            raise AccountError(f"WeCom user {userid} has no active console account")
+            raise AccountError(
+                tr("WeCom user {userid} has no active console account").format(userid=userid)
+            )
         return user_of(row)

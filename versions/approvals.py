@@ -22,6 +22,7 @@ from typing import Any
 
 from sop_models.errors import AliasError, ApprovalError, StoreError
 from sop_models.evidence import Evidence
+from sop_models.i18n import tr
 from versions.store import EVIDENCE_REF, Alias, VersionInfo, VersionStore
 from versions.unit_of_work import AbstractUnitOfWork
 
@@ -67,8 +68,10 @@ def check_four_eyes(info: VersionInfo, approver: str, policy: ApprovalPolicy) ->
     """Refuse an approver who authored the version, unless the workspace allows it."""
     if same_person(approver, info.author) and not policy.allow_self_approval:
         raise ApprovalError(
-            f"{info.sop_id} {info.version.label} was saved by {info.author}; another person must"
-            " approve it (or set allow_self_approval = true in sopflow.toml)"
+            tr(
+                "{sop} {version} was saved by {author}; another person must approve it"
+                " (or set allow_self_approval = true in sopflow.toml)"
+            ).format(sop=info.sop_id, version=info.version.label, author=info.author)
         )
 
 
@@ -121,6 +124,7 @@ def _promote(
     approver: str,
     changelog: str | None,
     now: datetime,
+    reason: str = "",
 ) -> VersionInfo:
     """Move production (and clear a candidate on the same version)."""
     store = uow.store
@@ -141,6 +145,8 @@ def _promote(
     after: dict[str, Any] = {"refs": refs, "author": info.author, "approver": approver}
     if objects:
         after["objects"] = objects
+    if reason.strip():
+        after["reason"] = reason.strip()
     uow.audit.append(
         actor=approver,
         action="promote",
@@ -148,7 +154,7 @@ def _promote(
         version=str(info.version),
         before=before,
         after=after,
-        note=changelog or f"production -> {info.version.label}",
+        note=changelog or reason.strip() or f"production -> {info.version.label}",
         now=now,
     )
     return info
@@ -187,13 +193,15 @@ def promote(
     policy: ApprovalPolicy,
     now: datetime,
     changelog: str | None = None,
+    reason: str = "",
 ) -> VersionInfo:
-    """Make a version production; the approver must not be its author unless allowed."""
+    """Make a version production; the approver must not be its author unless allowed.
+    `reason` is kept in the audit record (its note, unless a changelog line is given)."""
     approver = required(approver, "--approver")
     with uow:
         info = uow.store.resolve(sop_id, version)
         check_four_eyes(info, approver, policy)
-        info = _promote(uow, info, approver=approver, changelog=changelog, now=now)
+        info = _promote(uow, info, approver=approver, changelog=changelog, now=now, reason=reason)
         uow.commit()
     return info
 

@@ -105,9 +105,15 @@ def resolve(store: VersionStore, sop_id: str, ref: str) -> VersionInfo:
 
 
 def set_candidate(
-    uow: AbstractUnitOfWork, *, sop_id: str, version: str, actor: str, now: datetime
+    uow: AbstractUnitOfWork,
+    *,
+    sop_id: str,
+    version: str,
+    actor: str,
+    now: datetime,
+    reason: str = "",
 ) -> VersionInfo:
-    """Mark a version as the candidate under test."""
+    """Mark a version as the candidate under test (`reason`, when given, is the audit note)."""
     actor = required(actor, "--author")
     with uow:
         info = resolve(uow.store, sop_id, version)
@@ -122,7 +128,7 @@ def set_candidate(
             version=str(info.version),
             before=before,
             after={"refs": refs},
-            note=f"candidate -> {info.version.label}",
+            note=reason.strip() or f"candidate -> {info.version.label}",
             now=now,
         )
         uow.commit()

@@ -155,13 +155,16 @@ def candidate(
     sop: str = typer.Argument(..., help="SOP id."),
     version: str = typer.Argument(..., help="Version to put under test, e.g. 2.0."),
     author: str = typer.Option("operator", "--author", help="Who sets the candidate."),
+    reason: str = typer.Option("", "-m", "--reason", help="Why (kept in the audit record)."),
 ) -> None:
     """Mark a version as the candidate (tested against production in the check step).
 
-    Example: sop candidate mombaby-refined 2.0 --author 小王
+    Example: sop candidate mombaby-refined 2.0 --author 小王 -m "测试新欢迎语"
     """
     ws = workspace(ctx)
-    info = services.set_candidate(cli_uow(ws), sop_id=sop, version=version, actor=author, now=now())
+    info = services.set_candidate(
+        cli_uow(ws), sop_id=sop, version=version, actor=author, now=now(), reason=reason
+    )
     typer.echo(
         tr("candidate of {sop} is now {version}").format(sop=sop, version=info.version.label)
     )
@@ -173,6 +176,7 @@ def promote(
     version: str = typer.Argument(..., help="Version to make production."),
     approver: str = typer.Option(..., "--approver", help="Ops lead approving (not the author)."),
     changelog: str = typer.Option(None, "--changelog", help="Changelog line with measured effect."),
+    reason: str = typer.Option("", "-m", "--reason", help="Why (kept in the audit record)."),
 ) -> None:
     """Make a version production; needs an approver other than its author.
 
@@ -190,6 +194,7 @@ def promote(
         policy=ws.policy,
         now=now(),
         changelog=changelog,
+        reason=reason,
     )
     typer.echo(
         tr("production of {sop} is now {version} (approved by {name})").format(
@@ -225,7 +230,10 @@ def rollback(
 
     Example: sop rollback mombaby-refined --author 李经理 -m "投诉增加"
     """
+    from services.console_policy import refuse_cli_approval
+
     ws = workspace(ctx)
+    refuse_cli_approval(ws, command="rollback")
     info = services.rollback(cli_uow(ws), sop_id=sop, author=author, reason=message, now=now())
     typer.echo(
         tr("production of {sop} rolled back to {version}").format(

@@ -57,6 +57,7 @@ def current_store(request: Request) -> None:
 def create_app(ws: Workspace) -> FastAPI:
     """The console for workspace `ws` (its database migrated, its signing key made)."""
     from sopflow.web import (
+        routes_admin,
         routes_approvals,
         routes_groups,
         routes_login,
@@ -77,7 +78,8 @@ def create_app(ws: Workspace) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.t = translator(ws.settings.language)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (routes_login, routes_sops, routes_groups, routes_approvals, routes_tasks):
+    routes = (routes_login, routes_sops, routes_groups, routes_approvals, routes_tasks)
+    for module in (*routes, routes_admin):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -116,6 +116,23 @@ WORDS: dict[str, str | tuple[str, str]] = {
     "wecom_app": N_("Log in inside WeCom"),
     "error": N_("Error"),
     "home": N_("Home"),
+    "users": N_("Users"),
+    "settings": N_("Settings"),
+    "u_add": N_("Add an account"),
+    "role": N_("Role"),
+    "state": N_("State"),
+    "active": N_("active"),
+    "disabled": N_("disabled"),
+    "disable": N_("Disable"),
+    "set_role": N_("Set role"),
+    "reset_password": N_("Reset password"),
+    "password_blank": N_("Password (blank: make a one-time password)"),
+    "wecom_userid": N_("WeCom userid"),
+    "one_time": N_("One-time password for {name}: hand it over now, it is not shown again."),
+    "settings_ro": N_("Read-only: change sopflow.toml (or SOPFLOW_* variables), then restart."),
+    "setting": N_("Setting"),
+    "value": N_("Value"),
+    "workspace": N_("Workspace"),
 }
 
 

@@ -36,9 +36,19 @@ def _safe_next(target: str) -> str:
 
 
 def _login_page(request: Request, *, next_url: str, error: str = "", status: int = 200) -> Response:
+    from services.wecom_login import login_ways
+
     token = secrets.token_urlsafe(24)
+    in_app, qr = login_ways(workspace(request))
     response = render(
-        request, "login.html", status_code=status, pre=token, next_url=next_url, error=error
+        request,
+        "login.html",
+        status_code=status,
+        pre=token,
+        next_url=next_url,
+        error=error,
+        wecom_app=in_app,
+        wecom_qr=qr,
     )
     set_cookie(request, response, PRE_COOKIE, token, PRE_MAX_AGE)
     return response
@@ -126,5 +136,8 @@ def wecom_callback(request: Request, code: str = "", state: str = "") -> Respons
     try:
         user = user_for_code(ws, code=code)
     except AccountError as err:
-        return _login_page(request, next_url=_safe_next(next_url), error=str(err), status=401)
-    return _logged_in(request, user, next_url)
+        response = _login_page(request, next_url=_safe_next(next_url), error=str(err), status=401)
+    else:
+        response = _logged_in(request, user, next_url)
+    response.delete_cookie(STATE_COOKIE, path="/")  # a state serves one login only
+    return response

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services import audit_trail
-from services.console_reads import find_groups, groups_following
+from services.console_reads import evidence_notes, find_groups, groups_following
 from services.headline import headline
 from services.history import diff_versions, history, list_sops, show_version
 from services.sessions import Login
@@ -17,7 +17,6 @@ from sop_models.i18n import tr
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, login, now, workspace
 from sopflow.web.diffview import side_by_side
-from versions import services
 
 router = APIRouter()
 AUDIT_ROWS = 500
@@ -41,7 +40,8 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
 def sop_history(
     request: Request, sop_id: str, page: int = 1, user: Login = Depends(lead)
 ) -> Response:
-    entries = history(workspace(request), sop_id=sop_id)
+    ws = workspace(request)
+    entries = history(ws, sop_id=sop_id)
     pages = max(1, -(-len(entries) // HISTORY_PAGE))
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
@@ -53,13 +53,16 @@ def sop_history(
         shown=shown,
         page=page,
         pages=pages,
+        evidence=evidence_notes(ws, sop_id=sop_id),
     )
 
 
 @router.get("/sops/{sop_id}/v/{ref}")
 def sop_version(request: Request, sop_id: str, ref: str, user: Login = Depends(lead)) -> Response:
+    from sopflow.web.evidence_view import chart, stored
+
     shown = show_version(workspace(request), sop_id=sop_id, ref=ref)
-    return render(request, "version.html", sop_id=sop_id, shown=shown)
+    return render(request, "version.html", sop_id=sop_id, shown=shown, chart=chart, stored=stored)
 
 
 @router.get("/sops/{sop_id}/kpis")
@@ -132,22 +135,22 @@ def sop_action(
     user: Login = Depends(lead),
     form: dict[str, str] = Depends(checked_form),
 ) -> Response:
-    """Candidate, promote, reject or rollback as the logged-in lead, after a confirmation."""
-    ws, name, at = workspace(request), user.user.name, now()
-    _confirmed(form)
-    version, reason = form.get("version", ""), form.get("reason", "").strip()
-    if action == "candidate":
-        services.set_candidate(ws.uow(), sop_id=sop_id, version=version, actor=name, now=at)
-    elif action == "promote":
-        services.promote(
-            ws.uow(), sop_id=sop_id, version=version, approver=name, policy=ws.policy, now=at
-        )
-    elif action == "reject":
-        services.reject(ws.uow(), sop_id=sop_id, actor=name, reason=reason, now=at)
-    elif action == "rollback":
-        services.rollback(ws.uow(), sop_id=sop_id, author=name, reason=reason, now=at)
-    else:
+    """Candidate, promote, reject or rollback as the logged-in lead, after a confirmation
+    and with a reason (kept in the audit record)."""
+    from services.console_policy import ALIAS_MOVES, alias_move_with_reason
+
+    if action not in ALIAS_MOVES:
         raise HTTPException(404, f"no action {action!r}")
+    _confirmed(form)
+    alias_move_with_reason(
+        workspace(request),
+        action=action,
+        sop_id=sop_id,
+        version=form.get("version", ""),
+        account=user.user.name,
+        reason=form.get("reason", ""),
+        now=now(),
+    )
     return RedirectResponse(f"/sops/{sop_id}", status_code=303)
 
 

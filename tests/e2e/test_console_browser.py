@@ -1,6 +1,7 @@
 """The ops console in a real Chromium (Playwright): a lead approves a paused check run after
 opening the diff, the version's author cannot, and an operator on a 375x667 phone marks a hand
-post done. Screenshots of every page are kept under test-artifacts/console/. Over HTTP: the
+post done. Screenshots of every page (the admin's users and settings pages too) are kept under
+test-artifacts/console/. Over HTTP: the
 approvals inbox draws a paused run's CI chart with every metric of its evidence."""
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
     root = Path(shutil.copytree(experiment, tmp_path / "ws"))
     shots = artifacts_dir(request.node.name)
     ws = open_workspace(root)
-    for name in (APPROVER, AUTHOR):
+    for name, role in ((APPROVER, "lead"), (AUTHOR, "lead"), ("管理员", "admin")):
         add_user(
-            ws, name=name, role="lead", password=PASSWORD, actor="os:test", now=datetime.now(UTC)
+            ws, name=name, role=role, password=PASSWORD, actor="os:test", now=datetime.now(UTC)
         )
     thread, outcome = _check_in_background(root)
     run_id = _paused_check()
@@ -96,7 +97,7 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
         card.locator("form", has_text="批准并升级").get_by_label("我确认此操作").check()
         card.get_by_role("button", name="批准并升级").click()
         page.wait_for_load_state()
-        assert "another person must approve it" in page.inner_text("main")
+        assert "必须由另一个人批准" in page.inner_text("main")
         page.screenshot(path=shots / "author-refused.png", full_page=True)
         assert not outcome
         assert str(ws.store.aliases(SOP)["production"]) == "1.0"
@@ -129,11 +130,44 @@ def test_a_lead_opens_the_diff_and_approves_a_paused_check_run_the_author_cannot
         page.goto(f"{base}/audit")
         assert "审计链完整" in page.inner_text("main")
         page.screenshot(path=shots / "audit.png", full_page=True)
+        page.goto(f"{base}/sops/{SOP}/v/2.0")  # now with the check's evidence
+        evidence = page.get_by_role("region", name="证据")
+        assert evidence.get_by_role("img", name=re.compile("95% 置信区间")).is_visible()
+        evidence.screenshot(path=shots / "version-evidence.png")
+        _lead_pages(page, base, shots)
+        page.get_by_role("button", name="退出登录").click()
+        page.wait_for_load_state()
+        log_in_page(page, base, "管理员", PASSWORD)
+        for path, name in (("/admin/users", "users"), ("/admin/settings", "settings")):
+            page.goto(f"{base}{path}")
+            assert page.get_by_role("heading", level=1).is_visible()
+            page.screenshot(path=shots / f"{name}.png", full_page=True)
     approvals = audit_trail.records(ws, sop_id=SOP, action="approval")
     promotes = audit_trail.records(ws, sop_id=SOP, action="promote")
     assert approvals[-1].actor == APPROVER
     assert (promotes[-1].actor, promotes[-1].version) == (APPROVER, "2.0")
     ws.close()
+
+
+def _lead_pages(page: Any, base: str, shots: Path) -> None:
+    """Screenshots of the lead pages the approval did not pass through."""
+    page.goto(f"{base}/groups")
+    page.screenshot(path=shots / "groups.png", full_page=True)
+    page.locator("main table a").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).is_visible()
+    page.screenshot(path=shots / "group-edit.png", full_page=True)
+    for path, name in (
+        ("/groups/import", "group-import"),
+        (f"/sops/{SOP}/week", "week"),
+        (f"/sops/{SOP}/kpis", "kpis"),
+    ):
+        page.goto(f"{base}{path}")
+        page.screenshot(path=shots / f"{name}.png", full_page=True)
+    answer = page.goto(f"{base}/sops/{SOP}/v/9.9")
+    assert answer is not None and answer.status == 400
+    assert page.get_by_role("alert").is_visible()
+    page.screenshot(path=shots / "error.png", full_page=True)
 
 
 def test_the_inbox_draws_a_paused_check_runs_ci_chart_with_every_metric_of_its_evidence(

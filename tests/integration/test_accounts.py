@@ -52,9 +52,9 @@ def _login(ws: Workspace, password: str, *, at: datetime, address: str = "10.0.0
 def test_the_right_password_logs_in_and_a_wrong_one_is_refused(ws: Workspace) -> None:
     add_user(ws, name="李经理", role="lead", password=PW, actor="os:test", now=T0)
     assert _login(ws, PW, at=T0) == "李经理"
-    with pytest.raises(AccountError, match="wrong account name or password"):
+    with pytest.raises(AccountError, match="账号名或密码错误"):
         _login(ws, "nope-nope-nope", at=T0)
-    with pytest.raises(AccountError, match="wrong account name or password"):
+    with pytest.raises(AccountError, match="账号名或密码错误"):
         authenticate(ws, name="nobody", password=PW, address="10.0.0.1", now=T0)
 
 
@@ -65,7 +65,7 @@ def test_lockout_holds_per_address_until_the_window_passes_and_is_audited_once(
     for n in range(MAX_FAILURES_PER_ADDRESS):
         with pytest.raises(AccountError):
             _login(ws, "wrong-password", at=T0 + timedelta(seconds=n))
-    with pytest.raises(AccountError, match="too many failed logins"):
+    with pytest.raises(AccountError, match="登录失败次数过多"):
         _login(ws, PW, at=T0 + timedelta(minutes=1))
     assert _login(ws, PW, at=T0 + timedelta(minutes=1), address="10.0.0.2") == "李经理"
     assert _login(ws, PW, at=T0 + WINDOW + timedelta(minutes=1)) == "李经理"

@@ -147,7 +147,7 @@ def test_a_failing_promotion_leaves_no_approval_row_and_no_evidence_note(
 
 
 def test_the_author_approving_records_nothing(candidate: Workspace) -> None:
-    with pytest.raises(ApprovalError, match="another person must approve"):
+    with pytest.raises(ApprovalError, match="必须由另一个人批准"):
         approve(candidate, approver=f" {AUTHOR}. ")  # the name as git would store it
 
     assert actions(candidate)[-1] == "candidate"

@@ -127,3 +127,71 @@ def test_approvals_in_the_console_only_make_the_cli_refuse_approving(
     assert result.exit_code == 2
     assert "takes approvals in the console only" in result.stderr
     assert workspace.store.aliases("mombaby-refined") == {}
+
+
+def _new_welcome(data: dict) -> None:
+    data["base_content"]["welcome"]["warmth"] = "欢迎新朋友！"
+
+
+def test_approvals_in_the_console_only_make_cli_rollback_refuse_and_leave_production(
+    cli: Cli, workspace: Workspace
+) -> None:
+    from tests.support.workspaces import with_candidate
+    from versions import services
+
+    with_candidate(workspace, "mombaby-refined", _new_welcome, message="新欢迎语", now=NOW)
+    services.promote(
+        workspace.uow(),
+        sop_id="mombaby-refined",
+        version="2.0",
+        approver="李经理",
+        policy=workspace.policy,
+        now=NOW,
+    )
+    settings = workspace.root / "sopflow.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\napprovals = "console"\n', encoding="utf-8"
+    )
+    result = cli("rollback", "mombaby-refined", "--author", "X", "-m", "test", ok=False)
+    assert result.exit_code == 2
+    assert 'approvals = "console"' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(workspace.store.aliases("mombaby-refined")["production"]) == "2.0"
+
+
+def test_approvals_in_the_console_only_still_let_the_cli_set_and_reject_a_candidate(
+    cli: Cli, workspace: Workspace
+) -> None:
+    from tests.support.workspaces import with_candidate
+
+    with_candidate(workspace, "mombaby-refined", _new_welcome, message="新欢迎语", now=NOW)
+    settings = workspace.root / "sopflow.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\napprovals = "console"\n', encoding="utf-8"
+    )
+    cli("reject", "mombaby-refined", "--author", "李经理", "-m", "打开率下降")
+    assert "candidate" not in workspace.store.aliases("mombaby-refined")
+    cli("candidate", "mombaby-refined", "2.0", "--author", "小王")
+    aliases = workspace.store.aliases("mombaby-refined")
+    assert (str(aliases["candidate"]), str(aliases["production"])) == ("2.0", "1.0")
+
+
+def test_sop_init_mentions_the_console_settings_and_they_load_once_uncommented(
+    cli: Cli, tmp_path: object
+) -> None:
+    import re
+    from pathlib import Path
+
+    from services.settings import load_settings
+
+    root = Path(str(tmp_path)) / "ops"
+    cli.runner.invoke(app, ["init", str(root)])
+    text = (root / "sopflow.toml").read_text(encoding="utf-8")
+    names = ("approvals", "console_url", "wecom_agent_id", "web_idle_minutes")
+    for name in names:
+        assert re.search(rf"^# {name} = ", text, re.M), name
+    pattern = rf"^# ((?:{'|'.join(names)}) = .*)$"
+    (root / "sopflow.toml").write_text(re.sub(pattern, r"\1", text, flags=re.M), "utf-8")
+    settings = load_settings(root)
+    assert settings.approvals == "console" and settings.wecom_agent_id == "1000002"
+    assert settings.console_url == "https://sop.example.com" and settings.web_idle_minutes == 30

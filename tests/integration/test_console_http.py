@@ -80,7 +80,8 @@ def test_an_operator_is_refused_promote_with_403_and_nothing_moves(
     log_in(web, "阿芳")
     csrf = _page_csrf(web, "/tasks")
     answer = web.post(
-        "/sops/mombaby-refined/promote", data={"csrf": csrf, "version": "2.0", "confirm": "yes"}
+        "/sops/mombaby-refined/promote",
+        data={"csrf": csrf, "version": "2.0", "confirm": "yes", "reason": "打开率提升"},
     )
     assert answer.status_code == 403
     assert str(ws.store.aliases("mombaby-refined")["production"]) == "1.0"
@@ -127,12 +128,13 @@ def test_a_lead_promotes_as_their_account_and_the_audit_names_it(
     log_in(web, "李经理")
     csrf = _page_csrf(web, "/sops/mombaby-refined")
     answer = web.post(
-        "/sops/mombaby-refined/promote", data={"csrf": csrf, "version": "2.0", "confirm": "yes"}
+        "/sops/mombaby-refined/promote",
+        data={"csrf": csrf, "version": "2.0", "confirm": "yes", "reason": "打开率提升"},
     )
     assert answer.status_code == 303
     assert str(ws.store.aliases("mombaby-refined")["production"]) == "2.0"
     last = audit_trail.records(ws, action="promote")[-1]
-    assert (last.actor, last.version) == ("李经理", "2.0")
+    assert (last.actor, last.version, last.note) == ("李经理", "2.0", "打开率提升")
 
 
 def test_the_author_of_a_version_cannot_promote_it_from_the_console(
@@ -141,10 +143,11 @@ def test_the_author_of_a_version_cannot_promote_it_from_the_console(
     log_in(web, "小王")
     csrf = _page_csrf(web, "/sops/mombaby-refined")
     answer = web.post(
-        "/sops/mombaby-refined/promote", data={"csrf": csrf, "version": "2.0", "confirm": "yes"}
+        "/sops/mombaby-refined/promote",
+        data={"csrf": csrf, "version": "2.0", "confirm": "yes", "reason": "打开率提升"},
     )
     assert answer.status_code == 400
-    assert "another person must approve it" in answer.text
+    assert "必须由另一个人批准" in answer.text
     assert str(ws.store.aliases("mombaby-refined")["production"]) == "1.0"
 
 
@@ -165,7 +168,7 @@ def test_repeated_wrong_passwords_lock_the_account_and_the_audit_records_it(
         assert log_in(web, "李经理", "wrong-password").status_code == 401
     locked = log_in(web, "李经理")  # the right password, too late
     assert locked.status_code == 401
-    assert "too many failed logins" in locked.text
+    assert "登录失败次数过多" in locked.text
     assert "sop_session" not in web.cookies
     lockouts = audit_trail.records(ws, action="lockout")
     assert len(lockouts) == 1
@@ -201,6 +204,24 @@ def test_the_console_speaks_chinese_by_default_and_english_when_set(ws: Workspac
         html = web.get("/login").text
     assert '<html lang="en">' in html and "<h1>Log in</h1>" in html
     assert '<label for="password">Password</label>' in html
+
+
+def test_login_and_four_eyes_errors_speak_the_console_language(ws: Workspace) -> None:
+    with client(ws) as web:
+        wrong = log_in(web, "李经理", "wrong-password").text  # type: ignore[attr-defined]
+        log_in(web, "小王")
+        csrf = _page_csrf(web, "/sops/mombaby-refined")
+        data = {"csrf": csrf, "version": "2.0", "confirm": "yes", "reason": "新欢迎语"}
+        own = web.post("/sops/mombaby-refined/promote", data=data).text
+    assert "账号名或密码错误" in wrong and "wrong account name" not in wrong
+    assert "由 小王 保存，必须由另一个人批准" in own and "another person" not in own
+    config = ws.root / "sopflow.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\nlanguage = "en"\n', "utf-8")
+    from services.workspace import open_workspace
+
+    with open_workspace(ws.root) as english, client(english) as web:
+        wrong = log_in(web, "李经理", "wrong-password").text  # type: ignore[attr-defined]
+    assert "wrong account name or password" in wrong
 
 
 def test_history_lists_the_newest_versions_first_in_pages(web: TestClient, ws: Workspace) -> None:

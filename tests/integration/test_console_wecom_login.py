@@ -87,8 +87,9 @@ def test_an_unknown_code_or_a_userid_without_account_does_not_log_in(
     state = _start(web, False)
     assert web.get(f"/login/wecom/callback?code=nope&state={state}").status_code == 401
     fake.login_codes["CODE-2"] = "stranger"
+    state = _start(web, False)  # a state serves one callback
     answer = web.get(f"/login/wecom/callback?code=CODE-2&state={state}")
-    assert answer.status_code == 401 and "has no active console account" in answer.text
+    assert answer.status_code == 401 and "stranger 没有可用的控制台账号" in answer.text
     assert web.get("/tasks").status_code == 303
 
 
@@ -155,3 +156,37 @@ def test_a_login_app_with_its_own_secret_gets_its_own_token(
         ws.close()
     secrets = [c.query.get("corpsecret") for c in fake.calls("gettoken")]
     assert secrets == ["console-app-secret-0002", fake.corpsecret]
+
+
+def test_the_state_cookie_is_cleared_after_a_login_and_cannot_be_replayed(
+    web: TestClient, fake: FakeWeCom
+) -> None:
+    state = _start(web, False)
+    assert "sop_wecom_state" in web.cookies
+    fake.login_codes["CODE-4"] = "fang"
+    assert web.get(f"/login/wecom/callback?code=CODE-4&state={state}").status_code == 303
+    assert "sop_wecom_state" not in web.cookies
+    fake.login_codes["CODE-5"] = "fang"
+    assert web.get(f"/login/wecom/callback?code=CODE-5&state={state}").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("settings", "links"),
+    [
+        ({}, []),
+        ({"wecom_agent_id": None}, ["/login/wecom?next"]),
+        ({"wecom_agent_id": "1000002"}, ["/login/wecom?qr=1", "/login/wecom?next"]),
+    ],
+)
+def test_the_login_page_offers_only_the_wecom_logins_the_workspace_is_set_up_for(
+    workspace: Workspace, fake: FakeWeCom, settings: dict[str, object], links: list[str]
+) -> None:
+    configured = Settings() if not settings else web_settings(fake).model_copy(update=settings)
+    ws = Workspace(workspace.root, configured)
+    try:
+        with client(ws) as web:
+            html = web.get("/login").text
+    finally:
+        ws.close()
+    shown = [link for link in ("/login/wecom?qr=1", "/login/wecom?next") if link in html]
+    assert shown == links

@@ -92,7 +92,7 @@ def test_a_failing_audit_write_undoes_the_git_commit_and_tag(workspace: Workspac
 
 def test_promote_refuses_self_approval(workspace: Workspace) -> None:
     info = save(workspace, example_text("mombaby-refined"), author="小王")
-    with pytest.raises(ApprovalError, match="another person must approve"):
+    with pytest.raises(ApprovalError, match="必须由另一个人批准"):
         services.promote(
             workspace.uow(),
             sop_id=info.sop_id,

@@ -121,7 +121,7 @@ def test_promote_is_refused_for_the_author_and_allowed_for_another_person(
     uow: InMemoryUnitOfWork,
 ) -> None:
     save(uow, author="小王")
-    with pytest.raises(ApprovalError, match="saved by 小王; another person must approve"):
+    with pytest.raises(ApprovalError, match="由 小王 保存，必须由另一个人批准"):
         promote(uow, "1.0", approver="小王")
     assert aliases(uow) == {}
     assert actions(uow) == ["save"]
@@ -140,7 +140,7 @@ def test_four_eyes_sees_one_person_behind_names_that_differ_in_punctuation_or_wi
     uow: InMemoryUnitOfWork, author: str, approver: str
 ) -> None:
     info = save(uow, author=author)
-    with pytest.raises(ApprovalError, match="another person must approve"):
+    with pytest.raises(ApprovalError, match="必须由另一个人批准"):
         promote(uow, "1.0", approver=approver)
     assert info.author == services.stored_name(author)
     assert aliases(uow) == {}
