@@ -73,6 +73,15 @@ def test_a_run_sends_each_group_its_own_arm_of_the_overlay(workspace: Workspace,
     assert opened == {g: "2.0" if a == "candidate" else "1.0" for g, a in arm.items()}
 
 
+def test_once_the_overlays_candidate_is_rejected_every_group_follows_production_again(
+    workspace: Workspace, cli: Cli
+) -> None:
+    experiment(workspace, cli)
+    cli("reject", OVERLAY, "--author", "李经理", "-m", "文案没效果")
+    planned = playbooks.plan_due(workspace, playbook="campaign", now=local(2026, 9, 21, 20, 5))
+    assert {a.version for a in planned.actions if a.sop_id == OVERLAY} == {"1.0"}
+
+
 def overlay_events(arm: dict[str, str], days: int) -> pa.Table:
     """Each group: 20 members, the overlay's post delivered daily and opened by 30% on
     production and 50% on the candidate (labelled with the overlay and the arm's version);
