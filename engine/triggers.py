@@ -1,7 +1,8 @@
 """Threshold triggers: which posts live counts fire. Pure: counts and the ledger come in.
 
-A campaign's `triggers` watch a count (the group's orders by default) inside the campaign
-window that contains the day. `at: 10` fires once when the count reaches 10; `every: 20`
+A campaign's `triggers` watch a count (the group's orders for that campaign by default: the
+caller counts only events whose message names the campaign) inside the campaign window that
+contains the day. `at: 10` fires once when the count reaches 10; `every: 20`
 fires at 20, 40, ...: when one evaluation finds several multiples reached at once, only the
 highest is posted (one progress post, not a burst). Each fired threshold is an action with the
 stable key `sop:version:group:triggers.<campaign>.<trigger>.<threshold>:<window's first day>`,

@@ -2,7 +2,8 @@
 
 The event is a batch of one, checked, attributed and audited like any import (the same row
 again is refused, naming its batch); then the triggers of that group's SOP (and overlays)
-are evaluated against the live counts and what fired goes out through the same dispatch and
+are evaluated against the live counts (an event counts toward a campaign only when it says
+which: `--campaign ID`) and what fired goes out through the same dispatch and
 ledger as every post, so a threshold already posted never fires again.
 """
 
@@ -18,7 +19,7 @@ from engine.dispatch import DispatchReport
 from engine.events.batches import ImportResult
 from services.event_imports import import_table
 from services.sending import batches, send_batch
-from services.triggers import trigger_actions
+from services.triggers import campaign_owner, trigger_actions
 from services.workspace import Workspace
 from sop_models.actions import PlannedAction
 from sop_models.errors import DataFileError, EventRowsError
@@ -45,12 +46,19 @@ def push_event(
     value: float | None = None,
     member: str | None = None,
     actor: str = "operator",
+    campaign: str | None = None,
 ) -> PushResult:
-    """Append one event for `group` (id or registered name) and fire its due triggers."""
+    """Append one event for `group` (id or registered name) and fire its due triggers. With
+    `campaign` the event belongs to that campaign of the group's SOP or an overlay attached to
+    it (its `sop` and `message` name it), so the campaign's thresholds count it."""
     group_id = _group_id(ws, group)
+    sop, message = None, None
+    if campaign is not None:
+        sop = campaign_owner(ws, group_id=group_id, campaign=campaign, now=at)
+        message = f"campaigns.{campaign}"
     row = {
         "group": [group_id], "member": [member], "time": [at.isoformat()], "event": [event],
-        "value": [None if value is None else repr(value)],
+        "value": [None if value is None else repr(value)], "sop": [sop], "message": [message],
     }  # fmt: skip
     source = f"push {group_id} {event} {at.isoformat()}"
     try:

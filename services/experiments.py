@@ -1,4 +1,5 @@
-"""Experiment assignment: put each group of an SOP on its candidate or production (recorded)."""
+"""Experiment assignment: put each group of an SOP (or of an overlay's bases) on its candidate
+or production (recorded)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from engine import groups as group_registry
 from engine.experiment import assign_groups_balanced
 from engine.stats.power import History, PlanRow, history, plan
+from services.overlays import attachments, set_arms
 from services.workspace import Workspace
 from sop_models.errors import CheckError
 from versions import audit
@@ -31,13 +33,19 @@ def start_experiment(
     now: datetime,
     salt: str | None = None,
 ) -> Assignment:
-    """Assign groups by a salted hash (share on candidate), move their aliases, audit it."""
+    """Assign groups by a salted hash (share on candidate), move their aliases, audit it. On
+    an overlay the units are the groups of the bases it is attached to, and each is put on
+    the overlay's candidate or production (its arm, `services.overlays.arms`)."""
     candidate = ws.store.resolve(sop_id, "candidate")
     name = f"{sop_id}@{candidate.version.label}"
+    groups = experiment_groups(ws, sop_id=sop_id)
+    overlay = bool(groups) and groups[0].sop_id != sop_id
     with ws.session() as session:
-        groups = group_registry.list_groups(session, sop_id=sop_id)
         if not groups:
-            raise CheckError(f"{sop_id}: no groups registered (sop groups add ...)")
+            raise CheckError(
+                f"{sop_id}: no groups registered (sop groups add ...) and no base SOP's groups"
+                " to lay it over (sop overlay attach ...)"
+            )
         records = assign_groups_balanced(
             [(g.id, g.member_count, g.tag_list) for g in groups],
             experiment=name,
@@ -47,8 +55,14 @@ def start_experiment(
         )
         on_candidate = sorted(r.group_id for r in records if r.variant == "candidate")
         on_production = sorted(r.group_id for r in records if r.variant != "candidate")
-        group_registry.set_alias(session, on_candidate, "candidate")
-        group_registry.set_alias(session, on_production, "production")
+        if overlay:  # the groups keep their base SOP's alias; they follow an arm of the overlay
+            variants = {g: "candidate" for g in on_candidate} | {
+                g: "production" for g in on_production
+            }
+            set_arms(session, overlay=sop_id, aliases=variants)
+        else:
+            group_registry.set_alias(session, on_candidate, "candidate")
+            group_registry.set_alias(session, on_production, "production")
         audit.append(
             session,
             actor=author,
@@ -67,6 +81,18 @@ def start_experiment(
         )
         session.commit()
     return Assignment(name, on_candidate, on_production)
+
+
+def experiment_groups(ws: Workspace, *, sop_id: str) -> list[group_registry.Group]:
+    """The units of an experiment on `sop_id`: its registered groups, or, for an overlay (no
+    group follows it directly), the groups of every base SOP it is attached to."""
+    with ws.session() as session:
+        groups = group_registry.list_groups(session, sop_id=sop_id)
+    if groups:
+        return groups
+    bases = sorted({a.base for a in attachments(ws) if a.overlay == sop_id})
+    with ws.session() as session:
+        return [g for base in bases for g in group_registry.list_groups(session, sop_id=base)]
 
 
 @dataclass(frozen=True)
@@ -137,7 +163,6 @@ def plan_experiment(
             f"{sop_id}: not enough {metric} history to plan (groups with 2+ days of data: "
             f"{found.groups}); import events first"
         )
-    with ws.session() as session:
-        available = len(group_registry.list_groups(session, sop_id=sop_id))
+    available = len(experiment_groups(ws, sop_id=sop_id))
     rows = plan(found, mde=mde, alpha=alpha, power=power, available_groups=available)
     return ExperimentPlan(sop_id, metric, mde, alpha, power, found, available, rows)

@@ -9,10 +9,12 @@ from engine.groups import Group, GroupRegistryError, get_group, list_groups
 from engine.members import joins_between
 from engine.planner import Layer, Plan, join_window, plan_layers
 from services.calendar import workspace_calendar
-from services.overlays import attachments
+from services.overlays import Attachment, arms, attachments
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
+
+ALIASES = ("production", "candidate")
 
 
 def _groups(ws: Workspace, sop_id: str, wanted: Sequence[str]) -> list[Group]:
@@ -37,8 +39,9 @@ def plan_window(
     overlays: Sequence[tuple[str, str]] = (),
 ) -> Plan:
     """Plan `sop_id` for its groups: version `ref`, or each group's own alias when None; the
-    overlays attached to it (`sop overlay attach`) and `overlays` ((sop, ref) pairs, for a
-    preview) are laid over it at their declared `overlay.priority`."""
+    overlays attached to it (`sop overlay attach`; each group at its own arm of an overlay under
+    experiment) and `overlays` ((sop, ref) pairs, for a preview) are laid over it at their
+    declared `overlay.priority`."""
     groups = _groups(ws, sop_id, group_ids)
     if not groups:
         services.resolve(ws.store, sop_id, ref or "latest")  # an unknown SOP is an error
@@ -54,31 +57,70 @@ def plan_window(
     with ws.session() as session:
         joins = joins_between(session, low, high, [g.id for g in groups])
     calendar = workspace_calendar(ws)
-    layers = overlay_layers(ws, base=sop_id)
-    layers += [_layer(ws, overlay, ref) for overlay, ref in overlays]
+    extra = [_layer(ws, overlay, ref) for overlay, ref in overlays]
     result = Plan()
     for name, members in by_ref.items():
         version, doc = docs[name]
-        ids = {g.id for g in members}
-        part = plan_layers(
-            base=Layer(doc, version),
-            overlays=layers,
-            groups=members,
-            start=start,
-            end=end,
-            joins=[j for j in joins if j.group_id in ids],
-            calendar=calendar,
-            cap_rule=ws.settings.wecom_mass_cap,
-        )
-        result.actions += part.actions
-        result.warnings += [w for w in part.warnings if w not in result.warnings]
+        for layers, part in overlays_by_group(ws, base=sop_id, groups=members):
+            ids = {g.id for g in part}
+            planned = plan_layers(
+                base=Layer(doc, version),
+                overlays=[*layers, *extra],
+                groups=part,
+                start=start,
+                end=end,
+                joins=[j for j in joins if j.group_id in ids],
+                calendar=calendar,
+                cap_rule=ws.settings.wecom_mass_cap,
+            )
+            result.actions += planned.actions
+            result.warnings += [w for w in planned.warnings if w not in result.warnings]
     result.actions.sort(key=lambda a: (a.at, a.group_id, a.slot, a.member_id or ""))
     return result
 
 
 def overlay_layers(ws: Workspace, *, base: str) -> list[Layer]:
-    """The overlays attached to `base` (`sop overlay attach`), each at its version and window."""
+    """The overlays attached to `base` (`sop overlay attach`), each at its attachment's ref."""
     return [_layer(ws, a.overlay, a.ref, a.start, a.end) for a in attachments(ws, base=base)]
+
+
+Refs = tuple[tuple[Attachment, str], ...]
+
+
+def overlay_refs(
+    ws: Workspace, *, base: str, groups: Sequence[Group]
+) -> list[tuple[Refs, list[Group]]]:
+    """`groups` (of `base`) split by the version of each attached overlay they follow: an
+    attachment at an alias is followed at the group's own arm of that overlay when an
+    experiment on the overlay put it on one (`sop experiment OVERLAY`), else at its ref.
+    Reads the database only; `load_layers` reads the documents."""
+    found = attachments(ws, base=base)
+    # a group's arm counts while the attachment follows an alias and the arm's alias still
+    # exists (a finished experiment's candidate is gone: its groups follow the attachment)
+    arm_of = {
+        a.overlay: {g: alias for g, alias in arms(ws, overlay=a.overlay).items() if alias in live}
+        for a in found
+        if a.ref in ALIASES and (live := set(ws.store.aliases(a.overlay)))
+    }
+    parts: dict[Refs, list[Group]] = {}
+    for group in groups:
+        refs = tuple((a, arm_of.get(a.overlay, {}).get(group.id, a.ref)) for a in found)
+        parts.setdefault(refs, []).append(group)
+    return list(parts.items())
+
+
+def load_layers(ws: Workspace, refs: Refs) -> list[Layer]:
+    """The overlay layers `refs` name, each at its version and window."""
+    return [_layer(ws, a.overlay, ref, a.start, a.end) for a, ref in refs]
+
+
+def overlays_by_group(
+    ws: Workspace, *, base: str, groups: Sequence[Group]
+) -> list[tuple[list[Layer], list[Group]]]:
+    """`groups` of `base` split by the overlay layers they follow (see `overlay_refs`)."""
+    return [
+        (load_layers(ws, refs), part) for refs, part in overlay_refs(ws, base=base, groups=groups)
+    ]
 
 
 def _layer(

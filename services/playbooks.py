@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
+from itertools import product
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from engine import groups as group_registry
 from engine import ledger, members
 from engine.planner import Layer, join_window, plan_layers
 from services.calendar import workspace_calendar
-from services.planning import overlay_layers
+from services.planning import overlays_by_group
 from services.triggers import trigger_actions
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
@@ -246,20 +247,20 @@ def _plan(
     for info, doc, members_of in resolved:
         ids = {g.id for g in members_of}
         mine = [j for j in joins if j.group_id in ids]
-        try:
-            overlays = overlay_layers(ws, base=doc.id)
+        try:  # each group with the overlays it follows (its arm of an overlay experiment)
+            parts = overlays_by_group(ws, base=doc.id, groups=members_of)
         except SopflowError as err:  # an overlay that cannot be read stops only itself
             result.failures.append(
                 RunFailure("overlay", doc.id, tuple(sorted(ids)), failure_text(err))
             )
-            overlays = []
+            parts = [([], members_of)]
         base = Layer(doc, str(info.version))
-        for start, end, wanted in windows:
+        for (overlays, part), (start, end, wanted) in product(parts, windows):
             plan_for = partial(
                 plan_layers, base=base, overlays=overlays, start=start, end=end, joins=mine,
                 kinds=wanted, calendar=calendar, cap_rule=ws.settings.wecom_mass_cap,
             )  # fmt: skip
-            for planned in _isolated(plan_for, doc.id, members_of, result.failures):
+            for planned in _isolated(plan_for, doc.id, part, result.failures):
                 if start == day:  # the catch-up window's warnings are the day before's
                     result.warnings.extend(planned.warnings)
                 result.actions.extend(planned.actions)

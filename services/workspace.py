@@ -8,8 +8,8 @@ Workspace layout:
     events/           imported event data (Parquet) unless events_url names another folder
     outbox/           JSONL outbox channel files
     reports/          HTML reports
-    calendar.json     (before the database held the holiday schedule: imported once, renamed)
-    overlays.json     overlay SOPs attached to base SOPs with `sop overlay` (services.overlays)
+    calendar.json     (before 0109) the holiday schedule, imported into the database once, renamed
+    overlays.json     (before 0108) overlay attachments, imported into the database once
     .prefect/         Prefect's local state (PREFECT_HOME for commands run here)
 """
 
@@ -52,6 +52,9 @@ def all_migrations() -> list[tuple[str, Any]]:
     from engine import migrations as engine_side
 
     found.extend(engine_side.MIGRATIONS)
+    from services import overlay_store  # overlay attachments and arms
+
+    found.extend(overlay_store.MIGRATIONS)
     from services import web_store  # the console's accounts and sessions
 
     found.extend(web_store.MIGRATIONS)

@@ -105,8 +105,9 @@ def _workspace_overlays(
     from services.settings import find_root
 
     explicit = (ctx.find_root().obj or {}).get("workspace_path")
-    # services.overlays.OVERLAYS_FILE, not imported: that module loads the workspace wiring
-    if not (find_root(explicit) / "overlays.json").exists():
+    # attachments live in the workspace database: look only inside a workspace (store.git)
+    root = find_root(explicit)
+    if not (root / "store.git").exists() and not (root / "overlays.json").exists():
         return None, LIBRARY_ONLY
     from services.calendar import workspace_calendar
     from services.planning import overlay_layers

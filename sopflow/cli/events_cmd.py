@@ -64,19 +64,30 @@ def events_push(
     at: datetime = datetime_option(None, "--at", help="When it happened (default: now)."),
     value: float = typer.Option(None, "--value", help="Amount (orders: required, in yuan)."),
     member: str = typer.Option(None, "--member", help="Member id (member events: required)."),
+    campaign: str = typer.Option(
+        None, "--campaign", help="Campaign id: the event counts toward its thresholds (接龙)."
+    ),
     by: str = typer.Option("operator", "--by", help="Who pushes (for the audit trail)."),
     as_json: bool = typer.Option(False, "--json", help="Print the batch and fired posts."),
 ) -> None:
     """Append one event (a batch of one, audited) and fire the group's threshold triggers now.
 
-    Example: sop events push --group g1 --type order --member m7 --value 39.9
+    Example: sop events push --group g1 --type order --member m7 --value 39.9 --campaign jielong
     """
     from services.event_push import push_event
 
     ws = workspace(ctx)
     when = in_zone(at, ws.settings.zone) if at is not None else now()
     done = push_event(
-        ws, group=group, event=event, at=when, now=now(), value=value, member=member, actor=by
+        ws,
+        group=group,
+        event=event,
+        at=when,
+        now=now(),
+        value=value,
+        member=member,
+        actor=by,
+        campaign=campaign,
     )
     sent = {key for report in done.reports for key in report.sent}
     fired = [

@@ -49,12 +49,21 @@ def ws(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def order(ws: Workspace, n: int, *, group: str = "g1", minute: int = 0) -> list[str]:
-    """Push order `n` (member m<n>) at Monday 12:00 + minute; the keys of the posts it fired."""
+def order(
+    ws: Workspace,
+    n: int,
+    *,
+    group: str = "g1",
+    minute: int = 0,
+    campaign: str | None = "weekly-chain",
+) -> list[str]:
+    """Push order `n` (member m<n>) of `campaign` at Monday 12:00 + minute; the keys of the
+    posts it fired."""
     now = local(2026, 9, 7, 12, 0) + timedelta(minutes=minute)
     done = push_event(
-        ws, group=group, event="order", at=now, now=now, value=39.9, member=f"m{n}", actor="小王"
-    )
+        ws, group=group, event="order", at=now, now=now, value=39.9, member=f"m{n}", actor="小王",
+        campaign=campaign,
+    )  # fmt: skip
     return [key for report in done.reports for key in report.sent]
 
 
@@ -73,6 +82,31 @@ def test_the_tenth_pushed_order_posts_formed_once_and_never_again(ws: Workspace)
     assert [a.key for a in planned.actions] == []
     assert order(ws, 12, group="二号楼团购群") == []  # g2 counts its own orders
     assert len(posted(ws)) == 1
+
+
+def test_plain_orders_of_the_group_never_fire_the_campaigns_threshold_its_own_orders_do_once(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    # twelve ordinary orders that day (no campaign named) and two of another SOP's post
+    assert [order(ws, n, minute=n, campaign=None) for n in range(1, 13)] == [[]] * 12
+    rows = [f"g1,m{n},2026-09-07T11:{n:02d}:00+08:00,order,20,other:1.0:columns.sale:2026-09-07"
+            for n in range(2)]  # fmt: skip
+    events = tmp_path / "other.csv"
+    events.write_text("group,member,time,event,value,message\n" + "\n".join(rows) + "\n", "utf-8")
+    import_events(ws, events, now=local(2026, 9, 7, 12, 0), actor="小王")
+    assert order(ws, 100, minute=30) == []
+    assert posted(ws) == []
+    # the campaign's own orders: the tenth fires 成团, once
+    fired = [key for n in range(101, 112) for key in order(ws, n, minute=n - 60)]
+    assert fired == [FORMED]
+    assert len(posted(ws)) == 1
+
+
+def test_an_order_for_a_campaign_the_group_does_not_run_is_refused_in_one_line(
+    ws: Workspace,
+) -> None:
+    with pytest.raises(DataFileError, match=r"--campaign: .xmas. is no campaign.*weekly-chain"):
+        order(ws, 1, campaign="xmas")
 
 
 def test_pushing_an_order_already_counted_is_refused_and_fires_nothing(ws: Workspace) -> None:
@@ -94,9 +128,10 @@ def test_every_twenty_posts_progress_at_twenty_and_forty_only(ws: Workspace) -> 
 def test_imported_orders_fire_in_the_welcome_loop_and_a_reimport_is_refused(
     ws: Workspace, tmp_path: Path
 ) -> None:
-    rows = [f"g1,m{n},2026-09-07T11:{n:02d}:00+08:00,order,20" for n in range(10)]
+    rows = [f"g1,m{n},2026-09-07T11:{n:02d}:00+08:00,order,20,campaigns.weekly-chain"
+            for n in range(10)]  # fmt: skip
     events = tmp_path / "orders.csv"
-    events.write_text("group,member,time,event,value\n" + "\n".join(rows) + "\n", "utf-8")
+    events.write_text("group,member,time,event,value,message\n" + "\n".join(rows) + "\n", "utf-8")
     now = local(2026, 9, 7, 12, 0)
     import_events(ws, events, now=now, actor="小王")
     planned = playbooks.plan_due(ws, playbook="welcome", now=now)
@@ -121,10 +156,10 @@ def test_events_push_on_the_cli_fires_and_reports_bad_flags_in_one_line(
     save(workspace, modified(example_text("seeds/group-buy-jielong"), all_week))
     for n in range(1, 10):
         out = cli("events", "push", "--group", "g1", "--type", "order", "--member", f"m{n}",
-                  "--value", "10").output  # fmt: skip
+                  "--value", "10", "--campaign", "weekly-chain").output  # fmt: skip
         assert "fired" not in out
     out = cli("events", "push", "--group", "一号楼团购群", "--type", "order", "--member", "m10",
-              "--value", "10").output  # fmt: skip
+              "--value", "10", "--campaign", "weekly-chain").output  # fmt: skip
     assert "已触发 triggers.weekly-chain.formed.10：已发送  成团啦！" in out
     bad = cli("events", "push", "--group", "g1", "--type", "order", "--member", "m11", ok=False)
     assert bad.exit_code != 0 and "Traceback" not in bad.output

@@ -92,16 +92,20 @@ def test_a_calendar_write_whose_audit_record_fails_leaves_the_schedule_as_it_was
     assert len(_records(workspace, "calendar_set")) == 1
 
 
-def test_doctor_warns_about_an_overlays_json_edited_by_hand(workspace: Workspace, cli: Cli) -> None:
+def test_doctor_reports_an_overlays_json_written_by_hand_until_sopflow_moves_it_in(
+    workspace: Workspace, cli: Cli
+) -> None:
     in_production(workspace, "mombaby-refined", now=NOW)
     save_example_as(workspace, "weekly-jielong")
     cli("overlay", "attach", "weekly-jielong", "--base", "mombaby-refined", "--ref", "1.0")
     (line,) = [x for x in cli("doctor", ok=False).stdout.splitlines() if "workspace files" in x]
     assert line.startswith("ok  workspace files: ")
-    path = workspace.root / overlays.OVERLAYS_FILE
-    path.write_text(path.read_text(encoding="utf-8").replace("1.0", "production"), "utf-8")
+    rows = [{"overlay": "weekly-jielong", "base": "mombaby-refined", "ref": "production"}]
+    path = workspace.root / overlays.OVERLAYS_FILE  # attachments live in the database now
+    path.write_text(json.dumps({"overlays": rows}), "utf-8")
     (line,) = [x for x in cli("doctor", ok=False).stdout.splitlines() if "overlays.json was" in x]
-    assert line.startswith(
-        "problem  workspace files: overlays.json was edited outside sopflow: sha256 "
-    )
-    assert line.endswith("— 请通过 sopflow 重新录入这次修改")
+    assert line.startswith("problem  workspace files: overlays.json was written outside sopflow")
+    listed = json.loads(cli("overlay", "list", "--json").stdout)  # moves it in (audited)
+    assert [r["ref"] for r in listed] == ["1.0"]  # the database's row wins
+    (line,) = [x for x in cli("doctor", ok=False).stdout.splitlines() if "workspace files" in x]
+    assert line.startswith("ok  workspace files: ")
