@@ -137,6 +137,29 @@ def test_the_store_remote_reachable_and_in_sync_then_ahead_then_gone(
     assert not gone.ok and "无法访问" in gone.what and "store_url" in gone.fix
 
 
+def test_a_fresh_cache_without_its_mirror_is_ok_and_the_remote_is_still_checked(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    cli("save", str(EXAMPLES / "mombaby-refined.yaml"), "--author", "运营小王", "-m", "首版")
+    remote = tmp_path / "remote.git"
+    _git("clone", "--mirror", str(workspace.store_path), str(remote))
+    workspace.store_path.rename(tmp_path / "elsewhere.git")  # a worker cache before its first run
+    workspace.settings = workspace.settings.model_copy(update={"store_url": f"file://{remote}"})
+
+    with use_language("en"):
+        fresh, reachable = checks(workspace)["store"]
+    assert (
+        fresh.ok and "no mirror yet (cloned from the store remote on the first run)" in fresh.what
+    )
+    assert reachable.ok and reachable.what.startswith(f"store remote file://{remote}: reachable")
+
+    workspace.settings = workspace.settings.model_copy(
+        update={"store_url": f"file://{tmp_path / 'nowhere.git'}"}
+    )
+    _, gone = checks(workspace)["store"]
+    assert not gone.ok and "无法访问" in gone.what
+
+
 def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
     url = f"https://ops:s3cret-token@127.0.0.1:{_free_port()}/store.git"
     workspace.settings = workspace.settings.model_copy(update={"store_url": url})
