@@ -197,6 +197,28 @@ def run_worker(pool: str, *, name: str, limit: int | None, queues: list[str] | N
         asyncio.run(main())
 
 
+def submit_check(pool: str, *, parameters: dict[str, Any]) -> tuple[str, str, str | None]:
+    """Submit a KPI check to the `check/kpi-check` deployment on `pool` (its work queue sends
+    it to a machine that reads the event store); returns (run id, run name, queue)."""
+    from prefect.deployments import run_deployment
+
+    name = f"check/{CHECK_DEPLOYMENT}"
+    with prefect_api_errors(_api()), get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            deployment = None
+        if deployment is None or deployment.work_pool_name != pool:
+            where = f"is on pool {deployment.work_pool_name!r}" if deployment else "does not exist"
+            raise DeploymentError(
+                f"--pool {pool}: {name} {where}; register it: sop serve --work-pool {pool}"
+            )
+        run = run_deployment(
+            name, parameters={"workspace": shards.FROM_WORKER, **parameters}, timeout=0
+        )
+    return str(run.id), run.name, deployment.work_queue_name
+
+
 async def _watch_dead_runs(pool: str) -> None:
     """Beside the worker: every RECOVER_EVERY_S, recover the runs of dead machines (a failed
     look is logged and tried again: it must never stop the worker)."""

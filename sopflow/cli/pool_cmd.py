@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from services.settings import Settings
-from services.workspace import prefect_home
+from services.workspace import Workspace, prefect_home
 from sopflow.cli.common import now
 
 
@@ -62,6 +62,20 @@ def register_on_pool(ctx: typer.Context, *, pool: str, shards_total: int, serve:
     typer.echo(f"run them on any machine with sopflow: sop worker --pool {pool} --workspace DIR")
     if serve:
         typer.echo("(a pool's deployments are run by `sop worker`, not served here)")
+
+
+def submit_check(ws: Workspace, *, pool: str, sop: str, options: dict[str, object]) -> None:
+    """The pool branch of `sop check`: submit it to the pool's check deployment, print where."""
+    from flows.pool import environment_ready
+    from flows.pool import submit_check as submit
+    from sopflow.prefect_context import prefect_for
+
+    environment_ready()
+    with prefect_for(ws.root):
+        run_id, name, queue = submit(pool, parameters={"sop": sop, **options})
+    on = f"queue {queue}" if queue else "the default queue"
+    typer.echo(f"submitted check of {sop} to pool {pool} ({on}): flow run {name} id {run_id}")
+    typer.echo("a PROMOTE waits there for approval: sop approve RUN_ID --approver NAME")
 
 
 def _alert_targets(settings: Settings) -> str:
