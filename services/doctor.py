@@ -6,6 +6,7 @@
     prefect        PREFECT_API_URL answers /health (or: ephemeral mode, noted)
     work pool      the pool exists; workers   at least one worker sent a recent heartbeat
     calendar       holiday data covers the next 45 days
+    events         the event store this machine reads: shared (events_url) with a shared store
     files          calendar.json / overlays.json match their last audit record
     wecom, robots  the corp id/secret get a token; every robot a group posts through has a key
 
@@ -67,6 +68,9 @@ def run_checks(
         checks.append(doctor_prefect.check_server(prefect_url))
         checks.extend(doctor_prefect.check_pool(prefect_url, pool, now=now))
         checks.append(check_calendar(ws, today=today))
+        from services.doctor_events import check_events  # imports this module: import here
+
+        checks.append(check_events(ws))
         if database.ok:  # the audit trail is readable (and needs no migration)
             checks.append(check_workspace_files(ws))
         groups = _group_channels(engine) if database.ok else None

@@ -160,6 +160,30 @@ def test_a_fresh_cache_without_its_mirror_is_ok_and_the_remote_is_still_checked(
     assert not gone.ok and "无法访问" in gone.what
 
 
+def test_the_events_line_asks_for_a_shared_event_store_once_the_store_is_shared(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    with use_language("en"):
+        alone = only(workspace, "events")
+        assert alone.ok and alone.what == f"events {workspace.root / 'events'}: 0 file(s)"
+
+        shared = {"store_url": f"file://{tmp_path / 'remote.git'}"}
+        workspace.settings = workspace.settings.model_copy(update=shared)
+        own = only(workspace, "events")
+        assert not own.ok and "this machine's own folder (0 file(s)), not shared" in own.what
+        assert own.fix.startswith("set events_url / SOPFLOW_EVENTS_URL")
+
+        missing = tmp_path / "mnt" / "sop-events"
+        workspace.settings = workspace.settings.model_copy(update={"events_url": str(missing)})
+        unmounted = only(workspace, "events")
+        assert not unmounted.ok and unmounted.what == f"events {missing}: no such folder"
+        assert not missing.exists()  # a check never creates it
+
+        missing.mkdir(parents=True)
+        (missing / "orders-2026-03.parquet").write_bytes(b"PAR1")
+        assert only(workspace, "events").what == f"events {missing}: 1 file(s)"
+
+
 def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
     url = f"https://ops:s3cret-token@127.0.0.1:{_free_port()}/store.git"
     workspace.settings = workspace.settings.model_copy(update={"store_url": url})
@@ -281,7 +305,7 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_a_problem(
 
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 9 and all(line.split()[0] in ("ok", "problem") for line in lines)
+    assert len(lines) == 10 and all(line.split()[0] in ("ok", "problem") for line in lines)
     assert "problem  robots: ops 没有 key（1 个群） — 在 " in result.stdout
     assert "Traceback" not in result.output
 
