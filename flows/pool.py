@@ -15,10 +15,13 @@ the machines that can read the event store: start those with `sop worker --queue
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import prefect
@@ -31,7 +34,7 @@ from prefect.types.entrypoint import EntrypointType
 from flows.check import check
 from flows.deploy import DeploymentSpec, build_deployments
 from flows.shards import SHARD_DEPLOYMENT, playbook_shard, sharded_playbook
-from services import shards
+from services import pool_runs, shards
 from services.prefect_api import prefect_api_errors
 from sop_models.errors import DeploymentError
 
@@ -42,6 +45,8 @@ POOL_TYPE = "process"
 WORKER_POLL_S = 2  # how often a worker asks the pool for runs (Prefect's default is 10 s)
 WORKER_HEARTBEAT_S = 5  # the pool reports a worker offline after 3 missed heartbeats
 CHECK_DEPLOYMENT = "kpi-check"
+RECOVER_EVERY_S = 20.0  # how often each `sop worker` looks for runs of dead machines
+SOPFLOW_TAG = "sopflow"  # every deployment sopflow registers carries it
 
 
 def _api() -> str:
@@ -92,7 +97,7 @@ def pool_deployments(
         playbook_shard.to_deployment(
             name=SHARD_DEPLOYMENT,
             description="One shard of a sharded playbook run (submitted by sharded_playbook)",
-            tags=["sopflow", "shard"],
+            tags=[SOPFLOW_TAG, "shard"],
             work_pool_name=pool,
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
@@ -102,7 +107,7 @@ def pool_deployments(
             name=CHECK_DEPLOYMENT,
             parameters={"workspace": shards.FROM_WORKER},
             description="A KPI check of one SOP's candidate (needs the event store: check_queue)",
-            tags=["sopflow", "check"],
+            tags=[SOPFLOW_TAG, "check"],
             work_pool_name=pool,
             work_queue_name=check_queue,
             entrypoint_type=EntrypointType.MODULE_PATH,
@@ -116,6 +121,35 @@ def register_on_pool(deployments: Iterable[RunnerDeployment], *, pool: str) -> l
     ensure_pool(pool)
     with prefect_api_errors(_api()):
         return [deployment.apply(work_pool_name=pool) for deployment in deployments]
+
+
+def remove_others(pool: str, *, keep: Iterable[UUID]) -> list[str]:
+    """Delete the sopflow deployments on `pool` that are not in `keep` (a registration's
+    ids): a deployment left from an earlier registration (other shards, a retired SOP) would
+    fire its cron too. Returns their names (flow/deployment)."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterTags,
+        FlowFilter,
+        FlowFilterId,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+
+    kept = set(keep)
+    removed = []
+    with prefect_api_errors(_api()), get_client(sync_client=True) as client:
+        found = client.read_deployments(
+            deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[SOPFLOW_TAG])),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+        )
+        stale = [d for d in found if d.id not in kept]
+        only = FlowFilter(id=FlowFilterId(any_=[d.flow_id for d in stale]))
+        flows = {f.id: f.name for f in client.read_flows(flow_filter=only)} if stale else {}
+        for deployment in stale:
+            client.delete_deployment(deployment.id)
+            removed.append(f"{flows.get(deployment.flow_id, '?')}/{deployment.name}")
+    return sorted(removed)
 
 
 def worker_env(workspace: Path, name: str) -> dict[str, str]:
@@ -153,10 +187,110 @@ def run_worker(pool: str, *, name: str, limit: int | None, queues: list[str] | N
     ensure_pool(pool)
 
     async def main() -> None:
-        await process_worker(pool, name=name, limit=limit, queues=queues).start()
+        watcher = asyncio.create_task(_watch_dead_runs(pool))
+        try:
+            await process_worker(pool, name=name, limit=limit, queues=queues).start()
+        finally:
+            watcher.cancel()
 
     with prefect_api_errors(_api()):
         asyncio.run(main())
+
+
+def submit_check(pool: str, *, parameters: dict[str, Any]) -> tuple[str, str, str | None]:
+    """Submit a KPI check to the `check/kpi-check` deployment on `pool` (its work queue sends
+    it to a machine that reads the event store); returns (run id, run name, queue)."""
+    from prefect.deployments import run_deployment
+
+    name = f"check/{CHECK_DEPLOYMENT}"
+    with prefect_api_errors(_api()), get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            deployment = None
+        if deployment is None or deployment.work_pool_name != pool:
+            where = f"is on pool {deployment.work_pool_name!r}" if deployment else "does not exist"
+            raise DeploymentError(
+                f"--pool {pool}: {name} {where}; register it: sop serve --work-pool {pool}"
+            )
+        run = run_deployment(
+            name, parameters={"workspace": shards.FROM_WORKER, **parameters}, timeout=0
+        )
+    return str(run.id), run.name, deployment.work_queue_name
+
+
+async def _watch_dead_runs(pool: str) -> None:
+    """Beside the worker: every RECOVER_EVERY_S, recover the runs of dead machines (a failed
+    look is logged and tried again: it must never stop the worker)."""
+    log = logging.getLogger("sopflow.worker")
+    while True:
+        await asyncio.sleep(RECOVER_EVERY_S)
+        try:
+            for line in await asyncio.to_thread(recover_runs, pool):
+                log.warning(line)
+        except Exception as exc:
+            log.warning("looking for runs of dead machines failed: %s", exc)
+
+
+def recover_runs(pool: str, *, now: datetime | None = None) -> list[str]:
+    """Mark Crashed the sopflow runs on `pool` claimed by an offline worker, and submit the
+    crashed ones again (`services.pool_runs`); one line per thing done, naming the runs."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    now = now or datetime.now(UTC)
+    done = []
+    with prefect_api_errors(_api()), get_client(sync_client=True) as client:
+        offline = {
+            w.name
+            for w in client.read_workers_for_work_pool(pool)
+            if str(w.status).upper().endswith("OFFLINE")
+        }
+        types = [StateType.RUNNING, StateType.PENDING, StateType.CRASHED]
+        found = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[pool_runs.SOPFLOW_TAG]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=types)),
+            ),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+        )
+        runs = {str(r.id): r for r in found}
+        seen = [_pool_run(r) for r in found]
+        crashed = pool_runs.to_crash(seen, offline=offline)
+        for run_id, note in crashed.items():
+            client.set_flow_run_state(UUID(run_id), Crashed(message=note), force=True)
+            done.append(f"run {runs[run_id].name} ({run_id}): {note}")
+        seen = [replace(r, state="CRASHED", changed_at=now) if r.id in crashed else r for r in seen]
+        for run in pool_runs.to_resubmit(seen, now=now):
+            again = client.create_flow_run_from_deployment(
+                UUID(str(run.deployment_id)),
+                parameters=runs[run.id].parameters,
+                name=f"{run.name}-again",
+                tags=pool_runs.resubmit_tags(run),
+                idempotency_key=pool_runs.resubmit_key(run),
+            )
+            client.update_flow_run_labels(UUID(run.id), {pool_runs.AGAIN_LABEL: str(again.id)})
+            done.append(f"run {run.name} ({run.id}) crashed: submitted again as {again.name}")
+    return done
+
+
+def _pool_run(run: Any) -> pool_runs.PoolRun:
+    state = run.state
+    return pool_runs.PoolRun(
+        str(run.id), run.name, run.state_type.value if run.state_type else "",
+        shards.worker_of_run(run.labels), tuple(run.tags),
+        str(run.deployment_id) if run.deployment_id else None,
+        state.timestamp if state is not None else None,
+        str((run.labels or {}).get(pool_runs.AGAIN_LABEL) or "") or None,
+    )  # fmt: skip
 
 
 def environment_ready() -> None:

@@ -262,10 +262,28 @@ class PrefectServer:
 
     def healthy(self) -> bool:
         """Whether the server answers its health check now."""
+        return self.health_problem() is None
+
+    def health_problem(self) -> str | None:
+        """Why the server is not healthy now (its process exited, /health failed), or None."""
+        if self._process is not None and self._process.poll() is not None:
+            return f"its process exited with code {self._process.returncode}"
         try:
-            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+            answer = httpx.get(f"{self.api_url}/health", timeout=2)
+        except httpx.HTTPError as exc:
+            return f"/health: {type(exc).__name__}"
+        return None if answer.status_code == 200 else f"/health answered {answer.status_code}"
+
+    def watch(self, *, every_s: float = 2.0, failures: int = 5) -> str:
+        """Block while the server is healthy; return why once `failures` checks in a row
+        failed (one slow answer under load is not a dead server) or its process exited."""
+        missed = 0
+        while True:
+            problem = self.health_problem()
+            missed = 0 if problem is None else missed + 1
+            if problem and (missed >= failures or problem.startswith("its process exited")):
+                return f"{problem} ({missed} failed check(s) in a row)"
+            time.sleep(every_s)
 
     def _fail(self, what: str) -> None:
         tail = self.log_tail()

@@ -6,9 +6,12 @@ timeout 0), so N workers send in parallel, then waits for all of them. A shard r
 up (Crashed, Failed, Cancelled), or that is still Running on a worker the pool reports
 offline (its heartbeat stopped: the machine died), is submitted again and completed by a
 worker that lives; the ledger's leased rows make that safe (`services.shards`). So is a shard
-run not started in time while no worker of the pool is alive; past its deadline the parent
-fails naming the shards left. The parent's table artifact names every attempt of every
-shard: its flow run, its worker, how it ended.
+run not started in time while no worker of the pool is alive. A shard run still Scheduled
+`inline_after_s` after submission (every slot held, e.g. by parents waiting like this one)
+is withdrawn (Cancelled) and run by the parent itself, as a subflow: parents never wait on
+slots only they hold. Past its deadline the parent fails naming the shards left. The
+parent's table artifact names every attempt of every shard: its flow run, its worker, how
+it ended.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.runtime import flow_run
-from prefect.states import Crashed
+from prefect.states import Cancelled, Crashed
 
 from engine.dispatch import DispatchReport
 from flows.playbooks import BatchIncomplete, _workspace, run_playbook
@@ -106,12 +111,14 @@ def sharded_playbook(
     poll_s: float = 2.0,
     start_within_s: float = shards.DEFAULT_START_WITHIN_S,
     deadline_s: float = shards.DEFAULT_DEADLINE_S,
+    inline_after_s: float = shards.DEFAULT_INLINE_AFTER_S,
 ) -> dict[str, Any]:
     """Run `playbook` as `shards_total` shard runs on the pool; retry the ones that die.
 
     A shard run not started within `start_within_s` while no worker of the pool is alive is
-    submitted again; after `deadline_s` the parent fails naming the shards left (their runs
-    are left alone: the ledger keeps whatever they still send exactly once).
+    submitted again; one still Scheduled after `inline_after_s` is run here instead. After
+    `deadline_s` the parent fails naming the shards left (their runs are left alone: the
+    ledger keeps whatever they still send exactly once).
     """
     playbooks.check_playbook(playbook)
     shards.check_shards(shards_total)
@@ -136,6 +143,12 @@ def sharded_playbook(
             break
         time.sleep(poll_s)
         _observe(book, start_within_s=start_within_s)
+        inline = shards.to_run_inline(book, now=datetime.now(UTC), inline_after_s=inline_after_s)
+        for shard, note in inline.items():
+            if _withdraw(book.current(shard), note):
+                book.attempts.append(
+                    _run_inline(params, shard, attempt=book.current(shard).attempt + 1)
+                )
     summary = {"playbook": playbook, **book.summary()}
     create_table_artifact(
         key=f"{playbook.replace('_', '-')}-shards",
@@ -150,17 +163,50 @@ def sharded_playbook(
     return summary
 
 
+def _run_name(params: dict[str, Any], shard: int, attempt: int) -> str:
+    return f"{params['playbook']}-shard-{shard + 1}-of-{params['shards_total']}-try-{attempt}"
+
+
 def _submit(params: dict[str, Any], shard: int, *, attempt: int) -> shards.ShardAttempt:
     run = run_deployment(
         f"{SHARD_FLOW}/{SHARD_DEPLOYMENT}",
         parameters={**params, "shard": shard},
         timeout=0,
-        flow_run_name=f"{params['playbook']}-shard-{shard + 1}-of-{params['shards_total']}"
-        f"-try-{attempt}",
+        flow_run_name=_run_name(params, shard, attempt),
     )
     return shards.ShardAttempt(
         shard, attempt, str(run.id), run.name, submitted_at=datetime.now(UTC)
     )
+
+
+def _withdraw(attempt: shards.ShardAttempt, note: str) -> bool:
+    """Cancel a shard run no worker has claimed; False when a worker claimed it meanwhile
+    (Prefect refuses a Cancelled run's move to Pending, so a withdrawn run never starts)."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(attempt.flow_run_id))
+        if run.state_type != StateType.SCHEDULED:
+            return False
+        result = client.set_flow_run_state(UUID(attempt.flow_run_id), Cancelled(message=note))
+    if result.status != SetStateStatus.ACCEPT:
+        return False
+    attempt.state, attempt.note = "CANCELLED", note
+    return True
+
+
+def _run_inline(params: dict[str, Any], shard: int, *, attempt: int) -> shards.ShardAttempt:
+    """Run one shard in this process, as a subflow of the parent; returns how it ended."""
+    name = f"{_run_name(params, shard, attempt)}-inline"
+    started = datetime.now(UTC)
+    state = playbook_shard.with_options(flow_run_name=name)(
+        **params, shard=shard, return_state=True
+    )
+    ended = shards.ShardAttempt(
+        shard, attempt, str(state.state_details.flow_run_id), name, shards.worker_name(),
+        state.type.value, submitted_at=started,
+    )  # fmt: skip
+    if ended.state != shards.TERMINAL_OK:
+        ended.note = f"{ended.state.lower()} inline: {state.message or ''}"
+    return ended
 
 
 def _observe(book: shards.ShardBook, *, start_within_s: float) -> None:
@@ -183,7 +229,8 @@ def _observe(book: shards.ShardBook, *, start_within_s: float) -> None:
         for run in runs:
             attempt = open_runs[str(run.id)]
             attempt.state = run.state_type.value if run.state_type else attempt.state
-            if attempt.worker is None:
+            attempt.worker = shards.worker_of_run(run.labels) or attempt.worker
+            if attempt.worker is None and attempt.state == "RUNNING":
                 attempt.worker = _worker_of(client, run.id)
             if attempt.state in shards.GIVEN_UP and not attempt.note:
                 attempt.note = f"{attempt.state.lower()}: {run.state.message if run.state else ''}"

@@ -6,6 +6,7 @@
     prefect        PREFECT_API_URL answers /health (or: ephemeral mode, noted)
     work pool      the pool exists; workers   at least one worker sent a recent heartbeat
     calendar       holiday data covers the next 45 days
+    events         the event store this machine reads: shared (events_url) with a shared store
     files          calendar.json / overlays.json match their last audit record
     wecom, robots  the corp id/secret get a token; every robot a group posts through has a key
 
@@ -67,6 +68,9 @@ def run_checks(
         checks.append(doctor_prefect.check_server(prefect_url))
         checks.extend(doctor_prefect.check_pool(prefect_url, pool, now=now))
         checks.append(check_calendar(ws, today=today))
+        from services.doctor_events import check_events  # imports this module: import here
+
+        checks.append(check_events(ws))
         if database.ok:  # the audit trail is readable (and needs no migration)
             checks.append(check_workspace_files(ws))
         groups = _group_channels(engine) if database.ok else None
@@ -131,8 +135,13 @@ def _refs(lines: Iterable[str]) -> dict[str, str]:
 
 
 def check_store(ws: Workspace) -> list[Check]:
-    """The local store opens; with `store_url`, the remote answers and the mirror matches it."""
+    """The local store opens (with `store_url`, a mirror not cloned yet is fine: the first run
+    clones it); with `store_url`, the remote answers and the mirror matches it."""
     path = ws.store_path
+    url = getattr(ws.settings, "store_url", None)
+    if url and not path.exists():
+        fresh = tr("store {path}: no mirror yet (cloned from the store remote on the first run)")
+        return [Check(True, fresh.format(path=path)), _check_remote(url, path, None)]
     local = _git("--git-dir", str(path), "for-each-ref", "--format=%(objectname) %(refname)")
     if local.returncode != 0:
         first = one_line(local.stderr or "unreadable")
@@ -147,10 +156,14 @@ def check_store(ws: Workspace) -> list[Check]:
     tags = sum(1 for ref in mine if ref.startswith("refs/tags/"))
     readable = tr("store {path}: readable ({count} version tag(s))")
     checks = [Check(True, readable.format(path=path, count=tags))]
-    url = getattr(ws.settings, "store_url", None)
     if not url:
         alone = tr("store remote: none (store_url unset: a one-machine store)")
         return [*checks, Check(True, alone)]
+    return [*checks, _check_remote(url, path, mine)]
+
+
+def _check_remote(url: str, path: object, mine: dict[str, str] | None) -> Check:
+    """The store remote answers; with the mirror's refs (`mine`), it holds the same ones."""
     shown = _shown(url)
     try:
         remote = _git("ls-remote", url)
@@ -159,34 +172,30 @@ def check_store(ws: Workspace) -> list[Check]:
     if remote.returncode != 0:
         first = one_line(remote.stderr.strip().splitlines()[0] if remote.stderr.strip() else "")
         first = redact(first, [urlsplit(url).password or ""])
-        return [
-            *checks,
-            Check(
-                False,
-                tr("store remote {url}: unreachable ({cause})").format(url=shown, cause=first),
-                tr(
-                    "check store_url / SOPFLOW_STORE_URL and this machine's access "
-                    "(path mounted, ssh key)"
-                ),
+        return Check(
+            False,
+            tr("store remote {url}: unreachable ({cause})").format(url=shown, cause=first),
+            tr(
+                "check store_url / SOPFLOW_STORE_URL and this machine's access "
+                "(path mounted, ssh key)"
             ),
-        ]
+        )
     theirs = _refs(remote.stdout.splitlines())
+    if mine is None:
+        reachable = tr("store remote {url}: reachable ({count} ref(s))")
+        return Check(True, reachable.format(url=shown, count=len(theirs)))
     differ = sorted(ref for ref in set(mine) | set(theirs) if mine.get(ref) != theirs.get(ref))
     if differ:
-        return [
-            *checks,
-            Check(
-                False,
-                tr(
-                    "store remote {url}: the local mirror differs in {count} ref(s), e.g. {ref}"
-                ).format(url=shown, count=len(differ), ref=differ[0]),
-                tr("fetch the mirror: {command}").format(
-                    command=f"git --git-dir {path} fetch --prune {shown} '+refs/*:refs/*'"
-                ),
+        return Check(
+            False,
+            tr("store remote {url}: the local mirror differs in {count} ref(s), e.g. {ref}").format(
+                url=shown, count=len(differ), ref=differ[0]
             ),
-        ]
-    in_sync = tr("store remote {url}: reachable, mirror in sync").format(url=shown)
-    return [*checks, Check(True, in_sync)]
+            tr("fetch the mirror: {command}").format(
+                command=f"git --git-dir {path} fetch --prune {shown} '+refs/*:refs/*'"
+            ),
+        )
+    return Check(True, tr("store remote {url}: reachable, mirror in sync").format(url=shown))
 
 
 def _shown(url: str) -> str:

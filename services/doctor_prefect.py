@@ -1,4 +1,5 @@
-"""`sop doctor`'s Prefect lines: the server, the work pool and its workers.
+"""`sop doctor`'s Prefect lines: the server, the work pool, its workers, and the runs of the
+last day that died with their machine and were submitted again (services.pool_runs).
 
 A worker counts as healthy when its last heartbeat is at most three of its heartbeat
 intervals old (at least 90 s): Prefect's own rule for marking a worker offline.
@@ -16,6 +17,7 @@ from sop_models.i18n import tr
 
 HEALTH_TIMEOUT = 5.0
 MIN_HEARTBEAT_AGE = timedelta(seconds=90)
+RECENT = timedelta(days=1)  # runs submitted again within this are reported
 
 
 def check_server(url: str | None) -> Check:
@@ -84,6 +86,7 @@ def check_pool(url: str | None, pool: str | None, *, now: datetime) -> list[Chec
                     )
                 ]
             workers = client.read_workers_for_work_pool(pool)
+            again = _submitted_again(client, pool, since=now - RECENT)
     except httpx.HTTPError as err:
         return [
             Check(
@@ -107,10 +110,53 @@ def check_pool(url: str | None, pool: str | None, *, now: datetime) -> list[Chec
                 ),
                 tr("start one: {command}").format(command=f"sop worker --pool {pool}"),
             ),
+            _again_check(pool, again),
         ]
     names = ", ".join(healthy)
     online = tr("workers of {pool}: {count} online ({names})")
-    return [*checks, Check(True, online.format(pool=pool, count=len(healthy), names=names))]
+    return [
+        *checks,
+        Check(True, online.format(pool=pool, count=len(healthy), names=names)),
+        _again_check(pool, again),
+    ]
+
+
+def _submitted_again(client: object, pool: str, *, since: datetime) -> list[str]:
+    """Names of the pool's runs of the last day that were submitted again after a crash."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterTags,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+
+    from services.pool_runs import RESUBMITTED_TAG
+
+    found = client.read_flow_runs(  # type: ignore[attr-defined]
+        flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[RESUBMITTED_TAG]),
+            expected_start_time=FlowRunFilterExpectedStartTime(after_=since),
+        ),
+        work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+    )
+    return sorted(run.name for run in found)
+
+
+def _again_check(pool: str, names: list[str]) -> Check:
+    if not names:
+        return Check(
+            True,
+            tr("runs of {pool}: none died with their machine in the last day").format(pool=pool),
+        )
+    return Check(
+        False,
+        tr(
+            "runs of {pool}: {count} died with their machine in the last day, "
+            "submitted again ({names})"
+        ).format(pool=pool, count=len(names), names=", ".join(names[:5])),
+        tr("find out why the machine died; `sop deliveries attention` lists what needs a person"),
+    )
 
 
 def _recent(worker: object, now: datetime) -> bool:

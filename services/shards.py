@@ -27,9 +27,13 @@ TERMINAL_OK = "COMPLETED"
 GIVEN_UP = ("CRASHED", "FAILED", "CANCELLED")
 # States of a shard run no worker has started yet (Pending: a worker claimed it, then maybe died).
 NOT_STARTED = ("SCHEDULED", "PENDING")
+# A parent runs a shard itself once its run stays Scheduled this long: every worker slot may
+# be held by parents waiting for their shards (one live worker, `--limit 2`, two parents).
+DEFAULT_INLINE_AFTER_S = 60.0
 DEFAULT_START_WITHIN_S = 300.0  # a shard run not started this long after submission is suspect
 DEFAULT_DEADLINE_S = 4 * 3600.0  # the parent run gives up on shards still open after this
 STALE_HEARTBEAT_S = 15.0  # 3 missed 5-second worker heartbeats (flows.pool.WORKER_HEARTBEAT_S)
+WORKER_LABEL = "prefect.worker.name"  # the label a Prefect worker puts on a run it claims
 
 
 def shard_of(group_id: str, shards: int) -> int:
@@ -169,6 +173,36 @@ def unstarted_note(waited_s: float) -> str:
     )
 
 
+def inline_note(waited_s: float) -> str:
+    """Why a parent runs a shard itself: its run was not started, no worker slot was free."""
+    return (
+        f"not started after {waited_s:.0f} s (no free worker slot); withdrawn and run inline"
+        " by the parent"
+    )
+
+
+def to_run_inline(
+    book: ShardBook, *, now: datetime, inline_after_s: float = DEFAULT_INLINE_AFTER_S
+) -> dict[int, str]:
+    """Open shards whose current run is still Scheduled (Late included) `inline_after_s` after
+    its submission, with why: the parent withdraws them and runs them itself, so parents that
+    hold every worker slot while they wait never wait on each other."""
+    found: dict[int, str] = {}
+    for shard in book.open_shards():
+        attempt = book.current(shard)
+        if attempt.state == "SCHEDULED" and attempt.submitted_at is not None:
+            waited = (now - attempt.submitted_at).total_seconds()
+            if waited > inline_after_s:
+                found[shard] = inline_note(waited)
+    return found
+
+
+def worker_of_run(labels: dict[str, object] | None) -> str | None:
+    """The worker that claimed a flow run, as its labels name it (None: not claimed yet)."""
+    name = (labels or {}).get(WORKER_LABEL)
+    return str(name) if name else None
+
+
 @dataclass(frozen=True)
 class WorkerBeat:
     """What the pool says of one worker: its name, status and last heartbeat."""
@@ -199,16 +233,16 @@ def to_give_up(
     stale_after_s: float = STALE_HEARTBEAT_S,
 ) -> dict[int, str]:
     """Open shards whose current run will not finish by itself, with why (to mark Crashed
-    and submit again): Running on a worker the pool reports offline, or not started within
-    `start_within_s` of its submission while no worker of the pool has a healthy heartbeat
-    (a Pending run's worker is known only once it starts, so a dead one is seen this way)."""
+    and submit again): Pending or Running on a worker the pool reports offline (the worker
+    that claimed a run labels it), or not started within `start_within_s` of its submission
+    while no worker of the pool has a healthy heartbeat."""
     workers = list(workers)
     offline = {w.name for w in workers if not w.online}
     nobody_alive = not healthy_workers(workers, now=now, stale_after_s=stale_after_s)
     found: dict[int, str] = {}
     for shard in book.open_shards():
         attempt = book.current(shard)
-        if attempt.state == "RUNNING" and attempt.worker in offline:
+        if attempt.state in ("PENDING", "RUNNING") and attempt.worker in offline:
             found[shard] = stalled_note(attempt.worker)
         elif attempt.state in NOT_STARTED and nobody_alive and attempt.submitted_at is not None:
             waited = (now - attempt.submitted_at).total_seconds()

@@ -30,6 +30,12 @@ def check(
     start: date = date_option(None, "--from", help="First day (default: candidate set)."),
     end: date = date_option(None, "--to", help="Day after the last (default: tomorrow)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    pool: str = typer.Option(
+        None,
+        "--pool",
+        help="Submit the check to the pool's check/kpi-check deployment (its work queue: "
+        "machines that read the events) instead of running it here.",
+    ),
 ) -> None:
     """Run the check flow: PROMOTE, REJECT or CONTINUE with reasons; PROMOTE waits for approval.
 
@@ -39,6 +45,14 @@ def check(
 
     ws = workspace(ctx)
     preflight.for_check(ws, sop_id=sop)
+    if pool:
+        from sopflow.cli.pool_cmd import submit_check
+
+        options = {"sequential": not fixed, "wait_for_approver": wait, "before_after": before_after,
+                   "start": start.isoformat() if start else None,
+                   "end": end.isoformat() if end else None}  # fmt: skip
+        submit_check(ws, pool=pool, sop=sop, options=options)
+        return
     from flows.check import check as check_flow
 
     if wait and not os.environ.get("PREFECT_API_URL"):

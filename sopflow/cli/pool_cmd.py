@@ -9,15 +9,28 @@ from pathlib import Path
 import typer
 
 from services.settings import Settings
-from services.workspace import prefect_home
+from services.workspace import Workspace, prefect_home
 from sopflow.cli.common import now
+
+
+def check_serve_flags(*, work_pool: str | None, shards: int, limit: int | None) -> None:
+    """Refuse `sop serve` flags that would be ignored: --shards needs --work-pool, and a
+    pool's run limit is each worker's (`sop worker --limit`), not --limit here."""
+    from sop_models.errors import DeploymentError
+
+    if shards != 1 and not work_pool:
+        raise DeploymentError("--shards needs --work-pool: only runs on a pool are sharded")
+    if limit is not None and work_pool:
+        raise DeploymentError(
+            "--limit does nothing with --work-pool: limit each machine with `sop worker --limit`"
+        )
 
 
 def register_on_pool(ctx: typer.Context, *, pool: str, shards_total: int, serve: bool) -> None:
     """The pool branch of `sop serve`: register the cron deployments on `pool` (and stop)."""
     from flows.alerts import ensure_late_run_alert
     from flows.deploy import full_name
-    from flows.pool import environment_ready, pool_deployments, pool_specs
+    from flows.pool import environment_ready, pool_deployments, pool_specs, remove_others
     from flows.pool import register_on_pool as register
     from flows.schedules import deployment_specs
     from services.calendar import coverage_warnings
@@ -33,12 +46,15 @@ def register_on_pool(ctx: typer.Context, *, pool: str, shards_total: int, serve:
     with prefect_for(ws.root):
         deployments = pool_deployments(specs, pool=pool, check_queue=ws.settings.check_queue)
         ids = register(deployments, pool=pool)
+        removed = remove_others(pool, keep=ids)  # an earlier registration's crons stop firing
         ensure_late_run_alert(ids, settings=ws.settings)  # no healthy worker: ops hear of it
     for deployment, dep_id in zip(deployments, ids, strict=True):
         crons = [s.schedule for s in deployment.schedules or []]
         when = f"cron '{crons[0].cron}' {crons[0].timezone}" if crons else "on demand"  # type: ignore[union-attr]
         queue = f"  queue {deployment.work_queue_name}" if deployment.work_queue_name else ""
         typer.echo(f"registered {full_name(deployment)} on pool {pool}{queue}  {when}  id {dep_id}")
+    for name in removed:
+        typer.echo(f"removed {name} from pool {pool} (not in this registration)")
     typer.echo(
         "late-run alert: a run still Late 10 min after it was due is reported"
         f" ({_alert_targets(ws.settings)})"
@@ -46,6 +62,20 @@ def register_on_pool(ctx: typer.Context, *, pool: str, shards_total: int, serve:
     typer.echo(f"run them on any machine with sopflow: sop worker --pool {pool} --workspace DIR")
     if serve:
         typer.echo("(a pool's deployments are run by `sop worker`, not served here)")
+
+
+def submit_check(ws: Workspace, *, pool: str, sop: str, options: dict[str, object]) -> None:
+    """The pool branch of `sop check`: submit it to the pool's check deployment, print where."""
+    from flows.pool import environment_ready
+    from flows.pool import submit_check as submit
+    from sopflow.prefect_context import prefect_for
+
+    environment_ready()
+    with prefect_for(ws.root):
+        run_id, name, queue = submit(pool, parameters={"sop": sop, **options})
+    on = f"queue {queue}" if queue else "the default queue"
+    typer.echo(f"submitted check of {sop} to pool {pool} ({on}): flow run {name} id {run_id}")
+    typer.echo("a PROMOTE waits there for approval: sop approve RUN_ID --approver NAME")
 
 
 def _alert_targets(settings: Settings) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
@@ -13,7 +12,7 @@ from services import playbooks, preflight
 from services.playbooks import PLAYBOOK_KINDS
 from services.wecom_mass import check_setup_before_run
 from services.workspace import prefect_home
-from sop_models.errors import PartialRunError, WorkspaceError
+from sop_models.errors import PartialRunError, PrefectServerError, WorkspaceError
 from sop_models.i18n import tr
 from sopflow.cli.common import echo_json, now, workspace
 from sopflow.cli.params import clock_option, date_option
@@ -95,7 +94,9 @@ def serve(
     register_only: bool = typer.Option(
         False, "--register-only", help="Create the deployments, do not serve them."
     ),
-    limit: int = typer.Option(4, "--limit", help="Flow runs at once."),
+    limit: int = typer.Option(
+        None, "--limit", help="Flow runs at once (default 4; not with --work-pool)."
+    ),
     work_pool: str = typer.Option(
         None, "--work-pool", help="Register on this process work pool (for `sop worker`)."
     ),
@@ -112,6 +113,9 @@ def serve(
     """
     import os
 
+    from sopflow.cli.pool_cmd import check_serve_flags
+
+    check_serve_flags(work_pool=work_pool, shards=shards, limit=limit)
     if work_pool:
         from sopflow.cli.pool_cmd import register_on_pool
 
@@ -145,7 +149,7 @@ def serve(
             return
         for spec in specs:
             typer.echo(f"serving {spec.flow.name}/{spec.name}  cron '{spec.cron}' {spec.timezone}")
-        serve_deployments(deployments, limit=limit)
+        serve_deployments(deployments, limit=limit or 4)
 
 
 def server(
@@ -168,10 +172,15 @@ def server(
         if ui:
             typer.echo(f"UI: http://127.0.0.1:{port}")
         try:
-            while running.healthy():
-                time.sleep(2)
+            problem = running.watch(every_s=2, failures=5)
         except KeyboardInterrupt:
             typer.echo("stopping")
+            return
+    raise PrefectServerError(
+        f"the Prefect server stopped: {problem}; see {running.log_path}",
+        log_path=running.log_path,
+        log_tail=running.log_tail(),
+    )
 
 
 def approve(

@@ -137,6 +137,53 @@ def test_the_store_remote_reachable_and_in_sync_then_ahead_then_gone(
     assert not gone.ok and "无法访问" in gone.what and "store_url" in gone.fix
 
 
+def test_a_fresh_cache_without_its_mirror_is_ok_and_the_remote_is_still_checked(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    cli("save", str(EXAMPLES / "mombaby-refined.yaml"), "--author", "运营小王", "-m", "首版")
+    remote = tmp_path / "remote.git"
+    _git("clone", "--mirror", str(workspace.store_path), str(remote))
+    workspace.store_path.rename(tmp_path / "elsewhere.git")  # a worker cache before its first run
+    workspace.settings = workspace.settings.model_copy(update={"store_url": f"file://{remote}"})
+
+    with use_language("en"):
+        fresh, reachable = checks(workspace)["store"]
+    assert (
+        fresh.ok and "no mirror yet (cloned from the store remote on the first run)" in fresh.what
+    )
+    assert reachable.ok and reachable.what.startswith(f"store remote file://{remote}: reachable")
+
+    workspace.settings = workspace.settings.model_copy(
+        update={"store_url": f"file://{tmp_path / 'nowhere.git'}"}
+    )
+    _, gone = checks(workspace)["store"]
+    assert not gone.ok and "无法访问" in gone.what
+
+
+def test_the_events_line_asks_for_a_shared_event_store_once_the_store_is_shared(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    with use_language("en"):
+        alone = only(workspace, "events")
+        assert alone.ok and alone.what == f"events {workspace.root / 'events'}: 0 file(s)"
+
+        shared = {"store_url": f"file://{tmp_path / 'remote.git'}"}
+        workspace.settings = workspace.settings.model_copy(update=shared)
+        own = only(workspace, "events")
+        assert not own.ok and "this machine's own folder (0 file(s)), not shared" in own.what
+        assert own.fix.startswith("set events_url / SOPFLOW_EVENTS_URL")
+
+        missing = tmp_path / "mnt" / "sop-events"
+        workspace.settings = workspace.settings.model_copy(update={"events_url": str(missing)})
+        unmounted = only(workspace, "events")
+        assert not unmounted.ok and unmounted.what == f"events {missing}: no such folder"
+        assert not missing.exists()  # a check never creates it
+
+        missing.mkdir(parents=True)
+        (missing / "orders-2026-03.parquet").write_bytes(b"PAR1")
+        assert only(workspace, "events").what == f"events {missing}: 1 file(s)"
+
+
 def test_a_store_url_with_a_password_is_shown_masked(workspace: Workspace) -> None:
     url = f"https://ops:s3cret-token@127.0.0.1:{_free_port()}/store.git"
     workspace.settings = workspace.settings.model_copy(update={"store_url": url})
@@ -260,7 +307,7 @@ def test_the_command_prints_one_line_per_check_and_exits_1_on_a_problem(
 
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 9 and all(line.split()[0] in ("ok", "problem") for line in lines)
+    assert len(lines) == 10 and all(line.split()[0] in ("ok", "problem") for line in lines)
     assert "problem  robots: ops 没有 key（1 个群） — 在 " in result.stdout
     assert "Traceback" not in result.output
 

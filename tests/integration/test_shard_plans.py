@@ -83,6 +83,23 @@ def test_pool_commands_without_a_prefect_server_say_so_in_one_line(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("serve", "--shards", "2", "--register-only"), "--shards needs --work-pool"),
+        (("serve", "--work-pool", "sop", "--limit", "2"), "--limit does nothing with --work-pool"),
+    ],
+)
+def test_serve_flags_that_would_be_ignored_are_refused_in_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], said: str
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # never reached
+    result = cli(*args, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"sop: error: {said}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("queue", ["events", None])
 def test_the_pools_check_deployment_routes_kpi_checks_to_the_check_queue(
     queue: str | None,

@@ -18,6 +18,8 @@ from services.shards import (
     shard_of,
     stalled_note,
     to_give_up,
+    to_run_inline,
+    worker_of_run,
     workspace_root,
 )
 from sop_models.errors import PlaybookError
@@ -146,6 +148,37 @@ def test_a_running_shard_is_given_up_when_its_worker_is_offline() -> None:
         WorkerBeat("b", online=True, last_heartbeat=ago(2)),
     ]
     assert to_give_up(book, now=NOW, workers=workers) == {0: stalled_note("a")}
+
+
+def test_a_shard_claimed_by_a_worker_that_went_offline_is_given_up_before_it_starts() -> None:
+    book = ShardBook(3)
+    book.attempts += [
+        ShardAttempt(0, 1, "r0", worker="a", state="PENDING", submitted_at=ago(20)),
+        ShardAttempt(1, 1, "r1", worker="b", state="PENDING", submitted_at=ago(20)),
+        ShardAttempt(2, 1, "r2", state="PENDING", submitted_at=ago(20)),
+    ]
+    workers = [
+        WorkerBeat("a", online=False, last_heartbeat=ago(30)),
+        WorkerBeat("b", online=True, last_heartbeat=ago(2)),
+    ]
+    # a living worker "b" does not make the shard "a" claimed wait for the start bound
+    assert to_give_up(book, now=NOW, workers=workers, start_within_s=300) == {0: stalled_note("a")}
+
+
+def test_the_worker_of_a_run_is_the_one_its_claim_label_names() -> None:
+    assert worker_of_run({"prefect.worker.name": "机器A", "prefect.worker.type": "process"}) == (
+        "机器A"
+    )
+    assert worker_of_run({}) is None
+    assert worker_of_run(None) is None
+
+
+def test_only_shards_still_scheduled_past_the_wait_are_run_inline() -> None:
+    book = unstarted_book("SCHEDULED", "PENDING", "RUNNING", "SCHEDULED", submitted_s_ago=61)
+    book.attempts[3].submitted_at = ago(59)
+    found = to_run_inline(book, now=NOW, inline_after_s=60)
+    assert list(found) == [0]
+    assert "not started after 61 s" in found[0] and "run inline by the parent" in found[0]
 
 
 def test_the_deadline_reason_is_one_line_naming_each_shard_left() -> None:
