@@ -232,3 +232,39 @@ def test_today_checklist_and_done_speak_chinese_by_default_and_english_when_set(
     done = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:20").output
     assert done.strip() == f"marked 1 done: mombaby-refined:1.0:{MORNING} (on time)"
     assert "Nothing to do by hand." in cli("deliveries", "checklist", "--date", "2026-10-01").output
+
+
+OVERLAY = "mombaby-weekly-jielong"
+MONDAY = "2026-11-23"  # in the overlay's weekly window (Monday to Wednesday), and past
+
+
+def test_an_attached_overlay_posts_under_its_name_even_with_a_version_the_base_lacks(
+    planned: Workspace, cli: Cli
+) -> None:
+    from tests.support.examples import example_text, modified
+    from versions import services
+
+    in_production(planned, OVERLAY, now=SAVED)
+
+    def renamed(data: dict[str, Any]) -> None:
+        data["playbooks"]["campaigns"][0]["actions"][0]["name"] = "开团啦"
+
+    services.save_version(
+        planned.uow(), text=modified(example_text(OVERLAY), renamed), source="v2.yaml",
+        author="小王", message="改名", major=True, now=SAVED,
+    )  # fmt: skip
+    services.promote(
+        planned.uow(), sop_id=OVERLAY, version="2.0", approver="李经理", policy=planned.policy,
+        now=SAVED,
+    )  # fmt: skip
+    cli("overlay", "attach", OVERLAY, "--base", "mombaby-refined", "--from", "2026-09-21")
+
+    day = json.loads(cli("today", "--date", MONDAY, "--json").output)
+    [jielong] = [p for p in day["posts"] if p["sop_id"] == OVERLAY]
+    assert (jielong["post"], jielong["version"]) == ("每周好物接龙 · 开团啦", "2.0")
+    assert jielong["text"] and "campaigns.jielong.open" not in jielong["post"]
+    checklist = cli("deliveries", "checklist", "--date", MONDAY).output
+    assert "每周好物接龙 · 开团啦 · 上海宝妈福利群 (g1)" in checklist
+    done = cli("deliveries", "done", jielong["short_key"], "--by", "小王",
+               "--at", f"{MONDAY}T20:05")  # fmt: skip
+    assert "（准时）" in done.output
