@@ -42,7 +42,7 @@ from sop_models.i18n import tr
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
 OPERATOR_CHANNEL = "tasklist"
-"""Where operator tasks (kind `rfm`) go, whatever the group's channel."""
+"""Where operator tasks (`sop_models.actions.is_internal`) go, whatever the group's channel."""
 
 
 class GroupLike(Protocol):

@@ -268,3 +268,35 @@ def test_an_attached_overlay_posts_under_its_name_even_with_a_version_the_base_l
     done = cli("deliveries", "done", jielong["short_key"], "--by", "小王",
                "--at", f"{MONDAY}T20:05")  # fmt: skip
     assert "（准时）" in done.output
+
+
+def test_a_column_declared_internal_is_an_operator_task_never_a_post(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    from tests.support.examples import example_text, modified
+
+    def weekly_review(data: dict[str, Any]) -> None:
+        data["schedule"]["columns"].append(
+            {"id": "weekly-review", "name": "周复盘：删掉效果最差的 20% 内容", "time": "17:00",
+             "days": "weekly", "weekdays": ["周三"], "template": "review", "audience": "内部"}
+        )  # fmt: skip
+        data["templates"].append({"id": "review", "body": "按打开率给本周内容排序，删掉最差的 20%"})
+
+    sop = tmp_path / "mombaby.yaml"
+    sop.write_text(modified(example_text("mombaby-refined"), weekly_review), encoding="utf-8")
+    cli("save", str(sop), "--author", "小王", "-m", "加周复盘")
+    cli("promote", "mombaby-refined", "1.0", "--approver", "李经理")
+    cli("groups", "add", "g1", "--name", "上海宝妈福利群", "--sop", "mombaby-refined",
+        "--channel", "tasklist", "--owner", "小王")  # fmt: skip
+    cli("groups", "add", "g2", "--name", "杭州群", "--sop", "mombaby-refined", "--owner", "小李")
+
+    day = today(cli)  # 09-30 is a Wednesday
+    reviews = [(t["post"], t["group_id"], t["kind"], t["channel"]) for t in day["internal"]
+               if t["slot"] == "columns.weekly-review"]  # fmt: skip
+    assert reviews == [
+        ("周复盘：删掉效果最差的 20% 内容", "g1", "task", "tasklist"),
+        ("周复盘：删掉效果最差的 20% 内容", "g2", "task", "tasklist"),  # never g2's console
+    ]
+    assert day["internal"][0]["text"] == "按打开率给本周内容排序，删掉最差的 20%"
+    assert not any(p["slot"] == "columns.weekly-review" for p in day["posts"])
+    assert day["automatic"] == 3  # g2's three posts only
