@@ -54,12 +54,15 @@ def todo_for(row: Delivery) -> str | None:
 
 
 def task_texts(tasks_dir: Path, day: date) -> dict[str, str]:
-    """Message texts by key from the task list channel's CSV of that day (the ledger has none)."""
-    path = tasks_dir / f"tasks-{day.isoformat()}.csv"
-    if not path.exists():
-        return {}
-    rows = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
-    return {_uncell(r.get("key") or ""): _uncell(r.get("text") or "") for r in rows}
+    """Message texts by key from the task list channel's CSVs of that day (the ledger has none):
+    the posts' and the internal tasks'."""
+    found: dict[str, str] = {}
+    for name in (f"tasks-{day.isoformat()}.csv", f"tasks-{day.isoformat()}-internal.csv"):
+        path = tasks_dir / name
+        if path.exists():
+            rows = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
+            found.update((_uncell(r.get("key") or ""), _uncell(r.get("text") or "")) for r in rows)
+    return found
 
 
 def _uncell(value: str) -> str:

@@ -144,14 +144,20 @@ def record_done(
     return DoneReport(verdicts, [k for k in by_key if k not in verdicts], typed)
 
 
-def _slot_key(sop_of: Mapping[str, str], typed: str) -> str | None:
-    """The slot key a typed key names (full, slot or short form), or None."""
+def _slot_key(sop_of: Mapping[str, str], short_of: Mapping[str, str], typed: str) -> str | None:
+    """The slot key a typed key names (full, slot or short form), or None.
+
+    A short key names the planned post of that group, slot and day whichever SOP plans it (an
+    overlay's post is not the group's own SOP's); else the group's SOP is assumed.
+    """
     parts = typed.split(":")
     where = next((n for n, part in enumerate(parts) if _DAY.fullmatch(part)), None)
     if where == 4:
         return ":".join([parts[0], *parts[2:]])
     if where == 3:
         return typed
+    if where == 2 and typed in short_of:
+        return short_of[typed]
     if where == 2 and parts[0] in sop_of:
         return f"{sop_of[parts[0]]}:{typed}"
     return None
@@ -178,7 +184,10 @@ def _resolve(
     """Typed key -> ledger key; planned posts with no row yet get a pending row first."""
     exact = ledger.get_deliveries(session, typed)
     groups = dict(session.exec(select(Group.id, Group.sop_id)).all())
-    wanted = {k: s for k in typed if k not in exact and (s := _slot_key(groups, k)) is not None}
+    short_of = {slot.split(":", 1)[1]: slot for slot in planned}
+    wanted = {
+        k: s for k in typed if k not in exact and (s := _slot_key(groups, short_of, k)) is not None
+    }
     rows: dict[str, Delivery] = {}
     slots = sorted(set(wanted.values()))
     for start in range(0, len(slots), 500):

@@ -14,7 +14,7 @@ and everything else is sent by machines (counted, not listed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, tzinfo
 
@@ -29,12 +29,10 @@ from services.planning import plan_window
 from services.rfm_lists import with_segment_counts
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
-from sop_models.actions import PlannedAction
+from sop_models.actions import PlannedAction, is_internal
 from sop_models.i18n import tr
 from versions import services as versions
 
-INTERNAL_KINDS = frozenset({"rfm"})
-"""Action kinds that are operator tasks, not posts (the planner routes them to the task list)."""
 HAND_CHANNEL = OPERATOR_CHANNEL
 """A group on this channel gets its posts by hand."""
 POST, INTERNAL, CHECK = "post", "internal", "check"
@@ -130,14 +128,17 @@ def post_name(doc: SopDocument, slot: str) -> str:
 
 
 def day_actions(
-    ws: Workspace, day: date
+    ws: Workspace, day: date, group_ids: Collection[str] | None = None
 ) -> tuple[list[tuple[PlannedAction, SopDocument]], list[str]]:
-    """Every SOP's actions on `day` for its groups (each on its own alias), with documents."""
+    """Every SOP's actions on `day` for its groups (each on its own alias), with documents;
+    only those of `group_ids` when given."""
     found: list[tuple[PlannedAction, SopDocument]] = []
     warnings: list[str] = []
     docs: dict[tuple[str, str], SopDocument] = {}
     with ws.session() as session:
         groups = list_groups(session)
+    if group_ids is not None:
+        groups = [g for g in groups if g.id in group_ids]
     for sop_id in sorted({g.sop_id for g in groups}):
         if not ws.store.latest(sop_id):
             warnings.append(
@@ -151,26 +152,33 @@ def day_actions(
         plan = plan_window(ws, sop_id=sop_id, ref=None, start=day, end=day, group_ids=ids)
         warnings += plan.warnings
         for action in plan.actions:
-            doc = docs.get((sop_id, action.version))
+            # an overlay's action names the overlay and its version, not the base's
+            source = (action.sop_id, action.version)
+            doc = docs.get(source)
             if doc is None:
-                info = versions.resolve(ws.store, sop_id, action.version)
-                doc = docs[(sop_id, action.version)] = parse_document(
-                    ws.store.content(info), info.tag
-                )
+                info = versions.resolve(ws.store, *source)
+                doc = docs[source] = parse_document(ws.store.content(info), info.tag)
             found.append((action, doc))
     return found, warnings
 
 
-def build_day(ws: Workspace, *, day: date, owner: str | None = None) -> DayView:
-    """The day's hand work across every SOP (optionally one owner's groups)."""
-    actions, warnings = day_actions(ws, day)
+def build_day(
+    ws: Workspace,
+    *,
+    day: date,
+    owner: str | None = None,
+    group_ids: Collection[str] | None = None,
+) -> DayView:
+    """The day's hand work across every SOP (optionally one owner's groups, or only the
+    groups of `group_ids`: only those are planned)."""
+    actions, warnings = day_actions(ws, day, group_ids)
     view = DayView(day, warnings=warnings)
     zone = ws.settings.zone
     with ws.session() as session:
         groups = {g.id: g for g in list_groups(session)}
         seen = _planned_items(session, view, actions, groups)
         for row in checklist_rows(session, day=day, zone=zone, tasks_dir=ws.root / "tasks"):
-            if row["key"] in seen:
+            if row["key"] in seen or (group_ids is not None and row["group"] not in group_ids):
                 continue
             view_item = _ledger_item(row, session, groups)
             if view_item is not None:
@@ -201,7 +209,7 @@ def _planned_items(
     covered: set[str] = set()
     for action, doc in actions:
         row = rows.get(action.key)
-        if action.kind in INTERNAL_KINDS:
+        if is_internal(action.kind):
             section, todo = INTERNAL, tr("internal: not for the group")
         elif action.channel == HAND_CHANNEL:
             section, todo = POST, tr("post by hand")
@@ -258,7 +266,7 @@ def _ledger_item(row: dict[str, str], session: Session, groups: dict[str, Group]
     found = ledger.get_deliveries(session, [row["key"]]).get(row["key"])
     if found is None:
         return None
-    if found.kind in INTERNAL_KINDS:
+    if is_internal(found.kind):
         section = INTERNAL
     elif found.channel == HAND_CHANNEL:
         section = POST

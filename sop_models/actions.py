@@ -15,8 +15,18 @@ ActionKind = Literal[
     "calendar",  # calendar column (Gregorian or lunar date)
     "campaign",  # campaign action
     "trigger",  # threshold trigger: fired by a live count, not planned by the clock
+    "task",  # an operator task declared as a column with `audience: internal` (a review)
 ]
 MsgType = Literal["text", "markdown", "image", "news"]
+INTERNAL_KINDS: frozenset[str] = frozenset({"rfm", "task"})
+"""Action kinds that are operator tasks, never posts in a customer group: the planner routes
+them to the task list, and every list people read (today, checklist, phone page, task list
+files) shows them apart from the posts."""
+
+
+def is_internal(kind: str) -> bool:
+    """An operator task (INTERNAL_KINDS), not a message for the group."""
+    return kind in INTERNAL_KINDS
 
 
 KEY_SEPARATOR = ":"

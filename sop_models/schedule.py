@@ -21,6 +21,9 @@ from sop_models.day_rules import DayRuleFields, LeadDays
 from sop_models.spacing import Priority, QuietHours, Spacing
 from sop_models.values import ClockTime, Items, Key, SopModel, Text, aliased
 
+AudienceKind = Literal["group", "internal"]
+AUDIENCE_ALIASES = {"群": "group", "客户群": "group", "内部": "internal", "运营": "internal"}
+Audience = aliased(AudienceKind, AUDIENCE_ALIASES)
 CalendarKind = Literal["gregorian", "lunar"]
 CALENDAR_ALIASES = {"公历": "gregorian", "阳历": "gregorian", "农历": "lunar", "阴历": "lunar"}
 Calendar = aliased(CalendarKind, CALENDAR_ALIASES)
@@ -78,6 +81,9 @@ class Column(DayRuleFields):
     """The content calendar: a schedule (date -> tag) and/or a rotation through the library."""
     priority: Priority = 0
     """Higher wins when two posts collide (see `schedule.spacing`)."""
+    audience: Audience | None = None
+    """`internal` (内部): an operator task such as a weekly review, planned as kind `task` on
+    the operators' list, never posted to the group; unset: a post for the group."""
 
 
 class CalendarColumn(SopModel):

@@ -7,6 +7,10 @@ ignore the BOM); the Markdown checklist pastes into a shared doc. Results are
 `awaiting_confirmation` until an operator marks the action done (fill the `done` column and
 read it back with `done_keys`, or mark it in the ledger).
 
+Internal tasks (operator work such as month-end RFM lists, `sop_models.actions.is_internal`:
+the same rule as `sop today`) are never listed among the posts: they go to their own pair,
+`<prefix>-YYYY-MM-DD-internal.csv|md`, headed as internal tasks not to paste into a group.
+
 A CSV cell that starts with = + - @ gets a leading apostrophe, so Excel shows it as text
 instead of running it as a formula; the Markdown file keeps every text exactly.
 """
@@ -21,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.channels.base import AWAITING, UNKNOWN, DeliveryResult, Now, local, shanghai_now
-from sop_models.actions import PlannedAction
+from sop_models.actions import PlannedAction, is_internal
 from sop_models.i18n import tr
 
 CSV_COLUMNS = (
@@ -114,23 +118,24 @@ class TaskListChannel:
     def __repr__(self) -> str:
         return f"TaskListChannel(directory={str(self.directory)!r})"
 
-    def paths_for(self, day: date) -> tuple[Path, Path]:
-        """The (CSV, Markdown) checklist files of one local day."""
-        stem = f"{self.prefix}-{day.isoformat()}"
+    def paths_for(self, day: date, *, internal: bool = False) -> tuple[Path, Path]:
+        """The (CSV, Markdown) checklist files of one local day (its internal tasks' pair)."""
+        stem = f"{self.prefix}-{day.isoformat()}" + ("-internal" if internal else "")
         return self.directory / f"{stem}.csv", self.directory / f"{stem}.md"
 
     def send_batch(self, actions: Sequence[PlannedAction]) -> list[DeliveryResult]:
         """Add the actions to their day's checklists; `awaiting_confirmation` per key."""
-        by_day: dict[date, list[PlannedAction]] = {}
+        by_day: dict[tuple[date, bool], list[PlannedAction]] = {}
         for action in sorted(actions, key=lambda a: (local(a.at), a.group_id, a.key)):
-            by_day.setdefault(local(action.at).date(), []).append(action)
+            where = (local(action.at).date(), is_internal(action.kind))
+            by_day.setdefault(where, []).append(action)
         results: dict[str, DeliveryResult] = {}
-        for day, todo in by_day.items():
-            csv_path, md_path = self.paths_for(day)
+        for (day, internal), todo in by_day.items():
+            csv_path, md_path = self.paths_for(day, internal=internal)
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._append_csv(csv_path, todo)
-                self._append_markdown(md_path, day, todo)
+                self._append_markdown(md_path, day, todo, internal=internal)
             except OSError as exc:  # some rows may be written: let a person look
                 error = f"task list {csv_path}: {exc.strerror or exc}"
                 results.update((a.key, DeliveryResult(a.key, UNKNOWN, error=error)) for a in todo)
@@ -149,9 +154,13 @@ class TaskListChannel:
         writer.writerows(csv_row(a) for a in actions)
         _append(path, ("\ufeff" if new else "") + buffer.getvalue())
 
-    def _append_markdown(self, path: Path, day: date, actions: Sequence[PlannedAction]) -> None:
+    def _append_markdown(
+        self, path: Path, day: date, actions: Sequence[PlannedAction], *, internal: bool = False
+    ) -> None:
         new = not path.exists() or path.stat().st_size == 0
         head = "# " + tr("Tasks {day}").format(day=day.isoformat()) + "\n\n" if new else ""
+        if new and internal:
+            head += "## " + tr("Internal tasks — never paste into a customer group") + "\n\n"
         _append(path, head + "".join(markdown_item(a) for a in actions))
 
 

@@ -36,13 +36,13 @@ from engine.planner.spacing import apply_quiet_hours, apply_spacing
 from engine.planner.welcomes import MERGED, plan_welcomes
 from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
-from sop_models.actions import ActionKind, PlannedAction, action_key
+from sop_models.actions import ActionKind, PlannedAction, action_key, is_internal
 from sop_models.errors import PlanError
 from sop_models.i18n import tr
 
 ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
 OPERATOR_CHANNEL = "tasklist"
-"""Where operator tasks (kind `rfm`) go, whatever the group's channel."""
+"""Where operator tasks (`sop_models.actions.is_internal`) go, whatever the group's channel."""
 
 
 class GroupLike(Protocol):
@@ -113,7 +113,7 @@ class _Builder:
         member: str | None = None,
     ) -> None:
         parts = [self.doc.id, self.version, group.id, slot.name, key_day.isoformat()]
-        channel = OPERATOR_CHANNEL if slot.kind == "rfm" else group.channel
+        channel = OPERATOR_CHANNEL if is_internal(slot.kind) else group.channel
         self.actions.append(
             PlannedAction(
                 key=action_key(*parts, *([] if member is None else [member])),

@@ -182,9 +182,8 @@ class SlotBook:
                     continue  # a calendar gap: warned about, not posted
                 name = f"columns.{column.id}" + (f".d{lead}" if lead else "")
                 extra = {"days_left": lead}
-                yield self._slot(
-                    name, "column", day, column, extra, mature_only=mature_only, tag=tag
-                )
+                kind: ActionKind = "task" if column.audience == "internal" else "column"
+                yield self._slot(name, kind, day, column, extra, mature_only=mature_only, tag=tag)
 
     def _mature_extras(self, day: date) -> Iterable[Slot]:
         mature = self.doc.playbooks.mature

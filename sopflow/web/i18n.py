@@ -109,6 +109,8 @@ WORDS: dict[str, str | tuple[str, str]] = {
     "group": N_("Group"),
     "on_time": N_("on time"),
     "late": N_("late"),
+    "early": N_("early, not on time"),
+    "internal_tasks": N_("Internal tasks — never paste into a customer group"),
     "recorded": N_("Recorded"),
     "as_saved": N_("As saved"),
     "view": N_("View"),

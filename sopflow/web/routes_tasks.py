@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,14 +18,18 @@ from sopflow.web.auth import checked_form, login, now, workspace
 router = APIRouter()
 
 
+VERDICTS = ("early", "on_time", "late")  # the ledger's punctuality words
+
+
 @router.get("/tasks")
 def tasks(
-    request: Request, posted: str = "", late: str = "", user: Login = Depends(login)
+    request: Request, posted: str = "", verdict: str = "", user: Login = Depends(login)
 ) -> Response:
     ws = workspace(request)
     today = now().astimezone(ws.settings.zone).date()
     days = [day_work(ws, user=user.user, day=today + timedelta(days=n)) for n in (0, 1)]
-    return render(request, "tasks.html", days=days, posted=posted, late=late == "1")
+    verdict = verdict if verdict in VERDICTS else ""
+    return render(request, "tasks.html", days=days, posted=posted, verdict=verdict)
 
 
 @router.get("/tasks/image")
@@ -45,8 +50,9 @@ def done(
         result = mark_posted(workspace(request), user=user.user, key=form.get("key", ""), now=now())
     except AccountError as err:
         raise HTTPException(403, str(err)) from None
-    flag = "1" if result.late else "0"
-    return RedirectResponse(f"/tasks?posted={result.group_id}&late={flag}", status_code=303)
+    posted = f"{result.group_name or result.group_id} · {result.post}"
+    query = urlencode({"posted": posted, "verdict": result.verdict})
+    return RedirectResponse(f"/tasks?{query}", status_code=303)
 
 
 @router.get("/r/{token}", name="tracked_link")

@@ -117,6 +117,27 @@ def test_task_list_writes_excel_friendly_csv_and_markdown_checklists(tmp_path: P
     assert "  > 欢迎加入宝妈福利群！\n  > 群公告在置顶，每天 20:00 发福利。" in markdown
 
 
+def test_task_list_keeps_internal_tasks_out_of_the_posts_in_their_own_files(
+    tmp_path: Path,
+) -> None:
+    channel = TaskListChannel(tmp_path, now=clock)
+    rfm = planned("k-rfm", kind="rfm", slot="rfm.month_end", text="导出本月 RFM 分层名单")
+    results = channel.send_batch([planned("k1"), rfm])
+    day = datetime(2025, 3, 8).date()
+    posts_csv, posts_md = channel.paths_for(day)
+    tasks_csv, tasks_md = channel.paths_for(day, internal=True)
+    assert [(r.key, r.response_id) for r in results] == [
+        ("k1", "tasks-2025-03-08.csv"),
+        ("k-rfm", "tasks-2025-03-08-internal.csv"),
+    ]
+    assert "k-rfm" not in posts_csv.read_text(encoding="utf-8-sig")
+    assert "RFM" not in posts_md.read_text(encoding="utf-8")
+    with tasks_csv.open(encoding="utf-8-sig", newline="") as handle:
+        assert [r["key"] for r in csv.DictReader(handle)] == ["k-rfm"]
+    internal = tasks_md.read_text(encoding="utf-8")
+    assert "## 内部任务 — 勿发到客户群" in internal and "导出本月 RFM 分层名单" in internal
+
+
 def test_task_list_done_marks_are_read_back_by_key(tmp_path: Path) -> None:
     channel = TaskListChannel(tmp_path, now=clock)
     channel.send_batch([planned("k1"), planned("k2")])

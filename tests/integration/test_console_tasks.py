@@ -41,12 +41,12 @@ def test_done_records_the_operator_and_time_in_the_ledger(web: TestClient, ws: W
     csrf = csrf_of(web.get("/tasks").text)
     answer = web.post("/tasks/done", data={"csrf": csrf, "key": keys["g-fang"]})
     assert answer.status_code == 303
-    assert "late=0" in answer.headers["location"]
+    assert "verdict=early" in answer.headers["location"]  # due in an hour: posted early
     with ws.session() as session:
         row = ledger.get_deliveries(session, [keys["g-fang"]])[keys["g-fang"]]
     assert (row.status, row.done_by) == (ledger.DONE, "阿芳")
     after = web.get(answer.headers["location"]).text
-    assert "已记录" in after and "准时" in after
+    assert "已记录" in after and "提前，不算准时" in after
     assert keys["g-fang"] not in after  # done: no longer listed
 
 

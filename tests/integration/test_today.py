@@ -232,3 +232,71 @@ def test_today_checklist_and_done_speak_chinese_by_default_and_english_when_set(
     done = cli("deliveries", "done", MORNING, "--by", "小王", "--at", f"{DAY}T10:20").output
     assert done.strip() == f"marked 1 done: mombaby-refined:1.0:{MORNING} (on time)"
     assert "Nothing to do by hand." in cli("deliveries", "checklist", "--date", "2026-10-01").output
+
+
+OVERLAY = "mombaby-weekly-jielong"
+MONDAY = "2026-11-23"  # in the overlay's weekly window (Monday to Wednesday), and past
+
+
+def test_an_attached_overlay_posts_under_its_name_even_with_a_version_the_base_lacks(
+    planned: Workspace, cli: Cli
+) -> None:
+    from tests.support.examples import example_text, modified
+    from versions import services
+
+    in_production(planned, OVERLAY, now=SAVED)
+
+    def renamed(data: dict[str, Any]) -> None:
+        data["playbooks"]["campaigns"][0]["actions"][0]["name"] = "开团啦"
+
+    services.save_version(
+        planned.uow(), text=modified(example_text(OVERLAY), renamed), source="v2.yaml",
+        author="小王", message="改名", major=True, now=SAVED,
+    )  # fmt: skip
+    services.promote(
+        planned.uow(), sop_id=OVERLAY, version="2.0", approver="李经理", policy=planned.policy,
+        now=SAVED,
+    )  # fmt: skip
+    cli("overlay", "attach", OVERLAY, "--base", "mombaby-refined", "--from", "2026-09-21")
+
+    day = json.loads(cli("today", "--date", MONDAY, "--json").output)
+    [jielong] = [p for p in day["posts"] if p["sop_id"] == OVERLAY]
+    assert (jielong["post"], jielong["version"]) == ("每周好物接龙 · 开团啦", "2.0")
+    assert jielong["text"] and "campaigns.jielong.open" not in jielong["post"]
+    checklist = cli("deliveries", "checklist", "--date", MONDAY).output
+    assert "每周好物接龙 · 开团啦 · 上海宝妈福利群 (g1)" in checklist
+    done = cli("deliveries", "done", jielong["short_key"], "--by", "小王",
+               "--at", f"{MONDAY}T20:05")  # fmt: skip
+    assert "（准时）" in done.output
+
+
+def test_a_column_declared_internal_is_an_operator_task_never_a_post(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    from tests.support.examples import example_text, modified
+
+    def weekly_review(data: dict[str, Any]) -> None:
+        data["schedule"]["columns"].append(
+            {"id": "weekly-review", "name": "周复盘：删掉效果最差的 20% 内容", "time": "17:00",
+             "days": "weekly", "weekdays": ["周三"], "template": "review", "audience": "内部"}
+        )  # fmt: skip
+        data["templates"].append({"id": "review", "body": "按打开率给本周内容排序，删掉最差的 20%"})
+
+    sop = tmp_path / "mombaby.yaml"
+    sop.write_text(modified(example_text("mombaby-refined"), weekly_review), encoding="utf-8")
+    cli("save", str(sop), "--author", "小王", "-m", "加周复盘")
+    cli("promote", "mombaby-refined", "1.0", "--approver", "李经理")
+    cli("groups", "add", "g1", "--name", "上海宝妈福利群", "--sop", "mombaby-refined",
+        "--channel", "tasklist", "--owner", "小王")  # fmt: skip
+    cli("groups", "add", "g2", "--name", "杭州群", "--sop", "mombaby-refined", "--owner", "小李")
+
+    day = today(cli)  # 09-30 is a Wednesday
+    reviews = [(t["post"], t["group_id"], t["kind"], t["channel"]) for t in day["internal"]
+               if t["slot"] == "columns.weekly-review"]  # fmt: skip
+    assert reviews == [
+        ("周复盘：删掉效果最差的 20% 内容", "g1", "task", "tasklist"),
+        ("周复盘：删掉效果最差的 20% 内容", "g2", "task", "tasklist"),  # never g2's console
+    ]
+    assert day["internal"][0]["text"] == "按打开率给本周内容排序，删掉最差的 20%"
+    assert not any(p["slot"] == "columns.weekly-review" for p in day["posts"])
+    assert day["automatic"] == 3  # g2's three posts only

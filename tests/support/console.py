@@ -165,3 +165,38 @@ def with_hand_posts(ws: Workspace, *, now: datetime) -> dict[str, str]:
     finally:
         close_channels()
     return keys
+
+
+PLANNED_GROUPS = (
+    ("g-fang", "阿芳的福利群", "阿芳", "tasklist"),
+    ("g-robot", "阿芳的机器人群", "阿芳", "console"),
+    ("g-other", "别人的群", "小李", "tasklist"),
+)
+
+
+def _evening_every_day(data: dict) -> None:
+    for column in data["schedule"]["columns"]:
+        if column["id"] == "evening-welfare":
+            column["days"] = "every_day"  # whatever day a test runs, 晚间福利 is planned
+
+
+def with_planned_hand_posts(ws: Workspace) -> Workspace:
+    """mombaby-refined v1.0 (晚间福利 at 20:00 every day) in production and PLANNED_GROUPS:
+    阿芳 posts g-fang by hand and owns g-robot (console channel); 小李 posts g-other. Nothing
+    is run: the ledger stays empty, the hand posts come from the plan."""
+    from engine.groups import add_group
+
+    services.save_version(
+        ws.uow(), text=modified(example_text("mombaby-refined"), _evening_every_day),
+        source="mombaby.yaml", author="小王", message="首版", major=False, now=T0,
+    )  # fmt: skip
+    services.promote(
+        ws.uow(), sop_id="mombaby-refined", version="1.0", approver="李经理", policy=ws.policy,
+        now=T0,
+    )  # fmt: skip
+    with ws.session() as session:
+        for gid, name, owner, channel in PLANNED_GROUPS:
+            add_group(session, id=gid, name=name, sop_id="mombaby-refined", owner=owner,
+                      channel=channel, now=T0)  # fmt: skip
+        session.commit()
+    return ws
