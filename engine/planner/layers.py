@@ -81,10 +81,13 @@ def plan_layers(
                 action.key, 0
             )
     spacing = base.doc.schedule.spacing
-    declared = [o.doc.schedule.spacing.on_collision for o in overlays]
-    resolve = next((c for c in declared if c != "warn"), spacing.on_collision)
+    declared = [o.doc.schedule.spacing for o in overlays]
+    resolve = next(
+        (s.on_collision for s in declared if s.declared_collision() not in (None, "warn")),
+        spacing.on_collision,
+    )
     spacing = spacing.model_copy(update={"on_collision": resolve})
-    spaced, collisions = apply_spacing(actions, priorities, spacing)
+    spaced, collisions = apply_spacing(actions, priorities, spacing, base.doc.schedule.quiet_hours)
     crossing = [w for w in collisions if w not in warnings]
     spaced.sort(key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or ""))
     warnings = (
