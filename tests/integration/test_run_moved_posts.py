@@ -10,11 +10,12 @@ import pytest
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from flows.schedules import deployment_specs
-from services import playbooks, sending
+from services import overlays, playbooks, sending
 from services.workspace import Workspace
 from sop_models import parse_document
 from tests.support.examples import example_text, modified, moved_posts
 from tests.support.planning import local
+from tests.support.workspaces import in_production
 from versions import services
 
 SETUP = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
@@ -70,3 +71,30 @@ def test_the_run_at_the_quiet_hours_end_sends_the_post_deferred_into_it(ws: Work
         ("columns.night", "08:00"),
         ("columns.tip", "15:30"),
     ]
+
+
+def test_a_column_an_overlay_wins_over_is_not_sent_by_the_mature_day_run(
+    workspace: Workspace,
+) -> None:
+    for name in ("mombaby-refined", "mombaby-weekly-jielong"):
+        in_production(workspace, name, now=SETUP)
+    overlays.attach(
+        workspace,
+        overlays.Attachment(
+            overlay="mombaby-weekly-jielong", base="mombaby-refined", start=date(2026, 9, 21)
+        ),
+    )
+    with workspace.session() as session:
+        add_group(
+            session, id="sh-01", name="宝妈成长营一群", sop_id="mombaby-refined", now=SETUP,
+            channel="outbox", target="sh-01", start_date=date(2026, 8, 1),
+        )  # fmt: skip
+        session.commit()
+    monday_evening = local(2026, 9, 21, 20, 0)  # the 接龙 opens at 20:00 and wins the slot
+
+    mature = playbooks.plan_due(workspace, playbook="mature_day", now=monday_evening)
+    campaign = playbooks.plan_due(workspace, playbook="campaign", now=monday_evening)
+
+    at_eight = [(a.sop_id, a.slot) for a in [*mature.actions, *campaign.actions]
+                if a.at == monday_evening]  # fmt: skip
+    assert at_eight == [("mombaby-weekly-jielong", "campaigns.jielong.open")]
