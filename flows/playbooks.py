@@ -2,7 +2,9 @@
 
 A flow run plans one day for every group (each group's alias resolved at run time), sends one
 task per channel batch (never one per message), and publishes a table artifact: per group the
-actions planned, sent, failed, unknown and awaiting confirmation. Business rules live in
+actions planned, sent, failed, unknown and awaiting confirmation, described by the planner's
+warnings (e.g. a year without holiday data, named on every run; with nothing due, a Markdown
+artifact `<key>-warnings` carries them). Business rules live in
 `services.playbooks`; this module only orchestrates.
 
 A run sends what is due at its clock (`services.playbooks.plan_due`). The clock is `now` when
@@ -22,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
@@ -37,6 +39,7 @@ from services.workspace import Workspace, open_workspace
 from sop_models.errors import PartialRunError, one_line
 
 RETRY_DELAYS_S = [5, 30, 120]
+WARNINGS_SHOWN = 20  # in the artifact's description; the run's summary keeps them all
 # The workspace a flow run holds open; its batch tasks (run in the same thread) reuse it
 # instead of opening the database and the store again for every batch.
 _FLOW_WORKSPACE: ContextVar[Workspace | None] = ContextVar("sopflow_flow_workspace", default=None)
@@ -184,17 +187,27 @@ def run_playbook(
         sent_at=None if scheduled_clock else datetime.now(SHANGHAI),
     )
     run.summary["follow_up"] = follow_up.as_dict() if follow_up else None
+    key = artifact_key or f"{name.replace('_', '-')}-deliveries"
+    described = artifact_description(name, planned, dry_run=dry_run)
     if run.table:
-        create_table_artifact(
-            key=artifact_key or f"{name.replace('_', '-')}-deliveries",
-            table=run.table,
-            description=f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}",
-        )
+        create_table_artifact(key=key, table=run.table, description=described)
+    elif planned.warnings:  # nothing due, but what the plan warns about still reaches the run
+        create_markdown_artifact(key=f"{key}-warnings", markdown=described)
     if run.summary["failures"]:  # the run ends Failed (Prefect shows it), the rest went out
         raise PartialRunError(run_summary.failure_line(run.summary), run.summary)
     # The per-group table is the artifact; the return value stays small whatever the number
     # of groups (Prefect walks a flow's return value looking for futures).
     return run.summary
+
+
+def artifact_description(name: str, planned: playbooks.DayPlan, *, dry_run: bool) -> str:
+    """The table artifact's heading plus the planner's warnings (a year without holiday data,
+    collisions, quiet hours), one Markdown list item each, so the run's page shows them."""
+    head = f"{name} {planned.day.isoformat()}{' (dry run)' if dry_run else ''}"
+    shown = planned.warnings[:WARNINGS_SHOWN]
+    more = len(planned.warnings) - len(shown)
+    lines = [f"- {warning}" for warning in shown] + ([f"- … +{more}"] if more > 0 else [])
+    return "\n\n".join([head, "\n".join(lines)]) if lines else head
 
 
 @flow(name="cold_start")

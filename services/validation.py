@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
 from engine.planner import Layer, plan_layers
+from engine.planner.spacing import undeclared_quiet_warnings
 from engine.template_checks import check_templates
 from sop_models import SopDocument, parse_document
 from sop_models.errors import DataFileError, DocumentInvalid, Problem, SopflowError
@@ -60,7 +61,8 @@ def plan_warnings(
 ) -> list[str]:
     """The warnings of `doc`'s plan (with `overlays` laid over it) for one sample group from
     `start` for `days` days: collisions (naming both slots, the date and which one priority
-    keeps), calendar gaps, items repeated too soon, quiet hours, the mass-message cap."""
+    keeps), calendar gaps, items repeated too soon, quiet hours (and posts or welcomes at night
+    without them), the mass-message cap."""
     group = SampleGroup("sample", "示例群", start)
     try:
         result = plan_layers(
@@ -73,7 +75,9 @@ def plan_warnings(
         )
     except SopflowError as err:
         return [f"could not plan {start}..+{days} days: {err}"]
-    return result.warnings
+    schedule = doc.schedule
+    night = undeclared_quiet_warnings(schedule.quiet_hours, bool(schedule.on_join), result.actions)
+    return night + result.warnings
 
 
 def validate_text(text: str, source: str) -> SopDocument:

@@ -7,7 +7,7 @@ whether days 1-4 were simulated in the same call or in earlier ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -179,10 +179,17 @@ class Community:
             late_welcome = action.kind == "welcome" and sec < 0
             if sec >= DAY_SECONDS or (sec < 0 and not late_welcome):
                 raise ActionNotSimulable(f"{where}: {action.at.isoformat()} is not on {day}")
-            if action.kind == "welcome" and not action.member_id:
-                raise ActionNotSimulable(f"{where}: a welcome needs member_id")
             pushes, welcomes = buckets.setdefault(action.group_id, ([], []))
-            (welcomes if action.kind == "welcome" else pushes).append((max(sec, 0.0), action))
+            if action.kind != "welcome":
+                pushes.append((max(sec, 0.0), action))
+                continue
+            # a welcome merged out of the quiet hours (engine.planner.welcomes) reaches each
+            # member it names in `extra.members`, like one welcome each at its time
+            merged = [m for m in action.extra.get("members", "").split(",") if m]
+            if not action.member_id and not merged:
+                raise ActionNotSimulable(f"{where}: a welcome needs member_id")
+            for member in [action.member_id] if action.member_id else merged:
+                welcomes.append((max(sec, 0.0), replace(action, member_id=member)))
         for pushes, welcomes in buckets.values():
             pushes.sort(key=lambda item: (item[0], item[1].key))
             welcomes.sort(key=lambda item: (item[0], item[1].key))

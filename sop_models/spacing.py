@@ -6,8 +6,10 @@ dropped (取消); an on-join welcome at 23:58 waits for 08:00. Operator tasks (t
 are not customer posts and keep their time.
 
 `spacing`: two posts to one group closer than `gap_minutes` (default 30) are a collision. The
-plan warns (`warn`, the default), or the post with the lower `priority` is dropped (`drop`) or
-moved to `gap_minutes` after the other (`shift`); equal priorities are only warned about.
+post with the lower `priority` moves to the first time at least `gap_minutes` from every other
+post of its day (`shift`, the default; one that would land in the quiet hours or after midnight
+is dropped), is dropped (`drop`), or both go out with a warning (`warn`); equal priorities are
+only warned about.
 """
 
 from __future__ import annotations
@@ -52,5 +54,10 @@ class Spacing(SopModel):
 
     gap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
     """0 turns the check off."""
-    on_collision: Collision = "warn"
-    """warn (提醒), drop (取消) the lower priority post, or shift (顺延) it after the other."""
+    on_collision: Collision = "shift"
+    """shift (顺延, the default) the lower priority post after the other, drop (取消) it, or
+    only warn (提醒); equal priorities are always only warned about."""
+
+    def declared_collision(self) -> CollisionName | None:
+        """`on_collision` when the document says it, None when it is the default."""
+        return self.on_collision if "on_collision" in self.model_fields_set else None

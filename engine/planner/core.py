@@ -32,7 +32,7 @@ from typing import Protocol, get_args
 from engine import render as rendering
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar, fallback_warning
 from engine.planner.slots import TZ, Slot, SlotBook
-from engine.planner.spacing import apply_quiet_hours, apply_spacing
+from engine.planner.spacing import POSTS, apply_quiet_hours, apply_spacing
 from engine.planner.welcomes import MERGED, plan_welcomes
 from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
@@ -207,7 +207,9 @@ def plan(
     quiet = doc.schedule.quiet_hours
     # a post deferred out of the quiet hours lands on the next day: build the day before too
     back = timedelta(1) if quiet is not None and quiet.action == "defer" else timedelta(0)
-    book = SlotBook(doc, start - back, end, wanted, calendar, recent_content)
+    # posts of other kinds still take their place in the spacing: build them, filter at the end
+    build = wanted | POSTS if wanted & POSTS else wanted
+    book = SlotBook(doc, start - back, end, build, calendar, recent_content)
     days = book.days
     unique = {g.id: g for g in reversed(groups)}  # first of repeated ids wins
     builder = _Builder(doc, version)
@@ -226,10 +228,11 @@ def plan(
         if low <= action.at < high and action.key not in kept:
             kept[action.key] = action
     spaced, collisions = apply_spacing(
-        list(kept.values()), builder.priorities, doc.schedule.spacing
+        list(kept.values()), builder.priorities, doc.schedule.spacing, quiet
     )
     actions = sorted(
-        spaced, key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or "")
+        (a for a in spaced if a.kind in wanted),
+        key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or ""),
     )
     warnings = _start_warnings(doc, list(unique.values())) + quota_warnings(actions, rule=cap_rule)
     warnings += quiet_warnings + collisions + book.content.warnings(start, end)

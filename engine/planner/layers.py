@@ -19,7 +19,7 @@ from datetime import date
 
 from engine.calendar import LIBRARY_ONLY, WorkdayCalendar
 from engine.planner.core import GroupLike, JoinLike, Plan, plan
-from engine.planner.spacing import apply_spacing
+from engine.planner.spacing import POSTS, apply_spacing
 from engine.quota import CapRule, quota_warnings
 from sop_models import SopDocument
 
@@ -50,6 +50,10 @@ def plan_layers(
     cap_rule: CapRule = "month",
 ) -> Plan:
     """The base plan plus every overlay's plan inside its window, collisions resolved."""
+    # every post takes its place in the spacing, whichever kinds the caller wants (a mature_day
+    # run must drop the column an overlay's campaign wins over, as `sop plan` shows)
+    wanted = None if kinds is None else set(kinds)
+    build = wanted | POSTS if wanted is not None and wanted & POSTS else wanted
     actions, warnings, priorities = [], [], {}
     own_quota: set[str] = set()
     used: defaultdict[date, set[str]] = defaultdict(set)  # content of the layers planned so far
@@ -65,7 +69,7 @@ def plan_layers(
             start=first,
             end=last,
             joins=joins if layer is base else (),  # welcomes come from the base SOP only
-            kinds=kinds,
+            kinds=build,
             calendar=calendar,
             cap_rule=cap_rule,
             recent_content=used,
@@ -81,10 +85,14 @@ def plan_layers(
                 action.key, 0
             )
     spacing = base.doc.schedule.spacing
-    declared = [o.doc.schedule.spacing.on_collision for o in overlays]
-    resolve = next((c for c in declared if c != "warn"), spacing.on_collision)
+    declared = [o.doc.schedule.spacing for o in overlays]
+    resolve = next(
+        (s.on_collision for s in declared if s.declared_collision() not in (None, "warn")),
+        spacing.on_collision,
+    )
     spacing = spacing.model_copy(update={"on_collision": resolve})
-    spaced, collisions = apply_spacing(actions, priorities, spacing)
+    spaced, collisions = apply_spacing(actions, priorities, spacing, base.doc.schedule.quiet_hours)
+    spaced = [a for a in spaced if wanted is None or a.kind in wanted]
     crossing = [w for w in collisions if w not in warnings]
     spaced.sort(key=lambda a: (a.at.timestamp(), a.group_id, a.slot, a.member_id or ""))
     warnings = (

@@ -1,7 +1,8 @@
 """Day runs on a real workspace (git store + SQLite): a join's on-join actions across midnight.
 
 The mombaby example welcomes at once and asks for a self-intro 30 minutes later, so a 23:45
-join has its welcome on its own day and its self-intro at 00:15 the next day.
+join has its welcome on its own day and its self-intro at 00:15 the next day (here without the
+example's quiet hours, which would defer both to 08:00: tests/unit/test_planner_spacing.py).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ LAST_INTRO = f"{SOP}:1.0:g1:on_join.self-intro:2026-09-03:wm-last"
 
 @pytest.fixture
 def ws(workspace: Workspace) -> Workspace:
-    """Mombaby 1.0 in production, one outbox group, one member who joined at 23:45."""
-    in_production(workspace, SOP, now=NOW)
+    """Mombaby 1.0 (no quiet hours) in production, one outbox group, one member who joined at
+    23:45."""
+    in_production(workspace, SOP, now=NOW, change=without_quiet_hours)
     with workspace.session() as session:
         add_group(
             session,
@@ -53,6 +55,10 @@ def ws(workspace: Workspace) -> Workspace:
         )
         session.commit()
     return workspace
+
+
+def without_quiet_hours(data: dict) -> None:
+    del data["schedule"]["quiet_hours"]
 
 
 def _run(ws: Workspace, day: date, playbook: playbooks.Playbook = "welcome") -> list[str]:

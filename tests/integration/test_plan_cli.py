@@ -138,20 +138,23 @@ def test_plan_json_lists_a_weeks_actions_with_local_times_and_chinese_text(
     assert [a["at"] for a in actions] == sorted(a["at"] for a in actions)
     first = actions[0]
     assert (first["key"], first["at"], first["kind"], first["member"]) == (
-        "mombaby-refined:1.0:g1:on_join.self-intro:2026-08-31:wm-000",
-        "2026-09-01T00:20:00+08:00",
+        "mombaby-refined:1.0:g1:on_join.self-intro:2026-09-01:merged",  # a 23:50 join's 00:20
+        "2026-09-01T08:00:00+08:00",  # self-intro waits for the end of the quiet hours
         "welcome",
-        "wm-000",
+        None,
     )
     welcome = next(a for a in actions if a["member"] == "wm-001" and a["slot"] == "on_join.welcome")
     assert welcome["key"] == "mombaby-refined:1.0:g1:on_join.welcome:2026-09-02:wm-001"
     assert welcome["at"] == "2026-09-02T10:00:00+08:00" and welcome["text"].startswith(
         "@小红 欢迎新妈妈"
     )
-    # joined 08-31 23:50, before the window: only the self-intro 30 minutes later is inside
-    late = [a for a in actions if a["member"] == "wm-000"]
+    # joined 08-31 23:50 inside the quiet hours: its welcome and self-intro wait for 08:00 the
+    # next morning, merged per group (never also as the member's own actions)
+    assert not [a for a in actions if a["member"] == "wm-000"]
+    late = [a for a in actions if a["key"].endswith(":merged")]
     assert [(a["slot"], a["at"]) for a in late] == [
-        ("on_join.self-intro", "2026-09-01T00:20:00+08:00")
+        ("on_join.self-intro", "2026-09-01T08:00:00+08:00"),
+        ("on_join.welcome", "2026-09-01T08:00:00+08:00"),
     ]
     rules = next(a for a in actions if a["slot"] == "cold_start.day1-rules")
     assert (rules["group"], rules["at"], rules["channel"]) == (

@@ -31,7 +31,7 @@ def test_a_collision_in_the_sop_itself_is_one_warning_line_naming_slots_date_and
     path = _write(
         tmp_path,
         "clash",
-        schedule={"columns": [WELFARE]},
+        schedule={"columns": [WELFARE], "spacing": {"on_collision": "warn"}},
         playbooks={"mature": {"flash_sale": SALE}},
     )
     result = cli("validate", path, "--from", "2026-09-07")
@@ -61,8 +61,28 @@ def test_an_overlay_file_is_laid_over_the_base_and_its_priority_decides(
     path.write_text(yaml.safe_dump(overlay, allow_unicode=True), encoding="utf-8")
     result = cli("validate", base, "--overlay", str(path), "--from", "2026-09-07")
     (line,) = [x for x in result.output.splitlines() if "撞车" in x]
-    assert "两条都保留（按优先级应保留 flash_sale.wed）" in line
-    assert "首例 sample 2026-09-09 20:00/20:10" in line
+    # no on_collision declared: the declared priority applies, the base's post gives way
+    assert "首例 sample 2026-09-09 20:00/20:10（相隔 10 分钟）：columns.welfare 移至 20:40" in line
+
+
+def test_posts_and_welcomes_at_night_without_declared_quiet_hours_are_one_line_each(
+    cli: Cli, tmp_path: Path
+) -> None:
+    late = {"id": "late", "name": "夜读", "time": "22:30", "template": "t"}
+    welcome = {"id": "hi", "template": "t"}
+    path = _write(tmp_path, "night", schedule={"columns": [WELFARE, late], "on_join": [welcome]})
+    result = cli("validate", path, "--from", "2026-09-07")
+    assert result.exit_code == 0
+    night = [x for x in result.output.splitlines() if "schedule.quiet_hours" in x]
+    assert night == [
+        f"warn  {path}: schedule.quiet_hours：未声明，而 columns.late 计划在 2026-09-07 22:30"
+        "（22:00-08:00 之间）：请声明 quiet_hours 以顺延或取消",
+        f"warn  {path}: schedule.quiet_hours：未声明，而 schedule.on_join 在成员入群时立即发出"
+        "（23:58 也会发）：请声明 quiet_hours 把它顺延到早上",
+    ]
+    quiet = {"columns": [WELFARE, late], "on_join": [welcome], "quiet_hours": {}}
+    declared = cli("validate", _write(tmp_path, "quiet", schedule=quiet), "--from", "2026-09-07")
+    assert "schedule.quiet_hours" not in declared.output
 
 
 def test_calendar_gaps_and_items_repeated_within_repeat_days_are_warned_about() -> None:

@@ -29,3 +29,16 @@ def modified(text: str, change: Callable[[dict[str, Any]], None]) -> str:
     data = parse_document(text).model_dump(mode="json", exclude_none=True)
     change(data)
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def moved_posts(data: dict[str, Any]) -> None:
+    """Mombaby as `mombaby-moved`, with posts the planner moves off their written times: a
+    23:00 column (deferred to 08:00 by the quiet hours), an 08:10 one that gives way to it
+    (shifted to 08:30) and a 15:10 one that gives way to the 15:00 topic (to 15:30)."""
+    data["id"] = "mombaby-moved"
+    topic = {"template": "topic", "content_tag": "202503 促活-妈妈话题-图文"}
+    data["schedule"]["columns"] += [
+        {"id": "night", "name": "夜读", "time": "23:00", "priority": 5, **topic},
+        {"id": "early", "name": "早读", "time": "08:10", "priority": -1, **topic},
+        {"id": "tip", "name": "小贴士", "time": "15:10", "priority": -1, **topic},
+    ]

@@ -21,11 +21,14 @@ __all__ = ["EXAMPLES", "Cli", "cli", "example_text", "in_production", "modified"
 __all__ += ["save_example_as", "with_candidate"]
 
 
-def in_production(ws: Workspace, name: str, *, now: datetime) -> None:
-    """Save example `name` as v1.0 (by 小王) and promote it (by 李经理)."""
+def in_production(
+    ws: Workspace, name: str, *, now: datetime, change: Callable[[dict], Any] | None = None
+) -> None:
+    """Save example `name` (edited by `change`, if given) as v1.0 (by 小王) and promote it
+    (by 李经理)."""
     services.save_version(
         ws.uow(),
-        text=example_text(name),
+        text=example_text(name) if change is None else modified(example_text(name), change),
         source=f"{name}.yaml",
         author="小王",
         message="首版",

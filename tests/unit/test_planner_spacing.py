@@ -32,7 +32,9 @@ def welfare_and_sale(on_collision: str, sale_priority: int = 10) -> Any:
     )
 
 
-def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_by_default() -> None:
+def test_two_posts_within_30_minutes_are_warned_about_and_both_kept_when_on_collision_is_warn() -> (
+    None
+):
     result = run(welfare_and_sale("warn"), GROUP, date(2026, 9, 7), date(2026, 9, 13))
     assert len(by_slot(result.actions, "columns.welfare")) == 7
     (warning,) = [w for w in result.warnings if w.startswith("撞车")]
@@ -70,6 +72,68 @@ def test_a_collision_is_resolved_by_the_declared_priority() -> None:
     assert sale.at == local(2026, 9, 9, 20, 30)  # the column wins; the sale waits the gap
     assert sale.key == "test-sop:1.0:g1:flash_sale.wed:2026-09-09"
     assert sale.extra["collision"] == "moved from 20:10 (columns.welfare)"
+
+
+def columns_doc(*columns: tuple[str, str, int], **schedule: Any) -> Any:
+    """Columns (id, time, priority) every day; `schedule` adds spacing or quiet hours."""
+    found = [
+        {"id": cid, "name": cid, "time": at, "template": "t", "priority": priority}
+        for cid, at, priority in columns
+    ]
+    return sop(schedule={"columns": found, **schedule})
+
+
+def times_on(result: Any, day: date) -> dict[str, str]:
+    return {a.slot: f"{a.at:%H:%M}" for a in result.actions if a.at.date() == day}
+
+
+def test_shifting_a_chain_leaves_no_two_posts_closer_than_the_gap() -> None:
+    doc = columns_doc(("a", "20:00", 1), ("b", "20:10", 2), ("c", "20:20", 3))
+    result = run(doc, GROUP, WEDNESDAY, WEDNESDAY)
+    assert times_on(result, WEDNESDAY) == {
+        "columns.c": "20:20",  # the highest priority keeps its time
+        "columns.b": "20:50",
+        "columns.a": "21:20",
+    }
+    assert all("-" not in w.split("相隔")[-1][:4] for w in result.warnings if "相隔" in w)
+    assert any("20:00/20:20（相隔 20 分钟）：columns.a 移至 21:20" in w for w in result.warnings)
+
+
+def test_a_shifted_post_is_compared_with_every_kept_post_not_only_its_neighbour() -> None:
+    doc = columns_doc(("a", "08:00", 0), ("b", "08:10", 5), ("x", "08:00", 0))
+    at = sorted(times_on(run(doc, GROUP, WEDNESDAY, WEDNESDAY), WEDNESDAY).values())
+    assert at == ["08:10", "08:40", "09:10"]
+
+
+def test_the_declared_priority_applies_when_on_collision_is_not_given() -> None:
+    doc = columns_doc(("welfare", "20:00", 0), ("sale", "20:10", 10))
+    assert doc.schedule.spacing.declared_collision() is None
+    moved = run(doc, GROUP, WEDNESDAY, WEDNESDAY).actions
+    assert {a.slot: f"{a.at:%H:%M}" for a in moved} == {
+        "columns.sale": "20:10",
+        "columns.welfare": "20:40",
+    }
+    equal = run(columns_doc(("a", "20:00", 0), ("b", "20:10", 0)), GROUP, WEDNESDAY, WEDNESDAY)
+    assert times_on(equal, WEDNESDAY) == {"columns.a": "20:00", "columns.b": "20:10"}
+    assert any("两条都保留（优先级相同）" in w for w in equal.warnings)
+
+
+def test_a_shift_never_moves_a_post_into_the_quiet_hours() -> None:
+    quiet = {"start": "22:00", "end": "08:00"}
+    doc = columns_doc(("a", "21:40", 5), ("b", "21:50", 0), quiet_hours=quiet)
+    result = run(doc, GROUP, WEDNESDAY, WEDNESDAY)
+    assert times_on(result, WEDNESDAY) == {"columns.a": "21:40"}
+    assert any("22:00 前已无空档，丢弃 columns.b" in w for w in result.warnings)
+
+
+def test_a_shift_never_moves_a_post_past_midnight() -> None:
+    doc = columns_doc(("a", "23:40", 5), ("b", "23:50", 0))
+    result = run(doc, GROUP, WEDNESDAY, date(2026, 9, 10))
+    assert [(f"{a.at:%m-%d %H:%M}", a.slot) for a in result.actions] == [
+        ("09-09 23:40", "columns.a"),
+        ("09-10 23:40", "columns.a"),
+    ]
+    assert any("24:00 前已无空档，丢弃 columns.b" in w for w in result.warnings)
 
 
 def quiet_doc(action: str = "defer", **quiet: Any) -> Any:

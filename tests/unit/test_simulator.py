@@ -348,6 +348,24 @@ def test_a_welcome_planned_for_yesterday_is_delivered_at_midnight() -> None:
     assert row == (first.member, datetime(2025, 3, 4, tzinfo=TZ), 1.0)
 
 
+def test_a_welcome_merged_out_of_the_quiet_hours_reaches_every_member_it_names() -> None:
+    groups = specs(1, size=10)
+    community = Community.create(params=SimulationParams(joins_per_day=5.0), groups=groups)
+    night = community.simulate_day(START).joined[:2]
+    morning = datetime(2025, 3, 4, 8, tzinfo=TZ)
+    merged = replace(
+        welcome_action(joiner=night[0], sop_id="welfare", version="1.0"),
+        at=morning,
+        member_id=None,
+        extra={"merged": "2", "members": ",".join(j.member for j in night)},
+    )
+    events = community.simulate_day(START + timedelta(days=1), actions=[merged]).events
+    delivered = rows(where(events, "delivered"), "member", "time")
+    assert sorted(delivered) == sorted((j.member, morning) for j in night)
+    with pytest.raises(ActionNotSimulable, match="needs member_id"):
+        community.simulate_day(START + timedelta(days=2), actions=[replace(merged, extra={})])
+
+
 def test_writers_keep_chinese_group_names_and_local_times(tmp_path: Path) -> None:
     events = run(SimulationParams(seed=2), specs(2, size=30), 2).events
     parquet = write_events(events, tmp_path / "events.parquet")
