@@ -40,10 +40,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 Playbook = Literal["cold_start", "mature_day", "campaign", "welcome", "all"]
 PLAYBOOK_KINDS: dict[str, set[str]] = {
     "cold_start": {"cold_start"},
-    "mature_day": {"column", "flash_sale", "rfm", "calendar"},
+    "mature_day": {"column", "flash_sale", "rfm", "task", "calendar"},
     "campaign": {"campaign"},
     "welcome": {"welcome"},
-    "all": {"welcome", "cold_start", "column", "flash_sale", "rfm", "calendar", "campaign"},
+    "all": {"welcome", "cold_start", "column", "flash_sale", "rfm", "task", "calendar", "campaign"},
 }
 # Sent this long after its time, an action counts as late (the ledger's on-time default).
 LATE_AFTER = ledger.ON_TIME_WINDOW

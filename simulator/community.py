@@ -25,7 +25,7 @@ from simulator.population import (
     initial_state,
     with_joiners,
 )
-from sop_models.actions import PlannedAction
+from sop_models.actions import PlannedAction, is_internal
 
 _Timed = list[tuple[float, PlannedAction]]
 
@@ -171,7 +171,7 @@ class Community:
             spec = self._states[action.group_id].spec
             if action.at.tzinfo is None:
                 raise ActionNotSimulable(f"{where}: time {action.at.isoformat()} has no timezone")
-            if action.kind == "rfm":  # an operator task, nothing reaches members
+            if is_internal(action.kind):  # an operator task, nothing reaches members
                 continue
             if spec.start_date > day:
                 raise ActionNotSimulable(f"{where}: group {spec.id!r} starts on {spec.start_date}")

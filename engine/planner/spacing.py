@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-from sop_models.actions import PlannedAction
+from sop_models.actions import PlannedAction, is_internal
 from sop_models.i18n import tr
 from sop_models.spacing import QuietHours, Spacing
 
 POSTS = frozenset({"column", "flash_sale", "calendar", "campaign", "cold_start"})
-"""Kinds that are posts to the whole group (welcomes go to one member, RFM to operators)."""
+"""Kinds that are posts to the whole group (welcomes go to one member, tasks to operators)."""
 
 
 def apply_quiet_hours(
@@ -32,7 +32,7 @@ def apply_quiet_hours(
     for action in actions:
         local = action.at
         minute = local.hour * 60 + local.minute
-        if action.kind == "rfm" or not quiet.contains(minute):
+        if is_internal(action.kind) or not quiet.contains(minute):
             kept.append(action)
             continue
         if action.kind != "welcome":

@@ -300,3 +300,14 @@ def test_a_column_declared_internal_is_an_operator_task_never_a_post(
     assert day["internal"][0]["text"] == "按打开率给本周内容排序，删掉最差的 20%"
     assert not any(p["slot"] == "columns.weekly-review" for p in day["posts"])
     assert day["automatic"] == 3  # g2's three posts only
+
+    from services import playbooks  # the day's run hands the task to the operators' list
+
+    run = playbooks.plan_due(
+        workspace,
+        playbook="mature_day",
+        day=date(2026, 9, 30),
+        now=datetime(2026, 9, 30, 17, 5, tzinfo=ZoneInfo("Asia/Shanghai")),
+    )
+    tasks = sorted((a.group_id, a.channel) for a in run.actions if a.kind == "task")
+    assert tasks == [("g1", "tasklist"), ("g2", "tasklist")]
