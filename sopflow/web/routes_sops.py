@@ -23,6 +23,7 @@ router = APIRouter()
 AUDIT_ROWS = 500
 WEEK_GROUPS = 10  # groups planned when none are asked for
 HISTORY_PAGE = 50  # versions per history page (the newest first)
+KPI_VERSIONS = 20  # versions (with their diffs) the KPI page lists; the history page has all
 
 
 @router.get("/")
@@ -68,7 +69,8 @@ def sop_kpis(request: Request, sop_id: str, user: Login = Depends(lead)) -> Resp
     from report.html import render_report
     from services.report_data import report_data
 
-    html = render_report(report_data(workspace(request), sop_id, now=now()))
+    data = report_data(workspace(request), sop_id, now=now(), newest=KPI_VERSIONS)
+    html = render_report(data)
     # The report is one self-contained file: its own inline styles, no scripts at all.
     policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
     return HTMLResponse(html, headers={"Content-Security-Policy": policy})
