@@ -16,13 +16,11 @@ from report import (
     VersionRow,
     write_report,
 )
-from services.kpis import alert_hits, kpi_table
+from services import console_cache
 from services.workspace import Workspace
-from sop_models import parse_document
 from sop_models.errors import CheckError
 from sop_models.evidence import Evidence, read_evidence
 from versions import audit
-from versions.diff import diff_documents, format_changes
 from versions.store import VersionInfo
 
 TREND_METRICS = (
@@ -46,8 +44,7 @@ def _versions(
         aliases.setdefault(str(version), []).append(name)
     rows, previous = [], None
     for info in infos:
-        data = parse_document(ws.store.content(info), info.tag).model_dump(mode="json")
-        diff = format_changes(diff_documents(previous, data)).splitlines() if previous else []
+        diff = console_cache.change_lines(ws, previous, info) if previous else []
         rows.append(
             VersionRow(
                 str(info.version),
@@ -59,14 +56,16 @@ def _versions(
                 diff,
             )
         )
-        previous = data
+        previous = info
     if newest is not None and len(rows) > newest:
         rows = rows[1:]
     return list(reversed(rows))
 
 
 def _series(ws: Workspace, sop_id: str) -> list[KpiSeries]:
-    table = kpi_table(ws, sop_id=sop_id, by=("version", "day"), metrics=list(TREND_METRICS))
+    table = console_cache.kpi_rows(
+        ws, sop_id=sop_id, by=("version", "day"), metrics=list(TREND_METRICS)
+    )
     found: list[KpiSeries] = []
     rows = table.to_pylist()
     for metric in TREND_METRICS:
@@ -143,9 +142,9 @@ def report_data(
     version history limited to the `newest` versions when given (the console's page)."""
     latest = ws.store.resolve(sop_id, "latest")
     infos = ws.store.versions(sop_id)
-    doc = parse_document(ws.store.content(latest), latest.tag)
+    doc = console_cache.document(ws, latest)
     try:
-        hits = alert_hits(ws, doc)
+        hits = console_cache.alert_days(ws, latest)
     except CheckError:
         hits = []
     alerts = [
