@@ -161,27 +161,30 @@ def audit_log(
     action: str = "",
     since: str = "",
     until: str = "",
+    full: bool = False,
     user: Login = Depends(lead),
 ) -> Response:
-    """The audit log, newest first; `since`/`until` are local days (both included)."""
+    """The audit log, newest first; `since`/`until` are local days (both included). The
+    banner hashes the records since the last clean check (`full`: every record)."""
     ws = workspace(request)
     start, end = _local_day(ws, "since", since), _local_day(ws, "until", until)
-    found = audit_trail.records(
+    newest, total = audit_trail.newest(
         ws,
+        limit=AUDIT_ROWS,
         sop_id=sop or None,
         actor=actor or None,
         action=action or None,
         since=start,
         until=end + timedelta(days=1) if end else None,
     )
-    newest = list(reversed(found[-AUDIT_ROWS:]))
-    findings = audit_trail.verify(ws)
+    checked = audit_trail.verify_recent(ws, now=now(), full=full)
     return render(
         request,
         "audit.html",
         rows=newest,
-        total=len(found),
-        findings=findings,
+        total=total,
+        findings=checked.findings,
+        checked=checked,
         filters={"sop": sop, "actor": actor, "action": action, "since": since, "until": until},
     )
 
