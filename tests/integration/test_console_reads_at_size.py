@@ -117,3 +117,33 @@ def test_the_report_shows_the_check_evidence_of_the_highest_version_that_has_one
     experiment = report_data(ws, SOP).experiment
 
     assert experiment is not None and experiment.changelog == "v1.1: 新标题 — 打开率 +18.0%"
+
+
+def test_the_kpi_page_follows_imports_and_removals_of_events(ws: Workspace) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from services.event_imports import import_table, remove_batch
+
+    def opens() -> list[float]:
+        [series] = [s for s in report_data(ws, SOP).series if s.metric == "open_rate"]
+        return [p.value for p in series.points if p.value is not None]
+
+    table = pa.table(
+        {
+            "group": ["g-1"] * 3,
+            "member": [None, "m-1", "m-2"],
+            "time": ["2026-09-02T12:00:00+08:00"] * 3,
+            "event": ["delivered", "open", "open"],
+            "value": [4.0, None, None],
+            "sop_version": ["1.0"] * 3,
+            "sop": [SOP] * 3,
+        }
+    )
+    group_services.add_groups(ws, groups=[NewGroup(id="g-1", name="群", sop_id=SOP)], now=T0)
+    assert opens() == []
+    batch = import_table(ws, table, source="t.csv", now=datetime.now(UTC), actor="小王")
+    assert opens() == [0.5]
+    remove_batch(ws, batch.sha256, now=datetime.now(UTC), actor="小王")
+    assert opens() == []
