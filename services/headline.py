@@ -42,10 +42,13 @@ class Headline:
         return f"{self.value:.2f}"
 
 
-def headline(ws: Workspace, *, sop_id: str, today: date) -> Headline | None:
-    """The SOP's headline KPI, or None when it has no production version."""
+def headline(
+    ws: Workspace, *, sop_id: str, today: date, production: str | None = None
+) -> Headline | None:
+    """The SOP's headline KPI, or None when it has no production version; `production`: its
+    version number when the caller read the aliases already (resolving one costs a git scan)."""
     try:
-        info = ws.store.resolve(sop_id, "production")
+        info = ws.store.resolve(sop_id, production or "production")
     except VersionNotFound:
         return None
     doc = console_cache.document(ws, info)

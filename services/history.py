@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from engine.groups import Group
+from services import console_cache
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 from versions import services
@@ -153,8 +154,7 @@ def show_version(ws: Workspace, *, sop_id: str, ref: str) -> Shown:
 
 def diff_versions(ws: Workspace, *, sop_id: str, a: str, b: str) -> list[Change]:
     """Field paths added, removed and changed from version (or alias) `a` to `b`."""
-    docs = []
-    for ref in (a, b):
-        info = services.resolve(ws.store, sop_id, ref)
-        docs.append(parse_document(ws.store.content(info), info.tag).model_dump(mode="json"))
-    return diff_documents(docs[0], docs[1])
+    left, right = (services.resolve(ws.store, sop_id, ref) for ref in (a, b))
+    return diff_documents(
+        console_cache.document_data(ws, left), console_cache.document_data(ws, right)
+    )

@@ -32,7 +32,12 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
         return RedirectResponse("/tasks", status_code=303)
     ws = workspace(request)
     sops, today = list_sops(ws), now().astimezone(ws.settings.zone).date()
-    headlines = {s.latest.sop_id: headline(ws, sop_id=s.latest.sop_id, today=today) for s in sops}
+    headlines = {
+        s.latest.sop_id: headline(ws, sop_id=s.latest.sop_id, today=today, production=s.production)
+        if s.production
+        else None
+        for s in sops
+    }
     return render(
         request, "sops.html", sops=sops, following=groups_following(ws), headlines=headlines
     )
