@@ -103,10 +103,22 @@ def prefect_environment(
         refresh_prefect_settings()
 
 
+_kept_for: Path | None = None  # the home whose ephemeral server `keep_server` left running
+
+
 @contextmanager
-def use_ephemeral(home: Path, *, logging_level: str = "WARNING") -> Iterator[None]:
-    """Run flows in Prefect's ephemeral mode with state under `home` (no server, no schedules)."""
-    Path(home).mkdir(parents=True, exist_ok=True)
+def use_ephemeral(
+    home: Path, *, logging_level: str = "WARNING", keep_server: bool = False
+) -> Iterator[None]:
+    """Run flows in Prefect's ephemeral mode with state under `home` (no server, no schedules).
+
+    `keep_server`: leave the ephemeral server running afterwards for the next block on the
+    same `home` (starting one takes seconds; a long-lived process such as the console reads
+    through it on every page). A block on another home stops it first; so does process exit.
+    """
+    global _kept_for
+    home = Path(home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
     env = prefect_env(home, logging_level=logging_level)
     # The in-process server's task-run recorder logs cancelled flushes as ERROR tracebacks when
     # it is stopped; they are shutdown noise, not failures of our runs.
@@ -114,13 +126,36 @@ def use_ephemeral(home: Path, *, logging_level: str = "WARNING") -> Iterator[Non
     with prefect_environment(env):
         try:
             _without_flow_run_heartbeats()
+            if _kept_for is not None and _kept_for != home:
+                _stop_ephemeral_servers()  # it serves another home's database
+            _kept_for = None
             # Started here, under a watchdog, so that it dies with this process even when
             # this process is killed with SIGKILL (see flows.server_guard).
             server_guard.start_guarded_ephemeral_server()
             yield
         finally:
             drain_prefect_workers()
-            _stop_ephemeral_servers()
+            if keep_server:
+                _kept_for = home
+            else:
+                _stop_ephemeral_servers()
+
+
+def kept_server_url(home: Path) -> str | None:
+    """The API URL of the ephemeral server `keep_server` left running for `home`, or None.
+
+    A client given this URL reads without entering `use_ephemeral` again: refreshing Prefect's
+    settings on the way in and out costs more than a second per call under load.
+    """
+    if _kept_for != Path(home).resolve() or "prefect.server.api.server" not in sys.modules:
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in SubprocessASGIServer._instances.values():
+        process = server.server_process
+        if process is not None and process.poll() is None:
+            return str(server.api_url)
+    return None
 
 
 def _without_flow_run_heartbeats() -> None:

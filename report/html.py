@@ -34,7 +34,7 @@ def render_report(data: ReportData) -> str:
         _experiment(data.experiment, units) if data.experiment else _no_experiment(),
         _trends(data, colours),
         _alerts(data.alerts, units, labels),
-        _versions(data.versions, colours, data.zone),
+        _versions(data.versions, colours, data.zone, data.versions_total),
     ]
     title = tr("{title} · SOP report").format(title=data.title)
     lang = "zh-CN" if is_chinese() else "en"
@@ -229,8 +229,11 @@ def _alerts(alerts: list[AlertDay], units: dict[str, str], labels: dict[str, str
     )
 
 
-def _versions(versions: list[VersionRow], colours: dict[str, str], zone: tzinfo) -> str:
-    title = f"<h2>{_w(N_('Version history'))}</h2>"
+def _versions(
+    versions: list[VersionRow], colours: dict[str, str], zone: tzinfo, total: int | None
+) -> str:
+    count = f" ({len(versions):,} / {total:,})" if total and total > len(versions) else ""
+    title = f"<h2>{_w(N_('Version history'))}{count}</h2>"
     if not versions:
         empty = _w(N_("No saved versions."))
         return f'<section class="card" id="versions">{title}<p class="empty">{empty}</p></section>'

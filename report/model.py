@@ -105,3 +105,4 @@ class ReportData:
     experiment: ExperimentView | None
     alerts: list[AlertDay]
     zone: tzinfo = UTC
+    versions_total: int | None = None  # when `versions` holds only the newest of them

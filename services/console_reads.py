@@ -13,9 +13,14 @@ from services.workspace import Workspace
 
 
 def groups_following(ws: Workspace) -> dict[str, int]:
-    """SOP id -> how many groups follow it."""
+    """SOP id -> how many groups (not archived) follow it."""
+    query = (
+        select(Group.sop_id, func.count())
+        .where(col(Group.archived_at).is_(None))
+        .group_by(col(Group.sop_id))
+    )
     with ws.session() as session:
-        rows = session.exec(select(Group.sop_id, func.count()).group_by(Group.sop_id)).all()
+        rows = session.exec(query).all()
     return {sop_id: int(count) for sop_id, count in rows}
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.kpis import kpi_table
+from services import console_cache
 from services.workspace import Workspace
-from sop_models import parse_document
 from sop_models.errors import VersionNotFound
 from sop_models.kpis import METRICS
 
@@ -43,16 +42,19 @@ class Headline:
         return f"{self.value:.2f}"
 
 
-def headline(ws: Workspace, *, sop_id: str, today: date) -> Headline | None:
-    """The SOP's headline KPI, or None when it has no production version."""
+def headline(
+    ws: Workspace, *, sop_id: str, today: date, production: str | None = None
+) -> Headline | None:
+    """The SOP's headline KPI, or None when it has no production version; `production`: its
+    version number when the caller read the aliases already (resolving one costs a git scan)."""
     try:
-        info = ws.store.resolve(sop_id, "production")
+        info = ws.store.resolve(sop_id, production or "production")
     except VersionNotFound:
         return None
-    doc = parse_document(ws.store.content(info), info.tag)
+    doc = console_cache.document(ws, info)
     metric = doc.kpis.targets[0].metric if doc.kpis.targets else DEFAULT_METRIC
     first = today - timedelta(days=DAYS - 1)
-    rows = kpi_table(
+    rows = console_cache.kpi_rows(
         ws, sop_id=sop_id, by=["version"], metrics=[metric], start=first, end=today + timedelta(1)
     ).to_pylist()
     version = str(info.version)

@@ -4,15 +4,19 @@ a semantic diff."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.groups import list_groups
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from engine.groups import Group
+from services import console_cache
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
-from versions import audit, services
+from versions import services
+from versions.audit import AuditRecord
 from versions.diff import Change, diff_documents
 from versions.store import VersionInfo, unknown_sop
 
@@ -98,16 +102,14 @@ def list_sops(ws: Workspace) -> list[SopSummary]:
     groups following each alias and the last audited change."""
     found = []
     with ws.session() as session:
-        following = Counter((g.sop_id, g.alias) for g in list_groups(session))
-        last: dict[str, LastChange] = {}
-        for record in audit.query(session):  # oldest first: the newest per SOP wins
-            last[record.sop_id] = LastChange(record.at, record.actor, record.action, record.note)
+        following = _groups_by_alias(session)
+        last = _last_changes(session)
     for sop_id in ws.store.sop_ids():
         latest = ws.store.latest(sop_id)
         if latest is None:
             continue
         aliases = {name: str(version) for name, version in ws.store.aliases(sop_id).items()}
-        groups = {alias: following[(sop_id, alias)] for alias in ("production", "candidate")}
+        groups = {alias: following.get((sop_id, alias), 0) for alias in ("production", "candidate")}
         found.append(
             SopSummary(
                 latest,
@@ -120,6 +122,29 @@ def list_sops(ws: Workspace) -> list[SopSummary]:
     return found
 
 
+def _groups_by_alias(session: Session) -> dict[tuple[str, str], int]:
+    """(SOP id, alias) -> how many groups (not archived) follow it, counted by the database."""
+    query = (
+        select(Group.sop_id, Group.alias, func.count())
+        .where(col(Group.archived_at).is_(None))
+        .group_by(col(Group.sop_id), col(Group.alias))
+    )
+    return {(sop, alias): int(n) for sop, alias, n in session.exec(query).all()}
+
+
+def _last_changes(session: Session) -> dict[str, LastChange]:
+    """SOP id -> its newest audit record, one row per SOP from the database."""
+    newest = (
+        select(func.max(AuditRecord.seq).label("seq"))  # type: ignore[arg-type]
+        .group_by(col(AuditRecord.sop_id))
+        .subquery()
+    )
+    query = select(AuditRecord).where(col(AuditRecord.seq).in_(select(newest.c.seq)))
+    return {
+        r.sop_id: LastChange(r.at, r.actor, r.action, r.note) for r in session.exec(query).all()
+    }
+
+
 def show_version(ws: Workspace, *, sop_id: str, ref: str) -> Shown:
     """A version by number, alias or `latest`, with its evidence (as stored JSON)."""
     info = services.resolve(ws.store, sop_id, ref)
@@ -129,8 +154,7 @@ def show_version(ws: Workspace, *, sop_id: str, ref: str) -> Shown:
 
 def diff_versions(ws: Workspace, *, sop_id: str, a: str, b: str) -> list[Change]:
     """Field paths added, removed and changed from version (or alias) `a` to `b`."""
-    docs = []
-    for ref in (a, b):
-        info = services.resolve(ws.store, sop_id, ref)
-        docs.append(parse_document(ws.store.content(info), info.tag).model_dump(mode="json"))
-    return diff_documents(docs[0], docs[1])
+    left, right = (services.resolve(ws.store, sop_id, ref) for ref in (a, b))
+    return diff_documents(
+        console_cache.document_data(ws, left), console_cache.document_data(ws, right)
+    )

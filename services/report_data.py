@@ -16,12 +16,12 @@ from report import (
     VersionRow,
     write_report,
 )
-from services.kpis import alert_hits, kpi_table
+from services import console_cache
 from services.workspace import Workspace
-from sop_models import parse_document
 from sop_models.errors import CheckError
 from sop_models.evidence import Evidence, read_evidence
-from versions.diff import diff_documents, format_changes
+from versions import audit
+from versions.store import VersionInfo
 
 TREND_METRICS = (
     "open_rate",
@@ -32,15 +32,19 @@ TREND_METRICS = (
 )
 
 
-def _versions(ws: Workspace, sop_id: str) -> list[VersionRow]:
-    infos = ws.store.versions(sop_id)
+def _versions(
+    ws: Workspace, sop_id: str, infos: list[VersionInfo], newest: int | None
+) -> list[VersionRow]:
+    """`infos` (oldest first) newest first, each with its diff from the one before; only the
+    `newest` (parsing and diffing is the cost: 1,000 versions took seconds), or all."""
+    if newest is not None:
+        infos = infos[-(newest + 1) :]  # one more: the oldest shown is diffed against it
     aliases: dict[str, list[str]] = {}
     for name, version in ws.store.aliases(sop_id).items():
         aliases.setdefault(str(version), []).append(name)
     rows, previous = [], None
     for info in infos:
-        data = parse_document(ws.store.content(info), info.tag).model_dump(mode="json")
-        diff = format_changes(diff_documents(previous, data)).splitlines() if previous else []
+        diff = console_cache.change_lines(ws, previous, info) if previous else []
         rows.append(
             VersionRow(
                 str(info.version),
@@ -52,12 +56,16 @@ def _versions(ws: Workspace, sop_id: str) -> list[VersionRow]:
                 diff,
             )
         )
-        previous = data
+        previous = info
+    if newest is not None and len(rows) > newest:
+        rows = rows[1:]
     return list(reversed(rows))
 
 
 def _series(ws: Workspace, sop_id: str) -> list[KpiSeries]:
-    table = kpi_table(ws, sop_id=sop_id, by=("version", "day"), metrics=list(TREND_METRICS))
+    table = console_cache.kpi_rows(
+        ws, sop_id=sop_id, by=("version", "day"), metrics=list(TREND_METRICS)
+    )
     found: list[KpiSeries] = []
     rows = table.to_pylist()
     for metric in TREND_METRICS:
@@ -76,17 +84,23 @@ def _series(ws: Workspace, sop_id: str) -> list[KpiSeries]:
     return found
 
 
-def _latest_evidence(ws: Workspace, sop_id: str) -> Evidence | None:
-    """The last check evidence recorded on any version of the SOP."""
-    latest = None
-    for info in ws.store.versions(sop_id):
+def _latest_evidence(ws: Workspace, sop_id: str, infos: list[VersionInfo]) -> Evidence | None:
+    """The last check evidence recorded on any version of the SOP (the highest version with
+    check evidence, its last line). Every attachment is audited (action `evidence`), so only
+    those versions' notes are read, not one per version."""
+    with ws.session() as session:
+        noted = {r.version for r in audit.query(session, sop_id=sop_id, action="evidence")}
+    for info in reversed([info for info in infos if str(info.version) in noted]):
+        latest = None
         for line in ws.store.evidence(info):
             latest = read_evidence(line) or latest
-    return latest
+        if latest is not None:
+            return latest
+    return None
 
 
-def _experiment(ws: Workspace, sop_id: str) -> ExperimentView | None:
-    evidence = _latest_evidence(ws, sop_id)
+def _experiment(ws: Workspace, sop_id: str, infos: list[VersionInfo]) -> ExperimentView | None:
+    evidence = _latest_evidence(ws, sop_id, infos)
     return None if evidence is None else experiment_view(evidence)
 
 
@@ -121,12 +135,16 @@ def experiment_view(evidence: Evidence) -> ExperimentView:
     )
 
 
-def report_data(ws: Workspace, sop_id: str, *, now: datetime | None = None) -> ReportData:
-    """Everything the report shows for one SOP, its times in the workspace's timezone."""
+def report_data(
+    ws: Workspace, sop_id: str, *, now: datetime | None = None, newest: int | None = None
+) -> ReportData:
+    """Everything the report shows for one SOP, its times in the workspace's timezone; the
+    version history limited to the `newest` versions when given (the console's page)."""
     latest = ws.store.resolve(sop_id, "latest")
-    doc = parse_document(ws.store.content(latest), latest.tag)
+    infos = ws.store.versions(sop_id)
+    doc = console_cache.document(ws, latest)
     try:
-        hits = alert_hits(ws, doc)
+        hits = console_cache.alert_days(ws, latest)
     except CheckError:
         hits = []
     alerts = [
@@ -136,11 +154,12 @@ def report_data(ws: Workspace, sop_id: str, *, now: datetime | None = None) -> R
         sop_id=sop_id,
         title=doc.title,
         generated_at=now or datetime.now(UTC),
-        versions=_versions(ws, sop_id),
+        versions=_versions(ws, sop_id, infos, newest),
         series=_series(ws, sop_id),
-        experiment=_experiment(ws, sop_id),
+        experiment=_experiment(ws, sop_id, infos),
         alerts=alerts,
         zone=ws.settings.zone,
+        versions_total=None if newest is None else len(infos),
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Text, TypeDecorator, exc, select, update
+from sqlalchemy import Column, Integer, String, Text, TypeDecorator, exc, func, select, update
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, col, or_
 
@@ -238,6 +238,28 @@ def append(
     return record
 
 
+def _filtered(
+    stmt: Any,
+    *,
+    sop_id: str | None,
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    for column, value in ((AuditRecord.sop_id, sop_id), (AuditRecord.action, action)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if actor is not None:  # the typed name, also as the CLI signs it: `李经理 (os:alice)`
+        signed = col(AuditRecord.actor).startswith(f"{actor} (os:", autoescape=True)
+        stmt = stmt.where(or_(AuditRecord.actor == actor, signed))
+    if since is not None:
+        stmt = stmt.where(AuditRecord.at >= _aware(since))  # type: ignore[operator]
+    if until is not None:
+        stmt = stmt.where(AuditRecord.at < _aware(until))  # type: ignore[operator]
+    return stmt
+
+
 def query(
     session: Session,
     *,
@@ -249,21 +271,30 @@ def query(
     limit: int | None = None,
 ) -> list[AuditRecord]:
     """Records matching every given filter, in seq order; `since <= at < until`, first `limit`."""
-    stmt = select(AuditRecord)
-    for column, value in ((AuditRecord.sop_id, sop_id), (AuditRecord.action, action)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if actor is not None:  # the typed name, also as the CLI signs it: `李经理 (os:alice)`
-        signed = col(AuditRecord.actor).startswith(f"{actor} (os:", autoescape=True)
-        stmt = stmt.where(or_(AuditRecord.actor == actor, signed))
-    if since is not None:
-        stmt = stmt.where(AuditRecord.at >= _aware(since))  # type: ignore[operator]
-    if until is not None:
-        stmt = stmt.where(AuditRecord.at < _aware(until))  # type: ignore[operator]
-    stmt = stmt.order_by(AuditRecord.seq)  # type: ignore[arg-type]
+    where = {"sop_id": sop_id, "actor": actor, "action": action, "since": since, "until": until}
+    stmt = _filtered(select(AuditRecord), **where)
+    stmt = stmt.order_by(AuditRecord.seq)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list(session.exec(stmt).scalars())  # type: ignore[call-overload]
+    return list(session.exec(stmt).scalars())
+
+
+def newest(
+    session: Session,
+    *,
+    limit: int,
+    sop_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditRecord], int]:
+    """The newest `limit` records matching every filter (newest first), and how many match."""
+    where = {"sop_id": sop_id, "actor": actor, "action": action, "since": since, "until": until}
+    stmt = _filtered(select(AuditRecord), **where).order_by(col(AuditRecord.seq).desc())
+    rows = list(session.exec(stmt.limit(limit)).scalars())  # type: ignore[call-overload]
+    total = session.exec(_filtered(select(func.count(col(AuditRecord.id))), **where)).scalar_one()
+    return rows, int(total)
 
 
 def findings(

@@ -23,9 +23,11 @@ def file_hash(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def audited_hashes(records: Iterable[ChainRecord]) -> dict[str, tuple[str | None, int]]:
-    """Each audited file -> (hash, seq) from the latest record that names it."""
-    state: dict[str, tuple[str | None, int]] = {}
+def audited_hashes(
+    records: Iterable[ChainRecord], base: Mapping[str, tuple[str | None, int]] | None = None
+) -> dict[str, tuple[str | None, int]]:
+    """Each audited file -> (hash, seq) from the latest record that names it (after `base`)."""
+    state: dict[str, tuple[str | None, int]] = dict(base or {})
     for record in sorted(records, key=lambda r: r.seq):
         try:
             data = json.loads(record.after) if record.after else None
@@ -40,9 +42,14 @@ def audited_hashes(records: Iterable[ChainRecord]) -> dict[str, tuple[str | None
     return state
 
 
-def file_findings(records: Iterable[ChainRecord], actual: Mapping[str, str | None]) -> list[str]:
+def file_findings(
+    records: Iterable[ChainRecord],
+    actual: Mapping[str, str | None],
+    *,
+    base: Mapping[str, tuple[str | None, int]] | None = None,
+) -> list[str]:
     """One line per audited file whose actual hash is not the one last audited."""
-    history = audited_hashes(records)
+    history = audited_hashes(records, base)
     found = []
     for name in sorted(actual):
         now = actual[name]

@@ -77,10 +77,15 @@ def record_hash(record: ChainRecord, *, seq: int | None = None) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def _true_positions(records: Sequence[ChainRecord]) -> dict[str, int | None]:
-    """Position of each record by following prev_hash links back to genesis (None if broken)."""
+def _true_positions(
+    records: Sequence[ChainRecord], start: tuple[int, str] | None = None
+) -> dict[str, int | None]:
+    """Position of each record by following prev_hash links back to genesis, or to the
+    verified record `start` (seq, hash) (None if broken)."""
     by_hash = {r.hash: r for r in records}
     known: dict[str, int | None] = {GENESIS: 0}
+    if start is not None:
+        known[start[1]] = start[0]
     for record in records:
         trail: list[str] = []
         current: str | None = record.hash
@@ -112,11 +117,25 @@ def _missing(first: int, last: int, where: str = "") -> str:
     return f"audit records seq {first}-{last}{where} are missing (deleted)"
 
 
-def chain_findings(records: Sequence[ChainRecord], head: tuple[int, str] | None) -> list[str]:
-    """Problems in a chain given in seq order, and against the stored chain head (seq, hash)."""
+@dataclass(frozen=True)
+class _Verified:
+    """A record checked earlier, standing in for it at the start of the rest of the chain."""
+
+    seq: int
+    hash: str
+
+
+def chain_findings(
+    records: Sequence[ChainRecord],
+    head: tuple[int, str] | None,
+    *,
+    start: tuple[int, str] | None = None,
+) -> list[str]:
+    """Problems in a chain given in seq order, and against the stored chain head (seq, hash).
+    `start`: the records are the rest of a chain verified up to that record (seq, hash)."""
     findings: list[str] = []
-    positions = _true_positions(records)
-    previous: ChainRecord | None = None
+    positions = _true_positions(records, start)
+    previous: ChainRecord | _Verified | None = None if start is None else _Verified(*start)
     previous_flagged = False
     for record in records:
         problem = _content_finding(record, positions)
@@ -137,7 +156,7 @@ def chain_findings(records: Sequence[ChainRecord], head: tuple[int, str] | None)
     return findings
 
 
-def _head_findings(last: ChainRecord | None, head: tuple[int, str] | None) -> list[str]:
+def _head_findings(last: ChainRecord | _Verified | None, head: tuple[int, str] | None) -> list[str]:
     if head is None:
         return ["audit chain head is missing: the audit_head row was deleted"]
     head_seq, head_hash = head
@@ -154,9 +173,12 @@ def _head_findings(last: ChainRecord | None, head: tuple[int, str] | None) -> li
     return []
 
 
-def _ref_history(records: Iterable[ChainRecord]) -> dict[str, tuple[str | None, int]]:
-    """Each ref -> (target, seq) from the latest record that mentions it."""
-    state: dict[str, tuple[str | None, int]] = {}
+History = dict[str, tuple[str | None, int]]
+
+
+def _ref_history(records: Iterable[ChainRecord], base: History | None = None) -> History:
+    """Each ref -> (target, seq) from the latest record that mentions it (after `base`)."""
+    state: History = dict(base or {})
     for record in sorted(records, key=lambda r: r.seq):
         if not record.after:
             continue
@@ -178,13 +200,28 @@ def expected_refs(records: Iterable[ChainRecord]) -> dict[str, str | None]:
     return {name: target for name, (target, _) in _ref_history(records).items()}
 
 
+def histories(
+    records: Iterable[ChainRecord], base: Mapping[str, History] | None = None
+) -> dict[str, History]:
+    """What the records say refs and raw objects should be (`refs`, `objects`), after `base`."""
+    listed = list(records)
+    base = base or {}
+    return {
+        "refs": _ref_history(listed, base.get("refs")),
+        "objects": _object_history(listed, base.get("objects")),
+    }
+
+
 def _short(sha: str | None) -> str:
     return sha[:12] if sha else "nothing"
 
 
-def ref_findings(records: Iterable[ChainRecord], git_refs: Mapping[str, str]) -> list[str]:
-    """Tags and aliases whose actual target differs from the audit trail's last word."""
-    history = _ref_history(records)
+def ref_findings(
+    records: Iterable[ChainRecord], git_refs: Mapping[str, str], *, base: History | None = None
+) -> list[str]:
+    """Tags and aliases whose actual target differs from the audit trail's last word (`base`:
+    the refs as records before `records` left them)."""
+    history = _ref_history(records, base)
     findings: list[str] = []
     for name in sorted(set(git_refs) | set(history)):
         if not name.startswith(MANAGED_REF_PREFIXES):
@@ -228,9 +265,9 @@ class GitFacts:
 NOTES_REF = "refs/notes/evidence"
 
 
-def _object_history(records: Iterable[ChainRecord]) -> dict[str, tuple[str | None, int]]:
+def _object_history(records: Iterable[ChainRecord], base: History | None = None) -> History:
     """Each ref -> (raw object id, seq) from the latest record's `after.objects`."""
-    state: dict[str, tuple[str | None, int]] = {}
+    state: History = dict(base or {})
     for record in sorted(records, key=lambda r: r.seq):
         try:
             data = json.loads(record.after) if record.after else None
@@ -245,11 +282,14 @@ def _object_history(records: Iterable[ChainRecord]) -> dict[str, tuple[str | Non
 
 
 def object_findings(
-    records: Iterable[ChainRecord], raw_refs: Mapping[str, tuple[str, str]]
+    records: Iterable[ChainRecord],
+    raw_refs: Mapping[str, tuple[str, str]],
+    *,
+    base: History | None = None,
 ) -> list[str]:
     """Tags that are lightweight or whose tag object (tagger, changelog) was re-made, and
     evidence notes rewritten, against the objects the audit trail recorded."""
-    history = _object_history(records)
+    history = _object_history(records, base)
     findings: list[str] = []
     for name, (oid, kind) in sorted(raw_refs.items()):
         if name.startswith("refs/tags/") and kind != "tag":

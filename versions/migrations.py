@@ -45,6 +45,22 @@ def _audit_log(conn: Connection) -> None:
     conn.execute(insert(head).values(id=1, seq=0, hash=GENESIS))
 
 
+def _audit_checkpoint(conn: Connection) -> None:
+    meta = MetaData()
+    Table(
+        "audit_checkpoint",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("seq", Integer, nullable=False),
+        Column("hash", String(64), nullable=False),
+        Column("digest", String(64), nullable=False),
+        Column("state", Text, nullable=False),
+        Column("at", String(32), nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_audit_log", _audit_log),
+    ("0002_audit_checkpoint", _audit_checkpoint),
 ]

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from services import preflight
 from services.sessions import Login
 from sop_models.i18n import tr
-from sopflow.prefect_context import prefect_for
+from sopflow.prefect_context import prefect_api_url, prefect_for
 from sopflow.web.app import render
 from sopflow.web.auth import checked_form, lead, workspace
 from sopflow.web.evidence_view import blocks, chart
@@ -25,12 +25,11 @@ def inbox(request: Request, user: Login = Depends(lead)) -> Response:
     from flows.approval import paused_runs
 
     ws = workspace(request)
-    with prefect_for(ws.root):
-        runs = [
-            run
-            for run in paused_runs()
-            if run.waits_for_approval and run.flow_name == preflight.CHECK_FLOW
-        ]
+    # Only this workspace's check runs, read from a server that stays up between loads
+    # (starting the ephemeral one, or switching Prefect's settings, took seconds per load).
+    api_url = prefect_api_url(ws.root)
+    found = paused_runs(flow_name=preflight.CHECK_FLOW, workspace=ws.root, api_url=api_url)
+    runs = [run for run in found if run.waits_for_approval]
     return render(request, "approvals.html", runs=runs, evidence=blocks, chart=chart)
 
 
@@ -48,7 +47,7 @@ def decide(
     reason = form.get("reason", "").strip()
     if form.get("confirm") != "yes":
         raise HTTPException(400, tr("tick the confirmation box"))
-    with prefect_for(ws.root):
+    with prefect_for(ws.root, keep_server=True):
         if decision == "approve":
             preflight.for_approval(ws, run_id=run_id, approver=name)
             approve_run(run_id, name, reason)

@@ -22,6 +22,7 @@ router = APIRouter()
 AUDIT_ROWS = 500
 WEEK_GROUPS = 10  # groups planned when none are asked for
 HISTORY_PAGE = 50  # versions per history page (the newest first)
+KPI_VERSIONS = 20  # versions (with their diffs) the KPI page lists; the history page has all
 
 
 @router.get("/")
@@ -30,7 +31,12 @@ def sop_list(request: Request, user: Login = Depends(login)) -> Response:
         return RedirectResponse("/tasks", status_code=303)
     ws = workspace(request)
     sops, today = list_sops(ws), now().astimezone(ws.settings.zone).date()
-    headlines = {s.latest.sop_id: headline(ws, sop_id=s.latest.sop_id, today=today) for s in sops}
+    headlines = {
+        s.latest.sop_id: headline(ws, sop_id=s.latest.sop_id, today=today, production=s.production)
+        if s.production
+        else None
+        for s in sops
+    }
     return render(
         request, "sops.html", sops=sops, following=groups_following(ws), headlines=headlines
     )
@@ -71,7 +77,8 @@ def sop_kpis(request: Request, sop_id: str, user: Login = Depends(lead)) -> Resp
     from report.html import render_report
     from services.report_data import report_data
 
-    html = render_report(report_data(workspace(request), sop_id, now=now()))
+    data = report_data(workspace(request), sop_id, now=now(), newest=KPI_VERSIONS)
+    html = render_report(data)
     # The report is one self-contained file: its own inline styles, no scripts at all.
     policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
     return HTMLResponse(html, headers={"Content-Security-Policy": policy})
@@ -162,27 +169,30 @@ def audit_log(
     action: str = "",
     since: str = "",
     until: str = "",
+    full: bool = False,
     user: Login = Depends(lead),
 ) -> Response:
-    """The audit log, newest first; `since`/`until` are local days (both included)."""
+    """The audit log, newest first; `since`/`until` are local days (both included). The
+    banner hashes the records since the last clean check (`full`: every record)."""
     ws = workspace(request)
     start, end = _local_day(ws, "since", since), _local_day(ws, "until", until)
-    found = audit_trail.records(
+    newest, total = audit_trail.newest(
         ws,
+        limit=AUDIT_ROWS,
         sop_id=sop or None,
         actor=actor or None,
         action=action or None,
         since=start,
         until=end + timedelta(days=1) if end else None,
     )
-    newest = list(reversed(found[-AUDIT_ROWS:]))
-    findings = audit_trail.verify(ws)
+    checked = audit_trail.verify_recent(ws, now=now(), full=full)
     return render(
         request,
         "audit.html",
         rows=newest,
-        total=len(found),
-        findings=findings,
+        total=total,
+        findings=checked.findings,
+        checked=checked,
         filters={"sop": sop, "actor": actor, "action": action, "since": since, "until": until},
     )
 

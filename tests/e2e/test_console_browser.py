@@ -204,6 +204,35 @@ def test_the_inbox_draws_a_paused_check_runs_ci_chart_with_every_metric_of_its_e
     ws.close()
 
 
+def test_the_inbox_lists_only_the_paused_check_runs_of_its_own_workspace(
+    prefect_server: PrefectServer, experiment: Path, tmp_path: Path
+) -> None:
+    roots = [Path(shutil.copytree(experiment, tmp_path / name)) for name in ("ws", "other")]
+    spaces = [open_workspace(root) for root in roots]
+    for ws in spaces:
+        add_user(
+            ws, name=APPROVER, role="lead", password=PASSWORD, actor="os:t", now=datetime.now(UTC)
+        )
+    thread, outcome = _check_in_background(roots[0])
+    run_id = _paused_check()
+    own, other = client(spaces[0]), client(spaces[1])
+    for web in (own, other):
+        log_in(web, APPROVER)
+
+    own_page, other_page = own.get("/approvals").text, other.get("/approvals").text
+    own.post(
+        f"/approvals/{run_id}/decline",
+        data={"csrf": csrf_of(own_page), "reason": "只看范围", "confirm": "yes"},
+    )
+    thread.join(120)
+
+    assert f'id="run-{run_id}"' in own_page
+    assert run_id not in other_page
+    assert outcome and not isinstance(outcome[0], BaseException), outcome
+    for ws in spaces:
+        ws.close()
+
+
 def test_an_operator_on_a_phone_marks_a_hand_post_done(workspace: Workspace, request: Any) -> None:
     shots = artifacts_dir(request.node.name)
     ws = with_planned_hand_posts(with_accounts(workspace))  # planned only: no run, no ledger

@@ -45,11 +45,16 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def test_migrate_applies_each_migration_once_and_records_its_name(engine: Engine) -> None:
-    assert migrate(engine, MIGRATIONS) == ["0001_audit_log"]
+    assert migrate(engine, MIGRATIONS) == ["0001_audit_log", "0002_audit_checkpoint"]
     assert migrate(engine, MIGRATIONS) == []
     assert migrate(engine, [*MIGRATIONS, *EXTRA]) == ["0100_labels", "0101_label_rows"]
     assert migrate(engine, [*MIGRATIONS, *EXTRA]) == []
-    assert applied_migrations(engine) == ["0001_audit_log", "0100_labels", "0101_label_rows"]
+    assert set(applied_migrations(engine)) == {
+        "0001_audit_log",
+        "0002_audit_checkpoint",
+        "0100_labels",
+        "0101_label_rows",
+    }
     assert {"audit_log", "audit_head", "labels", "schema_migrations"} <= tables(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM labels")).scalars().all() == ["母婴"]
@@ -67,8 +72,8 @@ def test_migrate_refuses_a_database_with_an_unknown_migration(engine: Engine) ->
 
 def test_a_failing_migration_leaves_nothing_behind(engine: Engine) -> None:
     with pytest.raises(RuntimeError, match="half way"):
-        migrate(engine, [*MIGRATIONS, ("0002_broken", _broken)])
-    assert applied_migrations(engine) == ["0001_audit_log"]
+        migrate(engine, [*MIGRATIONS, ("0099_broken", _broken)])
+    assert applied_migrations(engine) == ["0001_audit_log", "0002_audit_checkpoint"]
     assert "half_done" not in tables(engine)
 
 
@@ -94,10 +99,15 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(db_url: str) 
     with ctx.Manager() as manager, ctx.Pool(2) as pool:
         start = manager.Barrier(2)  # a proxy: unlike ctx.Barrier it can travel in pool tasks
         results = pool.starmap(_migrate_in_child, [(db_url, start), (db_url, start)])
-    assert sorted(results[0] + results[1]) == ["0001_audit_log", "0100_labels", "0101_label_rows"]
+    assert sorted(results[0] + results[1]) == [
+        "0001_audit_log",
+        "0002_audit_checkpoint",
+        "0100_labels",
+        "0101_label_rows",
+    ]
     engine = make_engine(db_url)
     try:
-        assert len(applied_migrations(engine)) == 3
+        assert len(applied_migrations(engine)) == 4
     finally:
         engine.dispose()
 
