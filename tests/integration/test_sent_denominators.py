@@ -19,6 +19,7 @@ from engine.kpi.compute import unit_sums
 from engine.ledger import SENT, list_deliveries
 from engine.members import MemberJoin
 from services import playbooks, sending
+from services.done_marks import record_done
 from services.kpis import event_store, kpi_table
 from services.kpis_sends import kpi_source
 from services.settings import load_settings
@@ -176,3 +177,31 @@ def test_a_group_counted_by_imported_per_day_totals_keeps_its_own_figures(
     _clicks(ws)
     _import(ws, [(None, "delivered", 25.0, None)])  # the team's own count, no message named
     assert _rates(ws)["click_rate"][:2] == (2, 25)
+
+
+def test_a_hand_post_counts_as_delivered_once_marked_done_on_its_done_day(ws: Workspace) -> None:
+    with ws.session() as session:
+        add_group(
+            session, id="g2", name="上海宝妈二群", sop_id=SOP, now=SETUP, channel="tasklist",
+            start_date=date(2026, 9, 1), member_count=40,
+        )  # fmt: skip
+        session.commit()
+    at_1005 = local(2026, 9, 8, 10, 5)  # a Tuesday: the 10:00 knowledge column is due
+    planned = playbooks.plan_due(ws, playbook="mature_day", day=date(2026, 9, 8), now=at_1005)
+    [action] = [a for a in planned.actions if a.group_id == "g2"]
+    for batch in sending.batches([action]):
+        sending.send_batch(ws, batch, now=at_1005)  # handed to a person: not delivered yet
+    column = f"{SOP}:1.0:columns.morning-knowledge:2026-09-08"
+
+    def reached() -> list[tuple[str, str, float]]:
+        rows = kpi_table(ws, sop_id=SOP, by=["message", "day"], metrics=["open_rate"])
+        return [
+            (r["message"], str(r["day"]), r["den"])
+            for r in rows.to_pylist()
+            if r["message"] == column
+        ]
+
+    assert reached() == []
+    done_at = local(2026, 9, 9, 0, 20)  # posted late, after midnight
+    record_done(ws, keys=[action.key], by="小李", at=done_at, now=done_at)
+    assert reached() == [(column, "2026-09-09", 40)]
