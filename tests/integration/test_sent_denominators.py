@@ -205,3 +205,16 @@ def test_a_hand_post_counts_as_delivered_once_marked_done_on_its_done_day(ws: Wo
     done_at = local(2026, 9, 9, 0, 20)  # posted late, after midnight
     record_done(ws, keys=[action.key], by="小李", at=done_at, now=done_at)
     assert reached() == [(column, "2026-09-09", 40)]
+
+
+def test_per_message_the_welcome_has_its_own_click_rate_over_its_own_sends(ws: Workspace) -> None:
+    _clicks(ws)
+    rows = kpi_table(ws, sop_id=SOP, by=["message"], metrics=["open_rate", "click_rate"])
+    got = {(r["metric"], r["message"]): (r["num"], r["den"]) for r in rows.to_pylist()}
+    intro = WELCOME.replace("on_join.welcome", "on_join.self-intro")
+    assert got == {
+        ("click_rate", WELCOME): (2, 3),
+        ("open_rate", WELCOME): (0, 3),
+        ("click_rate", intro): (0, 3),
+        ("open_rate", intro): (0, 3),
+    }
