@@ -116,7 +116,7 @@ def plan_experiment(
     if not mde > 0:
         raise CheckError(f"--mde must be a positive relative change, got {mde}")
     end = now.astimezone(ws.settings.zone).date() + timedelta(days=1)
-    source = kpi_source(ws, sop_id=sop_id, end=end)
+    source = kpi_source(ws, sop_id=sop_id, end=end, metrics=[metric])
     table = compute_kpis(source, metrics=[metric], by=("group", "day"), sop=sop_id, end=end)
     days = table["day"].to_pylist()
     since = max(days) - timedelta(days=history_days - 1) if days else end

@@ -52,7 +52,7 @@ def kpi_table(
     """KPI rows (metric, by-columns, num, den, value) for one SOP; `by` message or slot gives
     each message's own open rate (engine/kpi/messages.py). Sends without `delivered` events
     count from the ledger (services/kpis_sends.py)."""
-    source = kpi_source(ws, sop_id=sop_id, start=start, end=end)
+    source = kpi_source(ws, sop_id=sop_id, start=start, end=end, metrics=metrics)
     if {"message", "slot"} & set(by):
         return message_kpis(source, sop=sop_id, by=by, metrics=metrics, start=start, end=end)
     return compute_kpis(

@@ -24,26 +24,47 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engine.kpi.compute import EventExtent, EventSource
 
+LEDGER_COLUMNS = pa.schema(
+    [
+        ("key", pa.string()),
+        ("group", pa.string()),
+        ("member", pa.string()),
+        ("status", pa.string()),
+        ("sent_at", pa.timestamp("us", tz="UTC")),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+        ("version", pa.string()),
+        ("sop", pa.string()),
+    ]
+)
+"""The ledger rows WithSends takes (sent and done rows; `key` is the delivery key)."""
 
-@dataclass(frozen=True)
-class Send:
-    """One sent or done ledger row, as a `delivered` event."""
+MEMBER_COUNTS = pa.schema([("group", pa.string()), ("members", pa.int64())])
+"""Each registered group's member count."""
 
-    group: str
-    time: datetime
-    value: float | None
-    sop_version: str
-    sop: str
-    message: str
+# One `delivered` row per ledger row with a time (a done row without a send time: its update).
+# The message key is the delivery key without its group and member (sop_models.messages).
+_SENDS = """
+    SELECT r."group", t AS time, 'delivered' AS event,
+           CASE WHEN r.member IS NOT NULL THEN 1.0
+                WHEN r.key LIKE '%:merged' THEN NULL
+                ELSE CAST(nullif(c.members, 0) AS DOUBLE) END AS value,
+           r.version AS sop_version, r.sop,
+           concat_ws(':', split_part(r.key, ':', 1), split_part(r.key, ':', 2),
+                     split_part(r.key, ':', 4), split_part(r.key, ':', 5)) AS message,
+           CAST(timezone($tz, t) AS DATE) AS day
+    FROM (SELECT *, coalesce(sent_at, CASE WHEN status = 'done' THEN updated_at END) AS t
+          FROM ledger) r
+    LEFT JOIN counts c ON c."group" = r."group"
+    WHERE t IS NOT NULL AND len(string_split(r.key, ':')) >= 5
+"""
 
 
 @dataclass(frozen=True)
@@ -62,31 +83,33 @@ class WithSends:
     private temporary directory for as long as this object lives, so any DuckDB connection can
     read `source_sql()`."""
 
-    def __init__(self, events: EventSource, sends: list[Send]) -> None:
+    def __init__(self, events: EventSource, ledger: pa.Table, counts: pa.Table) -> None:
         self.events = events
         self.tz: str = events.tz
-        self.sends = len(sends)
+        self.sends = 0
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._path: Path | None = None
-        zone = ZoneInfo(self.tz)
-        days = [s.time.astimezone(zone).date() for s in sends]
-        self._span = (min(days), max(days), max(s.time for s in sends)) if sends else None
-        if sends:
-            self._dir = tempfile.TemporaryDirectory(prefix="sopflow-sends-")
-            self._path = Path(self._dir.name) / "sends.parquet"
-            table = pa.table(
-                {
-                    "group": [s.group for s in sends],
-                    "time": [s.time.astimezone(UTC) for s in sends],
-                    "event": ["delivered"] * len(sends),
-                    "value": [s.value for s in sends],
-                    "sop_version": [s.sop_version for s in sends],
-                    "sop": [s.sop for s in sends],
-                    "message": [s.message for s in sends],
-                    "day": days,
-                }
-            )
-            pq.write_table(table, self._path)
+        self._span: tuple[date, date, datetime] | None = None
+        if ledger.num_rows:
+            self._write(ledger.cast(LEDGER_COLUMNS), counts.cast(MEMBER_COUNTS))
+
+    def _write(self, ledger: pa.Table, counts: pa.Table) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="sopflow-sends-")
+        path = Path(self._dir.name) / "sends.parquet"
+        con = duckdb.connect()
+        try:
+            con.register("ledger", ledger)
+            con.register("counts", counts)
+            con.execute(f"CREATE TABLE sends AS {_SENDS}", {"tz": self.tz})
+            quoted = "'" + str(path).replace("'", "''") + "'"
+            con.execute(f"COPY sends TO {quoted} (FORMAT parquet)")
+            n, first, last, latest = con.execute(
+                "SELECT count(*), min(day), max(day), max(time) FROM sends"
+            ).fetchall()[0]
+        finally:
+            con.close()
+        if n:
+            self.sends, self._path, self._span = int(n), path, (first, last, latest)
 
     def source_sql(self) -> str:
         """A FROM-clause item: the stored events, then the sends no `delivered` event covers."""
