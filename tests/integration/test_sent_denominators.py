@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +17,7 @@ import pytest
 from engine.channels.outbox import read_outbox
 from engine.groups import add_group
 from engine.kpi.compute import unit_sums
-from engine.ledger import SENT, list_deliveries
+from engine.ledger import SENT, Delivery, list_deliveries
 from engine.members import MemberJoin
 from services import playbooks, sending
 from services.done_marks import record_done
@@ -24,7 +25,7 @@ from services.kpis import event_store, kpi_table
 from services.kpis_sends import kpi_source
 from services.settings import load_settings
 from services.tracked_links import click
-from services.workspace import Workspace
+from services.workspace import Workspace, init_workspace
 from tests.support.examples import example_text, modified
 from tests.support.planning import local
 from tests.support.workspaces import Cli
@@ -218,3 +219,44 @@ def test_per_message_the_welcome_has_its_own_click_rate_over_its_own_sends(ws: W
         ("click_rate", intro): (0, 3),
         ("open_rate", intro): (0, 3),
     }
+
+
+def test_ledger_sends_read_alike_on_sqlite_and_postgresql(db_url: str, tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "db-ws", database_url=db_url)
+    try:
+        post, welcome = f"{SOP}:1.0:g1:columns.morning-knowledge:2026-09-08", WELCOME
+        rows = [  # (key, member, status, sent_at, updated_at)
+            (post, None, "done", None, local(2026, 9, 8, 23, 50)),  # a hand post, done late
+            (welcome.replace(":on_join.welcome:", ":g1:on_join.welcome:") + ":m1", "m1",
+             "sent", local(2026, 9, 3, 10, 0), local(2026, 9, 3, 10, 0)),
+            (post.replace("2026-09-08", "2026-09-09"), None, "pending", None, SETUP),
+        ]  # fmt: skip
+        with ws.session() as session:
+            add_group(session, id="g1", name="一群", sop_id=SOP, now=SETUP, member_count=30)
+            for key, member, status, sent_at, updated_at in rows:
+                session.add(
+                    Delivery(
+                        key=key,
+                        slot_key=key,
+                        sop_id=SOP,
+                        version="1.0",
+                        group_id="g1",
+                        member_id=member,
+                        kind="post",
+                        slot=key.split(":")[3],
+                        due_at=updated_at,
+                        channel="tasklist",
+                        status=status,
+                        sent_at=sent_at,
+                        updated_at=updated_at,
+                    )
+                )
+            session.commit()
+        table = kpi_table(ws, sop_id=SOP, by=["message", "day"], metrics=["open_rate"])
+        got = [(r["message"], str(r["day"]), r["den"]) for r in table.to_pylist()]
+        assert got == [
+            (post.replace(":g1:", ":"), "2026-09-08", 30),
+            (WELCOME, "2026-09-03", 1),
+        ]
+    finally:
+        ws.close()
