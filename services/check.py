@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.events.store import EventStore
 from engine.stats.capped import cap_note
 from engine.stats.decision import Decision, Minimums, Practical, decide
 from engine.stats.result import MetricResult, metric_name
@@ -25,6 +24,7 @@ from engine.stats.srm import srm_check
 from services.check_caps import compare_metric
 from services.check_metrics import crossed_groups
 from services.check_summary import changelog_line, markdown
+from services.kpis_sends import kpi_source
 from services.workspace import Workspace
 from sop_models import parse_document
 from sop_models.errors import CheckError, VersionNotFound
@@ -106,7 +106,7 @@ def evaluate(
     secondary_names = [t for t in targets[1:] if t not in guardrail_names]
     first = start or _candidate_since(ws, sop_id, candidate)
     last = end or (now.astimezone(SHANGHAI).date() + timedelta(days=1))
-    events = EventStore(ws.events_dir)
+    events = kpi_source(ws, sop_id=sop_id)  # events, and the ledger's sends they lack
     versions = (str(production.version), str(candidate.version))
     args = dict(
         sop_id=sop_id,

@@ -134,17 +134,16 @@ def plan_experiment(
 ) -> ExperimentPlan:
     """Groups per arm and days needed to detect `mde` (relative) on `metric`, from the last
     `history_days` days with events of the SOP (between-group variance, events per group-day)."""
-    from engine.events.store import EventStore
     from engine.kpi.compute import compute_kpis
     from engine.kpi.definitions import get_metric
+    from services.kpis_sends import kpi_source  # events and the ledger's sends they lack
 
     get_metric(metric)  # an unknown metric name is an error, not an empty plan
     if not mde > 0:
         raise CheckError(f"--mde must be a positive relative change, got {mde}")
     end = now.astimezone(ws.settings.zone).date() + timedelta(days=1)
-    table = compute_kpis(
-        EventStore(ws.events_dir), metrics=[metric], by=("group", "day"), sop=sop_id, end=end
-    )
+    source = kpi_source(ws, sop_id=sop_id, end=end, metrics=[metric])
+    table = compute_kpis(source, metrics=[metric], by=("group", "day"), sop=sop_id, end=end)
     days = table["day"].to_pylist()
     since = max(days) - timedelta(days=history_days - 1) if days else end
     series: dict[str, list[tuple[float, float]]] = {}

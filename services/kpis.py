@@ -13,6 +13,7 @@ from engine.kpi.alerts import AlertHit, evaluate_alerts
 from engine.kpi.compute import compute_kpis
 from engine.kpi.coverage import Coverage, coverage
 from engine.kpi.messages import message_kpis
+from services.kpis_sends import kpi_source
 from services.workspace import Workspace
 from sop_models import SopDocument, parse_document
 
@@ -49,13 +50,13 @@ def kpi_table(
     end: date | None = None,
 ) -> pa.Table:
     """KPI rows (metric, by-columns, num, den, value) for one SOP; `by` message or slot gives
-    each message's own open rate (engine/kpi/messages.py)."""
+    each message's own open rate (engine/kpi/messages.py). Sends without `delivered` events
+    count from the ledger (services/kpis_sends.py)."""
+    source = kpi_source(ws, sop_id=sop_id, start=start, end=end, metrics=metrics)
     if {"message", "slot"} & set(by):
-        return message_kpis(
-            event_store(ws), sop=sop_id, by=by, metrics=metrics, start=start, end=end
-        )
+        return message_kpis(source, sop=sop_id, by=by, metrics=metrics, start=start, end=end)
     return compute_kpis(
-        event_store(ws),
+        source,
         metrics=metrics,
         by=tuple(by),
         sop=sop_id,  # type: ignore[arg-type]

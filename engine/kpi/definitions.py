@@ -40,6 +40,14 @@ ACTIVE_EVENTS: tuple[str, ...] = (
     "profile_complete",
 )  # fmt: skip
 _ACTIVE_SQL = ", ".join(f"'{e}'" for e in ACTIVE_EVENTS)
+# domain.md: a welcome is opened when its member opens it or clicks its tracked link; a member
+# doing both (or clicking two links) opened it once.
+_WELCOME = f"e IN ('open', 'click') AND starts_with(slot, '{WELCOME_PREFIX}')"
+_WELCOME_OPENS = (
+    f"count(DISTINCT g || chr(31) || m || chr(31) || msg) "
+    f"FILTER (WHERE {_WELCOME} AND m IS NOT NULL) "
+    f"+ count(*) FILTER (WHERE {_WELCOME} AND m IS NULL AND e = 'open')"
+)
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,9 @@ MEASURES: dict[str, Measure] = {
         _m("welcome_delivered", "event",
            f"sum(v) FILTER (WHERE e = 'delivered' AND starts_with(slot, '{WELCOME_PREFIX}'))",
            "welcome messages delivered (delivered events of on_join slots)"),
-        _m("welcome_opens", "event",
-           f"count(*) FILTER (WHERE e = 'open' AND starts_with(slot, '{WELCOME_PREFIX}'))",
-           "opens of welcome messages (open events of on_join slots)"),
+        _m("welcome_opens", "event", _WELCOME_OPENS,
+           "welcome messages opened: members with an open or a tracked-link click of an on_join "
+           "message, once per member and message (and each open without a member)"),
         _m("participants", "event_distinct", "participate",
            "distinct members taking part in an activity that day"),
         _m("order_amount", "event", "sum(v) FILTER (WHERE e = 'order')", "sum of order amounts"),
