@@ -3,15 +3,17 @@
 A long-lived console process asks for the same answers on every page load: a saved version's
 parsed document (a git commit never changes, so the commit id is its key) and KPI rows (a
 function of the stored event files, whose manifest lists every import by its SHA-256: the
-manifest's bytes are the key). Nothing here expires by time; a new import, a removed batch or
-a new version is a new key, so a cached answer is never stale. Parsing one document takes
-tens of milliseconds and a KPI query over a million events seconds; the CLI never needs these.
+manifest's bytes are the key; the ledger's sends they also count, by the minute). A new
+import, a removed batch or a new version is a new key at once; new sends show within a minute.
+Parsing one document takes tens of milliseconds and a KPI query over a million events seconds;
+the CLI never needs these.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date
@@ -52,11 +54,22 @@ def forget_all() -> None:
         _memo.clear()
 
 
+LEDGER_SECONDS = 60
+"""KPIs also count the ledger's sends (services.kpis_sends), which change with every run and
+have no cheap version stamp to key on: a KPI memo is kept at most this long."""
+
+
 def events_state(ws: Workspace) -> str:
     """The SHA-256 of the event store's manifest: it changes with every import and removal."""
     path = ws.events_dir / MANIFEST
     data = path.read_bytes() if path.exists() else b""
     return f"{ws.events_dir.resolve()}:{hashlib.sha256(data).hexdigest()}"
+
+
+def kpi_state(ws: Workspace) -> tuple[str, int]:
+    """What KPI rows depend on: the event store's state and the ledger's, the latter by the
+    minute (see LEDGER_SECONDS)."""
+    return events_state(ws), int(time.monotonic() // LEDGER_SECONDS)
 
 
 def document(ws: Workspace, info: VersionInfo) -> SopDocument:
@@ -84,8 +97,8 @@ def kpi_rows(
     start: date | None = None,
     end: date | None = None,
 ) -> pa.Table:
-    """`services.kpis.kpi_table`, computed once per state of the event store."""
-    key = ("kpis", events_state(ws), sop_id, tuple(by), tuple(metrics or ()), start, end)
+    """`services.kpis.kpi_table`, computed once per state of the events and ledger."""
+    key = ("kpis", kpi_state(ws), sop_id, tuple(by), tuple(metrics or ()), start, end)
     return remembered(
         key,
         lambda: kpi_table(ws, sop_id=sop_id, by=by, metrics=metrics, start=start, end=end),
@@ -94,7 +107,7 @@ def kpi_rows(
 
 def alert_days(ws: Workspace, info: VersionInfo) -> list[AlertHit]:
     """`services.kpis.alert_hits` of version `info`'s rules, once per state of the events."""
-    key = ("alerts", events_state(ws), info.commit, info.tag)
+    key = ("alerts", kpi_state(ws), info.commit, info.tag)
     return remembered(key, lambda: alert_hits(ws, document(ws, info)))
 
 

@@ -117,7 +117,7 @@ def test_run_dry_run_lists_the_plan_and_sends_nothing(
 
     summary = json.loads(result.stdout)
     planned = playbooks.plan_day(workspace, playbook="mature_day", day=DAY).actions
-    assert summary["prefect"] == f"Prefect server {prefect_server.api_url}"
+    assert summary["prefect"] == f"Prefect 服务器 {prefect_server.api_url}"
     assert (summary["dry_run"], summary["planned"], summary["batches"]) == (True, 6, 3)
     assert [a["key"] for a in summary["actions"]] == [a.key for a in planned]
     assert {(a["group"], a["at"][11:16]) for a in summary["actions"]} == {
@@ -187,7 +187,7 @@ def test_run_sends_the_day_once_and_a_rerun_sends_nothing_new(
     second = ready("run", "mature_day", "--date", DAY.isoformat(), "--catch-up")
 
     assert first.stdout.startswith(
-        f"mature_day {DAY}（Prefect server {prefect_server.api_url}）：6 条，共 3 批"
+        f"mature_day {DAY}（Prefect 服务器 {prefect_server.api_url}）：6 条，共 3 批"
     )
     assert totals_line(first.stdout) == "已发 6，失败 0，未知 0，待确认 0，此前已发 0"
     assert "需处理" not in first.stdout
