@@ -16,7 +16,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.util import load_yaml_guess_indent
+
+# Any date subclass (a library's or a test clock's) is written as a plain YAML date too.
+RoundTripRepresenter.add_multi_representer(date, RoundTripRepresenter.represent_date)
 
 
 def _node(data: Any, slot: str) -> CommentedMap:
