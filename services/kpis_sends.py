@@ -63,7 +63,7 @@ def ledger_rows(
         where.append("sop_id || '' = :sop" if start or end else "sop_id = :sop")
         params["sop"] = sop_id
     zone = ZoneInfo(tz)
-    # A send's day is its send time's; a row due a day outside the window may be sent inside it.
+    # A hand post's day is its done time's; a row due a day outside the window may be done inside.
     for name, bound, op, shift in (("since", start, ">=", -1), ("until", end, "<", 1)):
         if bound is not None:
             at = datetime.combine(bound + timedelta(days=shift), time(0), zone).astimezone(UTC)
@@ -71,7 +71,7 @@ def ledger_rows(
             params[name] = at
             binds.append(bindparam(name, type_=AwareDateTime()))
     sql = text(
-        "SELECT key, group_id, member_id, status, sent_at, updated_at, version, sop_id "
+        "SELECT key, group_id, member_id, status, sent_at, updated_at, due_at, version, sop_id "
         f"FROM deliveries WHERE {' AND '.join(where)}"
     ).bindparams(*binds)
     with ws.engine.connect() as conn:
@@ -80,7 +80,7 @@ def ledger_rows(
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in LEDGER_COLUMNS]
     arrays = [
         _utc(values, sqlite)
-        if field.name in ("sent_at", "updated_at")
+        if field.name in ("sent_at", "updated_at", "due_at")
         else pa.array(values, pa.string())
         for field, values in zip(LEDGER_COLUMNS, columns, strict=True)
     ]

@@ -40,6 +40,7 @@ LEDGER_COLUMNS = pa.schema(
         ("status", pa.string()),
         ("sent_at", pa.timestamp("us", tz="UTC")),
         ("updated_at", pa.timestamp("us", tz="UTC")),
+        ("due_at", pa.timestamp("us", tz="UTC")),
         ("version", pa.string()),
         ("sop", pa.string()),
     ]
@@ -49,7 +50,9 @@ LEDGER_COLUMNS = pa.schema(
 MEMBER_COUNTS = pa.schema([("group", pa.string()), ("members", pa.int64())])
 """Each registered group's member count."""
 
-# One `delivered` row per ledger row with a time (a done row without a send time: its update).
+# One `delivered` row per ledger row with a time: a machine's send at its due time (it goes out
+# then, never early: the ledger's `sent_at` is the channel's clock, which a replay does not
+# move), a hand post when it was marked done (its send time, else its update).
 # The message key is the delivery key without its group and member (sop_models.messages).
 _SENDS = """
     SELECT r."group", t AS time, 'delivered' AS event,
@@ -60,7 +63,8 @@ _SENDS = """
            concat_ws(':', split_part(r.key, ':', 1), split_part(r.key, ':', 2),
                      split_part(r.key, ':', 4), split_part(r.key, ':', 5)) AS message,
            CAST(timezone($tz, t) AS DATE) AS day
-    FROM (SELECT *, coalesce(sent_at, CASE WHEN status = 'done' THEN updated_at END) AS t
+    FROM (SELECT *, CASE WHEN status = 'done' THEN coalesce(sent_at, updated_at)
+                         WHEN sent_at IS NOT NULL THEN due_at END AS t
           FROM ledger) r
     LEFT JOIN counts c ON c."group" = r."group"
     WHERE t IS NOT NULL AND len(string_split(r.key, ':')) >= 5
